@@ -1,0 +1,115 @@
+# drsjoin - see README.md.
+#
+#   make          install build packages, build the pinned dependencies, link ./drsjoin
+#   make check    -Werror build, every test (unit, ASan+UBSan unit, emulator,
+#                 TLS, integration, TPM); ends with "N passed, N failed, N skipped"
+#   make demo     the main job: a one-shot join against the bundled DRS emulator
+#   make bench    timings, peak RSS and size
+#   make size     the stripped size of ./drsjoin
+
+# MODE picks the build: release (./drsjoin), check (-Werror), asan (glibc,
+# ASan+UBSan, unit tests only). Each has its own object directory.
+MODE ?= release
+B := build/$(MODE)
+
+include third_party/deps.mk
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wsign-compare
+CSTD := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fno-plt
+CPPFLAGS_DRS := -Idrs
+
+ifeq ($(MODE),asan)
+CC_MODE := gcc
+DEPS := $(DEPS_ASAN)
+CFLAGS_MODE := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all -Werror
+LDFLAGS_MODE := -fsanitize=address,undefined
+LIBS_MODE := $(DEPS_ASAN_LIBS)
+else
+CC_MODE := musl-gcc
+DEPS := $(DEPS_MUSL)
+CFLAGS_MODE := -Os -ffunction-sections -fdata-sections $(HARDEN)
+# -static, not -static-pie: Debian's musl-gcc makes a dynamic binary of the latter.
+LDFLAGS_MODE := -static -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+LIBS_MODE := $(DEPS_LIBS)
+ifeq ($(MODE),check)
+CFLAGS_MODE += -Werror
+endif
+endif
+
+CC := $(CC_MODE)
+ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS_MODE) $(CPPFLAGS_DRS) -I$(DEPS)/include $(CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS_MODE) -L$(DEPS)/lib $(LDFLAGS)
+
+DRS_SRCS := $(sort $(wildcard drs/*.c))
+DRS_OBJS := $(DRS_SRCS:%.c=$(B)/%.o)
+UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(B)/test/%)
+# The asan flavour has no curl or TPM libraries: only the pure and crypto tests.
+ASAN_SKIP := test_tpm
+ifeq ($(MODE),asan)
+UNIT_BINS := $(filter-out $(ASAN_SKIP:%=$(B)/test/%),$(UNIT_BINS))
+endif
+
+.PHONY: all sysdeps deps bins unit check demo bench size clean distclean
+.DEFAULT_GOAL := all
+
+all: sysdeps
+	@$(MAKE) --no-print-directory deps-musl
+	@$(MAKE) --no-print-directory MODE=release drsjoin
+
+# Build packages: installs only what is missing (needs root then).
+sysdeps:
+	@scripts/install-deps.sh
+
+drsjoin: $(B)/drsjoin
+	cp $< $@
+
+$(B)/drsjoin: $(B)/drsjoin.o $(B)/libdrs.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_MODE)
+
+$(B)/libdrs.a: $(DRS_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/%.o: %.c $(wildcard drs/*.h) | $(DEPS)/.complete
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/test/%: test/unit/%.c $(B)/libdrs.a test/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itest/unit $(ALL_LDFLAGS) -o $@ $< $(B)/libdrs.a $(LIBS_MODE)
+
+$(B)/test/tls_probe: test/tls/tls_probe.c | $(DEPS)/.complete
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS_MODE)
+
+bins: $(B)/drsjoin $(UNIT_BINS)
+
+unit: $(UNIT_BINS)
+
+check: sysdeps
+	@$(MAKE) --no-print-directory deps-musl deps-asan
+	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe
+	@$(MAKE) --no-print-directory MODE=asan unit
+	test/run build/check/drsjoin build/check/test build/asan/test
+
+demo: all
+	scripts/demo.sh ./drsjoin
+
+bench: all
+	scripts/bench.sh ./drsjoin
+
+size: all
+	@strip -o build/drsjoin.stripped drsjoin
+	@echo "drsjoin: $$(stat -c %s build/drsjoin.stripped) bytes stripped (limit 1600000)"
+	@test $$(stat -c %s build/drsjoin.stripped) -le 1600000
+
+clean:
+	rm -rf build drsjoin
+
+# Also forgets the built dependencies (they live in a cache outside the tree).
+distclean: clean
+	third_party/build.sh --clean

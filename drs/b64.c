@@ -1,0 +1,178 @@
+/* b64.c - strict base64 and base64url (RFC 4648), no library. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "b64.h"
+#include "log.h"
+
+static const char std_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t
+b64_encoded_len(size_t n)
+{
+	return (n + 2) / 3 * 4;
+}
+
+static char *
+encode(const uint8_t *in, size_t n, const char *alphabet, int pad)
+{
+	char *out, *o;
+	size_t i;
+	uint32_t v;
+
+	if (n > (SIZE_MAX - 1) / 4 * 3 - 3) {
+		log_fail(EXIT_INTERNAL, "base64: input too large");
+		return NULL;
+	}
+	if ((out = malloc(b64_encoded_len(n) + 1)) == NULL) {
+		log_fail(EXIT_INTERNAL, "out of memory");
+		return NULL;
+	}
+	o = out;
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		*o++ = alphabet[v >> 18 & 63];
+		*o++ = alphabet[v >> 12 & 63];
+		*o++ = alphabet[v >> 6 & 63];
+		*o++ = alphabet[v & 63];
+	}
+	if (n - i == 1) {
+		v = (uint32_t)in[i] << 16;
+		*o++ = alphabet[v >> 18 & 63];
+		*o++ = alphabet[v >> 12 & 63];
+		if (pad) {
+			*o++ = '=';
+			*o++ = '=';
+		}
+	} else if (n - i == 2) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		*o++ = alphabet[v >> 18 & 63];
+		*o++ = alphabet[v >> 12 & 63];
+		*o++ = alphabet[v >> 6 & 63];
+		if (pad)
+			*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+char *
+b64_encode(const uint8_t *in, size_t n)
+{
+	return encode(in, n, std_alphabet, 1);
+}
+
+char *
+b64url_encode(const uint8_t *in, size_t n)
+{
+	return encode(in, n, url_alphabet, 0);
+}
+
+/* The value of c in the alphabet, or -1. */
+static int
+value(char c, int url)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == (url ? '-' : '+'))
+		return 62;
+	if (c == (url ? '_' : '/'))
+		return 63;
+	return -1;
+}
+
+static int
+bad(int code, const char *what, const char *reason, size_t off)
+{
+	return log_fail(code, "%s: not valid base64: %s at offset %zu",
+	    what, reason, off);
+}
+
+static int
+decode(const char *text, size_t len, int url, int code, const char *what,
+    uint8_t **out, size_t *out_len)
+{
+	uint8_t *buf = NULL;
+	size_t data, i, o = 0, tail;
+	uint32_t acc = 0;
+	int v;
+
+	*out = NULL;
+	*out_len = 0;
+	data = len;
+	if (!url) {
+		if (len % 4 != 0)
+			return bad(code, what, "length not a multiple of 4 "
+			    "(truncated, or padding missing)", len);
+		if (data > 0 && text[data - 1] == '=')
+			data--;
+		if (data > 0 && text[data - 1] == '=')
+			data--;
+	} else if (len % 4 == 1) {
+		return bad(code, what, "impossible length", len);
+	}
+	for (i = 0; i < data; i++) {
+		v = value(text[i], url);
+		if (v < 0)
+			return bad(code, what, text[i] == '=' ?
+			    "misplaced padding" : "invalid character", i);
+	}
+	tail = data % 4;
+	if (!url && tail == 1)
+		return bad(code, what, "too much padding", data);
+	if ((buf = malloc(data / 4 * 3 + 3)) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	for (i = 0; i + 4 <= data; i += 4) {
+		acc = (uint32_t)value(text[i], url) << 18 |
+		    (uint32_t)value(text[i + 1], url) << 12 |
+		    (uint32_t)value(text[i + 2], url) << 6 |
+		    (uint32_t)value(text[i + 3], url);
+		buf[o++] = (uint8_t)(acc >> 16);
+		buf[o++] = (uint8_t)(acc >> 8);
+		buf[o++] = (uint8_t)acc;
+	}
+	if (tail == 2) {
+		acc = (uint32_t)value(text[i], url) << 18 |
+		    (uint32_t)value(text[i + 1], url) << 12;
+		if (acc & 0xffff)
+			goto nonzero;
+		buf[o++] = (uint8_t)(acc >> 16);
+	} else if (tail == 3) {
+		acc = (uint32_t)value(text[i], url) << 18 |
+		    (uint32_t)value(text[i + 1], url) << 12 |
+		    (uint32_t)value(text[i + 2], url) << 6;
+		if (acc & 0xff)
+			goto nonzero;
+		buf[o++] = (uint8_t)(acc >> 16);
+		buf[o++] = (uint8_t)(acc >> 8);
+	}
+	buf[o] = 0;
+	*out = buf;
+	*out_len = o;
+	return 0;
+nonzero:
+	free(buf);
+	return bad(code, what, "non-zero unused bits in the last character",
+	    data - 1);
+}
+
+int
+b64_decode(const char *text, size_t len, int code, const char *what,
+    uint8_t **out, size_t *out_len)
+{
+	return decode(text, len, 0, code, what, out, out_len);
+}
+
+int
+b64url_decode(const char *text, size_t len, int code, const char *what,
+    uint8_t **out, size_t *out_len)
+{
+	return decode(text, len, 1, code, what, out, out_len);
+}

@@ -1,0 +1,36 @@
+/*
+ * cli.h - what main hands every subcommand, and the subcommands themselves.
+ */
+#ifndef DRS_CLI_H
+#define DRS_CLI_H
+
+#define DRSJOIN_VERSION "0.1.0"
+#define DRSJOIN_DISCOVERY_URL "https://enterpriseregistration.windows.net"
+#define DRSJOIN_STATE_DIR "/var/lib/drsjoin"
+
+/* Global options, set by main before a subcommand runs. Borrowed strings. */
+struct options {
+	const char *cacert;		/* --cacert, or NULL */
+	const char *proxy;		/* --proxy, or NULL: the environment's */
+	const char *state_dir;		/* --state-dir, DRSJOIN_STATE_DIR */
+	const char *discovery_url;	/* --discovery-url, DRSJOIN_DISCOVERY_URL */
+	const char *tcti;		/* --tcti, or NULL */
+	long timeout;			/* seconds per request */
+	int attempts;			/* per request, with retries */
+};
+
+extern struct options opts;
+
+/* Subcommands: return 0, or -1 with the failure reported (log_fail). */
+int cmd_discover(int argc, char **argv);
+int cmd_nonce(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_csr(int argc, char **argv);
+int cmd_join(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+
+/* Reports a usage error for cmd (EXIT_USAGE) and returns -1. */
+int cli_usage(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

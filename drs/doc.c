@@ -1,0 +1,97 @@
+/* doc.c - reading, checking and writing the pipeline document. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "doc.h"
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+/* A document holds endpoints, a nonce, a CSR and a certificate. */
+#define DOC_MAX (1024 * 1024)
+
+int
+doc_read(const char *path, struct json **docp)
+{
+	char *buf = NULL;
+	const char *what = path != NULL ? path : "document (stdin)";
+	const char *schema;
+	struct json *doc = NULL;
+	size_t len = 0, i;
+	int rc = -1;
+
+	*docp = NULL;
+	if (path != NULL) {
+		if (state_read_file(path, DOC_MAX, EXIT_INPUT, &buf, &len) < 0)
+			return -1;
+	} else if (!isatty(0)) {
+		if (state_read_fd(0, what, DOC_MAX, EXIT_INPUT, &buf, &len) < 0)
+			return -1;
+	}
+	for (i = 0; i < len && strchr(" \t\r\n", buf[i]) != NULL; i++)
+		;
+	if (i == len) {
+		*docp = json_new_object();
+		if (*docp == NULL || json_set_string(*docp, "schema", DOC_SCHEMA) < 0)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	if ((doc = json_parse(buf, len, EXIT_INPUT, what)) == NULL)
+		goto out;
+	if (!json_is_object(doc)) {
+		log_fail(EXIT_INPUT, "%s: not a JSON object", what);
+		goto out;
+	}
+	schema = json_get_string(doc, "schema");
+	if (schema == NULL) {
+		log_fail(EXIT_INPUT, "%s: not a drsjoin document (no \"schema\")", what);
+		goto out;
+	}
+	if (strcmp(schema, DOC_SCHEMA) != 0) {
+		log_fail(EXIT_INPUT, "%s: schema '%s' is not supported (this "
+		    "drsjoin reads %s)", what, schema, DOC_SCHEMA);
+		goto out;
+	}
+	*docp = doc;
+	doc = NULL;
+	rc = 0;
+out:
+	json_free(doc);
+	/* The document may hold a nonce. */
+	util_free_secret_buf(buf, len);
+	return rc;
+}
+
+int
+doc_write(const struct json *doc)
+{
+	char *s = json_print(doc, 1);
+	int rc = 0;
+
+	if (s == NULL)
+		return -1;
+	if (fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF)
+		rc = log_fail(EXIT_IO, "writing the document to stdout failed");
+	util_free_secret(s);
+	return rc;
+}
+
+const char *
+doc_get(const struct json *doc, const char *section, const char *key)
+{
+	return json_get_string(json_get_object(doc, section), key);
+}
+
+const char *
+doc_need(const struct json *doc, const char *section, const char *key,
+    const char *cmd, const char *hint)
+{
+	const char *v = doc_get(doc, section, key);
+
+	if (v == NULL || *v == '\0')
+		log_fail(EXIT_INPUT, "%s: the document has no %s.%s; run "
+		    "'drsjoin %s' first", cmd, section, key, hint);
+	return v;
+}

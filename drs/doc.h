@@ -1,0 +1,28 @@
+/*
+ * doc.h - the JSON document the phases pass along a pipe.
+ *
+ * Each phase reads the document, adds its own part, keeps every key it does
+ * not know, and writes it to stdout. The schema is in README.md.
+ */
+#ifndef DRS_DOC_H
+#define DRS_DOC_H
+
+#include "json.h"
+
+#define DOC_SCHEMA "drsjoin/1"
+
+/*
+ * Reads the document from path (--in), else from stdin when it is not a
+ * terminal. No input, or empty input, gives a new empty document.
+ * EXIT_INPUT errors name the source.
+ */
+int doc_read(const char *path, struct json **doc);
+/* Writes the document to stdout, one JSON object and a newline. */
+int doc_write(const struct json *doc);
+/* A string at "section.key"; NULL when absent. Borrowed. */
+const char *doc_get(const struct json *doc, const char *section, const char *key);
+/* Fails with EXIT_INPUT "<cmd>: the document has no <section>.<key>; run <hint> first". */
+const char *doc_need(const struct json *doc, const char *section,
+    const char *key, const char *cmd, const char *hint);
+
+#endif

@@ -1,0 +1,270 @@
+/* identity.c - staging, committing and finding the device identity. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "identity.h"
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+#define RECORD_MAX (256 * 1024)
+
+int
+identity_open(const char *state_dir)
+{
+	if (state_mkdir_private(state_dir) < 0)
+		return -1;
+	return state_lock(state_dir);
+}
+
+static char *
+random_name(void)
+{
+	uint8_t r[8];
+
+	if (crypto_random(r, sizeof(r)) < 0)
+		return NULL;
+	return util_asprintf("%02x%02x%02x%02x%02x%02x%02x%02x",
+	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+}
+
+int
+identity_staging_new(const char *state_dir, char **tmp_dir, char **dir)
+{
+	char *staging = NULL, *name = NULL;
+	int rc = -1;
+
+	*tmp_dir = *dir = NULL;
+	if ((staging = util_asprintf("%s/staging", state_dir)) == NULL ||
+	    state_mkdir_private(staging) < 0 || (name = random_name()) == NULL)
+		goto out;
+	*tmp_dir = util_asprintf("%s/.tmp-%s", staging, name);
+	*dir = util_asprintf("%s/%s", staging, name);
+	if (*tmp_dir == NULL || *dir == NULL)
+		goto out;
+	if (mkdir(*tmp_dir, 0700) < 0) {
+		log_fail(EXIT_IO, "%s: cannot create: %s", *tmp_dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		free(*tmp_dir);
+		free(*dir);
+		*tmp_dir = *dir = NULL;
+	}
+	free(staging);
+	free(name);
+	return rc;
+}
+
+int
+identity_staging_publish(const char *tmp_dir, const char *dir)
+{
+	char *parent;
+	int rc;
+
+	if (rename(tmp_dir, dir) < 0)
+		return log_fail(EXIT_IO, "%s: cannot rename to %s: %s", tmp_dir, dir,
+		    strerror(errno));
+	if ((parent = util_strdup(dir)) == NULL)
+		return -1;
+	*strrchr(parent, '/') = '\0';
+	rc = state_sync_dir(parent);
+	free(parent);
+	return rc;
+}
+
+int
+identity_load(const char *state_dir, struct json **rec)
+{
+	char *path = NULL, *buf = NULL;
+	size_t len;
+	int rc = -1;
+
+	*rec = NULL;
+	if ((path = util_asprintf("%s/%s", state_dir, IDENTITY_RECORD)) == NULL)
+		return -1;
+	if (access(path, F_OK) < 0 && errno == ENOENT) {
+		rc = 1;
+		goto out;
+	}
+	if (state_read_file(path, RECORD_MAX, EXIT_IO, &buf, &len) < 0)
+		goto out;
+	if ((*rec = json_parse(buf, len, EXIT_IO, path)) == NULL)
+		goto out;
+	if (!json_is_object(*rec) || json_get_string(*rec, "device_id") == NULL) {
+		log_fail(EXIT_IO, "%s: not a drsjoin identity record (no device_id)",
+		    path);
+		json_free(*rec);
+		*rec = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	free(path);
+	return rc;
+}
+
+/* Rewrites every "keys" path under old_dir to new_dir. */
+static int
+move_key_paths(struct json *rec, const char *old_dir, const char *new_dir)
+{
+	struct json *keys = json_get_object(rec, "keys"), *k;
+	size_t n = strlen(old_dir);
+
+	for (k = json_first(keys); k != NULL; k = json_next(k)) {
+		const char *v = json_string(k);
+		char *moved;
+		int rc;
+
+		if (v == NULL || strncmp(v, old_dir, n) != 0 || v[n] != '/')
+			continue;
+		if ((moved = util_asprintf("%s%s", new_dir, v + n)) == NULL)
+			return -1;
+		rc = json_set_string(keys, json_key(k), moved);
+		free(moved);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+identity_commit(const char *state_dir, const char *staging_dir,
+    const char *cert_pem, struct json *rec)
+{
+	struct json *old = NULL;
+	char *ids = NULL, *set_dir = NULL, *cert = NULL, *path = NULL, *text = NULL;
+	const char *name, *old_dir = NULL;
+	int rc = -1;
+
+	if (identity_load(state_dir, &old) < 0)
+		goto out;
+	name = strrchr(staging_dir, '/');
+	name = name != NULL ? name + 1 : staging_dir;
+	if ((ids = util_asprintf("%s/identity", state_dir)) == NULL ||
+	    state_mkdir_private(ids) < 0 ||
+	    (set_dir = util_asprintf("%s/%s", ids, name)) == NULL ||
+	    (cert = util_asprintf("%s/%s", set_dir, IDENTITY_CERT)) == NULL ||
+	    (path = util_asprintf("%s/%s", state_dir, IDENTITY_RECORD)) == NULL)
+		goto out;
+	if (rename(staging_dir, set_dir) < 0) {
+		log_fail(EXIT_IO, "%s: cannot move to %s: %s", staging_dir, set_dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (state_sync_dir(ids) < 0)
+		goto out;
+	if (state_write_new(cert, cert_pem, strlen(cert_pem), 0644) < 0)
+		goto out;
+	if (move_key_paths(rec, staging_dir, set_dir) < 0 ||
+	    json_set_string(rec, "identity_dir", set_dir) < 0 ||
+	    json_set_string(rec, "certificate", cert) < 0 ||
+	    (text = json_print(rec, 1)) == NULL)
+		goto out;
+	/* The commit point: before it the old identity stands, after it the new. */
+	if (state_write_atomic(path, text, strlen(text), 0600) < 0)
+		goto out;
+	rc = 0;
+	old_dir = old != NULL ? json_get_string(old, "identity_dir") : NULL;
+	if (old_dir != NULL && strcmp(old_dir, set_dir) != 0)
+		state_remove_tree(old_dir);
+out:
+	json_free(old);
+	free(ids);
+	free(set_dir);
+	free(cert);
+	free(path);
+	free(text);
+	return rc;
+}
+
+/* Removes the entries of dir for which keep() says no. */
+static void
+sweep(const char *dir, int (*keep)(const char *name, const char *path,
+    const void *arg), const void *arg)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char *p;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if ((p = util_asprintf("%s/%s", dir, e->d_name)) == NULL)
+			break;
+		if (!keep(e->d_name, p, arg)) {
+			log_debug(1, "removing leftover %s", p);
+			state_remove_tree(p);
+		}
+		free(p);
+	}
+	closedir(d);
+}
+
+/* Staging: drop keygens that never finished; finished sets wait for a join. */
+static int
+keep_staged(const char *name, const char *path, const void *arg)
+{
+	(void)path;
+	(void)arg;
+	return strncmp(name, ".tmp-", 5) != 0;
+}
+
+/* identity/: keep only the set device.json points at. */
+static int
+keep_identity(const char *name, const char *path, const void *arg)
+{
+	const char *current = arg;
+
+	(void)name;
+	return current != NULL && strcmp(path, current) == 0;
+}
+
+/* STATE itself: only the temporaries of atomic writes go. */
+static int
+keep_state_entry(const char *name, const char *path, const void *arg)
+{
+	(void)path;
+	(void)arg;
+	return strstr(name, ".tmp-") == NULL;
+}
+
+int
+identity_cleanup(const char *state_dir)
+{
+	struct json *rec = NULL;
+	char *staging = NULL, *ids = NULL;
+	int rc;
+
+	rc = identity_load(state_dir, &rec);
+	if (rc < 0)
+		return -1;
+	staging = util_asprintf("%s/staging", state_dir);
+	ids = util_asprintf("%s/identity", state_dir);
+	if (staging == NULL || ids == NULL) {
+		rc = -1;
+		goto out;
+	}
+	sweep(staging, keep_staged, NULL);
+	sweep(ids, keep_identity, rec ? json_get_string(rec, "identity_dir") : NULL);
+	/* device.json.tmp-* from a write that was killed. */
+	sweep(state_dir, keep_state_entry, NULL);
+	rc = 0;
+out:
+	json_free(rec);
+	free(staging);
+	free(ids);
+	return rc;
+}

@@ -1,0 +1,109 @@
+/*
+ * keys.h - the RSA-2048 keys of a device: the device key (dk, signs the CSR)
+ * and the transport key (tk, its public part goes to the service as a
+ * BCRYPT blob).
+ *
+ * A struct key is opaque and is one of two kinds:
+ *  - software: the private key is in memory (generated, or loaded from PEM);
+ *  - signer: only the public key is in memory, and signing calls a function
+ *    (a TPM-bound key: issue 5 supplies the function, see keys_sign_fn).
+ * Every function below works on both kinds except keys_private_pem().
+ * All keys are RSA-2048 with e = 65537. A key is used by one thread at a
+ * time; different keys may be used in parallel.
+ */
+#ifndef DRS_KEYS_H
+#define DRS_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bcrypt_blob.h"
+
+#define KEYS_BITS		2048
+#define KEYS_MODULUS_LEN	256	/* bytes */
+#define KEYS_EXPONENT_MAX	8	/* bytes of a public exponent */
+#define KEYS_SIG_LEN		256	/* an RSA-2048 signature */
+
+struct key;
+
+/*
+ * Signs hash (a SHA-256 digest) with RSASSA-PKCS1-v1_5 (the DigestInfo
+ * encoding of SHA-256 is the signer's job, as TPM2_Sign with
+ * TPM_ALG_RSASSA/SHA256 does it). Writes *sig_len (= KEYS_SIG_LEN) bytes
+ * into sig (sig_size bytes available). Returns 0, or -1 after reporting the
+ * failure with log_fail (e.g. EXIT_TPM); keys.c adds no second message.
+ * keys.c verifies every signature with the public key before using it.
+ */
+typedef int (*keys_sign_fn)(void *ctx, const uint8_t hash[32], uint8_t *sig,
+    size_t sig_size, size_t *sig_len);
+
+/* A new software RSA-2048 key, e = 65537. 0 / -1 (reported). */
+int keys_generate(struct key **out);
+/*
+ * The device key and the transport key, two separate software keys
+ * generated in parallel (two threads). Both or neither: on failure *dk and
+ * *tk are NULL. 0 / -1 (reported).
+ */
+int keys_generate_pair(struct key **dk, struct key **tk);
+
+/*
+ * Loads a software key from a PEM private key (PKCS#1 or unencrypted
+ * PKCS#8) of len bytes (a NUL is not needed). Errors are EXIT_INPUT and
+ * name what (e.g. the file name): not a key, encrypted, not RSA-2048 with
+ * e = 65537. 0 / -1.
+ */
+int keys_load_pem(const char *buf, size_t len, const char *what,
+    struct key **out);
+
+/*
+ * A signer key: the public key n (big-endian, 2048 bits), e (big-endian,
+ * 65537) and the function that signs with the private half. ctx is borrowed
+ * and must outlive the key. 0 / -1 (reported, EXIT_INTERNAL: the numbers
+ * come from our own TPM code).
+ */
+int keys_from_public_and_signer(const uint8_t *n, size_t n_len,
+    const uint8_t *e, size_t e_len, keys_sign_fn sign, void *ctx,
+    struct key **out);
+
+/* Frees a key, wiping private material. NULL is fine. */
+void keys_free(struct key *k);
+
+/* 1 for a software key (private key in memory), 0 for a signer key. */
+int keys_is_software(const struct key *k);
+
+/*
+ * The private key as PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"), NUL-terminated,
+ * *len = strlen. The caller wipes and frees it with util_free_secret().
+ * Software keys only. 0 / -1 (reported).
+ */
+int keys_private_pem(const struct key *k, char **pem, size_t *len);
+
+/* The modulus (KEYS_MODULUS_LEN bytes, big-endian) and the exponent in its
+ * minimal big-endian length (*e_len bytes, here 3: 01 00 01). 0 / -1. */
+int keys_public_rsa(const struct key *k, uint8_t n[KEYS_MODULUS_LEN],
+    uint8_t e[KEYS_EXPONENT_MAX], size_t *e_len);
+
+/* The public BCRYPT_RSAKEY_BLOB of the key (protocol.md). 0 / -1. */
+int keys_bcrypt_blob(const struct key *k, uint8_t out[BCRYPT_BLOB_LEN]);
+
+/* The public key as DER SubjectPublicKeyInfo (rsaEncryption, NULL
+ * parameters); caller frees. 0 / -1 (reported). */
+int keys_public_der(const struct key *k, uint8_t **der, size_t *len);
+
+/*
+ * 1 when spki (DER SubjectPublicKeyInfo, len bytes) holds the public key of
+ * k (same modulus and exponent), 0 when it holds another key or does not
+ * parse. Reports nothing.
+ */
+int keys_public_equal(const struct key *k, const uint8_t *spki, size_t len);
+
+/*
+ * RSASSA-PKCS1-v1_5 signature of a SHA-256 digest, KEYS_SIG_LEN bytes into
+ * sig (sig_size >= KEYS_SIG_LEN). For a signer key the signer is called and
+ * its signature checked against the public key. what names the operation in
+ * errors ("csr"). 0 / -1 (reported).
+ */
+int keys_sign_sha256(const struct key *k, const uint8_t hash[32],
+    uint8_t *sig, size_t sig_size, size_t *sig_len, const char *what);
+
+#endif

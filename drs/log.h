@@ -1,0 +1,40 @@
+/*
+ * log.h - the one error convention of drsjoin.
+ *
+ * A function that fails reports once, where the failure is known, through
+ * log_fail(), and returns -1 (or NULL). log_fail() records the exit code;
+ * only main() exits, with log_exit_code().
+ */
+#ifndef DRS_LOG_H
+#define DRS_LOG_H
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_INTERNAL = 1,	/* a bug or an unexpected library failure */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_INPUT = 3,		/* bad file, JSON document or token */
+	EXIT_NETWORK = 4,	/* unreachable, or an unusable answer */
+	EXIT_REFUSED = 5,	/* the service answered with an error */
+	EXIT_TPM = 6,		/* TPM missing or failing */
+	EXIT_IO = 7,		/* local I/O: state dir, key files, stdout */
+	EXIT_NOT_JOINED = 8,	/* status: no identity stored */
+	EXIT_UNIMPLEMENTED = 9,	/* the subcommand is not built yet */
+};
+
+/* 0 with -q, 1 by default, 1 + the number of -v. */
+extern int log_level;
+
+/* Prints "drsjoin: <message>" on stderr, records code (first wins), returns -1. */
+int log_fail(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* An informational line on stderr, unless -q. */
+void log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A line on stderr when -v was given at least n times (n >= 1). */
+void log_debug(int n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The recorded exit code, EXIT_INTERNAL if a failure went unrecorded. */
+int log_exit_code(void);
+/* Forgets the recorded code (tests, and retried operations that recovered). */
+void log_reset(void);
+
+#endif

@@ -1,0 +1,64 @@
+/* util.c - wiping secrets and allocation helpers. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+void
+util_wipe(void *p, size_t n)
+{
+	/* A volatile pointer to memset keeps the store alive (musl and glibc). */
+	static void *(*const volatile wipe_memset)(void *, int, size_t) = memset;
+
+	if (p != NULL && n > 0)
+		wipe_memset(p, 0, n);
+}
+
+void
+util_free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	util_wipe(s, strlen(s));
+	free(s);
+}
+
+void
+util_free_secret_buf(void *p, size_t n)
+{
+	util_wipe(p, n);
+	free(p);
+}
+
+char *
+util_strdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		log_fail(EXIT_INTERNAL, "out of memory");
+	return d;
+}
+
+char *
+util_asprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL) {
+		log_fail(EXIT_INTERNAL, "out of memory");
+		return NULL;
+	}
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}

@@ -1,0 +1,18 @@
+/* util.h - small helpers every module may use. */
+#ifndef DRS_UTIL_H
+#define DRS_UTIL_H
+
+#include <stddef.h>
+
+/* Overwrites n bytes at p in a way the compiler cannot drop. NULL is fine. */
+void util_wipe(void *p, size_t n);
+/* Wipes a NUL-terminated secret, then frees it. NULL is fine. */
+void util_free_secret(char *s);
+/* Wipes n bytes, then frees. NULL is fine. */
+void util_free_secret_buf(void *p, size_t n);
+/* strdup that reports failure through log_fail. */
+char *util_strdup(const char *s);
+/* printf into a new string; NULL (reported) on failure. */
+char *util_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * drsjoin - join a Linux machine to Microsoft Entra ID through the Device
+ * Registration Service.
+ *
+ * main owns the global options and the command table; each subcommand lives
+ * in its module under drs/.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "crypto.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "tpm.h"
+
+#define CMD_NETWORK	0x1	/* may talk to the service: set up HTTP */
+
+struct command {
+	const char *name;
+	int (*fn)(int, char **);
+	unsigned int flags;
+	const char *summary;
+};
+
+/* Kept alphabetical. */
+static const struct command commands[] = {
+	{ "csr", cmd_csr, 0,
+	    "build the certificate request from the device key (and nonce)" },
+	{ "discover", cmd_discover, CMD_NETWORK,
+	    "find the tenant's registration endpoints" },
+	{ "join", cmd_join, CMD_NETWORK,
+	    "join the device (runs every missing phase first)" },
+	{ "keygen", cmd_keygen, 0,
+	    "make the device and transport keys" },
+	{ "nonce", cmd_nonce, CMD_NETWORK,
+	    "get a nonce from the tenant's nonce service" },
+	{ "status", cmd_status, 0,
+	    "show the identity stored on this machine" },
+};
+
+struct options opts = {
+	.timeout = 30,
+	.attempts = 4,
+};
+
+static const char exit_table[] =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  internal error (a bug, or an unexpected library failure)\n"
+    "  2  usage: bad command line\n"
+    "  3  bad input: a file, the JSON document or the token\n"
+    "  4  network: the service could not be reached, or its answer was unusable\n"
+    "  5  refused: the service answered with an error\n"
+    "  6  TPM: no usable TPM, or the TPM failed\n"
+    "  7  local I/O: the state directory, key files, or writing the output\n"
+    "  8  not joined (status)\n"
+    "  9  not implemented yet\n";
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+	    "usage: drsjoin [global options] COMMAND [options]\n"
+	    "\n"
+	    "Commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+	    "\n"
+	    "Global options:\n"
+	    "  -v, --verbose          more detail on stderr (repeat for more)\n"
+	    "  -q, --quiet            errors only\n"
+	    "  --cacert FILE          CA bundle for the service (or SSL_CERT_FILE)\n"
+	    "  --proxy URL            HTTPS proxy (default: the proxy environment variables)\n"
+	    "  --timeout SECONDS      time limit of each request (default 30)\n"
+	    "  --attempts N           tries per request, with retries (default 4)\n"
+	    "  --state-dir DIR        where the identity lives (default %s,\n"
+	    "                         or DRSJOIN_STATE_DIR)\n"
+	    "  --discovery-url URL    the registration service (default %s,\n"
+	    "                         or DRSJOIN_DISCOVERY_URL)\n"
+	    "  --tcti SPEC            the TPM, e.g. device:/dev/tpmrm0 (or DRSJOIN_TCTI)\n"
+	    "  -h, --help             this text\n"
+	    "  -V, --version          versions of drsjoin and its libraries\n"
+	    "\n"
+	    "'drsjoin COMMAND --help' describes a command.\n"
+	    "\n%s",
+	    DRSJOIN_STATE_DIR, DRSJOIN_DISCOVERY_URL, exit_table);
+}
+
+int
+cli_usage(const char *cmd, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (cmd != NULL)
+		return log_fail(EXIT_USAGE, "%s: %s (see 'drsjoin %s --help')",
+		    cmd, msg, cmd);
+	return log_fail(EXIT_USAGE, "%s (see 'drsjoin --help')", msg);
+}
+
+static int
+version(void)
+{
+	char tpm[128];
+
+	printf("drsjoin %s\n", DRSJOIN_VERSION);
+	printf("  mbedTLS   %s\n", crypto_library_version());
+	printf("  libcurl   %s\n", http_library_version());
+	printf("  tpm2-tss  %s\n", tpm_library_version());
+	printf("  cJSON     %s\n", json_library_version());
+	/* Only a TPM that answers quickly and quietly is named here. */
+	if (tpm_describe(opts.tcti, tpm, sizeof(tpm)) == 0)
+		printf("  TPM       %s\n", tpm);
+	return 0;
+}
+
+static int
+parse_long(const char *opt, const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return cli_usage(NULL, "%s: '%s' is not a whole number from %ld to %ld",
+		    opt, s, min, max);
+	*out = v;
+	return 0;
+}
+
+/* Writes stdout out; a full disk must not look like success. */
+static int
+flush_stdout(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout))
+		return log_fail(EXIT_IO, "writing the output: %s", strerror(errno));
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { O_CACERT = 256, O_PROXY, O_TIMEOUT, O_ATTEMPTS, O_STATE_DIR,
+	    O_DISCOVERY_URL, O_TCTI };
+	static const struct option longopts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "cacert", required_argument, NULL, O_CACERT },
+		{ "proxy", required_argument, NULL, O_PROXY },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "attempts", required_argument, NULL, O_ATTEMPTS },
+		{ "state-dir", required_argument, NULL, O_STATE_DIR },
+		{ "discovery-url", required_argument, NULL, O_DISCOVERY_URL },
+		{ "tcti", required_argument, NULL, O_TCTI },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct command *cmd = NULL;
+	int c, rc = -1, verbose = 0, quiet = 0, show_version = 0, net = 0;
+	long n;
+	size_t i;
+
+	opts.state_dir = getenv("DRSJOIN_STATE_DIR");
+	if (opts.state_dir == NULL || *opts.state_dir == '\0')
+		opts.state_dir = DRSJOIN_STATE_DIR;
+	opts.discovery_url = getenv("DRSJOIN_DISCOVERY_URL");
+	if (opts.discovery_url == NULL || *opts.discovery_url == '\0')
+		opts.discovery_url = DRSJOIN_DISCOVERY_URL;
+
+	/* '+': global options stop at the command name. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+vqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			verbose++;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return flush_stdout() < 0 ? log_exit_code() : EXIT_OK;
+		case 'V':
+			show_version = 1;
+			break;
+		case O_CACERT:
+			opts.cacert = optarg;
+			break;
+		case O_PROXY:
+			opts.proxy = optarg;
+			break;
+		case O_TIMEOUT:
+			if (parse_long("--timeout", optarg, 1, 3600, &n) < 0)
+				return log_exit_code();
+			opts.timeout = n;
+			break;
+		case O_ATTEMPTS:
+			if (parse_long("--attempts", optarg, 1, 20, &n) < 0)
+				return log_exit_code();
+			opts.attempts = (int)n;
+			break;
+		case O_STATE_DIR:
+			opts.state_dir = optarg;
+			break;
+		case O_DISCOVERY_URL:
+			opts.discovery_url = optarg;
+			break;
+		case O_TCTI:
+			opts.tcti = optarg;
+			break;
+		case ':':
+			cli_usage(NULL, "option '%s' needs a value", argv[optind - 1]);
+			return log_exit_code();
+		default:
+			cli_usage(NULL, "unknown option '%s'", argv[optind - 1]);
+			return log_exit_code();
+		}
+	}
+	if (quiet && verbose) {
+		cli_usage(NULL, "-q and -v contradict each other");
+		return log_exit_code();
+	}
+	log_level = quiet ? 0 : 1 + verbose;
+
+	if (show_version) {
+		rc = version();
+		return rc == 0 && flush_stdout() == 0 ? EXIT_OK : log_exit_code();
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		cli_usage(NULL, "no command given");
+		return log_exit_code();
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL) {
+		cli_usage(NULL, "unknown command '%s'", argv[optind]);
+		return log_exit_code();
+	}
+
+	if (cmd->flags & CMD_NETWORK) {
+		if (http_global_init() < 0)
+			return log_exit_code();
+		net = 1;
+	}
+	/* The command sees its own name as argv[0], as getopt expects. */
+	c = optind;
+	optind = 1;
+	opterr = 0;
+	rc = cmd->fn(argc - c, argv + c);
+	if (rc == 0)
+		rc = flush_stdout();
+	if (net)
+		http_global_cleanup();
+	return rc == 0 ? EXIT_OK : log_exit_code();
+}

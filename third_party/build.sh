@@ -1,0 +1,279 @@
+#!/bin/sh
+# build.sh FLAVOUR       build the pinned dependencies (if not cached) and
+#                        print their directory as the last line on stdout
+# build.sh --dir FLAVOUR print that directory without building (cheap; used
+#                        by deps.mk to name the stamp file make depends on)
+#
+# FLAVOUR: musl  release libraries for the static drsjoin (musl-gcc, -Os)
+#          asan  glibc gcc with ASan+UBSan, for the unit tests only
+#
+# The result is ${DRSJOIN_DEPS_CACHE:-~/.cache/drsjoin-deps}/FLAVOUR-KEY/ with
+# include/ and lib/*.a. KEY hashes everything that decides the bytes built:
+# the pins, this script, fetch.sh, our patches and config, the flags and the
+# compiler. A complete directory has a .complete stamp and is never rebuilt;
+# a build happens in a temporary directory renamed into place at the end, so
+# an interrupted build leaves no half cache. Build output goes to
+# logs/FLAVOUR-KEY.log in the cache; its tail is printed on failure.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${DRSJOIN_DEPS_CACHE:-${HOME:-/root}/.cache/drsjoin-deps}
+jobs=${DRSJOIN_DEPS_JOBS:-2}
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+
+dir_only=
+if [ "${1:-}" = --dir ]; then dir_only=1; shift; fi
+flavour=${1:-}
+
+case $flavour in
+musl)
+	command -v musl-gcc >/dev/null 2>&1 || die "musl-gcc missing (run scripts/install-deps.sh)"
+	CC=musl-gcc
+	# Sections let the final -Wl,--gc-sections drop what drsjoin never calls.
+	CFLAGS="-Os -ffunction-sections -fdata-sections"
+	LDFLAGS=
+	# The libc's identity is part of the key: Debian's musl-dev version.
+	libc_id=$(dpkg-query -W -f='musl-dev ${Version}' musl-dev 2>/dev/null || echo musl-unknown)
+	;;
+asan)
+	CC=gcc
+	CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined"
+	LDFLAGS="-fsanitize=address,undefined"
+	libc_id=$(ldd --version 2>/dev/null | head -n 1)
+	;;
+*)
+	die "usage: build.sh [--dir] musl|asan"
+	;;
+esac
+
+# Everything that decides the output, as "name sha256" lines, in a fixed order.
+inputs() {
+	echo "flavour $flavour"
+	echo "cc $CC $("$CC" -dumpfullversion 2>/dev/null || "$CC" -dumpversion)"
+	echo "libc $libc_id"
+	echo "cflags $CFLAGS"
+	echo "ldflags $LDFLAGS"
+	(cd "$here" && find versions build.sh fetch.sh patches config -type f | LC_ALL=C sort |
+		xargs sha256sum)
+}
+key=$(inputs | sha256sum | cut -c1-16)
+dest=$cache/$flavour-$key
+
+# The convenience link third_party/.deps/FLAVOUR (git-ignored) for developers.
+link_deps() {
+	mkdir -p "$here/.deps" 2>/dev/null &&
+		ln -sfn "$dest" "$here/.deps/$flavour" 2>/dev/null || true
+}
+
+if [ -f "$dest/.complete" ]; then
+	link_deps
+	echo "$dest"
+	exit 0
+fi
+if [ -n "$dir_only" ]; then
+	echo "$dest"
+	exit 0
+fi
+
+mkdir -p "$cache/logs"
+# One builder per flavour at a time (make -j may ask twice); the second one
+# waits, then finds the stamp.
+exec 9>"$cache/.lock-$flavour"
+if command -v flock >/dev/null 2>&1; then flock 9; fi
+if [ -f "$dest/.complete" ]; then
+	link_deps
+	echo "$dest"
+	exit 0
+fi
+
+log=$cache/logs/$flavour-$key.log
+work=$(mktemp -d "$cache/.work-$flavour-XXXXXX")
+bgpids=
+cleanup() {
+	for p in $bgpids; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+: >"$log"
+inputs >"$work/inputs"
+{ echo "== drsjoin deps $flavour-$key"; cat "$work/inputs"; } >>"$log"
+
+fail() {
+	echo "build.sh: $* (log: $log)" >&2
+	echo "---- last lines of the log ----" >&2
+	tail -n 40 "$log" >&2
+	exit 1
+}
+
+prefix=$work/prefix
+src=$work/src
+mkdir -p "$prefix/include" "$prefix/lib" "$src"
+
+# Nothing from the host's pkg-config search path may leak into a build.
+PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig
+PKG_CONFIG_PATH=
+export PKG_CONFIG_LIBDIR PKG_CONFIG_PATH
+unset CPPFLAGS LIBS 2>/dev/null || true
+
+start=$(date +%s)
+echo "build.sh: building $flavour dependencies into $dest" >&2
+
+"$here/fetch.sh" "$src" >>"$log" 2>&1 || fail "fetching the sources failed"
+
+apply_patches() { # pkg dir
+	for p in "$here/patches/$1"/*.patch; do
+		[ -f "$p" ] || continue
+		echo "== patch $1: $(basename "$p")"
+		patch -d "$2" -p1 --batch --forward <"$p" || return 1
+	done
+}
+
+build_mbedtls() {
+	s=$src/mbedtls
+	apply_patches mbedtls "$s" || return 1
+	# config.py edits include/mbedtls/mbedtls_config.h, which is installed.
+	grep -v '^[[:space:]]*\(#\|$\)' "$here/config/mbedtls.conf" | while read -r op name; do
+		python3 "$s/scripts/config.py" -f "$s/include/mbedtls/mbedtls_config.h" "$op" "$name" ||
+			{ echo "config.py $op $name failed"; exit 1; }
+	done || return 1
+	# Libraries only: no programs, no tests.
+	make -C "$s/library" -j"$jobs" CC="$CC" CFLAGS="$CFLAGS" static || return 1
+	cp -R "$s/include/mbedtls" "$s/include/psa" "$prefix/include/" &&
+		cp "$s/library/libmbedcrypto.a" "$s/library/libmbedx509.a" \
+			"$s/library/libmbedtls.a" "$prefix/lib/"
+}
+
+build_cjson() {
+	s=$src/cjson
+	apply_patches cjson "$s" || return 1
+	# One file; its CMake would add nothing but a configure step.
+	"$CC" $CFLAGS -std=c89 -c "$s/cJSON.c" -o "$s/cJSON.o" &&
+		ar rcs "$prefix/lib/libcjson.a" "$s/cJSON.o" &&
+		mkdir -p "$prefix/include/cjson" &&
+		cp "$s/cJSON.h" "$prefix/include/cjson/"
+}
+
+# tpm2-tss's bootstrap (autoreconf) needs nothing built, so it runs while
+# mbedTLS compiles. Its VERSION comes from debian/changelog (Debian's patch).
+bootstrap_tss() {
+	s=$src/tpm2-tss
+	apply_patches tpm2-tss "$s" || return 1
+	(cd "$s" && ./bootstrap)
+}
+
+build_curl() {
+	s=$src/curl
+	apply_patches curl "$s" || return 1
+	(cd "$s" && ./configure CC="$CC" CFLAGS="$CFLAGS" LDFLAGS="$LDFLAGS" \
+		--prefix="$prefix" --disable-shared --enable-static \
+		--with-mbedtls="$prefix" --without-openssl --without-gnutls \
+		--without-wolfssl --without-rustls --without-bearssl \
+		--without-default-ssl-backend \
+		--enable-http --enable-proxy --enable-threaded-resolver \
+		--disable-ftp --disable-file --disable-ldap --disable-ldaps \
+		--disable-rtsp --disable-dict --disable-telnet --disable-tftp \
+		--disable-pop3 --disable-imap --disable-smb --disable-smtp \
+		--disable-gopher --disable-mqtt --disable-ipfs --disable-websockets \
+		--disable-cookies --disable-alt-svc --disable-hsts --disable-doh \
+		--disable-mime --disable-form-api --disable-netrc --disable-ntlm \
+		--disable-aws --disable-kerberos-auth --disable-negotiate-auth \
+		--disable-tls-srp --disable-sspi --disable-progress-meter \
+		--disable-manual --disable-docs --disable-libcurl-option \
+		--without-ca-bundle --without-ca-path --without-ca-fallback \
+		--without-ca-embed \
+		--without-libpsl --without-zlib --without-brotli --without-zstd \
+		--without-nghttp2 --without-nghttp3 --without-ngtcp2 \
+		--without-quiche --without-msh3 --without-libidn2 \
+		--without-libssh --without-libssh2 --without-wolfssh \
+		--without-librtmp --without-libgsasl --without-gssapi \
+		--disable-ares) || return 1
+	make -C "$s/lib" -j"$jobs" &&
+		make -C "$s/lib" install &&
+		make -C "$s/include" install
+}
+
+build_tss() {
+	s=$src/tpm2-tss
+	extra=
+	if [ "$flavour" = musl ]; then
+		# tctildr.c includes <linux/limits.h>; musl-gcc sees only musl's
+		# headers. Give it the kernel's headers and nothing else of /usr/include.
+		kinc=$work/kernel-include
+		multiarch=$(gcc -print-multiarch)
+		mkdir -p "$kinc"
+		ln -s /usr/include/linux "$kinc/linux"
+		ln -s /usr/include/asm-generic "$kinc/asm-generic"
+		ln -s "/usr/include/$multiarch/asm" "$kinc/asm"
+		extra="-isystem $kinc"
+	fi
+	# --enable-nodl: TCTIs linked in and initialised directly, no dlopen.
+	# --disable-defaultflags: its -O2 and -fstack-protector-all would
+	# override ours. Logging compiled out: errors reach the user once,
+	# decoded by drsjoin (Tss2_RC_Decode), and the strings cost size.
+	(cd "$s" && ./configure CC="$CC" CFLAGS="$CFLAGS -std=gnu99 $extra" \
+		CPPFLAGS="-I$prefix/include" LDFLAGS="$LDFLAGS -L$prefix/lib" \
+		--prefix="$prefix" --disable-shared --enable-static \
+		--with-crypto=mbed --enable-nodl --disable-defaultflags \
+		--disable-fapi --disable-policy --disable-doxygen-doc \
+		--disable-unit --disable-integration --disable-log-file \
+		--with-maxloglevel=none \
+		--enable-esys --enable-tcti-device --enable-tcti-swtpm \
+		--enable-tcti-mssim --disable-tcti-cmd --disable-tcti-pcap \
+		--disable-tcti-libtpms --disable-tcti-spi-helper \
+		--disable-tcti-spi-ltt2go --disable-tcti-spidev \
+		--disable-tcti-spi-ftdi --disable-tcti-i2c-helper \
+		--disable-tcti-i2c-ftdi --disable-tcti-fuzzing) || return 1
+	make -C "$s" -j"$jobs" && make -C "$s" install
+}
+
+# Run "$@" with its output in its own log, so parallel builds stay readable.
+step() { # name command...
+	n=$1; shift
+	echo "== $n" >"$work/$n.log"
+	if "$@" >>"$work/$n.log" 2>&1; then st=0; else st=$?; fi
+	cat "$work/$n.log" >>"$log"
+	return $st
+}
+
+bootstrap_tss_step() { step tss-bootstrap bootstrap_tss; }
+bootstrap_tss_step &
+tss_boot=$!; bgpids=$tss_boot
+
+step mbedtls build_mbedtls || fail "mbedTLS build failed"
+step cjson build_cjson || fail "cJSON build failed"
+wait "$tss_boot" || fail "tpm2-tss bootstrap failed"
+
+# curl and tpm2-tss only need mbedTLS: configure both at once (configure is
+# single-threaded, so this is where the second core pays off).
+step curl build_curl & curl_pid=$!
+step tpm2-tss build_tss & tss_pid=$!
+bgpids="$curl_pid $tss_pid"
+st_curl=0; wait "$curl_pid" || st_curl=$?
+st_tss=0; wait "$tss_pid" || st_tss=$?
+bgpids=
+[ "$st_curl" = 0 ] || fail "curl build failed"
+[ "$st_tss" = 0 ] || fail "tpm2-tss build failed"
+
+# Keep include/ and lib/*.a only: .pc/.la files would name the temporary path.
+rm -rf "$prefix/bin" "$prefix/share" "$prefix/etc" "$prefix/lib/pkgconfig" \
+	"$prefix/lib/udev" "$prefix/lib/sysusers.d" "$prefix/lib/tmpfiles.d"
+rm -f "$prefix"/lib/*.la
+
+for lib in mbedtls mbedx509 mbedcrypto curl cjson tss2-esys tss2-sys tss2-mu \
+	tss2-rc tss2-tcti-device tss2-tcti-swtpm tss2-tcti-mssim; do
+	[ -f "$prefix/lib/lib$lib.a" ] || fail "lib$lib.a was not built"
+done
+
+cp "$work/inputs" "$prefix/.inputs"
+cp "$log" "$prefix/build.log"
+end=$(date +%s)
+echo "== built in $((end - start)) s" >>"$log"
+date -u +%Y-%m-%dT%H:%M:%SZ >"$prefix/.complete"
+rm -rf "$dest"
+mv "$prefix" "$dest"
+link_deps
+echo "build.sh: $flavour dependencies built in $((end - start)) s" >&2
+echo "$dest"

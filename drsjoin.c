@@ -114,6 +114,7 @@ cli_usage(const char *cmd, const char *fmt, ...)
 static int
 version(void)
 {
+	struct tpm *t = NULL;
 	char tpm[128];
 
 	printf("drsjoin %s\n", DRSJOIN_VERSION);
@@ -121,9 +122,12 @@ version(void)
 	printf("  libcurl   %s\n", http_library_version());
 	printf("  tpm2-tss  %s\n", tpm_library_version());
 	printf("  cJSON     %s\n", json_library_version());
-	/* Only a TPM that answers quickly and quietly is named here. */
-	if (tpm_describe(opts.tcti, tpm, sizeof(tpm)) == 0)
-		printf("  TPM       %s\n", tpm);
+	/* The TPM is named only when one answers; its absence is no error. */
+	if (tpm_available(opts.tcti) == 1 && tpm_open(opts.tcti, &t) == 0 &&
+	    tpm_info(t, tpm, sizeof(tpm)) == 0)
+		printf("  TPM       %s (%s)\n", tpm, tpm_spec(t));
+	tpm_close(t);
+	log_reset();
 	return 0;
 }
 

@@ -33,7 +33,8 @@ encode(const uint8_t *in, size_t n, const char *alphabet, int pad)
 	}
 	o = out;
 	for (i = 0; i + 3 <= n; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		*o++ = alphabet[v >> 18 & 63];
 		*o++ = alphabet[v >> 12 & 63];
 		*o++ = alphabet[v >> 6 & 63];
@@ -102,31 +103,31 @@ decode(const char *text, size_t len, int url, int code, const char *what,
 	uint8_t *buf = NULL;
 	size_t data, i, o = 0, tail;
 	uint32_t acc = 0;
-	int v;
 
 	*out = NULL;
 	*out_len = 0;
-	data = len;
-	if (!url) {
-		if (len % 4 != 0)
-			return bad(code, what, "length not a multiple of 4 "
-			    "(truncated, or padding missing)", len);
-		if (data > 0 && text[data - 1] == '=')
-			data--;
-		if (data > 0 && text[data - 1] == '=')
-			data--;
-	} else if (len % 4 == 1) {
-		return bad(code, what, "impossible length", len);
+	/* Characters first: the most telling error (a line break, say). */
+	for (data = 0; data < len && text[data] != '='; data++)
+		if (value(text[data], url) < 0)
+			return bad(code, what, "invalid character", data);
+	if (data < len && url)
+		return bad(code, what, "padding in base64url", data);
+	for (i = data; i < len; i++) {
+		if (text[i] == '=')
+			continue;
+		if (value(text[i], url) < 0)
+			return bad(code, what, "invalid character", i);
+		return bad(code, what, "misplaced padding", data);
 	}
-	for (i = 0; i < data; i++) {
-		v = value(text[i], url);
-		if (v < 0)
-			return bad(code, what, text[i] == '=' ?
-			    "misplaced padding" : "invalid character", i);
-	}
-	tail = data % 4;
-	if (!url && tail == 1)
+	if (len - data > 2)
 		return bad(code, what, "too much padding", data);
+	tail = data % 4;
+	if (!url && len % 4 != 0)
+		return bad(code, what, "length not a multiple of 4 "
+		    "(truncated, or padding missing)", len);
+	if (tail == 1)
+		return bad(code, what, url ? "impossible length" :
+		    "too much padding", data);
 	if ((buf = malloc(data / 4 * 3 + 3)) == NULL)
 		return log_fail(EXIT_INTERNAL, "out of memory");
 	for (i = 0; i + 4 <= data; i += 4) {

@@ -18,7 +18,8 @@
 /* Length of the standard encoding of n bytes (padding included, no NUL). */
 size_t b64_encoded_len(size_t n);
 
-/* Standard base64 with padding, NUL-terminated; caller frees. NULL (reported). */
+/* Standard base64 with padding, NUL-terminated; caller frees.
+ * NULL (reported) on failure. */
 char *b64_encode(const uint8_t *in, size_t n);
 /* base64url without padding, NUL-terminated; caller frees. NULL (reported). */
 char *b64url_encode(const uint8_t *in, size_t n);

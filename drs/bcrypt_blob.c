@@ -131,5 +131,6 @@ bcrypt_blob_parse(const uint8_t *blob, size_t len, int code,
 	return 0;
 bad:
 	memset(out, 0, sizeof(*out));
-	return log_fail(code, "%s: not a public BCRYPT RSA blob: %s", what, why);
+	return log_fail(code, "%s: not a public BCRYPT RSA blob: %s", what,
+	    why);
 }

@@ -17,7 +17,7 @@
 
 #define BCRYPT_BLOB_HEADER_LEN	24
 #define BCRYPT_BLOB_LEN		283	/* RSA-2048, e = 65537 */
-#define BCRYPT_RSAPUBLIC_MAGIC	0x31415352u	/* "RSA1" read as LE u32 */
+#define BCRYPT_RSAPUBLIC_MAGIC	0x31415352u	/* "RSA1" as LE u32 */
 
 /*
  * Builds the blob of an RSA-2048 public key, e = 65537. n and e are
@@ -34,7 +34,7 @@ struct bcrypt_blob {
 	uint32_t bit_length;
 	const uint8_t *exponent;	/* big-endian, minimal */
 	size_t exponent_len;
-	const uint8_t *modulus;		/* big-endian, top byte non-zero */
+	const uint8_t *modulus;		/* big-endian, top byte set */
 	size_t modulus_len;
 };
 

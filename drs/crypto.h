@@ -6,8 +6,9 @@
  * The generator is one CTR_DRBG (AES-256) seeded from the mbedTLS entropy
  * collector (getrandom() on Linux). It is safe to use from several threads
  * at once. A failed seed or reseed is final: every later draw fails too, and
- * the operation that drew reports "random generator: ..." (EXIT_INTERNAL)
- * instead of carrying on.
+ * the operation that drew fails with "random generator: ..." (EXIT_INTERNAL)
+ * instead of carrying on. That line is printed once per process (the two
+ * threads of a key pair fail together); later failures only return -1.
  */
 #ifndef DRS_CRYPTO_H
 #define DRS_CRYPTO_H
@@ -43,14 +44,22 @@ int crypto_sha256(const void *data, size_t len,
 
 /*
  * Reports an mbedTLS failure: "<message>: <mbedtls_strerror(err)>" with
- * code, or, when the random generator failed in this thread since the last
- * report, "random generator: <reason> (while <message>)" with
- * EXIT_INTERNAL. Returns -1. For keys.c, csr.c and cert.c.
+ * code, or, when the random generator failed under this call, "random
+ * generator: <reason> (while <message>)" with EXIT_INTERNAL (once, see
+ * above). Returns -1. For keys.c, csr.c and cert.c.
  */
 int crypto_fail(int code, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* The mbedTLS version, e.g. "Mbed TLS 3.6.6", for --version. */
 const char *crypto_library_version(void);
+
+/*
+ * Tests only: with fails != 0 every entropy read fails from now on and the
+ * generator reseeds at its next draw (so that draw fails, for good); 0
+ * mends the entropy source but not a generator already broken.
+ * crypto_cleanup() forgets everything.
+ */
+void crypto_test_entropy_fails(int fails);
 
 #endif

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 
 #include "json.h"
 #include "log.h"
@@ -25,7 +25,9 @@ json_parse(const char *text, size_t len, int code, const char *what)
 	if (c == NULL) {
 		size_t off = end != NULL && end >= text ? (size_t)(end - text) : 0;
 
-		if (off >= len)
+		/* cJSON stops at the last byte when the text just ends. */
+		if (off >= len || (off + 1 == len && text[off] != '}' &&
+		    text[off] != ']'))
 			log_fail(code, "%s: JSON ends early (truncated?) after %zu bytes",
 			    what, len);
 		else
@@ -150,6 +152,12 @@ json_get_number(const struct json *obj, const char *key, double *out)
 		return -1;
 	*out = c->valuedouble;
 	return 0;
+}
+
+int
+json_get_bool(const struct json *obj, const char *key)
+{
+	return cJSON_IsTrue(CJ(json_get(obj, key)));
 }
 
 const char *

@@ -38,6 +38,8 @@ const char *json_get_string(const struct json *obj, const char *key);
 struct json *json_get_object(const struct json *obj, const char *key);
 /* Number member: 0, or -1 when absent or not a number (not reported). */
 int json_get_number(const struct json *obj, const char *key, double *out);
+/* 1 when the member is true, 0 otherwise (absent, false, not a bool). */
+int json_get_bool(const struct json *obj, const char *key);
 /* The string of a string value; NULL otherwise. Borrowed. */
 const char *json_string(const struct json *j);
 

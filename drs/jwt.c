@@ -1,4 +1,5 @@
 /* jwt.c - reading the join token and checking its claims locally. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -66,15 +66,16 @@ struct tpm_keyblob {
  * "tpm: cannot open device:/dev/tpmrm0: No such file or directory".
  */
 int tpm_open(const char *spec, struct tpm **out);
-/* Flushes the SRK (if transient) and the session, finalises ESYS and TCTI. */
+/* Flushes the SRK (if transient) and the session, finalises ESYS and the
+ * TCTI. Free the keys first. NULL is fine. */
 void tpm_close(struct tpm *tpm);
 /* The TCTI spec that was opened (borrowed, lives as long as tpm). */
 const char *tpm_spec(const struct tpm *tpm);
 
 /*
- * For --key-store auto: 1 when the TPM spec selects opens and answers, 0 when
- * not (the reason goes to log_debug(1), nothing else is printed), -1 when the
- * spec itself is malformed (reported through log_fail, EXIT_USAGE).
+ * For --key-store auto: 1 when the TPM that spec selects (as tpm_open) opens
+ * and answers, 0 when not (the reason goes to log_debug(1), nothing else is
+ * printed), -1 when the spec is malformed (log_fail, EXIT_USAGE).
  */
 int tpm_available(const char *spec);
 

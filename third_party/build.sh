@@ -28,30 +28,28 @@ flavour=${1:-}
 
 case $flavour in
 musl)
-	command -v musl-gcc >/dev/null 2>&1 || die "musl-gcc missing (run scripts/install-deps.sh)"
 	CC=musl-gcc
 	# Sections let the final -Wl,--gc-sections drop what drsjoin never calls.
 	CFLAGS="-Os -ffunction-sections -fdata-sections"
 	LDFLAGS=
-	# The libc's identity is part of the key: Debian's musl-dev version.
-	libc_id=$(dpkg-query -W -f='musl-dev ${Version}' musl-dev 2>/dev/null || echo musl-unknown)
 	;;
 asan)
 	CC=gcc
 	CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined"
 	LDFLAGS="-fsanitize=address,undefined"
-	libc_id=$(ldd --version 2>/dev/null | head -n 1)
 	;;
 *)
 	die "usage: build.sh [--dir] musl|asan"
 	;;
 esac
 
-# Everything that decides the output, as "name sha256" lines, in a fixed order.
+# What decides the output, as "name value" lines in a fixed order. It needs
+# no compiler, so deps.mk can name the directory before the build packages
+# are installed; the toolchain's versions are recorded in .toolchain instead
+# (a Debian stable toolchain update keeps the ABI; clear the cache to rebuild).
 inputs() {
 	echo "flavour $flavour"
-	echo "cc $CC $("$CC" -dumpfullversion 2>/dev/null || "$CC" -dumpversion)"
-	echo "libc $libc_id"
+	echo "cc $CC"
 	echo "cflags $CFLAGS"
 	echo "ldflags $LDFLAGS"
 	(cd "$here" && find versions build.sh fetch.sh patches config -type f | LC_ALL=C sort |
@@ -76,6 +74,7 @@ if [ -n "$dir_only" ]; then
 	exit 0
 fi
 
+command -v "$CC" >/dev/null 2>&1 || die "$CC missing (run scripts/install-deps.sh)"
 mkdir -p "$cache/logs"
 # One builder per flavour at a time (make -j may ask twice); the second one
 # waits, then finds the stamp.
@@ -99,12 +98,20 @@ trap 'exit 130' INT TERM HUP
 
 : >"$log"
 inputs >"$work/inputs"
-{ echo "== drsjoin deps $flavour-$key"; cat "$work/inputs"; } >>"$log"
+{
+	echo "cc-version $("$CC" -dumpfullversion 2>/dev/null || "$CC" -dumpversion)"
+	dpkg-query -W -f='${Package} ${Version}\n' gcc musl-dev libc6-dev 2>/dev/null || true
+} >"$work/toolchain"
+{ echo "== drsjoin deps $flavour-$key"; cat "$work/inputs" "$work/toolchain"; } >>"$log"
 
-fail() {
-	echo "build.sh: $* (log: $log)" >&2
+fail() { # message [step]
+	echo "build.sh: $1 (log: $log)" >&2
 	echo "---- last lines of the log ----" >&2
-	tail -n 40 "$log" >&2
+	if [ -n "${2:-}" ] && [ -f "$work/$2.log" ]; then
+		tail -n 40 "$work/$2.log" >&2
+	else
+		tail -n 40 "$log" >&2
+	fi
 	exit 1
 }
 
@@ -232,8 +239,10 @@ build_tss() {
 # Run "$@" with its output in its own log, so parallel builds stay readable.
 step() { # name command...
 	n=$1; shift
+	t0=$(date +%s)
 	echo "== $n" >"$work/$n.log"
 	if "$@" >>"$work/$n.log" 2>&1; then st=0; else st=$?; fi
+	echo "== $n: exit $st after $(($(date +%s) - t0)) s" >>"$work/$n.log"
 	cat "$work/$n.log" >>"$log"
 	return $st
 }
@@ -242,9 +251,9 @@ bootstrap_tss_step() { step tss-bootstrap bootstrap_tss; }
 bootstrap_tss_step &
 tss_boot=$!; bgpids=$tss_boot
 
-step mbedtls build_mbedtls || fail "mbedTLS build failed"
-step cjson build_cjson || fail "cJSON build failed"
-wait "$tss_boot" || fail "tpm2-tss bootstrap failed"
+step mbedtls build_mbedtls || fail "mbedTLS build failed" mbedtls
+step cjson build_cjson || fail "cJSON build failed" cjson
+wait "$tss_boot" || fail "tpm2-tss bootstrap failed" tss-bootstrap
 
 # curl and tpm2-tss only need mbedTLS: configure both at once (configure is
 # single-threaded, so this is where the second core pays off).
@@ -254,11 +263,11 @@ bgpids="$curl_pid $tss_pid"
 st_curl=0; wait "$curl_pid" || st_curl=$?
 st_tss=0; wait "$tss_pid" || st_tss=$?
 bgpids=
-[ "$st_curl" = 0 ] || fail "curl build failed"
-[ "$st_tss" = 0 ] || fail "tpm2-tss build failed"
+[ "$st_curl" = 0 ] || fail "curl build failed" curl
+[ "$st_tss" = 0 ] || fail "tpm2-tss build failed" tpm2-tss
 
 # Keep include/ and lib/*.a only: .pc/.la files would name the temporary path.
-rm -rf "$prefix/bin" "$prefix/share" "$prefix/etc" "$prefix/lib/pkgconfig" \
+rm -rf "$prefix/bin" "$prefix/share" "$prefix/etc" "$prefix/var" "$prefix/lib/pkgconfig" \
 	"$prefix/lib/udev" "$prefix/lib/sysusers.d" "$prefix/lib/tmpfiles.d"
 rm -f "$prefix"/lib/*.la
 
@@ -268,6 +277,7 @@ for lib in mbedtls mbedx509 mbedcrypto curl cjson tss2-esys tss2-sys tss2-mu \
 done
 
 cp "$work/inputs" "$prefix/.inputs"
+cp "$work/toolchain" "$prefix/.toolchain"
 cp "$log" "$prefix/build.log"
 end=$(date +%s)
 echo "== built in $((end - start)) s" >>"$log"

@@ -1,0 +1,99 @@
+/* cabundle.c - finding the CA bundle at run time (see cabundle.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cabundle.h"
+#include "log.h"
+
+const char *const cabundle_system_paths[] = {
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+	"/etc/ssl/ca-bundle.pem",
+	"/var/lib/ca-certificates/ca-bundle.pem",
+	"/etc/ssl/cert.pem",
+	"/etc/ca-certificates/extracted/tls-ca-bundle.pem",
+	NULL,
+};
+
+/* NULL when path is a usable bundle, else why not (a static string). */
+static const char *
+unusable(const char *path)
+{
+	struct stat st;
+	const char *why = NULL;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return strerror(errno);
+	if (fstat(fd, &st) < 0)
+		why = strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		why = "is a directory, expected a PEM file";
+	else if (!S_ISREG(st.st_mode))
+		why = "is not a regular file";
+	else if (st.st_size == 0)
+		why = "is empty";
+	close(fd);
+	return why;
+}
+
+const char *
+cabundle_find(const char *cacert, const char *ssl_cert_file,
+    const char *const *candidates, enum cabundle_source *source)
+{
+	char tried[1024];
+	size_t used = 0;
+	const char *why;
+	size_t i;
+
+	if (cacert != NULL) {
+		if ((why = unusable(cacert)) != NULL) {
+			log_fail(EXIT_INPUT, "--cacert %s: %s", cacert, why);
+			return NULL;
+		}
+		log_debug(1, "CA bundle: %s (from --cacert)", cacert);
+		if (source != NULL)
+			*source = CABUNDLE_OPTION;
+		return cacert;
+	}
+	if (ssl_cert_file != NULL && ssl_cert_file[0] != '\0') {
+		if ((why = unusable(ssl_cert_file)) != NULL) {
+			log_fail(EXIT_INPUT, "SSL_CERT_FILE %s: %s", ssl_cert_file, why);
+			return NULL;
+		}
+		log_debug(1, "CA bundle: %s (from SSL_CERT_FILE)", ssl_cert_file);
+		if (source != NULL)
+			*source = CABUNDLE_ENV;
+		return ssl_cert_file;
+	}
+	if (candidates == NULL)
+		candidates = cabundle_system_paths;
+	tried[0] = '\0';
+	for (i = 0; candidates[i] != NULL; i++) {
+		int n;
+
+		if ((why = unusable(candidates[i])) == NULL) {
+			log_debug(1, "CA bundle: %s (system)", candidates[i]);
+			if (source != NULL)
+				*source = CABUNDLE_SYSTEM;
+			return candidates[i];
+		}
+		log_debug(2, "CA bundle: not %s: %s", candidates[i], why);
+		if (used < sizeof(tried)) {
+			n = snprintf(tried + used, sizeof(tried) - used, "%s%s",
+			    i > 0 ? ", " : "", candidates[i]);
+			if (n > 0)
+				used += (size_t)n;
+		}
+	}
+	log_fail(EXIT_INPUT, "no CA bundle found (tried %s); install the "
+	    "system's CA certificates package, or give --cacert FILE or "
+	    "SSL_CERT_FILE", i > 0 ? tried : "no paths");
+	return NULL;
+}

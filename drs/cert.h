@@ -1,0 +1,71 @@
+/*
+ * cert.h - the device certificate the service issues (the join response's
+ * Certificate.RawBody), and the same certificate read back from the state
+ * dir.
+ *
+ * Device id: the subject CN, which must be a GUID (8-4-4-4-12 hex digits).
+ * It is kept in lowercase, the canonical form Entra shows device ids in
+ * (dsregcmd, Graph), whatever the case the service wrote it in; compare
+ * device ids case-insensitively anyway.
+ */
+#ifndef DRS_CERT_H
+#define DRS_CERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct cert;
+struct key;
+
+#define CERT_THUMBPRINT_LEN	40	/* hex digits of a SHA-1 */
+
+/*
+ * Parses one X.509 certificate of len DER bytes (nothing may follow it)
+ * whose subject CN is a GUID. Errors name what ("join: the certificate")
+ * and use code (EXIT_NETWORK for the service's answer, EXIT_INPUT or
+ * EXIT_IO for a stored file). 0 / -1.
+ */
+int cert_parse_der(const uint8_t *der, size_t len, int code,
+    const char *what, struct cert **out);
+/* The same from standard base64 (the RawBody field). 0 / -1. */
+int cert_parse_base64(const char *b64, int code, const char *what,
+    struct cert **out);
+/* The same from PEM ("BEGIN CERTIFICATE"; a NUL is not needed). 0 / -1. */
+int cert_parse_pem(const char *pem, size_t len, int code, const char *what,
+    struct cert **out);
+void cert_free(struct cert *c);
+
+/* The device id: the subject CN, a lowercase GUID. Borrowed. */
+const char *cert_device_id(const struct cert *c);
+/* Validity, UTC, as time_t. */
+time_t cert_not_before(const struct cert *c);
+time_t cert_not_after(const struct cert *c);
+/* The issuer DN as mbedTLS prints it, RDNs in encoded order, e.g.
+ * "DC=net, DC=windows, OU=82dbaca4-..., CN=MS-Organization-Access".
+ * Borrowed. */
+const char *cert_issuer(const struct cert *c);
+/* SHA-1 of the DER, CERT_THUMBPRINT_LEN uppercase hex digits. Borrowed. */
+const char *cert_thumbprint(const struct cert *c);
+/* The DER bytes. Borrowed. */
+const uint8_t *cert_der(const struct cert *c, size_t *len);
+
+/* 1 when hex (any letter case, exactly 40 digits) is the thumbprint. */
+int cert_thumbprint_matches(const struct cert *c, const char *hex);
+/* 1 when the certificate's public key is k's public key, else 0. */
+int cert_public_matches(const struct cert *c, const struct key *k);
+
+/*
+ * The checks of a join answer (protocol.md, Phase 5): Thumbprint is the
+ * SHA-1 of RawBody, and the certificate holds the device key's public key.
+ * Failures are EXIT_NETWORK (an unusable answer), e.g. "join: the
+ * certificate's public key is not the device key". 0 / -1.
+ */
+int cert_check_join(const struct cert *c, const struct key *dk,
+    const char *thumbprint);
+
+/* The certificate as PEM, NUL-terminated, *len = strlen; caller frees.
+ * 0 / -1 (reported). */
+int cert_pem(const struct cert *c, char **pem, size_t *len);
+
+#endif

@@ -1,0 +1,887 @@
+/* http.c - HTTPS requests to the service; the only user of curl_* (see http.h). */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "cabundle.h"
+#include "cli.h"		/* DRSJOIN_VERSION */
+#include "http.h"
+#include "log.h"
+#include "redact.h"
+#include "retry.h"
+#include "svcerr.h"
+#include "util.h"
+
+#if LIBCURL_VERSION_NUM != 0x080e01
+#error "drsjoin is pinned to libcurl 8.14.1 (third_party/versions)"
+#endif
+
+
+static struct {
+	char *cacert;
+	char *proxy;
+	long timeout_s;
+	int attempts;
+	long max_retry_wait_s;
+} cfg = {
+	NULL, NULL, HTTP_DEFAULT_TIMEOUT_S, RETRY_DEFAULT_ATTEMPTS,
+	RETRY_DEFAULT_MAX_WAIT_S,
+};
+
+struct http_session {
+	CURL *curl;
+	char *cabundle;			/* found before the first request */
+	char errbuf[CURL_ERROR_SIZE];
+	const char *phase;		/* of the request under way, for -v */
+	/* The answer being received. */
+	char *body;
+	size_t body_len, body_cap;
+	int too_large;
+	char retry_after[64];
+	int have_retry_after;
+};
+
+int
+http_global_init(void)
+{
+	const curl_version_info_data *v;
+	CURLcode rc;
+
+	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK)
+		return log_fail(EXIT_INTERNAL, "cannot initialise libcurl: %s",
+		    curl_easy_strerror(rc));
+	v = curl_version_info(CURLVERSION_NOW);
+	if (v == NULL || !(v->features & CURL_VERSION_SSL) ||
+	    v->ssl_version == NULL || strncmp(v->ssl_version, "mbedTLS/", 8) != 0)
+		return log_fail(EXIT_INTERNAL, "libcurl was built without its "
+		    "mbedTLS backend (%s)", v != NULL && v->ssl_version != NULL ?
+		    v->ssl_version : "no TLS");
+	return 0;
+}
+
+void
+http_global_cleanup(void)
+{
+	curl_global_cleanup();
+	free(cfg.cacert);
+	free(cfg.proxy);
+	cfg.cacert = cfg.proxy = NULL;
+}
+
+const char *
+http_library_version(void)
+{
+	static char buf[128];
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	snprintf(buf, sizeof(buf), "libcurl/%s %s", v->version,
+	    v->ssl_version != NULL ? v->ssl_version : "(no TLS)");
+	return buf;
+}
+
+int
+http_set_options(const struct http_options *o)
+{
+	char *cacert = NULL, *proxy = NULL;
+
+	if (o->timeout_s < 0 || o->timeout_s > 3600)
+		return log_fail(EXIT_USAGE, "--timeout %ld: expected 1 to 3600 "
+		    "seconds", o->timeout_s);
+	if (o->attempts < 0 || o->attempts > RETRY_MAX_ATTEMPTS)
+		return log_fail(EXIT_USAGE, "attempts %d: expected 1 to %d",
+		    o->attempts, RETRY_MAX_ATTEMPTS);
+	if (o->max_retry_wait_s < 0 || o->max_retry_wait_s > 3600)
+		return log_fail(EXIT_USAGE, "longest retry wait %ld: expected 0 "
+		    "to 3600 seconds", o->max_retry_wait_s);
+	if (o->cacert != NULL && (cacert = util_strdup(o->cacert)) == NULL)
+		return -1;
+	if (o->proxy != NULL && (proxy = util_strdup(o->proxy)) == NULL) {
+		free(cacert);
+		return -1;
+	}
+	free(cfg.cacert);
+	free(cfg.proxy);
+	cfg.cacert = cacert;
+	cfg.proxy = proxy;
+	cfg.timeout_s = o->timeout_s ? o->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
+	cfg.attempts = o->attempts ? o->attempts : RETRY_DEFAULT_ATTEMPTS;
+	cfg.max_retry_wait_s = o->max_retry_wait_s ? o->max_retry_wait_s :
+	    RETRY_DEFAULT_MAX_WAIT_S;
+	return 0;
+}
+
+struct http_session *
+http_session_new(void)
+{
+	struct http_session *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_fail(EXIT_INTERNAL, "out of memory");
+		return NULL;
+	}
+	if ((s->curl = curl_easy_init()) == NULL) {
+		free(s);
+		log_fail(EXIT_INTERNAL, "cannot create a libcurl handle");
+		return NULL;
+	}
+	return s;
+}
+
+static void
+body_reset(struct http_session *s)
+{
+	util_free_secret_buf(s->body, s->body_cap);
+	s->body = NULL;
+	s->body_len = s->body_cap = 0;
+	s->too_large = 0;
+}
+
+void
+http_session_free(struct http_session *s)
+{
+	if (s == NULL)
+		return;
+	curl_easy_cleanup(s->curl);
+	body_reset(s);
+	free(s->cabundle);
+	free(s);
+}
+
+void
+http_response_free(struct http_response *rs)
+{
+	if (rs == NULL)
+		return;
+	util_free_secret_buf(rs->body, rs->body_len + 1);
+	free(rs->content_type);
+	rs->body = rs->content_type = NULL;
+	rs->body_len = 0;
+}
+
+int
+http_new_request_id(char out[HTTP_REQUEST_ID_LEN + 1])
+{
+	unsigned char b[16];
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < sizeof(b)) {
+		n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return log_fail(EXIT_INTERNAL, "getrandom: %s",
+			    strerror(errno));
+		got += (size_t)n;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);	/* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
+	snprintf(out, HTTP_REQUEST_ID_LEN + 1,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+	    b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+/* Jitter only: a failing getrandom falls back to the clock. */
+static unsigned long
+jitter(void)
+{
+	unsigned int r;
+	struct timespec ts;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == (ssize_t)sizeof(r))
+		return r;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long)ts.tv_nsec;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* "host:port" of an https URL, for messages. */
+static void
+host_port(const char *url, char *out, size_t outsz)
+{
+	const char *h = strstr(url, "://"), *end, *at, *p;
+	size_t n;
+
+	h = h != NULL ? h + 3 : url;
+	end = h + strcspn(h, "/?#");
+	for (at = h; (p = memchr(at, '@', (size_t)(end - at))) != NULL; at = p + 1)
+		;
+	h = at;
+	n = (size_t)(end - h);
+	/* A port is there when the last ':' follows any ']' of an IPv6 literal. */
+	p = NULL;
+	for (at = h; at < end; at++)
+		if (*at == ':')
+			p = at;
+		else if (*at == ']')
+			p = NULL;
+	if (p != NULL)
+		snprintf(out, outsz, "%.*s", (int)n, h);
+	else
+		snprintf(out, outsz, "%.*s:443", (int)n, h);
+}
+
+/* The host alone (for "cannot resolve"). */
+static void
+host_only(const char *hostport, char *out, size_t outsz)
+{
+	const char *colon = strrchr(hostport, ':');
+	size_t n = colon != NULL ? (size_t)(colon - hostport) : strlen(hostport);
+
+	snprintf(out, outsz, "%.*s", (int)n, hostport);
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http_session *s = arg;
+	size_t n = size * nmemb;
+
+	if (n > (size_t)HTTP_MAX_BODY - s->body_len) {
+		s->too_large = 1;
+		return 0;
+	}
+	if (s->body_len + n + 1 > s->body_cap) {
+		size_t cap = s->body_cap ? s->body_cap : 4096;
+		char *nb;
+
+		while (cap < s->body_len + n + 1)
+			cap *= 2;
+		/* Not realloc: the old buffer may hold a token; wipe it. */
+		if ((nb = malloc(cap)) == NULL)
+			return 0;
+		if (s->body_len > 0)
+			memcpy(nb, s->body, s->body_len);
+		util_free_secret_buf(s->body, s->body_cap);
+		s->body = nb;
+		s->body_cap = cap;
+	}
+	memcpy(s->body + s->body_len, data, n);
+	s->body_len += n;
+	s->body[s->body_len] = '\0';
+	return n;
+}
+
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http_session *s = arg;
+	size_t n = size * nmemb, i;
+	static const char ra[] = "Retry-After:";
+
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		/* A new answer (after a 100 Continue, say): start afresh. */
+		s->have_retry_after = 0;
+		s->retry_after[0] = '\0';
+	} else if (n > sizeof(ra) - 1 &&
+	    strncasecmp(data, ra, sizeof(ra) - 1) == 0) {
+		const char *v = data + sizeof(ra) - 1;
+		size_t vn = n - (sizeof(ra) - 1);
+
+		while (vn > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			vn--;
+		}
+		while (vn > 0 && (v[vn - 1] == '\r' || v[vn - 1] == '\n' ||
+		    v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+			vn--;
+		if (vn >= sizeof(s->retry_after))
+			vn = sizeof(s->retry_after) - 1;
+		for (i = 0; i < vn; i++)
+			s->retry_after[i] = v[i];
+		s->retry_after[vn] = '\0';
+		s->have_retry_after = 1;
+	}
+	return n;
+}
+
+/* -v: headers as they go and come, redacted; curl's notes with -v -v -v. */
+static int
+on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	struct http_session *s = arg;
+	const char *dir = type == CURLINFO_HEADER_OUT ? ">" : "<";
+	size_t i = 0, end;
+	char *line;
+
+	(void)h;
+	switch (type) {
+	case CURLINFO_TEXT:
+		while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
+			size--;
+		if ((line = redact_header(data, size)) != NULL) {
+			/* A note has no "Name:" shape; redact_header keeps it as is. */
+			log_debug(3, "%s: * %s", s->phase, line);
+			free(line);
+		}
+		break;
+	case CURLINFO_HEADER_OUT:
+	case CURLINFO_HEADER_IN:
+		while (i < size) {
+			for (end = i; end < size && data[end] != '\n'; end++)
+				;
+			if (end > i && !(end - i == 1 && data[i] == '\r') &&
+			    (line = redact_header(data + i, end - i)) != NULL) {
+				log_debug(1, "%s: %s %s", s->phase, dir, line);
+				free(line);
+			}
+			i = end + 1;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Wipes each header line (one holds the bearer token), then frees the list. */
+static void
+free_headers(struct curl_slist *l)
+{
+	struct curl_slist *p;
+
+	for (p = l; p != NULL; p = p->next)
+		if (p->data != NULL)
+			util_wipe(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+/* Appends one header line; -1 (reported) when out of memory. */
+static int
+add_header(struct curl_slist **l, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(*l, line);
+
+	if (n == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	*l = n;
+	return 0;
+}
+
+static int
+has_crlf(const char *s)
+{
+	return s != NULL && strpbrk(s, "\r\n") != NULL;
+}
+
+/* The request's header list, or NULL (reported). */
+static struct curl_slist *
+build_headers(const struct http_request *rq, const char *request_id)
+{
+	struct curl_slist *l = NULL;
+	char line[256];
+	char *auth = NULL;
+	size_t i;
+
+	if (add_header(&l, "Accept: application/json") < 0 ||
+	    add_header(&l, "ocp-adrs-client-name: drsjoin") < 0 ||
+	    add_header(&l, "ocp-adrs-client-version: " DRSJOIN_VERSION) < 0 ||
+	    add_header(&l, "Expect:") < 0)
+		goto fail;
+	snprintf(line, sizeof(line), "client-request-id: %s", request_id);
+	if (add_header(&l, line) < 0)
+		goto fail;
+	if (rq->body != NULL && rq->content_type != NULL) {
+		snprintf(line, sizeof(line), "Content-Type: %s", rq->content_type);
+		if (add_header(&l, line) < 0)
+			goto fail;
+	}
+	if (rq->bearer != NULL) {
+		int bad;
+
+		if ((auth = util_asprintf("Authorization: Bearer %s", rq->bearer)) == NULL)
+			goto fail;
+		bad = add_header(&l, auth) < 0;
+		util_free_secret(auth);
+		if (bad)
+			goto fail;
+	}
+	for (i = 0; rq->headers != NULL && rq->headers[i] != NULL; i++)
+		if (add_header(&l, rq->headers[i]) < 0)
+			goto fail;
+	return l;
+fail:
+	free_headers(l);
+	return NULL;
+}
+
+#define SET(opt, val) do {						\
+	if ((rc = curl_easy_setopt(c, opt, val)) != CURLE_OK) {		\
+		log_fail(EXIT_INTERNAL, "%s: libcurl refused " #opt ": %s",	\
+		    rq->phase, curl_easy_strerror(rc));			\
+		return -1;						\
+	}								\
+} while (0)
+
+/*
+ * Sets up one attempt. The handle is reset first (live connections, the
+ * DNS and TLS session caches stay), so every option is set here.
+ */
+static int
+setup(struct http_session *s, const struct http_request *rq,
+    struct curl_slist *headers, struct curl_blob *cert, struct curl_blob *key)
+{
+	CURL *c = s->curl;
+	CURLcode rc;
+	long timeout_ms = cfg.timeout_s * 1000L;
+	long connect_ms = (cfg.timeout_s < HTTP_CONNECT_TIMEOUT_MAX_S ?
+	    cfg.timeout_s : HTTP_CONNECT_TIMEOUT_MAX_S) * 1000L;
+
+	curl_easy_reset(c);
+	s->errbuf[0] = '\0';
+	SET(CURLOPT_ERRORBUFFER, s->errbuf);
+	SET(CURLOPT_URL, rq->url);
+	SET(CURLOPT_PROTOCOLS_STR, "https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_CAINFO, s->cabundle);
+	SET(CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_PROXY_CAINFO, s->cabundle);
+	if (cfg.proxy != NULL)
+		SET(CURLOPT_PROXY, cfg.proxy);
+	SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	SET(CURLOPT_USERAGENT, "drsjoin/" DRSJOIN_VERSION);
+	SET(CURLOPT_HTTPHEADER, headers);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_BODY);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, s);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, s);
+	if (strcmp(rq->method, "GET") == 0) {
+		SET(CURLOPT_HTTPGET, 1L);
+	} else {
+		if (strcmp(rq->method, "POST") != 0)
+			SET(CURLOPT_CUSTOMREQUEST, rq->method);
+		if (rq->body != NULL || strcmp(rq->method, "POST") == 0) {
+			SET(CURLOPT_POSTFIELDS, rq->body != NULL ? rq->body : "");
+			SET(CURLOPT_POSTFIELDSIZE_LARGE,
+			    (curl_off_t)(rq->body != NULL ? rq->body_len : 0));
+		}
+	}
+	if (cert != NULL) {
+		SET(CURLOPT_SSLCERT_BLOB, cert);
+		SET(CURLOPT_SSLCERTTYPE, "PEM");
+		SET(CURLOPT_SSLKEY_BLOB, key);
+		SET(CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	if (log_level >= 2) {
+		SET(CURLOPT_DEBUGFUNCTION, on_debug);
+		SET(CURLOPT_DEBUGDATA, s);
+		SET(CURLOPT_VERBOSE, 1L);
+	}
+	return 0;
+}
+
+#undef SET
+
+/* The reason a transfer failed, for messages; *code the exit code. */
+static void
+describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
+    char *out, size_t outsz, int *code)
+{
+	const char *cs = curl_easy_strerror(rc);
+	char hp[300], host[300], reason[CURL_ERROR_SIZE + 160];
+	long oserr = 0;
+
+	host_port(rq->url, hp, sizeof(hp));
+	if (s->errbuf[0] == '\0') {
+		snprintf(reason, sizeof(reason), "%s", cs);
+	} else {
+		/* One line: mbedTLS's verify notes end in (and may hold) \n. */
+		size_t n = strnlen(s->errbuf, sizeof(s->errbuf));
+
+		while (n > 0 && (s->errbuf[n - 1] == '\n' ||
+		    s->errbuf[n - 1] == '\r' || s->errbuf[n - 1] == ' '))
+			n--;
+		redact_sanitize(reason, sizeof(reason), s->errbuf, n, 1);
+	}
+	*code = EXIT_NETWORK;
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+		host_only(hp, host, sizeof(host));
+		snprintf(out, outsz, "cannot resolve host %s: %s", host, reason);
+		break;
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		snprintf(out, outsz, "cannot resolve the proxy%s%s: %s",
+		    cfg.proxy != NULL ? " " : "",
+		    cfg.proxy != NULL ? cfg.proxy : "", reason);
+		break;
+	case CURLE_COULDNT_CONNECT:
+		curl_easy_getinfo(s->curl, CURLINFO_OS_ERRNO, &oserr);
+		snprintf(out, outsz, "cannot connect to %s%s%s: %s", hp,
+		    cfg.proxy != NULL ? " through the proxy " : "",
+		    cfg.proxy != NULL ? cfg.proxy : "",
+		    oserr != 0 ? strerror((int)oserr) : reason);
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		snprintf(out, outsz, "no answer from %s within %ld s: %s", hp,
+		    cfg.timeout_s, reason);
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		snprintf(out, outsz, "TLS: the certificate of %s cannot be "
+		    "verified with the CA bundle %s: %s", hp, s->cabundle, reason);
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+		snprintf(out, outsz, "TLS handshake with %s failed: %s", hp, reason);
+		break;
+	case CURLE_SSL_CACERT_BADFILE:
+		*code = EXIT_INPUT;
+		snprintf(out, outsz, "cannot use the CA bundle %s: %s",
+		    s->cabundle, reason);
+		break;
+	case CURLE_SSL_CERTPROBLEM:
+		*code = EXIT_INPUT;
+		snprintf(out, outsz, "cannot use the TLS client certificate or "
+		    "key: %s", reason);
+		break;
+	case CURLE_PARTIAL_FILE:
+		snprintf(out, outsz, "the answer from %s was cut short: %s", hp,
+		    reason);
+		break;
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		if (rc == CURLE_FILESIZE_EXCEEDED || s->too_large) {
+			snprintf(out, outsz, "the answer from %s is larger than "
+			    "%ld bytes", hp, (long)HTTP_MAX_BODY);
+		} else {
+			*code = EXIT_INTERNAL;
+			snprintf(out, outsz, "out of memory reading the answer "
+			    "from %s", hp);
+		}
+		break;
+	case CURLE_OUT_OF_MEMORY:
+		*code = EXIT_INTERNAL;
+		snprintf(out, outsz, "out of memory");
+		break;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		snprintf(out, outsz, "connection to %s failed: %s", hp, reason);
+		break;
+	default:
+		if (strcmp(reason, cs) != 0)
+			snprintf(out, outsz, "request to %s failed: %s (%s)", hp,
+			    cs, reason);
+		else
+			snprintf(out, outsz, "request to %s failed: %s", hp, cs);
+		break;
+	}
+}
+
+/*
+ * Whether a failed transfer may be tried again: failures before the request
+ * went out always; failures after it only for a request safe to repeat.
+ */
+static int
+retryable(struct http_session *s, CURLcode rc, int repeatable)
+{
+	long sent = 0;
+
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+		return 1;
+	case CURLE_OPERATION_TIMEDOUT:
+		curl_easy_getinfo(s->curl, CURLINFO_REQUEST_SIZE, &sent);
+		return sent == 0 || repeatable;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+		return repeatable;
+	default:
+		return 0;
+	}
+}
+
+static void
+format_delay(char *out, size_t outsz, long ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(out, outsz, "%ld s", ms / 1000);
+	else
+		snprintf(out, outsz, "%ld.%ld s", ms / 1000, (ms % 1000) / 100);
+}
+
+int
+http_fail_answer(const struct http_request *rq, const struct http_response *rs)
+{
+	char line[SVCERR_LINE_MAX];
+
+	svcerr_format(line, sizeof(line), rq->phase, rs->status, rs->body,
+	    rs->body_len, rs->content_type, rs->request_id);
+	return log_fail(EXIT_REFUSED, "%s", line);
+}
+
+/* Fails with the answer's line and a reason for not retrying further. */
+static int
+fail_answer_because(const struct http_request *rq,
+    const struct http_response *rs, const char *why)
+{
+	char line[SVCERR_LINE_MAX];
+
+	svcerr_format(line, sizeof(line), rq->phase, rs->status, rs->body,
+	    rs->body_len, rs->content_type, rs->request_id);
+	return log_fail(EXIT_REFUSED, "%s; %s", line, why);
+}
+
+/* Hands the received answer over to rs. */
+static int
+take_answer(struct http_session *s, struct http_response *rs)
+{
+	char *ct = NULL;
+
+	http_response_free(rs);
+	if (curl_easy_getinfo(s->curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
+	    ct != NULL && (rs->content_type = util_strdup(ct)) == NULL)
+		return -1;
+	if (s->body == NULL && (s->body = calloc(1, 1)) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	if (s->body_cap == 0)
+		s->body_cap = 1;
+	rs->body = s->body;
+	rs->body_len = s->body_len;
+	/* The buffer moves to rs. */
+	s->body = NULL;
+	s->body_len = s->body_cap = 0;
+	return 0;
+}
+
+static int
+find_cabundle(struct http_session *s)
+{
+	const char *path;
+
+	if (s->cabundle != NULL)
+		return 0;
+	path = cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, NULL);
+	if (path == NULL || (s->cabundle = util_strdup(path)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Checks what is sent as it is; -1 (reported) when unusable. */
+static int
+check_request(const struct http_request *rq)
+{
+	size_t i;
+	char *shown;
+
+	if (rq->phase == NULL || rq->method == NULL || rq->url == NULL)
+		return log_fail(EXIT_INTERNAL, "http: request without phase, "
+		    "method or URL");
+	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "POST") != 0 &&
+	    strcmp(rq->method, "DELETE") != 0)
+		return log_fail(EXIT_INTERNAL, "%s: unsupported method %s",
+		    rq->phase, rq->method);
+	if (strncasecmp(rq->url, "https://", 8) != 0 || rq->url[8] == '\0' ||
+	    has_crlf(rq->url) || strchr(rq->url, ' ') != NULL) {
+		shown = redact_url(rq->url, strlen(rq->url));
+		log_fail(EXIT_INPUT, "%s: refusing the URL %s: drsjoin only "
+		    "speaks https:// to the service", rq->phase,
+		    shown != NULL ? shown : "(unprintable)");
+		free(shown);
+		return -1;
+	}
+	if (has_crlf(rq->bearer))
+		return log_fail(EXIT_INPUT, "%s: the access token holds a line "
+		    "break", rq->phase);
+	if (has_crlf(rq->content_type) || has_crlf(rq->request_id) ||
+	    (rq->request_id != NULL && strlen(rq->request_id) > HTTP_REQUEST_ID_LEN))
+		return log_fail(EXIT_INTERNAL, "%s: bad Content-Type or "
+		    "client-request-id", rq->phase);
+	for (i = 0; rq->headers != NULL && rq->headers[i] != NULL; i++)
+		if (has_crlf(rq->headers[i]) || strchr(rq->headers[i], ':') == NULL)
+			return log_fail(EXIT_INTERNAL, "%s: bad header line %zu",
+			    rq->phase, i);
+	if ((rq->client_cert_pem == NULL) != (rq->client_key_pem == NULL))
+		return log_fail(EXIT_INTERNAL, "%s: a client certificate needs "
+		    "its key and the other way round", rq->phase);
+	return 0;
+}
+
+int
+http_send(struct http_session *s, const struct http_request *rq,
+    struct http_response *rs)
+{
+	struct curl_slist *headers = NULL;
+	struct curl_blob cert = { 0 }, key = { 0 };
+	int is_post, repeatable, attempt, ret = -1, code;
+	char why[CURL_ERROR_SIZE + 600], delay[32], *shown = NULL;
+	long wait_ms, status, conns, secs;
+	curl_off_t us;
+	CURLcode rc;
+
+	memset(rs, 0, sizeof(*rs));
+	if (check_request(rq) < 0)
+		return -1;
+	if (rq->request_id != NULL)
+		snprintf(rs->request_id, sizeof(rs->request_id), "%s", rq->request_id);
+	else if (http_new_request_id(rs->request_id) < 0)
+		return -1;
+	if (find_cabundle(s) < 0)
+		return -1;
+	if ((headers = build_headers(rq, rs->request_id)) == NULL)
+		return -1;
+	if (rq->client_cert_pem != NULL) {
+		cert.data = (void *)(uintptr_t)rq->client_cert_pem;
+		cert.len = strlen(rq->client_cert_pem);
+		cert.flags = CURL_BLOB_NOCOPY;
+		/* mbedtls_pk_parse_key wants PEM with its NUL counted. */
+		key.data = (void *)(uintptr_t)rq->client_key_pem;
+		key.len = strlen(rq->client_key_pem) + 1;
+		key.flags = CURL_BLOB_NOCOPY;
+	}
+	is_post = strcmp(rq->method, "POST") == 0;
+	repeatable = !is_post || rq->repeatable;
+	s->phase = rq->phase;
+	shown = redact_url(rq->url, strlen(rq->url));
+
+	for (attempt = 1; attempt <= cfg.attempts; attempt++) {
+		rs->attempts = attempt;
+		body_reset(s);
+		s->have_retry_after = 0;
+		if (setup(s, rq, headers, rq->client_cert_pem != NULL ? &cert : NULL,
+		    &key) < 0)
+			goto out;
+		log_debug(1, "%s: %s %s (attempt %d of %d)", rq->phase, rq->method,
+		    shown != NULL ? shown : "", attempt, cfg.attempts);
+		if (log_level >= 3 && rq->body != NULL && attempt == 1) {
+			char *b = redact_body(rq->content_type, rq->body, rq->body_len);
+
+			if (b != NULL)
+				log_debug(2, "%s: > body: %s", rq->phase, b);
+			free(b);
+		}
+		rc = curl_easy_perform(s->curl);
+		status = 0;
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (rc != CURLE_OK) {
+			describe(s, rq, rc, why, sizeof(why), &code);
+			if (attempt < cfg.attempts && retryable(s, rc, repeatable)) {
+				wait_ms = retry_backoff_ms(attempt,
+				    RETRY_BACKOFF_BASE_MS, RETRY_BACKOFF_CAP_MS,
+				    jitter());
+				format_delay(delay, sizeof(delay), wait_ms);
+				log_note("%s: %s, retrying in %s (attempt %d of %d)",
+				    rq->phase, why, delay, attempt + 1,
+				    cfg.attempts);
+				sleep_ms(wait_ms);
+				continue;
+			}
+			if (attempt > 1)
+				log_fail(code, "%s: %s; gave up after %d attempts",
+				    rq->phase, why, attempt);
+			else
+				log_fail(code, "%s: %s", rq->phase, why);
+			goto out;
+		}
+		conns = 0;
+		us = 0;
+		curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &conns);
+		curl_easy_getinfo(s->curl, CURLINFO_TOTAL_TIME_T, &us);
+		rs->status = status;
+		if (take_answer(s, rs) < 0)
+			goto out;
+		log_debug(1, "%s: answer %ld, %zu bytes%s%s, %ld ms, %s", rq->phase,
+		    status, rs->body_len, rs->content_type != NULL ? ", " : "",
+		    rs->content_type != NULL ? rs->content_type : "",
+		    (long)(us / 1000), conns == 0 ? "connection reused" :
+		    "new connection");
+		if (log_level >= 3 && rs->body_len > 0) {
+			char *b = redact_body(rs->content_type, rs->body, rs->body_len);
+
+			if (b != NULL)
+				log_debug(2, "%s: < body: %s", rq->phase, b);
+			free(b);
+		}
+		if (status >= 200 && status <= 299) {
+			ret = 0;
+			goto out;
+		}
+		switch (retry_status_kind(status)) {
+		case RETRY_AFTER:
+			break;
+		case RETRY_BACKOFF:
+			if (repeatable)
+				break;
+			/* FALLTHROUGH */
+		case RETRY_NEVER:
+		default:
+			if (rq->pass_errors)
+				ret = 0;
+			else
+				http_fail_answer(rq, rs);
+			goto out;
+		}
+		if (attempt == cfg.attempts) {
+			if (rq->pass_errors) {
+				ret = 0;
+			} else {
+				snprintf(why, sizeof(why), "gave up after %d attempts",
+				    attempt);
+				fail_answer_because(rq, rs, why);
+			}
+			goto out;
+		}
+		if (retry_status_kind(status) == RETRY_AFTER && s->have_retry_after &&
+		    retry_after_parse(s->retry_after, time(NULL), &secs) == 0) {
+			if (secs > cfg.max_retry_wait_s) {
+				if (rq->pass_errors) {
+					ret = 0;
+					goto out;
+				}
+				snprintf(why, sizeof(why), "it asks to retry after "
+				    "%ld s, longer than the %ld s drsjoin waits",
+				    secs, cfg.max_retry_wait_s);
+				fail_answer_because(rq, rs, why);
+				goto out;
+			}
+			wait_ms = secs * 1000L;
+		} else {
+			if (s->have_retry_after)
+				log_debug(1, "%s: ignoring the Retry-After \"%s\": "
+				    "neither seconds nor an HTTP-date", rq->phase,
+				    s->retry_after);
+			wait_ms = retry_backoff_ms(attempt, RETRY_BACKOFF_BASE_MS,
+			    RETRY_BACKOFF_CAP_MS, jitter());
+		}
+		format_delay(delay, sizeof(delay), wait_ms);
+		log_note("%s: server answered %ld, retrying in %s (attempt %d of %d)",
+		    rq->phase, status, delay, attempt + 1, cfg.attempts);
+		sleep_ms(wait_ms);
+	}
+out:
+	/* Drop the handle's pointers to this request's buffers. */
+	curl_easy_reset(s->curl);
+	body_reset(s);
+	free_headers(headers);
+	free(shown);
+	s->phase = NULL;
+	return ret;
+}

@@ -1,0 +1,119 @@
+/*
+ * http.h - HTTPS requests to the Device Registration Service: the only user
+ * of libcurl.
+ *
+ * What every request gets:
+ * - HTTPS only (an http:// URL is refused before any traffic; redirects are
+ *   not followed), TLS 1.2 or newer, the peer certificate and host name
+ *   always verified against the CA bundle of cabundle.h (found before the
+ *   first request, not before), never an option to turn that off.
+ * - Headers: User-Agent drsjoin/<version>, Accept: application/json,
+ *   ocp-adrs-client-name: drsjoin, ocp-adrs-client-version: <version>,
+ *   client-request-id: <guid> (the same id on every attempt of one request),
+ *   and Authorization: Bearer <token> when a token is given.
+ * - An answer body of at most HTTP_MAX_BODY bytes (more is an error).
+ * - The retry policy of retry.h, with these bounds (see struct http_options):
+ *   at most 4 attempts; Retry-After honoured up to 30 s, a longer one is an
+ *   error at once; backoff 1, 2, 4, 8 s (jittered down to half). Connection
+ *   failures before the request went out (cannot resolve, cannot connect,
+ *   connect timeout) are retried for every method. Failures after it may
+ *   have reached the server (reset, timeout, truncated answer) and 5xx
+ *   answers other than 429/503 are retried for GET and DELETE, and for a
+ *   POST only when the caller says it is safe to repeat (rq->repeatable).
+ *   The join POST is marked repeatable: with ReuseDevice the service treats
+ *   a repeated join for the same device key as the same device. A 429/503
+ *   means the request was not processed, so it is retried for every method.
+ * - Per attempt: the whole exchange within the timeout (default 30 s), the
+ *   connection within min(timeout, 15 s).
+ * - Each retry is one log_note line, e.g.
+ *   "join: server answered 503, retrying in 2 s (attempt 2 of 4)".
+ * - Errors (log_fail, one line): network failures name the phase, the host
+ *   and port and the reason (EXIT_NETWORK); TLS verification failures name
+ *   the CA bundle used (EXIT_NETWORK); an unusable CA bundle or client
+ *   certificate is EXIT_INPUT; an error answer (after the retries) is the
+ *   svcerr.h line (EXIT_REFUSED).
+ * - -v: each request line (query secrets redacted), the request and answer
+ *   headers (redact.h: "Authorization: Bearer <redacted>"), the status, size,
+ *   time and whether the connection was reused; -v -v: the bodies too,
+ *   redacted by redact.h; -v -v -v: libcurl's own connection notes.
+ *
+ * Threads: http_global_init() must run in main before any thread starts.
+ * A session is used by one thread at a time (drsjoin makes its requests on
+ * the main thread while keys are generated in others); separate sessions
+ * may live in separate threads.
+ */
+#ifndef DRS_HTTP_H
+#define DRS_HTTP_H
+
+#include <stddef.h>
+
+#define HTTP_DEFAULT_TIMEOUT_S 30L
+#define HTTP_CONNECT_TIMEOUT_MAX_S 15L
+#define HTTP_MAX_BODY (1024L * 1024L)
+#define HTTP_REQUEST_ID_LEN 36	/* a GUID as text */
+
+/* Once, from main, before any thread: 0, or -1 (reported, EXIT_INTERNAL). */
+int http_global_init(void);
+void http_global_cleanup(void);
+/* "libcurl/8.14.1 mbedTLS/3.6.6", read from the library at run time. */
+const char *http_library_version(void);
+
+/* The global command line's network options. Strings are copied. */
+struct http_options {
+	const char *cacert;	/* --cacert FILE, or NULL (then SSL_CERT_FILE, then the system bundle) */
+	const char *proxy;	/* --proxy URL, or NULL (then https_proxy, no_proxy... apply) */
+	long timeout_s;		/* --timeout: per attempt; 0: HTTP_DEFAULT_TIMEOUT_S */
+	int attempts;		/* attempts per request, 1..RETRY_MAX_ATTEMPTS; 0: RETRY_DEFAULT_ATTEMPTS */
+	long max_retry_wait_s;	/* longest Retry-After honoured; 0: RETRY_DEFAULT_MAX_WAIT_S */
+};
+
+/* Sets the options for every later request: 0, or -1 (reported, EXIT_USAGE). */
+int http_set_options(const struct http_options *opt);
+
+/* One connection (kept alive) per host for the whole run. */
+struct http_session;
+struct http_session *http_session_new(void);	/* NULL: reported */
+void http_session_free(struct http_session *s);	/* NULL is fine */
+
+struct http_request {
+	const char *phase;	/* names messages: "discover", "nonce", "join" */
+	const char *method;	/* "GET", "POST" or "DELETE" */
+	const char *url;	/* https:// only */
+	const char *bearer;	/* access token or NULL; secret: never logged, wiped from header buffers */
+	const char *const *headers;	/* extra "Name: value" lines, NULL-terminated, or NULL */
+	const char *body;	/* or NULL */
+	size_t body_len;
+	const char *content_type;	/* of body */
+	const char *request_id;	/* client-request-id to send; NULL: a fresh one */
+	const char *client_cert_pem;	/* TLS client certificate (PEM) or NULL */
+	const char *client_key_pem;	/* its private key (PEM, NUL-terminated); borrowed, the caller wipes */
+	int repeatable;		/* a POST that is safe to repeat (see above) */
+	int pass_errors;	/* return an error answer that is not retried further (status set, 0) instead of reporting it */
+};
+
+struct http_response {
+	long status;		/* HTTP status; 0 when no answer arrived */
+	char *body;		/* NUL-terminated (NUL bytes inside possible); may hold secrets: freed wiped */
+	size_t body_len;
+	char *content_type;	/* or NULL */
+	char request_id[HTTP_REQUEST_ID_LEN + 1];	/* the client-request-id sent */
+	int attempts;		/* attempts made */
+};
+
+/*
+ * Sends the request, with the retries above. Returns 0 with a 2xx answer in
+ * *rs (or any answer, with rq->pass_errors); -1 when reported. *rs is filled
+ * as far as it got (request_id always) and must be freed with
+ * http_response_free() in every case.
+ */
+int http_send(struct http_session *s, const struct http_request *rq,
+    struct http_response *rs);
+void http_response_free(struct http_response *rs);
+
+/* Reports an error answer the way http_send does (the svcerr.h line, EXIT_REFUSED); -1. */
+int http_fail_answer(const struct http_request *rq, const struct http_response *rs);
+
+/* A fresh random (v4) GUID, lower case, from getrandom(): 0 / -1 (reported). */
+int http_new_request_id(char out[HTTP_REQUEST_ID_LEN + 1]);
+
+#endif

@@ -1,0 +1,406 @@
+/* join.c - "drsjoin join": whatever phases the document lacks, then the join. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cert.h"
+#include "cli.h"
+#include "discovery.h"
+#include "doc.h"
+#include "http.h"
+#include "identity.h"
+#include "join.h"
+#include "jwt.h"
+#include "keystore.h"
+#include "log.h"
+#include "nonce.h"
+#include "osinfo.h"
+#include "request.h"
+#include "state.h"
+#include "util.h"
+
+#define JOIN_TYPE_JOIN 0
+#define JOIN_TYPE_REGISTER 4
+
+struct join_args {
+	const char *token_file, *in, *display_name, *target_domain;
+	enum keystore_choice store;
+	int join_type, force, no_nonce;
+};
+
+void
+join_time_text(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct json *
+join_body(const struct json *doc, int join_type, const char *display_name,
+    const char *target_domain, const char *os)
+{
+	struct json *b, *cr, *at;
+
+	if ((b = json_new_object()) == NULL)
+		return NULL;
+	if ((cr = json_object_at(b, "CertificateRequest")) == NULL ||
+	    json_set_string(cr, "Type", "pkcs10") < 0 ||
+	    json_set_string(cr, "Data", doc_get(doc, "csr", "data")) < 0 ||
+	    json_set_string(b, "TransportKey", doc_get(doc, "keys", "transport_blob")) < 0 ||
+	    json_set_string(b, "TargetDomain", target_domain) < 0 ||
+	    json_set_string(b, "DeviceType", "Linux") < 0 ||
+	    json_set_string(b, "OSVersion", os) < 0 ||
+	    json_set_string(b, "DeviceDisplayName", display_name) < 0 ||
+	    json_set_number(b, "JoinType", join_type) < 0 ||
+	    (at = json_object_at(b, "Attributes")) == NULL ||
+	    /* Strings, as the real clients send them. */
+	    json_set_string(at, "ReuseDevice", "true") < 0 ||
+	    json_set_string(at, "ReturnClientSid", "true") < 0) {
+		json_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* Is the stored identity whole and current? Says why not under -v. */
+static int
+identity_valid(const struct json *rec)
+{
+	const char *path = json_get_string(rec, "certificate");
+	struct cert *c = NULL;
+	char *pem = NULL;
+	size_t len;
+	int ok = 0;
+	const struct json *keys = json_get_object(rec, "keys");
+	const char *dk = json_get_string(keys, "device_key");
+	const char *tk = json_get_string(keys, "transport_key");
+
+	if (path == NULL || dk == NULL || tk == NULL ||
+	    access(dk, R_OK) < 0 || access(tk, R_OK) < 0) {
+		log_debug(1, "join: the stored identity lacks a key or its certificate");
+		return 0;
+	}
+	if (state_read_file(path, 64 * 1024, EXIT_IO, &pem, &len) < 0 ||
+	    cert_parse_pem(pem, len, EXIT_IO, path, &c) < 0)
+		goto out;
+	if (cert_not_after(c) <= time(NULL)) {
+		log_note("join: the stored device certificate has expired");
+		goto out;
+	}
+	ok = 1;
+out:
+	log_reset();
+	cert_free(c);
+	free(pem);
+	return ok;
+}
+
+/* Prints the document with the stored identity as its "device" section. */
+static int
+print_identity(struct json *doc, const struct json *rec)
+{
+	struct json *keys = json_get_object(rec, "keys");
+
+	if (keys != NULL && json_set(doc, "keys", json_dup(keys)) < 0)
+		return -1;
+	if (json_set(doc, "device", json_dup(rec)) < 0)
+		return -1;
+	return doc_write(doc);
+}
+
+static struct json *
+make_record(const struct json *doc, const struct cert *c, const char *upn,
+    const struct join_args *a, const char *target_domain, const char *name,
+    const char *crid)
+{
+	struct json *r;
+	char nb[32], na[32], now[32];
+
+	join_time_text(cert_not_before(c), nb, sizeof(nb));
+	join_time_text(cert_not_after(c), na, sizeof(na));
+	join_time_text(time(NULL), now, sizeof(now));
+	if ((r = json_new_object()) == NULL)
+		return NULL;
+	if (json_set_string(r, "schema", "drsjoin-identity/1") < 0 ||
+	    json_set_string(r, "device_id", cert_device_id(c)) < 0 ||
+	    json_set_string(r, "tenant_id", doc_get(doc, "tenant", "id")) < 0 ||
+	    json_set_string(r, "tenant_domain", target_domain) < 0 ||
+	    (upn != NULL && json_set_string(r, "upn", upn) < 0) ||
+	    json_set_string(r, "join_type",
+	    a->join_type == JOIN_TYPE_JOIN ? "join" : "register") < 0 ||
+	    json_set_string(r, "display_name", name) < 0 ||
+	    json_set_string(r, "thumbprint", cert_thumbprint(c)) < 0 ||
+	    json_set_string(r, "issuer", cert_issuer(c)) < 0 ||
+	    json_set_string(r, "not_before", nb) < 0 ||
+	    json_set_string(r, "not_after", na) < 0 ||
+	    json_set_string(r, "joined_at", now) < 0 ||
+	    json_set_string(r, "client_request_id", crid) < 0 ||
+	    json_set_string(r, "key_store", doc_get(doc, "keys", "store")) < 0 ||
+	    json_set(r, "keys", json_dup(json_get_object(doc, "keys"))) < 0 ||
+	    json_set(r, "endpoints", json_dup(json_get_object(doc, "discovery"))) < 0) {
+		json_free(r);
+		return NULL;
+	}
+	json_remove(json_get_object(r, "keys"), "dir");
+	return r;
+}
+
+/* Phase 5 proper: the POST, the checks of the answer, the commit. */
+static int
+post_join(struct http_session *s, struct json *doc, const char *token,
+    const struct jwt_claims *claims, const struct join_args *a)
+{
+	struct http_request rq = { 0 };
+	struct http_response rs = { 0 };
+	struct json *body = NULL, *ans = NULL, *certj, *rec = NULL;
+	struct keystore_key *dk = NULL;
+	struct cert *c = NULL;
+	char os[256], host[256], *url = NULL, *text = NULL, *pem = NULL;
+	const char *ep, *ver, *raw, *thumb, *upn, *domain, *name;
+	size_t pem_len = 0;
+	int rc = -1;
+
+	if ((ep = doc_need(doc, "discovery", "join_endpoint", "join", "discover")) == NULL ||
+	    (ver = doc_need(doc, "discovery", "join_version", "join", "discover")) == NULL)
+		return -1;
+	domain = a->target_domain ? a->target_domain : doc_get(doc, "tenant", "domain");
+	if (domain == NULL)
+		return log_fail(EXIT_INPUT, "join: no target domain; give --target-domain");
+	name = a->display_name;
+	if (name == NULL) {
+		if (osinfo_hostname(host, sizeof(host)) < 0)
+			return -1;
+		name = host;
+	}
+	osinfo_version(NULL, os, sizeof(os));
+	if ((body = join_body(doc, a->join_type, name, domain, os)) == NULL ||
+	    (text = json_print(body, 0)) == NULL ||
+	    (url = util_asprintf("%s%sapi-version=%s", ep, strchr(ep, '?') ? "&" : "?",
+	    ver)) == NULL)
+		goto out;
+	rq.phase = "join";
+	rq.method = "POST";
+	rq.url = url;
+	rq.bearer = token;
+	rq.body = text;
+	rq.body_len = strlen(text);
+	rq.content_type = "application/json";
+	rq.repeatable = 1;
+	if (http_send(s, &rq, &rs) < 0)
+		goto out;
+	log_debug(1, "join: answered %ld (client-request-id %s)", rs.status, rs.request_id);
+	if ((ans = json_parse(rs.body, rs.body_len, EXIT_NETWORK, "join: the answer")) == NULL)
+		goto out;
+	certj = json_get_ci(ans, "Certificate");
+	raw = json_string(json_get_ci(certj, "RawBody"));
+	thumb = json_string(json_get_ci(certj, "Thumbprint"));
+	if (raw == NULL || thumb == NULL) {
+		log_fail(EXIT_NETWORK, "join: the answer has no Certificate.%s "
+		    "(client-request-id %s)", raw ? "Thumbprint" : "RawBody", rs.request_id);
+		goto out;
+	}
+	if (cert_parse_base64(raw, EXIT_NETWORK, "join: Certificate.RawBody", &c) < 0 ||
+	    keystore_load_device(json_get_object(doc, "keys"), &dk) < 0 ||
+	    cert_check_join(c, keystore_key(dk), thumb) < 0)
+		goto out;
+	upn = json_string(json_get_ci(json_get_ci(ans, "User"), "Upn"));
+	if (upn == NULL)
+		upn = claims->upn;
+	if (cert_pem(c, &pem, &pem_len) < 0 ||
+	    (rec = make_record(doc, c, upn, a, domain, name, rs.request_id)) == NULL)
+		goto out;
+	if (identity_commit(opts.state_dir, doc_get(doc, "keys", "dir"), pem, rec) < 0)
+		goto out;
+	log_note("joined: device %s in tenant %s", cert_device_id(c),
+	    doc_get(doc, "tenant", "id"));
+	if (json_set(doc, "keys", json_dup(json_get_object(rec, "keys"))) < 0 ||
+	    json_set(doc, "device", rec) < 0) {
+		rec = NULL;
+		goto out;
+	}
+	rec = NULL;
+	rc = 0;
+out:
+	json_free(body);
+	json_free(ans);
+	json_free(rec);
+	cert_free(c);
+	keystore_key_free(dk);
+	http_response_free(&rs);
+	free(url);
+	free(text);
+	free(pem);
+	return rc;
+}
+
+/* The phases the document lacks, key generation overlapping the network. */
+static int
+run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
+    const struct join_args *a)
+{
+	struct http_session *s = NULL;
+	struct keystore_job *job = NULL;
+	const char *tid;
+	int rc = -1, own_keys = 0, want_nonce;
+	struct json *csr;
+
+	tid = doc_get(doc, "tenant", "id");
+	if (tid != NULL && strcasecmp(tid, claims->tid) != 0)
+		return log_fail(EXIT_INPUT, "join: the token is for tenant %s, the "
+		    "document for tenant %s", claims->tid, tid);
+	if (json_get_object(doc, "keys") == NULL) {
+		if (keystore_start(opts.state_dir, a->store, &job) < 0)
+			return -1;
+		own_keys = 1;
+	}
+	if ((s = http_session_new()) == NULL)
+		goto out;
+	if (json_get_object(doc, "discovery") == NULL &&
+	    discovery_run(s, doc, claims->tid, token) < 0)
+		goto out;
+	if (!a->no_nonce && json_get_object(doc, "nonce") == NULL && nonce_run(s, doc) < 0)
+		goto out;
+	if (job != NULL) {
+		rc = keystore_finish(job, doc);
+		job = NULL;
+		if (rc < 0)
+			goto out;
+		rc = -1;
+	}
+	/* A CSR that disagrees with the nonce wanted now is made again. */
+	csr = json_get_object(doc, "csr");
+	want_nonce = !a->no_nonce && doc_get(doc, "nonce", "value") != NULL;
+	if (csr == NULL || doc_get(doc, "csr", "data") == NULL ||
+	    json_get_bool(csr, "nonce") != want_nonce) {
+		if (request_csr(doc, a->no_nonce) < 0)
+			goto out;
+	}
+	rc = post_join(s, doc, token, claims, a);
+out:
+	if (job != NULL) {
+		keystore_finish(job, doc);
+		own_keys = 1;
+	}
+	/* A one-shot join that failed leaves no staged keys behind. */
+	if (rc < 0 && own_keys)
+		keystore_discard(doc);
+	http_session_free(s);
+	return rc;
+}
+
+static void
+usage(void)
+{
+	printf("usage: drsjoin join [--token-file FILE|-] [--join-type join|register]\n"
+	    "                    [--display-name NAME] [--target-domain DOMAIN] [--force]\n"
+	    "                    [--key-store tpm|software|auto] [--no-nonce] [--in FILE]\n"
+	    "\n"
+	    "Joins this machine to the tenant of the token: runs whichever phases the\n"
+	    "document (--in, or stdin when it is not a terminal) lacks - discover,\n"
+	    "nonce, keygen, csr - then the join, checks the certificate, and commits\n"
+	    "the identity to the state dir. The token comes from --token-file (- for\n"
+	    "stdin) or DRSJOIN_TOKEN, never the command line. When the state dir\n"
+	    "already holds a valid identity for the tenant, prints it and changes\n"
+	    "nothing; --force joins again and replaces it once the new join succeeded.\n");
+}
+
+int
+cmd_join(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "token-file", required_argument, NULL, 'T' },
+		{ "join-type", required_argument, NULL, 'j' },
+		{ "display-name", required_argument, NULL, 'd' },
+		{ "target-domain", required_argument, NULL, 'D' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "key-store", required_argument, NULL, 'k' },
+		{ "no-nonce", no_argument, NULL, 'n' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct join_args a = { .store = KEYSTORE_AUTO, .join_type = JOIN_TYPE_JOIN };
+	struct jwt_claims claims = { 0 };
+	struct json *doc = NULL, *rec = NULL;
+	char *token = NULL;
+	const char *rt;
+	int c, rc = -1, have;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'T': a.token_file = optarg; break;
+		case 'j':
+			if (strcmp(optarg, "join") == 0)
+				a.join_type = JOIN_TYPE_JOIN;
+			else if (strcmp(optarg, "register") == 0)
+				a.join_type = JOIN_TYPE_REGISTER;
+			else
+				return cli_usage("join", "--join-type: '%s' is not join or register",
+				    optarg);
+			break;
+		case 'd': a.display_name = optarg; break;
+		case 'D': a.target_domain = optarg; break;
+		case 'f': a.force = 1; break;
+		case 'k':
+			if (keystore_parse("join", optarg, &a.store) < 0)
+				return -1;
+			break;
+		case 'n': a.no_nonce = 1; break;
+		case 'i': a.in = optarg; break;
+		case 'h': usage(); return 0;
+		default:
+			return cli_usage("join", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("join", "unexpected argument '%s' (the token is never "
+		    "given on the command line: use --token-file)", argv[optind]);
+	if (a.token_file != NULL && strcmp(a.token_file, "-") == 0 && a.in == NULL &&
+	    !isatty(0))
+		return cli_usage("join", "--token-file - reads stdin, so the document "
+		    "must come from --in FILE");
+	if (a.display_name != NULL && (*a.display_name == '\0' || strlen(a.display_name) > 256))
+		return cli_usage("join", "--display-name must be 1 to 256 characters");
+
+	/* The token is checked before any traffic and any change to the state. */
+	if (jwt_read_token(a.token_file, &token) < 0 ||
+	    jwt_parse(token, &claims) < 0 || jwt_check(&claims, time(NULL)) < 0)
+		goto out;
+	if (doc_read(a.token_file != NULL && strcmp(a.token_file, "-") == 0 &&
+	    a.in == NULL ? "/dev/null" : a.in, &doc) < 0)
+		goto out;
+	if (identity_open(opts.state_dir) < 0 || identity_cleanup(opts.state_dir) < 0)
+		goto out;
+	if ((have = identity_load(opts.state_dir, &rec)) < 0)
+		goto out;
+	if (have == 0 && !a.force) {
+		rt = json_get_string(rec, "tenant_id");
+		if (rt == NULL || strcasecmp(rt, claims.tid) != 0) {
+			log_fail(EXIT_INPUT, "join: this machine is already joined to "
+			    "tenant %s as device %s; --force replaces that identity",
+			    rt ? rt : "(unknown)", json_get_string(rec, "device_id"));
+			goto out;
+		}
+		if (identity_valid(rec)) {
+			log_note("join: already joined as device %s; nothing to do "
+			    "(--force joins again)", json_get_string(rec, "device_id"));
+			rc = print_identity(doc, rec);
+			goto out;
+		}
+		log_note("join: the stored identity is not usable; joining again");
+	}
+	if ((rc = run_join(doc, token, &claims, &a)) == 0)
+		rc = doc_write(doc);
+out:
+	json_free(doc);
+	json_free(rec);
+	jwt_claims_free(&claims);
+	util_free_secret(token);
+	return rc;
+}

@@ -1,0 +1,472 @@
+/*
+ * keys.c - RSA-2048 device and transport keys: software keys held by
+ * mbedTLS, and signer keys (public key + signing function, for the TPM)
+ * held as an mbedTLS RSA-alt key.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/md.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/rsa.h>
+
+#include "bcrypt_blob.h"
+#include "crypto.h"
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+#define EXPONENT	65537
+#define PEM_MAX		4096	/* PKCS#1 PEM of RSA-2048: ~1.7 KB */
+#define SPKI_MAX	600	/* DER SPKI of RSA-2048: 294 bytes */
+
+struct key {
+	/*
+	 * software: the RSA private key; signer: an RSA-alt key whose signing
+	 * calls sign(sign_ctx, ...). Used for signing.
+	 */
+	mbedtls_pk_context pk;
+	/* signer only: the public key (RSA-alt keys cannot be exported). */
+	mbedtls_pk_context pub;
+	int software;
+	keys_sign_fn sign;
+	void *sign_ctx;
+	int signer_failed;	/* the signer reported its own failure */
+	size_t signer_len;	/* the length the signer returned */
+};
+
+static struct key *
+key_new(void)
+{
+	struct key *k = calloc(1, sizeof(*k));
+
+	if (k == NULL) {
+		log_fail(EXIT_INTERNAL, "out of memory");
+		return NULL;
+	}
+	mbedtls_pk_init(&k->pk);
+	mbedtls_pk_init(&k->pub);
+	return k;
+}
+
+void
+keys_free(struct key *k)
+{
+	if (k == NULL)
+		return;
+	mbedtls_pk_free(&k->pk);	/* zeroizes the private key */
+	mbedtls_pk_free(&k->pub);
+	mbedtls_platform_zeroize(k, sizeof(*k));
+	free(k);
+}
+
+int
+keys_is_software(const struct key *k)
+{
+	return k->software;
+}
+
+/* The context that holds the public key, for export. */
+static const mbedtls_pk_context *
+public_pk(const struct key *k)
+{
+	return k->software ? &k->pk : &k->pub;
+}
+
+/* 1 when pk is an RSA-2048 key with e = 65537. */
+static int
+shape_ok(const mbedtls_pk_context *pk)
+{
+	const mbedtls_rsa_context *rsa;
+	uint8_t e[KEYS_EXPONENT_MAX];
+
+	if (mbedtls_pk_get_type(pk) != MBEDTLS_PK_RSA)
+		return 0;
+	rsa = mbedtls_pk_rsa(*pk);
+	if (mbedtls_rsa_get_len(rsa) != KEYS_MODULUS_LEN ||
+	    mbedtls_pk_get_bitlen(pk) != KEYS_BITS)
+		return 0;
+	if (mbedtls_rsa_export_raw(rsa, NULL, 0, NULL, 0, NULL, 0, NULL, 0,
+	    e, sizeof(e)) != 0)
+		return 0;
+	return memcmp(e, "\0\0\0\0\0\x01\x00\x01", sizeof(e)) == 0;
+}
+
+int
+keys_generate(struct key **out)
+{
+	struct key *k = NULL;
+	int ret;
+
+	*out = NULL;
+	if (crypto_init() != 0)
+		return -1;
+	if ((k = key_new()) == NULL)
+		return -1;
+	ret = mbedtls_pk_setup(&k->pk,
+	    mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
+	if (ret != 0) {
+		keys_free(k);
+		return crypto_fail(EXIT_INTERNAL, ret, "keygen: RSA setup");
+	}
+	ret = mbedtls_rsa_gen_key(mbedtls_pk_rsa(k->pk), crypto_rng, NULL,
+	    KEYS_BITS, EXPONENT);
+	if (ret != 0) {
+		keys_free(k);
+		return crypto_fail(EXIT_INTERNAL, ret,
+		    "keygen: generating an RSA-2048 key");
+	}
+	k->software = 1;
+	*out = k;
+	return 0;
+}
+
+struct gen_job {
+	struct key *key;
+	int rc;
+};
+
+static void *
+gen_thread(void *arg)
+{
+	struct gen_job *job = arg;
+
+	job->rc = keys_generate(&job->key);
+	return NULL;
+}
+
+int
+keys_generate_pair(struct key **dk, struct key **tk)
+{
+	struct gen_job job = { NULL, -1 };
+	pthread_attr_t attr;
+	pthread_t thread;
+	int started, rc_dk;
+
+	*dk = NULL;
+	*tk = NULL;
+	if (crypto_init() != 0)
+		return -1;
+	/* The transport key in a thread, the device key here. */
+	started = pthread_attr_init(&attr) == 0;
+	if (started) {
+		/* musl's default thread stack is small; bignum code is not. */
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		started = pthread_create(&thread, &attr, gen_thread, &job) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	if (!started) {
+		log_debug(1, "keygen: no thread, generating one key after "
+		    "the other");
+		gen_thread(&job);
+	}
+	rc_dk = keys_generate(dk);
+	if (started)
+		pthread_join(thread, NULL);
+	if (rc_dk != 0 || job.rc != 0) {
+		keys_free(*dk);
+		keys_free(job.key);
+		*dk = NULL;
+		return -1;
+	}
+	*tk = job.key;
+	return 0;
+}
+
+int
+keys_load_pem(const char *buf, size_t len, const char *what,
+    struct key **out)
+{
+	struct key *k = NULL;
+	unsigned char *copy = NULL;
+	int ret, rc = -1;
+
+	*out = NULL;
+	if (crypto_init() != 0)
+		return -1;
+	if (len == 0 || memchr(buf, '\0', len) != NULL)
+		return log_fail(EXIT_INPUT, "%s: not a PEM private key%s", what,
+		    len == 0 ? " (empty)" : " (holds a NUL byte)");
+	/* mbedTLS wants PEM NUL-terminated, the NUL counted in the length. */
+	if ((copy = malloc(len + 1)) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	if ((k = key_new()) == NULL)
+		goto out;
+	ret = mbedtls_pk_parse_key(&k->pk, copy, len + 1, NULL, 0,
+	    crypto_rng, NULL);
+	if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {
+		log_fail(EXIT_INPUT, "%s: the private key is encrypted "
+		    "(drsjoin's keys have no passphrase)", what);
+		goto out;
+	}
+	if (ret != 0) {
+		crypto_fail(EXIT_INPUT, ret, "%s: not a usable private key",
+		    what);
+		goto out;
+	}
+	if (!shape_ok(&k->pk)) {
+		log_fail(EXIT_INPUT, "%s: not an RSA-2048 key with public "
+		    "exponent 65537", what);
+		goto out;
+	}
+	k->software = 1;
+	*out = k;
+	k = NULL;
+	rc = 0;
+out:
+	util_free_secret_buf(copy, len + 1);
+	keys_free(k);
+	return rc;
+}
+
+/* RSA-alt callbacks: the key is the struct key. */
+static int
+alt_sign(void *ctx, mbedtls_f_rng_t *f_rng, void *p_rng,
+    mbedtls_md_type_t md_alg, unsigned int hashlen,
+    const unsigned char *hash, unsigned char *sig)
+{
+	struct key *k = ctx;
+	size_t len = 0;
+
+	(void)f_rng;
+	(void)p_rng;
+	if (md_alg != MBEDTLS_MD_SHA256 || hashlen != 32)
+		return MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE;
+	if (k->sign(k->sign_ctx, hash, sig, KEYS_SIG_LEN, &len) != 0) {
+		k->signer_failed = 1;
+		return MBEDTLS_ERR_RSA_PRIVATE_FAILED;
+	}
+	k->signer_len = len;
+	if (len != KEYS_SIG_LEN)
+		return MBEDTLS_ERR_RSA_PRIVATE_FAILED;
+	return 0;
+}
+
+static int
+alt_decrypt(void *ctx, size_t *olen, const unsigned char *input,
+    unsigned char *output, size_t output_max_len)
+{
+	(void)ctx;
+	(void)olen;
+	(void)input;
+	(void)output;
+	(void)output_max_len;
+	return MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE;
+}
+
+static size_t
+alt_key_len(void *ctx)
+{
+	(void)ctx;
+	return KEYS_MODULUS_LEN;
+}
+
+int
+keys_from_public_and_signer(const uint8_t *n, size_t n_len,
+    const uint8_t *e, size_t e_len, keys_sign_fn sign, void *ctx,
+    struct key **out)
+{
+	struct key *k = NULL;
+	mbedtls_rsa_context *rsa;
+	int ret;
+
+	*out = NULL;
+	if (sign == NULL)
+		return log_fail(EXIT_INTERNAL, "keys: no signing function");
+	if (crypto_init() != 0)
+		return -1;
+	if ((k = key_new()) == NULL)
+		return -1;
+	ret = mbedtls_pk_setup(&k->pub,
+	    mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
+	if (ret != 0)
+		goto fail;
+	rsa = mbedtls_pk_rsa(k->pub);
+	ret = mbedtls_rsa_import_raw(rsa, n, n_len, NULL, 0, NULL, 0, NULL, 0,
+	    e, e_len);
+	if (ret == 0)
+		ret = mbedtls_rsa_complete(rsa);
+	if (ret == 0)
+		ret = mbedtls_rsa_check_pubkey(rsa);
+	if (ret != 0)
+		goto fail;
+	if (!shape_ok(&k->pub)) {
+		keys_free(k);
+		return log_fail(EXIT_INTERNAL, "keys: the signer's public key "
+		    "is not RSA-2048 with public exponent 65537");
+	}
+	k->sign = sign;
+	k->sign_ctx = ctx;
+	ret = mbedtls_pk_setup_rsa_alt(&k->pk, k, alt_decrypt, alt_sign,
+	    alt_key_len);
+	if (ret != 0)
+		goto fail;
+	*out = k;
+	return 0;
+fail:
+	keys_free(k);
+	return crypto_fail(EXIT_INTERNAL, ret, "keys: the signer's public key");
+}
+
+int
+keys_private_pem(const struct key *k, char **pem, size_t *len)
+{
+	unsigned char *buf = NULL;
+	size_t n;
+	int ret;
+
+	*pem = NULL;
+	*len = 0;
+	if (!k->software)
+		return log_fail(EXIT_INTERNAL, "keys: no private key to export "
+		    "(the key is held by its signer)");
+	if ((buf = calloc(1, PEM_MAX)) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	ret = mbedtls_pk_write_key_pem(&k->pk, buf, PEM_MAX);
+	if (ret != 0) {
+		util_free_secret_buf(buf, PEM_MAX);
+		return crypto_fail(EXIT_INTERNAL, ret, "keys: writing the "
+		    "private key as PEM");
+	}
+	n = strlen((char *)buf);
+	/* Exactly sized, so that util_free_secret() wipes all of it. */
+	if ((*pem = malloc(n + 1)) == NULL) {
+		util_free_secret_buf(buf, PEM_MAX);
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	}
+	memcpy(*pem, buf, n + 1);
+	*len = n;
+	util_free_secret_buf(buf, PEM_MAX);
+	return 0;
+}
+
+int
+keys_public_rsa(const struct key *k, uint8_t n[KEYS_MODULUS_LEN],
+    uint8_t e[KEYS_EXPONENT_MAX], size_t *e_len)
+{
+	const mbedtls_rsa_context *rsa = mbedtls_pk_rsa(*public_pk(k));
+	uint8_t full[KEYS_EXPONENT_MAX];
+	size_t skip = 0;
+	int ret;
+
+	ret = mbedtls_rsa_export_raw(rsa, n, KEYS_MODULUS_LEN, NULL, 0,
+	    NULL, 0, NULL, 0, full, sizeof(full));
+	if (ret != 0)
+		return crypto_fail(EXIT_INTERNAL, ret, "keys: exporting the "
+		    "public key");
+	while (skip < sizeof(full) - 1 && full[skip] == 0)
+		skip++;
+	*e_len = sizeof(full) - skip;
+	memcpy(e, full + skip, *e_len);
+	return 0;
+}
+
+int
+keys_bcrypt_blob(const struct key *k, uint8_t out[BCRYPT_BLOB_LEN])
+{
+	uint8_t n[KEYS_MODULUS_LEN], e[KEYS_EXPONENT_MAX];
+	size_t e_len;
+
+	if (keys_public_rsa(k, n, e, &e_len) != 0)
+		return -1;
+	return bcrypt_blob_build(n, sizeof(n), e, e_len, out);
+}
+
+/* Writes the SPKI of pk at the end of buf; returns its start, or NULL and
+ * the mbedTLS error in *err. */
+static unsigned char *
+spki_of(const mbedtls_pk_context *pk, unsigned char *buf, size_t size,
+    size_t *len, int *err)
+{
+	int ret = mbedtls_pk_write_pubkey_der(pk, buf, size);
+
+	if (ret < 0) {
+		*err = ret;
+		return NULL;
+	}
+	*len = (size_t)ret;
+	return buf + size - *len;
+}
+
+int
+keys_public_der(const struct key *k, uint8_t **der, size_t *len)
+{
+	unsigned char buf[SPKI_MAX], *p;
+	int err = 0;
+
+	*der = NULL;
+	*len = 0;
+	if ((p = spki_of(public_pk(k), buf, sizeof(buf), len, &err)) == NULL)
+		return crypto_fail(EXIT_INTERNAL, err, "keys: writing the "
+		    "public key");
+	if ((*der = malloc(*len)) == NULL) {
+		*len = 0;
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	}
+	memcpy(*der, p, *len);
+	return 0;
+}
+
+int
+keys_public_equal(const struct key *k, const uint8_t *spki, size_t len)
+{
+	unsigned char mine[SPKI_MAX], theirs[SPKI_MAX], *a, *b;
+	mbedtls_pk_context other;
+	size_t a_len = 0, b_len = 0;
+	int err = 0, equal = 0;
+
+	mbedtls_pk_init(&other);
+	/* Re-encoded from the parsed key, so that only n and e count. */
+	if (mbedtls_pk_parse_public_key(&other, spki, len) == 0 &&
+	    mbedtls_pk_get_type(&other) == MBEDTLS_PK_RSA &&
+	    (a = spki_of(public_pk(k), mine, sizeof(mine), &a_len, &err)) &&
+	    (b = spki_of(&other, theirs, sizeof(theirs), &b_len, &err)))
+		equal = a_len == b_len && memcmp(a, b, a_len) == 0;
+	mbedtls_pk_free(&other);
+	return equal;
+}
+
+int
+keys_sign_sha256(const struct key *k, const uint8_t hash[32], uint8_t *sig,
+    size_t sig_size, size_t *sig_len, const char *what)
+{
+	/* The signer flag is the only thing signing changes in *k. */
+	struct key *mk = (struct key *)k;
+	int ret;
+
+	*sig_len = 0;
+	if (sig_size < KEYS_SIG_LEN)
+		return log_fail(EXIT_INTERNAL, "%s: signature buffer too small",
+		    what);
+	mk->signer_failed = 0;
+	mk->signer_len = KEYS_SIG_LEN;
+	ret = mbedtls_pk_sign(&mk->pk, MBEDTLS_MD_SHA256, hash, 32, sig,
+	    sig_size, sig_len, crypto_rng, NULL);
+	if (ret != 0) {
+		*sig_len = 0;
+		if (mk->signer_failed)
+			return -1;	/* reported by the signer */
+		if (mk->signer_len != KEYS_SIG_LEN)
+			return log_fail(EXIT_TPM, "%s: the key's signer "
+			    "returned %zu bytes, not a %d-byte signature", what,
+			    mk->signer_len, KEYS_SIG_LEN);
+		return crypto_fail(k->software ? EXIT_INTERNAL : EXIT_TPM, ret,
+		    "%s: signing with the %s key", what,
+		    k->software ? "software" : "signer's");
+	}
+	if (!k->software) {
+		ret = mbedtls_pk_verify(&mk->pub, MBEDTLS_MD_SHA256, hash, 32,
+		    sig, *sig_len);
+		if (ret != 0) {
+			*sig_len = 0;
+			return log_fail(EXIT_TPM, "%s: the signature made by "
+			    "the key's signer does not verify with its public "
+			    "key (a different key signed)", what);
+		}
+	}
+	return 0;
+}

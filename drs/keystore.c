@@ -1,0 +1,415 @@
+/* keystore.c - making, staging and loading the device and transport keys. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "b64.h"
+#include "bcrypt_blob.h"
+#include "cli.h"
+#include "doc.h"
+#include "identity.h"
+#include "keys.h"
+#include "keystore.h"
+#include "log.h"
+#include "state.h"
+#include "tpm.h"
+#include "util.h"
+
+#define KEY_FILE_MAX (64 * 1024)
+
+struct keystore_job {
+	pthread_t thread;
+	enum keystore_choice choice;
+	int rc;
+	int tpm;			/* the store used: 1 TPM, 0 software */
+	char *tmp_dir, *dir;		/* the staging set, before/after publishing */
+	char *device_key, *transport_key;	/* file names inside the set */
+	char *blob;			/* transport key BCRYPT blob, base64 */
+	char *tcti;			/* the TPM used, or NULL */
+};
+
+struct keystore_key {
+	struct key *key;
+	struct tpm *tpm;
+	struct tpm_key *tkey;
+};
+
+int
+keystore_parse(const char *cmd, const char *s, enum keystore_choice *out)
+{
+	if (strcmp(s, "auto") == 0)
+		*out = KEYSTORE_AUTO;
+	else if (strcmp(s, "software") == 0)
+		*out = KEYSTORE_SOFTWARE;
+	else if (strcmp(s, "tpm") == 0)
+		*out = KEYSTORE_TPM;
+	else
+		return cli_usage(cmd, "--key-store: '%s' is not tpm, software or auto", s);
+	return 0;
+}
+
+static int
+write_key(struct keystore_job *j, const char *name, const void *buf, size_t len,
+    char **path)
+{
+	char *p = util_asprintf("%s/%s", j->tmp_dir, name);
+
+	if (p == NULL)
+		return -1;
+	if (state_write_new(p, buf, len, 0600) < 0) {
+		free(p);
+		return -1;
+	}
+	free(p);
+	*path = util_strdup(name);
+	return *path == NULL ? -1 : 0;
+}
+
+static int
+set_blob(struct keystore_job *j, const uint8_t *n, size_t n_len,
+    const uint8_t *e, size_t e_len)
+{
+	uint8_t blob[BCRYPT_BLOB_LEN];
+
+	if (bcrypt_blob_build(n, n_len, e, e_len, blob) < 0)
+		return -1;
+	j->blob = b64_encode(blob, sizeof(blob));
+	return j->blob == NULL ? -1 : 0;
+}
+
+static int
+make_software(struct keystore_job *j)
+{
+	struct key *dk = NULL, *tk = NULL;
+	uint8_t n[KEYS_MODULUS_LEN], e[KEYS_EXPONENT_MAX];
+	char *pem = NULL;
+	size_t len = 0, e_len;
+	int rc = -1;
+
+	if (keys_generate_pair(&dk, &tk) < 0)
+		goto out;
+	if (keys_private_pem(dk, &pem, &len) < 0 ||
+	    write_key(j, "device-key.pem", pem, len, &j->device_key) < 0)
+		goto out;
+	util_free_secret(pem);
+	pem = NULL;
+	if (keys_private_pem(tk, &pem, &len) < 0 ||
+	    write_key(j, "transport-key.pem", pem, len, &j->transport_key) < 0)
+		goto out;
+	if (keys_public_rsa(tk, n, e, &e_len) < 0 ||
+	    set_blob(j, n, sizeof(n), e, e_len) < 0)
+		goto out;
+	rc = 0;
+out:
+	util_free_secret(pem);
+	keys_free(dk);
+	keys_free(tk);
+	return rc;
+}
+
+static int
+make_tpm(struct keystore_job *j)
+{
+	struct tpm *tpm = NULL;
+	struct tpm_keyblob dk = { 0 }, tk = { 0 };
+	int rc = -1;
+
+	if (tpm_open(opts.tcti, &tpm) < 0)
+		goto out;
+	if ((j->tcti = util_strdup(tpm_spec(tpm))) == NULL)
+		goto out;
+	if (tpm_create_keys(tpm, &dk, &tk) < 0)
+		goto out;
+	if (write_key(j, "device-key.tpm", dk.data, dk.len, &j->device_key) < 0 ||
+	    write_key(j, "transport-key.tpm", tk.data, tk.len, &j->transport_key) < 0 ||
+	    set_blob(j, tk.pub.modulus, tk.pub.modulus_len, tk.pub.exponent,
+	    tk.pub.exponent_len) < 0)
+		goto out;
+	rc = 0;
+out:
+	tpm_keyblob_clear(&dk);
+	tpm_keyblob_clear(&tk);
+	tpm_close(tpm);
+	return rc;
+}
+
+static void *
+run(void *arg)
+{
+	struct keystore_job *j = arg;
+
+	j->rc = j->tpm ? make_tpm(j) : make_software(j);
+	return NULL;
+}
+
+/* Picks the store on the calling thread: the TPM probe talks to stderr. */
+static int
+pick_store(enum keystore_choice choice)
+{
+	int avail;
+
+	if (choice == KEYSTORE_SOFTWARE)
+		return 0;
+	if (choice == KEYSTORE_TPM)
+		return 1;
+	if ((avail = tpm_available(opts.tcti)) < 0)
+		return -1;
+	if (avail)
+		log_note("keygen: keys in the TPM");
+	else
+		log_note("keygen: no usable TPM (-v says why), using software keys");
+	return avail;
+}
+
+static void
+job_free(struct keystore_job *j)
+{
+	if (j == NULL)
+		return;
+	free(j->tmp_dir);
+	free(j->dir);
+	free(j->device_key);
+	free(j->transport_key);
+	free(j->blob);
+	free(j->tcti);
+	free(j);
+}
+
+int
+keystore_start(const char *state_dir, enum keystore_choice choice,
+    struct keystore_job **out)
+{
+	struct keystore_job *j;
+	int err;
+
+	*out = NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	j->choice = choice;
+	if ((j->tpm = pick_store(choice)) < 0 ||
+	    identity_staging_new(state_dir, &j->tmp_dir, &j->dir) < 0) {
+		job_free(j);
+		return -1;
+	}
+	if ((err = pthread_create(&j->thread, NULL, run, j)) != 0) {
+		state_remove_tree(j->tmp_dir);
+		job_free(j);
+		return log_fail(EXIT_INTERNAL, "keygen: cannot start a thread: %s",
+		    strerror(err));
+	}
+	*out = j;
+	return 0;
+}
+
+int
+keystore_finish(struct keystore_job *j, struct json *doc)
+{
+	struct json *k = NULL;
+	char *dk = NULL, *tk = NULL;
+	int rc = -1;
+
+	pthread_join(j->thread, NULL);
+	if (j->rc < 0) {
+		state_remove_tree(j->tmp_dir);
+		goto out;
+	}
+	if (identity_staging_publish(j->tmp_dir, j->dir) < 0) {
+		state_remove_tree(j->tmp_dir);
+		goto out;
+	}
+	if ((dk = util_asprintf("%s/%s", j->dir, j->device_key)) == NULL ||
+	    (tk = util_asprintf("%s/%s", j->dir, j->transport_key)) == NULL ||
+	    (k = json_new_object()) == NULL)
+		goto out;
+	if (json_set_string(k, "store", j->tpm ? "tpm" : "software") < 0 ||
+	    json_set_string(k, "dir", j->dir) < 0 ||
+	    json_set_string(k, "device_key", dk) < 0 ||
+	    json_set_string(k, "transport_key", tk) < 0 ||
+	    json_set_string(k, "transport_blob", j->blob) < 0 ||
+	    (j->tcti != NULL && json_set_string(k, "tcti", j->tcti) < 0))
+		goto out;
+	if (json_set(doc, "keys", k) < 0) {
+		k = NULL;
+		goto out;
+	}
+	k = NULL;
+	/* A CSR of an older key would not match. */
+	json_remove(doc, "csr");
+	rc = 0;
+out:
+	json_free(k);
+	free(dk);
+	free(tk);
+	job_free(j);
+	return rc;
+}
+
+void
+keystore_discard(const struct json *doc)
+{
+	const char *dir = doc_get(doc, "keys", "dir");
+
+	if (dir != NULL)
+		state_remove_tree(dir);
+}
+
+static int
+read_key_file(const struct json *keys, const char *field, char **buf, size_t *len)
+{
+	const char *path = json_get_string(keys, field);
+
+	if (path == NULL)
+		return log_fail(EXIT_INPUT, "keys: no %s; run 'drsjoin keygen' first", field);
+	if (state_read_file(path, KEY_FILE_MAX, EXIT_IO, buf, len) < 0)
+		return -1;
+	return 0;
+}
+
+static const char *
+store_of(const struct json *keys)
+{
+	const char *s = json_get_string(keys, "store");
+
+	if (s == NULL || (strcmp(s, "software") != 0 && strcmp(s, "tpm") != 0)) {
+		log_fail(EXIT_INPUT, "keys: store is %s%s%s, expected software or tpm",
+		    s ? "'" : "", s ? s : "missing", s ? "'" : "");
+		return NULL;
+	}
+	return s;
+}
+
+static int
+load(const struct json *keys, const char *field, struct keystore_key **out)
+{
+	struct keystore_key *k = NULL;
+	const struct tpm_public *pub;
+	const char *store, *tcti;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	*out = NULL;
+	if ((store = store_of(keys)) == NULL)
+		return -1;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	if (read_key_file(keys, field, &buf, &len) < 0)
+		goto out;
+	if (strcmp(store, "software") == 0) {
+		if (keys_load_pem(buf, len, json_get_string(keys, field), &k->key) < 0)
+			goto out;
+	} else {
+		/* --tcti wins; else the TPM the keys were made in. */
+		tcti = opts.tcti != NULL ? opts.tcti : json_get_string(keys, "tcti");
+		if (tpm_open(tcti, &k->tpm) < 0 ||
+		    tpm_load_key(k->tpm, (uint8_t *)buf, len, &k->tkey) < 0)
+			goto out;
+		pub = tpm_key_public(k->tkey);
+		if (keys_from_public_and_signer(pub->modulus, pub->modulus_len,
+		    pub->exponent, pub->exponent_len, tpm_sign_sha256, k->tkey,
+		    &k->key) < 0)
+			goto out;
+	}
+	*out = k;
+	k = NULL;
+	rc = 0;
+out:
+	util_free_secret_buf(buf, len);
+	keystore_key_free(k);
+	return rc;
+}
+
+int
+keystore_load_device(const struct json *keys, struct keystore_key **out)
+{
+	return load(keys, "device_key", out);
+}
+
+int
+keystore_check(const struct json *keys)
+{
+	struct keystore_key *d = NULL, *t = NULL;
+	int rc;
+
+	rc = load(keys, "device_key", &d);
+	keystore_key_free(d);
+	if (rc == 0) {
+		rc = load(keys, "transport_key", &t);
+		keystore_key_free(t);
+	}
+	return rc;
+}
+
+struct key *
+keystore_key(struct keystore_key *k)
+{
+	return k->key;
+}
+
+void
+keystore_key_free(struct keystore_key *k)
+{
+	if (k == NULL)
+		return;
+	keys_free(k->key);
+	tpm_key_free(k->tkey);
+	tpm_close(k->tpm);
+	free(k);
+}
+
+static void
+usage(void)
+{
+	printf("usage: drsjoin keygen [--key-store tpm|software|auto] [--in FILE]\n"
+	    "\n"
+	    "Makes the device key and the transport key (RSA-2048, two separate\n"
+	    "keys) in a staging area of the state dir and adds the \"keys\" section\n"
+	    "to the document: where the keys are and the transport key's public\n"
+	    "BCRYPT blob, never private key material. auto (the default) uses the\n"
+	    "TPM when one answers, otherwise software keys, and says which.\n");
+}
+
+int
+cmd_keygen(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "key-store", required_argument, NULL, 'k' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum keystore_choice choice = KEYSTORE_AUTO;
+	struct keystore_job *job = NULL;
+	struct json *doc = NULL;
+	const char *in = NULL;
+	int c, rc = -1;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if (keystore_parse("keygen", optarg, &choice) < 0)
+				return -1;
+			break;
+		case 'i': in = optarg; break;
+		case 'h': usage(); return 0;
+		default:
+			return cli_usage("keygen", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("keygen", "unexpected argument '%s'", argv[optind]);
+	if (doc_read(in, &doc) < 0 || identity_open(opts.state_dir) < 0 ||
+	    identity_cleanup(opts.state_dir) < 0)
+		goto out;
+	if (keystore_start(opts.state_dir, choice, &job) < 0 ||
+	    keystore_finish(job, doc) < 0)
+		goto out;
+	if ((rc = doc_write(doc)) < 0)
+		keystore_discard(doc);
+out:
+	json_free(doc);
+	return rc;
+}

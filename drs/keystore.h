@@ -1,0 +1,45 @@
+/*
+ * keystore.h - where the device and transport keys live: in the TPM, or in
+ * software key files. Makes them into a staging set of the state dir and
+ * loads them back from what the document or device.json says.
+ *
+ * The document's "keys" section (never private key material):
+ *   store          "software" or "tpm"
+ *   dir            the staging set holding the key files
+ *   device_key     path of the device key (PEM, or TPM blob)
+ *   transport_key  path of the transport key (PEM, or TPM blob)
+ *   transport_blob the transport key's BCRYPT_RSAKEY_BLOB, base64
+ *   tcti           (tpm) the TPM the keys were made in
+ */
+#ifndef DRS_KEYSTORE_H
+#define DRS_KEYSTORE_H
+
+#include "json.h"
+
+struct key;
+
+enum keystore_choice { KEYSTORE_AUTO, KEYSTORE_SOFTWARE, KEYSTORE_TPM };
+
+/* "auto", "software" or "tpm"; a usage error otherwise. */
+int keystore_parse(const char *cmd, const char *s, enum keystore_choice *out);
+
+/* Key generation running in its own thread while the network phases go on. */
+struct keystore_job;
+int keystore_start(const char *state_dir, enum keystore_choice choice,
+    struct keystore_job **job);
+/* Waits for the job and writes the "keys" section; frees job. */
+int keystore_finish(struct keystore_job *job, struct json *doc);
+/* Removes the staging set a job made (a failed one-shot join). */
+void keystore_discard(const struct json *doc);
+
+/* A key loaded for use; for the TPM store it holds the TPM open. */
+struct keystore_key;
+/* Loads the device key named by a "keys" section (document or device.json). */
+int keystore_load_device(const struct json *keys, struct keystore_key **out);
+/* Checks that both keys of a "keys" section load (status). */
+int keystore_check(const struct json *keys);
+/* The key to sign or compare with. Borrowed. */
+struct key *keystore_key(struct keystore_key *k);
+void keystore_key_free(struct keystore_key *k);
+
+#endif

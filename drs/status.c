@@ -1,0 +1,127 @@
+/* status.c - "drsjoin status": the identity stored on this machine. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cert.h"
+#include "cli.h"
+#include "doc.h"
+#include "identity.h"
+#include "json.h"
+#include "keystore.h"
+#include "log.h"
+#include "state.h"
+#include "tpm.h"
+
+static const char *const copied[] = {
+	"device_id", "tenant_id", "tenant_domain", "upn", "join_type",
+	"display_name", "thumbprint", "not_before", "not_after", "joined_at",
+	"key_store", "certificate",
+};
+
+static void
+usage(void)
+{
+	printf("usage: drsjoin status\n"
+	    "\n"
+	    "Prints the identity stored in the state dir as JSON: device id, tenant,\n"
+	    "UPN, join type, thumbprint, expiry and days left, key store. Checks that\n"
+	    "the certificate and both keys still load. Exits 8 when this machine is\n"
+	    "not joined.\n");
+}
+
+/* The certificate's expiry, from the certificate itself. */
+static int
+cert_expiry(const char *path, time_t *not_after)
+{
+	struct cert *c = NULL;
+	char *pem = NULL;
+	size_t len;
+
+	if (path == NULL)
+		return log_fail(EXIT_IO, "status: the identity names no certificate");
+	if (state_read_file(path, 64 * 1024, EXIT_IO, &pem, &len) < 0 ||
+	    cert_parse_pem(pem, len, EXIT_IO, path, &c) < 0) {
+		free(pem);
+		return -1;
+	}
+	*not_after = cert_not_after(c);
+	cert_free(c);
+	free(pem);
+	return 0;
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct json *rec = NULL, *out = NULL, *keys;
+	struct tpm *tpm = NULL;
+	const char *v, *tcti;
+	char info[128];
+	time_t not_after = 0;
+	long days;
+	size_t i;
+	int c, rc = -1, have;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c == 'h') {
+			usage();
+			return 0;
+		}
+		return cli_usage("status", "unknown option '%s'", argv[optind - 1]);
+	}
+	if (optind < argc)
+		return cli_usage("status", "unexpected argument '%s'", argv[optind]);
+	if ((have = identity_load(opts.state_dir, &rec)) < 0)
+		goto out;
+	if (have == 1) {
+		log_fail(EXIT_NOT_JOINED, "status: not joined (no %s/%s)", opts.state_dir,
+		    IDENTITY_RECORD);
+		goto out;
+	}
+	if ((out = json_new_object()) == NULL)
+		goto out;
+	for (i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
+		if ((v = json_get_string(rec, copied[i])) != NULL &&
+		    json_set_string(out, copied[i], v) < 0)
+			goto out;
+	if (cert_expiry(json_get_string(rec, "certificate"), &not_after) < 0)
+		goto out;
+	days = (long)((not_after - time(NULL)) / 86400);
+	if (json_set_number(out, "days_left", (double)days) < 0 ||
+	    json_set_string(out, "state_dir", opts.state_dir) < 0)
+		goto out;
+	keys = json_get_object(rec, "keys");
+	if (keystore_check(keys) < 0)
+		goto out;
+	v = json_get_string(keys, "store");
+	if (v != NULL && strcmp(v, "tpm") == 0) {
+		tcti = opts.tcti != NULL ? opts.tcti : json_get_string(keys, "tcti");
+		if (tpm_open(tcti, &tpm) < 0 || tpm_info(tpm, info, sizeof(info)) < 0)
+			goto out;
+		if (json_set_string(out, "tpm", info) < 0 ||
+		    json_set_string(out, "tcti", tpm_spec(tpm)) < 0)
+			goto out;
+	}
+	if (doc_write(out) < 0)
+		goto out;
+	if (isatty(2) && log_level > 0)
+		fprintf(stderr, "Joined to %s as device %s (%s), %s keys; certificate "
+		    "valid for %ld more days.\n",
+		    json_get_string(rec, "tenant_domain"), json_get_string(rec, "device_id"),
+		    json_get_string(rec, "join_type"), json_get_string(rec, "key_store"),
+		    days);
+	rc = 0;
+out:
+	tpm_close(tpm);
+	json_free(out);
+	json_free(rec);
+	return rc;
+}

@@ -1,0 +1,203 @@
+/* svcerr.c - one line for an error answer of the service (see svcerr.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+#include "redact.h"
+#include "svcerr.h"
+
+/* Appends to out (size outsz, holding a string) what printf would. */
+__attribute__((format(printf, 3, 4)))
+static void
+append(char *out, size_t outsz, const char *fmt, ...)
+{
+	size_t used = strlen(out);
+	va_list ap;
+
+	if (used + 1 >= outsz)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out + used, outsz - used, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A field value as shown: trimmed, one printable line, cut to fit dstsz
+ * with "..." when longer. Empty when s is NULL.
+ */
+static void
+field(char *dst, size_t dstsz, const char *s)
+{
+	size_t n, used;
+
+	dst[0] = '\0';
+	if (s == NULL)
+		return;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+	    s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	used = redact_sanitize(dst, dstsz - 3, s, n, 1);
+	if (used < n)
+		strcat(dst, "...");
+}
+
+/* A string member by key in any letter case; NULL when absent. */
+static const char *
+get(const struct json *obj, const char *key)
+{
+	return json_string(json_get_ci(obj, key));
+}
+
+static int
+same_ci(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++) {
+		int ca = (unsigned char)*a, cb = (unsigned char)*b;
+
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb)
+			return 0;
+	}
+	return *a == *b;
+}
+
+/* The trailer " (client-request-id X)", or nothing. */
+static void
+append_crid_only(char *out, size_t outsz, const char *request_id)
+{
+	char crid[SVCERR_FIELD_MAX + 1];
+
+	field(crid, sizeof(crid), request_id);
+	if (crid[0] != '\0')
+		append(out, outsz, " (client-request-id %s)", crid);
+}
+
+/* The excerpt form, for a body that is not JSON or holds no error details. */
+static void
+format_excerpt(char *out, size_t outsz, const char *body, size_t len,
+    const char *content_type, int is_json, const char *request_id)
+{
+	char excerpt[SVCERR_EXCERPT_MAX * 4 + 4];
+	char ctype[SVCERR_FIELD_MAX + 1];
+	size_t n = len < SVCERR_EXCERPT_MAX ? len : SVCERR_EXCERPT_MAX;
+
+	redact_sanitize(excerpt, sizeof(excerpt) - 3, body, n, 0);
+	if (n < len)
+		strcat(excerpt, "...");
+	field(ctype, sizeof(ctype), content_type);
+	if (is_json)
+		append(out, outsz, ", no error details (%zu bytes): %s", len,
+		    excerpt);
+	else if (ctype[0] != '\0')
+		append(out, outsz, ", not JSON (%s, %zu bytes): %s", ctype, len,
+		    excerpt);
+	else
+		append(out, outsz, ", not JSON (%zu bytes): %s", len, excerpt);
+	append_crid_only(out, outsz, request_id);
+}
+
+char *
+svcerr_format(char *out, size_t outsz, const char *phase, long status,
+    const char *body, size_t len, const char *content_type,
+    const char *request_id)
+{
+	char type[2 * SVCERR_FIELD_MAX + 2], sub[SVCERR_FIELD_MAX + 1];
+	char msg[SVCERR_MESSAGE_MAX + 1], trace[SVCERR_FIELD_MAX + 1];
+	char corr[SVCERR_FIELD_MAX + 1], crid[SVCERR_FIELD_MAX + 1];
+	char num[32];
+	const char *t = NULL, *m = NULL, *tr = NULL, *co = NULL, *s = NULL;
+	struct json *j = NULL, *e, *inner;
+	double d;
+
+	if (outsz == 0)
+		return out;
+	out[0] = '\0';
+	append(out, outsz, "%s: server answered %ld", phase, status);
+	if (len == 0) {
+		append(out, outsz, " with an empty body");
+		append_crid_only(out, outsz, request_id);
+		return out;
+	}
+	j = json_parse_quiet(body, len);
+	if (j != NULL && json_is_object(j)) {
+		/* DRS, then the newer DRS shape, then login, then Graph-like. */
+		t = get(j, "ErrorType");
+		m = get(j, "Message");
+		tr = get(j, "TraceId");
+		if (t == NULL && (t = get(j, "code")) == NULL &&
+		    json_get_number(j, "code", &d) == 0) {
+			snprintf(num, sizeof(num), "%.0f", d);
+			t = num;
+		}
+		if (t != NULL && get(j, "ErrorType") == NULL)
+			s = get(j, "subcode");
+		if (tr == NULL)
+			tr = get(j, "requestId");
+		if (t == NULL)
+			t = get(j, "error");
+		if (m == NULL)
+			m = get(j, "error_description");
+		if (tr == NULL)
+			tr = get(j, "trace_id");
+		co = get(j, "correlation_id");
+		if ((e = json_get_ci(j, "error")) != NULL && json_is_object(e)) {
+			if (t == NULL)
+				t = get(e, "code");
+			if (m == NULL)
+				m = get(e, "message");
+			inner = json_get_ci(e, "innerError");
+			if (tr == NULL)
+				tr = get(inner, "request-id");
+			if (co == NULL)
+				co = get(inner, "client-request-id");
+		}
+	}
+	if (t == NULL && m == NULL) {
+		format_excerpt(out, outsz, body, len, content_type,
+		    j != NULL, request_id);
+		json_free(j);
+		return out;
+	}
+	field(type, sizeof(type) / 2, t);
+	field(sub, sizeof(sub), s);
+	if (type[0] != '\0' && sub[0] != '\0') {
+		strcat(type, "/");
+		strcat(type, sub);
+	}
+	field(msg, sizeof(msg), m);
+	field(trace, sizeof(trace), tr);
+	field(corr, sizeof(corr), co);
+	field(crid, sizeof(crid), request_id);
+	json_free(j);
+
+	if (type[0] != '\0')
+		append(out, outsz, " %s", type);
+	if (msg[0] != '\0')
+		append(out, outsz, ": %s", msg);
+	if (corr[0] != '\0' && crid[0] != '\0' && same_ci(corr, crid))
+		corr[0] = '\0';
+	if (trace[0] != '\0' || corr[0] != '\0' || crid[0] != '\0') {
+		const char *sep = "";
+
+		append(out, outsz, " (");
+		if (trace[0] != '\0') {
+			append(out, outsz, "trace id %s", trace);
+			sep = ", ";
+		}
+		if (corr[0] != '\0') {
+			append(out, outsz, "%scorrelation id %s", sep, corr);
+			sep = ", ";
+		}
+		if (crid[0] != '\0')
+			append(out, outsz, "%sclient-request-id %s", sep, crid);
+		append(out, outsz, ")");
+	}
+	return out;
+}

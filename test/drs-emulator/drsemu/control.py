@@ -1,0 +1,115 @@
+"""The control interface: plain HTTP with JSON, on 127.0.0.1 only.
+
+Separate from the HTTPS port so control calls never appear in
+requests.jsonl nor consume faults. emuctl is its command-line client; the
+endpoints are listed in README.md.
+"""
+import http.server
+import json
+import socketserver
+import urllib.parse
+
+from . import login
+from .faults import FaultError
+
+
+class ControlHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "drs-emulator-control"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def reply(self, status, obj):
+        data = (json.dumps(obj, indent=1) + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if not n:
+            return {}
+        obj = json.loads(self.rfile.read(n))
+        if not isinstance(obj, dict):
+            raise ValueError("the body must be a JSON object")
+        return obj
+
+    def do_GET(self):
+        self.route("GET")
+
+    def do_POST(self):
+        self.route("POST")
+
+    def do_DELETE(self):
+        self.route("DELETE")
+
+    def route(self, method):
+        emu = self.server.emu
+        split = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(split.query))
+        key = (method, split.path.rstrip("/") or "/")
+        try:
+            body = self.body() if method == "POST" else {}
+            handler = {
+                ("GET", "/status"): self.status,
+                ("GET", "/faults"): lambda: {"faults": emu.faults.list()},
+                ("POST", "/faults"): lambda: {"armed": emu.faults.arm(body)},
+                ("DELETE", "/faults"): lambda: {"cleared": emu.faults.clear(q.get("route"))},
+                ("GET", "/devices"): lambda: {"devices": emu.state.devices()},
+                ("POST", "/config"): lambda: self.config(body),
+                ("GET", "/devicecodes"): lambda: {"device_codes": emu.state.device_codes()},
+                ("POST", "/devicecode/approve"): lambda: self.approve(body),
+                ("POST", "/refresh-token"): lambda: {"refresh_token": login.new_refresh_token(
+                    emu, body.get("upn"), body.get("tid"),
+                    body.get("client_id") or login.tokens.BROKER_CLIENT_ID)},
+            }.get(key)
+            if handler is None:
+                return self.reply(404, {"error": "no control endpoint %s %s" % key})
+            self.reply(200, handler())
+        except LookupError as e:
+            self.reply(404, {"error": str(e.args[0] if e.args else e)})
+        except (ValueError, FaultError, TypeError) as e:
+            self.reply(400, {"error": str(e)})
+
+    def status(self):
+        emu = self.server.emu
+        return {"url": emu.origin, "tenants": [t.as_json() for t in emu.tenants],
+                "config": emu.config.as_json(), "client_cert_check": emu.client_cert_check,
+                "devices": len(emu.state.devices()), "faults": emu.faults.list()}
+
+    def config(self, body):
+        cfg = self.server.emu.config
+        for k, v in body.items():
+            if k == "require_nonce" and isinstance(v, bool):
+                cfg.require_nonce = v
+            elif k in ("nonce_lifetime", "device_code_interval", "device_code_lifetime") \
+                    and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:
+                setattr(cfg, k, type(getattr(cfg, k))(v))
+            else:
+                raise ValueError("bad config setting %s=%r" % (k, v))
+        return {"config": cfg.as_json()}
+
+    def approve(self, body):
+        rec = login.approve_device_code(self.server.emu, body.get("user_code"), body.get("upn"),
+                                        bool(body.get("deny")))
+        if rec is None:
+            raise LookupError("no pending device code%s" % (
+                " with user_code %s" % body["user_code"] if body.get("user_code") else ""))
+        return {"device_code": rec}
+
+
+class ControlServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, emu):
+        self.emu = emu
+        super().__init__(address, ControlHandler)
+
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]

@@ -1,0 +1,122 @@
+"""emuctl: drive a running emulator through its control interface."""
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+
+from .cli import INFO_FILE
+from .faults import ROUTES
+
+
+def die(msg, code=1):
+    sys.stderr.write("emuctl: %s\n" % msg)
+    sys.exit(code)
+
+
+def control_url(state_dir):
+    path = os.path.join(state_dir, INFO_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)["control"]
+    except (OSError, ValueError, KeyError) as e:
+        die("cannot find the control interface in %s: %s (is the emulator started?)" % (path, e))
+
+
+def call(base, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"} if data else {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as e:
+        try:
+            msg = json.load(e).get("error", e.reason)
+        except ValueError:
+            msg = e.reason
+        die("%s %s: %d %s" % (method, path, e.code, msg))
+    except (urllib.error.URLError, OSError) as e:
+        die("cannot reach the emulator's control interface at %s: %s (is it running?)"
+            % (base, getattr(e, "reason", e)))
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="emuctl", description="Control a running drs-emulator.")
+    p.add_argument("--state-dir", required=True, metavar="DIR")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fault", help="arm a fault for the next N requests of a route")
+    f.add_argument("--route", required=True, choices=ROUTES)
+    f.add_argument("--count", type=int, default=1)
+    f.add_argument("--status", type=int, help="answer with this HTTP status (e.g. 500, 503, 429)")
+    f.add_argument("--retry-after", type=int, metavar="S", help="Retry-After header (with --status)")
+    f.add_argument("--delay", type=float, metavar="S", help="wait S seconds, then answer")
+    f.add_argument("--drop", action="store_true", help="close the connection without answering")
+    f.add_argument("--truncate", action="store_true", help="send half the body, then close")
+    f.add_argument("--non-json", action="store_true", help="answer an HTML page")
+    f.add_argument("--wrong-key-cert", action="store_true",
+                   help="join: certify another key than the CSR's")
+    f.add_argument("--aadsts", type=int, metavar="CODE", help="token: fail with this AADSTS code")
+    c = sub.add_parser("clear", help="disarm faults")
+    c.add_argument("--route", choices=ROUTES)
+    sub.add_parser("faults", help="list armed faults")
+    d = sub.add_parser("devices", help="print the recorded devices as JSON")
+    d.add_argument("--count", action="store_true", help="print only their number")
+    sub.add_parser("status", help="print the emulator's status")
+    g = sub.add_parser("config", help="change settings while running")
+    g.add_argument("--require-nonce", dest="require_nonce", action="store_true", default=None)
+    g.add_argument("--no-require-nonce", dest="require_nonce", action="store_false")
+    g.add_argument("--nonce-lifetime", type=float, metavar="S")
+    g.add_argument("--device-code-interval", type=int, metavar="S")
+    g.add_argument("--device-code-lifetime", type=int, metavar="S")
+    a = sub.add_parser("approve", help="complete a pending device-code sign-in")
+    a.add_argument("--user-code", help="default: the newest pending code")
+    a.add_argument("--upn", help="the user who signs in (default user@<tenant domain>)")
+    a.add_argument("--deny", action="store_true", help="decline instead")
+    r = sub.add_parser("refresh-token", help="print a refresh token for a user")
+    r.add_argument("--upn")
+    r.add_argument("--tid")
+    r.add_argument("--client-id")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    a = parse_args(argv if argv is not None else sys.argv[1:])
+    base = control_url(a.state_dir)
+    out = None
+    if a.cmd == "fault":
+        spec = {"route": a.route, "count": a.count}
+        for k in ("status", "retry_after", "delay", "aadsts"):
+            if getattr(a, k) is not None:
+                spec[k] = getattr(a, k)
+        for k in ("drop", "truncate", "non_json", "wrong_key_cert"):
+            if getattr(a, k):
+                spec[k] = True
+        out = call(base, "POST", "/faults", spec)
+    elif a.cmd == "clear":
+        out = call(base, "DELETE", "/faults" + ("?route=" + a.route if a.route else ""))
+    elif a.cmd == "faults":
+        out = call(base, "GET", "/faults")
+    elif a.cmd == "devices":
+        devices = call(base, "GET", "/devices")["devices"]
+        if a.count:
+            print(len(devices))
+            return 0
+        out = devices
+    elif a.cmd == "status":
+        out = call(base, "GET", "/status")
+    elif a.cmd == "config":
+        body = {k: getattr(a, k) for k in ("require_nonce", "nonce_lifetime",
+                                           "device_code_interval", "device_code_lifetime")
+                if getattr(a, k) is not None}
+        out = call(base, "POST", "/config", body)
+    elif a.cmd == "approve":
+        out = call(base, "POST", "/devicecode/approve",
+                   {"user_code": a.user_code, "upn": a.upn, "deny": a.deny})
+    elif a.cmd == "refresh-token":
+        print(call(base, "POST", "/refresh-token",
+                   {"upn": a.upn, "tid": a.tid, "client_id": a.client_id})["refresh_token"])
+        return 0
+    print(json.dumps(out, indent=1))
+    return 0

@@ -1,0 +1,102 @@
+"""Faults armed per route for the next N requests, changeable while running.
+
+Each route keeps a queue: a request takes one use of the first fault armed
+for its own route, else of the first armed for "any". A fault is gone after
+its count of requests.
+"""
+import threading
+
+ROUTES = ("discover", "nonce", "join", "delete", "token", "any")
+ACTIONS = ("status", "delay", "drop", "truncate", "non_json", "wrong_key_cert", "aadsts")
+
+
+class FaultError(ValueError):
+    pass
+
+
+def normalise(spec):
+    """Check a fault spec (a dict as the control interface receives it)."""
+    s = dict(spec)
+    route = s.pop("route", None)
+    if route not in ROUTES:
+        raise FaultError("route must be one of %s, got %r" % ("|".join(ROUTES), route))
+    count = s.pop("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise FaultError("count must be a positive integer, got %r" % (count,))
+    f = {"route": route, "count": count}
+    for k in ("drop", "truncate", "non_json", "wrong_key_cert"):
+        v = s.pop(k, False)
+        if not isinstance(v, bool):
+            raise FaultError("%s must be a boolean" % k)
+        if v:
+            f[k] = True
+    for k, lo, hi in (("status", 400, 599), ("retry_after", 0, 86400), ("aadsts", 1, 99999999)):
+        v = s.pop(k, None)
+        if v is None:
+            continue
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise FaultError("%s must be an integer in %d..%d, got %r" % (k, lo, hi, v))
+        f[k] = v
+    delay = s.pop("delay", None)
+    if delay is not None:
+        if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay <= 600:
+            raise FaultError("delay must be a number of seconds in 0..600, got %r" % (delay,))
+        f["delay"] = float(delay)
+    if s:
+        raise FaultError("unknown fault field(s): %s" % ", ".join(sorted(s)))
+    acts = [a for a in ACTIONS if a in f]
+    if not acts:
+        raise FaultError("a fault needs an action: status, delay, drop, truncate, non_json, "
+                         "wrong_key_cert or aadsts")
+    # delay may precede anything; a non-JSON body may carry any status.
+    main = [a for a in acts if a != "delay"]
+    if len(main) > 1 and set(main) != {"status", "non_json"}:
+        raise FaultError("choose one of %s (delay combines with any; non_json with status)"
+                         % ", ".join(main))
+    if "retry_after" in f and "status" not in f:
+        raise FaultError("retry_after needs a status (429 or 503)")
+    if f.get("wrong_key_cert") and route != "join":
+        raise FaultError("wrong_key_cert applies to route join only")
+    if "aadsts" in f and route != "token":
+        raise FaultError("aadsts applies to route token only")
+    return f
+
+
+class FaultBoard:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.queues = {r: [] for r in ROUTES}
+
+    def arm(self, spec):
+        f = normalise(spec)
+        f["remaining"] = f["count"]
+        with self.lock:
+            self.queues[f["route"]].append(f)
+        return dict(f)
+
+    def take(self, route):
+        """Consume one use of the fault that applies to a request on route."""
+        with self.lock:
+            for r in (route, "any"):
+                q = self.queues.get(r)
+                if q:
+                    f = q[0]
+                    f["remaining"] -= 1
+                    if f["remaining"] <= 0:
+                        q.pop(0)
+                    return {k: v for k, v in f.items() if k not in ("remaining", "count")}
+        return None
+
+    def clear(self, route=None):
+        if route is not None and route not in ROUTES:
+            raise FaultError("route must be one of %s, got %r" % ("|".join(ROUTES), route))
+        with self.lock:
+            n = 0
+            for r in ([route] if route else ROUTES):
+                n += len(self.queues[r])
+                self.queues[r] = []
+            return n
+
+    def list(self):
+        with self.lock:
+            return [dict(f) for r in ROUTES for f in self.queues[r]]

@@ -1,0 +1,178 @@
+"""Persistent state: devices, nonces, device codes, refresh tokens.
+
+One JSON document (state.json) rewritten atomically after every change,
+under one lock, so concurrent requests never see or write half a change and
+a restarted emulator knows everything the previous one did.
+"""
+import base64
+import hashlib
+import json
+import os
+import secrets
+import threading
+import time
+
+from .fsutil import remove_stale_temps, write_atomic
+
+NONCE_KEEP = 24 * 3600        # expired or used nonces are remembered this long
+NONCE_MAX = 20000             # ... and at most this many, so errors stay precise
+
+
+def _hash(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class NonceProblem(Exception):
+    """Why a nonce cannot be used: kind is unknown|expired|used|tenant."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class State:
+    def __init__(self, directory):
+        self.dir = directory
+        self.path = os.path.join(directory, "state.json")
+        self.lock = threading.RLock()
+        remove_stale_temps(directory)
+        if os.path.exists(self.path):
+            with open(self.path, encoding="utf-8") as f:
+                self.data = json.load(f)
+        else:
+            self.data = {}
+        for k in ("devices", "nonces", "device_codes", "refresh_tokens"):
+            self.data.setdefault(k, {})
+        self.data["version"] = 1
+        if not os.path.exists(self.path):
+            self.save()
+
+    def save(self):
+        with self.lock:
+            write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True))
+
+    # -- nonces -------------------------------------------------------------
+
+    def new_nonce(self, tenant_id, lifetime):
+        # Opaque ASCII as the real service's (base64 text); random bytes give
+        # '+', '/' and '=' so a client that mangles them is caught.
+        value = base64.b64encode(b"\x03\x00\x01" + secrets.token_bytes(94)).decode()
+        now = time.time()
+        with self.lock:
+            self._prune_nonces(now)
+            self.data["nonces"][value] = {"tenant_id": tenant_id, "issued": now,
+                                          "expires": now + lifetime, "used": None}
+            self.save()
+        return value
+
+    def _prune_nonces(self, now):
+        nonces = self.data["nonces"]
+        for v in [v for v, n in nonces.items() if n["expires"] + NONCE_KEEP < now]:
+            del nonces[v]
+        if len(nonces) > NONCE_MAX:
+            for v in sorted(nonces, key=lambda v: nonces[v]["issued"])[:len(nonces) - NONCE_MAX]:
+                del nonces[v]
+
+    def check_nonce(self, value, tenant_id, now=None):
+        """Raise NonceProblem unless value is a live, unused nonce of tenant_id."""
+        now = time.time() if now is None else now
+        with self.lock:
+            n = self.data["nonces"].get(value)
+            if n is None:
+                raise NonceProblem("unknown", "CSR nonce is unknown to this emulator (it was not "
+                                   "issued by this emulator's NonceService, or was altered)")
+            if n["used"]:
+                raise NonceProblem("used", "CSR nonce was already used, by the join of device %s"
+                                   % n["used"]["device_id"])
+            if n["tenant_id"] != tenant_id:
+                raise NonceProblem("tenant", "CSR nonce was issued for tenant %s, but the bearer "
+                                   "token is for tenant %s" % (n["tenant_id"], tenant_id))
+            if now >= n["expires"]:
+                raise NonceProblem("expired", "CSR nonce expired %.1f s ago (lifetime %.0f s)"
+                                   % (now - n["expires"], n["expires"] - n["issued"]))
+
+    # -- devices ------------------------------------------------------------
+
+    def add_device(self, record, nonce=None, tenant_id=None):
+        """Record a joined device; consume its nonce in the same atomic step
+        (two joins racing with one nonce: exactly one wins)."""
+        with self.lock:
+            if nonce is not None:
+                self.check_nonce(nonce, tenant_id)
+                self.data["nonces"][nonce]["used"] = {"device_id": record["device_id"],
+                                                      "time": time.time()}
+            self.data["devices"][record["device_id"]] = record
+            self.save()
+
+    def device(self, device_id):
+        with self.lock:
+            return self.data["devices"].get(device_id)
+
+    def devices(self):
+        with self.lock:
+            return [dict(d) for d in self.data["devices"].values()]
+
+    def delete_device(self, device_id):
+        with self.lock:
+            rec = self.data["devices"].pop(device_id, None)
+            if rec is not None:
+                self.save()
+            return rec
+
+    # -- login: device codes and refresh tokens -----------------------------
+
+    def new_device_code(self, record):
+        device_code = secrets.token_urlsafe(48)
+        alphabet = "BCDFGHJKLMNPQRSTVWXZ23456789"
+        user_code = "".join(secrets.choice(alphabet) for _ in range(9))
+        with self.lock:
+            now = time.time()
+            codes = self.data["device_codes"]
+            for k in [k for k, c in codes.items() if c["expires"] + 3600 < now]:
+                del codes[k]
+            record.update(user_code=user_code, status="pending", issued=now)
+            codes[_hash(device_code)] = record
+            self.save()
+        return device_code, user_code
+
+    def device_code(self, device_code):
+        with self.lock:
+            rec = self.data["device_codes"].get(_hash(device_code))
+            return dict(rec) if rec else None
+
+    def device_codes(self):
+        with self.lock:
+            return [dict(c) for c in self.data["device_codes"].values()]
+
+    def update_device_code(self, match, **changes):
+        """Apply changes to the one code match(record) selects (the newest
+        when several do); return the updated record or None."""
+        with self.lock:
+            hits = [(k, c) for k, c in self.data["device_codes"].items() if match(c)]
+            if not hits:
+                return None
+            k, c = max(hits, key=lambda kc: kc[1]["issued"])
+            c.update(changes)
+            self.save()
+            return dict(c)
+
+    def redeem_device_code(self, device_code):
+        with self.lock:
+            rec = self.data["device_codes"].get(_hash(device_code))
+            if rec and rec["status"] == "approved":
+                rec["status"] = "redeemed"
+                self.save()
+
+    def new_refresh_token(self, user):
+        token = "0.AAAA" + secrets.token_urlsafe(96)
+        with self.lock:
+            # Only a hash is stored: the state file holds no usable token.
+            self.data["refresh_tokens"][_hash(token)] = dict(user, issued=time.time())
+            self.save()
+        return token
+
+    def refresh_token(self, token):
+        with self.lock:
+            rec = self.data["refresh_tokens"].get(_hash(token))
+            return dict(rec) if rec else None

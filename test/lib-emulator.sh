@@ -1,0 +1,132 @@
+# Helpers for integration tests against the DRS emulator (bash; source it).
+#
+#   emu_start [--state-dir DIR] [drs-emulator args...]
+#       Start the emulator on a free port, in DIR or in a fresh mktemp dir,
+#       wait for its JSON line, export EMU_URL EMU_CA EMU_TENANT_ID
+#       EMU_TENANT_DOMAIN EMU_DIR EMU_PID EMU_CONTROL. Fails loudly (message
+#       and the emulator's stderr on stderr, status 1) when it does not start.
+#   emu_stop            SIGTERM the emulator and wait for it (no-op if not running).
+#   emu_cleanup         emu_stop, then remove EMU_DIR if emu_start created it.
+#   emu_token [args]    print a token (mint-token args: --upn, --expired, ...).
+#   emu_fault [args]    arm a fault (emuctl fault args); "emu_fault clear [--route R]" clears.
+#   emu_ctl [args]      any emuctl command (devices, status, config, approve, ...).
+#   emu_requests        print the path of requests.jsonl.
+#   emu_device_count    print the number of recorded devices.
+#
+# Safe under "set -eu" and from an EXIT trap, e.g.
+#   trap emu_cleanup EXIT; emu_start; drsjoin --discovery-url "$EMU_URL" --cacert "$EMU_CA" ...
+
+EMU_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/drs-emulator" && pwd)
+EMU_PYTHON=/usr/bin/python3
+EMU_START_TIMEOUT=${EMU_START_TIMEOUT:-15}
+
+emu_start() {
+    local dir="" created=0 out err i line
+    local -a args=()
+    while [ "$#" -gt 0 ]; do
+        case "$1" in
+            --state-dir) dir=$2; shift 2 ;;
+            --state-dir=*) dir=${1#--state-dir=}; shift ;;
+            *) args+=("$1"); shift ;;
+        esac
+    done
+    if [ -z "$dir" ]; then
+        dir=$(mktemp -d "${TMPDIR:-/tmp}/drs-emu.XXXXXX") || { echo "emu_start: mktemp failed" >&2; return 1; }
+        created=1
+    fi
+    mkdir -p "$dir"
+    out="$dir/emulator.out"
+    err="$dir/emulator.err"
+    : >"$out"
+    "$EMU_HOME/drs-emulator" --state-dir "$dir" ${args[@]+"${args[@]}"} >"$out" 2>"$err" &
+    EMU_PID=$!
+    EMU_DIR=$dir
+    EMU_DIR_CREATED=$created
+    export EMU_PID EMU_DIR EMU_DIR_CREATED
+    i=0
+    # Ready once the line is complete (ends in a newline).
+    while ! { [ -s "$out" ] && [ -z "$(tail -c 1 "$out")" ]; }; do
+        if ! kill -0 "$EMU_PID" 2>/dev/null; then
+            echo "emu_start: drs-emulator exited before it was ready; its stderr:" >&2
+            sed 's/^/  /' "$err" >&2 || true
+            EMU_PID=""
+            return 1
+        fi
+        i=$((i + 1))
+        if [ "$i" -gt $((EMU_START_TIMEOUT * 20)) ]; then
+            echo "emu_start: drs-emulator (pid $EMU_PID) not ready after ${EMU_START_TIMEOUT}s; its stderr:" >&2
+            sed 's/^/  /' "$err" >&2 || true
+            emu_stop
+            return 1
+        fi
+        sleep 0.05
+    done
+    # Read the fields with Python (no jq needed).
+    line=$("$EMU_PYTHON" -c '
+import json, sys
+d = json.loads(open(sys.argv[1]).readline())
+for k in ("url", "ca", "tenant_id", "tenant_domain", "control"):
+    print(d[k])
+' "$out") || { echo "emu_start: bad JSON line from drs-emulator: $(cat "$out")" >&2; emu_stop; return 1; }
+    {
+        read -r EMU_URL
+        read -r EMU_CA
+        read -r EMU_TENANT_ID
+        read -r EMU_TENANT_DOMAIN
+        read -r EMU_CONTROL
+    } <<<"$line"
+    export EMU_URL EMU_CA EMU_TENANT_ID EMU_TENANT_DOMAIN EMU_CONTROL
+}
+
+emu_stop() {
+    local pid=${EMU_PID:-} i=0
+    [ -n "$pid" ] || return 0
+    EMU_PID=""
+    kill -TERM "$pid" 2>/dev/null || return 0
+    # wait works for our own child; otherwise poll until it is gone.
+    wait "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do
+        i=$((i + 1))
+        if [ "$i" -gt 100 ]; then
+            echo "emu_stop: drs-emulator (pid $pid) ignored SIGTERM for 5s; killing it" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.05
+    done
+    return 0
+}
+
+emu_cleanup() {
+    emu_stop
+    if [ "${EMU_DIR_CREATED:-0}" = 1 ] && [ -n "${EMU_DIR:-}" ]; then
+        rm -rf -- "$EMU_DIR"
+        EMU_DIR_CREATED=0
+    fi
+    return 0
+}
+
+emu_token() {
+    "$EMU_HOME/mint-token" --state-dir "${EMU_DIR:?emu_start first}" "$@"
+}
+
+emu_ctl() {
+    "$EMU_HOME/emuctl" --state-dir "${EMU_DIR:?emu_start first}" "$@"
+}
+
+emu_fault() {
+    if [ "${1:-}" = clear ]; then
+        shift
+        emu_ctl clear "$@" >/dev/null
+    else
+        emu_ctl fault "$@" >/dev/null
+    fi
+}
+
+emu_requests() {
+    echo "${EMU_DIR:?emu_start first}/requests.jsonl"
+}
+
+emu_device_count() {
+    emu_ctl devices --count
+}

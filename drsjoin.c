@@ -17,6 +17,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "json.h"
+#include "keystore.h"
 #include "log.h"
 #include "tpm.h"
 
@@ -259,9 +260,16 @@ main(int argc, char **argv)
 	}
 
 	if (cmd->flags & CMD_NETWORK) {
+		struct http_options ho = { opts.cacert, opts.proxy, opts.timeout,
+		    opts.attempts, 0 };
+
 		if (http_global_init() < 0)
 			return log_exit_code();
 		net = 1;
+		if (http_set_options(&ho) < 0) {
+			http_global_cleanup();
+			return log_exit_code();
+		}
 	}
 	/* The command sees its own name as argv[0], as getopt expects. */
 	c = optind;
@@ -270,6 +278,7 @@ main(int argc, char **argv)
 	rc = cmd->fn(argc - c, argv + c);
 	if (rc == 0)
 		rc = flush_stdout();
+	keystore_cleanup();
 	if (net)
 		http_global_cleanup();
 	return rc == 0 ? EXIT_OK : log_exit_code();

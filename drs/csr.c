@@ -27,21 +27,21 @@
 #define CTX0	(MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_CONTEXT_SPECIFIC)
 
 int
-csr_nonce_check(const char *nonce, const char *field)
+csr_nonce_check(const char *nonce, int code, const char *what)
 {
 	size_t i;
 
 	for (i = 0; nonce[i] != '\0'; i++) {
 		if (i >= CSR_NONCE_MAX)
-			return log_fail(EXIT_INPUT, "csr: %s: longer than %d "
-			    "characters", field, CSR_NONCE_MAX);
+			return log_fail(code, "%s: longer than %d characters",
+			    what, CSR_NONCE_MAX);
 		if (nonce[i] < 0x21 || nonce[i] > 0x7e)
-			return log_fail(EXIT_INPUT, "csr: %s: not printable "
-			    "ASCII (character %zu is 0x%02x)", field, i,
+			return log_fail(code, "%s: not printable ASCII "
+			    "(character %zu is 0x%02x)", what, i,
 			    (unsigned)(unsigned char)nonce[i]);
 	}
 	if (i == 0)
-		return log_fail(EXIT_INPUT, "csr: %s: empty", field);
+		return log_fail(code, "%s: empty", what);
 	return 0;
 }
 
@@ -155,7 +155,8 @@ csr_build(const struct key *dk, const char *nonce, uint8_t **der,
 
 	*der = NULL;
 	*der_len = 0;
-	if (nonce != NULL && csr_nonce_check(nonce, "nonce") != 0)
+	if (nonce != NULL &&
+	    csr_nonce_check(nonce, EXIT_INPUT, CSR_NONCE_WHAT) != 0)
 		return -1;
 	if (keys_public_der(dk, &spki, &spki_len) != 0)
 		return -1;

@@ -24,16 +24,19 @@ struct key;
 /*
  * Checks that nonce can go into the CSR: 1..CSR_NONCE_MAX characters, each
  * printable ASCII without space (0x21..0x7e). On failure reports
- * "csr: <field>: ..." (EXIT_INPUT) without printing the nonce. 0 / -1.
+ * "<what>: ..." with code (EXIT_NETWORK for the service's answer, EXIT_INPUT
+ * for the document) without printing the nonce. 0 / -1.
  */
-int csr_nonce_check(const char *nonce, const char *field);
+int csr_nonce_check(const char *nonce, int code, const char *what);
 
 /*
  * Builds the CSR for the device key dk (software or signer), with the nonce
- * extension when nonce is not NULL (checked as csr_nonce_check(nonce,
- * "nonce")). On success *der is a new buffer of *der_len bytes, the caller
- * frees it. 0 / -1 (reported).
+ * extension when nonce is not NULL (checked first, as
+ * csr_nonce_check(nonce, EXIT_INPUT, CSR_NONCE_WHAT)). On success *der is a
+ * new buffer of *der_len bytes, the caller frees it. 0 / -1 (reported).
  */
+#define CSR_NONCE_WHAT	"csr: the document's nonce.value"
+
 int csr_build(const struct key *dk, const char *nonce, uint8_t **der,
     size_t *der_len);
 

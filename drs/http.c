@@ -27,12 +27,14 @@
 static struct {
 	char *cacert;
 	char *proxy;
+	char *proxy_shown;	/* for messages: without user information */
 	long timeout_s;
 	int attempts;
 	long max_retry_wait_s;
 } cfg = {
-	NULL, NULL, HTTP_DEFAULT_TIMEOUT_S, RETRY_DEFAULT_ATTEMPTS,
-	RETRY_DEFAULT_MAX_WAIT_S,
+	.timeout_s = HTTP_DEFAULT_TIMEOUT_S,
+	.attempts = RETRY_DEFAULT_ATTEMPTS,
+	.max_retry_wait_s = RETRY_DEFAULT_MAX_WAIT_S,
 };
 
 struct http_session {
@@ -71,8 +73,9 @@ http_global_cleanup(void)
 {
 	curl_global_cleanup();
 	free(cfg.cacert);
-	free(cfg.proxy);
-	cfg.cacert = cfg.proxy = NULL;
+	util_free_secret(cfg.proxy);
+	free(cfg.proxy_shown);
+	cfg.cacert = cfg.proxy = cfg.proxy_shown = NULL;
 }
 
 const char *
@@ -95,7 +98,7 @@ http_set_options(const struct http_options *o)
 		return log_fail(EXIT_USAGE, "--timeout %ld: expected 1 to 3600 "
 		    "seconds", o->timeout_s);
 	if (o->attempts < 0 || o->attempts > RETRY_MAX_ATTEMPTS)
-		return log_fail(EXIT_USAGE, "attempts %d: expected 1 to %d",
+		return log_fail(EXIT_USAGE, "--attempts %d: expected 1 to %d",
 		    o->attempts, RETRY_MAX_ATTEMPTS);
 	if (o->max_retry_wait_s < 0 || o->max_retry_wait_s > 3600)
 		return log_fail(EXIT_USAGE, "longest retry wait %ld: expected 0 "
@@ -107,9 +110,14 @@ http_set_options(const struct http_options *o)
 		return -1;
 	}
 	free(cfg.cacert);
-	free(cfg.proxy);
+	util_free_secret(cfg.proxy);
+	free(cfg.proxy_shown);
 	cfg.cacert = cacert;
 	cfg.proxy = proxy;
+	cfg.proxy_shown = NULL;
+	if (proxy != NULL &&
+	    (cfg.proxy_shown = redact_url(proxy, strlen(proxy))) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
 	cfg.timeout_s = o->timeout_s ? o->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
 	cfg.attempts = o->attempts ? o->attempts : RETRY_DEFAULT_ATTEMPTS;
 	cfg.max_retry_wait_s = o->max_retry_wait_s ? o->max_retry_wait_s :
@@ -506,7 +514,7 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 {
 	const char *cs = curl_easy_strerror(rc);
 	char hp[300], host[300], reason[CURL_ERROR_SIZE + 160];
-	long oserr = 0;
+	long oserr = 0, status = 0;
 
 	host_port(rq->url, hp, sizeof(hp));
 	if (s->errbuf[0] == '\0') {
@@ -528,19 +536,22 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 		break;
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		snprintf(out, outsz, "cannot resolve the proxy%s%s: %s",
-		    cfg.proxy != NULL ? " " : "",
-		    cfg.proxy != NULL ? cfg.proxy : "", reason);
+		    cfg.proxy_shown != NULL ? " " : "",
+		    cfg.proxy_shown != NULL ? cfg.proxy_shown : "", reason);
 		break;
 	case CURLE_COULDNT_CONNECT:
 		curl_easy_getinfo(s->curl, CURLINFO_OS_ERRNO, &oserr);
 		snprintf(out, outsz, "cannot connect to %s%s%s: %s", hp,
-		    cfg.proxy != NULL ? " through the proxy " : "",
-		    cfg.proxy != NULL ? cfg.proxy : "",
+		    cfg.proxy_shown != NULL ? " through the proxy " : "",
+		    cfg.proxy_shown != NULL ? cfg.proxy_shown : "",
 		    oserr != 0 ? strerror((int)oserr) : reason);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		snprintf(out, outsz, "no answer from %s within %ld s: %s", hp,
-		    cfg.timeout_s, reason);
+		/* reason says which limit: connecting, or the whole exchange. */
+		snprintf(out, outsz, "no answer from %s in time: %s (limits: "
+		    "%ld s to connect, %ld s a request)", hp, reason,
+		    cfg.timeout_s < HTTP_CONNECT_TIMEOUT_MAX_S ? cfg.timeout_s :
+		    HTTP_CONNECT_TIMEOUT_MAX_S, cfg.timeout_s);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		snprintf(out, outsz, "TLS: the certificate of %s cannot be "
@@ -578,9 +589,24 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 		*code = EXIT_INTERNAL;
 		snprintf(out, outsz, "out of memory");
 		break;
-	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
+		/* mbedTLS reads 0 at a close without close_notify. */
+		if (strstr(reason, "(-0x0000)") != NULL)
+			snprintf(reason, sizeof(reason), "the server closed the "
+			    "connection");
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status != 0)
+			snprintf(out, outsz, "the answer from %s was cut short: %s",
+			    hp, reason);
+		else
+			snprintf(out, outsz, "connection to %s failed: %s", hp,
+			    reason);
+		break;
 	case CURLE_GOT_NOTHING:
+		snprintf(out, outsz, "%s closed the connection without an answer",
+		    hp);
+		break;
+	case CURLE_SEND_ERROR:
 		snprintf(out, outsz, "connection to %s failed: %s", hp, reason);
 		break;
 	default:
@@ -669,6 +695,21 @@ take_answer(struct http_session *s, struct http_response *rs)
 	/* The buffer moves to rs. */
 	s->body = NULL;
 	s->body_len = s->body_cap = 0;
+	return 0;
+}
+
+/* "it redirects to URL, ..." for a 3xx answer with a Location; -1 without. */
+static int
+redirect_note(struct http_session *s, char *out, size_t outsz)
+{
+	char *loc = NULL, *shown;
+
+	if (curl_easy_getinfo(s->curl, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK ||
+	    loc == NULL || (shown = redact_url(loc, strlen(loc))) == NULL)
+		return -1;
+	snprintf(out, outsz, "it redirects to %.300s, which drsjoin does not "
+	    "follow", shown);
+	free(shown);
 	return 0;
 }
 
@@ -833,10 +874,14 @@ http_send(struct http_session *s, const struct http_request *rq,
 			/* FALLTHROUGH */
 		case RETRY_NEVER:
 		default:
-			if (rq->pass_errors)
+			if (rq->pass_errors) {
 				ret = 0;
-			else
+			} else if (status >= 300 && status <= 399 &&
+			    redirect_note(s, why, sizeof(why)) == 0) {
+				fail_answer_because(rq, rs, why);
+			} else {
 				http_fail_answer(rq, rs);
+			}
 			goto out;
 		}
 		if (attempt == cfg.attempts) {

@@ -113,23 +113,24 @@ out:
 	return rc;
 }
 
-/* Rewrites every "keys" path under old_dir to new_dir. */
+/* Rewrites the "keys" paths under old_dir to new_dir. */
 static int
 move_key_paths(struct json *rec, const char *old_dir, const char *new_dir)
 {
-	struct json *keys = json_get_object(rec, "keys"), *k;
-	size_t n = strlen(old_dir);
+	static const char *const fields[] = { "device_key", "transport_key", "dir" };
+	struct json *keys = json_get_object(rec, "keys");
+	size_t i, n = strlen(old_dir);
 
-	for (k = json_first(keys); k != NULL; k = json_next(k)) {
-		const char *v = json_string(k);
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const char *v = json_get_string(keys, fields[i]);
 		char *moved;
 		int rc;
 
-		if (v == NULL || strncmp(v, old_dir, n) != 0 || v[n] != '/')
+		if (v == NULL || strncmp(v, old_dir, n) != 0 || (v[n] != '/' && v[n] != '\0'))
 			continue;
 		if ((moved = util_asprintf("%s%s", new_dir, v + n)) == NULL)
 			return -1;
-		rc = json_set_string(keys, json_key(k), moved);
+		rc = json_set_string(keys, fields[i], moved);
 		free(moved);
 		if (rc < 0)
 			return -1;

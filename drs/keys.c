@@ -12,6 +12,7 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/rsa.h>
 
+#include "b64.h"
 #include "bcrypt_blob.h"
 #include "crypto.h"
 #include "keys.h"
@@ -19,7 +20,7 @@
 #include "util.h"
 
 #define EXPONENT	65537
-#define PEM_MAX		4096	/* PKCS#1 PEM of RSA-2048: ~1.7 KB */
+#define PRV_DER_MAX	2048	/* PKCS#1 DER of RSA-2048: ~1.2 KB */
 #define SPKI_MAX	600	/* DER SPKI of RSA-2048: 294 bytes */
 
 struct key {
@@ -128,6 +129,12 @@ struct gen_job {
 	int rc;
 };
 
+struct keys_pending {
+	struct gen_job job[2];		/* device key, transport key */
+	pthread_t thread[2];
+	int started[2];
+};
+
 static void *
 gen_thread(void *arg)
 {
@@ -138,41 +145,76 @@ gen_thread(void *arg)
 }
 
 int
+keys_generate_pair_start(struct keys_pending **out)
+{
+	struct keys_pending *p;
+	pthread_attr_t attr;
+	int i, attr_ok;
+
+	*out = NULL;
+	if (crypto_init() != 0)
+		return -1;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	attr_ok = pthread_attr_init(&attr) == 0;
+	/* musl's default thread stack (128 KiB) is tight for bignum code. */
+	if (attr_ok)
+		pthread_attr_setstacksize(&attr, 512 * 1024);
+	for (i = 0; i < 2; i++) {
+		p->job[i].rc = -1;
+		p->started[i] = pthread_create(&p->thread[i],
+		    attr_ok ? &attr : NULL, gen_thread, &p->job[i]) == 0;
+		if (!p->started[i])
+			log_debug(1, "keygen: cannot start a thread, the key "
+			    "will be generated when it is needed");
+	}
+	if (attr_ok)
+		pthread_attr_destroy(&attr);
+	*out = p;
+	return 0;
+}
+
+int
+keys_generate_pair_finish(struct keys_pending *p, struct key **dk,
+    struct key **tk)
+{
+	int i, rc = 0;
+
+	if (dk != NULL)
+		*dk = NULL;
+	if (tk != NULL)
+		*tk = NULL;
+	if (p == NULL)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		if (p->started[i])
+			pthread_join(p->thread[i], NULL);
+		else
+			gen_thread(&p->job[i]);
+		if (p->job[i].rc != 0)
+			rc = -1;
+	}
+	if (rc != 0 || dk == NULL || tk == NULL) {
+		keys_free(p->job[0].key);
+		keys_free(p->job[1].key);
+	} else {
+		*dk = p->job[0].key;
+		*tk = p->job[1].key;
+	}
+	free(p);
+	return rc;
+}
+
+int
 keys_generate_pair(struct key **dk, struct key **tk)
 {
-	struct gen_job job = { NULL, -1 };
-	pthread_attr_t attr;
-	pthread_t thread;
-	int started, rc_dk;
+	struct keys_pending *p = NULL;
 
 	*dk = NULL;
 	*tk = NULL;
-	if (crypto_init() != 0)
+	if (keys_generate_pair_start(&p) != 0)
 		return -1;
-	/* The transport key in a thread, the device key here. */
-	started = pthread_attr_init(&attr) == 0;
-	if (started) {
-		/* musl's default thread stack is small; bignum code is not. */
-		pthread_attr_setstacksize(&attr, 256 * 1024);
-		started = pthread_create(&thread, &attr, gen_thread, &job) == 0;
-		pthread_attr_destroy(&attr);
-	}
-	if (!started) {
-		log_debug(1, "keygen: no thread, generating one key after "
-		    "the other");
-		gen_thread(&job);
-	}
-	rc_dk = keys_generate(dk);
-	if (started)
-		pthread_join(thread, NULL);
-	if (rc_dk != 0 || job.rc != 0) {
-		keys_free(*dk);
-		keys_free(job.key);
-		*dk = NULL;
-		return -1;
-	}
-	*tk = job.key;
-	return 0;
+	return keys_generate_pair_finish(p, dk, tk);
 }
 
 int
@@ -312,36 +354,62 @@ fail:
 	return crypto_fail(EXIT_INTERNAL, ret, "keys: the signer's public key");
 }
 
+/*
+ * Not mbedtls_pk_write_key_pem(): its base64 step frees a copy of the key
+ * without wiping it. Here every copy is ours and wiped: the DER, its
+ * base64, the PEM.
+ */
 int
 keys_private_pem(const struct key *k, char **pem, size_t *len)
 {
-	unsigned char *buf = NULL;
-	size_t n;
-	int ret;
+	static const char begin[] = "-----BEGIN RSA PRIVATE KEY-----\n";
+	static const char end[] = "-----END RSA PRIVATE KEY-----\n";
+	unsigned char *der = NULL;
+	char *b64 = NULL, *out, *o;
+	size_t der_len, b64_len, i, line, size;
+	int ret, rc = -1;
 
 	*pem = NULL;
 	*len = 0;
 	if (!k->software)
 		return log_fail(EXIT_INTERNAL, "keys: no private key to export "
 		    "(the key is held by its signer)");
-	if ((buf = calloc(1, PEM_MAX)) == NULL)
+	if ((der = calloc(1, PRV_DER_MAX)) == NULL)
 		return log_fail(EXIT_INTERNAL, "out of memory");
-	ret = mbedtls_pk_write_key_pem(&k->pk, buf, PEM_MAX);
-	if (ret != 0) {
-		util_free_secret_buf(buf, PEM_MAX);
-		return crypto_fail(EXIT_INTERNAL, ret, "keys: writing the "
-		    "private key as PEM");
+	ret = mbedtls_pk_write_key_der(&k->pk, der, PRV_DER_MAX);
+	if (ret < 0) {
+		crypto_fail(EXIT_INTERNAL, ret, "keys: writing the private "
+		    "key");
+		goto out;
 	}
-	n = strlen((char *)buf);
-	/* Exactly sized, so that util_free_secret() wipes all of it. */
-	if ((*pem = malloc(n + 1)) == NULL) {
-		util_free_secret_buf(buf, PEM_MAX);
-		return log_fail(EXIT_INTERNAL, "out of memory");
+	der_len = (size_t)ret;
+	if ((b64 = b64_encode(der + PRV_DER_MAX - der_len, der_len)) == NULL)
+		goto out;
+	b64_len = strlen(b64);
+	/* 64 characters a line, as OpenSSL and mbedTLS write PEM. */
+	size = sizeof(begin) - 1 + b64_len + (b64_len + 63) / 64 +
+	    sizeof(end) - 1 + 1;
+	if ((out = malloc(size)) == NULL) {
+		log_fail(EXIT_INTERNAL, "out of memory");
+		goto out;
 	}
-	memcpy(*pem, buf, n + 1);
-	*len = n;
-	util_free_secret_buf(buf, PEM_MAX);
-	return 0;
+	o = out;
+	memcpy(o, begin, sizeof(begin) - 1);
+	o += sizeof(begin) - 1;
+	for (i = 0; i < b64_len; i += line) {
+		line = b64_len - i < 64 ? b64_len - i : 64;
+		memcpy(o, b64 + i, line);
+		o += line;
+		*o++ = '\n';
+	}
+	memcpy(o, end, sizeof(end));	/* with the NUL */
+	*pem = out;
+	*len = size - 1;
+	rc = 0;
+out:
+	util_free_secret_buf(der, PRV_DER_MAX);
+	util_free_secret(b64);
+	return rc;
 }
 
 int

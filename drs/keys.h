@@ -47,6 +47,19 @@ int keys_generate(struct key **out);
 int keys_generate_pair(struct key **dk, struct key **tk);
 
 /*
+ * The same in two steps, so that the network requests run while the keys
+ * are generated: _start starts the two threads and returns at once;
+ * _finish waits for them and hands over both keys (or neither: 0 / -1,
+ * reported by the thread that failed). _finish must be called exactly once
+ * for every successful _start, also to abandon the keys: with dk or tk
+ * NULL it waits and frees them. 0 / -1 (reported).
+ */
+struct keys_pending;
+int keys_generate_pair_start(struct keys_pending **out);
+int keys_generate_pair_finish(struct keys_pending *p, struct key **dk,
+    struct key **tk);
+
+/*
  * Loads a software key from a PEM private key (PKCS#1 or unencrypted
  * PKCS#8) of len bytes (a NUL is not needed). Errors are EXIT_INPUT and
  * name what (e.g. the file name): not a key, encrypted, not RSA-2048 with
@@ -100,8 +113,9 @@ int keys_public_equal(const struct key *k, const uint8_t *spki, size_t len);
 /*
  * RSASSA-PKCS1-v1_5 signature of a SHA-256 digest, KEYS_SIG_LEN bytes into
  * sig (sig_size >= KEYS_SIG_LEN). For a signer key the signer is called and
- * its signature checked against the public key. what names the operation in
- * errors ("csr"). 0 / -1 (reported).
+ * its signature checked against the public key; a failure the signer did
+ * not report itself (wrong length, a signature that does not verify) is
+ * EXIT_TPM. what names the operation in errors ("csr"). 0 / -1 (reported).
  */
 int keys_sign_sha256(const struct key *k, const uint8_t hash[32],
     uint8_t *sig, size_t sig_size, size_t *sig_len, const char *what);

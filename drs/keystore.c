@@ -33,9 +33,51 @@ struct keystore_job {
 
 struct keystore_key {
 	struct key *key;
-	struct tpm *tpm;
 	struct tpm_key *tkey;
 };
+
+/*
+ * One TPM connection for the whole run: opening one may create the
+ * transient SRK, which takes seconds on some hardware TPMs. Used by one
+ * thread at a time: the keygen thread, then the main thread after it.
+ */
+static struct tpm *shared_tpm;
+
+static struct tpm *
+get_tpm(const char *tcti)
+{
+	if (shared_tpm == NULL && tpm_open(tcti, &shared_tpm) < 0)
+		return NULL;
+	return shared_tpm;
+}
+
+void
+keystore_cleanup(void)
+{
+	tpm_close(shared_tpm);
+	shared_tpm = NULL;
+}
+
+const char *
+keystore_tcti(const struct json *keys)
+{
+	/* --tcti, then the environment (tpm_open reads it), then where the keys were made. */
+	if (opts.tcti != NULL || getenv("DRSJOIN_TCTI") != NULL ||
+	    getenv("TPM2TOOLS_TCTI") != NULL)
+		return opts.tcti;
+	return json_get_string(keys, "tcti");
+}
+
+int
+keystore_tpm_info(const struct json *keys, char *buf, size_t n, const char **spec)
+{
+	struct tpm *tpm = get_tpm(keystore_tcti(keys));
+
+	if (tpm == NULL || tpm_info(tpm, buf, n) < 0)
+		return -1;
+	*spec = tpm_spec(tpm);
+	return 0;
+}
 
 int
 keystore_parse(const char *cmd, const char *s, enum keystore_choice *out)
@@ -113,11 +155,11 @@ out:
 static int
 make_tpm(struct keystore_job *j)
 {
-	struct tpm *tpm = NULL;
+	struct tpm *tpm;
 	struct tpm_keyblob dk = { 0 }, tk = { 0 };
 	int rc = -1;
 
-	if (tpm_open(opts.tcti, &tpm) < 0)
+	if ((tpm = get_tpm(opts.tcti)) == NULL)
 		goto out;
 	if ((j->tcti = util_strdup(tpm_spec(tpm))) == NULL)
 		goto out;
@@ -132,7 +174,6 @@ make_tpm(struct keystore_job *j)
 out:
 	tpm_keyblob_clear(&dk);
 	tpm_keyblob_clear(&tk);
-	tpm_close(tpm);
 	return rc;
 }
 
@@ -286,7 +327,8 @@ load(const struct json *keys, const char *field, struct keystore_key **out)
 {
 	struct keystore_key *k = NULL;
 	const struct tpm_public *pub;
-	const char *store, *tcti;
+	const char *store;
+	struct tpm *tpm;
 	char *buf = NULL;
 	size_t len = 0;
 	int rc = -1;
@@ -302,10 +344,8 @@ load(const struct json *keys, const char *field, struct keystore_key **out)
 		if (keys_load_pem(buf, len, json_get_string(keys, field), &k->key) < 0)
 			goto out;
 	} else {
-		/* --tcti wins; else the TPM the keys were made in. */
-		tcti = opts.tcti != NULL ? opts.tcti : json_get_string(keys, "tcti");
-		if (tpm_open(tcti, &k->tpm) < 0 ||
-		    tpm_load_key(k->tpm, (uint8_t *)buf, len, &k->tkey) < 0)
+		if ((tpm = get_tpm(keystore_tcti(keys))) == NULL ||
+		    tpm_load_key(tpm, (uint8_t *)buf, len, &k->tkey) < 0)
 			goto out;
 		pub = tpm_key_public(k->tkey);
 		if (keys_from_public_and_signer(pub->modulus, pub->modulus_len,
@@ -356,7 +396,6 @@ keystore_key_free(struct keystore_key *k)
 		return;
 	keys_free(k->key);
 	tpm_key_free(k->tkey);
-	tpm_close(k->tpm);
 	free(k);
 }
 

@@ -14,6 +14,8 @@
 #ifndef DRS_KEYSTORE_H
 #define DRS_KEYSTORE_H
 
+#include <stddef.h>
+
 #include "json.h"
 
 struct key;
@@ -41,5 +43,12 @@ int keystore_check(const struct json *keys);
 /* The key to sign or compare with. Borrowed. */
 struct key *keystore_key(struct keystore_key *k);
 void keystore_key_free(struct keystore_key *k);
+
+/* The TPM for keys: --tcti, DRSJOIN_TCTI, TPM2TOOLS_TCTI, then the stored one. */
+const char *keystore_tcti(const struct json *keys);
+/* What the TPM holding keys says it is; *spec is borrowed. */
+int keystore_tpm_info(const struct json *keys, char *buf, size_t n, const char **spec);
+/* Closes the TPM the key store kept open (main, at exit). */
+void keystore_cleanup(void);
 
 #endif

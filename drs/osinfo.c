@@ -6,7 +6,6 @@
 
 #include "log.h"
 #include "osinfo.h"
-#include "state.h"
 #include "util.h"
 
 /* Unquotes an os-release value in place: "a\"b" -> a"b. */
@@ -25,6 +24,24 @@ unquote(char *v)
 	*w = '\0';
 }
 
+/* os-release is usually a symlink into /usr/lib: follow it, unlike state files. */
+static char *
+read_small(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	if ((buf = malloc(16 * 1024 + 1)) != NULL) {
+		n = fread(buf, 1, 16 * 1024, f);
+		buf[n] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
 int
 osinfo_version(const char *path, char *buf, size_t n)
 {
@@ -36,8 +53,7 @@ osinfo_version(const char *path, char *buf, size_t n)
 	for (i = 0; i < 2 && text == NULL; i++) {
 		const char *p = path != NULL ? path : paths[i];
 
-		if (access(p, R_OK) == 0)
-			state_read_file(p, 64 * 1024, EXIT_IO, &text, NULL);
+		text = read_small(p);
 		if (path != NULL)
 			break;
 	}

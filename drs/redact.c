@@ -99,6 +99,7 @@ redact_is_secret_key(const char *key, size_t klen, int form)
 	    contains_ci(key, klen, "assertion") ||
 	    eq_ci(key, klen, "value") ||
 	    eq_ci(key, klen, "device_code") ||
+	    eq_ci(key, klen, "Authorization") ||
 	    eq_ci(key, klen, "PreAuthorizedJoinChallenge") ||
 	    (form && eq_ci(key, klen, "code"));
 }
@@ -220,9 +221,29 @@ add_form(struct buf *b, const char *s, size_t n)
 static void
 add_url(struct buf *b, const char *s, size_t n)
 {
-	const char *q = memchr(s, '?', n);
+	const char *q, *auth, *end, *at;
 	size_t qs, qe;
 
+	/* scheme://user:password@host: the user information is a secret. */
+	auth = n >= 3 ? memchr(s, ':', n) : NULL;
+	if (auth != NULL && (size_t)(auth - s) + 3 <= n &&
+	    memcmp(auth, "://", 3) == 0) {
+		auth += 3;
+		for (end = auth; end < s + n && *end != '/' && *end != '?' &&
+		    *end != '#' && *end != ' '; end++)
+			;
+		at = NULL;
+		for (q = auth; q < end; q++)
+			if (*q == '@')
+				at = q;
+		if (at != NULL) {
+			add(b, s, (size_t)(auth - s));
+			adds(b, REDACT_MARK);
+			n -= (size_t)(at - s);
+			s = at;
+		}
+	}
+	q = memchr(s, '?', n);
 	if (q == NULL) {
 		add(b, s, n);
 		return;

@@ -12,7 +12,7 @@
  *     ends with "token"          (token, access_token, refresh_token, id_token)
  *     contains "nonce", "secret", "password" or "assertion"
  *     is "value"                 (the nonce answer's Value)
- *     is "device_code" or "PreAuthorizedJoinChallenge"
+ *     is "device_code", "Authorization" or "PreAuthorizedJoinChallenge"
  *     is "code", in a URL query or a form body only (an OAuth2 authorization
  *                                 code; in JSON, "code" is an error code).
  * - The value of a secret key becomes "<redacted>" (an empty value stays
@@ -60,7 +60,10 @@ size_t redact_sanitize(char *out, size_t outsz, const char *in, size_t len,
 
 /* One header line (trailing CR/LF dropped), redacted and sanitised. */
 char *redact_header(const char *line, size_t len);
-/* A URL, or a request line "GET /path?query HTTP/1.1": the query redacted. */
+/*
+ * A URL, or a request line "GET /path?query HTTP/1.1": the query redacted,
+ * and user information ("https://user:password@host") too.
+ */
 char *redact_url(const char *url, size_t len);
 /* An application/x-www-form-urlencoded body; not sanitised. */
 char *redact_form(const char *body, size_t len);

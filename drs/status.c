@@ -14,7 +14,6 @@
 #include "keystore.h"
 #include "log.h"
 #include "state.h"
-#include "tpm.h"
 
 static const char *const copied[] = {
 	"device_id", "tenant_id", "tenant_domain", "upn", "join_type",
@@ -62,8 +61,7 @@ cmd_status(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct json *rec = NULL, *out = NULL, *keys;
-	struct tpm *tpm = NULL;
-	const char *v, *tcti;
+	const char *v, *spec;
 	char info[128];
 	time_t not_after = 0;
 	long days;
@@ -103,11 +101,10 @@ cmd_status(int argc, char **argv)
 		goto out;
 	v = json_get_string(keys, "store");
 	if (v != NULL && strcmp(v, "tpm") == 0) {
-		tcti = opts.tcti != NULL ? opts.tcti : json_get_string(keys, "tcti");
-		if (tpm_open(tcti, &tpm) < 0 || tpm_info(tpm, info, sizeof(info)) < 0)
+		if (keystore_tpm_info(keys, info, sizeof(info), &spec) < 0)
 			goto out;
 		if (json_set_string(out, "tpm", info) < 0 ||
-		    json_set_string(out, "tcti", tpm_spec(tpm)) < 0)
+		    json_set_string(out, "tcti", spec) < 0)
 			goto out;
 	}
 	if (doc_write(out) < 0)
@@ -120,7 +117,6 @@ cmd_status(int argc, char **argv)
 		    days);
 	rc = 0;
 out:
-	tpm_close(tpm);
 	json_free(out);
 	json_free(rec);
 	return rc;

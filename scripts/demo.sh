@@ -11,7 +11,7 @@ work=$(mktemp -d)
 cleanup() { emu_stop || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-emu_start "$work/emulator"
+emu_start --state-dir "$work/emulator"
 echo "DRS emulator at $EMU_URL (tenant $EMU_TENANT_DOMAIN, $EMU_TENANT_ID)" >&2
 emu_token --upn demo@"$EMU_TENANT_DOMAIN" > "$work/token.jwt"
 chmod 600 "$work/token.jwt"

@@ -4,7 +4,9 @@
 #       Start the emulator on a free port, in DIR or in a fresh mktemp dir,
 #       wait for its JSON line, export EMU_URL EMU_CA EMU_TENANT_ID
 #       EMU_TENANT_DOMAIN EMU_DIR EMU_PID EMU_CONTROL. Fails loudly (message
-#       and the emulator's stderr on stderr, status 1) when it does not start.
+#       and the emulator's stderr on stderr, status 1) when it does not start,
+#       and then removes the directory if it made it. The emulator's stdout
+#       and stderr go to EMU_DIR/emulator.out and EMU_DIR/emulator.err.
 #   emu_stop            SIGTERM the emulator and wait for it (no-op if not running).
 #   emu_cleanup         emu_stop, then remove EMU_DIR if emu_start created it.
 #   emu_token [args]    print a token (mint-token args: --upn, --expired, ...).
@@ -50,13 +52,14 @@ emu_start() {
             echo "emu_start: drs-emulator exited before it was ready; its stderr:" >&2
             sed 's/^/  /' "$err" >&2 || true
             EMU_PID=""
+            emu_cleanup
             return 1
         fi
         i=$((i + 1))
         if [ "$i" -gt $((EMU_START_TIMEOUT * 20)) ]; then
             echo "emu_start: drs-emulator (pid $EMU_PID) not ready after ${EMU_START_TIMEOUT}s; its stderr:" >&2
             sed 's/^/  /' "$err" >&2 || true
-            emu_stop
+            emu_cleanup
             return 1
         fi
         sleep 0.05
@@ -67,7 +70,7 @@ import json, sys
 d = json.loads(open(sys.argv[1]).readline())
 for k in ("url", "ca", "tenant_id", "tenant_domain", "control"):
     print(d[k])
-' "$out") || { echo "emu_start: bad JSON line from drs-emulator: $(cat "$out")" >&2; emu_stop; return 1; }
+' "$out") || { echo "emu_start: bad JSON line from drs-emulator: $(cat "$out")" >&2; emu_cleanup; return 1; }
     {
         read -r EMU_URL
         read -r EMU_CA

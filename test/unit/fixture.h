@@ -3,8 +3,9 @@
  * capturing what the code under test prints on stderr (its log_fail
  * messages), so negative tests can check the message.
  *
- * The data directory is $DRSJOIN_TEST_DATA, or test/unit/data next to this
- * header as the compiler saw it (the repository root when built by make).
+ * The data directory is $DRSJOIN_TEST_DATA, else $DRSJOIN_TOP/test/unit/data
+ * (test/run sets DRSJOIN_TOP), else test/unit/data next to this header as
+ * the compiler saw it (relative to the repository root when built by make).
  */
 #ifndef TEST_FIXTURE_H
 #define TEST_FIXTURE_H
@@ -31,6 +32,8 @@ fixture_read(const char *name, size_t *len)
 	*len = 0;
 	if (dir != NULL) {
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
+	} else if ((dir = getenv("DRSJOIN_TOP")) != NULL) {	/* test/run */
+		snprintf(path, sizeof(path), "%s/test/unit/data/%s", dir, name);
 	} else {
 		const char *here = __FILE__, *slash = strrchr(here, '/');
 		int dlen = slash != NULL ? (int)(slash - here) : 1;

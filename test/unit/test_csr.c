@@ -182,7 +182,8 @@ nonce_refused(const char *nonce, const char *name, const char *reason)
 	err = capture_end();
 	CHECK_ERR(rc == -1 && der == NULL && len == 0 &&
 	    log_exit_code() == EXIT_INPUT && lines(err) == 1 &&
-	    has(err, "drsjoin: csr: nonce: ") && has(err, reason) &&
+	    has(err, "drsjoin: csr: the document's nonce.value: ") &&
+	    has(err, reason) &&
 	    !has(err, "SECRET"), err, "nonce refused: %s", name);
 	free(err);
 }
@@ -330,13 +331,14 @@ main(void)
 	}
 
 	log_reset();
-	CHECK(csr_nonce_check(nonce, "nonce.Value") == 0,
+	CHECK(csr_nonce_check(nonce, EXIT_NETWORK, "nonce: Value") == 0,
 	    "csr_nonce_check accepts the fixture's nonce");
 	capture_begin();
-	rc = csr_nonce_check("a b", "nonce.Value");
+	rc = csr_nonce_check("a b", EXIT_NETWORK, "nonce: Value");
 	err = capture_end();
-	CHECK_ERR(rc == -1 && has(err, "drsjoin: csr: nonce.Value: "), err,
-	    "csr_nonce_check names the field it is given");
+	CHECK_ERR(rc == -1 && log_exit_code() == EXIT_NETWORK &&
+	    has(err, "drsjoin: nonce: Value: not printable"), err,
+	    "csr_nonce_check: the caller's code and words");
 	free(err);
 
 	free(nonce);

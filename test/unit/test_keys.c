@@ -269,6 +269,26 @@ main(void)
 	    &info) == 0 && memcmp(info.modulus, n2, sizeof(n2)) == 0,
 	    "the transport key's BCRYPT blob parses and holds its modulus");
 
+	/* The two-step form: keys made while the caller does other work. */
+	{
+		struct keys_pending *p = NULL;
+		struct key *k1 = NULL, *k2 = NULL;
+		uint8_t m1[KEYS_MODULUS_LEN], m2[KEYS_MODULUS_LEN];
+
+		rc = keys_generate_pair_start(&p);
+		usleep(1000);	/* "the network requests" */
+		CHECK(rc == 0 && keys_generate_pair_finish(p, &k1, &k2) == 0 &&
+		    is_rsa2048_f4(k1, m1) && is_rsa2048_f4(k2, m2) &&
+		    memcmp(m1, m2, sizeof(m1)) != 0,
+		    "start, other work, finish: two different RSA-2048 keys");
+		keys_free(k1);
+		keys_free(k2);
+		p = NULL;
+		CHECK(keys_generate_pair_start(&p) == 0 &&
+		    keys_generate_pair_finish(p, NULL, NULL) == 0,
+		    "start then abandon: waits and frees (no leak under ASan)");
+	}
+
 	/* PEM round trip. */
 	rc = a != NULL ? keys_private_pem(a, &pem, &pem_len) : -1;
 	CHECK(rc == 0 && pem_len == strlen(pem) &&
@@ -309,6 +329,26 @@ main(void)
 	    crypto_sha256(blob, sizeof(blob), sha) == 0 &&
 	    hex_is(sha, sizeof(sha), key_blob_sha256),
 	    "BCRYPT blob of key.pem: the known answer");
+	/* PKCS#1 PEM out: OpenSSL's bytes; and PKCS#1 PEM in. */
+	{
+		uint8_t *want;
+		size_t want_len;
+		struct key *k1 = NULL;
+
+		want = fixture_read("key_pkcs1.pem", &want_len);
+		CHECK(want != NULL && keys_private_pem(fixed, &pem,
+		    &pem_len) == 0 && pem_len == want_len &&
+		    memcmp(pem, want, want_len) == 0,
+		    "private PEM of key.pem = openssl rsa -traditional");
+		util_free_secret(pem);
+		pem = NULL;
+		CHECK(want != NULL && keys_load_pem((char *)want, want_len,
+		    "key_pkcs1.pem", &k1) == 0 && is_rsa2048_f4(k1, n2) &&
+		    memcmp(n1, n2, sizeof(n1)) == 0,
+		    "load key_pkcs1.pem (PKCS#1): the same key");
+		keys_free(k1);
+		free(want);
+	}
 	pub = fixture_read("key_pub.der", &pub_len);
 	CHECK(pub != NULL && keys_public_der(fixed, &der, &der_len) == 0 &&
 	    der_len == pub_len && memcmp(der, pub, pub_len) == 0,

@@ -47,6 +47,7 @@ keys(void)
 		"request_nonce", "client_secret", "password", "assertion",
 		"client_assertion", "Value", "value", "device_code",
 		"PreAuthorizedJoinChallenge", "preauthorizedjoinchallenge",
+		"Authorization", "authorization",
 	};
 	static const char *const open[] = {
 		"token_type", "expires_in", "code", "message", "Message",
@@ -156,6 +157,15 @@ urls(void)
 	    "https://enterpriseregistration.windows.net/contoso.com/Discover",
 	    "https://enterpriseregistration.windows.net/contoso.com/Discover",
 	    NULL);
+	URL("user information in a URL",
+	    "http://proxyuser:pr0xyPass@proxy.corp:3128",
+	    "http://<redacted>@proxy.corp:3128", "pr0xyPass");
+	URL("user information with an @ in the password, and a query",
+	    "https://u:p@ss@h.example/p?nonce=n1&a=b",
+	    "https://<redacted>@h.example/p?nonce=<redacted>&a=b", "ss@");
+	URL("an @ after the host is not user information",
+	    "https://h.example/p?mail=a@b", "https://h.example/p?mail=a@b",
+	    NULL);
 	URL("code in a query is secret",
 	    "https://h/cb?code=abc&session_state=x",
 	    "https://h/cb?code=<redacted>&session_state=x", "abc");
@@ -204,6 +214,10 @@ json(void)
 	JSON("a JWT under any key",
 	    "{\"note\":\"" JWT "\",\"list\":[\"" JWT "\"]}",
 	    "{\"note\":\"<redacted>\",\"list\":[\"<redacted>\"]}", JWT);
+	JSON("an echoed Authorization header with an opaque token",
+	    "{\"headers\":{\"Authorization\":\"Bearer opaque-tok\"}}",
+	    "{\"headers\":{\"Authorization\":\"<redacted>\"}}",
+	    "opaque-tok");
 	JSON("an escaped quote does not end the string",
 	    "{\"message\":\"a \\\"Value\\\": x\",\"Value\":\"s3\"}",
 	    "{\"message\":\"a \\\"Value\\\": x\",\"Value\":\"<redacted>\"}",

@@ -42,6 +42,9 @@ def parse_args(argv):
     p.add_argument("--nonce-lifetime", type=float, default=300.0, metavar="SECONDS")
     p.add_argument("--require-nonce", action="store_true",
                    help="refuse a join whose CSR has no nonce extension")
+    p.add_argument("--client-cert-check", choices=("auto", "tls"), default="auto",
+                   help="tls: judge client certificates in the TLS handshake (the fallback "
+                   "when the HTTP-level check cannot be installed)")
     p.add_argument("--verbose", "-v", action="store_true", help="log requests to stderr")
     return p.parse_args(argv)
 
@@ -91,7 +94,7 @@ def main(argv=None):
     config = Config(nonce_lifetime=args.nonce_lifetime, require_nonce=args.require_nonce)
     emu = Emulator(tenants, pki, state, FaultBoard(), config,
                    RequestLog(os.path.join(d, "requests.jsonl")))
-    tls_ctx, emu.client_cert_check = make_tls_context(pki)
+    tls_ctx, emu.client_cert_check = make_tls_context(pki, args.client_cert_check)
     try:
         https = HttpsServer(("127.0.0.1", args.port), emu, tls_ctx, args.verbose)
         control = ControlServer(("127.0.0.1", args.control_port), emu)
@@ -118,6 +121,7 @@ def main(argv=None):
         sys.stdout.flush()
     except OSError:
         pass
+    threading.Thread(target=pki.preload, daemon=True).start()
     while not stop.wait(0.5):
         pass
     for s in (https, control):

@@ -15,6 +15,9 @@ from .faults import FaultError
 
 class ControlHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle
+    # and the client's delayed ACK add 40 ms to every answer.
+    disable_nagle_algorithm = True
     server_version = "drs-emulator-control"
     sys_version = ""
 

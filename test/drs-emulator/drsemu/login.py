@@ -5,7 +5,6 @@ Errors come in the login service's shape (errors.LoginError).
 """
 import time
 import urllib.parse
-import uuid
 
 from . import tokens
 from .app import Response

@@ -128,6 +128,8 @@ class Pki:
         self.paths = {k: os.path.join(directory, v) for k, v in FILES.items()}
         self._other_key = None
         self._other_lock = threading.Lock()
+        self._keys = {}
+        self._keys_lock = threading.Lock()
 
     @classmethod
     def open(cls, directory, create=True):
@@ -186,14 +188,29 @@ class Pki:
             with open(self.paths[name], "rb") as f:
                 return x509.load_pem_x509_certificate(f.read())
 
-        def key(name):
-            with open(self.paths[name], "rb") as f:
-                return serialization.load_pem_private_key(f.read(), password=None)
-
         self.device_ca = cert("device_ca")
-        self.device_ca_key = key("device_ca_key")
         self.token_cert = cert("token_cert")
-        self.token_key = key("token_key")
+
+    def _key(self, name):
+        # Loading an RSA private key checks it (~80 ms here); keys load on
+        # first use (or from preload()) so that startup stays fast.
+        with self._keys_lock:
+            if name not in self._keys:
+                with open(self.paths[name], "rb") as f:
+                    self._keys[name] = serialization.load_pem_private_key(f.read(), password=None)
+            return self._keys[name]
+
+    @property
+    def device_ca_key(self):
+        return self._key("device_ca_key")
+
+    @property
+    def token_key(self):
+        return self._key("token_key")
+
+    def preload(self):
+        for name in ("device_ca_key", "token_key"):
+            self._key(name)
 
     # -- device certificates -------------------------------------------------
 

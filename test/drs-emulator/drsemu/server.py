@@ -2,7 +2,6 @@
 import http.server
 import json
 import re
-import socket
 import socketserver
 import ssl
 import sys
@@ -50,12 +49,14 @@ def match_route(path):
     return "other", {}, {}
 
 
-def make_tls_context(pki):
+def make_tls_context(pki, client_cert_check="auto"):
+    """The server's TLS context and where client certificates are judged:
+    "http" (in the handler: clear 401/403) or "tls" (fallback: an alert)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.maximum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_cert_chain(pki.paths["tls_cert"], pki.paths["tls_key"])
-    if accept_any_client_cert(ctx):
+    if client_cert_check == "auto" and accept_any_client_cert(ctx):
         return ctx, "http"
     ctx.verify_mode = ssl.CERT_OPTIONAL
     ctx.load_verify_locations(pki.paths["device_ca"])
@@ -97,6 +98,9 @@ def body_for_log(body, ctype):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"       # keep-alive, and 100-continue for curl
+    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle
+    # and the client's delayed ACK add 40 ms to every answer.
+    disable_nagle_algorithm = True
     server_version = "drs-emulator"
     sys_version = ""
 

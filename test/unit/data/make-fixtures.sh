@@ -20,6 +20,9 @@ cd "$(dirname "$0")"
 [ -f key_ec.pem ] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key_ec.pem
 [ -f key_encrypted.pem ] || openssl pkey -in key.pem -aes256 -passout pass:test -out key_encrypted.pem
 
+# The known answer of keys_private_pem(key.pem): PKCS#1 PEM.
+openssl rsa -in key.pem -traditional -out key_pkcs1.pem
+
 # The known answer of keys_public_der(key.pem).
 openssl pkey -in key.pem -pubout -outform DER -out key_pub.der
 

@@ -1,0 +1,1968 @@
+#!/usr/bin/python3
+"""Tests of the DRS emulator, independent of drsjoin and of the emulator's
+own modules: every request, CSR, BCRYPT blob and token is built here by hand
+with python3-cryptography, and sent over HTTPS to real emulator processes.
+
+Output: one line per case, "ok - NAME", "not ok - NAME: REASON" or
+"skip - NAME: REASON"; exit status 1 when any case failed.
+Run: /usr/bin/python3 test/drs-emulator/test_emulator.py [NAME-SUBSTRING...]
+"""
+import base64
+import datetime
+import hashlib
+import http.client
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+import warnings
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+EMULATOR = os.path.join(HERE, "drs-emulator")
+MINT = os.path.join(HERE, "mint-token")
+EMUCTL = os.path.join(HERE, "emuctl")
+LIB_SH = os.path.join(os.path.dirname(HERE), "lib-emulator.sh")
+
+CSR_CN = "7E980AD9-B86D-4306-9425-9AC066FB014A"
+OID_NONCE = ObjectIdentifier("1.2.840.113556.1.5.284.2.1")
+OID_DEVICE_ID = ObjectIdentifier("1.2.840.113556.1.5.284.2")
+OID_USER_ID = ObjectIdentifier("1.2.840.113556.1.5.284.3")
+OID_TENANT_ID = ObjectIdentifier("1.2.840.113556.1.5.284.5")
+OID_JOIN_TYPE = ObjectIdentifier("1.2.840.113556.1.5.284.7")
+DRS_RESOURCE = "urn:ms-drs:enterpriseregistration.windows.net"
+DRS_APP_ID = "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9"
+BROKER = "29d9ed98-a469-4536-ade2-f981bc1d605e"
+JOIN = "/EnrollmentServer/device/?api-version=2.0"
+DISCOVER = "/%s/Discover?api-version=1.9"
+EXTRA_TID = "0b6e3a52-1d1f-4c3e-8f8a-5a4b3c2d1e0f"
+EXTRA_DOMAIN = "fabrikam.example"
+GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+# -- a small runner ------------------------------------------------------------
+
+class Failure(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+CASES = []
+
+
+def case(name):
+    def register(fn):
+        CASES.append((name, fn))
+        return fn
+    return register
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def eq(got, want, what):
+    check(got == want, "%s: got %r, want %r" % (what, got, want))
+
+
+# -- emulator processes -----------------------------------------------------------
+
+def read_line(fd, timeout):
+    buf, end = b"", time.monotonic() + timeout
+    while not buf.endswith(b"\n"):
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise Failure("no JSON line from drs-emulator within %.0f s" % timeout)
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise Failure("drs-emulator closed stdout before its JSON line: %r" % buf)
+        buf += chunk
+    return buf
+
+
+class Emu:
+    """One emulator process on a state directory (made here unless given)."""
+    ctx_cache = {}
+
+    def __init__(self, *args, state_dir=None):
+        self.own_dir = state_dir is None
+        self.dir = state_dir or tempfile.mkdtemp(prefix="drs-emu-test.")
+        self.args = args
+        self.proc = None
+        self.start()
+
+    def start(self):
+        t0 = time.monotonic()
+        self.err = open(os.path.join(self.dir, "test-stderr.log"), "ab")
+        self.proc = subprocess.Popen([EMULATOR, "--state-dir", self.dir, *self.args],
+                                     stdout=subprocess.PIPE, stderr=self.err)
+        try:
+            self.line = read_line(self.proc.stdout.fileno(), 20)
+        except Failure:
+            self.stop()
+            raise
+        self.startup = time.monotonic() - t0
+        self.info = json.loads(self.line)
+        self.url = self.info["url"]
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self.ca = self.info["ca"]
+        self.tid = self.info["tenant_id"]
+        self.domain = self.info["tenant_domain"]
+        self.control = self.info["control"]
+
+    def stop(self):
+        """SIGTERM and wait; return the exit status."""
+        if self.proc is None:
+            return None
+        p, self.proc = self.proc, None
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        p.stdout.close()
+        self.err.close()
+        return p.returncode
+
+    def close(self):
+        self.stop()
+        if self.own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- HTTPS -------------------------------------------------------------
+
+    def context(self, cert=None, version=None):
+        key = (self.ca, cert, version)
+        if key not in Emu.ctx_cache:
+            ctx = ssl.create_default_context(cafile=self.ca)
+            if cert:
+                ctx.load_cert_chain(*cert)
+            if version:
+                ctx.minimum_version = ctx.maximum_version = version
+            Emu.ctx_cache[key] = ctx
+        return Emu.ctx_cache[key]
+
+    def call(self, method, path, body=None, headers=None, cert=None, version=None, timeout=15):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                           context=self.context(cert, version))
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            return Resp(r.status, r.headers, r.read(), conn.sock.version() if conn.sock else None)
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def join(self, body, token=None, headers=None, path=JOIN):
+        h = {"Content-Type": "application/json", "Authorization": "Bearer " + (token or S.token),
+             "ocp-adrs-client-name": "test_emulator", "ocp-adrs-client-version": "1"}
+        if headers is not None:
+            h = {k: v for k, v in dict(h, **headers).items() if v is not None}
+        return self.call("POST", path, body=body, headers=h)
+
+    def nonce(self, tenant=None):
+        r = self.get("/EnrollmentServer/nonce/%s/?api-version=1.0" % (tenant or self.tid))
+        eq(r.status, 200, "nonce status")
+        return r.json["Value"]
+
+    # -- control -----------------------------------------------------------
+
+    def ctl(self, method, path, body=None):
+        req = urllib.request.Request(self.control + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.load(r)
+        except urllib.error.HTTPError as e:
+            return e.code, json.load(e)
+
+    def fault(self, **spec):
+        status, out = self.ctl("POST", "/faults", spec)
+        eq(status, 200, "arming fault %r: %r" % (spec, out))
+
+    def clear(self):
+        self.ctl("DELETE", "/faults")
+
+    def devices(self):
+        return {d["device_id"]: d for d in self.ctl("GET", "/devices")[1]["devices"]}
+
+    def records(self):
+        with open(os.path.join(self.dir, "requests.jsonl"), encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+
+
+class Resp:
+    def __init__(self, status, headers, data, tls):
+        self.status, self.headers, self.data, self.tls = status, headers, data, tls
+        try:
+            self.json = json.loads(data)
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.data[:400])
+
+
+def run(*cmd, env=None, check_rc=True):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, env=env)
+    if check_rc and p.returncode != 0:
+        raise Failure("%s exited %d: %s" % (os.path.basename(cmd[0]), p.returncode,
+                                            p.stderr.decode()[-500:]))
+    return p
+
+
+# -- what a client builds -------------------------------------------------------
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def der_octets(value, tag=0x04):
+    return bytes([tag]) + der_len(len(value)) + value
+
+
+def pem_key(key):
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def der_of(obj):
+    return obj.public_bytes(serialization.Encoding.DER)
+
+
+def make_csr(key=None, cn=CSR_CN, name=None, nonce=None, nonce_raw=None, critical=False,
+             algorithm=None):
+    key = key or S.dk
+    subject = name if name is not None else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    b = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    if nonce is not None or nonce_raw is not None:
+        raw = nonce_raw if nonce_raw is not None else der_octets(nonce.encode("ascii"))
+        b = b.add_extension(x509.UnrecognizedExtension(OID_NONCE, raw), critical=critical)
+    return der_of(b.sign(key, algorithm or hashes.SHA256()))
+
+
+def make_blob(pub=None, magic=b"RSA1", bits=2048, cbexp=3, cbmod=256, p1=0, p2=0,
+              exp=b"\x01\x00\x01", order="little", tail=b"", cut=None):
+    n = (pub or S.tk.public_key()).public_numbers().n
+    head = magic + b"".join(v.to_bytes(4, order) for v in (bits, cbexp, cbmod, p1, p2))
+    blob = head + exp + n.to_bytes(256, "big") + tail
+    return blob[:cut] if cut is not None else blob
+
+
+def body(csr=None, tk=None, **fields):
+    """A join body; fields override or (value None) remove top-level fields."""
+    b = {"CertificateRequest": {"Type": "pkcs10", "Data": b64(csr or make_csr())},
+         "TransportKey": b64(tk if tk is not None else make_blob()),
+         "TargetDomain": S.emu.domain, "DeviceType": "Linux",
+         "OSVersion": "Debian GNU/Linux 12 (bookworm)", "DeviceDisplayName": "test-host",
+         "JoinType": 0, "Attributes": {"ReuseDevice": "true", "ReturnClientSid": "true"}}
+    for k, v in fields.items():
+        if v is None:
+            b.pop(k, None)
+        else:
+            b[k] = v
+    return b
+
+
+def claims(tid=None, upn=None, aud=DRS_RESOURCE, exp=3600, nbf=0, **extra):
+    tid = tid or S.emu.tid
+    upn = upn or "alice@" + S.emu.domain
+    now = int(time.time())
+    c = {"aud": aud, "iss": "https://sts.windows.net/%s/" % tid, "iat": now, "nbf": now + nbf,
+         "exp": now + exp, "tid": tid, "upn": upn, "unique_name": upn,
+         "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, upn)), "appid": BROKER, "ver": "1.0"}
+    c.update(extra)
+    return c
+
+
+def jwt(c, key=None, kid=None, alg="RS256"):
+    header = {"typ": "JWT", "alg": alg, "kid": kid or S.kid}
+    signing = "%s.%s" % (b64url(json.dumps(header).encode()), b64url(json.dumps(c).encode()))
+    if alg == "none":
+        return signing + "."
+    return signing + "." + b64url((key or S.token_key).sign(signing.encode(), padding.PKCS1v15(),
+                                                             hashes.SHA256()))
+
+
+def mint(*args, emu=None):
+    return run(MINT, "--state-dir", (emu or S.emu).dir, *args).stdout.decode().strip()
+
+
+# -- assertions about answers ------------------------------------------------------
+
+def expect_drs(r, status, error_type, *fragments):
+    check(r.status == status, "status %d, want %d: %s" % (r.status, status, r.data[:400]))
+    j = r.json
+    check(isinstance(j, dict), "error body is not a JSON object: %r" % r.data[:200])
+    eq(sorted(j), sorted(["ErrorType", "Message", "TraceId", "Time"]), "DRS error fields")
+    eq(j["ErrorType"], error_type, "ErrorType (Message %r)" % j["Message"])
+    for f in fragments:
+        check(f in j["Message"], "Message %r lacks %r" % (j["Message"], f))
+    check(GUID_RE.match(j["TraceId"]), "TraceId %r is not a GUID" % j["TraceId"])
+    check(re.match(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d:\d\d [AP]M$", j["Time"]),
+          "Time %r is not in DRS form" % j["Time"])
+
+
+def expect_login(r, status, error, code, *fragments):
+    check(r.status == status, "status %d, want %d: %s" % (r.status, status, r.data[:400]))
+    j = r.json
+    check(isinstance(j, dict), "error body is not JSON: %r" % r.data[:200])
+    eq(j.get("error"), error, "error")
+    eq(j.get("error_codes"), [code], "error_codes")
+    check(j["error_description"].startswith("AADSTS%d: " % code),
+          "error_description %r does not start with AADSTS%d" % (j["error_description"], code))
+    check(GUID_RE.match(j.get("trace_id", "")), "trace_id is not a GUID")
+    for f in fragments:
+        check(f in j["error_description"], "error_description lacks %r" % f)
+
+
+def expect_ok_join(r):
+    check(r.status == 200, "join refused: %d %s" % (r.status, r.data[:500]))
+    cert = x509.load_der_x509_certificate(base64.b64decode(r.json["Certificate"]["RawBody"]))
+    return cert, cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+
+
+def refused_param(b, *fragments, status=400, error_type="InvalidParameter", **kw):
+    expect_drs(S.emu.join(b, **kw), status, error_type, *fragments)
+
+
+# -- shared fixtures ----------------------------------------------------------------
+
+class Shared:
+    pass
+
+
+S = Shared()
+
+
+def setup():
+    S.work = tempfile.mkdtemp(prefix="drs-emu-test-work.")
+    S.emu = Emu("--extra-tenant", "%s=%s" % (EXTRA_TID, EXTRA_DOMAIN))
+    S.others = []
+    with open(os.path.join(S.emu.dir, "token-signing.key"), "rb") as f:
+        S.token_key = serialization.load_pem_private_key(f.read(), None)
+    keys = S.emu.get("/%s/discovery/v2.0/keys" % S.emu.tid).json["keys"]
+    S.kid = keys[0]["kid"]
+    S.dk = rsa.generate_private_key(65537, 2048)     # device key
+    S.tk = rsa.generate_private_key(65537, 2048)     # transport key
+    S.dk2 = rsa.generate_private_key(65537, 2048)    # a second device
+    S.token = jwt(claims())
+
+
+def teardown():
+    for e in [S.__dict__.get("emu")] + S.__dict__.get("others", []):
+        if e is not None:
+            e.close()
+    if "work" in S.__dict__:
+        shutil.rmtree(S.work, ignore_errors=True)
+
+
+def write_pair(name, cert, key):
+    c, k = os.path.join(S.work, name + ".pem"), os.path.join(S.work, name + ".key")
+    with open(c, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(k, "wb") as f:
+        f.write(pem_key(key))
+    return c, k
+
+
+def seeded_dir():
+    """A fresh state dir holding the shared emulator's keys: a warm start
+    without the cost of key generation."""
+    d = tempfile.mkdtemp(prefix="drs-emu-test.")
+    for name in os.listdir(S.emu.dir):
+        if name.endswith((".pem", ".key")):
+            shutil.copy2(os.path.join(S.emu.dir, name), d)
+    return d
+
+
+def joined_device(key=None, name="device"):
+    """Join a device with key; return (device id, (cert path, key path), cert)."""
+    key = key or S.dk
+    cert, device_id = expect_ok_join(S.emu.join(body(csr=make_csr(key))))
+    return device_id, write_pair(name + "-" + device_id, cert, key), cert
+
+
+# ======================================================================================
+# startup, TLS, routing
+# ======================================================================================
+
+@case("startup prints exactly one JSON line: url, ca, tenant_id, tenant_domain, pid, control")
+def _():
+    e = S.emu
+    for k in ("url", "ca", "tenant_id", "tenant_domain", "pid", "control"):
+        check(k in e.info, "JSON line lacks %r: %s" % (k, e.line))
+    check(re.match(r"^https://127\.0\.0\.1:\d+$", e.url), "url %r" % e.url)
+    eq(e.info["pid"], e.proc.pid, "pid")
+    check(os.path.isfile(e.ca), "ca %s is not a file" % e.ca)
+    eq(e.domain, "contoso.example", "default tenant_domain")
+    check(GUID_RE.match(e.tid), "tenant_id %r is not a lower-case GUID" % e.tid)
+    check(not select.select([e.proc.stdout], [], [], 0.2)[0], "more output after the JSON line")
+
+
+@case("TLS 1.2 and TLS 1.3 are both served")
+def _():
+    for v, name in ((ssl.TLSVersion.TLSv1_2, "TLSv1.2"), (ssl.TLSVersion.TLSv1_3, "TLSv1.3")):
+        r = S.emu.get("/%s/Discover?api-version=1.9" % S.emu.tid, version=v)
+        eq((r.status, r.tls), (200, name), "status and TLS version")
+
+
+@case("server certificate verifies against the CA for 127.0.0.1 and for localhost")
+def _():
+    ctx = ssl.create_default_context(cafile=S.emu.ca)
+    for host in ("127.0.0.1", "localhost"):
+        conn = http.client.HTTPSConnection(host, S.emu.port, context=ctx, timeout=10)
+        try:
+            conn.request("GET", "/%s/Discover?api-version=1.9" % S.emu.tid)
+            eq(conn.getresponse().status, 200, "status via " + host)
+        finally:
+            conn.close()
+    bad = ssl.create_default_context()     # system CAs only: must fail
+    conn = http.client.HTTPSConnection("127.0.0.1", S.emu.port, context=bad, timeout=10)
+    try:
+        conn.request("GET", "/")
+        raise Failure("TLS verification passed without the emulator's CA")
+    except ssl.SSLCertVerificationError:
+        pass
+    finally:
+        conn.close()
+
+
+@case("unknown path answers 404 NotFound in the DRS error shape")
+def _():
+    expect_drs(S.emu.get("/no/such/thing"), 404, "NotFound", "/no/such/thing")
+
+
+@case("wrong method answers 405 with an Allow header")
+def _():
+    r = S.emu.get(JOIN)
+    expect_drs(r, 405, "InvalidRequest", "GET", "allowed: POST")
+    eq(r.headers.get("Allow"), "POST", "Allow")
+
+
+@case("keep-alive: several requests, refusals included, on one connection")
+def _():
+    conn = http.client.HTTPSConnection("127.0.0.1", S.emu.port, timeout=10, context=S.emu.context())
+    try:
+        for method, path, b, want in (("GET", DISCOVER % S.emu.tid, None, 200),
+                                      ("POST", JOIN, json.dumps(body()), 401),
+                                      ("GET", "/EnrollmentServer/nonce/%s/?api-version=1.0" % S.emu.tid,
+                                       None, 200)):
+            conn.request(method, path, body=b, headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            eq(r.status, want, "%s %s" % (method, path))
+    finally:
+        conn.close()
+
+
+@case("a chunked join body is accepted")
+def _():
+    data = json.dumps(body()).encode()
+    conn = http.client.HTTPSConnection("127.0.0.1", S.emu.port, timeout=10, context=S.emu.context())
+    try:
+        conn.request("POST", JOIN, body=iter([data[:500], data[500:]]), encode_chunked=True,
+                     headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked",
+                              "Authorization": "Bearer " + S.token})
+        r = conn.getresponse()
+        eq(r.status, 200, "status (%s)" % r.read()[:300])
+    finally:
+        conn.close()
+
+
+@case("curl join with Expect: 100-continue is answered without curl's 1 s wait")
+def _():
+    curl = shutil.which("curl")
+    if not curl:
+        raise Skip("no curl")
+    path = os.path.join(S.work, "join.json")
+    with open(path, "w") as f:
+        json.dump(body(), f)
+    t0 = time.monotonic()
+    p = run(curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", S.emu.ca,
+            "-H", "Expect: 100-continue", "-H", "Content-Type: application/json",
+            "-H", "Authorization: Bearer " + S.token, "--data-binary", "@" + path,
+            S.emu.url + JOIN, check_rc=False)
+    took = time.monotonic() - t0
+    eq(p.stdout.decode(), "200", "curl status (%s)" % p.stderr.decode().strip())
+    check(took < 0.9, "took %.2f s" % took)
+
+
+# ======================================================================================
+# discovery
+# ======================================================================================
+
+@case("discovery by tenant id: the whole document, every endpoint on the emulator")
+def _():
+    r = S.emu.get("/%s/Discover?api-version=1.9" % S.emu.tid,
+                  headers={"ocp-adrs-client-name": "x", "Accept": "application/json"})
+    eq(r.status, 200, "status")
+    d = r.json
+    for svc, fields in {
+            "DeviceJoinService": ("JoinEndpoint", "JoinResourceId", "ServiceVersion"),
+            "NonceService": ("Endpoint", "ResourceId", "ServiceVersion"),
+            "PrecreateService": ("PrecreateEndpoint", "ServiceVersion"),
+            "TenantInfo": ("DisplayName", "TenantId", "TenantName"),
+            "DeviceManagementService": ("DeviceManagementEndpoint",),
+            "KeyProvisioningService": ("KeyProvisionEndpoint",),
+            "IdentityProviderService": ("Federated", "PassiveAuthEndpoint")}.items():
+        for f in fields:
+            check(f in d.get(svc, {}), "%s.%s missing" % (svc, f))
+    check("TokenEndpoint" in d["AuthenticationService"]["OAuth2"], "OAuth2.TokenEndpoint missing")
+    eq(d["DeviceJoinService"]["JoinEndpoint"], S.emu.url + "/EnrollmentServer/device/", "JoinEndpoint")
+    eq(d["DeviceJoinService"]["ServiceVersion"], "2.0", "join ServiceVersion")
+    eq(d["NonceService"]["Endpoint"], "%s/EnrollmentServer/nonce/%s/" % (S.emu.url, S.emu.tid),
+       "NonceService.Endpoint")
+    eq(d["NonceService"]["ServiceVersion"], "1.0", "nonce ServiceVersion")
+    eq(d["TenantInfo"]["TenantId"], S.emu.tid, "TenantId")
+    eq(d["TenantInfo"]["TenantName"], S.emu.domain, "TenantName")
+
+    def urls(o):
+        for v in (o.values() if isinstance(o, dict) else []):
+            if isinstance(v, dict):
+                yield from urls(v)
+            elif isinstance(v, str) and "://" in v:
+                yield v
+    found = list(urls(d))
+    check(len(found) >= 8, "only %d endpoints" % len(found))
+    for u in found:
+        check(u.startswith(S.emu.url + "/"), "endpoint %s is not on %s" % (u, S.emu.url))
+
+
+@case("discovery by domain name, in any letter case")
+def _():
+    r = S.emu.get("/CONTOSO.Example/discover?api-version=1.9")
+    eq(r.status, 200, "status")
+    eq(r.json["TenantInfo"]["TenantId"], S.emu.tid, "TenantId")
+    r = S.emu.get("/%s/Discover?api-version=1.9" % EXTRA_DOMAIN)
+    eq(r.json["TenantInfo"]["TenantId"], EXTRA_TID, "extra tenant's TenantId")
+
+
+@case("discovery of an unknown tenant: 404 DirectoryError")
+def _():
+    expect_drs(S.emu.get("/nowhere.example/Discover?api-version=1.9"), 404, "DirectoryError",
+               "'nowhere.example' is not known")
+
+
+@case("discovery without api-version: 400")
+def _():
+    expect_drs(S.emu.get("/%s/Discover" % S.emu.tid), 400, "InvalidRequest",
+               "api-version is missing", "1.9")
+
+
+@case("discovery with an unsupported api-version: 400")
+def _():
+    expect_drs(S.emu.get("/%s/Discover?api-version=1.0" % S.emu.tid), 400, "InvalidRequest",
+               "api-version '1.0' is not supported")
+
+
+# ======================================================================================
+# nonce
+# ======================================================================================
+
+@case("nonce: ReponseStatus and an ASCII Value, different every time")
+def _():
+    r = S.emu.get("/EnrollmentServer/nonce/%s/?api-version=1.0" % S.emu.tid)
+    eq(r.status, 200, "status")
+    rs = r.json["ReponseStatus"]
+    check(set(rs) >= {"message", "traceId", "time"}, "ReponseStatus fields %r" % rs)
+    check(GUID_RE.match(rs["traceId"]), "traceId not a GUID")
+    v = r.json["Value"]
+    check(isinstance(v, str) and v.isascii() and len(v) >= 32, "Value %r" % v)
+    check(S.emu.nonce() != v, "two nonces are equal")
+
+
+@case("nonce for an unknown tenant: 404 DirectoryError")
+def _():
+    expect_drs(S.emu.get("/EnrollmentServer/nonce/%s/?api-version=1.0" % uuid.uuid4()), 404,
+               "DirectoryError", "is not known")
+
+
+@case("nonce without api-version: 400")
+def _():
+    expect_drs(S.emu.get("/EnrollmentServer/nonce/%s/" % S.emu.tid), 400, "InvalidRequest",
+               "api-version is missing")
+
+
+@case("nonce with an unsupported api-version: 400")
+def _():
+    expect_drs(S.emu.get("/EnrollmentServer/nonce/%s/?api-version=2.0" % S.emu.tid), 400,
+               "InvalidRequest", "'2.0' is not supported")
+
+
+# ======================================================================================
+# join: accepted
+# ======================================================================================
+
+@case("join: 200 with a certificate for exactly the CSR's key, DRS extensions, recorded device")
+def _():
+    t = jwt(claims(upn="carol@contoso.example"))
+    r = S.emu.join(body(), token=t)
+    cert, cn = expect_ok_join(r)
+    j = r.json
+    check(GUID_RE.match(cn), "subject CN %r is not a lower-case GUID" % cn)
+    eq(len(cert.subject.rdns), 1, "subject RDNs")
+    eq(cert.public_key().public_numbers(), S.dk.public_key().public_numbers(), "certified key")
+    eq(cert.issuer.rfc4514_string(),
+       "CN=MS-Organization-Access,OU=82dbaca4-3e81-46ca-9c73-0950c1eaca97,DC=windows,DC=net",
+       "issuer")
+    days = (cert.not_valid_after - cert.not_valid_before).days
+    check(3640 <= days <= 3660, "validity %d days, want about 10 years" % days)
+    eq(j["Certificate"]["Thumbprint"],
+       hashlib.sha1(base64.b64decode(j["Certificate"]["RawBody"])).hexdigest().upper(), "Thumbprint")
+    c = claims(upn="carol@contoso.example")
+
+    def ext(oid):
+        return cert.extensions.get_extension_for_oid(oid).value.value
+    eq(ext(OID_DEVICE_ID), der_octets(uuid.UUID(cn).bytes_le), "device id extension")
+    eq(ext(OID_USER_ID), der_octets(uuid.UUID(c["oid"]).bytes_le), "user object id extension")
+    eq(ext(OID_TENANT_ID), der_octets(uuid.UUID(S.emu.tid).bytes_le), "tenant id extension")
+    eq(ext(OID_JOIN_TYPE), der_octets(b"1"), "join type extension (joined)")
+    eq(j["User"], {"Upn": "carol@contoso.example"}, "User")
+    check(isinstance(j["MembershipChanges"], list) and j["MembershipChanges"][0]["AddSIDs"],
+          "MembershipChanges %r" % j["MembershipChanges"])
+    dev = S.emu.devices().get(cn)
+    check(dev is not None, "device %s not recorded" % cn)
+    eq((dev["owner_upn"], dev["owner_oid"], dev["join_type"], dev["tenant_id"], dev["thumbprint"]),
+       ("carol@contoso.example", c["oid"], 0, S.emu.tid, j["Certificate"]["Thumbprint"]),
+       "recorded owner, oid, join type, tenant, thumbprint")
+    eq(dev["certificate"], j["Certificate"]["RawBody"], "recorded certificate")
+
+
+@case("join with a valid nonce extension: accepted")
+def _():
+    expect_ok_join(S.emu.join(body(csr=make_csr(nonce=S.emu.nonce()))))
+    eq(S.emu.records()[-1].get("nonce"), "valid", "request log nonce state")
+
+
+@case("join type 4 (register): accepted, join type extension \"0\"")
+def _():
+    cert, _ = expect_ok_join(S.emu.join(body(JoinType=4)))
+    eq(cert.extensions.get_extension_for_oid(OID_JOIN_TYPE).value.value, der_octets(b"0"),
+       "join type extension")
+
+
+@case("field names in any letter case (roadtx's 'attributes') are accepted")
+def _():
+    b = body()
+    odd = {"certificateRequest": {"type": "pkcs10", "DATA": b["CertificateRequest"]["Data"]},
+           "transportkey": b["TransportKey"], "TARGETDOMAIN": b["TargetDomain"],
+           "deviceType": b["DeviceType"], "osversion": b["OSVersion"],
+           "devicedisplayname": b["DeviceDisplayName"], "joinType": 0,
+           "attributes": {"ReuseDevice": "true"}}
+    expect_ok_join(S.emu.join(odd))
+
+
+@case("Attributes as booleans are accepted")
+def _():
+    expect_ok_join(S.emu.join(body(Attributes={"ReuseDevice": True, "ReturnClientSid": False})))
+
+
+@case("TargetDomain as free text is accepted")
+def _():
+    expect_ok_join(S.emu.join(body(TargetDomain="made-up.example.invalid")))
+
+
+@case("TransportKey that is the device key: accepted, warning in requests.jsonl")
+def _():
+    expect_ok_join(S.emu.join(body(tk=make_blob(S.dk.public_key()))))
+    rec = S.emu.records()[-1]
+    check("TransportKey is the device key" in rec.get("warnings", []),
+          "no warning in the request log: %r" % rec.get("warnings"))
+    dev = S.emu.devices()[rec["device_id"]]
+    check("TransportKey is the device key" in dev["warnings"], "no warning on the device record")
+
+
+@case("no ocp-adrs headers and a Dsreg User-Agent are accepted")
+def _():
+    expect_ok_join(S.emu.join(body(), headers={"ocp-adrs-client-name": None,
+                                               "ocp-adrs-client-version": None,
+                                               "User-Agent": "Dsreg/10.0 (Windows 10.0.19044.1826)"}))
+
+
+@case("DeviceType Windows, MacOS, Android, Linux with JoinType 0 and 4: all accepted")
+def _():
+    for dt in ("Windows", "MacOS", "Android", "Linux"):
+        for jt in (0, 4):
+            r = S.emu.join(body(DeviceType=dt, JoinType=jt))
+            check(r.status == 200, "%s/%d refused: %s" % (dt, jt, r.data[:300]))
+
+
+@case("v2 token (aud = the DRS application id) is accepted")
+def _():
+    c = claims(aud=DRS_APP_ID, iss="https://login.microsoftonline.com/%s/v2.0" % S.emu.tid, ver="2.0")
+    expect_ok_join(S.emu.join(body(), token=jwt(c)))
+
+
+@case("Content-Type with a charset parameter is accepted")
+def _():
+    expect_ok_join(S.emu.join(body(), headers={"Content-Type": "application/json; charset=utf-8"}))
+
+
+@case("join without the optional Attributes, with unknown extra fields: accepted")
+def _():
+    expect_ok_join(S.emu.join(body(Attributes=None, SomethingNew={"x": 1}, AikCertificate="")))
+
+
+@case("join for the second tenant with its own nonce: accepted, certificate names that tenant")
+def _():
+    t = jwt(claims(tid=EXTRA_TID, upn="dave@" + EXTRA_DOMAIN))
+    cert, _ = expect_ok_join(S.emu.join(body(csr=make_csr(nonce=S.emu.nonce(EXTRA_TID))), token=t))
+    eq(cert.extensions.get_extension_for_oid(OID_TENANT_ID).value.value,
+       der_octets(uuid.UUID(EXTRA_TID).bytes_le), "tenant id extension")
+
+
+# ======================================================================================
+# join: refused for the token (401 AuthenticationError)
+# ======================================================================================
+
+def refused_token(token, *fragments, headers=None):
+    h = {"Authorization": None} if token is None else {"Authorization": token}
+    h.update(headers or {})
+    r = S.emu.join(body(), headers=h)
+    expect_drs(r, 401, "AuthenticationError", *fragments)
+    check("Bearer" in (r.headers.get("WWW-Authenticate") or ""), "no WWW-Authenticate: Bearer")
+
+
+@case("join without Authorization: 401")
+def _():
+    refused_token(None, "no Authorization header")
+
+
+@case("join with a non-Bearer Authorization: 401")
+def _():
+    refused_token("Basic dXNlcjpwYXNz", "not 'Bearer <access token>'")
+
+
+@case("join with a bearer token that is not a JWT: 401")
+def _():
+    refused_token("Bearer not-a-jwt", "not a JWT")
+
+
+@case("join with an unsigned token (mint-token --alg none): 401")
+def _():
+    refused_token("Bearer " + mint("--alg", "none"), "alg 'none' is not accepted")
+
+
+@case("join with a bad signature (mint-token --sign-with-other-key): 401")
+def _():
+    refused_token("Bearer " + mint("--sign-with-other-key"), "signature does not verify")
+
+
+@case("join with an unknown kid (mint-token --kid): 401")
+def _():
+    refused_token("Bearer " + mint("--kid", "bm90LWEta2V5"), "kid 'bm90LWEta2V5' is not a signing key")
+
+
+@case("join with an expired token (mint-token --expired): 401")
+def _():
+    refused_token("Bearer " + mint("--expired"), "expired at")
+
+
+@case("join with a not-yet-valid token (mint-token --not-before 600): 401")
+def _():
+    refused_token("Bearer " + mint("--not-before", "600"), "not valid before")
+
+
+@case("join with a token for another audience (mint-token --aud): 401")
+def _():
+    refused_token("Bearer " + mint("--aud", "https://graph.microsoft.com"),
+                  "audience 'https://graph.microsoft.com' is not the Device Registration Service")
+
+
+@case("join with a token of an unknown tenant (mint-token --tid): 401")
+def _():
+    tid = str(uuid.uuid4())
+    refused_token("Bearer " + mint("--tid", tid, "--upn", "x@elsewhere.example"),
+                  "tenant %s is not a tenant of this emulator" % tid)
+
+
+@case("join with a token without oid (mint-token --drop-claim oid): 401")
+def _():
+    refused_token("Bearer " + mint("--drop-claim", "oid"), "no 'oid' claim")
+
+
+@case("join with a token whose issuer is not its tenant's: 401")
+def _():
+    refused_token("Bearer " + jwt(claims(iss="https://sts.windows.net/%s/" % uuid.uuid4())),
+                  "issuer", "does not match its tenant")
+
+
+@case("a token minted by mint-token (default claims) is accepted")
+def _():
+    expect_ok_join(S.emu.join(body(), token=mint("--upn", "erin@contoso.example")))
+
+
+# ======================================================================================
+# join: refused for the request envelope
+# ======================================================================================
+
+@case("join without api-version: 400")
+def _():
+    expect_drs(S.emu.join(body(), path="/EnrollmentServer/device/"), 400, "InvalidRequest",
+               "api-version is missing", "2.0")
+
+
+@case("join with an unsupported api-version: 400")
+def _():
+    expect_drs(S.emu.join(body(), path="/EnrollmentServer/device/?api-version=1.0"), 400,
+               "InvalidRequest", "'1.0' is not supported")
+
+
+@case("join with Content-Type text/plain: 415")
+def _():
+    refused_param(body(), "Content-Type 'text/plain' is not supported", status=415,
+                  error_type="InvalidRequest", headers={"Content-Type": "text/plain"})
+
+
+@case("join without Content-Type: 415")
+def _():
+    refused_param(body(), "Content-Type is missing", status=415, error_type="InvalidRequest",
+                  headers={"Content-Type": None})
+
+
+@case("join with a body that is not JSON: 400")
+def _():
+    refused_param(b"{not json", "not valid JSON", error_type="InvalidRequest")
+
+
+@case("join with a JSON array body: 400")
+def _():
+    refused_param([body()], "must be a JSON object, got array", error_type="InvalidRequest")
+
+
+@case("join with a key given twice: 400")
+def _():
+    raw = json.dumps(body())[:-1] + ', "JoinType": 4}'
+    refused_param(raw.encode(), "'JoinType' appears twice", error_type="InvalidRequest")
+
+
+@case("join with one field in two letter cases: 400")
+def _():
+    refused_param(body(jointype=4), "JoinType is given twice", error_type="InvalidRequest")
+
+
+for _field in ("CertificateRequest", "TransportKey", "TargetDomain", "DeviceType", "OSVersion",
+               "DeviceDisplayName", "JoinType"):
+    def _missing(f=_field):
+        refused_param(body(**{f: None}), "missing required field %s" % f, error_type="InvalidRequest")
+    case("join without %s: 400" % _field)(_missing)
+
+
+@case("join without CertificateRequest.Type or .Data: 400")
+def _():
+    refused_param(body(CertificateRequest={"Data": b64(make_csr())}),
+                  "missing required field CertificateRequest.Type", error_type="InvalidRequest")
+    refused_param(body(CertificateRequest={"Type": "pkcs10"}),
+                  "missing required field CertificateRequest.Data", error_type="InvalidRequest")
+
+
+@case("join with JoinType as a string: 400")
+def _():
+    refused_param(body(JoinType="0"), "JoinType must be an integer, got string",
+                  error_type="InvalidRequest")
+
+
+@case("join with JoinType as a boolean: 400")
+def _():
+    refused_param(body(JoinType=False), "JoinType must be an integer, got boolean",
+                  error_type="InvalidRequest")
+
+
+@case("join with CertificateRequest as a string: 400")
+def _():
+    refused_param(body(CertificateRequest=b64(make_csr())),
+                  "CertificateRequest must be an object, got string", error_type="InvalidRequest")
+
+
+@case("join with TransportKey as a number: 400")
+def _():
+    refused_param(body(TransportKey=42), "TransportKey must be a string, got number",
+                  error_type="InvalidRequest")
+
+
+@case("join with Attributes as an array, or an Attributes value that is a number: 400")
+def _():
+    refused_param(body(Attributes=["ReuseDevice"]), "Attributes must be an object, got array",
+                  error_type="InvalidRequest")
+    refused_param(body(Attributes={"ReuseDevice": 1}),
+                  "Attributes.ReuseDevice must be a string or a boolean, got number",
+                  error_type="InvalidRequest")
+
+
+@case("join with CertificateRequest.Type other than pkcs10: 400")
+def _():
+    refused_param(body(CertificateRequest={"Type": "pkcs7", "Data": b64(make_csr())}),
+                  'CertificateRequest.Type must be "pkcs10", got \'pkcs7\'')
+
+
+@case("join with JoinType 6: 400 hybrid join not supported")
+def _():
+    refused_param(body(JoinType=6), "JoinType 6 (hybrid join) is not supported by this emulator")
+
+
+@case("join with JoinType 3: 400")
+def _():
+    refused_param(body(JoinType=3), "JoinType 3 is not supported: 0 (join) or 4 (register)")
+
+
+@case("join with a PreAuthorizedJoinChallenge: 400 (precreate endpoint only)")
+def _():
+    refused_param(body(PreAuthorizedJoinChallenge="eyJ..."), "PreAuthorizedJoinChallenge belongs",
+                  error_type="InvalidRequest")
+
+
+# ======================================================================================
+# join: refused for the CSR
+# ======================================================================================
+
+def bad_csr(data, *fragments):
+    refused_param(body(CertificateRequest={"Type": "pkcs10", "Data": data}), *fragments)
+
+
+@case("CSR data that is not base64: 400")
+def _():
+    bad_csr("MIIB!!!!", "CertificateRequest.Data is not standard base64", "'!'")
+
+
+@case("CSR data in base64url: 400")
+def _():
+    bad_csr(base64.urlsafe_b64encode(b"\xfb\xff" * 30).decode(), "not standard base64", "'-'")
+
+
+@case("CSR data without base64 padding: 400")
+def _():
+    d = b64(make_csr())
+    bad_csr(d.rstrip("=") if d.endswith("=") else d[:-1], "not standard base64", "multiple of 4")
+
+
+@case("CSR in PEM armour: 400")
+def _():
+    csr = x509.load_der_x509_csr(make_csr())
+    bad_csr(csr.public_bytes(serialization.Encoding.PEM).decode(), "is PEM")
+
+
+@case("CSR data that is not DER: 400")
+def _():
+    bad_csr(b64(b"hello, this is not a CSR"), "not a DER PKCS#10 CSR")
+
+
+@case("CSR DER that is not a CSR (a certificate): 400")
+def _():
+    cert = x509.load_der_x509_certificate(base64.b64decode(
+        S.emu.join(body()).json["Certificate"]["RawBody"]))
+    bad_csr(b64(der_of(cert)), "does not parse as a PKCS#10 CSR")
+
+
+@case("CSR followed by extra bytes: 400")
+def _():
+    bad_csr(b64(make_csr() + b"\x00\x00"), "2 bytes after the CSR")
+
+
+@case("CSR whose signature does not verify: 400")
+def _():
+    der = bytearray(make_csr())
+    der[-1] ^= 0x01
+    bad_csr(b64(bytes(der)), "CSR signature does not verify")
+
+
+@case("CSR signed with sha1WithRSAEncryption: 400")
+def _():
+    bad_csr(b64(make_csr(algorithm=hashes.SHA1())), "sha1WithRSAEncryption", "sha256WithRSAEncryption")
+
+
+@case("CSR with an EC key (ecdsa-with-SHA256): 400")
+def _():
+    bad_csr(b64(make_csr(ec.generate_private_key(ec.SECP256R1()))), "ecdsa-with-SHA256",
+            "sha256WithRSAEncryption (1.2.840.113549.1.1.11) is required")
+
+
+@case("CSR with an RSA-1024 key: 400")
+def _():
+    bad_csr(b64(make_csr(rsa.generate_private_key(65537, 1024))), "must be RSA-2048, got RSA-1024")
+
+
+@case("CSR with an RSA-3072 key: 400")
+def _():
+    if "k3072" not in S.__dict__:
+        S.k3072 = rsa.generate_private_key(65537, 3072)
+    bad_csr(b64(make_csr(S.k3072)), "must be RSA-2048, got RSA-3072")
+
+
+@case("CSR with public exponent 3: 400")
+def _():
+    bad_csr(b64(make_csr(rsa.generate_private_key(3, 2048))), "exponent must be 65537, got 3")
+
+
+@case("CSR subject with the GUID in lower case: 400")
+def _():
+    bad_csr(b64(make_csr(cn=CSR_CN.lower())),
+            "CSR subject must be exactly CN=7E980AD9-B86D-4306-9425-9AC066FB014A, got CN=7e98")
+
+
+@case("CSR subject with an extra attribute: 400")
+def _():
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Contoso"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, CSR_CN)])
+    bad_csr(b64(make_csr(name=name)), "must be exactly CN=%s, got CN=%s,O=Contoso" % (CSR_CN, CSR_CN))
+
+
+@case("CSR with an empty subject: 400")
+def _():
+    bad_csr(b64(make_csr(name=x509.Name([]))), "must be exactly CN=", "an empty subject")
+
+
+@case("CSR subject with another CN (the host name): 400")
+def _():
+    bad_csr(b64(make_csr(cn="test-host")), "got CN=test-host")
+
+
+# ======================================================================================
+# join: the nonce extension
+# ======================================================================================
+
+@case("nonce extension that is a UTF8String, not an OCTET STRING: 400")
+def _():
+    n = S.emu.nonce()
+    bad_csr(b64(make_csr(nonce_raw=der_octets(n.encode(), tag=0x0C))),
+            "must hold a DER OCTET STRING", "UTF8String")
+
+
+@case("nonce extension that is the raw nonce without DER: 400")
+def _():
+    n = S.emu.nonce()
+    bad_csr(b64(make_csr(nonce_raw=n.encode())), "must hold a DER OCTET STRING")
+
+
+@case("nonce extension with bytes after the OCTET STRING: 400")
+def _():
+    n = S.emu.nonce()
+    bad_csr(b64(make_csr(nonce_raw=der_octets(n.encode()) + b"\x00")), "bytes follow the OCTET STRING")
+
+
+@case("nonce extension holding non-ASCII bytes: 400")
+def _():
+    bad_csr(b64(make_csr(nonce_raw=der_octets(S.emu.nonce().encode() + b"\xe9"))),
+            "must hold the nonce's ASCII text", "0xe9")
+
+
+@case("nonce extension marked critical: 400")
+def _():
+    bad_csr(b64(make_csr(nonce=S.emu.nonce(), critical=True)), "must be non-critical")
+
+
+@case("nonce unknown to the emulator (altered or invented): 400")
+def _():
+    n = S.emu.nonce()
+    altered = ("B" if n[0] != "B" else "C") + n[1:]
+    bad_csr(b64(make_csr(nonce=altered)), "CSR nonce is unknown to this emulator")
+
+
+@case("expired nonce: 400 (and a fresh one is accepted)")
+def _():
+    S.emu.ctl("POST", "/config", {"nonce_lifetime": 0.3})
+    try:
+        n = S.emu.nonce()
+        fresh_lifetime = S.emu.ctl("POST", "/config", {"nonce_lifetime": 300})
+        eq(fresh_lifetime[0], 200, "config")
+        time.sleep(0.45)
+        bad_csr(b64(make_csr(nonce=n)), "CSR nonce expired", "lifetime 0 s")
+        expect_ok_join(S.emu.join(body(csr=make_csr(nonce=S.emu.nonce()))))
+    finally:
+        S.emu.ctl("POST", "/config", {"nonce_lifetime": 300})
+
+
+@case("nonce used twice: first join accepted, second refused naming the first device")
+def _():
+    n = S.emu.nonce()
+    _, device_id = expect_ok_join(S.emu.join(body(csr=make_csr(nonce=n))))
+    bad_csr(b64(make_csr(nonce=n)), "already used", device_id)
+
+
+@case("nonce of another tenant: 400")
+def _():
+    n = S.emu.nonce(EXTRA_TID)
+    bad_csr(b64(make_csr(nonce=n)), "issued for tenant %s" % EXTRA_TID,
+            "token is for tenant %s" % S.emu.tid)
+
+
+@case("a refused join does not use up its nonce")
+def _():
+    n = S.emu.nonce()
+    refused_param(body(csr=make_csr(nonce=n), JoinType=3), "JoinType 3")
+    expect_ok_join(S.emu.join(body(csr=make_csr(nonce=n))))
+
+
+@case("--require-nonce (set live): CSR without nonce refused, with nonce accepted")
+def _():
+    eq(S.emu.ctl("POST", "/config", {"require_nonce": True})[0], 200, "config")
+    try:
+        bad_csr(b64(make_csr()), "CSR has no nonce extension (1.2.840.113556.1.5.284.2.1)",
+                "--require-nonce")
+        expect_ok_join(S.emu.join(body(csr=make_csr(nonce=S.emu.nonce()))))
+    finally:
+        S.emu.ctl("POST", "/config", {"require_nonce": False})
+
+
+@case("one nonce raced by 6 concurrent joins: exactly one accepted")
+def _():
+    n = S.emu.nonce()
+    b = body(csr=make_csr(nonce=n))
+    results, barrier = [], threading.Barrier(6)
+
+    def go():
+        barrier.wait()
+        results.append(S.emu.join(b).status)
+    threads = [threading.Thread(target=go) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    eq(sorted(results), [200] + [400] * 5, "statuses")
+
+
+# ======================================================================================
+# join: the transport key (BCRYPT_RSAKEY_BLOB)
+# ======================================================================================
+
+def bad_tk(blob_or_text, *fragments):
+    tk = blob_or_text if isinstance(blob_or_text, str) else b64(blob_or_text)
+    refused_param(body(TransportKey=tk), *fragments)
+
+
+@case("TransportKey that is not base64: 400")
+def _():
+    bad_tk("UlNBMQ#AAA", "TransportKey is not standard base64")
+
+
+@case("TransportKey shorter than the header: 400")
+def _():
+    bad_tk(make_blob(cut=20), "20 bytes, shorter than the 24-byte")
+
+
+@case("TransportKey with a private blob magic (RSA2): 400")
+def _():
+    bad_tk(make_blob(magic=b"RSA2"), "magic RSA2, a private key blob")
+
+
+@case("TransportKey with the magic byte-reversed (1ASR): 400")
+def _():
+    bad_tk(make_blob(magic=b"1ASR"), "'1ASR'", "52 53 41 31")
+
+
+@case("TransportKey given as DER SubjectPublicKeyInfo: 400")
+def _():
+    spki = S.tk.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    bad_tk(spki, "does not start with the magic RSA1", "looks like DER")
+
+
+@case("TransportKey with a big-endian header: 400")
+def _():
+    bad_tk(make_blob(order="big"), "BitLength is 524288, must be 2048", "little-endian")
+
+
+@case("TransportKey with BitLength 1024: 400")
+def _():
+    bad_tk(make_blob(bits=1024), "BitLength is 1024, must be 2048")
+
+
+@case("TransportKey with cbPublicExp 4 (a padded exponent): 400")
+def _():
+    bad_tk(make_blob(cbexp=4, exp=b"\x00\x01\x00\x01"), "cbPublicExp is 4, must be 3")
+
+
+@case("TransportKey with cbModulus 255: 400")
+def _():
+    bad_tk(make_blob(cbmod=255), "cbModulus is 255, must be 256")
+
+
+@case("TransportKey with primes (cbPrime1/cbPrime2 not 0): 400")
+def _():
+    bad_tk(make_blob(p1=128, p2=128, tail=b"\x01" * 256), "cbPrime1 is 128, must be 0")
+
+
+@case("TransportKey truncated inside the modulus: 400")
+def _():
+    bad_tk(make_blob(cut=200), "truncated: 200 bytes", "283")
+
+
+@case("TransportKey with a byte after the modulus: 400")
+def _():
+    bad_tk(make_blob(tail=b"\x00"), "1 bytes after the modulus")
+
+
+@case("TransportKey with exponent 3 (00 00 03): 400")
+def _():
+    bad_tk(make_blob(exp=b"\x00\x00\x03"), "public exponent is 00 00 03, must be 01 00 01")
+
+
+@case("TransportKey with a little-endian modulus: 400")
+def _():
+    b = bytearray(make_blob())
+    b[27:] = bytes(reversed(b[27:]))
+    if b[27] & 0x80:                  # the reversed modulus happens to look 2048-bit
+        b[27] &= 0x7F
+    bad_tk(bytes(b), "modulus is not 2048 bits")
+
+
+# ======================================================================================
+# leave: DELETE with the device's TLS client certificate
+# ======================================================================================
+
+def delete(device_id, cert=None, query=""):
+    return S.emu.call("DELETE", "/EnrollmentServer/device/%s%s" % (device_id, query), cert=cert)
+
+
+@case("leave with the device's own certificate and key: 200, device gone")
+def _():
+    device_id, pair, cert = joined_device()
+    r = delete(device_id, pair)
+    eq(r.status, 200, "status (%s)" % r.data[:200])
+    check(device_id not in S.emu.devices(), "device still recorded")
+    rec = S.emu.records()[-1]
+    eq(rec["client_cert"]["thumbprint"], hashlib.sha1(der_of(cert)).hexdigest().upper(),
+       "logged client certificate")
+
+
+@case("leave with api-version=1.0 over TLS 1.2: 200")
+def _():
+    device_id, pair, _ = joined_device()
+    conn = http.client.HTTPSConnection("127.0.0.1", S.emu.port, timeout=10,
+                                       context=S.emu.context(pair, ssl.TLSVersion.TLSv1_2))
+    try:
+        conn.request("DELETE", "/EnrollmentServer/device/%s?api-version=1.0" % device_id)
+        eq(conn.getresponse().status, 200, "status")
+    finally:
+        conn.close()
+
+
+@case("leave without a client certificate: 401")
+def _():
+    device_id, _, _ = joined_device()
+    expect_drs(delete(device_id), 401, "AuthenticationError", "no TLS client certificate")
+    check(device_id in S.emu.devices(), "device was deleted")
+
+
+@case("leave with a foreign self-signed certificate: 401 (HTTP, not a TLS alert)")
+def _():
+    if S.emu.ctl("GET", "/status")[1]["client_cert_check"] != "http":
+        raise Skip("this Python's ssl cannot accept foreign certificates at the TLS layer "
+                   "(client_cert_check=tls); see the TLS-alert case")
+    device_id, _, _ = joined_device()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "foreign")])
+    now = datetime.datetime.utcnow()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(S.dk2.public_key()).serial_number(7)
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(S.dk2, hashes.SHA256()))
+    expect_drs(delete(device_id, write_pair("foreign", cert, S.dk2)), 401, "AuthenticationError",
+               "issuer (CN=foreign) is not this emulator's device CA")
+    check(device_id in S.emu.devices(), "device was deleted")
+
+
+@case("leave with a lookalike certificate (MS-Organization-Access issuer, other CA key): 401")
+def _():
+    if S.emu.ctl("GET", "/status")[1]["client_cert_check"] != "http":
+        raise Skip("client_cert_check=tls")
+    device_id, _, real = joined_device()
+    fake_ca = rsa.generate_private_key(65537, 2048)
+    now = datetime.datetime.utcnow()
+    cert = (x509.CertificateBuilder().subject_name(real.subject).issuer_name(real.issuer)
+            .public_key(S.dk.public_key()).serial_number(8)
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(fake_ca, hashes.SHA256()))
+    expect_drs(delete(device_id, write_pair("lookalike", cert, S.dk)), 401, "AuthenticationError",
+               "was not signed by this emulator's device CA")
+    check(device_id in S.emu.devices(), "device was deleted")
+
+
+@case("leave, --client-cert-check tls (the fallback): foreign certificate gets a TLS alert")
+def _():
+    e = Emu("--client-cert-check", "tls", state_dir=seeded_dir())
+    e.own_dir = True
+    S.others.append(e)
+    eq(e.ctl("GET", "/status")[1]["client_cert_check"], "tls", "client_cert_check")
+    cert, device_id = expect_ok_join(e.join(body(csr=make_csr(S.dk2)), token=mint(emu=e)))
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "foreign")])
+    now = datetime.datetime.utcnow()
+    foreign = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+               .public_key(S.dk2.public_key()).serial_number(9)
+               .not_valid_before(now - datetime.timedelta(hours=1))
+               .not_valid_after(now + datetime.timedelta(days=1)).sign(S.dk2, hashes.SHA256()))
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        try:
+            r = e.call("DELETE", "/EnrollmentServer/device/" + device_id, version=version,
+                       cert=write_pair("foreign-tls", foreign, S.dk2))
+            raise Failure("%s: answered %r" % (version.name, r))
+        except (ssl.SSLError, ConnectionError) as err:
+            check("unknown ca" in str(err).lower() or isinstance(err, ConnectionError),
+                  "%s: %s" % (version.name, err))
+    expect_drs(e.call("DELETE", "/EnrollmentServer/device/" + device_id), 401,
+               "AuthenticationError", "no TLS client certificate")
+    eq(e.call("DELETE", "/EnrollmentServer/device/" + device_id,
+              cert=write_pair("own-tls", cert, S.dk2)).status, 200, "own certificate")
+    e.close()
+
+
+@case("leave with another device's certificate: 403")
+def _():
+    victim, _, _ = joined_device(S.dk)
+    _, other_pair, _ = joined_device(S.dk2, "other")
+    expect_drs(delete(victim, other_pair), 403, "AuthorizationError",
+               "is not the certificate of device %s" % victim)
+    check(victim in S.emu.devices(), "device was deleted")
+
+
+@case("leave of an unknown device id: 400 DirectoryError not found")
+def _():
+    _, pair, _ = joined_device()
+    unknown = str(uuid.uuid4())
+    expect_drs(delete(unknown, pair), 400, "DirectoryError",
+               "The device object by the given id (%s) is not found." % unknown)
+
+
+@case("leave twice: the second answers 400 not found")
+def _():
+    device_id, pair, _ = joined_device()
+    eq(delete(device_id, pair).status, 200, "first delete")
+    expect_drs(delete(device_id, pair), 400, "DirectoryError", "not found")
+
+
+@case("leave with an unsupported api-version: 400")
+def _():
+    device_id, pair, _ = joined_device()
+    expect_drs(delete(device_id, pair, "?api-version=9.9"), 400, "InvalidRequest", "'9.9'")
+
+
+@case("leave with curl --cert/--key: 200")
+def _():
+    curl = shutil.which("curl")
+    if not curl:
+        raise Skip("no curl")
+    device_id, (c, k), _ = joined_device()
+    p = run(curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", S.emu.ca,
+            "--cert", c, "--key", k, "-X", "DELETE",
+            "%s/EnrollmentServer/device/%s" % (S.emu.url, device_id), check_rc=False)
+    eq(p.stdout.decode(), "200", "curl status (%s)" % p.stderr.decode().strip())
+
+
+# ======================================================================================
+# token endpoints
+# ======================================================================================
+
+def form(emu, path, fields, ctype="application/x-www-form-urlencoded"):
+    return emu.call("POST", path, body=urllib.parse.urlencode(fields).encode(),
+                    headers={"Content-Type": ctype})
+
+
+def decode_claims(token):
+    return json.loads(b64url_decode(token.split(".")[1]))
+
+
+@case("keys: the JWKS verifies a mint-token token")
+def _():
+    r = S.emu.get("/%s/discovery/v2.0/keys" % S.emu.domain)
+    eq(r.status, 200, "status")
+    k = r.json["keys"][0]
+    eq((k["kty"], k["use"]), ("RSA", "sig"), "kty/use")
+    pub = rsa.RSAPublicNumbers(int.from_bytes(b64url_decode(k["e"]), "big"),
+                               int.from_bytes(b64url_decode(k["n"]), "big")).public_key()
+    t = mint()
+    h, p, s = t.split(".")
+    eq(json.loads(b64url_decode(h))["kid"], k["kid"], "kid")
+    try:
+        pub.verify(b64url_decode(s), ("%s.%s" % (h, p)).encode(), padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        raise Failure("JWKS key does not verify the token")
+    c = json.loads(b64url_decode(p))
+    for name in ("aud", "iss", "tid", "upn", "unique_name", "oid", "appid", "exp", "nbf", "iat", "ver"):
+        check(name in c, "claim %s missing" % name)
+    eq((c["aud"], c["tid"], c["ver"]), (DRS_RESOURCE, S.emu.tid, "1.0"), "aud, tid, ver")
+
+
+@case("device code flow: pending, approved through emuctl, token accepted by join, then refresh")
+def _():
+    scope = DRS_APP_ID + "/.default openid offline_access"
+    r = form(S.emu, "/organizations/oauth2/v2.0/devicecode", {"client_id": BROKER, "scope": scope})
+    eq(r.status, 200, "devicecode status (%s)" % r.data[:200])
+    dc = r.json
+    for k in ("user_code", "device_code", "verification_uri", "expires_in", "interval", "message"):
+        check(k in dc, "devicecode lacks %s" % k)
+    grant = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": BROKER,
+             "device_code": dc["device_code"]}
+    expect_login(form(S.emu, "/organizations/oauth2/v2.0/token", grant), 400,
+                 "authorization_pending", 70016)
+    run(EMUCTL, "--state-dir", S.emu.dir, "approve", "--user-code", dc["user_code"],
+        "--upn", "frank@contoso.example")
+    r = form(S.emu, "/organizations/oauth2/v2.0/token", grant)
+    eq(r.status, 200, "token status (%s)" % r.data[:300])
+    c = decode_claims(r.json["access_token"])
+    eq((c["aud"], c["upn"], c["tid"], c["ver"]), (DRS_APP_ID, "frank@contoso.example", S.emu.tid, "2.0"),
+       "access token claims")
+    check("id_token" in r.json and "refresh_token" in r.json, "no id_token/refresh_token")
+    expect_ok_join(S.emu.join(body(), token=r.json["access_token"]))
+    expect_login(form(S.emu, "/organizations/oauth2/v2.0/token", grant), 400, "invalid_grant", 70000,
+                 "already redeemed")
+    r2 = form(S.emu, "/%s/oauth2/v2.0/token" % S.emu.tid,
+              {"grant_type": "refresh_token", "client_id": BROKER,
+               "refresh_token": r.json["refresh_token"], "scope": scope})
+    eq(r2.status, 200, "refresh status (%s)" % r2.data[:300])
+    eq(decode_claims(r2.json["access_token"])["upn"], "frank@contoso.example", "refreshed upn")
+
+
+@case("device code denied through the control interface: authorization_declined")
+def _():
+    r = form(S.emu, "/%s/oauth2/v2.0/devicecode" % S.emu.tid,
+             {"client_id": BROKER, "scope": DRS_APP_ID + "/.default"})
+    status, _ = S.emu.ctl("POST", "/devicecode/approve", {"user_code": r.json["user_code"], "deny": True})
+    eq(status, 200, "approve(deny) status")
+    expect_login(form(S.emu, "/%s/oauth2/v2.0/token" % S.emu.tid,
+                      {"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                       "client_id": BROKER, "device_code": r.json["device_code"]}),
+                 400, "authorization_declined", 70000)
+
+
+@case("device code past its lifetime: expired_token")
+def _():
+    S.emu.ctl("POST", "/config", {"device_code_lifetime": 0})
+    try:
+        r = form(S.emu, "/%s/oauth2/v2.0/devicecode" % S.emu.tid,
+                 {"client_id": BROKER, "scope": DRS_APP_ID + "/.default"})
+        eq(r.json["expires_in"], 0, "expires_in")
+    finally:
+        S.emu.ctl("POST", "/config", {"device_code_lifetime": 900})
+    expect_login(form(S.emu, "/%s/oauth2/v2.0/token" % S.emu.tid,
+                      {"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                       "client_id": BROKER, "device_code": r.json["device_code"]}),
+                 400, "expired_token", 70020)
+
+
+@case("refresh token from emuctl refresh-token: v1 resource token; unknown refresh token refused")
+def _():
+    rt = run(EMUCTL, "--state-dir", S.emu.dir, "refresh-token", "--upn", "gina@contoso.example"
+             ).stdout.decode().strip()
+    r = form(S.emu, "/%s/oauth2/token" % S.emu.tid,
+             {"grant_type": "refresh_token", "client_id": BROKER, "refresh_token": rt,
+              "resource": DRS_RESOURCE})
+    eq(r.status, 200, "status (%s)" % r.data[:300])
+    eq(decode_claims(r.json["access_token"])["aud"], DRS_RESOURCE, "aud")
+    expect_ok_join(S.emu.join(body(), token=r.json["access_token"]))
+    expect_login(form(S.emu, "/%s/oauth2/v2.0/token" % S.emu.tid,
+                      {"grant_type": "refresh_token", "client_id": BROKER,
+                       "refresh_token": "0.AAAAbogus", "scope": DRS_APP_ID + "/.default"}),
+                 400, "invalid_grant", 9002313)
+
+
+@case("token endpoint: unsupported grant type, missing client_id, unknown tenant, wrong content type")
+def _():
+    path = "/%s/oauth2/v2.0/token" % S.emu.tid
+    expect_login(form(S.emu, path, {"grant_type": "password", "client_id": BROKER}), 400,
+                 "unsupported_grant_type", 70003, "'password'")
+    expect_login(form(S.emu, path, {"grant_type": "refresh_token"}), 400, "invalid_request",
+                 900144, "'client_id'")
+    expect_login(form(S.emu, "/nowhere.example/oauth2/v2.0/token",
+                      {"grant_type": "refresh_token", "client_id": BROKER}), 400, "invalid_tenant",
+                 90002, "'nowhere.example' not found")
+    expect_login(form(S.emu, path, {"grant_type": "refresh_token"}, ctype="application/json"), 400,
+                 "invalid_request", 900144, "x-www-form-urlencoded")
+
+
+# ======================================================================================
+# faults
+# ======================================================================================
+
+def with_faults(fn):
+    def wrapped():
+        try:
+            return fn()
+        finally:
+            S.emu.clear()
+    return wrapped
+
+
+@case("fault: 503 for the next 2 discovery requests, then normal service")
+@with_faults
+def _():
+    S.emu.fault(route="discover", count=2, status=503)
+    path = DISCOVER % S.emu.tid
+    expect_drs(S.emu.get(path), 503, "ServiceUnavailable")
+    expect_drs(S.emu.get(path), 503, "ServiceUnavailable")
+    eq(S.emu.get(path).status, 200, "third request")
+
+
+@case("fault: 429 with Retry-After on join, throttling message")
+@with_faults
+def _():
+    S.emu.fault(route="join", count=1, status=429, retry_after=7)
+    r = S.emu.join(body())
+    expect_drs(r, 429, "DirectoryError", "throttled temporarily", "try after 7 seconds")
+    eq(r.headers.get("Retry-After"), "7", "Retry-After")
+    expect_ok_join(S.emu.join(body()))
+
+
+@case("fault: 500 on route any hits the nonce endpoint")
+@with_faults
+def _():
+    S.emu.fault(route="any", count=1, status=500)
+    expect_drs(S.emu.get("/EnrollmentServer/nonce/%s/?api-version=1.0" % S.emu.tid), 500,
+               "InternalServerError")
+    S.emu.nonce()
+
+
+@case("fault: a join fault leaves other routes alone and is consumed by joins only")
+@with_faults
+def _():
+    S.emu.fault(route="join", count=1, status=500)
+    eq(S.emu.get(DISCOVER % S.emu.tid).status, 200, "discover")
+    S.emu.nonce()
+    expect_drs(S.emu.join(body()), 500, "InternalServerError")
+    expect_ok_join(S.emu.join(body()))
+
+
+@case("fault: queued faults apply in order (503, then 429, then normal)")
+@with_faults
+def _():
+    S.emu.fault(route="nonce", count=1, status=503)
+    S.emu.fault(route="nonce", count=1, status=429, retry_after=1)
+    path = "/EnrollmentServer/nonce/%s/?api-version=1.0" % S.emu.tid
+    eq([S.emu.get(path).status for _ in range(3)], [503, 429, 200], "statuses")
+
+
+@case("fault: delay 0.5 s, then the normal answer")
+@with_faults
+def _():
+    S.emu.fault(route="discover", count=1, delay=0.5)
+    t0 = time.monotonic()
+    r = S.emu.get(DISCOVER % S.emu.tid)
+    took = time.monotonic() - t0
+    eq(r.status, 200, "status")
+    check(took >= 0.5, "answered after %.2f s" % took)
+
+
+@case("fault: drop closes the connection without an answer")
+@with_faults
+def _():
+    S.emu.fault(route="discover", count=1, drop=True)
+    try:
+        r = S.emu.get(DISCOVER % S.emu.tid)
+        raise Failure("got an answer: %r" % r)
+    except (http.client.RemoteDisconnected, ConnectionError, ssl.SSLError):
+        pass
+    eq(S.emu.records()[-1]["status"], None, "logged status")
+
+
+@case("fault: truncate sends half the body, then closes")
+@with_faults
+def _():
+    S.emu.fault(route="discover", count=1, truncate=True)
+    try:
+        r = S.emu.get(DISCOVER % S.emu.tid)
+        raise Failure("got a complete answer: %r" % r)
+    except http.client.IncompleteRead as e:
+        check(len(e.partial) > 0 and e.expected > 0, "partial %d, expected %r more"
+              % (len(e.partial), e.expected))
+
+
+@case("fault: non-JSON body (HTML, status 200 and 502)")
+@with_faults
+def _():
+    S.emu.fault(route="discover", count=1, non_json=True)
+    S.emu.fault(route="discover", count=1, non_json=True, status=502)
+    for want in (200, 502):
+        r = S.emu.get(DISCOVER % S.emu.tid)
+        eq(r.status, want, "status")
+        check(r.json is None and r.data.startswith(b"<html>"), "body is JSON: %r" % r.data[:80])
+        check(r.headers["Content-Type"].startswith("text/html"), "Content-Type")
+
+
+@case("fault: wrong-key-cert issues a certificate for another key than the CSR's")
+@with_faults
+def _():
+    S.emu.fault(route="join", count=1, wrong_key_cert=True)
+    r = S.emu.join(body())
+    cert, _ = expect_ok_join(r)
+    check(cert.public_key().public_numbers() != S.dk.public_key().public_numbers(),
+          "certificate is for the CSR's key")
+    eq(r.json["Certificate"]["Thumbprint"],
+       hashlib.sha1(base64.b64decode(r.json["Certificate"]["RawBody"])).hexdigest().upper(),
+       "Thumbprint still matches RawBody")
+    cert2, _ = expect_ok_join(S.emu.join(body()))
+    eq(cert2.public_key().public_numbers(), S.dk.public_key().public_numbers(), "next join's key")
+
+
+@case("fault: AADSTS50076 on the token route, in the login error shape")
+@with_faults
+def _():
+    S.emu.fault(route="token", count=1, aadsts=50076)
+    expect_login(form(S.emu, "/%s/oauth2/v2.0/token" % S.emu.tid,
+                      {"grant_type": "refresh_token", "client_id": BROKER}),
+                 400, "interaction_required", 50076, "multi-factor")
+
+
+@case("fault: a status fault on the token route answers in the login error shape")
+@with_faults
+def _():
+    S.emu.fault(route="token", count=1, status=503)
+    r = form(S.emu, "/%s/oauth2/v2.0/token" % S.emu.tid, {"grant_type": "x", "client_id": BROKER})
+    eq(r.status, 503, "status")
+    check("error_codes" in r.json and "ErrorType" not in r.json, "shape %r" % r.json)
+
+
+@case("fault: emuctl arms, lists and clears faults while the emulator runs")
+@with_faults
+def _():
+    run(EMUCTL, "--state-dir", S.emu.dir, "fault", "--route", "discover", "--count", "3",
+        "--status", "500")
+    listed = json.loads(run(EMUCTL, "--state-dir", S.emu.dir, "faults").stdout)["faults"]
+    eq([(f["route"], f["status"], f["remaining"]) for f in listed], [("discover", 500, 3)], "listed")
+    expect_drs(S.emu.get(DISCOVER % S.emu.tid), 500, "InternalServerError")
+    run(EMUCTL, "--state-dir", S.emu.dir, "clear")
+    eq(S.emu.get(DISCOVER % S.emu.tid).status, 200, "after clear")
+
+
+@case("fault: bad fault specs are refused (control 400, emuctl non-zero)")
+@with_faults
+def _():
+    for spec in ({"route": "nowhere", "status": 500}, {"route": "join"},
+                 {"route": "discover", "wrong_key_cert": True}, {"route": "join", "status": 99},
+                 {"route": "join", "drop": True, "truncate": True}):
+        status, out = S.emu.ctl("POST", "/faults", spec)
+        eq(status, 400, "status for %r (%r)" % (spec, out))
+    p = run(EMUCTL, "--state-dir", S.emu.dir, "fault", "--route", "discover", "--aadsts", "50076",
+            check_rc=False)
+    check(p.returncode != 0 and b"aadsts applies to route token" in p.stderr,
+          "emuctl: rc %d, %r" % (p.returncode, p.stderr))
+    eq(S.emu.ctl("GET", "/faults")[1]["faults"], [], "armed faults")
+
+
+@case("fault: faulted requests are logged with the fault")
+@with_faults
+def _():
+    S.emu.fault(route="discover", count=1, status=503)
+    S.emu.get(DISCOVER % S.emu.tid)
+    rec = S.emu.records()[-1]
+    eq((rec["status"], rec["fault"]["status"]), (503, 503), "logged status and fault")
+
+
+# ======================================================================================
+# requests.jsonl
+# ======================================================================================
+
+@case("requests.jsonl: method, path, query, headers, body keys as sent, status; secrets redacted")
+def _():
+    token = jwt(claims(upn="hana@contoso.example"))
+    b = body(Attributes=None)
+    b["attributes"] = {"ReuseDevice": "true"}
+    r = S.emu.join(b, token=token, headers={"Cookie": "session=s3cr3t", "client-request-id": "abc"})
+    expect_ok_join(r)
+    rec = S.emu.records()[-1]
+    eq((rec["method"], rec["path"], rec["query"], rec["status"]),
+       ("POST", "/EnrollmentServer/device/", {"api-version": "2.0"}, 200), "method/path/query/status")
+    eq(rec["headers"]["authorization"], "Bearer <redacted>", "authorization")
+    eq(rec["headers"]["cookie"], "<redacted>", "cookie")
+    eq(rec["headers"]["ocp-adrs-client-name"], "test_emulator", "ocp-adrs-client-name")
+    eq(rec["headers"]["client-request-id"], "abc", "client-request-id")
+    eq(sorted(rec["body"]), sorted(b), "body keys as sent")
+    eq(rec["body"]["TransportKey"], b["TransportKey"], "body TransportKey")
+    with open(os.path.join(S.emu.dir, "requests.jsonl"), encoding="utf-8") as f:
+        text = f.read()
+    for secret in (token.split(".")[2], "s3cr3t"):
+        check(secret not in text, "a secret is in requests.jsonl")
+
+
+@case("requests.jsonl: form bodies have refresh tokens and device codes redacted")
+def _():
+    form(S.emu, "/%s/oauth2/v2.0/token" % S.emu.tid,
+         {"grant_type": "refresh_token", "client_id": BROKER, "refresh_token": "0.AAAAsecretvalue"})
+    rec = S.emu.records()[-1]
+    eq(rec["body"]["refresh_token"], "<redacted>", "refresh_token")
+    eq(rec["body"]["client_id"], BROKER, "client_id")
+
+
+# ======================================================================================
+# persistence, restart, SIGTERM
+# ======================================================================================
+
+@case("restart (--require-nonce, --nonce-lifetime) keeps CA, issuer key, devices, nonces; SIGTERM exits 0")
+def _():
+    e = Emu("--nonce-lifetime", "600", "--require-nonce", state_dir=seeded_dir())
+    e.own_dir = True
+    S.others.append(e)
+    eq(e.ctl("GET", "/status")[1]["config"]["nonce_lifetime"], 600, "--nonce-lifetime")
+    with open(e.ca, "rb") as f:
+        ca_before = f.read()
+    tok = mint(emu=e)
+    expect_drs(e.join(body(), token=tok), 400, "InvalidParameter", "--require-nonce")
+    cert, device_id = expect_ok_join(e.join(body(csr=make_csr(nonce=e.nonce())), token=tok))
+    pair = write_pair("restart", cert, S.dk)
+    nonce = e.nonce()
+    eq(e.stop(), 0, "exit status on SIGTERM")
+    leftovers = [n for n in os.listdir(e.dir) if ".tmp." in n]
+    eq(leftovers, [], "temp files left in the state dir")
+    with open(os.path.join(e.dir, "state.json"), encoding="utf-8") as f:
+        check(device_id in json.load(f)["devices"], "device not in state.json")
+    e.start()
+    with open(e.ca, "rb") as f:
+        eq(f.read(), ca_before, "CA after restart")
+    check(device_id in e.devices(), "device forgotten")
+    expect_ok_join(e.join(body(csr=make_csr(nonce=nonce)), token=tok))   # old token, old nonce
+    eq(e.call("DELETE", "/EnrollmentServer/device/" + device_id, cert=pair).status, 200,
+       "delete with the pre-restart certificate")
+
+
+@case("a second emulator on the same state dir is refused")
+def _():
+    p = run(EMULATOR, "--state-dir", S.emu.dir, check_rc=False)
+    check(p.returncode != 0 and b"another drs-emulator is running" in p.stderr,
+          "rc %d, stderr %r" % (p.returncode, p.stderr))
+
+
+# ======================================================================================
+# load and speed
+# ======================================================================================
+
+@case("50 concurrent joins (each with its own nonce) all succeed")
+def _():
+    before = len(S.emu.devices())
+    n = 50
+    csrs = [make_csr(nonce=S.emu.nonce()) for _ in range(n)]
+    results, errors, barrier = [None] * n, [], threading.Barrier(n)
+
+    def go(i):
+        try:
+            barrier.wait()
+            r = S.emu.join(body(csr=csrs[i]))
+            results[i] = (r.status, r.json and r.json.get("Certificate", {}).get("Thumbprint"))
+        except Exception as e:     # report, don't hang the barrier
+            errors.append(repr(e))
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(n)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    took = time.monotonic() - t0
+    check(not errors, "client errors: %s" % errors[:3])
+    bad = [r for r in results if not r or r[0] != 200]
+    check(not bad, "%d joins failed: %r" % (len(bad), bad[:3]))
+    eq(len({r[1] for r in results}), n, "distinct certificates")
+    eq(len(S.emu.devices()) - before, n, "new devices recorded")
+    return "(%.2f s)" % took
+
+
+@case("startup on an existing state dir (with --port) is under 3 s")
+def _():
+    d = tempfile.mkdtemp(prefix="drs-emu-test-startup.")
+    try:
+        cold = Emu(state_dir=d)
+        cold_t = cold.startup
+        cold.stop()
+        warm = []
+        for _ in range(3):
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            w = Emu("--port", str(port), state_dir=d)
+            warm.append(w.startup)
+            eq(w.port, port, "--port")
+            w.stop()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    best = min(warm)
+    check(best < 3.0, "warm startup took %.2f s" % best)
+    return "(warm %.2f s, median of 3 %.2f s; cold start with key generation %.2f s)" % (
+        best, sorted(warm)[1], cold_t)
+
+
+# ======================================================================================
+# the tools: mint-token, emuctl, lib-emulator.sh
+# ======================================================================================
+
+@case("mint-token: v2 audience gives a v2 token; --claim sets a claim")
+def _():
+    c = decode_claims(mint("--aud", DRS_APP_ID, "--upn", "ivan@contoso.example",
+                           "--claim", "amr=[\"pwd\",\"mfa\"]"))
+    eq((c["aud"], c["ver"], c["iss"], c["upn"], c["amr"]),
+       (DRS_APP_ID, "2.0", "https://login.microsoftonline.com/%s/v2.0" % S.emu.tid,
+        "ivan@contoso.example", ["pwd", "mfa"]), "claims")
+    check(c["exp"] - c["iat"] == 3600, "lifetime %d" % (c["exp"] - c["iat"]))
+
+
+@case("mint-token on a directory without emulator keys fails with a message")
+def _():
+    d = tempfile.mkdtemp(prefix="drs-emu-test-empty.")
+    try:
+        p = run(MINT, "--state-dir", d, check_rc=False)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    check(p.returncode != 0 and b"holds no emulator keys" in p.stderr,
+          "rc %d, %r" % (p.returncode, p.stderr))
+
+
+@case("emuctl devices and status print JSON; a stopped emulator gives a clear error")
+def _():
+    devs = json.loads(run(EMUCTL, "--state-dir", S.emu.dir, "devices").stdout)
+    check(isinstance(devs, list) and devs and "device_id" in devs[0], "devices output")
+    n = int(run(EMUCTL, "--state-dir", S.emu.dir, "devices", "--count").stdout)
+    eq(n, len(devs), "devices --count")
+    st = json.loads(run(EMUCTL, "--state-dir", S.emu.dir, "status").stdout)
+    eq(st["url"], S.emu.url, "status url")
+    d = tempfile.mkdtemp(prefix="drs-emu-test-dead.")
+    try:
+        with socket.socket() as sock:           # a port nobody listens on
+            sock.bind(("127.0.0.1", 0))
+            dead = sock.getsockname()[1]
+        with open(os.path.join(d, "emulator.json"), "w") as f:
+            json.dump({"control": "http://127.0.0.1:%d" % dead}, f)
+        p = run(EMUCTL, "--state-dir", d, "devices", check_rc=False)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    check(p.returncode != 0 and b"cannot reach the emulator's control interface" in p.stderr,
+          "rc %d, %r" % (p.returncode, p.stderr))
+
+
+@case("lib-emulator.sh under set -eu: start, token, fault, device count, cleanup from a trap")
+def _():
+    script = r'''
+set -eu -o pipefail
+. "$1"
+trap emu_cleanup EXIT
+emu_start --nonce-lifetime 60
+echo "dir=$EMU_DIR"
+echo "pid=$EMU_PID"
+kill -0 "$EMU_PID"
+for v in EMU_URL EMU_CA EMU_TENANT_ID EMU_TENANT_DOMAIN; do [ -n "${!v}" ]; done
+tok=$(emu_token --upn a@contoso.example)
+[ "${#tok}" -gt 100 ]
+emu_fault --route discover --count 1 --status 503
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$EMU_CA" "$EMU_URL/$EMU_TENANT_ID/Discover?api-version=1.9")
+[ "$code" = 503 ]
+emu_fault clear
+[ "$(emu_device_count)" = 0 ]
+[ -f "$(emu_requests)" ]
+emu_stop
+emu_stop
+echo done
+'''
+    if not shutil.which("curl"):
+        raise Skip("no curl")
+    p = subprocess.run(["bash", "-c", script, "bash", LIB_SH], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    out = p.stdout.decode()
+    check(p.returncode == 0 and out.endswith("done\n"),
+          "rc %d, out %r, err %r" % (p.returncode, out, p.stderr.decode()[-400:]))
+    d = re.search(r"dir=(\S+)", out).group(1)
+    pid = int(re.search(r"pid=(\d+)", out).group(1))
+    check(not os.path.exists(d), "emu_cleanup left %s" % d)
+    try:
+        os.kill(pid, 0)
+        raise Failure("emulator %d still running" % pid)
+    except ProcessLookupError:
+        pass
+
+
+@case("lib-emulator.sh: emu_start fails loudly when the emulator cannot start")
+def _():
+    tmp = tempfile.mkdtemp(prefix="drs-emu-test-tmp.")
+    try:
+        script = '. "$1"; set -eu; emu_start --tenant-id not-a-guid; echo started'
+        p = subprocess.run(["bash", "-c", script, "bash", LIB_SH], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60, env=dict(os.environ, TMPDIR=tmp))
+        left = os.listdir(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    err = p.stderr.decode()
+    check(p.returncode != 0 and "started" not in p.stdout.decode(), "rc %d" % p.returncode)
+    check("emu_start: drs-emulator exited before it was ready" in err and "bad tenant" in err,
+          "stderr %r" % err)
+    eq(left, [], "left in TMPDIR")
+
+
+# ======================================================================================
+
+def main(argv):
+    wanted = argv[1:]
+    failed = 0
+    try:
+        setup()
+    except Exception as e:
+        print("not ok - setup: %s" % e)
+        traceback.print_exc()
+        teardown()
+        return 1
+    try:
+        for name, fn in CASES:
+            if wanted and not any(w in name for w in wanted):
+                continue
+            t0 = time.monotonic()
+            try:
+                extra = fn()
+                print("ok - %s%s" % (name, " " + extra if extra else ""), flush=True)
+            except Skip as e:
+                print("skip - %s: %s" % (name, e), flush=True)
+            except Failure as e:
+                failed += 1
+                print("not ok - %s: %s" % (name, str(e).replace("\n", " ")), flush=True)
+            except Exception as e:
+                failed += 1
+                print("not ok - %s: %s: %s" % (name, type(e).__name__, str(e).replace("\n", " ")),
+                      flush=True)
+                traceback.print_exc()
+            if os.environ.get("EMU_TEST_TIMES"):
+                sys.stderr.write("%6.2f s  %s\n" % (time.monotonic() - t0, name))
+    finally:
+        teardown()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,113 @@
+# Shared by the integration tests (bash; source it). Each test prints the
+# lines of HACKING.md and ends with `t_done`.
+#
+#   t_ok NAME / t_fail NAME REASON / t_skip NAME REASON
+#   t_run [--in FILE] [--env K=V]... -- drsjoin args...
+#        runs $DRSJOIN with the emulator's URL and CA and the test state dir;
+#        sets RC, OUT (stdout file), ERR (stderr file)
+#   t_expect NAME RC [MESSAGE]   checks RC, that stderr has MESSAGE, and that
+#        an error is exactly one line
+#   jget FILE PYEXPR             evaluates PYEXPR on the JSON in FILE as d
+#   req_count [ROUTE]            requests the emulator logged (for ROUTE)
+#   state_files                  the files of the state dir, sorted
+set -u
+
+. "$DRSJOIN_TOP/test/lib-emulator.sh"
+. "$DRSJOIN_TOP/test/lib-swtpm.sh"
+
+: "${DRSJOIN:?run from test/run, which sets DRSJOIN}"
+T_FAILED=0
+T_WORK=$(mktemp -d "${TMPDIR:-/tmp}/drsjoin-it.XXXXXX")
+STATE=$T_WORK/state
+OUT=$T_WORK/out
+ERR=$T_WORK/err
+RC=0
+PY=/usr/bin/python3
+
+t_cleanup() {
+	emu_cleanup 2>/dev/null || true
+	swtpm_stop 2>/dev/null || true
+	rm -rf "$T_WORK"
+}
+trap t_cleanup EXIT
+
+t_ok() { echo "ok - $1"; }
+t_fail() {
+	echo "not ok - $1: $2"
+	T_FAILED=$((T_FAILED + 1))
+	{ echo "--- $1: stderr was:"; sed 's/^/  | /' "$ERR" 2>/dev/null | head -20; } >&2
+}
+t_skip() { echo "skip - $1: $2"; }
+t_check() {	# NAME CONDITION-STATUS [REASON]
+	if [ "$2" -eq 0 ]; then t_ok "$1"; else t_fail "$1" "${3:-check failed}"; fi
+}
+t_done() { [ "$T_FAILED" -eq 0 ]; }
+
+t_run() {
+	local -a env=()
+	local in=/dev/null
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--in) in=$2; shift 2 ;;
+		--env) env+=("$2"); shift 2 ;;
+		--) shift; break ;;
+		*) break ;;
+		esac
+	done
+	RC=0
+	env ${env[@]+"${env[@]}"} DRSJOIN_DISCOVERY_URL="${EMU_URL:-https://127.0.0.1:9}" \
+	    DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="${EMU_CA:-/nonexistent}" \
+	    "$DRSJOIN" "$@" <"$in" >"$OUT" 2>"$ERR" || RC=$?
+}
+
+# t_expect NAME RC [MESSAGE]
+t_expect() {
+	local name=$1 want=$2 msg=${3:-}
+	if [ "$RC" -ne "$want" ]; then
+		t_fail "$name" "exit $RC, expected $want"
+	elif [ -n "$msg" ] && ! grep -qF -- "$msg" "$ERR"; then
+		t_fail "$name" "stderr lacks '$msg'"
+	elif [ "$want" -ne 0 ] && [ "$(grep -c '^drsjoin: ' "$ERR")" -ne 1 ]; then
+		t_fail "$name" "expected exactly one error line, got $(grep -c '^drsjoin: ' "$ERR")"
+	elif [ "$want" -ne 0 ] && [ -s "$OUT" ]; then
+		t_fail "$name" "a failure wrote to stdout"
+	else
+		t_ok "$name"
+	fi
+}
+
+jget() {
+	$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
+}
+
+req_count() {
+	local f
+	f=$(emu_requests)
+	[ -f "$f" ] || { echo 0; return; }
+	if [ $# -gt 0 ]; then
+		$PY -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l).get("route")==sys.argv[2]))' "$f" "$1"
+	else
+		wc -l <"$f" | tr -d ' '
+	fi
+}
+
+# The last logged request of a route, as a JSON file; prints its path.
+last_request() {
+	$PY -c 'import json,sys
+r=[json.loads(l) for l in open(sys.argv[1]) if json.loads(l).get("route")==sys.argv[2]]
+json.dump(r[-1] if r else {}, open(sys.argv[3],"w"))' "$(emu_requests)" "$1" "$T_WORK/last.json"
+	echo "$T_WORK/last.json"
+}
+
+state_files() {
+	[ -d "$STATE" ] || return 0
+	(cd "$STATE" && find . -type f ! -name .lock | sort)
+}
+
+# A token for the emulator's tenant in a 0600 file; args go to mint-token.
+token_file() {
+	local f=$T_WORK/token.$RANDOM
+	emu_token "$@" >"$f"
+	chmod 600 "$f"
+	echo "$f"
+}

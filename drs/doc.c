@@ -12,6 +12,19 @@
 #define DOC_MAX (1024 * 1024)
 
 int
+doc_new(struct json **docp)
+{
+	if ((*docp = json_new_object()) == NULL)
+		return -1;
+	if (json_set_string(*docp, "schema", DOC_SCHEMA) < 0) {
+		json_free(*docp);
+		*docp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
 doc_read(const char *path, struct json **docp)
 {
 	char *buf = NULL;
@@ -32,10 +45,7 @@ doc_read(const char *path, struct json **docp)
 	for (i = 0; i < len && strchr(" \t\r\n", buf[i]) != NULL; i++)
 		;
 	if (i == len) {
-		*docp = json_new_object();
-		if (*docp == NULL || json_set_string(*docp, "schema", DOC_SCHEMA) < 0)
-			goto out;
-		rc = 0;
+		rc = doc_new(docp);
 		goto out;
 	}
 	if ((doc = json_parse(buf, len, EXIT_INPUT, what)) == NULL)

@@ -17,6 +17,8 @@
  * EXIT_INPUT errors name the source.
  */
 int doc_read(const char *path, struct json **doc);
+/* A new empty document. */
+int doc_new(struct json **doc);
 /* Writes the document to stdout, one JSON object and a newline. */
 int doc_write(const struct json *doc);
 /* A string at "section.key"; NULL when absent. Borrowed. */

@@ -35,7 +35,7 @@ random_name(void)
 }
 
 int
-identity_staging_new(const char *state_dir, char **tmp_dir, char **dir)
+identity_staging_new(const char *state_dir, int ephemeral, char **tmp_dir, char **dir)
 {
 	char *staging = NULL, *name = NULL;
 	int rc = -1;
@@ -45,7 +45,7 @@ identity_staging_new(const char *state_dir, char **tmp_dir, char **dir)
 	    state_mkdir_private(staging) < 0 || (name = random_name()) == NULL)
 		goto out;
 	*tmp_dir = util_asprintf("%s/.tmp-%s", staging, name);
-	*dir = util_asprintf("%s/%s", staging, name);
+	*dir = util_asprintf(ephemeral ? "%s/.join-%s" : "%s/%s", staging, name);
 	if (*tmp_dir == NULL || *dir == NULL)
 		goto out;
 	if (mkdir(*tmp_dir, 0700) < 0) {
@@ -151,6 +151,8 @@ identity_commit(const char *state_dir, const char *staging_dir,
 		goto out;
 	name = strrchr(staging_dir, '/');
 	name = name != NULL ? name + 1 : staging_dir;
+	if (strncmp(name, ".join-", 6) == 0)
+		name += 6;
 	if ((ids = util_asprintf("%s/identity", state_dir)) == NULL ||
 	    state_mkdir_private(ids) < 0 ||
 	    (set_dir = util_asprintf("%s/%s", ids, name)) == NULL ||
@@ -214,13 +216,16 @@ sweep(const char *dir, int (*keep)(const char *name, const char *path,
 	closedir(d);
 }
 
-/* Staging: drop keygens that never finished; finished sets wait for a join. */
+/*
+ * Staging: keygens that never finished (.tmp-) and keys of one-shot joins
+ * that never committed (.join-) go; sets made by keygen wait for their join.
+ */
 static int
 keep_staged(const char *name, const char *path, const void *arg)
 {
 	(void)path;
 	(void)arg;
-	return strncmp(name, ".tmp-", 5) != 0;
+	return name[0] != '.';
 }
 
 /* identity/: keep only the set device.json points at. */

@@ -5,6 +5,7 @@
  *   STATE/identity/SET/         certificate.pem and the keys of that identity
  *   STATE/staging/SET/          keys made by keygen, not joined yet
  *   STATE/staging/.tmp-SET/     a keygen in progress
+ *   STATE/staging/.join-SET/    keys of a one-shot join, not committed yet
  *
  * SET is a random name. A join renames its staging set into identity/,
  * writes the certificate there, then replaces device.json atomically; only
@@ -26,9 +27,12 @@
 int identity_open(const char *state_dir);
 /*
  * A new staging set: *tmp_dir is where the keys are written, and
- * identity_staging_publish() renames it to its final *dir.
+ * identity_staging_publish() renames it to its final *dir. An ephemeral set
+ * (a one-shot join's) is removed by the next identity_cleanup() if no join
+ * committed it; a set made by keygen is kept for a later join.
  */
-int identity_staging_new(const char *state_dir, char **tmp_dir, char **dir);
+int identity_staging_new(const char *state_dir, int ephemeral, char **tmp_dir,
+    char **dir);
 int identity_staging_publish(const char *tmp_dir, const char *dir);
 /*
  * Loads device.json: 0 with *rec set, 1 when there is none (not joined),

@@ -255,7 +255,7 @@ run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
 		return log_fail(EXIT_INPUT, "join: the token is for tenant %s, the "
 		    "document for tenant %s", claims->tid, tid);
 	if (json_get_object(doc, "keys") == NULL) {
-		if (keystore_start(opts.state_dir, a->store, &job) < 0)
+		if (keystore_start(opts.state_dir, a->store, 1, &job) < 0)
 			return -1;
 		own_keys = 1;
 	}
@@ -361,10 +361,6 @@ cmd_join(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage("join", "unexpected argument '%s' (the token is never "
 		    "given on the command line: use --token-file)", argv[optind]);
-	if (a.token_file != NULL && strcmp(a.token_file, "-") == 0 && a.in == NULL &&
-	    !isatty(0))
-		return cli_usage("join", "--token-file - reads stdin, so the document "
-		    "must come from --in FILE");
 	if (a.display_name != NULL && (*a.display_name == '\0' || strlen(a.display_name) > 256))
 		return cli_usage("join", "--display-name must be 1 to 256 characters");
 
@@ -372,8 +368,9 @@ cmd_join(int argc, char **argv)
 	if (jwt_read_token(a.token_file, &token) < 0 ||
 	    jwt_parse(token, &claims) < 0 || jwt_check(&claims, time(NULL)) < 0)
 		goto out;
-	if (doc_read(a.token_file != NULL && strcmp(a.token_file, "-") == 0 &&
-	    a.in == NULL ? "/dev/null" : a.in, &doc) < 0)
+	/* With --token-file -, stdin is the token: the document comes from --in only. */
+	if ((a.token_file != NULL && strcmp(a.token_file, "-") == 0 && a.in == NULL ?
+	    doc_new(&doc) : doc_read(a.in, &doc)) < 0)
 		goto out;
 	if (identity_open(opts.state_dir) < 0 || identity_cleanup(opts.state_dir) < 0)
 		goto out;

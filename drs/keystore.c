@@ -220,7 +220,7 @@ job_free(struct keystore_job *j)
 }
 
 int
-keystore_start(const char *state_dir, enum keystore_choice choice,
+keystore_start(const char *state_dir, enum keystore_choice choice, int ephemeral,
     struct keystore_job **out)
 {
 	struct keystore_job *j;
@@ -231,7 +231,7 @@ keystore_start(const char *state_dir, enum keystore_choice choice,
 		return log_fail(EXIT_INTERNAL, "out of memory");
 	j->choice = choice;
 	if ((j->tpm = pick_store(choice)) < 0 ||
-	    identity_staging_new(state_dir, &j->tmp_dir, &j->dir) < 0) {
+	    identity_staging_new(state_dir, ephemeral, &j->tmp_dir, &j->dir) < 0) {
 		job_free(j);
 		return -1;
 	}
@@ -443,7 +443,7 @@ cmd_keygen(int argc, char **argv)
 	if (doc_read(in, &doc) < 0 || identity_open(opts.state_dir) < 0 ||
 	    identity_cleanup(opts.state_dir) < 0)
 		goto out;
-	if (keystore_start(opts.state_dir, choice, &job) < 0 ||
+	if (keystore_start(opts.state_dir, choice, 0, &job) < 0 ||
 	    keystore_finish(job, doc) < 0)
 		goto out;
 	if ((rc = doc_write(doc)) < 0)

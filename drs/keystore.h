@@ -25,10 +25,13 @@ enum keystore_choice { KEYSTORE_AUTO, KEYSTORE_SOFTWARE, KEYSTORE_TPM };
 /* "auto", "software" or "tpm"; a usage error otherwise. */
 int keystore_parse(const char *cmd, const char *s, enum keystore_choice *out);
 
-/* Key generation running in its own thread while the network phases go on. */
+/*
+ * Key generation running in its own thread while the network phases go on.
+ * ephemeral: the keys of a one-shot join (see identity_staging_new).
+ */
 struct keystore_job;
 int keystore_start(const char *state_dir, enum keystore_choice choice,
-    struct keystore_job **job);
+    int ephemeral, struct keystore_job **job);
 /* Waits for the job and writes the "keys" section; frees job. */
 int keystore_finish(struct keystore_job *job, struct json *doc);
 /* Removes the staging set a job made (a failed one-shot join). */

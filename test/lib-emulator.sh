@@ -15,6 +15,11 @@
 #   emu_requests        print the path of requests.jsonl.
 #   emu_device_count    print the number of recorded devices.
 #
+# Call emu_start in the test's own shell, not in $(...) or a pipeline: the
+# EMU_* variables must reach the shell that calls emu_cleanup. The emulator
+# is started with --exit-with-parent, so it stops by itself (within 0.5 s)
+# if that shell dies without cleaning up.
+#
 # Safe under "set -eu" and from an EXIT trap, e.g.
 #   trap emu_cleanup EXIT; emu_start; drsjoin --discovery-url "$EMU_URL" --cacert "$EMU_CA" ...
 
@@ -40,7 +45,8 @@ emu_start() {
     out="$dir/emulator.out"
     err="$dir/emulator.err"
     : >"$out"
-    "$EMU_HOME/drs-emulator" --state-dir "$dir" ${args[@]+"${args[@]}"} >"$out" 2>"$err" &
+    "$EMU_HOME/drs-emulator" --state-dir "$dir" --exit-with-parent ${args[@]+"${args[@]}"} \
+        >"$out" 2>"$err" &
     EMU_PID=$!
     EMU_DIR=$dir
     EMU_DIR_CREATED=$created

@@ -10,8 +10,8 @@
 #
 # The result is ${DRSJOIN_DEPS_CACHE:-~/.cache/drsjoin-deps}/FLAVOUR-KEY/ with
 # include/ and lib/*.a. KEY hashes everything that decides the bytes built:
-# the pins, this script, fetch.sh, our patches and config, the flags and the
-# compiler. A complete directory has a .complete stamp and is never rebuilt;
+# the pins, this script, fetch.sh, our patches and config, the compiler name
+# and the flags. A complete directory has a .complete stamp, never rebuilt;
 # a build happens in a temporary directory renamed into place at the end, so
 # an interrupted build leaves no half cache. Build output goes to
 # logs/FLAVOUR-KEY.log in the cache; its tail is printed on failure.

@@ -146,7 +146,7 @@ grep -v '^[[:space:]]*\(#\|$\)' "$versions" | while read -r pkg ver orig sum; do
 	if [ "$sum" = "-" ]; then
 		die "$pkg: no SHA256 pinned for $orig; its SHA256 is $got"
 	fi
-	[ "$got" = "$sum" ] || die "$pkg: SHA256 MISMATCH for $orig: pinned $sum, got $got"
+	[ "$got" = "$sum" ] || die "$pkg: SHA256 MISMATCH for $orig: pinned $sum, got $got ($src)"
 	dsc=$(ls "$src"/*.dsc)
 	rm -rf "$dest/$pkg"
 	# Debian's patches of the pinned package are applied (3.0 quilt); see README.

@@ -45,6 +45,9 @@ def parse_args(argv):
     p.add_argument("--client-cert-check", choices=("auto", "tls"), default="auto",
                    help="tls: judge client certificates in the TLS handshake (the fallback "
                    "when the HTTP-level check cannot be installed)")
+    p.add_argument("--exit-with-parent", action="store_true",
+                   help="stop when the process that started it exits (no orphans after a "
+                   "test script dies without cleanup)")
     p.add_argument("--verbose", "-v", action="store_true", help="log requests to stderr")
     return p.parse_args(argv)
 
@@ -122,8 +125,10 @@ def main(argv=None):
     except OSError:
         pass
     threading.Thread(target=pki.preload, daemon=True).start()
+    parent = os.getppid()
     while not stop.wait(0.5):
-        pass
+        if args.exit_with_parent and os.getppid() != parent:
+            break
     for s in (https, control):
         s.shutdown()
         s.server_close()

@@ -1,0 +1,39 @@
+#!/bin/sh
+# install-deps.sh - install the Debian packages that building drsjoin, its
+# pinned dependencies and its tests need. Only what is missing is installed,
+# so a second run is instant and needs no network. Not root and something
+# missing: say what, and fail.
+set -eu
+
+# Build: compilers and autotools (tpm2-tss has no configure in its tarball),
+# dpkg-dev for apt-get source/dpkg-source, python3 for mbedTLS's config.py.
+# Tests: openssl (TLS servers), swtpm (TPM simulator), python3-cryptography
+# (DRS emulator), file (static-link check).
+pkgs="build-essential gcc make musl-tools linux-libc-dev dpkg-dev patch
+autoconf automake libtool autoconf-archive libltdl-dev pkg-config
+python3 python3-cryptography openssl ca-certificates
+swtpm swtpm-tools file xz-utils bzip2 util-linux"
+
+# One dpkg-query for all; "ii" (installed, no error) is the only state that
+# counts as present.
+# shellcheck disable=SC2086 # word splitting of the list is intended
+present=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' $pkgs 2>/dev/null |
+	awk '$2 == "ii" { print $1 }' || true)
+missing=
+for p in $pkgs; do
+	echo "$present" | grep -qx -- "$p" || missing="$missing $p"
+done
+
+[ -n "$missing" ] || exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps.sh: missing Debian packages:$missing" >&2
+	echo "install-deps.sh: run as root, or: apt-get install$missing" >&2
+	exit 1
+fi
+
+echo "install-deps.sh: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >&2
+# shellcheck disable=SC2086 # word splitting of the list is intended
+apt-get install -y -q --no-install-recommends $missing >&2

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# What the service can do wrong, and what drsjoin then says and keeps.
+. "$(dirname "$0")/lib.sh"
+
+emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
+TOK=$(token_file)
+fresh() { STATE=$T_WORK/state-$1; }
+no_identity() { [ ! -e "$STATE/device.json" ] && [ -z "$(ls -A "$STATE/staging" 2>/dev/null)" ]; }
+
+fresh unknown
+t_run -- discover --tenant fabrikam.example
+t_expect "unknown tenant: refused" 5 "discover: server answered 404"
+
+fresh 500
+emu_fault --route join --status 500 --count 1 >/dev/null
+n=$(req_count join)
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "500 then success" 0
+t_check "500 then success: retried once, said so" \
+    "$([ "$(req_count join)" -eq $((n + 2)) ] && grep -q 'join: server answered 500, retrying' "$ERR"; echo $?)"
+
+fresh 429
+emu_fault --route nonce --status 429 --retry-after 1 --count 1 >/dev/null
+start=$(date +%s%N)
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "429 with Retry-After, then success" 0
+t_check "429: waited the Retry-After second" \
+    "$([ $(( ($(date +%s%N) - start) / 1000000 )) -ge 1000 ] &&
+       grep -q 'nonce: server answered 429, retrying in 1 s' "$ERR"; echo $?)"
+
+fresh 503
+emu_fault --route join --status 503 --retry-after 1 --count 50 >/dev/null
+start=$(date +%s)
+t_run -- --attempts 3 join --token-file "$TOK" --key-store software
+t_expect "503 for ever: gives up" 5 "join: server answered 503 ServiceUnavailable"
+t_check "503 for ever: within the bound, after 3 attempts, nothing kept" \
+    "$([ $(($(date +%s) - start)) -lt 15 ] && grep -q 'gave up after 3 attempts\|attempt 3 of 3' "$ERR" && no_identity; echo $?)"
+emu_fault clear >/dev/null
+
+fresh retry-after-long
+emu_fault --route discover --status 503 --retry-after 600 --count 1 >/dev/null
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "Retry-After beyond the cap: gives up at once" 5 "longer than the 30 s drsjoin waits"
+
+fresh truncated
+emu_fault --route nonce --truncate --count 10 >/dev/null
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "truncated answer" 4 "nonce:"
+t_check "truncated answer: nothing kept" "$(no_identity; echo $?)"
+emu_fault clear >/dev/null
+
+fresh nonjson
+emu_fault --route discover --non-json --count 1 >/dev/null
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "non-JSON answer" 4 "discover: the answer: not valid JSON"
+
+fresh nonjson500
+emu_fault --route join --non-json --status 502 --count 10 >/dev/null
+t_run -- --attempts 2 join --token-file "$TOK" --key-store software
+t_expect "non-JSON error page: status and first bytes" 5 "join: server answered 502, not JSON"
+emu_fault clear >/dev/null
+
+fresh drop
+emu_fault --route discover --drop --count 1 >/dev/null
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "a dropped connection is retried" 0
+
+fresh wrongkey
+n=$(emu_device_count)
+emu_fault --route join --wrong-key-cert --count 1 >/dev/null
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "certificate for another key: refused" 4 "join: the certificate's public key is not the device key"
+t_check "certificate for another key: nothing committed" "$(no_identity; echo $?)"
+
+fresh netdown
+t_run --env DRSJOIN_DISCOVERY_URL=https://127.0.0.1:9 -- --attempts 1 join --token-file "$TOK" --key-store software
+t_expect "unreachable service: names the host" 4 "cannot connect to 127.0.0.1:9"
+
+# State dir problems are local I/O errors, found before any traffic.
+n=$(req_count)
+: >"$T_WORK/plainfile"
+STATE=$T_WORK/plainfile
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "state dir is a file" 7 "$T_WORK/plainfile: not a directory"
+STATE=$T_WORK/plainfile/sub
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "state dir under a file" 7 "cannot create"
+ln -s "$T_WORK" "$T_WORK/link"
+STATE=$T_WORK/link
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "state dir is a symlink" 7 "(a symbolic link, refused)"
+t_check "state dir problems: no request sent" "$([ "$(req_count)" -eq "$n" ]; echo $?)"
+
+# SIGKILL at any moment of a --force join never damages the identity.
+fresh kill
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "kill: first identity" 0
+sum=$(sha256sum "$STATE/device.json")
+broken=0
+for ms in 20 60 100 150 200 260 330 420 520 650; do
+	DRSJOIN_DISCOVERY_URL=$EMU_URL DRSJOIN_STATE_DIR=$STATE SSL_CERT_FILE=$EMU_CA \
+	    "$DRSJOIN" -q join --token-file "$TOK" --key-store software --force >/dev/null 2>&1 &
+	pid=$!
+	sleep "0.$(printf %03d "$ms")"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	t_run -- status
+	if [ "$RC" -ne 0 ]; then broken=$((broken + 1)); echo "# killed at ${ms} ms: status $RC" >&2; fi
+done
+t_check "SIGKILL during join --force (10 moments): the identity always loads" "$([ $broken -eq 0 ]; echo $?)"
+emu_fault --route join --delay 3 --count 1 >/dev/null
+sum=$(sha256sum "$STATE/device.json")
+DRSJOIN_DISCOVERY_URL=$EMU_URL DRSJOIN_STATE_DIR=$STATE SSL_CERT_FILE=$EMU_CA \
+    "$DRSJOIN" -q join --token-file "$TOK" --key-store software --force >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+t_check "SIGKILL while the join request is in flight: device.json untouched" \
+    "$([ "$(sha256sum "$STATE/device.json")" = "$sum" ]; echo $?)"
+t_check "SIGKILL leaves staged keys behind (to be cleaned)" \
+    "$([ -n "$(ls -A "$STATE/staging")" ]; echo $?)"
+emu_fault clear >/dev/null
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "the next run succeeds" 0 "already joined"
+t_check "the next run cleans the staging area and orphans" \
+    "$([ -z "$(ls -A "$STATE/staging")" ] &&
+       [ "$(ls "$STATE/identity" | wc -l)" -eq 1 ] && ! ls "$STATE" | grep -q tmp; echo $?)"
+
+t_done

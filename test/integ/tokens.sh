@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The token is checked before any traffic and any change to the state dir;
+# each fault has its own message and exit code 3 (bad input).
+. "$(dirname "$0")/lib.sh"
+
+emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
+
+# expect_token NAME MESSAGE mint-token args...
+expect_token() {
+	local name=$1 msg=$2 tok
+	shift 2
+	tok=$(token_file "$@")
+	t_run -- join --token-file "$tok" --key-store software
+	t_expect "$name" 3 "$msg"
+}
+
+expect_token "expired token" "token: expired" --expired
+expect_token "not-yet-valid token" "token: not valid before" --not-before 3600
+expect_token "wrong audience" "token: audience 'https://graph.microsoft.com' is not the Device Registration Service" \
+    --aud https://graph.microsoft.com
+
+printf 'not-a-jwt\n' >"$T_WORK/bad.jwt"
+t_run -- join --token-file "$T_WORK/bad.jwt"
+t_expect "malformed token" 3 "token: not a JWT (expected three dot-separated parts)"
+printf '\n\n' >"$T_WORK/empty.jwt"
+t_run -- join --token-file "$T_WORK/empty.jwt"
+t_expect "empty token file" 3 "token file $T_WORK/empty.jwt: empty"
+t_run -- join --token-file "$T_WORK/missing.jwt"
+t_expect "missing token file" 3 "$T_WORK/missing.jwt: No such file or directory"
+t_run -- join
+t_expect "no token at all" 2 "join: no token: give --token-file FILE (or - for stdin), or set DRSJOIN_TOKEN"
+t_run -- join eyJhbGciOiJSUzI1NiJ9.e30.c2ln
+t_expect "a token on argv is refused" 2 "the token is never given on the command line"
+
+t_check "no request reached the emulator, no state was written" \
+    "$([ "$(req_count)" -eq 0 ] && [ -z "$(state_files)" ]; echo $?)"
+
+# Good tokens through stdin and the environment.
+TOK=$(token_file)
+STATE=$T_WORK/state-stdin
+t_run --in "$TOK" -- join --token-file - --key-store software
+t_expect "token from stdin" 0
+STATE=$T_WORK/state-env
+t_run --env "DRSJOIN_TOKEN=$(cat "$TOK")" -- join --key-store software
+t_expect "token from DRSJOIN_TOKEN" 0
+t_check "the token is never in the request log" \
+    "$(! grep -qF "$(cut -d. -f2 "$TOK")" "$(emu_requests)"; echo $?)"
+
+# A v2 token (the DRS application id as audience) is accepted.
+STATE=$T_WORK/state-v2
+t_run -- join --token-file "$(token_file --aud 01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9)" --key-store software
+t_expect "v2 token (DRS application id audience)" 0
+
+# The service's own verdict: a token signed by another key.
+STATE=$T_WORK/state-badsig
+T=$(token_file --sign-with-other-key)
+t_run -- join --token-file "$T" --key-store software
+t_expect "bad signature: refused by the service" 5 "join: server answered 401"
+t_check "refused join leaves no identity and no staged keys" \
+    "$([ ! -e "$STATE/device.json" ] && [ -z "$(ls -A "$STATE/staging" 2>/dev/null)" ]; echo $?)"
+
+t_done

@@ -47,11 +47,6 @@ DRS_SRCS := $(sort $(wildcard drs/*.c))
 DRS_OBJS := $(DRS_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(B)/test/%)
-# The asan flavour has no curl or TPM libraries: only the pure and crypto tests.
-ASAN_SKIP := test_tpm
-ifeq ($(MODE),asan)
-UNIT_BINS := $(filter-out $(ASAN_SKIP:%=$(B)/test/%),$(UNIT_BINS))
-endif
 
 .PHONY: all sysdeps deps bins unit check demo bench size clean distclean
 .DEFAULT_GOAL := all
@@ -74,7 +69,7 @@ $(B)/libdrs.a: $(DRS_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/%.o: %.c $(wildcard drs/*.h) | $(DEPS)/.complete
+$(B)/%.o: %.c $(wildcard drs/*.h) $(DEPS)/.complete
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -82,7 +77,7 @@ $(B)/test/%: test/unit/%.c $(B)/libdrs.a test/unit/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itest/unit $(ALL_LDFLAGS) -o $@ $< $(B)/libdrs.a $(LIBS_MODE)
 
-$(B)/test/tls_probe: test/tls/tls_probe.c | $(DEPS)/.complete
+$(B)/test/tls_probe: test/tls/tls_probe.c $(DEPS)/.complete
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS_MODE)
 

@@ -61,8 +61,7 @@ static const char exit_table[] =
     "  5  refused: the service answered with an error\n"
     "  6  TPM: no usable TPM, or the TPM failed\n"
     "  7  local I/O: the state directory, key files, or writing the output\n"
-    "  8  not joined (status)\n"
-    "  9  not implemented yet\n";
+    "  8  not joined (status)\n";
 
 static void
 usage(FILE *f)

@@ -18,7 +18,6 @@ enum exit_code {
 	EXIT_TPM = 6,		/* TPM missing or failing */
 	EXIT_IO = 7,		/* local I/O: state dir, key files, stdout */
 	EXIT_NOT_JOINED = 8,	/* status: no identity stored */
-	EXIT_UNIMPLEMENTED = 9,	/* the subcommand is not built yet */
 };
 
 /* 0 with -q, 1 by default, 1 + the number of -v. */

@@ -12,7 +12,7 @@ set -eu
 pkgs="build-essential gcc make musl-tools linux-libc-dev dpkg-dev patch
 autoconf automake libtool autoconf-archive libltdl-dev pkg-config
 python3 python3-cryptography openssl ca-certificates
-swtpm swtpm-tools file xz-utils bzip2 util-linux"
+swtpm swtpm-tools file xz-utils bzip2 util-linux procps"
 
 # One dpkg-query for all; "ii" (installed, no error) is the only state that
 # counts as present.

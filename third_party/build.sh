@@ -100,8 +100,14 @@ fi
 log=$cache/logs/$flavour-$key.log
 work=$(mktemp -d "$cache/.work-$flavour-XXXXXX")
 bgpids=
+# A background step is a subshell running make or configure: stop the whole
+# tree, or they would go on writing into a removed directory.
+kill_tree() {
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
+	kill "$1" 2>/dev/null || true
+}
 cleanup() {
-	for p in $bgpids; do kill "$p" 2>/dev/null || true; done
+	for p in $bgpids; do kill_tree "$p"; done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -266,11 +272,14 @@ step() { # name command...
 	return $st
 }
 
-bootstrap_tss_step() { step tss-bootstrap bootstrap_tss; }
-bootstrap_tss_step &
-tss_boot=$!; bgpids=$tss_boot
+step tss-bootstrap bootstrap_tss & tss_boot=$!
+bgpids=$tss_boot
 
-step mbedtls build_mbedtls || fail "mbedTLS build failed" mbedtls
+# Steps run in the background and are waited for, so that a signal is acted
+# on at once (sh defers traps while a foreground command runs).
+step mbedtls build_mbedtls & mbedtls_pid=$!
+bgpids="$tss_boot $mbedtls_pid"
+wait "$mbedtls_pid" || fail "mbedTLS build failed" mbedtls
 step cjson build_cjson || fail "cJSON build failed" cjson
 wait "$tss_boot" || fail "tpm2-tss bootstrap failed" tss-bootstrap
 

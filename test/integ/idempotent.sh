@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# join twice: one device, no traffic; --force: a new device, the old identity
+# replaced only after the new join succeeded; another tenant is refused.
+. "$(dirname "$0")/lib.sh"
+
+emu_start --extra-tenant 5f0c2a1e-9b7d-4c3a-8e21-6d4b3f2a1c09=fabrikam.example >/dev/null ||
+    { t_fail "emulator starts" "emu_start failed"; exit 1; }
+TOK=$(token_file)
+
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "first join" 0
+first=$(jget "$STATE/device.json" 'd["device_id"]')
+first_dir=$(jget "$STATE/device.json" 'd["identity_dir"]')
+n=$(req_count); devs=$(emu_device_count)
+
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "second join: exit 0" 0 "already joined as device $first"
+t_check "second join: prints the stored identity, no request, no new device" \
+    "$([ "$(jget "$OUT" 'd["device"]["device_id"]')" = "$first" ] &&
+       [ "$(req_count)" -eq "$n" ] && [ "$(emu_device_count)" -eq "$devs" ]; echo $?)"
+
+t_run -- join --token-file "$TOK" --key-store software --force
+t_expect "--force joins again" 0
+second=$(jget "$STATE/device.json" 'd["device_id"]')
+t_check "--force: a new device, the old identity replaced and removed" \
+    "$([ -n "$second" ] && [ "$second" != "$first" ] &&
+       [ "$(emu_device_count)" -eq $((devs + 1)) ] && [ ! -e "$first_dir" ] &&
+       [ "$(ls "$STATE/identity" | wc -l)" -eq 1 ]; echo $?)"
+
+# --force whose join is refused keeps the identity it had.
+sum=$(sha256sum <"$STATE/device.json")
+emu_fault --route join --status 400 --count 1 >/dev/null
+t_run -- join --token-file "$TOK" --key-store software --force
+t_expect "--force refused by the service" 5 "join: server answered 400"
+t_check "--force refused: identity unchanged, nothing staged" \
+    "$([ "$(sha256sum <"$STATE/device.json")" = "$sum" ] &&
+       [ -z "$(ls -A "$STATE/staging")" ]; echo $?)"
+t_run -- status
+t_expect "--force refused: status still works" 0
+
+# A token for another tenant without --force.
+OTHER=$(token_file --tid 5f0c2a1e-9b7d-4c3a-8e21-6d4b3f2a1c09 --upn bob@fabrikam.example)
+n=$(req_count)
+t_run -- join --token-file "$OTHER" --key-store software
+t_expect "another tenant without --force: refused" 3 \
+    "join: this machine is already joined to tenant $EMU_TENANT_ID as device $second; --force replaces that identity"
+t_check "another tenant: no request sent" "$([ "$(req_count)" -eq "$n" ]; echo $?)"
+
+# A document for one tenant with a token for another.
+STATE=$T_WORK/state-mix
+t_run -- discover --tenant "$EMU_TENANT_DOMAIN"
+cp "$OUT" "$T_WORK/doc"
+t_run --in "$T_WORK/doc" -- join --token-file "$OTHER" --key-store software
+t_expect "document and token disagree on the tenant" 3 \
+    "join: the token is for tenant 5f0c2a1e-9b7d-4c3a-8e21-6d4b3f2a1c09, the document for tenant $EMU_TENANT_ID"
+
+# A stored identity whose files are gone is joined again, not trusted.
+STATE=$T_WORK/state-broken
+t_run -- join --token-file "$TOK" --key-store software
+rm -f "$(jget "$STATE/device.json" 'd["keys"]["device_key"]')"
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "identity with a missing key: joined again" 0 "the stored identity is not usable; joining again"
+
+t_done

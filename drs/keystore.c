@@ -230,7 +230,8 @@ keystore_start(const char *state_dir, enum keystore_choice choice, int ephemeral
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return log_fail(EXIT_INTERNAL, "out of memory");
 	j->choice = choice;
-	if ((j->tpm = pick_store(choice)) < 0 ||
+	/* The TPM is opened here, so that a missing one fails before any traffic. */
+	if ((j->tpm = pick_store(choice)) < 0 || (j->tpm && get_tpm(opts.tcti) == NULL) ||
 	    identity_staging_new(state_dir, ephemeral, &j->tmp_dir, &j->dir) < 0) {
 		job_free(j);
 		return -1;

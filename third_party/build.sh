@@ -141,6 +141,9 @@ PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig
 PKG_CONFIG_PATH=
 export PKG_CONFIG_LIBDIR PKG_CONFIG_PATH
 unset CPPFLAGS LIBS 2>/dev/null || true
+# Run from make, the top-level's flags and variable overrides (make CC=...)
+# would reach the dependencies' own makes.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES 2>/dev/null || true
 
 start=$(date +%s)
 echo "build.sh: building $flavour dependencies into $dest" >&2

@@ -168,6 +168,15 @@ t_check "-v -v redacts the token and the nonce" \
        ! grep -qF "$(cat "$TOK")" "$ERR" && ! grep -qF "${NONCE:-no nonce}" "$ERR" &&
        ! grep -qF "$(cut -d. -f2 "$TOK")" "$ERR"; echo $?)"
 
+# -v names the CA bundle and where it came from.
+t_run -- -v --cacert "$EMU_CA" discover --tenant "$EMU_TENANT_DOMAIN"
+t_check "-v names the CA bundle from --cacert" "$(grep -qF "CA bundle: $EMU_CA (from --cacert)" "$ERR"; echo $?)"
+t_run -- -v discover --tenant "$EMU_TENANT_DOMAIN"
+t_check "-v names the CA bundle from SSL_CERT_FILE" "$(grep -qF "CA bundle: $EMU_CA (from SSL_CERT_FILE)" "$ERR"; echo $?)"
+t_run --env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt -- --attempts 1 discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "the emulator's certificate is not trusted by the system bundle" 4 \
+    "cannot be verified with the CA bundle /etc/ssl/certs/ca-certificates.crt"
+
 # status when not joined.
 STATE=$T_WORK/state-none
 t_run -- status

@@ -1,0 +1,113 @@
+"""The measurements of `make bench` (run by scripts/bench.sh).
+
+Each phase is timed as its own drsjoin process (so process start-up is in
+every figure), over RUNS runs; peak RSS is GNU time's maximum resident set
+of a one-shot join (the largest of three). Targets (issue 4 and 5):
+  one-shot join (software keys) <= 1.3 x (keygen + the three round trips)
+  peak RSS <= 4 MB; one-shot join with TPM keys on swtpm <= 1.5 s.
+"""
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+drsjoin, work, runs, url, ca, domain, size = sys.argv[1:8]
+runs = int(runs)
+tcti = os.environ.get("BENCH_TCTI", "")
+token = os.path.join(work, "token.jwt")
+
+
+def run(args, state, stdin=None, env_extra=None):
+    """Runs drsjoin once; returns (seconds, stdout). Fails loudly."""
+    env = dict(os.environ, DRSJOIN_DISCOVERY_URL=url, DRSJOIN_STATE_DIR=state,
+               SSL_CERT_FILE=ca)
+    env.pop("DRSJOIN_TCTI", None)
+    env.update(env_extra or {})
+    start = time.perf_counter()
+    p = subprocess.Popen([drsjoin, "-q"] + args, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = p.communicate(stdin)
+    elapsed = time.perf_counter() - start
+    if p.returncode != 0:
+        sys.exit(f"bench: drsjoin {' '.join(args)} failed ({p.returncode}): "
+                 f"{err.decode(errors='replace').strip()}")
+    return elapsed, out
+
+
+def rss_of(args, state, stdin=None, env_extra=None):
+    """Peak RSS (kB) of one drsjoin run, measured by GNU time."""
+    env = dict(os.environ, DRSJOIN_DISCOVERY_URL=url, DRSJOIN_STATE_DIR=state,
+               SSL_CERT_FILE=ca)
+    env.update(env_extra or {})
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", drsjoin, "-q"] + args,
+                       input=stdin, capture_output=True, env=env)
+    if p.returncode != 0:
+        sys.exit(f"bench: rss run failed: {p.stderr.decode(errors='replace')}")
+    return int(p.stderr.decode().strip().splitlines()[-1])
+
+
+def fresh_state(name):
+    d = os.path.join(work, name)
+    shutil.rmtree(d, ignore_errors=True)
+    return d
+
+
+def summary(name, xs):
+    xs = sorted(xs)
+    med = statistics.median(xs)
+    print(f"  {name:<24} median {med * 1000:7.1f} ms   min {xs[0] * 1000:7.1f}"
+          f"   max {xs[-1] * 1000:7.1f}   stdev {statistics.pstdev(xs) * 1000:6.1f}")
+    return med
+
+
+phases = {k: [] for k in ("discover", "nonce", "keygen", "csr", "join")}
+oneshot, oneshot_tpm = [], []
+for i in range(runs):
+    st = fresh_state(f"s{i}")
+    t, doc = run(["discover", "--tenant", domain], st)
+    phases["discover"].append(t)
+    t, doc = run(["nonce"], st, doc)
+    phases["nonce"].append(t)
+    t, doc = run(["keygen", "--key-store", "software"], st, doc)
+    phases["keygen"].append(t)
+    t, doc = run(["csr"], st, doc)
+    phases["csr"].append(t)
+    t, _ = run(["join", "--token-file", token, "--key-store", "software"], st, doc)
+    phases["join"].append(t)
+    t, _ = run(["join", "--token-file", token, "--key-store", "software"],
+               fresh_state(f"o{i}"))
+    oneshot.append(t)
+    if tcti:
+        t, _ = run(["join", "--token-file", token, "--key-store", "tpm"],
+                   fresh_state(f"t{i}"), env_extra={"DRSJOIN_TCTI": tcti})
+        oneshot_tpm.append(t)
+
+print(f"drsjoin bench: {runs} runs each, against the DRS emulator on loopback")
+print("phases, each as its own process:")
+med = {k: summary(k, v) for k, v in phases.items()}
+print("one-shot join:")
+whole = summary("software keys", oneshot)
+tpm = summary("TPM keys (swtpm)", oneshot_tpm) if oneshot_tpm else None
+
+rss = max(rss_of(["join", "--token-file", token, "--key-store", "software"],
+                 fresh_state(f"r{i}")) for i in range(3))
+bound = 1.3 * (med["keygen"] + med["discover"] + med["nonce"] + med["join"])
+print(f"peak RSS: {rss} kB (one-shot join, software keys; largest of 3)")
+print(f"stripped size: {size} bytes")
+
+ok = True
+def target(name, good, text):
+    global ok
+    ok = ok and good
+    print(f"target {'met' if good else 'MISSED'}: {name}: {text}")
+
+target("one-shot join", whole <= bound,
+       f"{whole * 1000:.0f} ms <= 1.3 x (keygen + discover + nonce + join) = {bound * 1000:.0f} ms")
+target("peak RSS", rss <= 4096, f"{rss} kB <= 4096 kB")
+target("size", int(size) <= 1600000, f"{size} <= 1600000 bytes")
+if tpm is not None:
+    target("one-shot join, TPM keys", tpm <= 1.5, f"{tpm * 1000:.0f} ms <= 1500 ms")
+sys.exit(0 if ok else 1)

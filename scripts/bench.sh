@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# make bench: the one-shot join against the DRS emulator (software keys, and
+# TPM keys on swtpm when it can start), each phase alone, peak RSS and the
+# stripped size. Targets are checked and reported; the exit status says
+# whether they were met.
+# usage: scripts/bench.sh [DRSJOIN] [RUNS]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+drsjoin=$(cd "$(dirname "${1:-$top/drsjoin}")" && pwd)/$(basename "${1:-drsjoin}")
+runs=${2:-${BENCH_RUNS:-20}}
+. "$top/test/lib-emulator.sh"
+. "$top/test/lib-swtpm.sh"
+
+work=$(mktemp -d)
+cleanup() { emu_stop || true; swtpm_stop || true; rm -rf "$work"; }
+trap cleanup EXIT
+emu_start --state-dir "$work/emulator" >/dev/null
+tcti=
+if why=$(swtpm_available) && swtpm_start >/dev/null; then
+	tcti=$SWTPM_TCTI
+else
+	echo "bench: no swtpm (${why:-swtpm did not start}): the TPM join is not measured" >&2
+fi
+emu_token --lifetime 7200 >"$work/token.jwt"
+chmod 600 "$work/token.jwt"
+strip -o "$work/drsjoin.stripped" "$drsjoin"
+
+BENCH_TCTI=$tcti /usr/bin/python3 "$top/scripts/bench.py" "$drsjoin" "$work" "$runs" \
+    "$EMU_URL" "$EMU_CA" "$EMU_TENANT_DOMAIN" "$(stat -c %s "$work/drsjoin.stripped")"

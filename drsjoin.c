@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +43,6 @@ static const struct command commands[] = {
 	    "get a nonce from the tenant's nonce service" },
 	{ "status", cmd_status, 0,
 	    "show the identity stored on this machine" },
-};
-
-struct options opts = {
-	.timeout = 30,
-	.attempts = 4,
 };
 
 static const char exit_table[] =
@@ -94,21 +88,6 @@ usage(FILE *f)
 	    "'drsjoin COMMAND --help' describes a command.\n"
 	    "\n%s",
 	    DRSJOIN_STATE_DIR, DRSJOIN_DISCOVERY_URL, exit_table);
-}
-
-int
-cli_usage(const char *cmd, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (cmd != NULL)
-		return log_fail(EXIT_USAGE, "%s: %s (see 'drsjoin %s --help')",
-		    cmd, msg, cmd);
-	return log_fail(EXIT_USAGE, "%s (see 'drsjoin --help')", msg);
 }
 
 static int

@@ -71,8 +71,9 @@ dest=$cache/$flavour-$key
 
 # The convenience link third_party/.deps/FLAVOUR (git-ignored) for developers.
 link_deps() {
-	mkdir -p "$here/.deps" 2>/dev/null &&
+	if mkdir -p "$here/.deps" 2>/dev/null; then
 		ln -sfn "$dest" "$here/.deps/$flavour" 2>/dev/null || true
+	fi
 }
 
 if [ -f "$dest/.complete" ]; then
@@ -177,6 +178,7 @@ build_cjson() {
 	s=$src/cjson
 	apply_patches cjson "$s" || return 1
 	# One file; its CMake would add nothing but a configure step.
+	# shellcheck disable=SC2086 # CFLAGS is a list of flags
 	"$CC" $CFLAGS -std=c89 -c "$s/cJSON.c" -o "$s/cJSON.o" &&
 		ar rcs "$prefix/lib/libcjson.a" "$s/cJSON.o" &&
 		mkdir -p "$prefix/include/cjson" &&
@@ -298,9 +300,10 @@ bgpids=
 [ "$st_tss" = 0 ] || fail "tpm2-tss build failed" tpm2-tss
 
 # Keep include/ and lib/*.a only: .pc/.la files would name the temporary path.
-rm -rf "$prefix/bin" "$prefix/share" "$prefix/etc" "$prefix/var" "$prefix/lib/pkgconfig" \
-	"$prefix/lib/udev" "$prefix/lib/sysusers.d" "$prefix/lib/tmpfiles.d"
-rm -f "$prefix"/lib/*.la
+rm -rf "${prefix:?}/bin" "${prefix:?}/share" "${prefix:?}/etc" "${prefix:?}/var" \
+	"${prefix:?}/lib/pkgconfig" "${prefix:?}/lib/udev" \
+	"${prefix:?}/lib/sysusers.d" "${prefix:?}/lib/tmpfiles.d"
+rm -f "${prefix:?}"/lib/*.la
 
 for lib in mbedtls mbedx509 mbedcrypto curl cjson tss2-esys tss2-sys tss2-mu \
 	tss2-rc tss2-tcti-device tss2-tcti-swtpm tss2-tcti-mssim; do

@@ -80,6 +80,7 @@ apt_entries() {
 }
 
 # The host's own release codename tells which entries are the Debian archive.
+# shellcheck disable=SC1091
 host_codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
 [ -n "$host_codename" ] || die "cannot read VERSION_CODENAME from /etc/os-release"
 
@@ -148,7 +149,7 @@ grep -v '^[[:space:]]*\(#\|$\)' "$versions" | while read -r pkg ver orig sum; do
 	fi
 	[ "$got" = "$sum" ] || die "$pkg: SHA256 MISMATCH for $orig: pinned $sum, got $got ($src)"
 	dsc=$(ls "$src"/*.dsc)
-	rm -rf "$dest/$pkg"
+	rm -rf "${dest:?}/$pkg"
 	# Debian's patches of the pinned package are applied (3.0 quilt); see README.
 	dpkg-source --no-check -x "$dsc" "$dest/$pkg" >&2 || die "$pkg: dpkg-source -x failed"
 	echo "fetch.sh: $pkg $ver ok ($orig sha256 verified)" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The command line: help, version, usage errors, bad documents; the binary
 # is static and needs nothing from the host.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib-integ.sh"
 
 t_run -- --help
 t_check "--help lists every subcommand, the global options and the exit codes" \

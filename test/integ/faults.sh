@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the service can do wrong, and what drsjoin then says and keeps.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib-integ.sh"
 
 emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
 TOK=$(token_file)

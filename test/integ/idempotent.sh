@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # join twice: one device, no traffic; --force: a new device, the old identity
 # replaced only after the new join succeeded; another tenant is refused.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib-integ.sh"
 
 emu_start --extra-tenant 5f0c2a1e-9b7d-4c3a-8e21-6d4b3f2a1c09=fabrikam.example >/dev/null ||
     { t_fail "emulator starts" "emu_start failed"; exit 1; }

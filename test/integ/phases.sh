@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Each phase alone, the pipe, the one-shot join, register, status - and what
 # drsjoin sent, field by field, from the emulator's request log.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib-integ.sh"
 
 emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
 TOK=$(token_file --upn alice@"$EMU_TENANT_DOMAIN")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The token is checked before any traffic and any change to the state dir;
 # each fault has its own message and exit code 3 (bad input).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib-integ.sh"
 
 emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
 

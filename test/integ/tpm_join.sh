@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TPM-bound keys end to end on Debian's swtpm: keygen, CSR, the one-shot
 # join, status across a swtpm restart, another TPM, and the fallbacks.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib-integ.sh"
 
 if ! why=$(swtpm_available); then
 	t_skip "TPM join on swtpm" "$why"

@@ -31,6 +31,7 @@ stop_server() {
 		server_pid=
 	fi
 }
+# shellcheck disable=SC2317 # called from the trap
 cleanup() {
 	stop_server
 	rm -rf "$tmp"

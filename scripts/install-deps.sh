@@ -8,11 +8,11 @@ set -eu
 # Build: compilers and autotools (tpm2-tss has no configure in its tarball),
 # dpkg-dev for apt-get source/dpkg-source, python3 for mbedTLS's config.py.
 # Tests: openssl (TLS servers), swtpm (TPM simulator), python3-cryptography
-# (DRS emulator), file (static-link check).
+# (DRS emulator), file (static-link check), time (peak RSS in make bench).
 pkgs="build-essential gcc make musl-tools linux-libc-dev dpkg-dev patch
 autoconf automake libtool autoconf-archive libltdl-dev pkg-config
 python3 python3-cryptography openssl ca-certificates
-swtpm swtpm-tools file xz-utils bzip2 util-linux procps"
+swtpm swtpm-tools file xz-utils bzip2 util-linux procps time"
 
 # One dpkg-query for all; "ii" (installed, no error) is the only state that
 # counts as present.

@@ -47,8 +47,12 @@ DRS_SRCS := $(sort $(wildcard drs/*.c))
 DRS_OBJS := $(DRS_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(B)/test/%)
+# Fuzz targets (test/fuzz): one binary per parser of outside input, run by
+# `make check` in the asan build over a fixed set of mutated inputs.
+FUZZ_NAMES := json jwt svcerr redact retry b64 bcrypt cert key tpmblob
+FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/test/fuzz_%)
 
-.PHONY: all sysdeps deps bins unit check demo bench size clean distclean
+.PHONY: all sysdeps deps bins unit fuzz check demo bench size clean distclean
 .DEFAULT_GOAL := all
 
 all: sysdeps
@@ -81,14 +85,21 @@ $(B)/test/tls_probe: test/tls/tls_probe.c $(DEPS)/.complete
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS_MODE)
 
+$(B)/test/fuzz_%: test/fuzz/driver.c test/fuzz/fuzz_targets.c $(B)/libdrs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DFUZZ_$(shell echo $* | tr a-z A-Z) $(ALL_LDFLAGS) -o $@ \
+	    test/fuzz/driver.c test/fuzz/fuzz_targets.c $(B)/libdrs.a $(LIBS_MODE)
+
 bins: $(B)/drsjoin $(UNIT_BINS)
 
 unit: $(UNIT_BINS)
 
+fuzz: $(FUZZ_BINS)
+
 check: sysdeps
 	@$(MAKE) --no-print-directory deps-musl deps-asan
 	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe
-	@$(MAKE) --no-print-directory MODE=asan unit
+	@$(MAKE) --no-print-directory MODE=asan unit fuzz
 	test/run build/check/drsjoin build/check/test build/asan/test
 
 demo: all

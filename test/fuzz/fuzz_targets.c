@@ -1,0 +1,122 @@
+/*
+ * fuzz_targets.c - every parser of outside input, as fuzz targets. One of
+ * them is chosen at compile time with -DFUZZ_<NAME> (see the Makefile).
+ * Each copies the input into a NUL-terminated buffer of its exact size, so
+ * the sanitizers see any read past it.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "b64.h"
+#include "bcrypt_blob.h"
+#include "cert.h"
+#include "json.h"
+#include "jwt.h"
+#include "keys.h"
+#include "log.h"
+#include "redact.h"
+#include "retry.h"
+#include "svcerr.h"
+#include "tpm.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+
+	if (s == NULL)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	log_reset();
+#if defined(FUZZ_JSON)
+	{
+		/* The document and every service answer go through json_parse. */
+		struct json *j = json_parse(s, size, EXIT_INPUT, "fuzz");
+		char *out = j ? json_print(j, 1) : NULL;
+
+		if (j != NULL) {
+			json_get_ci(j, "ReponseStatus");
+			json_get_string(json_get_object(j, "tenant"), "id");
+		}
+		free(out);
+		json_free(j);
+	}
+#elif defined(FUZZ_JWT)
+	{
+		struct jwt_claims c;
+
+		if (jwt_parse(s, &c) == 0) {
+			jwt_check(&c, time(NULL));
+			jwt_claims_free(&c);
+		}
+	}
+#elif defined(FUZZ_SVCERR)
+	{
+		char line[SVCERR_LINE_MAX];
+
+		svcerr_format(line, sizeof(line), "join", 400, s, size,
+		    "application/json", "00000000-0000-0000-0000-000000000000");
+		svcerr_format(line, 64, "join", 502, s, size, NULL, NULL);
+	}
+#elif defined(FUZZ_REDACT)
+	free(redact_body("application/json", s, size));
+	free(redact_body("application/x-www-form-urlencoded", s, size));
+	free(redact_url(s, size));
+	free(redact_header(s, size));
+#elif defined(FUZZ_RETRY)
+	{
+		long secs;
+		time_t t;
+
+		retry_after_parse(s, 1790000000, &secs);
+		retry_http_date(s, &t);
+	}
+#elif defined(FUZZ_B64)
+	{
+		uint8_t *out = NULL;
+		size_t n;
+
+		if (b64_decode(s, size, EXIT_INPUT, "fuzz", &out, &n) == 0)
+			free(out);
+		if (b64url_decode(s, size, EXIT_INPUT, "fuzz", &out, &n) == 0)
+			free(out);
+	}
+#elif defined(FUZZ_BCRYPT)
+	{
+		struct bcrypt_blob b;
+
+		bcrypt_blob_parse(data, size, EXIT_INPUT, "fuzz", &b);
+	}
+#elif defined(FUZZ_CERT)
+	{
+		struct cert *c = NULL;
+
+		if (cert_parse_der(data, size, EXIT_NETWORK, "fuzz", &c) == 0)
+			cert_free(c);
+		if (cert_parse_pem(s, size, EXIT_NETWORK, "fuzz", &c) == 0)
+			cert_free(c);
+	}
+#elif defined(FUZZ_KEY)
+	{
+		struct key *k = NULL;
+
+		if (keys_load_pem(s, size, "fuzz", &k) == 0)
+			keys_free(k);
+	}
+#elif defined(FUZZ_TPMBLOB)
+	{
+		struct tpm_public pub;
+
+		tpm_blob_public(data, size, &pub);
+	}
+#else
+#error "define one FUZZ_<NAME>"
+#endif
+	free(s);
+	return 0;
+}

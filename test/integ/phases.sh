@@ -131,6 +131,16 @@ t_check "status: device, tenant, UPN, join type, days left, store" \
         "$DEV $EMU_TENANT_ID alice@$EMU_TENANT_DOMAIN join software $STATE" ] &&
        [ "$(jget "$OUT" 'd["days_left"] > 3600')" = True ]; echo $?)"
 
+# At a terminal, status adds a short summary on stderr; in a pipe it does not.
+t_check "status in a pipe: JSON only, stderr empty" "$([ ! -s "$ERR" ]; echo $?)"
+if command -v script >/dev/null; then
+	DRSJOIN_STATE_DIR=$STATE script -qec "$DRSJOIN status" /dev/null >"$T_WORK/tty" 2>&1 </dev/null || true
+	t_check "status at a terminal: a one-line summary" \
+	    "$(grep -q "Joined to $EMU_TENANT_DOMAIN as device $DEV (join), software keys; certificate valid for 36[0-9][0-9] more days." "$T_WORK/tty"; echo $?)"
+else
+	t_skip "status at a terminal" "no script(1)"
+fi
+
 # The whole pipe, in a fresh state dir, through real pipes.
 STATE=$T_WORK/state-pipe
 export DRSJOIN_DISCOVERY_URL=$EMU_URL DRSJOIN_STATE_DIR=$STATE SSL_CERT_FILE=$EMU_CA
@@ -158,6 +168,11 @@ t_check "register: JoinType 4 sent, join type register stored" \
     "$([ "$(jget "$(last_request join)" 'd["body"]["JoinType"]')" = 4 ] &&
        [ "$(jget "$(last_request join)" 'd["body"]["DeviceDisplayName"]')" = ci-runner-7 ] &&
        [ "$(jget "$STATE/device.json" 'd["join_type"]')" = register ]; echo $?)"
+
+# -q: a successful join says nothing on stderr.
+STATE=$T_WORK/state-quiet
+t_run -- -q join --token-file "$TOK" --key-store software
+t_check "-q: silent on success" "$([ "$RC" -eq 0 ] && [ ! -s "$ERR" ] && [ -s "$OUT" ]; echo $?)"
 
 # -v -v shows the exchange but never the token or the nonce.
 STATE=$T_WORK/state-verbose

@@ -25,6 +25,8 @@
 
 #define JOIN_TYPE_JOIN 0
 #define JOIN_TYPE_REGISTER 4
+/* Seconds a nonce from the document is trusted to be still valid. */
+#define NONCE_MAX_AGE 240
 
 struct join_args {
 	const char *token_file, *in, *display_name, *target_domain;
@@ -239,6 +241,25 @@ out:
 	return rc;
 }
 
+/*
+ * A nonce in the document that the service would no longer take (they live
+ * about five minutes) is fetched again rather than sent to be refused.
+ */
+static int
+nonce_fresh(const struct json *doc)
+{
+	double at;
+
+	if (doc_get(doc, "nonce", "value") == NULL)
+		return 0;
+	if (json_get_number(json_get_object(doc, "nonce"), "fetched_at", &at) == 0 &&
+	    (double)time(NULL) - at <= NONCE_MAX_AGE)
+		return 1;
+	log_note("join: the document's nonce is older than %d s; getting a new one",
+	    NONCE_MAX_AGE);
+	return 0;
+}
+
 /* The phases the document lacks, key generation overlapping the network. */
 static int
 run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
@@ -264,7 +285,7 @@ run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
 	if (json_get_object(doc, "discovery") == NULL &&
 	    discovery_run(s, doc, claims->tid, token) < 0)
 		goto out;
-	if (!a->no_nonce && json_get_object(doc, "nonce") == NULL && nonce_run(s, doc) < 0)
+	if (!a->no_nonce && !nonce_fresh(doc) && nonce_run(s, doc) < 0)
 		goto out;
 	if (job != NULL) {
 		rc = keystore_finish(job, doc);
@@ -283,10 +304,8 @@ run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
 	}
 	rc = post_join(s, doc, token, claims, a);
 out:
-	if (job != NULL) {
+	if (job != NULL)
 		keystore_finish(job, doc);
-		own_keys = 1;
-	}
 	/* A one-shot join that failed leaves no staged keys behind. */
 	if (rc < 0 && own_keys)
 		keystore_discard(doc);

@@ -141,6 +141,15 @@ else
 	t_skip "status at a terminal" "no script(1)"
 fi
 
+# A document whose nonce is stale gets a fresh one before the join.
+STATE=$T_WORK/state-stale
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); d["nonce"]["fetched_at"]-=3600; d.pop("keys"); d.pop("csr"); json.dump(d,open(sys.argv[2],"w"))' "$D.4" "$T_WORK/stale.json"
+n=$(req_count nonce)
+t_run --in "$T_WORK/stale.json" -- join --token-file "$TOK" --key-store software
+t_expect "a stale nonce in the document is fetched again" 0 "join: the document's nonce is older than 240 s; getting a new one"
+t_check "stale nonce: one new nonce request, the join's nonce valid" \
+    "$([ "$(req_count nonce)" -eq $((n + 1)) ] && [ "$(jget "$(last_request join)" 'd["nonce"]')" = valid ]; echo $?)"
+
 # The whole pipe, in a fresh state dir, through real pipes.
 STATE=$T_WORK/state-pipe
 export DRSJOIN_DISCOVERY_URL=$EMU_URL DRSJOIN_STATE_DIR=$STATE SSL_CERT_FILE=$EMU_CA

@@ -85,7 +85,7 @@ void keys_free(struct key *k);
 int keys_is_software(const struct key *k);
 
 /*
- * The private key as PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"), NUL-terminated,
+ * The private key as PKCS#1 PEM (the "RSA PRIVATE KEY" armour), NUL-terminated,
  * *len = strlen. The caller wipes and frees it with util_free_secret().
  * Software keys only. 0 / -1 (reported).
  */

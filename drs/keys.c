@@ -102,8 +102,12 @@ keys_generate(struct key **out)
 	int ret;
 
 	*out = NULL;
-	if (crypto_init() != 0)
-		return -1;
+	/*
+	 * No crypto_init() here: the first draw seeds the generator, and a
+	 * failure then is reported with this operation as its context. (With
+	 * two keys made in parallel, crypto_init() in the second thread could
+	 * report the first thread's breakage without it.)
+	 */
 	if ((k = key_new()) == NULL)
 		return -1;
 	ret = mbedtls_pk_setup(&k->pk,

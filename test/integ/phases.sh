@@ -191,6 +191,11 @@ t_check "-v -v redacts the token and the nonce" \
     "$([ "$RC" -eq 0 ] && grep -q 'Bearer <redacted>' "$ERR" && grep -q 'POST' "$ERR" &&
        ! grep -qF "$(cat "$TOK")" "$ERR" && ! grep -qF "${NONCE:-no nonce}" "$ERR" &&
        ! grep -qF "$(cut -d. -f2 "$TOK")" "$ERR"; echo $?)"
+t_check "one connection for the whole join: nonce and join reuse discovery's" \
+    "$(grep -q 'discover: answer 200.*new connection' "$ERR" &&
+       grep -q 'nonce: answer 200.*connection reused' "$ERR" &&
+       grep -q 'join: answer 200.*connection reused' "$ERR"; echo $?)"
+
 
 # -v names the CA bundle and where it came from.
 t_run -- -v --cacert "$EMU_CA" discover --tenant "$EMU_TENANT_DOMAIN"

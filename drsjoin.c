@@ -125,6 +125,25 @@ parse_long(const char *opt, const char *s, long min, long max, long *out)
 	return 0;
 }
 
+/*
+ * The state dir without trailing slashes, so that every path made from it
+ * has one spelling. An empty one is a usage error.
+ */
+static int
+state_dir_option(char **copy)
+{
+	size_t n = strlen(opts.state_dir);
+
+	while (n > 1 && opts.state_dir[n - 1] == '/')
+		n--;
+	if (n == 0)
+		return cli_usage(NULL, "--state-dir: empty");
+	if ((*copy = strndup(opts.state_dir, n)) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	opts.state_dir = *copy;
+	return 0;
+}
+
 /* Writes stdout out; a full disk must not look like success. */
 static int
 flush_stdout(void)
@@ -154,6 +173,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct command *cmd = NULL;
+	char *state_dir = NULL;
 	int c, rc = -1, verbose = 0, quiet = 0, show_version = 0, net = 0;
 	long n;
 	size_t i;
@@ -167,7 +187,7 @@ main(int argc, char **argv)
 
 	/* '+': global options stop at the command name. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+vqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			verbose++;
@@ -206,14 +226,13 @@ main(int argc, char **argv)
 		case O_TCTI:
 			opts.tcti = optarg;
 			break;
-		case ':':
-			cli_usage(NULL, "option '%s' needs a value", argv[optind - 1]);
-			return log_exit_code();
 		default:
-			cli_usage(NULL, "unknown option '%s'", argv[optind - 1]);
+			cli_bad_option(NULL, c, argv);
 			return log_exit_code();
 		}
 	}
+	if (state_dir_option(&state_dir) < 0)
+		return log_exit_code();
 	if (quiet && verbose) {
 		cli_usage(NULL, "-q and -v contradict each other");
 		return log_exit_code();
@@ -259,5 +278,6 @@ main(int argc, char **argv)
 	keystore_cleanup();
 	if (net)
 		http_global_cleanup();
+	free(state_dir);
 	return rc == 0 ? EXIT_OK : log_exit_code();
 }

@@ -14,6 +14,7 @@
 #include "crypto.h"
 #include "keys.h"
 #include "log.h"
+#include "util.h"
 
 #define GUID_LEN	36
 #define PEM_BEGIN	"-----BEGIN CERTIFICATE-----"
@@ -47,24 +48,6 @@ to_time(const mbedtls_x509_time *t)
 {
 	return (time_t)(days_from_civil(t->year, (unsigned)t->mon,
 	    (unsigned)t->day) * 86400 + t->hour * 3600 + t->min * 60 + t->sec);
-}
-
-static int
-is_guid(const unsigned char *s, size_t len)
-{
-	size_t i;
-
-	if (len != GUID_LEN)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit(s[i])) {
-			return 0;
-		}
-	}
-	return 1;
 }
 
 /* A printable, bounded copy of untrusted text for an error message. */
@@ -103,7 +86,7 @@ take_device_id(struct cert *c, int code, const char *what)
 	if (cn == NULL)
 		return log_fail(code, "%s: the subject has no CN (the device "
 		    "id)", what);
-	if (!is_guid(cn->p, cn->len)) {
+	if (!util_is_guid((const char *)cn->p, cn->len)) {
 		sanitize(shown, sizeof(shown), cn->p, cn->len);
 		return log_fail(code, "%s: the subject CN \"%s\" is not a GUID "
 		    "(the device id)", what, shown);

@@ -1,4 +1,5 @@
 /* cli.c - the global options every subcommand reads, and usage errors. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -26,4 +27,13 @@ cli_usage(const char *cmd, const char *fmt, ...)
 		return log_fail(EXIT_USAGE, "%s: %s (see 'drsjoin %s --help')",
 		    cmd, msg, cmd);
 	return log_fail(EXIT_USAGE, "%s (see 'drsjoin --help')", msg);
+}
+
+int
+cli_bad_option(const char *cmd, int c, char **argv)
+{
+	/* getopt returns ':' for a missing value when the option string starts with ':'. */
+	if (c == ':')
+		return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+	return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
 }

@@ -33,4 +33,7 @@ int cmd_status(int argc, char **argv);
 int cli_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The usage error for getopt_long's c that is no option of cmd (':' or '?'). */
+int cli_bad_option(const char *cmd, int c, char **argv);
+
 #endif

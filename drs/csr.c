@@ -18,6 +18,7 @@
 #include "csr.h"
 #include "keys.h"
 #include "log.h"
+#include "util.h"
 
 /* 1.2.840.113556.1.5.284.2.1, the DRS nonce extension. */
 #define OID_DRS_NONCE	"\x2a\x86\x48\x86\xf7\x14\x01\x05\x82\x1c\x02\x01"
@@ -195,7 +196,9 @@ csr_build(const struct key *dk, const char *nonce, uint8_t **der,
 	rc = 0;
 out:
 	free(spki);
-	free(buf);
-	free(req);
+	/* Both held the nonce. */
+	util_free_secret_buf(buf, size);
+	if (req != NULL)
+		util_free_secret_buf(req, req_size);
 	return rc;
 }

@@ -19,15 +19,7 @@
 static int
 is_guid(const char *s)
 {
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-	size_t i;
-
-	if (strlen(s) != sizeof(shape) - 1)
-		return 0;
-	for (i = 0; shape[i] != '\0'; i++)
-		if (shape[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
+	return util_is_guid(s, strlen(s));
 }
 
 int
@@ -225,14 +217,14 @@ cmd_discover(int argc, char **argv)
 	char *token = NULL;
 	int c, rc = -1;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
 		case 't': tenant = optarg; break;
 		case 'T': token_file = optarg; break;
 		case 'i': in = optarg; break;
 		case 'h': usage(); return 0;
 		default:
-			return cli_usage("discover", "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option("discover", c, argv);
 		}
 	}
 	if (optind < argc)

@@ -621,10 +621,10 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 
 /*
  * Whether a failed transfer may be tried again: failures before the request
- * went out always; failures after it only for a request safe to repeat.
+ * went out always; failures after it only for a request safe to resend.
  */
 static int
-retryable(struct http_session *s, CURLcode rc, int repeatable)
+retryable(struct http_session *s, CURLcode rc, int resendable)
 {
 	long sent = 0;
 
@@ -634,12 +634,12 @@ retryable(struct http_session *s, CURLcode rc, int repeatable)
 		return 1;
 	case CURLE_OPERATION_TIMEDOUT:
 		curl_easy_getinfo(s->curl, CURLINFO_REQUEST_SIZE, &sent);
-		return sent == 0 || repeatable;
+		return sent == 0 || resendable;
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_PARTIAL_FILE:
 	case CURLE_GOT_NOTHING:
-		return repeatable;
+		return resendable;
 	default:
 		return 0;
 	}
@@ -772,7 +772,7 @@ http_send(struct http_session *s, const struct http_request *rq,
 {
 	struct curl_slist *headers = NULL;
 	struct curl_blob cert = { 0 }, key = { 0 };
-	int is_post, repeatable, attempt, ret = -1, code;
+	int is_post, repeatable, resendable, attempt, ret = -1, code;
 	char why[CURL_ERROR_SIZE + 600], delay[32], *shown = NULL;
 	long wait_ms, status, conns, secs;
 	curl_off_t us;
@@ -800,6 +800,7 @@ http_send(struct http_session *s, const struct http_request *rq,
 	}
 	is_post = strcmp(rq->method, "POST") == 0;
 	repeatable = !is_post || rq->repeatable;
+	resendable = !is_post || rq->resend_unanswered;
 	s->phase = rq->phase;
 	shown = redact_url(rq->url, strlen(rq->url));
 
@@ -824,7 +825,7 @@ http_send(struct http_session *s, const struct http_request *rq,
 		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (rc != CURLE_OK) {
 			describe(s, rq, rc, why, sizeof(why), &code);
-			if (attempt < cfg.attempts && retryable(s, rc, repeatable)) {
+			if (attempt < cfg.attempts && retryable(s, rc, resendable)) {
 				wait_ms = retry_backoff_ms(attempt,
 				    RETRY_BACKOFF_BASE_MS, RETRY_BACKOFF_CAP_MS,
 				    jitter());

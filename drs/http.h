@@ -19,10 +19,12 @@
  *   connect timeout) are retried for every method. Failures after it may
  *   have reached the server (reset, timeout, truncated answer) and 5xx
  *   answers other than 429/503 are retried for GET and DELETE, and for a
- *   POST only when the caller says it is safe to repeat (rq->repeatable).
- *   The join POST is marked repeatable: with ReuseDevice the service treats
- *   a repeated join for the same device key as the same device. A 429/503
- *   means the request was not processed, so it is retried for every method.
+ *   POST only when the caller says so: rq->repeatable for a 5xx answer (the
+ *   service says it failed), rq->resend_unanswered for an answer lost after
+ *   the request went out (it may have been done). The join sets the first,
+ *   and the second only for a CSR without a nonce (a nonce is single-use).
+ *   A 429/503 means the request was not processed, so it is retried for
+ *   every method.
  * - Per attempt: the whole exchange within the timeout (default 30 s), the
  *   connection within min(timeout, 15 s).
  * - Each retry is one log_note line, e.g.
@@ -87,7 +89,8 @@ struct http_request {
 	const char *request_id;	/* client-request-id to send; NULL: a fresh one */
 	const char *client_cert_pem;	/* TLS client certificate (PEM) or NULL */
 	const char *client_key_pem;	/* its private key (PEM, NUL-terminated); borrowed, the caller wipes */
-	int repeatable;		/* a POST that is safe to repeat (see above) */
+	int repeatable;		/* a POST to send again after a 5xx answer (see above) */
+	int resend_unanswered;	/* a POST to send again when its answer was lost */
 	int pass_errors;	/* return an error answer that is not retried further (status set, 0) instead of reporting it */
 };
 

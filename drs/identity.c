@@ -113,11 +113,50 @@ out:
 	return rc;
 }
 
+/* The last component of a path (a set's name). */
+static const char *
+base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
+int
+identity_staging_check(const char *state_dir, const char *dir)
+{
+	struct stat st, staging_st;
+	char *staging = NULL, *parent = NULL;
+	int ok = 0;
+
+	/*
+	 * dir comes from a document, and runs as root move it and later remove
+	 * it: it must be a set of this state dir's staging area, nothing else.
+	 */
+	if ((staging = util_asprintf("%s/staging", state_dir)) == NULL ||
+	    (parent = util_strdup(dir)) == NULL)
+		goto out;
+	*strrchr(parent, '/') = '\0';
+	ok = strrchr(dir, '/') != NULL && base_name(dir)[0] != '\0' &&
+	    strcmp(base_name(dir), ".") != 0 && strcmp(base_name(dir), "..") != 0 &&
+	    lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    stat(parent, &st) == 0 && stat(staging, &staging_st) == 0 &&
+	    st.st_dev == staging_st.st_dev && st.st_ino == staging_st.st_ino;
+out:
+	free(staging);
+	free(parent);
+	if (!ok)
+		return log_fail(EXIT_INPUT, "keys: %s is not a key set in %s/staging "
+		    "(the keys of a joined identity cannot join again: run 'drsjoin "
+		    "keygen', or leave the keys out of the document)", dir, state_dir);
+	return 0;
+}
+
 /* Rewrites the "keys" paths under old_dir to new_dir. */
 static int
 move_key_paths(struct json *rec, const char *old_dir, const char *new_dir)
 {
-	static const char *const fields[] = { "device_key", "transport_key", "dir" };
+	static const char *const fields[] = { "device_key", "transport_key" };
 	struct json *keys = json_get_object(rec, "keys");
 	size_t i, n = strlen(old_dir);
 
@@ -147,10 +186,10 @@ identity_commit(const char *state_dir, const char *staging_dir,
 	const char *name, *old_dir = NULL;
 	int rc = -1;
 
-	if (identity_load(state_dir, &old) < 0)
+	if (identity_load(state_dir, &old) < 0 ||
+	    identity_staging_check(state_dir, staging_dir) < 0)
 		goto out;
-	name = strrchr(staging_dir, '/');
-	name = name != NULL ? name + 1 : staging_dir;
+	name = base_name(staging_dir);
 	if (strncmp(name, ".join-", 6) == 0)
 		name += 6;
 	if ((ids = util_asprintf("%s/identity", state_dir)) == NULL ||
@@ -164,22 +203,28 @@ identity_commit(const char *state_dir, const char *staging_dir,
 		    strerror(errno));
 		goto out;
 	}
-	if (state_sync_dir(ids) < 0)
-		goto out;
-	if (state_write_new(cert, cert_pem, strlen(cert_pem), 0644) < 0)
-		goto out;
-	if (move_key_paths(rec, staging_dir, set_dir) < 0 ||
+	if (state_sync_dir(ids) < 0 ||
+	    state_write_new(cert, cert_pem, strlen(cert_pem), 0644) < 0 ||
+	    move_key_paths(rec, staging_dir, set_dir) < 0 ||
 	    json_set_string(rec, "identity_dir", set_dir) < 0 ||
 	    json_set_string(rec, "certificate", cert) < 0 ||
-	    (text = json_print(rec, 1)) == NULL)
+	    (text = json_print(rec, 1)) == NULL ||
+	    /* The commit point: before it the old identity stands, after it the new. */
+	    state_write_atomic(path, text, strlen(text), 0600) < 0) {
+		/* The keys go back where the document says they are. */
+		unlink(cert);
+		rename(set_dir, staging_dir);
 		goto out;
-	/* The commit point: before it the old identity stands, after it the new. */
-	if (state_write_atomic(path, text, strlen(text), 0600) < 0)
-		goto out;
+	}
 	rc = 0;
+	/* Only a set of our own identity/ is removed, whatever the record says. */
 	old_dir = old != NULL ? json_get_string(old, "identity_dir") : NULL;
-	if (old_dir != NULL && strcmp(old_dir, set_dir) != 0)
-		state_remove_tree(old_dir);
+	if (old_dir != NULL && strcmp(base_name(old_dir), name) != 0) {
+		free(cert);
+		if ((cert = util_asprintf("%s/%s", ids, base_name(old_dir))) != NULL &&
+		    state_remove_tree(cert) < 0)
+			log_note("could not remove the previous identity's files in %s", cert);
+	}
 out:
 	json_free(old);
 	free(ids);
@@ -209,7 +254,8 @@ sweep(const char *dir, int (*keep)(const char *name, const char *path,
 			break;
 		if (!keep(e->d_name, p, arg)) {
 			log_debug(1, "removing leftover %s", p);
-			state_remove_tree(p);
+			if (state_remove_tree(p) < 0)
+				log_note("could not remove the leftover %s", p);
 		}
 		free(p);
 	}
@@ -228,14 +274,17 @@ keep_staged(const char *name, const char *path, const void *arg)
 	return name[0] != '.';
 }
 
-/* identity/: keep only the set device.json points at. */
+/*
+ * identity/: keep only the set device.json points at, by name: the state
+ * dir may be spelled differently now (a trailing slash, a relative path).
+ */
 static int
 keep_identity(const char *name, const char *path, const void *arg)
 {
 	const char *current = arg;
 
-	(void)name;
-	return current != NULL && strcmp(path, current) == 0;
+	(void)path;
+	return current != NULL && strcmp(name, base_name(current)) == 0;
 }
 
 /* STATE itself: only the temporaries of atomic writes go. */

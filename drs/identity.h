@@ -46,6 +46,11 @@ int identity_load(const char *state_dir, struct json **rec);
  */
 int identity_commit(const char *state_dir, const char *staging_dir,
     const char *cert_pem, struct json *rec);
+/*
+ * Checks that dir (from a document) is a key set in STATE/staging, not a
+ * link, not anything else: EXIT_INPUT otherwise.
+ */
+int identity_staging_check(const char *state_dir, const char *dir);
 /* Removes temporaries and sets no record or document points at. */
 int identity_cleanup(const char *state_dir);
 

@@ -88,6 +88,8 @@ identity_valid(const struct json *rec)
 		log_debug(1, "join: the stored identity lacks a key or its certificate");
 		return 0;
 	}
+	/* A broken certificate here is a reason to join again, not an error. */
+	log_mute(1);
 	if (state_read_file(path, 64 * 1024, EXIT_IO, &pem, &len) < 0 ||
 	    cert_parse_pem(pem, len, EXIT_IO, path, &c) < 0)
 		goto out;
@@ -97,7 +99,7 @@ identity_valid(const struct json *rec)
 	}
 	ok = 1;
 out:
-	log_reset();
+	log_mute(0);
 	cert_free(c);
 	free(pem);
 	return ok;
@@ -169,7 +171,11 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	int rc = -1;
 
 	if ((ep = doc_need(doc, "discovery", "join_endpoint", "join", "discover")) == NULL ||
-	    (ver = doc_need(doc, "discovery", "join_version", "join", "discover")) == NULL)
+	    (ver = doc_need(doc, "discovery", "join_version", "join", "discover")) == NULL ||
+	    doc_need(doc, "tenant", "id", "join", "discover") == NULL ||
+	    doc_need(doc, "keys", "transport_blob", "join", "keygen") == NULL ||
+	    doc_need(doc, "keys", "store", "join", "keygen") == NULL ||
+	    doc_need(doc, "csr", "data", "join", "csr") == NULL)
 		return -1;
 	domain = a->target_domain ? a->target_domain : doc_get(doc, "tenant", "domain");
 	if (domain == NULL)
@@ -193,7 +199,13 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	rq.body = text;
 	rq.body_len = strlen(text);
 	rq.content_type = "application/json";
+	/*
+	 * A 5xx answer means the join was not done: send it again. An answer
+	 * lost on the way may mean it was: sending the same nonce again would
+	 * be refused as spent, so that is resent only for a CSR without one.
+	 */
 	rq.repeatable = 1;
+	rq.resend_unanswered = !json_get_bool(json_get_object(doc, "csr"), "nonce");
 	if (http_send(s, &rq, &rs) < 0)
 		goto out;
 	log_debug(1, "join: answered %ld (client-request-id %s)", rs.status, rs.request_id);
@@ -221,6 +233,9 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 		goto out;
 	log_note("joined: device %s in tenant %s", cert_device_id(c),
 	    doc_get(doc, "tenant", "id"));
+	/* The nonce and the CSR are spent: a document fed back must not reuse them. */
+	json_remove(doc, "nonce");
+	json_remove(doc, "csr");
 	if (json_set(doc, "keys", json_dup(json_get_object(rec, "keys"))) < 0 ||
 	    json_set(doc, "device", rec) < 0) {
 		rec = NULL;
@@ -236,7 +251,7 @@ out:
 	keystore_key_free(dk);
 	http_response_free(&rs);
 	free(url);
-	free(text);
+	util_free_secret(text);	/* holds the nonce */
 	free(pem);
 	return rc;
 }
@@ -279,6 +294,9 @@ run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
 		if (keystore_start(opts.state_dir, a->store, 1, &job) < 0)
 			return -1;
 		own_keys = 1;
+	} else if (doc_need(doc, "keys", "dir", "join", "keygen") == NULL ||
+	    identity_staging_check(opts.state_dir, doc_get(doc, "keys", "dir")) < 0) {
+		return -1;
 	}
 	if ((s = http_session_new()) == NULL)
 		goto out;
@@ -351,7 +369,7 @@ cmd_join(int argc, char **argv)
 	const char *rt;
 	int c, rc = -1, have;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'T': a.token_file = optarg; break;
 		case 'j':
@@ -374,7 +392,7 @@ cmd_join(int argc, char **argv)
 		case 'i': a.in = optarg; break;
 		case 'h': usage(); return 0;
 		default:
-			return cli_usage("join", "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option("join", c, argv);
 		}
 	}
 	if (optind < argc)

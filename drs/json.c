@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "util.h"
 
 /* struct json is cJSON; the cast stays in this file. */
 #define CJ(j) ((cJSON *)(j))
@@ -63,9 +64,21 @@ json_parse_quiet(const char *text, size_t len)
 	return JS(c);
 }
 
+/* Documents hold nonces and answers hold certificates: wipe every string. */
+static void
+wipe(cJSON *c)
+{
+	for (; c != NULL; c = c->next) {
+		if (c->valuestring != NULL)
+			util_wipe(c->valuestring, strlen(c->valuestring));
+		wipe(c->child);
+	}
+}
+
 void
 json_free(struct json *j)
 {
+	wipe(CJ(j));
 	cJSON_Delete(CJ(j));
 }
 
@@ -182,6 +195,8 @@ json_set(struct json *obj, const char *key, struct json *child)
 int
 json_set_string(struct json *obj, const char *key, const char *val)
 {
+	if (val == NULL)
+		return log_fail(EXIT_INTERNAL, "bug: no value for \"%s\"", key);
 	return json_set(obj, key, checked(cJSON_CreateString(val)));
 }
 

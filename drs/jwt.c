@@ -31,7 +31,7 @@ jwt_read_token(const char *path, char **token)
 	if (path == NULL) {
 		env = getenv("DRSJOIN_TOKEN");
 		if (env == NULL || *env == '\0')
-			return log_fail(EXIT_USAGE, "join: no token: give --token-file "
+			return log_fail(EXIT_USAGE, "no token: give --token-file "
 			    "FILE (or - for stdin), or set DRSJOIN_TOKEN");
 		if ((buf = util_strdup(env)) == NULL)
 			return -1;

@@ -224,6 +224,7 @@ keystore_start(const char *state_dir, enum keystore_choice choice, int ephemeral
     struct keystore_job **out)
 {
 	struct keystore_job *j;
+	pthread_attr_t attr;
 	int err;
 
 	*out = NULL;
@@ -236,7 +237,13 @@ keystore_start(const char *state_dir, enum keystore_choice choice, int ephemeral
 		job_free(j);
 		return -1;
 	}
-	if ((err = pthread_create(&j->thread, NULL, run, j)) != 0) {
+	/* musl's default thread stack (128 KiB) is tight for bignum and TPM code. */
+	if ((err = pthread_attr_init(&attr)) == 0) {
+		pthread_attr_setstacksize(&attr, 512 * 1024);
+		err = pthread_create(&j->thread, &attr, run, j);
+		pthread_attr_destroy(&attr);
+	}
+	if (err != 0) {
 		state_remove_tree(j->tmp_dir);
 		job_free(j);
 		return log_fail(EXIT_INTERNAL, "keygen: cannot start a thread: %s",
@@ -427,7 +434,7 @@ cmd_keygen(int argc, char **argv)
 	const char *in = NULL;
 	int c, rc = -1;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			if (keystore_parse("keygen", optarg, &choice) < 0)
@@ -436,7 +443,7 @@ cmd_keygen(int argc, char **argv)
 		case 'i': in = optarg; break;
 		case 'h': usage(); return 0;
 		default:
-			return cli_usage("keygen", "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option("keygen", c, argv);
 		}
 	}
 	if (optind < argc)

@@ -35,5 +35,11 @@ void log_debug(int n, const char *fmt, ...)
 int log_exit_code(void);
 /* Forgets the recorded code (tests, and retried operations that recovered). */
 void log_reset(void);
+/*
+ * Best-effort checks (is the stored identity still usable?) call code that
+ * reports its failures. Between log_mute(1) and log_mute(0) a failure in
+ * this thread is neither printed (only shown under -v) nor recorded.
+ */
+void log_mute(int on);
 
 #endif

@@ -88,19 +88,17 @@ cmd_nonce(int argc, char **argv)
 	struct json *doc = NULL;
 	int c, rc = -1;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i': in = optarg; break;
 		case 'h': usage(); return 0;
 		default:
-			return cli_usage("nonce", "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option("nonce", c, argv);
 		}
 	}
 	if (optind < argc)
 		return cli_usage("nonce", "unexpected argument '%s'", argv[optind]);
 	if (doc_read(in, &doc) < 0)
-		goto out;
-	if (doc_need(doc, "discovery", "nonce_endpoint", "nonce", "discover") == NULL)
 		goto out;
 	if ((s = http_session_new()) == NULL || nonce_run(s, doc) < 0)
 		goto out;

@@ -71,13 +71,13 @@ cmd_csr(int argc, char **argv)
 	const char *in = NULL;
 	int c, rc = -1, no_nonce = 0;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n': no_nonce = 1; break;
 		case 'i': in = optarg; break;
 		case 'h': usage(); return 0;
 		default:
-			return cli_usage("csr", "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option("csr", c, argv);
 		}
 	}
 	if (optind < argc)

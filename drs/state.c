@@ -16,13 +16,16 @@
 static char *
 dir_of(const char *path)
 {
+	char *d;
 	const char *slash = strrchr(path, '/');
 
 	if (slash == NULL)
 		return util_strdup(".");
 	if (slash == path)
 		return util_strdup("/");
-	return strndup(path, (size_t)(slash - path));
+	if ((d = strndup(path, (size_t)(slash - path))) == NULL)
+		log_fail(EXIT_INTERNAL, "out of memory");
+	return d;
 }
 
 int
@@ -224,36 +227,52 @@ out:
 	return rc;
 }
 
-int
-state_remove_tree(const char *dir)
+/* Empties the directory open at fd (which it closes), entry by entry. */
+static int
+remove_entries(int fd)
 {
 	DIR *d;
 	struct dirent *e;
 	int rc = 0;
 
-	if ((d = opendir(dir)) == NULL)
-		return errno == ENOENT ? 0 :
-		    log_fail(EXIT_IO, "%s: %s", dir, strerror(errno));
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
 	while ((e = readdir(d)) != NULL) {
-		char *p;
-		struct stat st;
+		int sub;
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if ((p = util_asprintf("%s/%s", dir, e->d_name)) == NULL) {
+		sub = openat(dirfd(d), e->d_name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0) {
+			if (remove_entries(sub) < 0 ||
+			    unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) < 0)
+				rc = -1;
+		} else if (unlinkat(dirfd(d), e->d_name, 0) < 0) {
 			rc = -1;
-			break;
 		}
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-			rc |= state_remove_tree(p);
-		else if (unlink(p) < 0)
-			rc = log_fail(EXIT_IO, "%s: cannot remove: %s", p, strerror(errno));
-		free(p);
 	}
 	closedir(d);
-	if (rc == 0 && rmdir(dir) < 0)
-		rc = log_fail(EXIT_IO, "%s: cannot remove: %s", dir, strerror(errno));
 	return rc;
+}
+
+int
+state_remove_tree(const char *dir)
+{
+	int fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		/* A link or a file where a directory was: remove it, not its target. */
+		return unlink(dir) < 0 && errno != ENOENT ? -1 : 0;
+	}
+	if (remove_entries(fd) < 0)
+		return -1;
+	return rmdir(dir) < 0 && errno != ENOENT ? -1 : 0;
 }
 
 int

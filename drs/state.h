@@ -30,7 +30,11 @@ int state_read_fd(int fd, const char *what, size_t max, int code, char **buf, si
 int state_mkdir_private(const char *dir);
 /* fsync of a directory, so a rename in it survives a crash. */
 int state_sync_dir(const char *dir);
-/* Removes a directory tree we created (no symlinks followed). */
+/*
+ * Removes a directory tree we created. Follows no symbolic link, not even
+ * at dir itself (a link there is removed, not its target). Best effort and
+ * silent: -1 when something could not be removed; callers say what matters.
+ */
 int state_remove_tree(const char *dir);
 
 /* Exclusive lock on DIR/.lock for the life of the process; EXIT_IO. */

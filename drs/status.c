@@ -68,12 +68,12 @@ cmd_status(int argc, char **argv)
 	size_t i;
 	int c, rc = -1, have;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		if (c == 'h') {
 			usage();
 			return 0;
 		}
-		return cli_usage("status", "unknown option '%s'", argv[optind - 1]);
+		return cli_bad_option("status", c, argv);
 	}
 	if (optind < argc)
 		return cli_usage("status", "unexpected argument '%s'", argv[optind]);

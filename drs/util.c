@@ -1,4 +1,5 @@
 /* util.c - wiping secrets and allocation helpers. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,24 @@ util_free_secret_buf(void *p, size_t n)
 {
 	util_wipe(p, n);
 	free(p);
+}
+
+int
+util_is_guid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != 36)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return 0;
+		}
+	}
+	return 1;
 }
 
 char *

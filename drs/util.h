@@ -10,6 +10,8 @@ void util_wipe(void *p, size_t n);
 void util_free_secret(char *s);
 /* Wipes n bytes, then frees. NULL is fine. */
 void util_free_secret_buf(void *p, size_t n);
+/* 1 when s (len bytes) is a GUID: 8-4-4-4-12 hex digits. */
+int util_is_guid(const char *s, size_t len);
 /* strdup that reports failure through log_fail. */
 char *util_strdup(const char *s);
 /* printf into a new string; NULL (reported) on failure. */

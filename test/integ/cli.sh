@@ -29,6 +29,12 @@ t_run -- --timeout 0 status
 t_expect "bad --timeout" 2 "--timeout: '0' is not a whole number from 1 to 3600"
 t_run -- --attempts x status
 t_expect "bad --attempts" 2 "--attempts: 'x' is not a whole number from 1 to 20"
+t_run -- --timeout
+t_expect "a global option without its value" 2 "option '--timeout' needs a value"
+t_run -- join --in
+t_expect "a command option without its value" 2 "join: option '--in' needs a value"
+t_run -- --state-dir '' status
+t_expect "an empty --state-dir" 2 "--state-dir: empty"
 t_run -- -q -v status
 t_expect "-q with -v" 2 "-q and -v contradict each other"
 t_run --

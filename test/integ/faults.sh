@@ -49,6 +49,19 @@ t_expect "truncated answer" 4 "nonce:"
 t_check "truncated answer: nothing kept" "$(no_identity; echo $?)"
 emu_fault clear >/dev/null
 
+fresh lostjoin
+n=$(req_count join)
+emu_fault --route join --truncate --count 1 >/dev/null
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "join answer lost: not resent with a spent nonce" 4 "join: the answer from"
+t_check "join answer lost: one join request only, nothing kept" \
+    "$([ "$(req_count join)" -eq $((n + 1)) ] && no_identity; echo $?)"
+emu_fault --route join --truncate --count 1 >/dev/null
+n=$(req_count join)
+t_run -- join --token-file "$TOK" --key-store software --no-nonce
+t_check "join answer lost, no nonce: resent" \
+    "$([ "$(req_count join)" -eq $((n + 2)) ]; echo $?)"
+
 fresh nonjson
 emu_fault --route discover --non-json --count 1 >/dev/null
 t_run -- join --token-file "$TOK" --key-store software

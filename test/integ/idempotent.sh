@@ -38,6 +38,35 @@ t_check "--force refused: identity unchanged, nothing staged" \
 t_run -- status
 t_expect "--force refused: status still works" 0
 
+# The same state dir spelled with a trailing slash is the same identity:
+# its cleanup must not take the live set for a leftover.
+t_run -- --state-dir "$STATE//" keygen --key-store software
+t_expect "keygen with the state dir spelled with slashes" 0
+t_run -- status
+t_expect "the identity survives another spelling of the state dir" 0
+
+# The output of a join fed back: its keys belong to the identity now.
+t_run -- join --token-file "$TOK" --key-store software
+cp "$OUT" "$T_WORK/joined.json"
+n=$(req_count)
+t_run --in "$T_WORK/joined.json" -- join --token-file "$TOK" --force --no-nonce
+t_expect "a joined identity's keys cannot join again" 3 "join: the document has no keys.dir; run 'drsjoin keygen' first"
+t_check "the joined document: nonce and CSR dropped, no request sent" \
+    "$([ "$(jget "$T_WORK/joined.json" '"nonce" in d or "csr" in d')" = False ] &&
+       [ "$(req_count)" -eq "$n" ]; echo $?)"
+
+# keys.dir in a document can name any directory: it is never moved or removed.
+mkdir -p "$T_WORK/victim"; echo keep >"$T_WORK/victim/file"
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); d["keys"]["dir"]=sys.argv[2]; json.dump(d,open(sys.argv[3],"w"))' \
+    "$T_WORK/joined.json" "$T_WORK/victim" "$T_WORK/victim.json"
+t_run --in "$T_WORK/victim.json" -- join --token-file "$TOK" --force
+t_expect "keys.dir outside the staging area is refused" 3 "keys: $T_WORK/victim is not a key set"
+t_check "the directory named by keys.dir is untouched" "$([ "$(cat "$T_WORK/victim/file")" = keep ]; echo $?)"
+ln -s "$T_WORK/victim" "$STATE/staging/.join-evil"
+t_run -- keygen --key-store software
+t_check "cleanup removes a link in the staging area, not its target" \
+    "$([ "$RC" -eq 0 ] && [ ! -e "$STATE/staging/.join-evil" ] && [ "$(cat "$T_WORK/victim/file")" = keep ]; echo $?)"
+
 # A token for another tenant without --force.
 OTHER=$(token_file --tid 5f0c2a1e-9b7d-4c3a-8e21-6d4b3f2a1c09 --upn bob@fabrikam.example)
 n=$(req_count)
@@ -60,5 +89,14 @@ t_run -- join --token-file "$TOK" --key-store software
 rm -f "$(jget "$STATE/device.json" 'd["keys"]["device_key"]')"
 t_run -- join --token-file "$TOK" --key-store software
 t_expect "identity with a missing key: joined again" 0 "the stored identity is not usable; joining again"
+
+# A stored certificate that no longer parses: joined again, and that is no error.
+STATE=$T_WORK/state-badcert
+t_run -- join --token-file "$TOK" --key-store software
+echo garbage >"$(jget "$STATE/device.json" 'd["certificate"]')"
+t_run -- join --token-file "$TOK" --key-store software
+t_check "identity with a broken certificate: joined again without an error line" \
+    "$([ "$RC" -eq 0 ] && grep -q 'the stored identity is not usable; joining again' "$ERR" &&
+       [ "$(errors)" -eq 2 ] && ! grep -q 'not a PEM' "$ERR"; echo $?)"
 
 t_done

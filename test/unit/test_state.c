@@ -132,6 +132,15 @@ main(void)
 	CHECK(state_mkdir_private(sub) == 0 && stat(sub, &st) == 0 &&
 	    (st.st_mode & 0777) == 0700, "mkdir_private makes parents, the leaf 0700");
 
+	/* A link where a tree should be: the link goes, its target stays. */
+	free(ro);
+	ro = path("link-to-x");
+	CHECK(symlink(sub, ro) == 0 && state_remove_tree(ro) == 0 &&
+	    access(ro, F_OK) != 0 && access(sub, F_OK) == 0,
+	    "remove_tree removes a link, never what it points at");
+	free(ro);
+	ro = path("x/y/z/link");
+	CHECK(symlink(dir, ro) == 0, "a link inside the tree to its top");
 	CHECK(state_remove_tree(dir) == 0 && access(dir, F_OK) != 0,
 	    "remove_tree removes everything");
 	free(a);

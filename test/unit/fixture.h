@@ -112,17 +112,7 @@ capture_end(void)
  */
 #define CHECK_ERR(cond, err, ...) do {					\
 	int check_ok_ = (cond);						\
-	if (check_ok_) {						\
-		printf("ok - ");					\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	} else {							\
-		tap_failed++;						\
-		printf("not ok - ");					\
-		printf(__VA_ARGS__);					\
-		printf(": %s:%d: %s\n", __FILE__, __LINE__, #cond);	\
-	}								\
-	fflush(stdout);							\
+	TAP_LINE(check_ok_, #cond, __VA_ARGS__);			\
 	if (!check_ok_ || getenv("TEST_SHOW_STDERR") != NULL)		\
 		fprintf(stderr, "  stderr: %s",				\
 		    (err) != NULL && *(err) ? (err) : "(nothing)\n");	\

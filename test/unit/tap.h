@@ -10,8 +10,9 @@
 
 static int tap_failed;
 
-#define CHECK(cond, ...) do {						\
-	if (cond) {							\
+/* The line for one case whose outcome is ok; text is the failed condition. */
+#define TAP_LINE(ok, text, ...) do {					\
+	if (ok) {							\
 		printf("ok - ");					\
 		printf(__VA_ARGS__);					\
 		printf("\n");						\
@@ -19,10 +20,12 @@ static int tap_failed;
 		tap_failed++;						\
 		printf("not ok - ");					\
 		printf(__VA_ARGS__);					\
-		printf(": %s:%d: %s\n", __FILE__, __LINE__, #cond);	\
+		printf(": %s:%d: %s\n", __FILE__, __LINE__, text);	\
 	}								\
 	fflush(stdout);							\
 } while (0)
+
+#define CHECK(cond, ...) TAP_LINE((cond), #cond, __VA_ARGS__)
 
 #define SKIP(...) do {							\
 	printf("skip - ");						\

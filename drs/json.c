@@ -8,6 +8,10 @@
 #include "log.h"
 #include "util.h"
 
+#if CJSON_VERSION_MAJOR != 1 || CJSON_VERSION_MINOR != 7 || CJSON_VERSION_PATCH != 18
+#error "cJSON 1.7.18 expected (third_party/versions)"
+#endif
+
 /* struct json is cJSON; the cast stays in this file. */
 #define CJ(j) ((cJSON *)(j))
 #define JS(c) ((struct json *)(c))

@@ -183,7 +183,8 @@ identity_commit(const char *state_dir, const char *staging_dir,
 {
 	struct json *old = NULL;
 	char *ids = NULL, *set_dir = NULL, *cert = NULL, *path = NULL, *text = NULL;
-	const char *name, *old_dir = NULL;
+	char *old_set = NULL;
+	const char *name, *old_name;
 	int rc = -1;
 
 	if (identity_load(state_dir, &old) < 0 ||
@@ -218,14 +219,15 @@ identity_commit(const char *state_dir, const char *staging_dir,
 	}
 	rc = 0;
 	/* Only a set of our own identity/ is removed, whatever the record says. */
-	old_dir = old != NULL ? json_get_string(old, "identity_dir") : NULL;
-	if (old_dir != NULL && strcmp(base_name(old_dir), name) != 0) {
-		free(cert);
-		if ((cert = util_asprintf("%s/%s", ids, base_name(old_dir))) != NULL &&
-		    state_remove_tree(cert) < 0)
-			log_note("could not remove the previous identity's files in %s", cert);
-	}
+	old_name = old != NULL ? json_get_string(old, "identity_dir") : NULL;
+	old_name = old_name != NULL ? base_name(old_name) : "";
+	if (*old_name != '\0' && strcmp(old_name, ".") != 0 &&
+	    strcmp(old_name, "..") != 0 && strcmp(old_name, name) != 0 &&
+	    (old_set = util_asprintf("%s/%s", ids, old_name)) != NULL &&
+	    state_remove_tree(old_set) < 0)
+		log_note("could not remove the previous identity's files in %s", old_set);
 out:
+	free(old_set);
 	json_free(old);
 	free(ids);
 	free(set_dir);

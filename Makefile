@@ -77,7 +77,7 @@ $(B)/%.o: %.c $(wildcard drs/*.h) $(DEPS)/.complete
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/test/%: test/unit/%.c $(B)/libdrs.a test/unit/tap.h
+$(B)/test/%: test/unit/%.c $(B)/libdrs.a $(wildcard test/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itest/unit $(ALL_LDFLAGS) -o $@ $< $(B)/libdrs.a $(LIBS_MODE)
 

@@ -13,6 +13,7 @@
 #include "fixture.h"
 #include "keys.h"
 #include "log.h"
+#include "signer.h"
 #include "tap.h"
 
 /* sha256sum of the fixtures, printed by make-fixtures.sh. */
@@ -147,13 +148,6 @@ sha_is(const uint8_t *der, size_t len, const char *hex)
 	for (i = 0; i < 32; i++)
 		snprintf(s + 2 * i, 3, "%02x", h[i]);
 	return strcmp(s, hex) == 0;
-}
-
-static int
-soft_signer(void *ctx, const uint8_t hash[32], uint8_t *sig, size_t size,
-    size_t *len)
-{
-	return keys_sign_sha256(ctx, hash, sig, size, len, "test signer");
 }
 
 static int

@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "keys.h"
 #include "log.h"
+#include "signer.h"
 #include "tap.h"
 #include "util.h"
 
@@ -91,13 +92,6 @@ fixture_refused(const char *fixture, const char *reason)
 }
 
 /* Signers for keys_from_public_and_signer(). */
-static int
-soft_signer(void *ctx, const uint8_t hash[32], uint8_t *sig, size_t size,
-    size_t *len)
-{
-	return keys_sign_sha256(ctx, hash, sig, size, len, "test signer");
-}
-
 static int
 failing_signer(void *ctx, const uint8_t hash[32], uint8_t *sig, size_t size,
     size_t *len)

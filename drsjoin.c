@@ -82,6 +82,7 @@ usage(FILE *f)
 	    "  --discovery-url URL    the registration service (default %s,\n"
 	    "                         or DRSJOIN_DISCOVERY_URL)\n"
 	    "  --tcti SPEC            the TPM, e.g. device:/dev/tpmrm0 (or DRSJOIN_TCTI)\n"
+	    "  --compact              JSON on one line (default: indented, two spaces)\n"
 	    "  -h, --help             this text\n"
 	    "  -V, --version          versions of drsjoin and its libraries\n"
 	    "\n"
@@ -157,7 +158,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_CACERT = 256, O_PROXY, O_TIMEOUT, O_ATTEMPTS, O_STATE_DIR,
-	    O_DISCOVERY_URL, O_TCTI };
+	    O_DISCOVERY_URL, O_TCTI, O_COMPACT };
 	static const struct option longopts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -170,6 +171,7 @@ main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, O_STATE_DIR },
 		{ "discovery-url", required_argument, NULL, O_DISCOVERY_URL },
 		{ "tcti", required_argument, NULL, O_TCTI },
+		{ "compact", no_argument, NULL, O_COMPACT },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct command *cmd = NULL;
@@ -225,6 +227,9 @@ main(int argc, char **argv)
 			break;
 		case O_TCTI:
 			opts.tcti = optarg;
+			break;
+		case O_COMPACT:
+			opts.compact = 1;
 			break;
 		default:
 			cli_bad_option(NULL, c, argv);

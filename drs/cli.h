@@ -17,6 +17,7 @@ struct options {
 	const char *tcti;		/* --tcti, or NULL */
 	long timeout;			/* seconds per request */
 	int attempts;			/* per request, with retries */
+	int compact;			/* --compact: JSON on one line */
 };
 
 extern struct options opts;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "doc.h"
 #include "log.h"
 #include "state.h"
@@ -77,7 +78,7 @@ out:
 int
 doc_write(const struct json *doc)
 {
-	char *s = json_print(doc, 1);
+	char *s = json_print(doc, opts.compact ? JSON_SORT : JSON_SORT | JSON_INDENT);
 	int rc = 0;
 
 	if (s == NULL)

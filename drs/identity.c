@@ -209,7 +209,7 @@ identity_commit(const char *state_dir, const char *staging_dir,
 	    move_key_paths(rec, staging_dir, set_dir) < 0 ||
 	    json_set_string(rec, "identity_dir", set_dir) < 0 ||
 	    json_set_string(rec, "certificate", cert) < 0 ||
-	    (text = json_print(rec, 1)) == NULL ||
+	    (text = json_print(rec, JSON_SORT | JSON_INDENT)) == NULL ||
 	    /* The commit point: before it the old identity stands, after it the new. */
 	    state_write_atomic(path, text, strlen(text), 0600) < 0) {
 		/* The keys go back where the document says they are. */

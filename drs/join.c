@@ -105,12 +105,33 @@ out:
 	return ok;
 }
 
-/* Prints the document with the stored identity as its "device" section. */
+/*
+ * Prints the document with the stored identity as its "device" section, in
+ * the shape of a first join: tenant, discovery, keys, device; no nonce or
+ * CSR. Records from before "tenant" was kept give the id and domain.
+ */
 static int
 print_identity(struct json *doc, const struct json *rec)
 {
 	struct json *keys = json_get_object(rec, "keys");
+	struct json *tenant = json_get_object(rec, "tenant");
+	struct json *ep = json_get_object(rec, "endpoints"), *t;
 
+	json_remove(doc, "nonce");
+	json_remove(doc, "csr");
+	if (tenant != NULL) {
+		if (json_set(doc, "tenant", json_dup(tenant)) < 0)
+			return -1;
+	} else if (json_get_object(doc, "tenant") == NULL) {
+		if ((t = json_object_at(doc, "tenant")) == NULL ||
+		    json_set_string(t, "id", json_get_string(rec, "tenant_id") ?
+		    json_get_string(rec, "tenant_id") : "") < 0 ||
+		    json_set_string(t, "domain", json_get_string(rec, "tenant_domain") ?
+		    json_get_string(rec, "tenant_domain") : "") < 0)
+			return -1;
+	}
+	if (ep != NULL && json_set(doc, "discovery", json_dup(ep)) < 0)
+		return -1;
 	if (keys != NULL && json_set(doc, "keys", json_dup(keys)) < 0)
 		return -1;
 	if (json_set(doc, "device", json_dup(rec)) < 0)
@@ -147,7 +168,8 @@ make_record(const struct json *doc, const struct cert *c, const char *upn,
 	    json_set_string(r, "client_request_id", crid) < 0 ||
 	    json_set_string(r, "key_store", doc_get(doc, "keys", "store")) < 0 ||
 	    json_set(r, "keys", json_dup(json_get_object(doc, "keys"))) < 0 ||
-	    json_set(r, "endpoints", json_dup(json_get_object(doc, "discovery"))) < 0) {
+	    json_set(r, "endpoints", json_dup(json_get_object(doc, "discovery"))) < 0 ||
+	    json_set(r, "tenant", json_dup(json_get_object(doc, "tenant"))) < 0) {
 		json_free(r);
 		return NULL;
 	}

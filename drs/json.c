@@ -1,4 +1,7 @@
 /* json.c - the only user of cJSON. */
+#include <float.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,14 +275,236 @@ json_size(const struct json *j)
 	return n < 0 ? 0 : (size_t)n;
 }
 
-char *
-json_print(const struct json *j, int pretty)
-{
-	char *s = pretty ? cJSON_Print(CJ(j)) : cJSON_PrintUnformatted(CJ(j));
+/*
+ * The printer is ours, not cJSON's: cJSON indents with tabs and keeps
+ * insertion order; drsjoin prints two-space indentation and, for stdout,
+ * keys sorted so that two runs diff cleanly. Strings are always valid
+ * UTF-8: a byte that is not part of a well-formed sequence (a lying server,
+ * a hostile document) is printed as \ufffd. The buffer may hold a nonce, so
+ * it is wiped whenever it moves.
+ */
+struct out {
+	char *buf;
+	size_t len, cap;
+	int failed;
+};
 
-	if (s == NULL)
+static void
+put(struct out *o, const char *s, size_t n)
+{
+	char *nb;
+	size_t cap;
+
+	if (o->failed)
+		return;
+	if (n > SIZE_MAX / 4 - o->len) {
+		o->failed = 1;
+		return;
+	}
+	if (o->len + n + 1 > o->cap) {
+		for (cap = o->cap ? o->cap : 256; cap < o->len + n + 1; cap *= 2)
+			;
+		if ((nb = malloc(cap)) == NULL) {
+			o->failed = 1;
+			return;
+		}
+		if (o->buf != NULL)
+			memcpy(nb, o->buf, o->len);
+		util_free_secret_buf(o->buf, o->cap);
+		o->buf = nb;
+		o->cap = cap;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void
+puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/* The length of the well-formed UTF-8 sequence at s (1-4), or 0. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((s[0] == 0xe0 && s[1] < 0xa0) ||	/* overlong */
+		    (s[0] == 0xed && s[1] > 0x9f))	/* surrogate */
+			return 0;
+		return 3;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static void
+put_string(struct out *o, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char esc[8];
+	size_t n;
+
+	put(o, "\"", 1);
+	while (*s != '\0') {
+		switch (*s) {
+		case '"': put(o, "\\\"", 2); s++; continue;
+		case '\\': put(o, "\\\\", 2); s++; continue;
+		case '\b': put(o, "\\b", 2); s++; continue;
+		case '\f': put(o, "\\f", 2); s++; continue;
+		case '\n': put(o, "\\n", 2); s++; continue;
+		case '\r': put(o, "\\r", 2); s++; continue;
+		case '\t': put(o, "\\t", 2); s++; continue;
+		}
+		if (*s < 0x20 || *s == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\u%04x", *s);
+			put(o, esc, 6);
+			s++;
+		} else if ((n = utf8_len(s)) == 0) {
+			put(o, "\\ufffd", 6);
+			s++;
+		} else {
+			put(o, (const char *)s, n);
+			s += n;
+		}
+	}
+	put(o, "\"", 1);
+}
+
+static void
+put_number(struct out *o, double d)
+{
+	char num[40];
+
+	/* JSON has no NaN or infinity. */
+	if (d != d || d > DBL_MAX || d < -DBL_MAX)
+		snprintf(num, sizeof(num), "null");
+	else if (d == (double)(long long)d && d > -9007199254740992.0 &&
+	    d < 9007199254740992.0)
+		snprintf(num, sizeof(num), "%lld", (long long)d);
+	else {
+		snprintf(num, sizeof(num), "%.15g", d);
+		if (strtod(num, NULL) != d)
+			snprintf(num, sizeof(num), "%.17g", d);
+	}
+	puts_(o, num);
+}
+
+static void
+put_indent(struct out *o, int flags, int depth)
+{
+	static const char spaces[] = "                                ";
+	size_t n = (size_t)depth * 2;
+
+	if (!(flags & JSON_INDENT))
+		return;
+	put(o, "\n", 1);
+	for (; n > 0; n -= n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1)
+		put(o, spaces, n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1);
+}
+
+struct member {
+	const cJSON *c;
+	size_t pos;
+};
+
+/* By key, then by position: duplicate keys keep their order. */
+static int
+member_cmp(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	int r = strcmp(x->c->string ? x->c->string : "", y->c->string ? y->c->string : "");
+
+	if (r != 0)
+		return r;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static void put_value(struct out *o, const cJSON *c, int flags, int depth);
+
+static void
+put_container(struct out *o, const cJSON *c, int flags, int depth)
+{
+	int obj = cJSON_IsObject(c);
+	struct member *m = NULL;
+	const cJSON *k;
+	size_t n = 0, i;
+
+	for (k = c->child; k != NULL; k = k->next)
+		n++;
+	if (n == 0) {
+		puts_(o, obj ? "{}" : "[]");
+		return;
+	}
+	if ((m = calloc(n, sizeof(*m))) == NULL) {
+		o->failed = 1;
+		return;
+	}
+	for (i = 0, k = c->child; k != NULL; k = k->next, i++) {
+		m[i].c = k;
+		m[i].pos = i;
+	}
+	if (obj && (flags & JSON_SORT))
+		qsort(m, n, sizeof(*m), member_cmp);
+	put(o, obj ? "{" : "[", 1);
+	for (i = 0; i < n && !o->failed; i++) {
+		if (i > 0)
+			put(o, ",", 1);
+		put_indent(o, flags, depth + 1);
+		if (obj) {
+			put_string(o, m[i].c->string ? m[i].c->string : "");
+			put(o, (flags & JSON_INDENT) ? ": " : ":", (flags & JSON_INDENT) ? 2 : 1);
+		}
+		put_value(o, m[i].c, flags, depth + 1);
+	}
+	put_indent(o, flags, depth);
+	put(o, obj ? "}" : "]", 1);
+	free(m);
+}
+
+static void
+put_value(struct out *o, const cJSON *c, int flags, int depth)
+{
+	if (cJSON_IsObject(c) || cJSON_IsArray(c))
+		put_container(o, c, flags, depth);
+	else if (cJSON_IsString(c))
+		put_string(o, c->valuestring ? c->valuestring : "");
+	else if (cJSON_IsNumber(c))
+		put_number(o, c->valuedouble);
+	else if (cJSON_IsTrue(c))
+		puts_(o, "true");
+	else if (cJSON_IsFalse(c))
+		puts_(o, "false");
+	else
+		puts_(o, "null");
+}
+
+char *
+json_print(const struct json *j, int flags)
+{
+	struct out o = { NULL, 0, 0, 0 };
+
+	put_value(&o, CJ(j), flags, 0);
+	if (o.failed || o.buf == NULL) {
+		util_free_secret_buf(o.buf, o.cap);
 		log_fail(EXIT_INTERNAL, "out of memory");
-	return s;
+		return NULL;
+	}
+	return o.buf;
 }
 
 const char *

@@ -60,8 +60,16 @@ struct json *json_next(const struct json *j);
 const char *json_key(const struct json *j);
 size_t json_size(const struct json *j);
 
-/* Serialises (pretty: indented); caller frees. NULL (reported) on failure. */
-char *json_print(const struct json *j, int pretty);
+/*
+ * Serialises; caller frees (util_free_secret: it may hold a nonce). NULL
+ * (reported) on failure. flags: JSON_INDENT, two spaces per level and a
+ * space after each colon (else one line, no spaces); JSON_SORT, the members
+ * of every object sorted by key (byte order; else as inserted). Strings
+ * come out as valid UTF-8: malformed bytes become \ufffd.
+ */
+#define JSON_INDENT	0x1
+#define JSON_SORT	0x2
+char *json_print(const struct json *j, int flags);
 
 /* The version of the JSON library, for --version. */
 const char *json_library_version(void);

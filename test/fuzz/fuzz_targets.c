@@ -37,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		/* The document and every service answer go through json_parse. */
 		struct json *j = json_parse(s, size, EXIT_INPUT, "fuzz");
-		char *out = j ? json_print(j, 1) : NULL;
+		char *out = j ? json_print(j, JSON_SORT | JSON_INDENT) : NULL;
 
 		if (j != NULL) {
 			json_get_ci(j, "ReponseStatus");

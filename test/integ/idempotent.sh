@@ -9,6 +9,7 @@ TOK=$(token_file)
 
 t_run -- join --token-file "$TOK" --key-store software
 t_expect "first join" 0
+cp "$OUT" "$T_WORK/first.json"
 first=$(jget "$STATE/device.json" 'd["device_id"]')
 first_dir=$(jget "$STATE/device.json" 'd["identity_dir"]')
 n=$(req_count); devs=$(emu_device_count)
@@ -18,6 +19,10 @@ t_expect "second join: exit 0" 0 "already joined as device $first"
 t_check "second join: prints the stored identity, no request, no new device" \
     "$([ "$(jget "$OUT" 'd["device"]["device_id"]')" = "$first" ] &&
        [ "$(req_count)" -eq "$n" ] && [ "$(emu_device_count)" -eq "$devs" ]; echo $?)"
+shape='sorted(d), sorted(d["tenant"]), sorted(d["discovery"]), sorted(d["keys"]), sorted(d["device"])'
+t_check "second join: the same sections and keys as the first join printed" \
+    "$(a=$(jget "$T_WORK/first.json" "$shape"); b=$(jget "$OUT" "$shape")
+       [ -n "$a" ] && [ "$a" = "$b" ]; echo $?)"
 
 t_run -- join --token-file "$TOK" --key-store software --force
 t_expect "--force joins again" 0

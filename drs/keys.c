@@ -33,6 +33,7 @@ struct key {
 	mbedtls_pk_context pub;
 	int software;
 	keys_sign_fn sign;
+	keys_sign_fn sign_pss;	/* NULL: this signer does no PSS */
 	void *sign_ctx;
 	int signer_failed;	/* the signer reported its own failure */
 	size_t signer_len;	/* the length the signer returned */
@@ -313,8 +314,8 @@ alt_key_len(void *ctx)
 
 int
 keys_from_public_and_signer(const uint8_t *n, size_t n_len,
-    const uint8_t *e, size_t e_len, keys_sign_fn sign, void *ctx,
-    struct key **out)
+    const uint8_t *e, size_t e_len, keys_sign_fn sign, keys_sign_fn sign_pss,
+    void *ctx, struct key **out)
 {
 	struct key *k = NULL;
 	mbedtls_rsa_context *rsa;
@@ -346,6 +347,7 @@ keys_from_public_and_signer(const uint8_t *n, size_t n_len,
 		    "is not RSA-2048 with public exponent 65537");
 	}
 	k->sign = sign;
+	k->sign_pss = sign_pss;
 	k->sign_ctx = ctx;
 	ret = mbedtls_pk_setup_rsa_alt(&k->pk, k, alt_decrypt, alt_sign,
 	    alt_key_len);
@@ -541,5 +543,60 @@ keys_sign_sha256(const struct key *k, const uint8_t hash[32], uint8_t *sig,
 			    "key (a different key signed)", what);
 		}
 	}
+	return 0;
+}
+
+/* 1 when sig is a PSS signature of hash by pk with exactly a 32-byte salt. */
+static int
+pss_verifies(const mbedtls_pk_context *pk, const uint8_t hash[32],
+    const uint8_t *sig)
+{
+	return mbedtls_rsa_rsassa_pss_verify_ext(mbedtls_pk_rsa(*pk),
+	    MBEDTLS_MD_SHA256, 32, hash, MBEDTLS_MD_SHA256, 32, sig) == 0;
+}
+
+int
+keys_sign_pss(const struct key *k, const uint8_t hash[32], uint8_t *sig,
+    size_t sig_size, size_t *sig_len, const char *what)
+{
+	size_t len = 0;
+	int ret;
+
+	*sig_len = 0;
+	if (sig_size < KEYS_SIG_LEN)
+		return log_fail(EXIT_INTERNAL, "%s: signature buffer too small",
+		    what);
+	if (k->software) {
+		/*
+		 * mbedTLS's PSS takes the largest salt up to the hash length:
+		 * 32 bytes for RSA-2048 and SHA-256, as TLS 1.3 wants. The
+		 * check below proves it; it costs a public-key operation.
+		 */
+		ret = mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS,
+		    (mbedtls_pk_context *)&k->pk, MBEDTLS_MD_SHA256, hash, 32,
+		    sig, sig_size, &len, crypto_rng, NULL);
+		if (ret != 0)
+			return crypto_fail(EXIT_INTERNAL, ret, "%s: RSA-PSS "
+			    "signing with the software key", what);
+		if (len != KEYS_SIG_LEN || !pss_verifies(&k->pk, hash, sig))
+			return log_fail(EXIT_INTERNAL, "%s: the software key's "
+			    "RSA-PSS signature does not verify", what);
+		*sig_len = len;
+		return 0;
+	}
+	if (k->sign_pss == NULL)
+		return log_fail(EXIT_INTERNAL, "%s: the key's signer cannot "
+		    "sign RSA-PSS", what);
+	if (k->sign_pss(k->sign_ctx, hash, sig, sig_size, &len) != 0)
+		return -1;	/* reported by the signer */
+	if (len != KEYS_SIG_LEN)
+		return log_fail(EXIT_TPM, "%s: the key's signer returned %zu "
+		    "bytes, not a %d-byte signature", what, len, KEYS_SIG_LEN);
+	if (!pss_verifies(&k->pub, hash, sig))
+		return log_fail(EXIT_TPM, "%s: the RSA-PSS signature made by "
+		    "the key's signer does not verify with its public key and "
+		    "a 32-byte salt (a different key signed, or another salt "
+		    "length)", what);
+	*sig_len = len;
 	return 0;
 }

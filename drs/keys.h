@@ -6,8 +6,13 @@
  * A struct key is opaque and is one of two kinds:
  *  - software: the private key is in memory (generated, or loaded from PEM);
  *  - signer: only the public key is in memory, and signing calls a function
- *    (a TPM-bound key: issue 5 supplies the function, see keys_sign_fn).
+ *    (a TPM-bound key: tpm.c's tpm_sign_sha256 / tpm_sign_pss_sha256).
  * Every function below works on both kinds except keys_private_pem().
+ *
+ * Two signature schemes, both over a SHA-256 digest: RSASSA-PKCS1-v1_5
+ * (keys_sign_sha256: the CSR, TLS 1.2) and RSASSA-PSS (keys_sign_pss: the
+ * TLS 1.3 CertificateVerify, RFC 8446 4.2.3 rsa_pss_rsae_sha256: MGF1 with
+ * SHA-256, salt length = hash length = 32).
  * All keys are RSA-2048 with e = 65537. A key is used by one thread at a
  * time; different keys may be used in parallel.
  */
@@ -29,10 +34,13 @@ struct key;
 /*
  * Signs hash (a SHA-256 digest) with RSASSA-PKCS1-v1_5 (the DigestInfo
  * encoding of SHA-256 is the signer's job, as TPM2_Sign with
- * TPM_ALG_RSASSA/SHA256 does it). Writes *sig_len (= KEYS_SIG_LEN) bytes
- * into sig (sig_size bytes available). Returns 0, or -1 after reporting the
- * failure with log_fail (e.g. EXIT_TPM); keys.c adds no second message.
- * keys.c verifies every signature with the public key before using it.
+ * TPM_ALG_RSASSA/SHA256 does it), or for the PSS signer with RSASSA-PSS
+ * (MGF1-SHA-256, 32-byte salt: TPM2_Sign with TPM_ALG_RSAPSS/SHA256).
+ * Writes *sig_len (= KEYS_SIG_LEN) bytes into sig (sig_size bytes
+ * available). Returns 0, or -1 after reporting the failure with log_fail
+ * (e.g. EXIT_TPM); keys.c adds no second message. keys.c verifies every
+ * signature with the public key before using it (PSS: with exactly a
+ * 32-byte salt).
  */
 typedef int (*keys_sign_fn)(void *ctx, const uint8_t hash[32], uint8_t *sig,
     size_t sig_size, size_t *sig_len);
@@ -70,13 +78,15 @@ int keys_load_pem(const char *buf, size_t len, const char *what,
 
 /*
  * A signer key: the public key n (big-endian, 2048 bits), e (big-endian,
- * 65537) and the function that signs with the private half. ctx is borrowed
- * and must outlive the key. 0 / -1 (reported, EXIT_INTERNAL: the numbers
- * come from our own TPM code).
+ * 65537) and the functions that sign with the private half: sign for
+ * PKCS#1 v1.5, sign_pss for PSS (NULL: the key cannot sign PSS, and
+ * keys_sign_pss fails saying so). Both get ctx, which is borrowed and must
+ * outlive the key. 0 / -1 (reported, EXIT_INTERNAL: the numbers come from
+ * our own TPM code).
  */
 int keys_from_public_and_signer(const uint8_t *n, size_t n_len,
-    const uint8_t *e, size_t e_len, keys_sign_fn sign, void *ctx,
-    struct key **out);
+    const uint8_t *e, size_t e_len, keys_sign_fn sign, keys_sign_fn sign_pss,
+    void *ctx, struct key **out);
 
 /* Frees a key, wiping private material. NULL is fine. */
 void keys_free(struct key *k);
@@ -119,5 +129,21 @@ int keys_public_equal(const struct key *k, const uint8_t *spki, size_t len);
  */
 int keys_sign_sha256(const struct key *k, const uint8_t hash[32],
     uint8_t *sig, size_t sig_size, size_t *sig_len, const char *what);
+
+/*
+ * RSASSA-PSS signature of a SHA-256 digest (MGF1-SHA-256, salt length 32,
+ * as TLS 1.3 requires), KEYS_SIG_LEN bytes into sig (sig_size >=
+ * KEYS_SIG_LEN). Software keys sign with mbedTLS; signer keys call their
+ * PSS signer and the signature is verified with the public key, salt length
+ * included (a signer that used another salt length fails, EXIT_TPM). Same
+ * errors as keys_sign_sha256. 0 / -1 (reported).
+ *
+ * For TLS: mbedTLS 3.6's RSA-alt keys (the signer kind inside keys.c) only
+ * do PKCS#1 v1.5 (mbedtls_pk_sign_ext refuses MBEDTLS_PK_RSASSA_PSS for
+ * them), so a TLS 1.3 client key must reach this function through a
+ * callback of its own, not through mbedtls_pk_sign_ext.
+ */
+int keys_sign_pss(const struct key *k, const uint8_t hash[32], uint8_t *sig,
+    size_t sig_size, size_t *sig_len, const char *what);
 
 #endif

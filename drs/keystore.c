@@ -357,7 +357,8 @@ load(const struct json *keys, const char *field, struct keystore_key **out)
 			goto out;
 		pub = tpm_key_public(k->tkey);
 		if (keys_from_public_and_signer(pub->modulus, pub->modulus_len,
-		    pub->exponent, pub->exponent_len, tpm_sign_sha256, k->tkey,
+		    pub->exponent, pub->exponent_len, tpm_sign_sha256,
+		    tpm_sign_pss_sha256, k->tkey,
 		    &k->key) < 0)
 			goto out;
 	}

@@ -41,6 +41,7 @@ struct tpm_key {
 	struct tpm *tpm;		/* borrowed */
 	ESYS_TR handle;
 	struct tpm_public pub;
+	TPM2_ALG_ID scheme;		/* the key's own: NULL, or fixed */
 };
 
 typedef TSS2_RC (*tcti_init_fn)(TSS2_TCTI_CONTEXT *, size_t *, const char *);
@@ -539,11 +540,15 @@ child_template(TPM2B_PUBLIC *p, int sign)
 	    (sign ? TPMA_OBJECT_SIGN_ENCRYPT : TPMA_OBJECT_DECRYPT);
 	p->publicArea.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
 	if (sign) {
-		/* Fixed in the key: the TPM refuses any other signature. */
+		/*
+		 * Null: each TPM2_Sign names its scheme. The device key signs
+		 * the CSR with RSASSA-PKCS1-v1_5 and a TLS 1.3
+		 * CertificateVerify with RSA-PSS; a key fixed to one refuses
+		 * the other. Without the decrypt attribute the TPM still
+		 * refuses a raw RSA operation with it.
+		 */
 		p->publicArea.parameters.rsaDetail.scheme.scheme =
-		    TPM2_ALG_RSASSA;
-		p->publicArea.parameters.rsaDetail.scheme.details.rsassa
-		    .hashAlg = TPM2_ALG_SHA256;
+		    TPM2_ALG_NULL;
 	} else {
 		/* Null: RSA-OAEP's hash is chosen per decryption, as the JWE
 		 * "alg" says (RSA-OAEP is SHA-1, RSA-OAEP-256 is SHA-256). */
@@ -681,6 +686,7 @@ tpm_load_key(struct tpm *tpm, const uint8_t *blob, size_t len,
 	k->handle = ESYS_TR_NONE;
 	if (parse_blob(blob, len, &pub, &priv, &k->pub) < 0)
 		goto fail;
+	k->scheme = pub.publicArea.parameters.rsaDetail.scheme.scheme;
 	/* The private part is already sealed by the SRK; encrypting it again
 	 * costs nothing and keeps the rule simple. */
 	if (session_for(tpm, TPMA_SESSION_DECRYPT, "load key") < 0)
@@ -724,11 +730,13 @@ tpm_key_public(const struct tpm_key *key)
 	return key ? &key->pub : NULL;
 }
 
-int
-tpm_sign_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
-    size_t sig_size, size_t *sig_len)
+/* TPM2_Sign of a SHA-256 digest with scheme alg (RSASSA or RSAPSS). */
+static int
+sign_digest(struct tpm_key *k, TPM2_ALG_ID alg, const uint8_t hash[32],
+    uint8_t *sig, size_t sig_size, size_t *sig_len)
 {
-	struct tpm_key *k = key;
+	const char *what = alg == TPM2_ALG_RSAPSS ?
+	    "sign with device key (RSA-PSS)" : "sign with device key";
 	struct tpm *t;
 	TPM2B_DIGEST digest;
 	TPMT_SIG_SCHEME scheme;
@@ -739,14 +747,24 @@ tpm_sign_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
 
 	if (k == NULL || !k->pub.sign)
 		return log_fail(EXIT_INTERNAL, "tpm: sign: not a signing key");
+	if (sig_size < RSA_BYTES)
+		return log_fail(EXIT_INTERNAL, "tpm: sign: buffer of %zu bytes "
+		    "is too small", sig_size);
+	/* A key fixed to another scheme: the TPM would say only "scheme". */
+	if (k->scheme != TPM2_ALG_NULL && k->scheme != alg)
+		return log_fail(EXIT_TPM, "tpm: %s: the device key was made "
+		    "to sign only %s (by an older drsjoin): 'drsjoin join "
+		    "--force' makes new keys", what, k->scheme ==
+		    TPM2_ALG_RSASSA ? "RSASSA-PKCS1-v1_5" : "another scheme");
 	t = k->tpm;
 	memset(&digest, 0, sizeof(digest));
 	memset(&scheme, 0, sizeof(scheme));
 	memset(&check, 0, sizeof(check));
 	digest.size = 32;
 	memcpy(digest.buffer, hash, 32);
-	scheme.scheme = TPM2_ALG_RSASSA;
-	scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+	scheme.scheme = alg;
+	/* rsassa and rsapss are the same TPMS_SCHEME_HASH. */
+	scheme.details.any.hashAlg = TPM2_ALG_SHA256;
 	/* A null ticket: the key is not restricted, so the TPM signs any
 	 * digest, not only those it hashed itself. */
 	check.tag = TPM2_ST_HASHCHECK;
@@ -758,16 +776,12 @@ tpm_sign_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
 	rc = Esys_Sign(t->esys, k->handle, t->session, ESYS_TR_NONE,
 	    ESYS_TR_NONE, &digest, &scheme, &check, &s);
 	if (rc != TSS2_RC_SUCCESS)
-		return fail_rc("sign with device key", rc);
-	if (s->sigAlg != TPM2_ALG_RSASSA ||
+		return fail_rc(what, rc);
+	/* rsassa and rsapss are the same TPMS_SIGNATURE_RSA. */
+	if (s->sigAlg != alg || s->signature.rsassa.hash != TPM2_ALG_SHA256 ||
 	    s->signature.rsassa.sig.size != RSA_BYTES) {
-		log_fail(EXIT_TPM, "tpm: sign: unexpected signature from the "
-		    "TPM");
-		goto out;
-	}
-	if (sig_size < RSA_BYTES) {
-		log_fail(EXIT_INTERNAL, "tpm: sign: buffer of %zu bytes is too "
-		    "small", sig_size);
+		log_fail(EXIT_TPM, "tpm: %s: unexpected signature from the TPM",
+		    what);
 		goto out;
 	}
 	memcpy(sig, s->signature.rsassa.sig.buffer, RSA_BYTES);
@@ -776,6 +790,20 @@ tpm_sign_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
 out:
 	Esys_Free(s);
 	return ret;
+}
+
+int
+tpm_sign_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
+    size_t sig_size, size_t *sig_len)
+{
+	return sign_digest(key, TPM2_ALG_RSASSA, hash, sig, sig_size, sig_len);
+}
+
+int
+tpm_sign_pss_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
+    size_t sig_size, size_t *sig_len)
+{
+	return sign_digest(key, TPM2_ALG_RSAPSS, hash, sig, sig_size, sig_len);
 }
 
 /* ---- what the TPM is -------------------------------------------------- */

@@ -80,9 +80,9 @@ const char *tpm_spec(const struct tpm *tpm);
 int tpm_available(const char *spec);
 
 /*
- * Creates the device key (RSA-2048, RSASSA/SHA-256, sign) and the transport
- * key (RSA-2048, decrypt, null scheme: the decrypting call picks OAEP and its
- * hash) under the SRK. Both are fixedTPM|fixedParent|sensitiveDataOrigin|
+ * Creates the device key (RSA-2048, sign, null scheme: it signs both
+ * RSASSA-PKCS1-v1_5 and RSA-PSS) and the transport key (RSA-2048, decrypt,
+ * null scheme: the decrypting call picks OAEP and its hash) under the SRK. Both are fixedTPM|fixedParent|sensitiveDataOrigin|
  * userWithAuth with an empty auth value. On failure neither is set.
  */
 int tpm_create_keys(struct tpm *tpm, struct tpm_keyblob *dk,
@@ -108,11 +108,21 @@ void tpm_key_free(struct tpm_key *key);
 const struct tpm_public *tpm_key_public(const struct tpm_key *key);
 
 /*
- * PKCS#1 v1.5 signature of a SHA-256 hash, computed inside the TPM.
- * key is a struct tpm_key * (void * so that this is the crypto module's
- * signing callback as is). sig_size must be >= 256.
+ * RSASSA-PKCS1-v1_5 signature of a SHA-256 hash, computed inside the TPM
+ * (TPM2_Sign, TPM_ALG_RSASSA). key is a struct tpm_key * (void * so that
+ * this is keys.h's keys_sign_fn as is). sig_size must be >= 256.
  */
 int tpm_sign_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
+    size_t sig_size, size_t *sig_len);
+/*
+ * RSASSA-PSS signature of a SHA-256 hash (TPM2_Sign, TPM_ALG_RSAPSS), MGF1
+ * with SHA-256 and a salt as long as the hash (32 bytes): what TPM 2.0 spec
+ * 1.38 and later use, what swtpm/libtpms and current hardware do, and what
+ * TLS 1.3 requires (RFC 8446 4.2.3). keys.c checks the salt length of every
+ * signature. A device key made by an older drsjoin (its scheme fixed to
+ * RSASSA) cannot sign PSS: EXIT_TPM saying so.
+ */
+int tpm_sign_pss_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
     size_t sig_size, size_t *sig_len);
 
 /* The SRK's public numbers; *persistent = 1 when 0x81000001 is used. */

@@ -209,6 +209,19 @@ run "$work/state-a" load "$work/blobs" \
 	"keys load after swtpm is stopped and restarted on the same state"
 run "$work/state-b" foreign "$work/blobs" \
 	"keys from another swtpm state: 'these keys belong to another TPM'"
+# The TPM's RSA-PSS signature as TLS 1.3 peers check it: openssl, SHA-256,
+# MGF1-SHA-256, salt length exactly 32 (not "auto").
+mkdir "$work/pss"
+run "$work/state-a" pss "$work/pss"
+if [ -s "$work/pss/msg.sig" ] && openssl pkeyutl -verify -pubin -keyform DER \
+    -inkey "$work/pss/pub.der" -rawin -digest sha256 \
+    -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:32 \
+    -in "$work/pss/msg" -sigfile "$work/pss/msg.sig" >"$work/pss/out" 2>&1; then
+	echo "ok - RSA-PSS from the TPM verifies with openssl (SHA-256, 32-byte salt)"
+else
+	echo "not ok - RSA-PSS from the TPM verifies with openssl: $(tr '\n' ' ' <"$work/pss/out" 2>/dev/null)"
+	st=1
+fi
 if command -v python3 >/dev/null 2>&1; then
 	wire
 else

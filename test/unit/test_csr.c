@@ -250,7 +250,7 @@ main(void)
 	/* The signer (RSA-alt) path gives the same bytes. */
 	CHECK(keys_public_rsa(dk, n, e, &e_len) == 0 &&
 	    keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
-	    dk, &alt) == 0, "signer key for key.pem");
+	    soft_signer_pss, dk, &alt) == 0, "signer key for key.pem");
 	CHECK(alt != NULL && csr_build(alt, nonce, &der, &len) == 0 &&
 	    len == want_nonce_len && memcmp(der, want_nonce, len) == 0,
 	    "signer path, with the nonce: the same bytes");
@@ -265,7 +265,7 @@ main(void)
 	alt = NULL;
 
 	keys_from_public_and_signer(n, sizeof(n), e, e_len, failing_signer,
-	    NULL, &alt);
+	    NULL, NULL, &alt);
 	log_reset();
 	capture_begin();
 	rc = csr_build(alt, nonce, &der, &len);

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/pk.h>
+#include <mbedtls/rsa.h>
+
 #include "bcrypt_blob.h"
 #include "crypto.h"
 #include "fixture.h"
@@ -114,6 +117,185 @@ short_signer(void *ctx, const uint8_t hash[32], uint8_t *sig, size_t size,
 	return 0;
 }
 
+/*
+ * An independent check of a PSS signature: mbedTLS's verifier on the
+ * public key as DER, MGF1-SHA-256 and exactly salt_len bytes of salt.
+ */
+static int
+pss_ok(const struct key *k, const uint8_t hash[32], const uint8_t *sig,
+    int salt_len)
+{
+	mbedtls_pk_context pk;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	int ok;
+
+	mbedtls_pk_init(&pk);
+	ok = keys_public_der(k, &der, &der_len) == 0 &&
+	    mbedtls_pk_parse_public_key(&pk, der, der_len) == 0 &&
+	    mbedtls_rsa_rsassa_pss_verify_ext(mbedtls_pk_rsa(pk),
+	    MBEDTLS_MD_SHA256, 32, hash, MBEDTLS_MD_SHA256, salt_len, sig) == 0;
+	mbedtls_pk_free(&pk);
+	free(der);
+	return ok;
+}
+
+/* A PSS signer with a salt of 20 bytes (the TPM 2.0 spec before 1.38 used
+ * the largest salt; some TPMs may use another): ctx is a PEM fixture name. */
+static int
+short_salt_signer(void *ctx, const uint8_t hash[32], uint8_t *sig,
+    size_t size, size_t *len)
+{
+	mbedtls_pk_context pk;
+	uint8_t *pem;
+	size_t pem_len;
+	int ret = -1;
+
+	(void)size;
+	mbedtls_pk_init(&pk);
+	if ((pem = fixture_read(ctx, &pem_len)) != NULL &&
+	    mbedtls_pk_parse_key(&pk, pem, pem_len + 1, NULL, 0, crypto_rng,
+	    NULL) == 0 &&
+	    mbedtls_rsa_set_padding(mbedtls_pk_rsa(pk), MBEDTLS_RSA_PKCS_V21,
+	    MBEDTLS_MD_SHA256) == 0 &&
+	    mbedtls_rsa_rsassa_pss_sign_ext(mbedtls_pk_rsa(pk), crypto_rng, NULL,
+	    MBEDTLS_MD_SHA256, 32, hash, 20, sig) == 0) {
+		*len = KEYS_SIG_LEN;
+		ret = 0;
+	}
+	mbedtls_pk_free(&pk);
+	free(pem);
+	return ret;
+}
+
+static void
+pss_tests(const struct key *dk, const struct key *other)
+{
+	uint8_t n[KEYS_MODULUS_LEN], e[KEYS_EXPONENT_MAX], hash[32];
+	uint8_t s1[KEYS_SIG_LEN], s2[KEYS_SIG_LEN];
+	size_t e_len = 0, l1 = 0, l2 = 0;
+	struct key *alt = NULL;
+	char *err;
+	int rc;
+
+	crypto_sha256("TLS 1.3, client CertificateVerify", 33, hash);
+	rc = keys_sign_pss(dk, hash, s1, sizeof(s1), &l1, "t");
+	CHECK(rc == 0 && l1 == KEYS_SIG_LEN && pss_ok(dk, hash, s1, 32),
+	    "keys_sign_pss, software key: verifies as RSA-PSS, MGF1-SHA-256, "
+	    "32-byte salt");
+	CHECK(rc == 0 && !pss_ok(dk, hash, s1, 20) && !pss_ok(other, hash, s1,
+	    32), "the salt is exactly 32 bytes; another key does not verify");
+	CHECK(keys_sign_pss(dk, hash, s2, sizeof(s2), &l2, "t") == 0 &&
+	    memcmp(s1, s2, sizeof(s1)) != 0 && pss_ok(dk, hash, s2, 32),
+	    "two PSS signatures differ (random salt), both verify");
+	CHECK(keys_sign_sha256(dk, hash, s2, sizeof(s2), &l2, "t") == 0 &&
+	    !pss_ok(dk, hash, s2, 32), "a PKCS#1 v1.5 signature is not PSS");
+	hash[0] ^= 1;
+	CHECK(!pss_ok(dk, hash, s1, 32), "PSS: another hash does not verify");
+	hash[0] ^= 1;
+
+	/* The signer kind: the same interface, checked the same way. */
+	keys_public_rsa(dk, n, e, &e_len);
+	keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
+	    soft_signer_pss, (void *)dk, &alt);
+	l1 = 0;
+	CHECK(alt != NULL && keys_sign_pss(alt, hash, s1, sizeof(s1), &l1,
+	    "t") == 0 && l1 == KEYS_SIG_LEN && pss_ok(dk, hash, s1, 32) &&
+	    keys_sign_sha256(alt, hash, s2, sizeof(s2), &l2, "t") == 0,
+	    "signer key: keys_sign_pss and keys_sign_sha256 through its two "
+	    "signers");
+	keys_free(alt);
+	alt = NULL;
+
+	keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
+	    NULL, (void *)dk, &alt);
+	log_reset();
+	capture_begin();
+	rc = keys_sign_pss(alt, hash, s1, sizeof(s1), &l1, "leave");
+	err = capture_end();
+	CHECK_ERR(rc == -1 && l1 == 0 && log_exit_code() == EXIT_INTERNAL &&
+	    lines(err) == 1 && has(err, "drsjoin: leave: the key's signer "
+	    "cannot sign RSA-PSS"), err, "signer without a PSS signer: refused");
+	free(err);
+	keys_free(alt);
+	alt = NULL;
+
+	/* A signer that answers PSS with PKCS#1 v1.5, or with another key. */
+	keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
+	    soft_signer, (void *)dk, &alt);
+	log_reset();
+	capture_begin();
+	rc = keys_sign_pss(alt, hash, s1, sizeof(s1), &l1, "leave");
+	err = capture_end();
+	CHECK_ERR(rc == -1 && l1 == 0 && log_exit_code() == EXIT_TPM &&
+	    lines(err) == 1 && has(err, "drsjoin: leave: the RSA-PSS signature "
+	    "made by the key's signer does not verify"), err,
+	    "a PSS signer answering PKCS#1 v1.5 is caught");
+	free(err);
+	keys_free(alt);
+	alt = NULL;
+	keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
+	    soft_signer_pss, (void *)other, &alt);
+	log_reset();
+	capture_begin();
+	rc = keys_sign_pss(alt, hash, s1, sizeof(s1), &l1, "leave");
+	err = capture_end();
+	CHECK_ERR(rc == -1 && log_exit_code() == EXIT_TPM && lines(err) == 1 &&
+	    has(err, "does not verify"), err,
+	    "a PSS signer signing with another key is caught");
+	free(err);
+	keys_free(alt);
+	alt = NULL;
+
+	/* TLS 1.3 wants salt = hash length: a 20-byte salt is refused. */
+	keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
+	    short_salt_signer, (void *)"key.pem", &alt);
+	log_reset();
+	capture_begin();
+	rc = keys_sign_pss(alt, hash, s1, sizeof(s1), &l1, "leave");
+	err = capture_end();
+	CHECK_ERR(rc == -1 && log_exit_code() == EXIT_TPM && lines(err) == 1 &&
+	    has(err, "32-byte salt") && pss_ok(dk, hash, s1, 20), err,
+	    "a PSS signer with a 20-byte salt (valid PSS, not TLS 1.3's) is "
+	    "refused");
+	free(err);
+	keys_free(alt);
+	alt = NULL;
+
+	/* A signer that fails reports once, with its own code. */
+	keys_from_public_and_signer(n, sizeof(n), e, e_len, failing_signer,
+	    failing_signer, NULL, &alt);
+	log_reset();
+	capture_begin();
+	rc = keys_sign_pss(alt, hash, s1, sizeof(s1), &l1, "leave");
+	err = capture_end();
+	CHECK_ERR(rc == -1 && l1 == 0 && log_exit_code() == EXIT_TPM &&
+	    lines(err) == 1 && has(err, "the TPM is gone"), err,
+	    "a failing PSS signer: its one message, its exit code");
+	free(err);
+	keys_free(alt);
+	alt = NULL;
+	keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
+	    short_signer, (void *)dk, &alt);
+	log_reset();
+	capture_begin();
+	rc = keys_sign_pss(alt, hash, s1, sizeof(s1), &l1, "leave");
+	err = capture_end();
+	CHECK_ERR(rc == -1 && log_exit_code() == EXIT_TPM && lines(err) == 1 &&
+	    has(err, "returned 255 bytes"), err,
+	    "a PSS signer returning 255 bytes is refused");
+	free(err);
+	keys_free(alt);
+
+	log_reset();
+	capture_begin();
+	rc = keys_sign_pss(dk, hash, s1, KEYS_SIG_LEN - 1, &l1, "leave");
+	err = capture_end();
+	CHECK_ERR(rc == -1 && l1 == 0 && has(err, "too small"), err,
+	    "PSS into a short buffer is refused");
+	free(err);
+}
+
 static void
 signer_tests(const struct key *dk, const struct key *other)
 {
@@ -130,7 +312,8 @@ signer_tests(const struct key *dk, const struct key *other)
 	crypto_sha256("to be signed", 12, hash);
 	CHECK(keys_public_rsa(dk, n, e, &e_len) == 0 &&
 	    keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
-	    (void *)dk, &alt) == 0 && alt != NULL && !keys_is_software(alt),
+	    soft_signer_pss, (void *)dk, &alt) == 0 && alt != NULL &&
+	    !keys_is_software(alt),
 	    "signer key from a public key and a signing function");
 	if (alt == NULL)
 		return;
@@ -167,7 +350,7 @@ signer_tests(const struct key *dk, const struct key *other)
 
 	/* A signer that fails reports once, with its own code. */
 	keys_from_public_and_signer(n, sizeof(n), e, e_len, failing_signer,
-	    NULL, &alt);
+	    NULL, NULL, &alt);
 	log_reset();
 	capture_begin();
 	rc = keys_sign_sha256(alt, hash, sig_alt, sizeof(sig_alt), &len_alt,
@@ -182,7 +365,7 @@ signer_tests(const struct key *dk, const struct key *other)
 
 	/* A signer holding another key: caught before use. */
 	keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
-	    (void *)other, &alt);
+	    soft_signer_pss, (void *)other, &alt);
 	log_reset();
 	capture_begin();
 	rc = keys_sign_sha256(alt, hash, sig_alt, sizeof(sig_alt), &len_alt,
@@ -197,7 +380,7 @@ signer_tests(const struct key *dk, const struct key *other)
 	alt = NULL;
 
 	keys_from_public_and_signer(n, sizeof(n), e, e_len, short_signer,
-	    (void *)dk, &alt);
+	    NULL, (void *)dk, &alt);
 	log_reset();
 	capture_begin();
 	rc = keys_sign_sha256(alt, hash, sig_alt, sizeof(sig_alt), &len_alt,
@@ -215,7 +398,7 @@ signer_tests(const struct key *dk, const struct key *other)
 	log_reset();
 	capture_begin();
 	rc = keys_from_public_and_signer(n + 128, 128, e, e_len, soft_signer,
-	    (void *)dk, &alt);
+	    soft_signer_pss, (void *)dk, &alt);
 	err = capture_end();
 	CHECK_ERR(rc == -1 && alt == NULL && log_exit_code() == EXIT_INTERNAL &&
 	    has(err, "not RSA-2048"), err,
@@ -224,14 +407,14 @@ signer_tests(const struct key *dk, const struct key *other)
 	log_reset();
 	capture_begin();
 	rc = keys_from_public_and_signer(n, sizeof(n), (const uint8_t *)"\x03",
-	    1, soft_signer, (void *)dk, &alt);
+	    1, soft_signer, soft_signer_pss, (void *)dk, &alt);
 	err = capture_end();
 	CHECK_ERR(rc == -1 && alt == NULL && has(err, "65537"), err,
 	    "signer key with e = 3 refused");
 	free(err);
 	log_reset();
 	capture_begin();
-	rc = keys_from_public_and_signer(n, sizeof(n), e, e_len, NULL, NULL,
+	rc = keys_from_public_and_signer(n, sizeof(n), e, e_len, NULL, NULL, NULL,
 	    &alt);
 	err = capture_end();
 	CHECK_ERR(rc == -1 && alt == NULL, err,
@@ -371,6 +554,7 @@ main(void)
 	fixture_refused("key_encrypted.pem", "the private key is encrypted");
 
 	signer_tests(fixed, other);
+	pss_tests(fixed, other);
 
 	/* A broken random generator stops key generation, with one line. */
 	crypto_test_entropy_fails(1);

@@ -11,6 +11,8 @@
  *	test_tpm foreign DIR NAME  loading fails: "another TPM" (case NAME)
  *	test_tpm wire DIR          create, load, sign; write the blobs and
  *	                           DIR/hash for the script's bus listener
+ *	test_tpm pss DIR           sign RSA-PSS; write DIR/pub.der, DIR/msg,
+ *	                           DIR/msg.sig for the script's openssl check
  *
  * Timings go to stderr as "# ..." lines.
  */
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/pk.h>
 #include <mbedtls/rsa.h>
 #include <mbedtls/sha256.h>
 #include <tss2/tss2_esys.h>
@@ -251,6 +254,53 @@ raw_persistent(int make, int storage)
 	return rc == TSS2_RC_SUCCESS ? 0 : -1;
 }
 
+/*
+ * A device key as drsjoin made them before it signed PSS: its scheme fixed
+ * to RSASSA/SHA-256, under the TCG SRK; the blob as tpm.h describes it.
+ */
+static int
+raw_old_device_key(struct tpm_keyblob *kb)
+{
+	ESYS_CONTEXT *e = raw_open();
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION pcrs = { 0 };
+	TPM2B_PUBLIC tmpl, *pub = NULL;
+	TPM2B_PRIVATE *priv = NULL;
+	ESYS_TR srk;
+	uint8_t buf[sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE)];
+	size_t off = 0;
+	int ok = 0;
+
+	if (e == NULL)
+		return -1;
+	raw_template(&tmpl, 1, NULL, 256);
+	srk = raw_primary(e, &tmpl, NULL);
+	raw_template(&tmpl, 0, NULL, 0);
+	tmpl.publicArea.objectAttributes &= ~TPMA_OBJECT_NODA;
+	tmpl.publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_RSASSA;
+	tmpl.publicArea.parameters.rsaDetail.scheme.details.rsassa.hashAlg =
+	    TPM2_ALG_SHA256;
+	if (srk != ESYS_TR_NONE &&
+	    Esys_Create(e, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	    &sens, &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL) ==
+	    TSS2_RC_SUCCESS &&
+	    Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off) ==
+	    TSS2_RC_SUCCESS &&
+	    Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(buf), &off) ==
+	    TSS2_RC_SUCCESS && (kb->data = malloc(off)) != NULL) {
+		memcpy(kb->data, buf, off);
+		kb->len = off;
+		ok = 1;
+	}
+	if (srk != ESYS_TR_NONE)
+		Esys_FlushContext(e, srk);
+	Esys_Free(pub);
+	Esys_Free(priv);
+	raw_close(e);
+	return ok ? 0 : -1;
+}
+
 /* ---- checks ---------------------------------------------------------- */
 
 /* mbedTLS checks the TPM's PKCS#1 v1.5 signature on the public numbers. */
@@ -267,6 +317,24 @@ verify(const struct tpm_public *pub, const uint8_t hash[32],
 	    mbedtls_rsa_complete(&rsa) == 0 && sig_len == 256 &&
 	    mbedtls_rsa_pkcs1_verify(&rsa, MBEDTLS_MD_SHA256, 32, hash,
 	    sig) == 0;
+	mbedtls_rsa_free(&rsa);
+	return ok;
+}
+
+/* mbedTLS checks an RSA-PSS signature: MGF1-SHA-256, exactly salt_len. */
+static int
+verify_pss(const struct tpm_public *pub, const uint8_t hash[32],
+    const uint8_t *sig, size_t sig_len, int salt_len)
+{
+	mbedtls_rsa_context rsa;
+	int ok;
+
+	mbedtls_rsa_init(&rsa);
+	ok = mbedtls_rsa_import_raw(&rsa, pub->modulus, pub->modulus_len,
+	    NULL, 0, NULL, 0, NULL, 0, pub->exponent, pub->exponent_len) == 0 &&
+	    mbedtls_rsa_complete(&rsa) == 0 && sig_len == 256 &&
+	    mbedtls_rsa_rsassa_pss_verify_ext(&rsa, MBEDTLS_MD_SHA256, 32, hash,
+	    MBEDTLS_MD_SHA256, salt_len, sig) == 0;
 	mbedtls_rsa_free(&rsa);
 	return ok;
 }
@@ -493,11 +561,10 @@ test_keys(struct tpm_keyblob *dk, struct tpm_keyblob *tk)
 	CHECK(blob_area(dk, &ad) == 0 && ad.type == TPM2_ALG_RSA &&
 	    ad.nameAlg == TPM2_ALG_SHA256 &&
 	    ad.objectAttributes == (base | TPMA_OBJECT_SIGN_ENCRYPT) &&
-	    ad.parameters.rsaDetail.scheme.scheme == TPM2_ALG_RSASSA &&
-	    ad.parameters.rsaDetail.scheme.details.rsassa.hashAlg ==
-	    TPM2_ALG_SHA256 && ad.parameters.rsaDetail.keyBits == 2048,
+	    ad.parameters.rsaDetail.scheme.scheme == TPM2_ALG_NULL &&
+	    ad.parameters.rsaDetail.keyBits == 2048,
 	    "device key: sign|fixedTPM|fixedParent|sensitiveDataOrigin|"
-	    "userWithAuth, RSASSA/SHA-256");
+	    "userWithAuth, null scheme (PKCS#1 v1.5 and PSS per call)");
 	CHECK(blob_area(tk, &at) == 0 && at.type == TPM2_ALG_RSA &&
 	    at.objectAttributes == (base | TPMA_OBJECT_DECRYPT) &&
 	    at.parameters.rsaDetail.scheme.scheme == TPM2_ALG_NULL &&
@@ -538,11 +605,34 @@ test_keys(struct tpm_keyblob *dk, struct tpm_keyblob *tk)
 	    sign_verifies(kd, "another message"),
 	    "and not with the transport key; a second message verifies");
 
+	/* RSA-PSS for TLS 1.3: MGF1-SHA-256, salt = hash length. */
+	hash[0] ^= 1;
+	t0 = now();
+	r = tpm_sign_pss_sha256(kd, hash, sig, sizeof(sig), &sig_len);
+	fprintf(stderr, "# tpm: sign (RSA-PSS SHA-256): %.1f ms\n",
+	    (now() - t0) * 1000);
+	CHECK(r == 0 && sig_len == 256 && verify_pss(&dk->pub, hash, sig,
+	    sig_len, 32), "RSA-PSS signature made in the TPM verifies with "
+	    "mbedTLS, 32-byte salt (TLS 1.3)");
+	CHECK(r == 0 && !verify_pss(&dk->pub, hash, sig, sig_len, 222) &&
+	    !verify(&dk->pub, hash, sig, sig_len),
+	    "the TPM's PSS salt is not the largest (222), and it is no PKCS#1 "
+	    "v1.5 signature");
+	CHECK(tpm_sign_sha256(kd, hash, sig, sizeof(sig), &sig_len) == 0 &&
+	    verify(&dk->pub, hash, sig, sig_len),
+	    "the same key still signs PKCS#1 v1.5 after PSS");
+	hash[0] ^= 1;
+
 	capture_begin();
 	r = tpm_sign_sha256(kt, hash, sig, sizeof(sig), &sig_len);
 	capture_end(err, sizeof(err));
 	CHECK(r == -1 && strstr(err, "not a signing key"),
 	    "the transport key does not sign [%s]", err);
+	capture_begin();
+	r = tpm_sign_pss_sha256(kt, hash, sig, sizeof(sig), &sig_len);
+	capture_end(err, sizeof(err));
+	CHECK(r == -1 && strstr(err, "not a signing key"),
+	    "the transport key does not sign PSS either [%s]", err);
 	capture_begin();
 	r = tpm_sign_sha256(kd, hash, sig, 255, &sig_len);
 	capture_end(err, sizeof(err));
@@ -591,6 +681,40 @@ out:
 	CHECK(raw_count(TPM2_TRANSIENT_FIRST) == 0 &&
 	    raw_count(TPM2_LOADED_SESSION_FIRST) == 0,
 	    "nothing left loaded in the TPM after close");
+}
+
+/* A device key fixed to RSASSA (an older drsjoin's) says why it does no PSS. */
+static void
+test_old_device_key(void)
+{
+	struct tpm *t = NULL;
+	struct tpm_key *k = NULL;
+	struct tpm_keyblob old = { 0 };
+	uint8_t hash[32], sig[256];
+	size_t sig_len = 0;
+	char err[1024] = "";
+	int r = -1;
+
+	mbedtls_sha256((const uint8_t *)"old", 3, hash, 0);
+	if (raw_old_device_key(&old) < 0 || tpm_open(tcti, &t) < 0 ||
+	    tpm_load_key(t, old.data, old.len, &k) < 0) {
+		CHECK(0, "make and load an RSASSA-only device key");
+		goto out;
+	}
+	CHECK(sign_verifies(k, "pkcs1"), "an RSASSA-only device key still "
+	    "signs PKCS#1 v1.5");
+	capture_begin();
+	r = tpm_sign_pss_sha256(k, hash, sig, sizeof(sig), &sig_len);
+	capture_end(err, sizeof(err));
+	CHECK(r == -1 && log_exit_code() == EXIT_TPM && strcmp(err,
+	    "drsjoin: tpm: sign with device key (RSA-PSS): the device key was "
+	    "made to sign only RSASSA-PKCS1-v1_5 (by an older drsjoin): "
+	    "'drsjoin join --force' makes new keys") == 0,
+	    "an RSASSA-only device key: PSS refused, saying why [%s]", err);
+out:
+	tpm_key_free(k);
+	tpm_close(t);
+	tpm_keyblob_clear(&old);
 }
 
 static void
@@ -701,6 +825,44 @@ mode_load(const char *dir, const char *name, int foreign)
 	return tap_done();
 }
 
+/*
+ * A PSS signature for the script to check with openssl: DIR/pub.der (the
+ * device key's SubjectPublicKeyInfo), DIR/msg and DIR/msg.sig.
+ */
+static int
+mode_pss(const char *dir)
+{
+	struct tpm *t = NULL;
+	struct tpm_key *k = NULL;
+	struct tpm_keyblob dk = { 0 }, tk = { 0 };
+	mbedtls_pk_context pk;
+	uint8_t hash[32], sig[256], der[600];
+	const char *msg = "TLS 1.3, client CertificateVerify";
+	size_t sig_len = 0;
+	int ok, n = -1;
+
+	mbedtls_pk_init(&pk);
+	mbedtls_sha256((const uint8_t *)msg, strlen(msg), hash, 0);
+	ok = tpm_open(tcti, &t) == 0 && tpm_create_keys(t, &dk, &tk) == 0 &&
+	    tpm_load_key(t, dk.data, dk.len, &k) == 0 &&
+	    tpm_sign_pss_sha256(k, hash, sig, sizeof(sig), &sig_len) == 0 &&
+	    mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)) ==
+	    0 && mbedtls_rsa_import_raw(mbedtls_pk_rsa(pk), dk.pub.modulus, 256,
+	    NULL, 0, NULL, 0, NULL, 0, dk.pub.exponent, dk.pub.exponent_len) ==
+	    0 && mbedtls_rsa_complete(mbedtls_pk_rsa(pk)) == 0 &&
+	    (n = mbedtls_pk_write_pubkey_der(&pk, der, sizeof(der))) > 0 &&
+	    write_file(dir, "pub.der", der + sizeof(der) - n, (size_t)n) == 0 &&
+	    write_file(dir, "msg", (const uint8_t *)msg, strlen(msg)) == 0 &&
+	    write_file(dir, "msg.sig", sig, sig_len) == 0;
+	CHECK(ok, "sign RSA-PSS in the TPM for openssl");
+	mbedtls_pk_free(&pk);
+	tpm_key_free(k);
+	tpm_close(t);
+	tpm_keyblob_clear(&dk);
+	tpm_keyblob_clear(&tk);
+	return tap_done();
+}
+
 /* Everything that crosses the bus in a join, for the script to inspect. */
 static int
 mode_wire(const char *dir)
@@ -748,12 +910,14 @@ main(int argc, char **argv)
 		return mode_save(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "wire") == 0)
 		return mode_wire(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "pss") == 0)
+		return mode_pss(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "load") == 0)
 		return mode_load(argv[2], argv[3], 0);
 	if (argc == 4 && strcmp(argv[1], "foreign") == 0)
 		return mode_load(argv[2], argv[3], 1);
 	if (argc != 1) {
-		fprintf(stderr, "usage: test_tpm [save|wire DIR | load|foreign "
+		fprintf(stderr, "usage: test_tpm [save|wire|pss DIR | load|foreign "
 		    "DIR NAME]\n");
 		return 2;
 	}
@@ -763,6 +927,7 @@ main(int argc, char **argv)
 	test_open();
 	test_srk();
 	test_keys(&dk, &tk);
+	test_old_device_key();
 	if (dk.data)
 		test_persistent(&dk);
 	else

@@ -30,10 +30,19 @@ LIBS_MODE := $(DEPS_ASAN_LIBS)
 else
 CC_MODE := musl-gcc
 DEPS := $(DEPS_MUSL)
-CFLAGS_MODE := -Os -ffunction-sections -fdata-sections $(HARDEN)
-# -static, not -static-pie: Debian's musl-gcc makes a dynamic binary of the latter.
+CFLAGS_MODE := -Os -ffunction-sections -fdata-sections -fPIE $(HARDEN)
 LDFLAGS_MODE := -static -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 LIBS_MODE := $(DEPS_LIBS)
+# ./drsjoin is static-PIE, so ASLR moves it too. Debian's musl-gcc specs turn
+# -static-pie into a dynamic link (an INTERP of ld-musl), so it is linked by
+# hand: musl-gcc's own start files with musl's self-relocating rcrt1.o in
+# place of Scrt1.o, and the static-PIE flags -static-pie would have given ld.
+# The unit tests stay plain -static.
+MUSL_LINK := $(shell musl-gcc -\#\#\# drsjoin.o 2>&1 | tr ' ' '\n' | tr -d '"')
+MUSL_START := $(subst /Scrt1.o,/rcrt1.o,$(filter %/Scrt1.o %/crti.o %/crtbeginS.o,$(MUSL_LINK)))
+MUSL_END := $(filter %/crtendS.o %/crtn.o,$(MUSL_LINK))
+LDFLAGS_PIE := -nostartfiles -Wl,-static,-pie,--no-dynamic-linker,-z,text \
+	-Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ifeq ($(MODE),check)
 CFLAGS_MODE += -Werror
 endif
@@ -66,8 +75,16 @@ sysdeps:
 drsjoin: $(B)/drsjoin
 	cp $< $@
 
+ifeq ($(MODE),asan)
 $(B)/drsjoin: $(B)/drsjoin.o $(B)/libdrs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_MODE)
+else
+$(B)/drsjoin: $(B)/drsjoin.o $(B)/libdrs.a
+	@test -n "$(filter %/rcrt1.o,$(MUSL_START))" || \
+	    { echo "Makefile: musl's rcrt1.o not found (musl-gcc: $(MUSL_START))" >&2; exit 1; }
+	$(CC) $(LDFLAGS_PIE) -L$(DEPS)/lib $(LDFLAGS) -o $@ \
+	    $(MUSL_START) $^ $(LIBS_MODE) $(MUSL_END)
+endif
 
 $(B)/libdrs.a: $(DRS_OBJS)
 	rm -f $@

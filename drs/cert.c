@@ -1,6 +1,7 @@
 /* cert.c - the device certificate: parse, check against the join answer,
  * export as PEM. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -276,6 +277,35 @@ cert_check_join(const struct cert *c, const struct key *dk,
 	if (!cert_public_matches(c, dk))
 		return log_fail(EXIT_NETWORK, "join: the certificate's public "
 		    "key is not the device key");
+	return 0;
+}
+
+static void
+time_text(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, n, "%lld", (long long)t);
+}
+
+int
+cert_check_time(const struct cert *c, time_t now, const char *what)
+{
+	char a[32], b[32];
+
+	if (c->not_before > now + CERT_SKEW) {
+		time_text(c->not_before, a, sizeof(a));
+		time_text(now, b, sizeof(b));
+		return log_fail(EXIT_NETWORK, "%s is not valid before %s (now "
+		    "%s)", what, a, b);
+	}
+	if (c->not_after <= now) {
+		time_text(c->not_after, a, sizeof(a));
+		time_text(now, b, sizeof(b));
+		return log_fail(EXIT_NETWORK, "%s expired at %s (now %s)", what,
+		    a, b);
+	}
 	return 0;
 }
 

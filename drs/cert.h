@@ -64,6 +64,15 @@ int cert_public_matches(const struct cert *c, const struct key *k);
 int cert_check_join(const struct cert *c, const struct key *dk,
     const char *thumbprint);
 
+/* Clock skew allowed on notBefore, in seconds (as for the token). */
+#define CERT_SKEW	300
+/*
+ * The certificate is valid at now: notBefore <= now + CERT_SKEW and
+ * notAfter > now. Else EXIT_NETWORK, "<what> expired at <time> (now <time>)"
+ * or "<what> is not valid before <time> (now <time>)". 0 / -1.
+ */
+int cert_check_time(const struct cert *c, time_t now, const char *what);
+
 /* The certificate as PEM, NUL-terminated, *len = strlen; caller frees.
  * 0 / -1 (reported). */
 int cert_pem(const struct cert *c, char **pem, size_t *len);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "answer.h"
 #include "cli.h"
 #include "discovery.h"
 #include "doc.h"
@@ -39,33 +40,6 @@ discovery_tenant_ok(const char *t)
 	return 1;
 }
 
-/* "https://..." of the answer, else reported naming the field. */
-static const char *
-need_url(const struct json *svc, const char *obj, const char *field)
-{
-	const char *v = json_string(json_get_ci(svc, field));
-
-	if (v == NULL || *v == '\0') {
-		log_fail(EXIT_NETWORK, "discover: the answer has no %s.%s", obj, field);
-		return NULL;
-	}
-	if (strncasecmp(v, "https://", 8) != 0) {
-		log_fail(EXIT_NETWORK, "discover: %s.%s is not an https:// URL", obj, field);
-		return NULL;
-	}
-	return v;
-}
-
-static const char *
-need_str(const struct json *svc, const char *obj, const char *field)
-{
-	const char *v = json_string(json_get_ci(svc, field));
-
-	if (v == NULL || *v == '\0')
-		log_fail(EXIT_NETWORK, "discover: the answer has no %s.%s", obj, field);
-	return v;
-}
-
 static struct json *
 need_obj(const struct json *ans, const char *obj)
 {
@@ -78,30 +52,78 @@ need_obj(const struct json *ans, const char *obj)
 	return o;
 }
 
-/* Reads the answer into the document's "tenant" and "discovery" sections. */
+/* An optional object of the answer: NULL when absent, -1 when not an object. */
+static int
+opt_obj(const struct json *ans, const char *obj, struct json **out)
+{
+	struct json *o = json_get_ci(ans, obj);
+
+	*out = NULL;
+	if (o == NULL || json_is_null(o))
+		return 0;
+	if (!json_is_object(o))
+		return log_fail(EXIT_NETWORK, "discover: %s in the answer is not "
+		    "an object", obj);
+	*out = o;
+	return 0;
+}
+
+#define GET(obj, where, key, kind, max, req, out) \
+	answer_string("discover", obj, where, key, kind, max, req, out)
+
+/* Sets key to v in obj when v is not NULL. */
+static int
+set_opt(struct json *obj, const char *key, const char *v)
+{
+	return v != NULL ? json_set_string(obj, key, v) : 0;
+}
+
+/*
+ * Reads the answer into the document's "tenant" and "discovery" sections,
+ * every field checked (answer.h) before any is taken. The tenant the answer
+ * is for must be the one asked for (when that is a GUID) and expect_tid
+ * (the token's) when given.
+ */
 static int
 take_answer(struct json *doc, const struct json *ans, const char *tenant,
-    const char *base)
+    const char *expect_tid, const char *base)
 {
 	struct json *join, *nonce, *info, *pre, *t, *d;
-	const char *je, *jv, *ne, *nv, *tid, *name, *old;
+	const char *je, *jv, *jr, *ne, *nv, *pe = NULL, *tid, *name, *dname, *old;
 
 	if ((join = need_obj(ans, "DeviceJoinService")) == NULL ||
-	    (je = need_url(join, "DeviceJoinService", "JoinEndpoint")) == NULL ||
-	    (jv = need_str(join, "DeviceJoinService", "ServiceVersion")) == NULL ||
+	    GET(join, "DeviceJoinService", "JoinEndpoint", ANSWER_URL,
+	    ANSWER_URL_MAX, 1, &je) < 0 ||
+	    GET(join, "DeviceJoinService", "ServiceVersion", ANSWER_VERSION,
+	    ANSWER_WORD_MAX, 1, &jv) < 0 ||
+	    GET(join, "DeviceJoinService", "JoinResourceId", ANSWER_WORD,
+	    ANSWER_NAME_MAX, 0, &jr) < 0 ||
 	    (nonce = need_obj(ans, "NonceService")) == NULL ||
-	    (ne = need_url(nonce, "NonceService", "Endpoint")) == NULL ||
-	    (nv = need_str(nonce, "NonceService", "ServiceVersion")) == NULL)
+	    GET(nonce, "NonceService", "Endpoint", ANSWER_URL,
+	    ANSWER_URL_MAX, 1, &ne) < 0 ||
+	    GET(nonce, "NonceService", "ServiceVersion", ANSWER_VERSION,
+	    ANSWER_WORD_MAX, 1, &nv) < 0 ||
+	    opt_obj(ans, "PrecreateService", &pre) < 0 ||
+	    GET(pre, "PrecreateService", "PrecreateEndpoint", ANSWER_URL,
+	    ANSWER_URL_MAX, 0, &pe) < 0 ||
+	    opt_obj(ans, "TenantInfo", &info) < 0 ||
+	    GET(info, "TenantInfo", "TenantId", ANSWER_GUID, 36, 0, &tid) < 0 ||
+	    GET(info, "TenantInfo", "TenantName", ANSWER_TEXT,
+	    ANSWER_NAME_MAX, 0, &name) < 0 ||
+	    GET(info, "TenantInfo", "DisplayName", ANSWER_TEXT,
+	    ANSWER_TEXT_MAX, 0, &dname) < 0)
 		return -1;
-	info = json_get_ci(ans, "TenantInfo");
-	tid = json_string(json_get_ci(info, "TenantId"));
 	if (tid == NULL && is_guid(tenant))
 		tid = tenant;
 	if (tid == NULL)
 		return log_fail(EXIT_NETWORK, "discover: the answer has no TenantInfo.TenantId");
-	if (!is_guid(tid))
-		return log_fail(EXIT_NETWORK, "discover: TenantInfo.TenantId is not a GUID");
-	name = json_string(json_get_ci(info, "TenantName"));
+	/* An answer for another tenant would send the token to its endpoints. */
+	if (is_guid(tenant) && strcasecmp(tid, tenant) != 0)
+		return log_fail(EXIT_NETWORK, "discover: the answer is for tenant "
+		    "%s, not for tenant %s that was asked for", tid, tenant);
+	if (expect_tid != NULL && strcasecmp(tid, expect_tid) != 0)
+		return log_fail(EXIT_NETWORK, "discover: the answer for %s is for "
+		    "tenant %s, the token for tenant %s", tenant, tid, expect_tid);
 
 	/* A nonce or CSR made for another tenant must not survive. */
 	old = doc_get(doc, "tenant", "id");
@@ -113,13 +135,9 @@ take_answer(struct json *doc, const struct json *ans, const char *tenant,
 		return -1;
 	if (json_set_string(t, "requested", tenant) < 0 ||
 	    json_set_string(t, "id", tid) < 0 ||
-	    json_set_string(t, "domain", is_guid(tenant) && name ? name : tenant) < 0)
-		return -1;
-	if (name != NULL && json_set_string(t, "name", name) < 0)
-		return -1;
-	if (json_string(json_get_ci(info, "DisplayName")) != NULL &&
-	    json_set_string(t, "display_name",
-	    json_string(json_get_ci(info, "DisplayName"))) < 0)
+	    json_set_string(t, "domain", is_guid(tenant) && name ? name : tenant) < 0 ||
+	    set_opt(t, "name", name) < 0 ||
+	    set_opt(t, "display_name", dname) < 0)
 		return -1;
 
 	if ((d = json_new_object()) == NULL || json_set(doc, "discovery", d) < 0)
@@ -127,24 +145,19 @@ take_answer(struct json *doc, const struct json *ans, const char *tenant,
 	if (json_set_string(d, "url", base) < 0 ||
 	    json_set_string(d, "join_endpoint", je) < 0 ||
 	    json_set_string(d, "join_version", jv) < 0 ||
+	    set_opt(d, "join_resource_id", jr) < 0 ||
 	    json_set_string(d, "nonce_endpoint", ne) < 0 ||
-	    json_set_string(d, "nonce_version", nv) < 0)
-		return -1;
-	if (json_string(json_get_ci(join, "JoinResourceId")) != NULL &&
-	    json_set_string(d, "join_resource_id",
-	    json_string(json_get_ci(join, "JoinResourceId"))) < 0)
-		return -1;
-	pre = json_get_ci(ans, "PrecreateService");
-	if (json_string(json_get_ci(pre, "PrecreateEndpoint")) != NULL &&
-	    json_set_string(d, "precreate_endpoint",
-	    json_string(json_get_ci(pre, "PrecreateEndpoint"))) < 0)
+	    json_set_string(d, "nonce_version", nv) < 0 ||
+	    set_opt(d, "precreate_endpoint", pe) < 0)
 		return -1;
 	return 0;
 }
 
+#undef GET
+
 int
 discovery_run(struct http_session *s, struct json *doc, const char *tenant,
-    const char *bearer)
+    const char *expect_tid, const char *bearer)
 {
 	struct http_request rq = { 0 };
 	struct http_response rs = { 0 };
@@ -166,17 +179,13 @@ discovery_run(struct http_session *s, struct json *doc, const char *tenant,
 	rq.phase = "discover";
 	rq.method = "GET";
 	rq.url = url;
-	rq.bearer = bearer;
+	/* Discovery is anonymous: the token goes only after a 401 (protocol.md). */
+	rq.bearer_on_401 = bearer;
 	if (http_send(s, &rq, &rs) < 0)
 		goto out;
-	if ((ans = json_parse(rs.body, rs.body_len, EXIT_NETWORK,
-	    "discover: the answer")) == NULL)
+	if ((ans = answer_parse("discover", &rs)) == NULL)
 		goto out;
-	if (!json_is_object(ans)) {
-		log_fail(EXIT_NETWORK, "discover: the answer is not a JSON object");
-		goto out;
-	}
-	if (take_answer(doc, ans, tenant, base) < 0)
+	if (take_answer(doc, ans, tenant, expect_tid, base) < 0)
 		goto out;
 	log_debug(1, "discover: tenant %s, join endpoint %s", doc_get(doc, "tenant", "id"),
 	    doc_get(doc, "discovery", "join_endpoint"));
@@ -189,6 +198,53 @@ out:
 	return rc;
 }
 
+/* The endpoints a document's "discovery" section may name. */
+static const char *const endpoint_keys[] = {
+	"join_endpoint", "nonce_endpoint", "precreate_endpoint",
+};
+
+int
+discovery_confirm(struct http_session *s, struct json *doc, const char *tid,
+    const char *bearer)
+{
+	struct json *fresh = NULL, *old, *m;
+	const char *tenant, *ov, *nv;
+	char oh[256], nh[256];
+	size_t i;
+	int rc = -1;
+
+	/* The tenant asked for before (a domain keeps the target domain), else tid. */
+	tenant = doc_get(doc, "tenant", "requested");
+	if (tenant == NULL || !discovery_tenant_ok(tenant))
+		tenant = tid;
+	if (doc_new(&fresh) < 0 || discovery_run(s, fresh, tenant, tid, bearer) < 0)
+		goto out;
+	if ((old = json_get_object(doc, "discovery")) != NULL) {
+		for (i = 0; i < sizeof(endpoint_keys) / sizeof(endpoint_keys[0]); i++) {
+			if ((m = json_get(old, endpoint_keys[i])) == NULL)
+				continue;
+			ov = json_string(m);
+			nv = doc_get(fresh, "discovery", endpoint_keys[i]);
+			if (ov != NULL && nv != NULL && strcmp(ov, nv) == 0)
+				continue;
+			answer_url_host(ov != NULL ? ov : "(not a string)", oh, sizeof(oh));
+			answer_url_host(nv != NULL ? nv : "(none)", nh, sizeof(nh));
+			log_fail(EXIT_INPUT, "join: the document's discovery.%s names "
+			    "host %s, but discovery of tenant %s names %s; the token "
+			    "goes only where discovery says (run 'drsjoin discover' "
+			    "again)", endpoint_keys[i], oh, tid, nh);
+			goto out;
+		}
+	}
+	if (json_set(doc, "tenant", json_dup(json_get_object(fresh, "tenant"))) < 0 ||
+	    json_set(doc, "discovery", json_dup(json_get_object(fresh, "discovery"))) < 0)
+		goto out;
+	rc = 0;
+out:
+	json_free(fresh);
+	return rc;
+}
+
 static void
 usage(void)
 {
@@ -197,7 +253,8 @@ usage(void)
 	    "Finds the tenant's registration endpoints and adds the \"tenant\" and\n"
 	    "\"discovery\" sections to the document (read from --in or stdin, written\n"
 	    "to stdout). With --token-file (- for stdin; or DRSJOIN_TOKEN) the tenant\n"
-	    "is the token's tid and the token is sent along.\n");
+	    "is the token's tid, the answer must be for that tenant, and the token\n"
+	    "is sent only if the service answers 401 without it.\n");
 }
 
 int
@@ -242,7 +299,7 @@ cmd_discover(int argc, char **argv)
 	}
 	if (doc_read(in, &doc) < 0 || (s = http_session_new()) == NULL)
 		goto out;
-	if (discovery_run(s, doc, tenant, token) < 0)
+	if (discovery_run(s, doc, tenant, claims.tid, token) < 0)
 		goto out;
 	rc = doc_write(doc);
 out:

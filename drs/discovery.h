@@ -6,11 +6,24 @@
 #include "json.h"
 
 /*
- * Discovers tenant (a GUID or a domain name) and writes the document's
- * "tenant" and "discovery" sections. bearer may be NULL. A required endpoint
- * missing from the answer is named in the error (EXIT_NETWORK).
+ * Discovers tenant (a GUID or a domain name) at the configured discovery URL
+ * and writes the document's "tenant" and "discovery" sections. Every field
+ * is checked (answer.h); a missing or unusable one is named in the error
+ * (EXIT_NETWORK), and so is an answer for another tenant than the one asked
+ * for (when a GUID) or than expect_tid (the token's; may be NULL). The
+ * request goes without a token; bearer (may be NULL) is sent only when the
+ * service answers 401 without it, once, to the same URL.
  */
 int discovery_run(struct http_session *s, struct json *doc, const char *tenant,
+    const char *expect_tid, const char *bearer);
+/*
+ * join's discovery. The endpoints the token goes to are never taken from a
+ * document: this discovers the tenant again (tid, or the document's
+ * tenant.requested when set), and a document whose discovery section names
+ * other endpoints is refused (EXIT_INPUT, naming the host). On success the
+ * document's "tenant" and "discovery" sections are the fresh ones.
+ */
+int discovery_confirm(struct http_session *s, struct json *doc, const char *tid,
     const char *bearer);
 /* 1 when tenant is a GUID or a plausible domain name, else 0. */
 int discovery_tenant_ok(const char *tenant);

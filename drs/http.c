@@ -766,9 +766,10 @@ check_request(const struct http_request *rq)
 	return 0;
 }
 
-int
-http_send(struct http_session *s, const struct http_request *rq,
-    struct http_response *rs)
+/* http_send, where pass_401 returns a 401 answer (0) instead of reporting it. */
+static int
+send_attempts(struct http_session *s, const struct http_request *rq,
+    struct http_response *rs, int pass_401)
 {
 	struct curl_slist *headers = NULL;
 	struct curl_blob cert = { 0 }, key = { 0 };
@@ -875,7 +876,7 @@ http_send(struct http_session *s, const struct http_request *rq,
 			/* FALLTHROUGH */
 		case RETRY_NEVER:
 		default:
-			if (rq->pass_errors) {
+			if (rq->pass_errors || (pass_401 && status == 401)) {
 				ret = 0;
 			} else if (status >= 300 && status <= 399 &&
 			    redirect_note(s, why, sizeof(why)) == 0) {
@@ -930,4 +931,25 @@ out:
 	free(shown);
 	s->phase = NULL;
 	return ret;
+}
+
+int
+http_send(struct http_session *s, const struct http_request *rq,
+    struct http_response *rs)
+{
+	struct http_request r;
+	int rc;
+
+	if (rq->bearer_on_401 == NULL || rq->bearer != NULL)
+		return send_attempts(s, rq, rs, 0);
+	/* First without the token; a 401 from that URL brings it, once. */
+	r = *rq;
+	r.bearer_on_401 = NULL;
+	if ((rc = send_attempts(s, &r, rs, 1)) < 0 || rs->status != 401)
+		return rc;
+	log_debug(1, "%s: answered 401 without a token; once more with it",
+	    rq->phase);
+	http_response_free(rs);
+	r.bearer = rq->bearer_on_401;
+	return send_attempts(s, &r, rs, 0);
 }

@@ -10,7 +10,10 @@
  * - Headers: User-Agent drsjoin/<version>, Accept: application/json,
  *   ocp-adrs-client-name: drsjoin, ocp-adrs-client-version: <version>,
  *   client-request-id: <guid> (the same id on every attempt of one request),
- *   and Authorization: Bearer <token> when a token is given.
+ *   and Authorization: Bearer <token> when a token is given (rq->bearer),
+ *   or (rq->bearer_on_401) only on a second request after the first, to
+ *   the same URL, was answered 401 (discovery and nonce are anonymous;
+ *   protocol.md).
  * - An answer body of at most HTTP_MAX_BODY bytes (more is an error).
  * - The retry policy of retry.h, with these bounds (see struct http_options):
  *   at most 4 attempts; Retry-After honoured up to 30 s, a longer one is an
@@ -82,6 +85,7 @@ struct http_request {
 	const char *method;	/* "GET", "POST" or "DELETE" */
 	const char *url;	/* https:// only */
 	const char *bearer;	/* access token or NULL; secret: never logged, wiped from header buffers */
+	const char *bearer_on_401;	/* with bearer NULL: the request goes without a token, and only a 401 answer brings one more request to the same URL with this token */
 	const char *const *headers;	/* extra "Name: value" lines, NULL-terminated, or NULL */
 	const char *body;	/* or NULL */
 	size_t body_len;

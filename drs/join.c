@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "answer.h"
 #include "cert.h"
 #include "cli.h"
 #include "discovery.h"
@@ -177,6 +178,33 @@ make_record(const struct json *doc, const struct cert *c, const char *upn,
 	return r;
 }
 
+/* An optional object of the answer: NULL when absent, -1 when not an object. */
+static int
+opt_object(const struct json *ans, const char *key, struct json **out)
+{
+	struct json *o = json_get_ci(ans, key);
+
+	*out = NULL;
+	if (o == NULL || json_is_null(o))
+		return 0;
+	if (!json_is_object(o))
+		return log_fail(EXIT_NETWORK, "join: %s in the answer is not an "
+		    "object", key);
+	*out = o;
+	return 0;
+}
+
+/* Text from the certificate goes into device.json: UTF-8, no controls. */
+static int
+text_ok(const char *what, const char *s)
+{
+	char why[128];
+
+	if (!answer_text_ok(s, strlen(s), why, sizeof(why)))
+		return log_fail(EXIT_NETWORK, "%s %s", what, why);
+	return 0;
+}
+
 /* Phase 5 proper: the POST, the checks of the answer, the commit. */
 static int
 post_join(struct http_session *s, struct json *doc, const char *token,
@@ -184,10 +212,10 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 {
 	struct http_request rq = { 0 };
 	struct http_response rs = { 0 };
-	struct json *body = NULL, *ans = NULL, *certj, *rec = NULL;
+	struct json *body = NULL, *ans = NULL, *certj, *user, *rec = NULL;
 	struct keystore_key *dk = NULL;
 	struct cert *c = NULL;
-	char os[256], host[256], *url = NULL, *text = NULL, *pem = NULL;
+	char os[256], host[256], why[128], *url = NULL, *text = NULL, *pem = NULL;
 	const char *ep, *ver, *raw, *thumb, *upn, *domain, *name;
 	size_t pem_len = 0;
 	int rc = -1;
@@ -231,22 +259,27 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	if (http_send(s, &rq, &rs) < 0)
 		goto out;
 	log_debug(1, "join: answered %ld (client-request-id %s)", rs.status, rs.request_id);
-	if ((ans = json_parse(rs.body, rs.body_len, EXIT_NETWORK, "join: the answer")) == NULL)
+	if ((ans = answer_parse("join", &rs)) == NULL)
 		goto out;
-	certj = json_get_ci(ans, "Certificate");
-	raw = json_string(json_get_ci(certj, "RawBody"));
-	thumb = json_string(json_get_ci(certj, "Thumbprint"));
-	if (raw == NULL || thumb == NULL) {
-		log_fail(EXIT_NETWORK, "join: the answer has no Certificate.%s "
-		    "(client-request-id %s)", raw ? "Thumbprint" : "RawBody", rs.request_id);
+	if (opt_object(ans, "Certificate", &certj) < 0 ||
+	    answer_string("join", certj, "Certificate", "RawBody", ANSWER_WORD,
+	    ANSWER_CERT_MAX, 1, &raw) < 0 ||
+	    answer_string("join", certj, "Certificate", "Thumbprint", ANSWER_WORD,
+	    ANSWER_WORD_MAX, 1, &thumb) < 0 ||
+	    opt_object(ans, "User", &user) < 0 ||
+	    answer_string("join", user, "User", "Upn", ANSWER_TEXT,
+	    ANSWER_TEXT_MAX, 0, &upn) < 0)
 		goto out;
-	}
 	if (cert_parse_base64(raw, EXIT_NETWORK, "join: Certificate.RawBody", &c) < 0 ||
 	    keystore_load_device(json_get_object(doc, "keys"), &dk) < 0 ||
-	    cert_check_join(c, keystore_key(dk), thumb) < 0)
+	    cert_check_join(c, keystore_key(dk), thumb) < 0 ||
+	    cert_check_time(c, time(NULL), "join: the device certificate") < 0 ||
+	    text_ok("join: the certificate's issuer", cert_issuer(c)) < 0)
 		goto out;
-	upn = json_string(json_get_ci(json_get_ci(ans, "User"), "Upn"));
-	if (upn == NULL)
+	/* The token's upn is not checked by anyone: store it only as text. */
+	if (upn == NULL && claims->upn != NULL &&
+	    answer_text_ok(claims->upn, strlen(claims->upn), why, sizeof(why)) &&
+	    strlen(claims->upn) <= ANSWER_TEXT_MAX)
 		upn = claims->upn;
 	if (cert_pem(c, &pem, &pem_len) < 0 ||
 	    (rec = make_record(doc, c, upn, a, domain, name, rs.request_id)) == NULL)
@@ -322,10 +355,10 @@ run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
 	}
 	if ((s = http_session_new()) == NULL)
 		goto out;
-	if (json_get_object(doc, "discovery") == NULL &&
-	    discovery_run(s, doc, claims->tid, token) < 0)
+	/* Where the token goes is discovery's answer now, never the document's. */
+	if (discovery_confirm(s, doc, claims->tid, token) < 0)
 		goto out;
-	if (!a->no_nonce && !nonce_fresh(doc) && nonce_run(s, doc) < 0)
+	if (!a->no_nonce && !nonce_fresh(doc) && nonce_run(s, doc, token) < 0)
 		goto out;
 	if (job != NULL) {
 		rc = keystore_finish(job, doc);

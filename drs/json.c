@@ -20,13 +20,13 @@
 #define JS(c) ((struct json *)(c))
 
 struct json *
-json_parse(const char *text, size_t len, int code, const char *what)
+json_parse_why(const char *text, size_t len, char *why, size_t whysz)
 {
 	const char *end = NULL;
 	cJSON *c;
 
 	if (len == 0) {
-		log_fail(code, "%s: empty, expected a JSON document", what);
+		snprintf(why, whysz, "empty, expected a JSON document");
 		return NULL;
 	}
 	c = cJSON_ParseWithLengthOpts(text, len, &end, 0);
@@ -36,22 +36,33 @@ json_parse(const char *text, size_t len, int code, const char *what)
 		/* cJSON stops at the last byte when the text just ends. */
 		if (off >= len || (off + 1 == len && text[off] != '}' &&
 		    text[off] != ']'))
-			log_fail(code, "%s: JSON ends early (truncated?) after %zu bytes",
-			    what, len);
+			snprintf(why, whysz, "JSON ends early (truncated?) after "
+			    "%zu bytes", len);
 		else
-			log_fail(code, "%s: not valid JSON at byte %zu", what, off);
+			snprintf(why, whysz, "not valid JSON at byte %zu", off);
 		return NULL;
 	}
 	/* Anything but white space after the value is an error too. */
 	for (; end != NULL && (size_t)(end - text) < len; end++) {
 		if (*end != ' ' && *end != '\n' && *end != '\r' && *end != '\t') {
-			log_fail(code, "%s: trailing data after the JSON value at byte %zu",
-			    what, (size_t)(end - text));
+			snprintf(why, whysz, "trailing data after the JSON value "
+			    "at byte %zu", (size_t)(end - text));
 			cJSON_Delete(c);
 			return NULL;
 		}
 	}
 	return JS(c);
+}
+
+struct json *
+json_parse(const char *text, size_t len, int code, const char *what)
+{
+	char why[128];
+	struct json *j = json_parse_why(text, len, why, sizeof(why));
+
+	if (j == NULL)
+		log_fail(code, "%s: %s", what, why);
+	return j;
 }
 
 struct json *
@@ -113,6 +124,12 @@ struct json *
 json_dup(const struct json *j)
 {
 	return checked(cJSON_Duplicate(CJ(j), 1));
+}
+
+int
+json_is_null(const struct json *j)
+{
+	return cJSON_IsNull(CJ(j));
 }
 
 int

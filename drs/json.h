@@ -13,6 +13,8 @@ struct json;
 
 /* Parses len bytes; on failure reports "<what>: not valid JSON ..." with code. */
 struct json *json_parse(const char *text, size_t len, int code, const char *what);
+/* The same, not reported: on failure why (whysz > 0) says what is wrong. */
+struct json *json_parse_why(const char *text, size_t len, char *why, size_t whysz);
 /*
  * Parses len bytes; NULL when empty or not exactly one JSON value, without
  * reporting (for answers whose JSON-ness is itself the question, such as the
@@ -24,6 +26,7 @@ struct json *json_new_object(void);
 struct json *json_new_array(void);
 struct json *json_dup(const struct json *j);
 
+int json_is_null(const struct json *j);
 int json_is_object(const struct json *j);
 int json_is_array(const struct json *j);
 int json_is_string(const struct json *j);

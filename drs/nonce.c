@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "answer.h"
 #include "cli.h"
 #include "csr.h"
 #include "doc.h"
@@ -13,7 +14,7 @@
 #include "util.h"
 
 int
-nonce_run(struct http_session *s, struct json *doc)
+nonce_run(struct http_session *s, struct json *doc, const char *bearer)
 {
 	struct http_request rq = { 0 };
 	struct http_response rs = { 0 };
@@ -31,9 +32,11 @@ nonce_run(struct http_session *s, struct json *doc)
 	rq.phase = "nonce";
 	rq.method = "GET";
 	rq.url = url;
+	/* Anonymous, like discovery: the token only after a 401 (protocol.md). */
+	rq.bearer_on_401 = bearer;
 	if (http_send(s, &rq, &rs) < 0)
 		goto out;
-	if ((ans = json_parse(rs.body, rs.body_len, EXIT_NETWORK, "nonce: the answer")) == NULL)
+	if ((ans = answer_parse("nonce", &rs)) == NULL)
 		goto out;
 	/* The spec spells it ReponseStatus; accept the correct spelling too. */
 	st = json_get_ci(ans, "ReponseStatus");
@@ -43,12 +46,9 @@ nonce_run(struct http_session *s, struct json *doc)
 		log_fail(EXIT_NETWORK, "nonce: ReponseStatus in the answer is not an object");
 		goto out;
 	}
-	value = json_string(json_get_ci(ans, "Value"));
-	if (value == NULL || *value == '\0') {
-		log_fail(EXIT_NETWORK, "nonce: the answer has no Value");
-		goto out;
-	}
-	if (csr_nonce_check(value, EXIT_NETWORK, "nonce: Value in the answer") < 0)
+	if (answer_string("nonce", ans, NULL, "Value", ANSWER_WORD, CSR_NONCE_MAX,
+	    1, &value) < 0 ||
+	    csr_nonce_check(value, EXIT_NETWORK, "nonce: Value in the answer") < 0)
 		goto out;
 	if ((n = json_new_object()) == NULL || json_set(doc, "nonce", n) < 0 ||
 	    json_set_string(n, "value", value) < 0 ||
@@ -100,7 +100,7 @@ cmd_nonce(int argc, char **argv)
 		return cli_usage("nonce", "unexpected argument '%s'", argv[optind]);
 	if (doc_read(in, &doc) < 0)
 		goto out;
-	if ((s = http_session_new()) == NULL || nonce_run(s, doc) < 0)
+	if ((s = http_session_new()) == NULL || nonce_run(s, doc, NULL) < 0)
 		goto out;
 	rc = doc_write(doc);
 out:

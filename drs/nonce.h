@@ -5,7 +5,12 @@
 #include "http.h"
 #include "json.h"
 
-/* Fetches a nonce for the discovered tenant into the "nonce" section. */
-int nonce_run(struct http_session *s, struct json *doc);
+/*
+ * Fetches a nonce for the discovered tenant into the "nonce" section. The
+ * request goes without a token; bearer (may be NULL) is sent only when the
+ * service answers 401 without it. The caller makes sure the document's
+ * nonce endpoint came from discovery when it passes a bearer.
+ */
+int nonce_run(struct http_session *s, struct json *doc, const char *bearer);
 
 #endif

@@ -243,6 +243,10 @@ main(int argc, char **argv)
 		return log_exit_code();
 	}
 	log_level = quiet ? 0 : 1 + verbose;
+	/* The first -v line: what a support ticket needs to know first. */
+	log_debug(1, "drsjoin %s (%s; %s; tpm2-tss %s; cJSON %s)", DRSJOIN_VERSION,
+	    crypto_library_version(), http_library_version(), tpm_library_version(),
+	    json_library_version());
 
 	if (show_version) {
 		rc = version();

@@ -212,15 +212,6 @@ jitter(void)
 	return (unsigned long)ts.tv_nsec;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* "host:port" of an https URL, for messages. */
 static void
 host_port(const char *url, char *out, size_t outsz)
@@ -834,7 +825,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				log_note("%s: %s, retrying in %s (attempt %d of %d)",
 				    rq->phase, why, delay, attempt + 1,
 				    cfg.attempts);
-				sleep_ms(wait_ms);
+				log_sleep_ms(wait_ms, "%s: retrying in", rq->phase);
 				continue;
 			}
 			if (attempt > 1)
@@ -921,7 +912,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		format_delay(delay, sizeof(delay), wait_ms);
 		log_note("%s: server answered %ld, retrying in %s (attempt %d of %d)",
 		    rq->phase, status, delay, attempt + 1, cfg.attempts);
-		sleep_ms(wait_ms);
+		log_sleep_ms(wait_ms, "%s: retrying in", rq->phase);
 	}
 out:
 	/* Drop the handle's pointers to this request's buffers. */

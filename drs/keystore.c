@@ -260,7 +260,10 @@ keystore_finish(struct keystore_job *j, struct json *doc)
 	char *dk = NULL, *tk = NULL;
 	int rc = -1;
 
+	/* A TPM can take many seconds over RSA keys: say so at a terminal. */
+	log_progress_begin(1000, "keygen: making the keys%s", j->tpm ? " in the TPM" : "");
 	pthread_join(j->thread, NULL);
+	log_progress_end();
 	if (j->rc < 0) {
 		state_remove_tree(j->tmp_dir);
 		goto out;

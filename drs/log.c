@@ -1,7 +1,11 @@
 /* log.c - diagnostics on stderr and the recorded exit code. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -11,16 +15,56 @@ static int recorded = -1;
 static _Thread_local int muted;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* One line per call, whole: key generation runs in threads. */
+/*
+ * Progress: while a wait lasts, a thread redraws one line on stderr (a
+ * spinner, or a countdown) - only when stderr is a terminal and not -q.
+ * Log lines clear it first; it comes back at the next tick.
+ */
+static struct {
+	pthread_t thread;
+	pthread_cond_t cond;
+	int running, active, drawn;
+	char text[256];
+	struct timespec show_at, deadline;	/* deadline.tv_sec 0: a spinner */
+} prog = { .cond = PTHREAD_COND_INITIALIZER };
+
+static void
+clear_progress(void)
+{
+	if (prog.drawn) {
+		fputs("\r\033[K", stderr);
+		prog.drawn = 0;
+	}
+}
+
+/*
+ * One line per call, whole: key generation runs in threads. -v lines carry
+ * a UTC timestamp (milliseconds), for logs pasted into a support ticket.
+ */
+static void
+emit_ts(int stamp, const char *fmt, va_list ap)
+{
+	char line[2048], ts[40] = "";
+	struct timespec now;
+	struct tm tm;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (stamp && clock_gettime(CLOCK_REALTIME, &now) == 0 &&
+	    gmtime_r(&now.tv_sec, &tm) != NULL) {
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ ",
+		    now.tv_nsec / 1000000);
+	}
+	pthread_mutex_lock(&lock);
+	clear_progress();
+	fprintf(stderr, "drsjoin: %s%s\n", ts, line);
+	pthread_mutex_unlock(&lock);
+}
+
 static void
 emit(const char *fmt, va_list ap)
 {
-	char line[2048];
-
-	vsnprintf(line, sizeof(line), fmt, ap);
-	pthread_mutex_lock(&lock);
-	fprintf(stderr, "drsjoin: %s\n", line);
-	pthread_mutex_unlock(&lock);
+	emit_ts(0, fmt, ap);
 }
 
 int
@@ -68,7 +112,7 @@ log_debug(int n, const char *fmt, ...)
 	if (log_level < 1 + n)
 		return;
 	va_start(ap, fmt);
-	emit(fmt, ap);
+	emit_ts(1, fmt, ap);
 	va_end(ap);
 }
 
@@ -88,4 +132,112 @@ void
 log_mute(int on)
 {
 	muted = on;
+}
+
+static long
+ms_until(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static void
+add_ms(struct timespec *t, long ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+static void *
+progress_run(void *arg)
+{
+	static const char spin[] = "|/-\\";
+	struct timespec tick;
+	unsigned int i = 0;
+	long left;
+
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	while (prog.active) {
+		clock_gettime(CLOCK_REALTIME, &tick);
+		add_ms(&tick, 200);
+		pthread_cond_timedwait(&prog.cond, &lock, &tick);
+		if (!prog.active || ms_until(&prog.show_at) > 0)
+			continue;
+		fputs("\r\033[K", stderr);
+		if (prog.deadline.tv_sec != 0) {
+			left = ms_until(&prog.deadline);
+			fprintf(stderr, "drsjoin: %s %ld s ", prog.text,
+			    left > 0 ? (left + 999) / 1000 : 0);
+		} else
+			fprintf(stderr, "drsjoin: %s %c", prog.text, spin[i++ % 4]);
+		fflush(stderr);
+		prog.drawn = 1;
+	}
+	clear_progress();
+	fflush(stderr);
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+static void
+progress_start(long delay_ms, long countdown_ms, const char *fmt, va_list ap)
+{
+	if (log_level < 1 || !isatty(2) || prog.running)
+		return;
+	vsnprintf(prog.text, sizeof(prog.text), fmt, ap);
+	clock_gettime(CLOCK_MONOTONIC, &prog.show_at);
+	prog.deadline = prog.show_at;
+	add_ms(&prog.show_at, delay_ms);
+	if (countdown_ms > 0)
+		add_ms(&prog.deadline, countdown_ms);
+	else
+		prog.deadline.tv_sec = 0;
+	prog.active = 1;
+	prog.running = pthread_create(&prog.thread, NULL, progress_run, NULL) == 0;
+	if (!prog.running)
+		prog.active = 0;
+}
+
+void
+log_progress_begin(long delay_ms, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	progress_start(delay_ms, 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_progress_end(void)
+{
+	if (!prog.running)
+		return;
+	pthread_mutex_lock(&lock);
+	prog.active = 0;
+	pthread_cond_signal(&prog.cond);
+	pthread_mutex_unlock(&lock);
+	pthread_join(prog.thread, NULL);
+	prog.running = 0;
+}
+
+void
+log_sleep_ms(long ms, const char *fmt, ...)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	va_list ap;
+
+	va_start(ap, fmt);
+	progress_start(0, ms, fmt, ap);
+	va_end(ap);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	log_progress_end();
 }

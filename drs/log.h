@@ -28,8 +28,20 @@ int log_fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* An informational line on stderr, unless -q. */
 void log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* A line on stderr when -v was given at least n times (n >= 1). */
+/* A line on stderr, with a UTC timestamp, when -v was given at least n times (n >= 1). */
 void log_debug(int n, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*
+ * Progress for long waits, on stderr at a terminal only (not with -q, and
+ * nothing at all in a pipe or a log): log_progress_begin() shows a spinner
+ * after delay_ms, with the text, until log_progress_end(); log_sleep_ms()
+ * sleeps ms and shows a countdown meanwhile. One at a time, from the main
+ * thread.
+ */
+void log_progress_begin(long delay_ms, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_progress_end(void);
+void log_sleep_ms(long ms, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The recorded exit code, EXIT_INTERNAL if a failure went unrecorded. */
 int log_exit_code(void);

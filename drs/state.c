@@ -279,7 +279,7 @@ int
 state_lock(const char *dir)
 {
 	char *path;
-	int fd;
+	int fd, err;
 
 	if ((path = util_asprintf("%s/.lock", dir)) == NULL)
 		return -1;
@@ -291,9 +291,14 @@ state_lock(const char *dir)
 	}
 	/* Held until exit: the descriptor is deliberately never closed. */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
+		if (errno == EWOULDBLOCK) {
 			log_note("waiting for another drsjoin using %s", dir);
-		if (flock(fd, LOCK_EX) < 0) {
+			log_progress_begin(0, "waiting for the lock");
+		}
+		err = flock(fd, LOCK_EX) < 0 ? errno : 0;
+		log_progress_end();
+		if (err != 0) {
+			errno = err;
 			log_fail(EXIT_IO, "%s: cannot lock: %s", path, strerror(errno));
 			close(fd);
 			free(path);

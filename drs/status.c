@@ -24,12 +24,12 @@ static const char *const copied[] = {
 static void
 usage(void)
 {
-	printf("usage: drsjoin status\n"
+	printf("usage: drsjoin status [--json]\n"
 	    "\n"
-	    "Prints the identity stored in the state dir as JSON: device id, tenant,\n"
-	    "UPN, join type, thumbprint, expiry and days left, key store. Checks that\n"
-	    "the certificate and both keys still load. Exits 8 when this machine is\n"
-	    "not joined.\n");
+	    "Shows the identity stored in the state dir: device id, tenant, UPN,\n"
+	    "join type, thumbprint, expiry and days left, key store. Checks that the\n"
+	    "certificate and both keys still load. At a terminal a short summary,\n"
+	    "otherwise (or with --json) JSON. Exits 8 when this machine is not joined.\n");
 }
 
 /* The certificate's expiry, from the certificate itself. */
@@ -53,11 +53,43 @@ cert_expiry(const char *path, time_t *not_after)
 	return 0;
 }
 
+static const char *
+field(const struct json *o, const char *key)
+{
+	const char *v = json_get_string(o, key);
+
+	return v != NULL && *v != '\0' ? v : "-";
+}
+
+/* For people at a terminal, as dsregcmd /status: one fact a line. */
+static int
+summary(const struct json *o)
+{
+	double days = 0;
+
+	json_get_number(o, "days_left", &days);
+	printf("Joined:        yes (%s)\n", field(o, "join_type"));
+	printf("Tenant:        %s (%s)\n", field(o, "tenant_domain"), field(o, "tenant_id"));
+	printf("Device id:     %s\n", field(o, "device_id"));
+	printf("Display name:  %s\n", field(o, "display_name"));
+	printf("User:          %s\n", field(o, "upn"));
+	if (json_get_string(o, "tpm") != NULL)
+		printf("Key store:     tpm (%s, %s)\n", field(o, "tpm"), field(o, "tcti"));
+	else
+		printf("Key store:     %s\n", field(o, "key_store"));
+	printf("Certificate:   %s\n", field(o, "thumbprint"));
+	printf("Valid:         %s to %s (%s%ld days left)\n", field(o, "not_before"),
+	    field(o, "not_after"), days < 0 ? "expired, " : "", (long)days);
+	printf("State dir:     %s\n", field(o, "state_dir"));
+	return 0;
+}
+
 int
 cmd_status(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct json *rec = NULL, *out = NULL, *keys;
@@ -66,12 +98,16 @@ cmd_status(int argc, char **argv)
 	time_t not_after = 0;
 	long days;
 	size_t i;
-	int c, rc = -1, have;
+	int c, rc = -1, have, json = 0;
 
 	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		if (c == 'h') {
 			usage();
 			return 0;
+		}
+		if (c == 'j') {
+			json = 1;
+			continue;
 		}
 		return cli_bad_option("status", c, argv);
 	}
@@ -107,15 +143,10 @@ cmd_status(int argc, char **argv)
 		    json_set_string(out, "tcti", spec) < 0)
 			goto out;
 	}
-	if (doc_write(out) < 0)
-		goto out;
-	if (isatty(2) && log_level > 0)
-		fprintf(stderr, "Joined to %s as device %s (%s), %s keys; certificate "
-		    "valid for %ld more days.\n",
-		    json_get_string(rec, "tenant_domain"), json_get_string(rec, "device_id"),
-		    json_get_string(rec, "join_type"), json_get_string(rec, "key_store"),
-		    days);
-	rc = 0;
+	if (!json && isatty(1))
+		rc = summary(out);
+	else
+		rc = doc_write(out);
 out:
 	json_free(out);
 	json_free(rec);

@@ -131,12 +131,22 @@ t_check "status: device, tenant, UPN, join type, days left, store" \
         "$DEV $EMU_TENANT_ID alice@$EMU_TENANT_DOMAIN join software $STATE" ] &&
        [ "$(jget "$OUT" 'd["days_left"] > 3600')" = True ]; echo $?)"
 
-# At a terminal, status adds a short summary on stderr; in a pipe it does not.
+# At a terminal, status prints a short summary instead of JSON; --json and
+# a pipe give JSON.
 t_check "status in a pipe: JSON only, stderr empty" "$([ ! -s "$ERR" ]; echo $?)"
 if command -v script >/dev/null; then
-	DRSJOIN_STATE_DIR=$STATE script -qec "$DRSJOIN status" /dev/null >"$T_WORK/tty" 2>&1 </dev/null || true
-	t_check "status at a terminal: a one-line summary" \
-	    "$(grep -q "Joined to $EMU_TENANT_DOMAIN as device $DEV (join), software keys; certificate valid for 36[0-9][0-9] more days." "$T_WORK/tty"; echo $?)"
+	DRSJOIN_STATE_DIR=$STATE script -qec "$DRSJOIN status" /dev/null </dev/null |
+	    tr -d '\r' >"$T_WORK/tty" || true
+	t_check "status at a terminal: a summary, no JSON" \
+	    "$(grep -qx "Joined: *yes (join)" "$T_WORK/tty" &&
+	       grep -qx "Tenant: *$EMU_TENANT_DOMAIN ($EMU_TENANT_ID)" "$T_WORK/tty" &&
+	       grep -qx "Device id: *$DEV" "$T_WORK/tty" && grep -qx "Key store: *software" "$T_WORK/tty" &&
+	       grep -qx "Valid: .* (36[0-9][0-9] days left)" "$T_WORK/tty" &&
+	       ! grep -q '[{}]' "$T_WORK/tty"; echo $?)"
+	DRSJOIN_STATE_DIR=$STATE script -qec "$DRSJOIN status --json" /dev/null </dev/null |
+	    tr -d '\r' >"$T_WORK/tty" || true
+	t_check "status --json at a terminal: JSON" \
+	    "$([ "$(jget "$T_WORK/tty" 'd["device_id"]')" = "$DEV" ]; echo $?)"
 else
 	t_skip "status at a terminal" "no script(1)"
 fi

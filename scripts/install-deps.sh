@@ -9,10 +9,14 @@ set -eu
 # dpkg-dev for apt-get source/dpkg-source, python3 for mbedTLS's config.py.
 # Tests: openssl (TLS servers), swtpm (TPM simulator), python3-cryptography
 # (DRS emulator), file (static-link check), time (peak RSS in make bench).
+# Shipping: mandoc and man-db (man page lint), bash and zsh (completion
+# tests), systemd (systemd-analyze verify of the units), cloud-init (its
+# schema check of the examples), lintian (the .deb).
 pkgs="build-essential gcc make musl-tools linux-libc-dev dpkg-dev patch
 autoconf automake libtool autoconf-archive libltdl-dev pkg-config
 python3 python3-cryptography openssl ca-certificates
-swtpm swtpm-tools file xz-utils bzip2 util-linux procps time"
+swtpm swtpm-tools file xz-utils bzip2 util-linux procps time
+mandoc man-db bash zsh systemd cloud-init lintian"
 
 # One dpkg-query for all; "ii" (installed, no error) is the only state that
 # counts as present.
@@ -34,6 +38,7 @@ fi
 
 echo "install-deps.sh: installing:$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q >&2
+# Other apt users on the machine: wait for the lock instead of failing.
+apt-get -o DPkg::Lock::Timeout=600 update -q >&2
 # shellcheck disable=SC2086 # word splitting of the list is intended
-apt-get install -y -q --no-install-recommends $missing >&2
+apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing >&2

@@ -1,0 +1,68 @@
+# bash completion for drsjoin(1). Installed as
+# /usr/share/bash-completion/completions/drsjoin; works without the
+# bash-completion package too (source it).
+#
+# Options per command are kept in step with 'drsjoin CMD --help' by
+# test/integ/completion.sh.
+
+_drsjoin() {
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+	local globals="-v --verbose -q --quiet --cacert --proxy --timeout --attempts
+		--state-dir --discovery-url --tcti --compact -h --help -V --version"
+	local commands="csr discover join keygen nonce status"
+	local cmd="" opts="" i
+
+	# The command is the first word that is neither an option nor a value.
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		--cacert | --proxy | --timeout | --attempts | --state-dir | \
+		    --discovery-url | --tcti) ((i++)) ;;
+		-*) ;;
+		*) cmd=${COMP_WORDS[i]}; break ;;
+		esac
+	done
+
+	COMPREPLY=()
+	case $prev in
+	--cacert | --token-file | --in)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	--state-dir)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return ;;
+	--key-store)
+		COMPREPLY=($(compgen -W "tpm software auto" -- "$cur"))
+		return ;;
+	--join-type)
+		COMPREPLY=($(compgen -W "join register" -- "$cur"))
+		return ;;
+	--tcti)
+		COMPREPLY=($(compgen -W "device:/dev/tpmrm0 device:/dev/tpm0 swtpm: mssim:" -- "$cur"))
+		return ;;
+	--proxy | --timeout | --attempts | --discovery-url | --tenant | \
+	    --display-name | --target-domain)
+		return ;;	# free text: nothing to offer
+	esac
+
+	case $cmd in
+	"")
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "$globals" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+		fi
+		return ;;
+	csr) opts="--no-nonce --in" ;;
+	discover) opts="--tenant --token-file --in" ;;
+	join) opts="--token-file --join-type --display-name --target-domain --force
+		--key-store --no-nonce --in" ;;
+	keygen) opts="--key-store --in" ;;
+	nonce) opts="--in" ;;
+	status) opts="--json" ;;
+	*) return ;;
+	esac
+	COMPREPLY=($(compgen -W "$opts -h --help" -- "$cur"))
+}
+complete -F _drsjoin drsjoin

@@ -44,7 +44,8 @@ MUSL_END := $(filter %/crtendS.o %/crtn.o,$(MUSL_LINK))
 LDFLAGS_PIE := -nostartfiles -Wl,-static,-pie,--no-dynamic-linker,-z,text \
 	-Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ifeq ($(MODE),check)
-CFLAGS_MODE += -Werror
+# The test hooks (DRSJOIN_TEST_*, e.g. drs/sandbox.c) exist in this build only.
+CFLAGS_MODE += -Werror -DDRSJOIN_TEST_HOOKS
 endif
 endif
 

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "keystore.h"
 #include "log.h"
+#include "sandbox.h"
 #include "tpm.h"
 
 #define CMD_NETWORK	0x1	/* may talk to the service: set up HTTP */
@@ -26,22 +27,24 @@ struct command {
 	const char *name;
 	int (*fn)(int, char **);
 	unsigned int flags;
+	unsigned int sandbox;	/* SANDBOX_*: what it may touch besides its files */
 	const char *summary;
 };
 
 /* Kept alphabetical. */
 static const struct command commands[] = {
-	{ "csr", cmd_csr, 0,
+	{ "csr", cmd_csr, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
 	    "build the certificate request from the device key (and nonce)" },
-	{ "discover", cmd_discover, CMD_NETWORK,
+	{ "discover", cmd_discover, CMD_NETWORK, SANDBOX_NET,
 	    "find the tenant's registration endpoints" },
 	{ "join", cmd_join, CMD_NETWORK,
+	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "join the device (runs every missing phase first)" },
-	{ "keygen", cmd_keygen, 0,
+	{ "keygen", cmd_keygen, 0, SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "make the device and transport keys" },
-	{ "nonce", cmd_nonce, CMD_NETWORK,
+	{ "nonce", cmd_nonce, CMD_NETWORK, SANDBOX_NET,
 	    "get a nonce from the tenant's nonce service" },
-	{ "status", cmd_status, 0,
+	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
 	    "show the identity stored on this machine" },
 };
 
@@ -277,6 +280,8 @@ main(int argc, char **argv)
 			return log_exit_code();
 		}
 	}
+	/* The command enters the sandbox once it has read its options. */
+	sandbox_setup(cmd->sandbox);
 	/* The command sees its own name as argv[0], as getopt expects. */
 	c = optind;
 	optind = 1;

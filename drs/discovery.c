@@ -12,6 +12,7 @@
 #include "doc.h"
 #include "jwt.h"
 #include "log.h"
+#include "sandbox.h"
 #include "util.h"
 
 /* The api-version drsjoin speaks (protocol.md, phase 1). */
@@ -286,6 +287,8 @@ cmd_discover(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("discover", "unexpected argument '%s'", argv[optind]);
+	if (sandbox_read(in) < 0 || sandbox_read(token_file) < 0 || sandbox_enter() < 0)
+		return -1;
 	if (token_file != NULL || (tenant == NULL && getenv("DRSJOIN_TOKEN") != NULL)) {
 		if (jwt_read_token(token_file, &token) < 0 ||
 		    jwt_parse(token, &claims) < 0 || jwt_check(&claims, time(NULL)) < 0)

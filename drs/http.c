@@ -16,6 +16,7 @@
 #include "log.h"
 #include "redact.h"
 #include "retry.h"
+#include "sandbox.h"
 #include "svcerr.h"
 #include "util.h"
 
@@ -130,6 +131,11 @@ http_session_new(void)
 {
 	struct http_session *s;
 
+	/* No byte goes out before the command confined itself (sandbox.h). */
+	if (!sandbox_entered()) {
+		log_fail(EXIT_INTERNAL, "bug: a network session before the sandbox");
+		return NULL;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_fail(EXIT_INTERNAL, "out of memory");
 		return NULL;

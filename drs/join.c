@@ -21,6 +21,7 @@
 #include "nonce.h"
 #include "osinfo.h"
 #include "request.h"
+#include "sandbox.h"
 #include "state.h"
 #include "util.h"
 
@@ -455,6 +456,8 @@ cmd_join(int argc, char **argv)
 		    "given on the command line: use --token-file)", argv[optind]);
 	if (a.display_name != NULL && (*a.display_name == '\0' || strlen(a.display_name) > 256))
 		return cli_usage("join", "--display-name must be 1 to 256 characters");
+	if (sandbox_read(a.in) < 0 || sandbox_read(a.token_file) < 0 || sandbox_enter() < 0)
+		return -1;
 
 	/* The token is checked before any traffic and any change to the state. */
 	if (jwt_read_token(a.token_file, &token) < 0 ||

@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "keystore.h"
 #include "log.h"
+#include "sandbox.h"
 #include "state.h"
 #include "tpm.h"
 #include "util.h"
@@ -452,6 +453,8 @@ cmd_keygen(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("keygen", "unexpected argument '%s'", argv[optind]);
+	if (sandbox_read(in) < 0 || sandbox_enter() < 0)
+		return -1;
 	if (doc_read(in, &doc) < 0 || identity_open(opts.state_dir) < 0 ||
 	    identity_cleanup(opts.state_dir) < 0)
 		goto out;

@@ -11,6 +11,7 @@
 #include "doc.h"
 #include "log.h"
 #include "nonce.h"
+#include "sandbox.h"
 #include "util.h"
 
 int
@@ -98,6 +99,8 @@ cmd_nonce(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("nonce", "unexpected argument '%s'", argv[optind]);
+	if (sandbox_read(in) < 0 || sandbox_enter() < 0)
+		return -1;
 	if (doc_read(in, &doc) < 0)
 		goto out;
 	if ((s = http_session_new()) == NULL || nonce_run(s, doc, NULL) < 0)

@@ -10,6 +10,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "request.h"
+#include "sandbox.h"
 
 int
 request_csr(struct json *doc, int no_nonce)
@@ -82,6 +83,8 @@ cmd_csr(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("csr", "unexpected argument '%s'", argv[optind]);
+	if (sandbox_read(in) < 0 || sandbox_enter() < 0)
+		return -1;
 	if (doc_read(in, &doc) < 0 || request_csr(doc, no_nonce) < 0)
 		goto out;
 	rc = doc_write(doc);

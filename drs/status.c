@@ -13,6 +13,7 @@
 #include "json.h"
 #include "keystore.h"
 #include "log.h"
+#include "sandbox.h"
 #include "state.h"
 
 static const char *const copied[] = {
@@ -113,6 +114,8 @@ cmd_status(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("status", "unexpected argument '%s'", argv[optind]);
+	if (sandbox_enter() < 0)
+		return -1;
 	if ((have = identity_load(opts.state_dir, &rec)) < 0)
 		goto out;
 	if (have == 1) {

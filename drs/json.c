@@ -19,15 +19,53 @@
 #define CJ(j) ((cJSON *)(j))
 #define JS(c) ((struct json *)(c))
 
+/* 1 when text ends inside a string or an open object or array. */
+static int
+ends_early(const char *text, size_t len)
+{
+	size_t i, depth = 0;
+	int in_str = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in_str) {
+			if (text[i] == '\\')
+				i++;
+			else if (text[i] == '"')
+				in_str = 0;
+		} else if (text[i] == '"') {
+			in_str = 1;
+		} else if (text[i] == '{' || text[i] == '[') {
+			depth++;
+		} else if ((text[i] == '}' || text[i] == ']') && depth > 0) {
+			depth--;
+		}
+	}
+	return in_str || depth > 0;
+}
+
 struct json *
 json_parse_why(const char *text, size_t len, char *why, size_t whysz)
 {
 	const char *end = NULL;
 	cJSON *c;
+	size_t i;
 
 	if (len == 0) {
 		snprintf(why, whysz, "empty, expected a JSON document");
 		return NULL;
+	}
+	/*
+	 * cJSON takes any control byte for white space and keeps raw ones in
+	 * strings; JSON allows neither (RFC 8259).
+	 */
+	for (i = 0; i < len; i++) {
+		unsigned char b = (unsigned char)text[i];
+
+		if (b < 0x20 && b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+			snprintf(why, whysz, "not valid JSON at byte %zu (control "
+			    "byte 0x%02x)", i, b);
+			return NULL;
+		}
 	}
 	c = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (c == NULL) {
@@ -35,7 +73,7 @@ json_parse_why(const char *text, size_t len, char *why, size_t whysz)
 
 		/* cJSON stops at the last byte when the text just ends. */
 		if (off >= len || (off + 1 == len && text[off] != '}' &&
-		    text[off] != ']'))
+		    text[off] != ']') || ends_early(text, len))
 			snprintf(why, whysz, "JSON ends early (truncated?) after "
 			    "%zu bytes", len);
 		else

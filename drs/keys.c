@@ -36,6 +36,7 @@ struct key {
 	keys_sign_fn sign_pss;	/* NULL: this signer does no PSS */
 	void *sign_ctx;
 	int signer_failed;	/* the signer reported its own failure */
+	int signer_bad;		/* its signature did not verify */
 	size_t signer_len;	/* the length the signer returned */
 };
 
@@ -290,6 +291,13 @@ alt_sign(void *ctx, mbedtls_f_rng_t *f_rng, void *p_rng,
 	k->signer_len = len;
 	if (len != KEYS_SIG_LEN)
 		return MBEDTLS_ERR_RSA_PRIVATE_FAILED;
+	/* Checked here, so that a TLS handshake (keys_mbedtls_pk) never
+	 * sends a signature of another key either. */
+	if (mbedtls_pk_verify(&k->pub, MBEDTLS_MD_SHA256, hash, 32, sig,
+	    len) != 0) {
+		k->signer_bad = 1;
+		return MBEDTLS_ERR_RSA_PRIVATE_FAILED;
+	}
 	return 0;
 }
 
@@ -303,6 +311,18 @@ alt_decrypt(void *ctx, size_t *olen, const unsigned char *input,
 	(void)output;
 	(void)output_max_len;
 	return MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE;
+}
+
+/* mbedTLS's PSS hook (third_party patch 0003): TLS 1.3 CertificateVerify. */
+static int
+alt_sign_pss(void *ctx, mbedtls_md_type_t md_alg, const unsigned char *hash,
+    size_t hash_len, unsigned char *sig, size_t sig_size, size_t *sig_len)
+{
+	if (md_alg != MBEDTLS_MD_SHA256 || hash_len != 32)
+		return MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE;
+	if (keys_sign_pss(ctx, hash, sig, sig_size, sig_len, "tls") != 0)
+		return MBEDTLS_ERR_RSA_PRIVATE_FAILED;
+	return 0;
 }
 
 static size_t
@@ -351,6 +371,8 @@ keys_from_public_and_signer(const uint8_t *n, size_t n_len,
 	k->sign_ctx = ctx;
 	ret = mbedtls_pk_setup_rsa_alt(&k->pk, k, alt_decrypt, alt_sign,
 	    alt_key_len);
+	if (ret == 0 && sign_pss != NULL)
+		ret = mbedtls_pk_rsa_alt_set_sign_pss(&k->pk, alt_sign_pss);
 	if (ret != 0)
 		goto fail;
 	*out = k;
@@ -518,6 +540,7 @@ keys_sign_sha256(const struct key *k, const uint8_t hash[32], uint8_t *sig,
 		return log_fail(EXIT_INTERNAL, "%s: signature buffer too small",
 		    what);
 	mk->signer_failed = 0;
+	mk->signer_bad = 0;
 	mk->signer_len = KEYS_SIG_LEN;
 	ret = mbedtls_pk_sign(&mk->pk, MBEDTLS_MD_SHA256, hash, 32, sig,
 	    sig_size, sig_len, crypto_rng, NULL);
@@ -529,19 +552,13 @@ keys_sign_sha256(const struct key *k, const uint8_t hash[32], uint8_t *sig,
 			return log_fail(EXIT_TPM, "%s: the key's signer "
 			    "returned %zu bytes, not a %d-byte signature", what,
 			    mk->signer_len, KEYS_SIG_LEN);
-		return crypto_fail(k->software ? EXIT_INTERNAL : EXIT_TPM, ret,
-		    "%s: signing with the %s key", what,
-		    k->software ? "software" : "signer's");
-	}
-	if (!k->software) {
-		ret = mbedtls_pk_verify(&mk->pub, MBEDTLS_MD_SHA256, hash, 32,
-		    sig, *sig_len);
-		if (ret != 0) {
-			*sig_len = 0;
+		if (mk->signer_bad)
 			return log_fail(EXIT_TPM, "%s: the signature made by "
 			    "the key's signer does not verify with its public "
 			    "key (a different key signed)", what);
-		}
+		return crypto_fail(k->software ? EXIT_INTERNAL : EXIT_TPM, ret,
+		    "%s: signing with the %s key", what,
+		    k->software ? "software" : "signer's");
 	}
 	return 0;
 }
@@ -599,4 +616,10 @@ keys_sign_pss(const struct key *k, const uint8_t hash[32], uint8_t *sig,
 		    "length)", what);
 	*sig_len = len;
 	return 0;
+}
+
+void *
+keys_mbedtls_pk(const struct key *k)
+{
+	return (void *)&k->pk;
 }

@@ -138,12 +138,24 @@ int keys_sign_sha256(const struct key *k, const uint8_t hash[32],
  * included (a signer that used another salt length fails, EXIT_TPM). Same
  * errors as keys_sign_sha256. 0 / -1 (reported).
  *
- * For TLS: mbedTLS 3.6's RSA-alt keys (the signer kind inside keys.c) only
- * do PKCS#1 v1.5 (mbedtls_pk_sign_ext refuses MBEDTLS_PK_RSASSA_PSS for
- * them), so a TLS 1.3 client key must reach this function through a
- * callback of its own, not through mbedtls_pk_sign_ext.
  */
 int keys_sign_pss(const struct key *k, const uint8_t hash[32], uint8_t *sig,
     size_t sig_size, size_t *sig_len, const char *what);
+
+/*
+ * The key as an mbedtls_pk_context * (void * so that this header stays
+ * free of mbedTLS), borrowed, for mbedtls_ssl_conf_own_cert() (TLS client
+ * authentication, e.g. from curl's CURLOPT_SSL_CTX_FUNCTION). A software
+ * key is a plain RSA key. A signer key is an RSA-alt key whose
+ * mbedtls_pk_sign() goes to the PKCS#1 v1.5 signer and whose
+ * mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS) - TLS 1.3's CertificateVerify,
+ * SHA-256 only - goes to keys_sign_pss() (third_party/patches/mbedtls/0003:
+ * unpatched mbedTLS 3.6 does no PSS with RSA-alt keys). A signer's
+ * signatures made through it are checked with the public key as
+ * keys_sign_sha256/keys_sign_pss check them (PSS failures are reported with
+ * the operation "tls"; PKCS#1 v1.5 ones only fail the mbedTLS call). The
+ * key must outlive every TLS session that uses it; one thread at a time.
+ */
+void *keys_mbedtls_pk(const struct key *k);
 
 #endif

@@ -296,6 +296,80 @@ pss_tests(const struct key *dk, const struct key *other)
 	free(err);
 }
 
+/*
+ * keys_mbedtls_pk: the key as mbedTLS's TLS code uses it. TLS 1.3 signs its
+ * CertificateVerify with mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS), TLS
+ * 1.2 with mbedtls_pk_sign (PKCS#1 v1.5).
+ */
+static void
+tls_pk_tests(const struct key *dk, const struct key *other)
+{
+	uint8_t n[KEYS_MODULUS_LEN], e[KEYS_EXPONENT_MAX], hash[48];
+	uint8_t sig[KEYS_SIG_LEN], sig2[KEYS_SIG_LEN];
+	size_t e_len = 0, len = 0, len2 = 0;
+	struct key *alt = NULL;
+	mbedtls_pk_context *pk;
+	int ret;
+
+	crypto_sha256("CertificateVerify", 17, hash);
+	pk = keys_mbedtls_pk(dk);
+	ret = mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS, pk, MBEDTLS_MD_SHA256,
+	    hash, 32, sig, sizeof(sig), &len, crypto_rng, NULL);
+	CHECK(ret == 0 && len == KEYS_SIG_LEN && pss_ok(dk, hash, sig, 32),
+	    "software key through mbedTLS: PSS with a 32-byte salt");
+
+	keys_public_rsa(dk, n, e, &e_len);
+	keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
+	    soft_signer_pss, (void *)dk, &alt);
+	pk = alt != NULL ? keys_mbedtls_pk(alt) : NULL;
+	len = 0;
+	ret = pk ? mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS, pk,
+	    MBEDTLS_MD_SHA256, hash, 32, sig, sizeof(sig), &len, crypto_rng,
+	    NULL) : -1;
+	CHECK(ret == 0 && len == KEYS_SIG_LEN && pss_ok(dk, hash, sig, 32),
+	    "signer key through mbedtls_pk_sign_ext: RSA-PSS (TLS 1.3) goes to "
+	    "its PSS signer (mbedTLS patch 0003)");
+	ret = pk ? mbedtls_pk_sign(pk, MBEDTLS_MD_SHA256, hash, 32, sig2,
+	    sizeof(sig2), &len2, crypto_rng, NULL) : -1;
+	CHECK(ret == 0 && len2 == KEYS_SIG_LEN &&
+	    keys_sign_sha256(dk, hash, sig, sizeof(sig), &len, "t") == 0 &&
+	    memcmp(sig, sig2, KEYS_SIG_LEN) == 0,
+	    "signer key through mbedtls_pk_sign: PKCS#1 v1.5 (TLS 1.2)");
+	log_mute(1);
+	ret = pk ? mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS, pk,
+	    MBEDTLS_MD_SHA384, hash, 48, sig, sizeof(sig), &len, crypto_rng,
+	    NULL) : 0;
+	log_mute(0);
+	CHECK(ret != 0, "signer key: PSS with SHA-384 is refused (SHA-256 "
+	    "only)");
+	keys_free(alt);
+	alt = NULL;
+
+	keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
+	    NULL, (void *)dk, &alt);
+	ret = alt ? mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS,
+	    keys_mbedtls_pk(alt), MBEDTLS_MD_SHA256, hash, 32, sig, sizeof(sig),
+	    &len, crypto_rng, NULL) : 0;
+	CHECK(ret == MBEDTLS_ERR_PK_TYPE_MISMATCH,
+	    "signer key without a PSS signer: mbedTLS refuses PSS");
+	keys_free(alt);
+	alt = NULL;
+
+	/* A signer holding another key: no signature leaves through TLS. */
+	keys_from_public_and_signer(n, sizeof(n), e, e_len, soft_signer,
+	    soft_signer_pss, (void *)other, &alt);
+	log_mute(1);
+	ret = alt ? mbedtls_pk_sign(keys_mbedtls_pk(alt), MBEDTLS_MD_SHA256,
+	    hash, 32, sig, sizeof(sig), &len, crypto_rng, NULL) : 0;
+	len2 = 1;
+	ret = ret != 0 && alt && mbedtls_pk_sign_ext(MBEDTLS_PK_RSASSA_PSS,
+	    keys_mbedtls_pk(alt), MBEDTLS_MD_SHA256, hash, 32, sig,
+	    sizeof(sig), &len2, crypto_rng, NULL) != 0;
+	log_mute(0);
+	CHECK(ret, "signer with another key: both mbedTLS signing calls fail");
+	keys_free(alt);
+}
+
 static void
 signer_tests(const struct key *dk, const struct key *other)
 {
@@ -555,6 +629,7 @@ main(void)
 
 	signer_tests(fixed, other);
 	pss_tests(fixed, other);
+	tls_pk_tests(fixed, other);
 
 	/* A broken random generator stops key generation, with one line. */
 	crypto_test_entropy_fails(1);

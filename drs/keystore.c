@@ -29,7 +29,6 @@ struct keystore_job {
 	char *tmp_dir, *dir;		/* the staging set, before/after publishing */
 	char *device_key, *transport_key;	/* file names inside the set */
 	char *blob;			/* transport key BCRYPT blob, base64 */
-	char *tcti;			/* the TPM used, or NULL */
 };
 
 struct keystore_key {
@@ -59,20 +58,31 @@ keystore_cleanup(void)
 	shared_tpm = NULL;
 }
 
-const char *
-keystore_tcti(const struct json *keys)
+/*
+ * The TPM of a "keys" section: --tcti, DRSJOIN_TCTI, TPM2TOOLS_TCTI or the
+ * default devices (tpm_open reads the environment), never the section's
+ * own "tcti". A document can be written by anyone, and a TCTI names a file
+ * that root opens and writes a command into, or a host to connect to.
+ */
+static struct tpm *
+keys_tpm(const struct json *keys)
 {
-	/* --tcti, then the environment (tpm_open reads it), then where the keys were made. */
-	if (opts.tcti != NULL || getenv("DRSJOIN_TCTI") != NULL ||
-	    getenv("TPM2TOOLS_TCTI") != NULL)
-		return opts.tcti;
-	return json_get_string(keys, "tcti");
+	static int noted;
+	const char *env1 = getenv("DRSJOIN_TCTI"), *env2 = getenv("TPM2TOOLS_TCTI");
+
+	if (shared_tpm == NULL && !noted && json_get_string(keys, "tcti") != NULL &&
+	    opts.tcti == NULL && (env1 == NULL || !*env1) && (env2 == NULL || !*env2)) {
+		noted = 1;
+		log_debug(1, "keys: the document's keys.tcti is ignored: the TPM is "
+		    "/dev/tpmrm0 or /dev/tpm0 unless --tcti or DRSJOIN_TCTI says another");
+	}
+	return get_tpm(opts.tcti);
 }
 
 int
 keystore_tpm_info(const struct json *keys, char *buf, size_t n, const char **spec)
 {
-	struct tpm *tpm = get_tpm(keystore_tcti(keys));
+	struct tpm *tpm = keys_tpm(keys);
 
 	if (tpm == NULL || tpm_info(tpm, buf, n) < 0)
 		return -1;
@@ -162,8 +172,6 @@ make_tpm(struct keystore_job *j)
 
 	if ((tpm = get_tpm(opts.tcti)) == NULL)
 		goto out;
-	if ((j->tcti = util_strdup(tpm_spec(tpm))) == NULL)
-		goto out;
 	if (tpm_create_keys(tpm, &dk, &tk) < 0)
 		goto out;
 	if (write_key(j, "device-key.tpm", dk.data, dk.len, &j->device_key) < 0 ||
@@ -216,7 +224,6 @@ job_free(struct keystore_job *j)
 	free(j->device_key);
 	free(j->transport_key);
 	free(j->blob);
-	free(j->tcti);
 	free(j);
 }
 
@@ -281,8 +288,7 @@ keystore_finish(struct keystore_job *j, struct json *doc)
 	    json_set_string(k, "dir", j->dir) < 0 ||
 	    json_set_string(k, "device_key", dk) < 0 ||
 	    json_set_string(k, "transport_key", tk) < 0 ||
-	    json_set_string(k, "transport_blob", j->blob) < 0 ||
-	    (j->tcti != NULL && json_set_string(k, "tcti", j->tcti) < 0))
+	    json_set_string(k, "transport_blob", j->blob) < 0)
 		goto out;
 	if (json_set(doc, "keys", k) < 0) {
 		k = NULL;
@@ -356,7 +362,7 @@ load(const struct json *keys, const char *field, struct keystore_key **out)
 		if (keys_load_pem(buf, len, json_get_string(keys, field), &k->key) < 0)
 			goto out;
 	} else {
-		if ((tpm = get_tpm(keystore_tcti(keys))) == NULL ||
+		if ((tpm = keys_tpm(keys)) == NULL ||
 		    tpm_load_key(tpm, (uint8_t *)buf, len, &k->tkey) < 0)
 			goto out;
 		pub = tpm_key_public(k->tkey);

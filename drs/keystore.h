@@ -9,7 +9,8 @@
  *   device_key     path of the device key (PEM, or TPM blob)
  *   transport_key  path of the transport key (PEM, or TPM blob)
  *   transport_blob the transport key's BCRYPT_RSAKEY_BLOB, base64
- *   tcti           (tpm) the TPM the keys were made in
+ * A "tcti" member (older versions wrote one) is ignored: the TPM comes from
+ * --tcti, DRSJOIN_TCTI, TPM2TOOLS_TCTI or the default devices only.
  */
 #ifndef DRS_KEYSTORE_H
 #define DRS_KEYSTORE_H
@@ -47,8 +48,6 @@ int keystore_check(const struct json *keys);
 struct key *keystore_key(struct keystore_key *k);
 void keystore_key_free(struct keystore_key *k);
 
-/* The TPM for keys: --tcti, DRSJOIN_TCTI, TPM2TOOLS_TCTI, then the stored one. */
-const char *keystore_tcti(const struct json *keys);
 /* What the TPM holding keys says it is; *spec is borrowed. */
 int keystore_tpm_info(const struct json *keys, char *buf, size_t n, const char **spec);
 /* Closes the TPM the key store kept open (main, at exit). */

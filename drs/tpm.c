@@ -4,11 +4,14 @@
  * The only user of Esys_* / Tss2_*. Every TSS return code is decoded here,
  * once, into a line naming the operation. See tpm.h for the contracts.
  */
+/* O_PATH: glibc (the ASan build) declares it only with _GNU_SOURCE. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <tss2/tss2_esys.h>
@@ -33,7 +36,9 @@ struct tpm {
 	ESYS_CONTEXT *esys;
 	char *spec;
 	ESYS_TR srk;			/* ESYS_TR_NONE until first needed */
+	TPM2B_NAME srk_name;		/* its name, once it is chosen */
 	int srk_persistent;		/* then only closed, never flushed */
+	int legacy_noted;		/* said once: a blob without SRK name */
 	ESYS_TR session;		/* salted HMAC session, lazily started */
 };
 
@@ -141,13 +146,70 @@ parse_spec(const char *spec, tcti_init_fn *init, const char **conf,
 	return -1;
 }
 
+/*
+ * A device TCTI's path must name a character device: the TCTI writes a TPM
+ * command into whatever it opens. The path is opened here with O_PATH and
+ * O_NOFOLLOW (nothing is read or written, and /dev/tpm0's one-opener rule
+ * is not touched), checked with fstat, and the TCTI then opens that very
+ * inode through /proc/self/fd: no other file can be swapped in between.
+ * 0 with *pfd open and proc set, or -1 with why set.
+ */
+static int
+open_device_checked(const char *spec, const char *path, int *pfd, char *proc,
+    size_t proc_n, char *why, size_t n)
+{
+	struct stat st;
+	int fd;
+
+	*pfd = -1;
+	memset(&st, 0, sizeof(st));
+	if ((fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		snprintf(why, n, "tpm: cannot open %s: %s", spec,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		snprintf(why, n, "tpm: cannot open %s: not a character device "
+		    "(%s)", spec, S_ISLNK(st.st_mode) ? "a symbolic link" :
+		    S_ISREG(st.st_mode) ? "a regular file" : S_ISDIR(st.st_mode) ?
+		    "a directory" : "not a TPM");
+		close(fd);
+		return -1;
+	}
+	snprintf(proc, proc_n, "/proc/self/fd/%d", fd);
+	if (access(proc, F_OK) < 0) {
+		snprintf(why, n, "tpm: cannot open %s: /proc is not mounted "
+		    "(drsjoin opens the checked device through /proc/self/fd)",
+		    spec);
+		close(fd);
+		return -1;
+	}
+	*pfd = fd;
+	return 0;
+}
+
+/* 1 when the TCTI's descriptor is the device that was checked. */
+static int
+same_device(TSS2_TCTI_CONTEXT *tcti, int checked)
+{
+	TSS2_TCTI_POLL_HANDLE h[4];
+	size_t num = 4;
+	struct stat a, b;
+
+	return Tss2_Tcti_GetPollHandles(tcti, h, &num) == TSS2_RC_SUCCESS &&
+	    num == 1 && fstat(h[0].fd, &a) == 0 && fstat(checked, &b) == 0 &&
+	    S_ISCHR(a.st_mode) && a.st_rdev == b.st_rdev;
+}
+
 /* Initialises one TCTI and ESYS on it. -1 with why set on failure. */
 static int
 open_one(struct tpm *t, const char *spec, char *why, size_t n)
 {
 	tcti_init_fn init;
 	const char *conf;
+	char proc[64];
 	size_t size = 0;
+	int dev_fd = -1;
 	TSS2_RC rc;
 
 	if (parse_spec(spec, &init, &conf, why, n) < 0)
@@ -173,30 +235,48 @@ open_one(struct tpm *t, const char *spec, char *why, size_t n)
 		}
 		return open_one(t, default_devices[1], why, n);
 	}
+	if (init == Tss2_Tcti_Device_Init) {
+		if (open_device_checked(spec, conf, &dev_fd, proc, sizeof(proc),
+		    why, n) < 0)
+			return -1;
+		conf = proc;
+	}
 	if ((rc = init(NULL, &size, conf)) != TSS2_RC_SUCCESS) {
 		snprintf(why, n, "tpm: cannot open %s: %s", spec,
 		    Tss2_RC_Decode(rc));
-		return -1;
+		goto fail_fd;
 	}
 	if ((t->tcti = calloc(1, size)) == NULL) {
 		snprintf(why, n, "tpm: cannot open %s: out of memory", spec);
-		return -1;
+		goto fail_fd;
 	}
 	if ((rc = init(t->tcti, &size, conf)) != TSS2_RC_SUCCESS) {
 		int fd, err = 0;
 
 		free(t->tcti);
 		t->tcti = NULL;
-		/* The TCTI loses errno; ask the device again for the reason. */
-		if (init == Tss2_Tcti_Device_Init) {
-			if ((fd = open(conf, O_RDWR | O_CLOEXEC)) < 0)
+		/* The TCTI loses errno; ask the (checked) device again. */
+		if (dev_fd >= 0) {
+			if ((fd = open(proc, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
 				err = errno;
 			else
 				close(fd);
 		}
 		snprintf(why, n, "tpm: cannot open %s: %s", spec,
 		    err ? strerror(err) : Tss2_RC_Decode(rc));
-		return -1;
+		goto fail_fd;
+	}
+	if (dev_fd >= 0) {
+		if (!same_device(t->tcti, dev_fd)) {
+			snprintf(why, n, "tpm: cannot open %s: the device "
+			    "changed while it was opened", spec);
+			Tss2_Tcti_Finalize(t->tcti);
+			free(t->tcti);
+			t->tcti = NULL;
+			goto fail_fd;
+		}
+		close(dev_fd);
+		dev_fd = -1;
 	}
 	if ((rc = Esys_Initialize(&t->esys, t->tcti, NULL)) != TSS2_RC_SUCCESS) {
 		snprintf(why, n, "tpm: cannot open %s: %s", spec,
@@ -223,6 +303,10 @@ fail:
 	Tss2_Tcti_Finalize(t->tcti);
 	free(t->tcti);
 	t->tcti = NULL;
+	return -1;
+fail_fd:
+	if (dev_fd >= 0)
+		close(dev_fd);
 	return -1;
 }
 
@@ -356,15 +440,59 @@ public_from_area(const TPMT_PUBLIC *a, struct tpm_public *pub)
 	return 0;
 }
 
-/* Uses 0x81000001 when it holds an RSA-2048 storage key. 1 used, 0 not. */
+/* 1 when two names are the same. */
 static int
-try_persistent_srk(struct tpm *t)
+name_eq(const TPM2B_NAME *a, const TPM2B_NAME *b)
+{
+	return a->size == b->size && a->size <= sizeof(a->name) &&
+	    memcmp(a->name, b->name, a->size) == 0;
+}
+
+/* A name for messages: its hash algorithm and first 8 digest bytes. */
+static void
+name_text(const TPM2B_NAME *nm, char *buf, size_t n)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < nm->size && i < 10 && len + 3 < n; i++)
+		len += (size_t)snprintf(buf + len, n - len, "%02x",
+		    nm->name[i]);
+	if (nm->size > 10 && len + 4 < n)
+		snprintf(buf + len, n - len, "...");
+}
+
+static int
+get_name(struct tpm *t, ESYS_TR tr, TPM2B_NAME *out)
+{
+	TPM2B_NAME *nm = NULL;
+	TSS2_RC rc;
+
+	if ((rc = Esys_TR_GetName(t->esys, tr, &nm)) != TSS2_RC_SUCCESS)
+		return fail_rc("read the storage root key's name", rc);
+	*out = *nm;
+	Esys_Free(nm);
+	return 0;
+}
+
+/*
+ * Uses 0x81000001 when it holds an RSA-2048 storage key that the TPM made
+ * and keeps (fixedTPM, fixedParent, sensitiveDataOrigin) and, with want,
+ * whose name is want. A storage key without those attributes may have been
+ * imported or be duplicable: someone may know its private part, and with it
+ * unseal every key made under it. 1 used, 0 not.
+ */
+static int
+try_persistent_srk(struct tpm *t, const TPM2B_NAME *want)
 {
 	TPMS_CAPABILITY_DATA *cap = NULL;
 	TPM2B_PUBLIC *pub = NULL;
 	TPMI_YES_NO more;
 	ESYS_TR tr = ESYS_TR_NONE;
-	TPMA_OBJECT want = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	TPMA_OBJECT attrs = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT |
+	    TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+	    TPMA_OBJECT_SENSITIVEDATAORIGIN;
+	TPM2B_NAME name;
 	int used = 0;
 	TSS2_RC rc;
 
@@ -382,12 +510,22 @@ try_persistent_srk(struct tpm *t)
 		goto out;
 	if (pub->publicArea.type != TPM2_ALG_RSA ||
 	    pub->publicArea.parameters.rsaDetail.keyBits != RSA_BITS ||
-	    (pub->publicArea.objectAttributes & want) != want ||
+	    (pub->publicArea.objectAttributes & attrs) != attrs ||
 	    (pub->publicArea.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT)) {
-		log_debug(1, "tpm: 0x%08x is not an RSA-2048 storage key; "
-		    "using a transient SRK", SRK_PERSISTENT);
+		log_debug(1, "tpm: 0x%08x is not an RSA-2048 storage key made "
+		    "in this TPM (restricted, decrypt, fixedTPM, fixedParent, "
+		    "sensitiveDataOrigin); using a transient SRK",
+		    SRK_PERSISTENT);
 		goto out;
 	}
+	if (get_name(t, tr, &name) < 0)
+		goto out;
+	if (want != NULL && !name_eq(&name, want)) {
+		log_debug(1, "tpm: the keys were not made under 0x%08x; trying "
+		    "the transient SRK", SRK_PERSISTENT);
+		goto out;
+	}
+	t->srk_name = name;
 	t->srk = tr;
 	t->srk_persistent = 1;
 	tr = ESYS_TR_NONE;
@@ -423,17 +561,40 @@ srk_template(TPM2B_PUBLIC *p)
 }
 
 static int
-need_srk(struct tpm *t)
+srk_mismatch(const TPM2B_NAME *have, const TPM2B_NAME *want)
+{
+	char a[32], b[32];
+
+	name_text(want, a, sizeof(a));
+	name_text(have, b, sizeof(b));
+	return log_fail(EXIT_TPM, "tpm: these keys belong to another TPM, or "
+	    "its storage root key was replaced (they were made under the SRK "
+	    "named %s, this TPM's is %s)", a, b);
+}
+
+/*
+ * The SRK: with want (the name recorded in a key blob), the one of that
+ * name or none; without, 0x81000001 when usable, else the transient one.
+ * The name is checked before anything is sent to the key: the session is
+ * salted to it, and a key of someone else's could read the salt.
+ */
+static int
+need_srk(struct tpm *t, const TPM2B_NAME *want)
 {
 	TPM2B_SENSITIVE_CREATE sens;
 	TPM2B_PUBLIC tmpl;
 	TPM2B_DATA outside;
 	TPML_PCR_SELECTION pcrs;
+	TPM2B_NAME name;
 	TSS2_RC rc;
 
-	if (t->srk != ESYS_TR_NONE)
+	memset(&name, 0, sizeof(name));
+	if (t->srk != ESYS_TR_NONE) {
+		if (want != NULL && !name_eq(&t->srk_name, want))
+			return srk_mismatch(&t->srk_name, want);
 		return 0;
-	if (try_persistent_srk(t))
+	}
+	if (try_persistent_srk(t, want))
 		return 0;
 	memset(&sens, 0, sizeof(sens));
 	memset(&outside, 0, sizeof(outside));
@@ -448,6 +609,13 @@ need_srk(struct tpm *t)
 		t->srk = ESYS_TR_NONE;
 		return fail_rc("create storage root key", rc);
 	}
+	if (get_name(t, t->srk, &name) < 0 ||
+	    (want != NULL && !name_eq(&name, want))) {
+		Esys_FlushContext(t->esys, t->srk);
+		t->srk = ESYS_TR_NONE;
+		return want != NULL && name.size ? srk_mismatch(&name, want) : -1;
+	}
+	t->srk_name = name;
 	log_debug(1, "tpm: SRK is a transient primary (TCG RSA-2048 template)");
 	return 0;
 }
@@ -466,7 +634,7 @@ need_session(struct tpm *t)
 
 	if (t->session != ESYS_TR_NONE)
 		return 0;
-	if (need_srk(t) < 0)
+	if (need_srk(t, NULL) < 0)
 		return -1;
 	memset(&sym, 0, sizeof(sym));
 	sym.algorithm = TPM2_ALG_AES;
@@ -506,7 +674,7 @@ tpm_srk_public(struct tpm *tpm, struct tpm_public *pub, int *persistent)
 	TSS2_RC rc;
 	int ret = -1;
 
-	if (need_srk(tpm) < 0)
+	if (need_srk(tpm, NULL) < 0)
 		return -1;
 	rc = Esys_ReadPublic(tpm->esys, tpm->srk, ESYS_TR_NONE, ESYS_TR_NONE,
 	    ESYS_TR_NONE, &p, NULL, NULL);
@@ -550,10 +718,17 @@ child_template(TPM2B_PUBLIC *p, int sign)
 		p->publicArea.parameters.rsaDetail.scheme.scheme =
 		    TPM2_ALG_NULL;
 	} else {
-		/* Null: RSA-OAEP's hash is chosen per decryption, as the JWE
-		 * "alg" says (RSA-OAEP is SHA-1, RSA-OAEP-256 is SHA-256). */
+		/*
+		 * Fixed to RSA-OAEP with SHA-1, the JWE "RSA-OAEP" the service
+		 * wraps session keys with: the TPM then refuses any other
+		 * decryption, a raw RSA private operation included (with a
+		 * null scheme, whoever can load the key could use it as a raw
+		 * RSA oracle, e.g. to sign with it).
+		 */
 		p->publicArea.parameters.rsaDetail.scheme.scheme =
-		    TPM2_ALG_NULL;
+		    TPM2_ALG_OAEP;
+		p->publicArea.parameters.rsaDetail.scheme.details.oaep
+		    .hashAlg = TPM2_ALG_SHA1;
 	}
 	p->publicArea.parameters.rsaDetail.keyBits = RSA_BITS;
 	p->publicArea.parameters.rsaDetail.exponent = 0;
@@ -569,7 +744,8 @@ create_one(struct tpm *t, int sign, struct tpm_keyblob *kb)
 	TPML_PCR_SELECTION pcrs;
 	TPM2B_PRIVATE *priv = NULL;
 	TPM2B_PUBLIC *pub = NULL;
-	uint8_t buf[sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE)];
+	uint8_t buf[sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE) +
+	    sizeof(TPM2B_NAME)];
 	size_t off = 0;
 	TSS2_RC rc;
 	int ret = -1;
@@ -594,10 +770,13 @@ create_one(struct tpm *t, int sign, struct tpm_keyblob *kb)
 		    "public area", what);
 		goto out;
 	}
+	/* The SRK's name last: loading checks that the parent is the same. */
 	if ((rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &off))
 	    != TSS2_RC_SUCCESS ||
 	    (rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, sizeof(buf), &off))
-	    != TSS2_RC_SUCCESS) {
+	    != TSS2_RC_SUCCESS ||
+	    (rc = Tss2_MU_TPM2B_NAME_Marshal(&t->srk_name, buf, sizeof(buf),
+	    &off)) != TSS2_RC_SUCCESS) {
 		fail_rc(what, rc);
 		goto out;
 	}
@@ -609,6 +788,7 @@ create_one(struct tpm *t, int sign, struct tpm_keyblob *kb)
 	kb->len = off;
 	ret = 0;
 out:
+	util_wipe(buf, sizeof(buf));
 	Esys_Free(priv);
 	Esys_Free(pub);
 	return ret;
@@ -639,22 +819,26 @@ tpm_keyblob_clear(struct tpm_keyblob *kb)
 
 /* ---- loading and using keys ------------------------------------------- */
 
-/* Splits a blob; whatever is not exactly the format is an input error. */
+/* Splits a blob; whatever is not exactly the format is an input error.
+ * srk->size is 0 for a blob of an older drsjoin (no name recorded). */
 static int
 parse_blob(const uint8_t *blob, size_t len, TPM2B_PUBLIC *pub,
-    TPM2B_PRIVATE *priv, struct tpm_public *out)
+    TPM2B_PRIVATE *priv, TPM2B_NAME *srk, struct tpm_public *out)
 {
 	size_t off = 0;
 
 	memset(pub, 0, sizeof(*pub));
 	memset(priv, 0, sizeof(*priv));
+	memset(srk, 0, sizeof(*srk));
 	if (blob == NULL ||
 	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(blob, len, &off, pub) !=
 	    TSS2_RC_SUCCESS ||
 	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(blob, len, &off, priv) !=
-	    TSS2_RC_SUCCESS || off != len || priv->size == 0)
+	    TSS2_RC_SUCCESS || priv->size == 0 ||
+	    (off < len && (Tss2_MU_TPM2B_NAME_Unmarshal(blob, len, &off, srk) !=
+	    TSS2_RC_SUCCESS || srk->size == 0)) || off != len)
 		return log_fail(EXIT_INPUT, "tpm: not a drsjoin TPM key blob "
-		    "(TPM2B_PUBLIC || TPM2B_PRIVATE)");
+		    "(TPM2B_PUBLIC || TPM2B_PRIVATE || TPM2B_NAME)");
 	if (public_from_area(&pub->publicArea, out) < 0)
 		return log_fail(EXIT_INPUT, "tpm: key blob does not hold an "
 		    "RSA-2048 key");
@@ -666,8 +850,11 @@ tpm_blob_public(const uint8_t *blob, size_t len, struct tpm_public *pub)
 {
 	TPM2B_PUBLIC p;
 	TPM2B_PRIVATE s;
+	TPM2B_NAME n;
+	int rc = parse_blob(blob, len, &p, &s, &n, pub);
 
-	return parse_blob(blob, len, &p, &s, pub);
+	util_wipe(&s, sizeof(s));
+	return rc;
 }
 
 int
@@ -677,6 +864,7 @@ tpm_load_key(struct tpm *tpm, const uint8_t *blob, size_t len,
 	struct tpm_key *k = NULL;
 	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
+	TPM2B_NAME srk;
 	TSS2_RC rc, base;
 
 	*out = NULL;
@@ -684,9 +872,17 @@ tpm_load_key(struct tpm *tpm, const uint8_t *blob, size_t len,
 		return log_fail(EXIT_INTERNAL, "tpm: load key: out of memory");
 	k->tpm = tpm;
 	k->handle = ESYS_TR_NONE;
-	if (parse_blob(blob, len, &pub, &priv, &k->pub) < 0)
+	if (parse_blob(blob, len, &pub, &priv, &srk, &k->pub) < 0)
 		goto fail;
 	k->scheme = pub.publicArea.parameters.rsaDetail.scheme.scheme;
+	if (srk.size == 0 && !tpm->legacy_noted) {
+		tpm->legacy_noted = 1;
+		log_note("tpm: these keys were made by an older drsjoin, which "
+		    "did not record their storage root key: it is not checked "
+		    "('drsjoin join --force' makes new keys)");
+	}
+	if (need_srk(tpm, srk.size ? &srk : NULL) < 0)
+		goto fail;
 	/* The private part is already sealed by the SRK; encrypting it again
 	 * costs nothing and keeps the rule simple. */
 	if (session_for(tpm, TPMA_SESSION_DECRYPT, "load key") < 0)

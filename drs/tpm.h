@@ -7,22 +7,26 @@
  *
  * Key blob file format (one file per key, written by the caller, 0600):
  *
- *	TPM2B_PUBLIC || TPM2B_PRIVATE
+ *	TPM2B_PUBLIC || TPM2B_PRIVATE || TPM2B_NAME
  *
- * each exactly as Tss2_MU_TPM2B_PUBLIC_Marshal / Tss2_MU_TPM2B_PRIVATE_Marshal
- * write it (a big-endian u16 size, then that many bytes), nothing before,
- * between or after. Splitting it after 2 + the first size gives the files
- * tpm2-tools takes as `tpm2_load -u PUB -r PRIV`. The private part is the
- * key sealed by the storage root key (SRK): it is useless outside the TPM
- * that created it. The parent is not recorded: it is always the SRK as
- * chosen below, on the TPM that tpm_open() selects.
+ * each exactly as Tss2_MU_TPM2B_*_Marshal write it (a big-endian u16 size,
+ * then that many bytes), nothing before, between or after. Splitting it
+ * after the first two gives the files tpm2-tools takes as `tpm2_load -u PUB
+ * -r PRIV`. The private part is the key sealed by the storage root key
+ * (SRK): it is useless outside the TPM that created it. The name is the
+ * SRK's (nameAlg || digest of its public area): loading looks for the SRK
+ * of that name (0x81000001 or the transient one) and refuses to use any
+ * other (EXIT_TPM). Blobs of older drsjoin versions end after the private
+ * part: they load under the SRK chosen as for new keys, unchecked, with a
+ * note saying so once.
  *
  * SRK: the persistent key at 0x81000001 when it is an RSA-2048 restricted
- * decryption (storage) key, otherwise a transient primary in the owner
- * hierarchy from the TCG RSA-2048 SRK template (AES-128-CFB, SHA-256,
- * restricted|decrypt|fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|
- * noDA, unique = 256 zero bytes); that template gives the same key every
- * run on the same TPM.
+ * decryption (storage) key that the TPM made and keeps (fixedTPM,
+ * fixedParent, sensitiveDataOrigin: not imported, not duplicable),
+ * otherwise a transient primary in the owner hierarchy from the TCG
+ * RSA-2048 SRK template (AES-128-CFB, SHA-256, restricted|decrypt|fixedTPM|
+ * fixedParent|sensitiveDataOrigin|userWithAuth|noDA, unique = 256 zero
+ * bytes); that template gives the same key every run on the same TPM.
  *
  * Create, Load and Sign run in an HMAC session salted with the SRK and with
  * AES-128-CFB parameter encryption of the first command/response parameter.
@@ -82,7 +86,8 @@ int tpm_available(const char *spec);
 /*
  * Creates the device key (RSA-2048, sign, null scheme: it signs both
  * RSASSA-PKCS1-v1_5 and RSA-PSS) and the transport key (RSA-2048, decrypt,
- * null scheme: the decrypting call picks OAEP and its hash) under the SRK. Both are fixedTPM|fixedParent|sensitiveDataOrigin|
+ * scheme RSA-OAEP with SHA-1, the service's JWE "RSA-OAEP": the TPM refuses
+ * every other decryption, raw RSA included) under the SRK. Both are fixedTPM|fixedParent|sensitiveDataOrigin|
  * userWithAuth with an empty auth value. On failure neither is set.
  */
 int tpm_create_keys(struct tpm *tpm, struct tpm_keyblob *dk,
@@ -97,8 +102,11 @@ void tpm_keyblob_clear(struct tpm_keyblob *kb);
 int tpm_blob_public(const uint8_t *blob, size_t len, struct tpm_public *pub);
 
 /*
- * Loads a blob under the SRK. A blob sealed by another TPM (or before a TPM
- * clear) fails with exactly "tpm: these keys belong to another TPM" (EXIT_TPM).
+ * Loads a blob under the SRK whose name it records. Another TPM, a TPM
+ * cleared since, or a replaced SRK: "tpm: these keys belong to another
+ * TPM, or its storage root key was replaced (...names...)"; a blob that the
+ * SRK cannot unseal (altered, or an older blob of another TPM): exactly
+ * "tpm: these keys belong to another TPM". Both EXIT_TPM.
  */
 int tpm_load_key(struct tpm *tpm, const uint8_t *blob, size_t len,
     struct tpm_key **out);

@@ -16,10 +16,11 @@ TPM=("--env" "DRSJOIN_TCTI=$SWTPM_TCTI")
 t_run "${TPM[@]}" -- keygen --key-store tpm
 t_expect "keygen --key-store tpm" 0
 cp "$OUT" "$T_WORK/keys.json"
-t_check "keygen: TPM blobs, the store and the TPM recorded" \
+KEYSTATE=$STATE
+t_check "keygen: TPM blobs and the store recorded, no TCTI (documents never name one)" \
     "$([ "$(jget "$T_WORK/keys.json" 'd["keys"]["store"]')" = tpm ] &&
        jget "$T_WORK/keys.json" 'd["keys"]["device_key"]' | grep -q 'device-key.tpm$' &&
-       [ "$(jget "$T_WORK/keys.json" 'd["keys"]["tcti"]')" = "$SWTPM_TCTI" ] &&
+       [ "$(jget "$T_WORK/keys.json" '"tcti" in d["keys"]')" = False ] &&
        [ "$(stat -c %a "$(jget "$T_WORK/keys.json" 'd["keys"]["device_key"]')")" = 600 ]; echo $?)"
 t_run "${TPM[@]}" -- csr --in "$T_WORK/keys.json" --no-nonce
 t_expect "csr signed in the TPM" 0
@@ -50,9 +51,55 @@ t_check "status names the key store and the TPM" \
 t_run "${TPM[@]}" -- --version
 t_check "--version names the TPM in use" "$(grep -q '^  TPM .*firmware' "$OUT"; echo $?)"
 
-# The stored TCTI is used when neither --tcti nor the environment says one.
-t_run -- status
-t_expect "status finds the TPM the keys were made in" 0
+# Issue 10: a TCTI comes from --tcti, DRSJOIN_TCTI, TPM2TOOLS_TCTI or the
+# default devices, never from a document or a record. A record naming this
+# swtpm is not enough: without the environment the default device is tried.
+rec=$STATE/device.json
+$PY - "$rec" "$SWTPM_TCTI" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["keys"]["tcti"] = sys.argv[2]
+open(sys.argv[1], "w").write(json.dumps(d))
+PY
+if [ ! -e /dev/tpmrm0 ] && [ ! -e /dev/tpm0 ]; then
+	t_run -- status
+	t_expect "a record's keys.tcti is not used (swtpm: outbound connections)" 6 \
+	    "tpm: cannot open device:/dev/tpmrm0"
+	t_run -- -v status
+	t_check "-v says that keys.tcti is ignored" \
+	    "$(grep -q "keys.tcti is ignored" "$ERR"; echo $?)"
+else
+	t_skip "a record's keys.tcti is not used" "this machine has a TPM device"
+fi
+t_run "${TPM[@]}" -- status
+t_expect "the record's keys.tcti is ignored when the environment names the TPM" 0
+victim=$T_WORK/victim
+printf 'precious data, not a TPM\n' >"$victim"
+cp "$victim" "$T_WORK/victim.orig"
+joined_state=$STATE
+STATE=$KEYSTATE
+t_run "${TPM[@]}" --in "$T_WORK/keys.json" -- csr --no-nonce
+t_expect "csr with TPM keys" 0
+$PY - "$T_WORK/keys.json" "device:$victim" >"$T_WORK/keys-victim.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["keys"]["tcti"] = sys.argv[2]
+print(json.dumps(d))
+PY
+t_run "${TPM[@]}" --in "$T_WORK/keys-victim.json" -- csr --no-nonce
+t_expect "a document's keys.tcti naming a file is ignored (the environment's TPM signs)" 0
+t_check "the file a document named as TPM is unchanged (it was overwritten)" \
+    "$(cmp -s "$victim" "$T_WORK/victim.orig"; echo $?)"
+printf '{"schema":"drsjoin/1","keys":{"store":"tpm","device_key":"/etc/hostname","tcti":"device:%s"}}\n' \
+    "$victim" >"$T_WORK/replay.json"
+t_run --in "$T_WORK/replay.json" -- csr
+t_check "issue 10 replay: csr with a document's device: TCTI fails" "$([ "$RC" -ne 0 ]; echo $?)" "exit $RC"
+t_check "issue 10 replay: the victim is unchanged and not named" \
+    "$(cmp -s "$victim" "$T_WORK/victim.orig" && ! grep -q victim "$ERR"; echo $?)"
+STATE=$joined_state
+# From the command line (trusted), a device TCTI must still be a character device.
+t_run -- --tcti "device:$victim" status
+t_expect "--tcti device: on a regular file is refused" 6 "not a character device (a regular file)"
+t_check "--tcti device: on a regular file: the file is unchanged" \
+    "$(cmp -s "$victim" "$T_WORK/victim.orig"; echo $?)"
 
 # swtpm stopped and restarted on the same state: the keys still load.
 port=$SWTPM_PORT dir=$SWTPM_DIR

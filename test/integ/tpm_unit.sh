@@ -113,9 +113,11 @@ cmd = open(d + "/cmd.bin", "rb").read()
 rsp = open(d + "/rsp.bin", "rb").read()
 h = open(d + "/hash", "rb").read()
 def split(path):
+    # TPM2B_PUBLIC || TPM2B_PRIVATE || TPM2B_NAME (of the SRK)
     b = open(path, "rb").read()
     n = struct.unpack(">H", b[:2])[0]
-    return b[2:2 + n], b[2 + n + 2:]
+    m = struct.unpack(">H", b[2 + n:4 + n])[0]
+    return b[2:2 + n], b[4 + n:4 + n + m]
 dpub, dpriv = split(d + "/dk.blob")
 tpub, tpriv = split(d + "/tk.blob")
 def commands(s):
@@ -208,7 +210,7 @@ run "$work/state-a" save "$work/blobs"
 run "$work/state-a" load "$work/blobs" \
 	"keys load after swtpm is stopped and restarted on the same state"
 run "$work/state-b" foreign "$work/blobs" \
-	"keys from another swtpm state: 'these keys belong to another TPM'"
+	"keys from another swtpm state: 'these keys belong to another TPM, or its SRK was replaced'"
 # The TPM's RSA-PSS signature as TLS 1.3 peers check it: openssl, SHA-256,
 # MGF1-SHA-256, salt length exactly 32 (not "auto").
 mkdir "$work/pss"

@@ -28,6 +28,7 @@
 #include <mbedtls/sha256.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_mu.h>
+#include <tss2/tss2_rc.h>
 #include <tss2/tss2_tcti_device.h>
 #include <tss2/tss2_tcti_mssim.h>
 #include <tss2/tss2_tcti_swtpm.h>
@@ -37,6 +38,16 @@
 #include "tap.h"
 
 static const char *tcti;
+
+/* Randomness for the tests' own encryptions: not a secret. */
+static int
+test_rng(void *ctx, unsigned char *buf, size_t len)
+{
+	(void)ctx;
+	while (len--)
+		*buf++ = (unsigned char)rand();
+	return 0;
+}
 
 /* ---- stderr capture: check the exact message a failure prints --------- */
 
@@ -216,10 +227,62 @@ raw_tcg_srk(uint8_t mod[256])
 	return obj == ESYS_TR_NONE ? -1 : 0;
 }
 
+static int raw_persistent_as(int make, int storage, const char *unique);
+
 /* Makes a primary (storage or signing) persistent at 0x81000001, or with
  * make == 0 removes whatever is there. 0 on success. */
 static int
 raw_persistent(int make, int storage)
+{
+	return raw_persistent_as(make, storage, "drsjoin-test");
+}
+
+/*
+ * A storage key someone else could know the private part of: a child of
+ * the TCG SRK without fixedTPM and fixedParent (duplicable), made
+ * persistent at 0x81000001. 0 on success.
+ */
+static int
+raw_persistent_duplicable(void)
+{
+	ESYS_CONTEXT *e = raw_open();
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION pcrs = { 0 };
+	TPM2B_PUBLIC tmpl, *pub = NULL;
+	TPM2B_PRIVATE *priv = NULL;
+	ESYS_TR srk, obj = ESYS_TR_NONE, pers = ESYS_TR_NONE;
+	TSS2_RC rc = 1;
+
+	if (e == NULL)
+		return -1;
+	raw_template(&tmpl, 1, NULL, 256);
+	srk = raw_primary(e, &tmpl, NULL);
+	raw_template(&tmpl, 1, NULL, 0);
+	tmpl.publicArea.objectAttributes &= ~(TPMA_OBJECT_FIXEDTPM |
+	    TPMA_OBJECT_FIXEDPARENT);
+	if (srk != ESYS_TR_NONE &&
+	    Esys_Create(e, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	    &sens, &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL) ==
+	    TSS2_RC_SUCCESS &&
+	    Esys_Load(e, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	    priv, pub, &obj) == TSS2_RC_SUCCESS) {
+		rc = Esys_EvictControl(e, ESYS_TR_RH_OWNER, obj,
+		    ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, 0x81000001,
+		    &pers);
+	}
+	if (obj != ESYS_TR_NONE)
+		Esys_FlushContext(e, obj);
+	if (srk != ESYS_TR_NONE)
+		Esys_FlushContext(e, srk);
+	Esys_Free(pub);
+	Esys_Free(priv);
+	raw_close(e);
+	return rc == TSS2_RC_SUCCESS ? 0 : -1;
+}
+
+static int
+raw_persistent_as(int make, int storage, const char *unique)
 {
 	ESYS_CONTEXT *e = raw_open();
 	TPM2B_PUBLIC tmpl;
@@ -242,7 +305,7 @@ raw_persistent(int make, int storage)
 	}
 	/* Not the TCG template's zeros: a different key from the same seed,
 	 * so that keys made under it only load under it. */
-	raw_template(&tmpl, storage, "drsjoin-test", 12);
+	raw_template(&tmpl, storage, unique, strlen(unique));
 	obj = raw_primary(e, &tmpl, NULL);
 	if (obj != ESYS_TR_NONE) {
 		rc = Esys_EvictControl(e, ESYS_TR_RH_OWNER, obj,
@@ -299,6 +362,86 @@ raw_old_device_key(struct tpm_keyblob *kb)
 	Esys_Free(priv);
 	raw_close(e);
 	return ok ? 0 : -1;
+}
+
+/*
+ * Loads a transport key blob under the TCG SRK with our own ESYS context
+ * and asks the TPM to decrypt in with scheme (TPM2_ALG_NULL: a raw RSA
+ * private operation). The TSS return code; the plaintext into out.
+ */
+static TSS2_RC
+raw_decrypt(const struct tpm_keyblob *kb, TPM2_ALG_ID scheme,
+    TPM2_ALG_ID hash, const uint8_t *in, size_t in_len, uint8_t *out,
+    size_t *out_len)
+{
+	ESYS_CONTEXT *e = raw_open();
+	TPM2B_PUBLIC tmpl, pub = { 0 };
+	TPM2B_PRIVATE priv = { 0 };
+	TPM2B_PUBLIC_KEY_RSA cipher = { 0 };
+	TPM2B_PUBLIC_KEY_RSA *plain = NULL;
+	TPMT_RSA_DECRYPT sch = { 0 };
+	TPM2B_DATA label = { 0 };
+	ESYS_TR srk, key = ESYS_TR_NONE;
+	size_t off = 0;
+	TSS2_RC rc = TSS2_BASE_RC_GENERAL_FAILURE;
+
+	if (e == NULL)
+		return rc;
+	raw_template(&tmpl, 1, NULL, 256);
+	srk = raw_primary(e, &tmpl, NULL);
+	if (srk == ESYS_TR_NONE ||
+	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(kb->data, kb->len, &off, &pub) !=
+	    TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(kb->data, kb->len, &off, &priv) !=
+	    TSS2_RC_SUCCESS ||
+	    Esys_Load(e, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+	    &priv, &pub, &key) != TSS2_RC_SUCCESS)
+		goto out;
+	cipher.size = (UINT16)in_len;
+	memcpy(cipher.buffer, in, in_len);
+	sch.scheme = scheme;
+	sch.details.oaep.hashAlg = hash;
+	rc = Esys_RSA_Decrypt(e, key, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+	    ESYS_TR_NONE, &cipher, &sch, &label, &plain);
+	if (rc == TSS2_RC_SUCCESS) {
+		memcpy(out, plain->buffer, plain->size);
+		*out_len = plain->size;
+	}
+out:
+	Esys_Free(plain);
+	if (key != ESYS_TR_NONE)
+		Esys_FlushContext(e, key);
+	if (srk != ESYS_TR_NONE)
+		Esys_FlushContext(e, srk);
+	raw_close(e);
+	return rc;
+}
+
+/* A refusal by the TPM itself, not a failure to get there. */
+static int
+tpm_said_no(TSS2_RC rc)
+{
+	return rc != TSS2_RC_SUCCESS &&
+	    (rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER;
+}
+
+/* RSA-OAEP encryption to a public key with mbedTLS, hash SHA-1 or -256. */
+static int
+oaep_encrypt(const struct tpm_public *pub, mbedtls_md_type_t md,
+    const uint8_t *msg, size_t len, uint8_t out[256])
+{
+	mbedtls_rsa_context rsa;
+	int ok;
+
+	mbedtls_rsa_init(&rsa);
+	ok = mbedtls_rsa_import_raw(&rsa, pub->modulus, pub->modulus_len,
+	    NULL, 0, NULL, 0, NULL, 0, pub->exponent, pub->exponent_len) == 0 &&
+	    mbedtls_rsa_complete(&rsa) == 0 &&
+	    mbedtls_rsa_set_padding(&rsa, MBEDTLS_RSA_PKCS_V21, md) == 0 &&
+	    mbedtls_rsa_rsaes_oaep_encrypt(&rsa, test_rng, NULL, NULL, 0, len,
+	    msg, out) == 0;
+	mbedtls_rsa_free(&rsa);
+	return ok;
 }
 
 /* ---- checks ---------------------------------------------------------- */
@@ -398,6 +541,80 @@ read_file(const char *dir, const char *name, size_t *n)
 
 /* ---- cases ----------------------------------------------------------- */
 
+/*
+ * Issue 10: a device TCTI wrote a TPM command (12 bytes) into whatever file
+ * it named. Only a character device is opened now, checked on the opened
+ * descriptor; the file is left as it was.
+ */
+static void
+test_device_checks(void)
+{
+	char dir[] = "/tmp/drsjoin-tcti.XXXXXX", victim[64], link[64],
+	    spec[128], err[1024], back[64];
+	const char data[] = "precious data, not a TPM\n";
+	struct tpm *t = NULL;
+	FILE *f;
+	size_t n = 0;
+	int r;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(0, "temp dir for the device checks");
+		return;
+	}
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(link, sizeof(link), "%s/tpmrm0", dir);
+	if ((f = fopen(victim, "w")) != NULL) {
+		fputs(data, f);
+		fclose(f);
+	}
+	if (symlink("/dev/null", link) < 0)
+		CHECK(0, "make a link");
+
+	snprintf(spec, sizeof(spec), "device:%s", victim);
+	capture_begin();
+	r = tpm_open(spec, &t);
+	capture_end(err, sizeof(err));
+	CHECK(r == -1 && t == NULL && log_exit_code() == EXIT_TPM &&
+	    strstr(err, ": not a character device (a regular file)") &&
+	    strncmp(err, "drsjoin: tpm: cannot open device:/tmp/", 38) == 0,
+	    "device TCTI on a regular file: refused [%s]", err);
+	capture_begin();
+	r = tpm_available(spec);
+	capture_end(err, sizeof(err));
+	CHECK(r == 0 && err[0] == '\0', "tpm_available: a regular file is "
+	    "no TPM, quietly");
+	if ((f = fopen(victim, "r")) != NULL) {
+		n = fread(back, 1, sizeof(back), f);
+		fclose(f);
+	}
+	CHECK(n == sizeof(data) - 1 && memcmp(back, data, n) == 0,
+	    "the file named as a TPM device is unchanged");
+
+	snprintf(spec, sizeof(spec), "device:%s", link);
+	capture_begin();
+	r = tpm_open(spec, &t);
+	capture_end(err, sizeof(err));
+	CHECK(r == -1 && strstr(err, "not a character device (a symbolic "
+	    "link)"), "device TCTI through a symbolic link: refused [%s]", err);
+	snprintf(spec, sizeof(spec), "device:%s", dir);
+	capture_begin();
+	r = tpm_open(spec, &t);
+	capture_end(err, sizeof(err));
+	CHECK(r == -1 && strstr(err, "not a character device (a directory)"),
+	    "device TCTI on a directory: refused [%s]", err);
+	/* A character device passes the check; /dev/null then is no TPM. */
+	capture_begin();
+	r = tpm_open("device:/dev/null", &t);
+	capture_end(err, sizeof(err));
+	CHECK(r == -1 && t == NULL && log_exit_code() == EXIT_TPM &&
+	    strncmp(err, "drsjoin: tpm: cannot open device:/dev/null: ", 44) ==
+	    0 && !strstr(err, "character"),
+	    "a character device that is no TPM fails at the TCTI [%s]", err);
+	unlink(link);
+	unlink(victim);
+	rmdir(dir);
+}
+
 static void
 test_open(void)
 {
@@ -488,6 +705,8 @@ test_open(void)
 		SKIP("no TPM device: this machine has /dev/tpmrm0 or /dev/tpm0");
 	}
 
+	test_device_checks();
+
 	capture_begin();
 	r = tpm_open("swtpm:host=127.0.0.1,port=1", &t);
 	capture_end(err, sizeof(err));
@@ -567,11 +786,31 @@ test_keys(struct tpm_keyblob *dk, struct tpm_keyblob *tk)
 	    "userWithAuth, null scheme (PKCS#1 v1.5 and PSS per call)");
 	CHECK(blob_area(tk, &at) == 0 && at.type == TPM2_ALG_RSA &&
 	    at.objectAttributes == (base | TPMA_OBJECT_DECRYPT) &&
-	    at.parameters.rsaDetail.scheme.scheme == TPM2_ALG_NULL &&
+	    at.parameters.rsaDetail.scheme.scheme == TPM2_ALG_OAEP &&
+	    at.parameters.rsaDetail.scheme.details.oaep.hashAlg ==
+	    TPM2_ALG_SHA1 &&
 	    at.parameters.rsaDetail.symmetric.algorithm == TPM2_ALG_NULL &&
 	    at.parameters.rsaDetail.keyBits == 2048,
 	    "transport key: decrypt|fixedTPM|fixedParent|sensitiveDataOrigin|"
-	    "userWithAuth, null scheme (OAEP per call)");
+	    "userWithAuth, scheme RSA-OAEP/SHA-1 (the service's JWE RSA-OAEP)");
+	{
+		/* The blob ends with the SRK's name: the TCG SRK here. */
+		TPM2B_PUBLIC bp;
+		TPM2B_PRIVATE bv;
+		TPM2B_NAME bn = { 0 };
+		uint8_t srk_mod[256];
+		size_t off = 0;
+
+		CHECK(Tss2_MU_TPM2B_PUBLIC_Unmarshal(dk->data, dk->len, &off,
+		    &bp) == TSS2_RC_SUCCESS &&
+		    Tss2_MU_TPM2B_PRIVATE_Unmarshal(dk->data, dk->len, &off,
+		    &bv) == TSS2_RC_SUCCESS &&
+		    Tss2_MU_TPM2B_NAME_Unmarshal(dk->data, dk->len, &off,
+		    &bn) == TSS2_RC_SUCCESS && off == dk->len &&
+		    bn.size == 34 && bn.name[0] == 0x00 && bn.name[1] == 0x0b &&
+		    raw_tcg_srk(srk_mod) == 0,
+		    "the key blob ends with the SRK's name (SHA-256 name)");
+	}
 	CHECK(tpm_blob_public(dk->data, dk->len, &p) == 0 &&
 	    memcmp(&p, &dk->pub, sizeof(p)) == 0 &&
 	    tpm_blob_public(tk->data, tk->len, &p) == 0 &&
@@ -650,7 +889,7 @@ test_keys(struct tpm_keyblob *dk, struct tpm_keyblob *tk)
 	capture_end(err, sizeof(err));
 	CHECK(r == -1 && kt == NULL && log_exit_code() == EXIT_INPUT &&
 	    strcmp(err, "drsjoin: tpm: not a drsjoin TPM key blob "
-	    "(TPM2B_PUBLIC || TPM2B_PRIVATE)") == 0,
+	    "(TPM2B_PUBLIC || TPM2B_PRIVATE || TPM2B_NAME)") == 0,
 	    "truncated blob: EXIT_INPUT [%s]", err);
 	capture_begin();
 	r = tpm_blob_public(bad, dk->len + 1, &p);
@@ -660,13 +899,25 @@ test_keys(struct tpm_keyblob *dk, struct tpm_keyblob *tk)
 	/* A flipped bit in the sealed private part: the TPM's integrity
 	 * check catches it, as it does a blob from another TPM. */
 	memcpy(bad, dk->data, dk->len);
-	bad[dk->len - 40] ^= 0x01;
+	bad[dk->len - 80] ^= 0x01;
 	capture_begin();
 	r = tpm_load_key(t, bad, dk->len, &kt);
 	capture_end(err, sizeof(err));
 	CHECK(r == -1 && log_exit_code() == EXIT_TPM && strcmp(err,
 	    "drsjoin: tpm: these keys belong to another TPM") == 0,
 	    "tampered private part fails the integrity check [%s]", err);
+	/* A blob of an older drsjoin (no SRK name): loads, with a note. */
+	memcpy(bad, dk->data, dk->len);
+	capture_begin();
+	r = tpm_load_key(t, bad, dk->len - 36, &kt);
+	capture_end(err, sizeof(err));
+	CHECK(r == 0 && strcmp(err, "drsjoin: tpm: these keys were made by an "
+	    "older drsjoin, which did not record their storage root key: it is "
+	    "not checked ('drsjoin join --force' makes new keys)") == 0,
+	    "a blob without the SRK's name loads, saying it is unchecked [%s]",
+	    err);
+	tpm_key_free(kt);
+	kt = NULL;
 	/* The failed command leaves the session and the SRK usable. */
 	CHECK(tpm_load_key(t, tk->data, tk->len, &kt) == 0 &&
 	    sign_verifies(kd, "after a failure"),
@@ -683,6 +934,52 @@ out:
 	    "nothing left loaded in the TPM after close");
 }
 
+/*
+ * The transport key decrypts RSA-OAEP/SHA-1 only (our own ESYS context on
+ * the blob, after tpm.c closed its connection: swtpm serves one at a time).
+ */
+static void
+test_transport_decrypt(const struct tpm_keyblob *tk)
+{
+	uint8_t c[256], m[256];
+	size_t m_len = 0;
+	TSS2_RC drc;
+	int i, r;
+
+	/* Replays the attack of issue 10: with a null scheme, whoever can
+	 * load the key gets a raw RSA private operation (a signing oracle). */
+	for (i = 0; i < 256; i++)
+		c[i] = (uint8_t)(i * 7 + 1);
+	c[0] = 0x00;	/* below the modulus */
+	drc = raw_decrypt(tk, TPM2_ALG_NULL, TPM2_ALG_NULL, c, 256, m,
+	    &m_len);
+	CHECK(tpm_said_no(drc), "the TPM refuses a raw RSA "
+	    "decryption with the transport key [%s]",
+	    drc ? Tss2_RC_Decode(drc) : "it decrypted");
+	drc = raw_decrypt(tk, TPM2_ALG_RSAES, TPM2_ALG_NULL, c, 256, m,
+	    &m_len);
+	CHECK(tpm_said_no(drc), "and a PKCS#1 v1.5 decryption "
+	    "[%s]", drc ? Tss2_RC_Decode(drc) : "it decrypted");
+	CHECK(oaep_encrypt(&tk->pub, MBEDTLS_MD_SHA256,
+	    (const uint8_t *)"session key", 11, c) &&
+	    tpm_said_no(raw_decrypt(tk, TPM2_ALG_OAEP, TPM2_ALG_SHA256,
+	    c, 256, m, &m_len)),
+	    "and RSA-OAEP with SHA-256 (the key is fixed to SHA-1)");
+	m_len = 0;
+	r = oaep_encrypt(&tk->pub, MBEDTLS_MD_SHA1,
+	    (const uint8_t *)"session key", 11, c);
+	drc = r ? raw_decrypt(tk, TPM2_ALG_OAEP, TPM2_ALG_SHA1, c, 256,
+	    m, &m_len) : 1;
+	CHECK(drc == TSS2_RC_SUCCESS && m_len == 11 &&
+	    memcmp(m, "session key", 11) == 0,
+	    "RSA-OAEP/SHA-1 (JWE RSA-OAEP) decrypts in the TPM [%s]",
+	    r ? Tss2_RC_Decode(drc) : "encryption failed");
+	m_len = 0;
+	CHECK(r && raw_decrypt(tk, TPM2_ALG_NULL, TPM2_ALG_NULL, c, 256,
+	    m, &m_len) == TSS2_RC_SUCCESS && m_len == 11,
+	    "with the null scheme too: the key's own scheme applies");
+}
+
 /* A device key fixed to RSASSA (an older drsjoin's) says why it does no PSS. */
 static void
 test_old_device_key(void)
@@ -696,8 +993,11 @@ test_old_device_key(void)
 	int r = -1;
 
 	mbedtls_sha256((const uint8_t *)"old", 3, hash, 0);
-	if (raw_old_device_key(&old) < 0 || tpm_open(tcti, &t) < 0 ||
-	    tpm_load_key(t, old.data, old.len, &k) < 0) {
+	capture_begin();	/* the note on a blob without the SRK name */
+	r = raw_old_device_key(&old) < 0 || tpm_open(tcti, &t) < 0 ||
+	    tpm_load_key(t, old.data, old.len, &k) < 0 ? -1 : 0;
+	capture_end(err, sizeof(err));
+	if (r < 0) {
 		CHECK(0, "make and load an RSASSA-only device key");
 		goto out;
 	}
@@ -748,8 +1048,66 @@ test_persistent(const struct tpm_keyblob *std_dk)
 	capture_begin();
 	r = tpm_load_key(t, std_dk->data, std_dk->len, &k);
 	capture_end(err, sizeof(err));
-	CHECK(r == -1 && strstr(err, "another TPM"),
-	    "keys under the persistent SRK are not under the transient one");
+	CHECK(r == -1 && strstr(err, "another TPM, or its storage root key "
+	    "was replaced"), "keys under the persistent SRK are not under the "
+	    "transient one: refused by name, before the load [%s]", err);
+	tpm_close(t);
+	t = NULL;
+
+	/*
+	 * Keys made under the transient SRK still load with a (genuine)
+	 * storage key at 0x81000001: their recorded SRK name picks the
+	 * transient one. Before the name was recorded, the persistent key was
+	 * tried and the keys "belonged to another TPM".
+	 */
+	ok = tpm_open(tcti, &t) == 0 &&
+	    tpm_load_key(t, std_dk->data, std_dk->len, &k) == 0 &&
+	    sign_verifies(k, "std");
+	CHECK(ok, "keys of the transient SRK load when 0x81000001 holds "
+	    "another storage key (the recorded name chooses)");
+	tpm_key_free(k);
+	k = NULL;
+	tpm_close(t);
+	t = NULL;
+
+	/*
+	 * Issue 10: a substituted SRK. 0x81000001 replaced by another storage
+	 * key (as someone who wants the session salt would): the keys made
+	 * under the first are refused before anything is sent to it.
+	 */
+	if (raw_persistent(0, 0) < 0 ||
+	    raw_persistent_as(1, 1, "drsjoin-other-srk") < 0) {
+		CHECK(0, "replace the persistent SRK");
+		goto out;
+	}
+	ok = tpm_open(tcti, &t) == 0;
+	capture_begin();
+	r = ok ? tpm_load_key(t, dk.data, dk.len, &k) : 0;
+	capture_end(err, sizeof(err));
+	CHECK(ok && r == -1 && k == NULL && log_exit_code() == EXIT_TPM &&
+	    strncmp(err, "drsjoin: tpm: these keys belong to another TPM, or "
+	    "its storage root key was replaced (they were made under the SRK "
+	    "named 000b", 104) == 0 && strstr(err, ", this TPM's is 000b"),
+	    "a replaced persistent SRK is refused, naming both SRKs (exit 6) "
+	    "[%s]", err);
+	tpm_close(t);
+	t = NULL;
+
+	/*
+	 * Issue 10: a storage key at 0x81000001 that is not fixedTPM and
+	 * fixedParent (duplicable: its private part can leave the TPM, and
+	 * with it every key made under it) is not used as the SRK.
+	 */
+	if (raw_persistent(0, 0) < 0 || raw_persistent_duplicable() < 0) {
+		CHECK(0, "make a duplicable storage key at 0x81000001");
+		goto out;
+	}
+	ok = tpm_open(tcti, &t) == 0 && tpm_srk_public(t, &std, &pers) == 0 &&
+	    tpm_load_key(t, std_dk->data, std_dk->len, &k) == 0;
+	CHECK(ok && pers == 0, "a storage key at 0x81000001 without fixedTPM "
+	    "and fixedParent is not used (transient SRK)");
+	tpm_key_free(k);
+	k = NULL;
 	tpm_close(t);
 	t = NULL;
 
@@ -811,9 +1169,10 @@ mode_load(const char *dir, const char *name, int foreign)
 		capture_end(err, sizeof(err));
 	}
 	if (foreign)
-		CHECK(r == -1 && log_exit_code() == EXIT_TPM && strcmp(err,
-		    "drsjoin: tpm: these keys belong to another TPM") == 0,
-		    "%s [%s]", name, err);
+		CHECK(r == -1 && log_exit_code() == EXIT_TPM && strncmp(err,
+		    "drsjoin: tpm: these keys belong to another TPM, or its "
+		    "storage root key was replaced (they were made under the "
+		    "SRK named 000b", 104) == 0, "%s [%s]", name, err);
 	else
 		CHECK(r == 0 && sign_verifies(kd, "after restart"),
 		    "%s [%s]", name, err);
@@ -927,6 +1286,8 @@ main(int argc, char **argv)
 	test_open();
 	test_srk();
 	test_keys(&dk, &tk);
+	if (tk.data)
+		test_transport_decrypt(&tk);
 	test_old_device_key();
 	if (dk.data)
 		test_persistent(&dk);

@@ -6,6 +6,10 @@
 #   make demo     the main job: a one-shot join against the bundled DRS emulator
 #   make bench    timings, peak RSS and size
 #   make size     the stripped size of ./drsjoin
+#   make install  PREFIX=/usr/local DESTDIR= (and SBINDIR, MANDIR, ...: below);
+#                 make uninstall reverses it
+#   make dist     build/dist/drsjoin-VERSION-x86_64-linux.tar.gz and SHA256SUMS
+#   make deb      build/dist/drsjoin_VERSION_amd64.deb; make deb-lint runs lintian
 
 # MODE picks the build: release (./drsjoin), check (-Werror), asan (glibc,
 # ASan+UBSan, unit tests only). Each has its own object directory.
@@ -62,7 +66,8 @@ UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(B)/test/%)
 FUZZ_NAMES := json jwt svcerr redact retry b64 bcrypt cert key tpmblob
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/test/fuzz_%)
 
-.PHONY: all sysdeps deps bins unit fuzz check demo bench size clean distclean
+.PHONY: all sysdeps deps bins unit fuzz check demo bench size clean distclean \
+	install uninstall dist deb deb-lint
 .DEFAULT_GOAL := all
 
 all: sysdeps
@@ -130,6 +135,69 @@ size: all
 	@strip -o build/drsjoin.stripped drsjoin
 	@echo "drsjoin: $$(stat -c %s build/drsjoin.stripped) bytes stripped (limit 1600000)"
 	@test $$(stat -c %s build/drsjoin.stripped) -le 1600000
+
+# Install. `make install [DESTDIR=...] [PREFIX=/usr/local]`; each directory
+# can be set on its own. The binary goes to SBINDIR (an admin's tool);
+# BINDIR is another name for the same place. The units' ExecStart= follows
+# BINDIR. INSTALL_BIN installs another build of the binary (the tests use
+# the check build); by default `make install` builds ./drsjoin first.
+# uninstall removes exactly what install put there; the state directory
+# (/var/lib/drsjoin: the machine's identity) is never touched.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(SBINDIR)
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/drsjoin
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_BIN ?= drsjoin
+UNITS := $(notdir $(wildcard scripts/systemd/*.service))
+EXAMPLES := $(notdir $(wildcard scripts/examples/*))
+
+install: $(if $(filter drsjoin,$(INSTALL_BIN)),all)
+	install -d -m 755 '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1' \
+	    '$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(ZSHCOMPDIR)' '$(DESTDIR)$(UNITDIR)' \
+	    '$(DESTDIR)$(DOCDIR)/examples'
+	install -m 755 '$(INSTALL_BIN)' '$(DESTDIR)$(BINDIR)/drsjoin'
+	install -m 644 drsjoin.1 '$(DESTDIR)$(MANDIR)/man1/drsjoin.1'
+	install -m 644 scripts/completion/drsjoin.bash '$(DESTDIR)$(BASHCOMPDIR)/drsjoin'
+	install -m 644 scripts/completion/_drsjoin '$(DESTDIR)$(ZSHCOMPDIR)/_drsjoin'
+	for u in $(UNITS); do \
+	    sed 's|/usr/sbin/drsjoin|$(BINDIR)/drsjoin|g' scripts/systemd/$$u \
+	        >'$(DESTDIR)$(UNITDIR)'/$$u && chmod 644 '$(DESTDIR)$(UNITDIR)'/$$u || exit 1; \
+	done
+	install -m 644 README.md LICENSE '$(DESTDIR)$(DOCDIR)/'
+	install -m 644 $(addprefix scripts/examples/,$(EXAMPLES)) '$(DESTDIR)$(DOCDIR)/examples/'
+
+uninstall:
+	rm -f '$(DESTDIR)$(BINDIR)/drsjoin' '$(DESTDIR)$(MANDIR)/man1/drsjoin.1' \
+	    '$(DESTDIR)$(BASHCOMPDIR)/drsjoin' '$(DESTDIR)$(ZSHCOMPDIR)/_drsjoin' \
+	    $(foreach u,$(UNITS),'$(DESTDIR)$(UNITDIR)/$(u)') \
+	    '$(DESTDIR)$(DOCDIR)/README.md' '$(DESTDIR)$(DOCDIR)/LICENSE' \
+	    $(foreach e,$(EXAMPLES),'$(DESTDIR)$(DOCDIR)/examples/$(e)')
+	-rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null
+
+# Release artefacts, under DISTDIR (ignored by git): `make dist`, the
+# reproducible tarball and SHA256SUMS; `make deb`, the Debian package
+# (checked with lintian by `make deb-lint` and by test/integ/deb.sh).
+# DIST_BIN packs another build of the binary (the tests use the check build).
+DISTDIR ?= build/dist
+DIST_BIN ?= drsjoin
+
+dist: $(if $(filter drsjoin,$(DIST_BIN)),all)
+	scripts/dist.sh . '$(DIST_BIN)' '$(DISTDIR)'
+
+deb: $(if $(filter drsjoin,$(DIST_BIN)),all)
+	rm -rf '$(DISTDIR)/deb-root'
+	$(MAKE) --no-print-directory install DESTDIR='$(abspath $(DISTDIR))/deb-root' PREFIX=/usr \
+	    UNITDIR=/lib/systemd/system ZSHCOMPDIR=/usr/share/zsh/vendor-completions \
+	    INSTALL_BIN='$(abspath $(DIST_BIN))' >/dev/null
+	scripts/deb.sh . '$(DISTDIR)/deb-root' '$(DISTDIR)'
+	rm -rf '$(DISTDIR)/deb-root'
+
+deb-lint: deb
+	lintian --fail-on error,warning $(DISTDIR)/drsjoin_*_amd64.deb
 
 clean:
 	rm -rf build drsjoin

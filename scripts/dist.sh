@@ -1,0 +1,66 @@
+#!/bin/sh
+# dist.sh TOP BINARY OUTDIR - the release tarball
+# OUTDIR/drsjoin-VERSION-x86_64-linux.tar.gz and OUTDIR/SHA256SUMS.
+#
+# Reproducible: the same sources and binary give the same bytes, whatever
+# the files' times, the umask or the user: members sorted by name, owner
+# 0:0, every time SOURCE_DATE_EPOCH (default: the last commit's time), modes
+# rwxr-xr-x or rw-r--r--, gzip without name or time.
+#
+# The four libraries' licence texts come from their upstream tarballs, which
+# third_party/fetch.sh checked against third_party/versions.
+set -eu
+
+top=${1:?usage: dist.sh TOP BINARY OUTDIR}
+bin=${2:?usage: dist.sh TOP BINARY OUTDIR}
+out=${3:?usage: dist.sh TOP BINARY OUTDIR}
+die() { echo "dist.sh: $*" >&2; exit 1; }
+
+version=$(sed -n 's/^#define DRSJOIN_VERSION "\(.*\)"$/\1/p' "$top/drs/cli.h")
+[ -n "$version" ] || die "no DRSJOIN_VERSION in $top/drs/cli.h"
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+	SOURCE_DATE_EPOCH=$(git -C "$top" log -1 --format=%ct 2>/dev/null) ||
+	    die "not a git checkout: set SOURCE_DATE_EPOCH"
+fi
+case $SOURCE_DATE_EPOCH in '' | *[!0-9]*) die "SOURCE_DATE_EPOCH: not a number" ;; esac
+[ -x "$bin" ] || die "$bin: no such executable (make first)"
+file -b "$bin" | grep -q 'statically linked\|static-pie linked' || die "$bin: not a static binary"
+
+name=drsjoin-$version-x86_64-linux
+stage=$(mktemp -d "${TMPDIR:-/tmp}/drsjoin-dist.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+d=$stage/$name
+mkdir -p "$d/completion" "$d/systemd" "$d/examples" "$d/licenses" "$d/drs-emulator"
+
+strip -o "$d/drsjoin" "$bin"
+cp "$top/drsjoin.1" "$top/README.md" "$top/LICENSE" "$d/"
+cp "$top/scripts/completion/drsjoin.bash" "$top/scripts/completion/_drsjoin" "$d/completion/"
+cp "$top"/scripts/systemd/*.service "$d/systemd/"
+cp "$top"/scripts/examples/* "$d/examples/"
+# The emulator, for testing provisioning offline; its own test suite stays.
+(cd "$top/test/drs-emulator" && find . -name __pycache__ -prune -o -type f \
+    ! -name test_emulator.py ! -name '*.pyc' -print) | while read -r f; do
+	mkdir -p "$d/drs-emulator/$(dirname "$f")"
+	cp "$top/test/drs-emulator/$f" "$d/drs-emulator/$f"
+done
+
+# Licence texts, from the checked upstream tarballs.
+cache=${DRSJOIN_DEPS_CACHE:-${HOME:-/root}/.cache/drsjoin-deps}
+while read -r pkg debver tarball sum; do
+	case $pkg in '' | '#'*) continue ;; esac
+	t=$cache/src/${pkg}_$debver/$tarball
+	[ -f "$t" ] || die "$t: missing (run make: it fetches the sources)"
+	echo "$sum  $t" | sha256sum -c --quiet - >/dev/null || die "$t: SHA256 mismatch"
+	case $pkg in curl) lic=COPYING ;; *) lic=LICENSE ;; esac
+	tar -xf "$t" -O --wildcards --no-wildcards-match-slash "*/$lic" >"$d/licenses/$pkg.txt" ||
+	    die "$t: no $lic"
+done <"$top/third_party/versions"
+
+chmod -R u=rwX,go=rX "$d"
+mkdir -p "$out"
+tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
+    --format=gnu -C "$stage" -cf - "$name" | gzip -9n >"$out/$name.tar.gz.tmp"
+mv "$out/$name.tar.gz.tmp" "$out/$name.tar.gz"
+(cd "$out" && sha256sum -- $(ls drsjoin-*.tar.gz drsjoin_*.deb 2>/dev/null | sort) >SHA256SUMS.tmp &&
+    mv SHA256SUMS.tmp SHA256SUMS)
+echo "$out/$name.tar.gz"

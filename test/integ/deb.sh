@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# make deb: a package lintian accepts without errors or warnings, built
+# reproducibly, and installed and removed with `apt-get install ./x.deb`.
+#
+# apt installs into a fresh root of its own (an empty dpkg database, dpkg
+# --root), not into this machine: several test runs share the machine, and
+# a package installed on it by one run would race another run's install
+# and removal, and hold apt's lock against everyone else's apt-get. The
+# package has no maintainer scripts and no dependencies, so the fresh root
+# tests the same unpack apt does on a real system.
+. "$(dirname "$0")/../lib-integ.sh"
+
+top=$DRSJOIN_TOP
+version=$(sed -n 's/^#define DRSJOIN_VERSION "\(.*\)"$/\1/p' "$top/drs/cli.h")
+deb=drsjoin_${version}_amd64.deb
+export SOURCE_DATE_EPOCH=1790000000
+
+A=$T_WORK/a
+make -s -C "$top" deb DIST_BIN="$DRSJOIN" DISTDIR="$A" >"$OUT" 2>"$ERR"; RC=$?
+t_check "make deb: $deb, in SHA256SUMS" \
+    "$([ "$RC" -eq 0 ] && [ -f "$A/$deb" ] && (cd "$A" && sha256sum -c --quiet SHA256SUMS) &&
+       grep -q " $deb\$" "$A/SHA256SUMS" && [ ! -e "$A/deb-root" ]; echo $?)" "rc $RC"
+make -s -C "$top" deb DIST_BIN="$DRSJOIN" DISTDIR="$T_WORK/b" >"$OUT" 2>"$ERR"
+t_check "make deb is reproducible" "$(cmp "$A/$deb" "$T_WORK/b/$deb" >&2; echo $?)"
+t_check "control: package, version, architecture, no dependencies" \
+    "$(f=$(dpkg-deb -f "$A/$deb" Package Version Architecture Depends | tr '\n' ' ')
+       [ "$f" = "Package: drsjoin Version: $version Architecture: amd64 " ]; echo $?)"
+
+if command -v lintian >/dev/null; then
+	lintian --fail-on error,warning "$A/$deb" >"$OUT" 2>"$ERR"; RC=$?
+	t_check "lintian: no error, no warning" "$([ "$RC" -eq 0 ] && ! grep -q '^[EW]:' "$OUT"; echo $?)" \
+	    "$(grep '^[EW]:' "$OUT" | head -5 | tr '\n' ' ')"
+	ov=$(dpkg-deb --fsys-tarfile "$A/$deb" | tar -xOf - ./usr/share/lintian/overrides/drsjoin | grep -v '^#')
+	extra=$(grep -vE '^drsjoin: (embedded-library (curl|mbedtls)|shared-library-lacks-prerequisites) \[usr/sbin/drsjoin\]$' <<<"$ov")
+	t_check "lintian overrides are only the static binary's (embedded libraries, static-PIE)" \
+	    "$([ "$(wc -l <<<"$ov")" -eq 3 ] && [ -z "$extra" ]; echo $?)" "$extra"
+else
+	t_skip "lintian" "not installed (scripts/install-deps.sh installs it)"
+fi
+
+R=$T_WORK/root
+mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$R/var/cache/apt/archives/partial" \
+    "$R/var/lib/apt/lists/partial" "$R/var/log/apt"
+: >"$R/var/lib/dpkg/status"
+apt_root() {
+	apt-get -q -y -o Dir::State::status="$R/var/lib/dpkg/status" -o Dir::State="$R/var/lib/apt" \
+	    -o Dir::Cache="$R/var/cache/apt" -o Dir::Log="$R/var/log/apt" \
+	    -o DPkg::Options::=--root="$R" -o Debug::NoLocking=1 -o APT::Sandbox::User=root \
+	    --no-install-recommends "$@" >"$OUT" 2>"$ERR"
+}
+host_before=$(dpkg-query -W -f='${Status}' drsjoin 2>/dev/null)
+(cd "$A" && apt_root install "./$deb"); RC=$?
+t_check "apt-get install ./$deb" \
+    "$([ "$RC" -eq 0 ] && grep -q '^Setting up drsjoin ('"$version"')' "$OUT" &&
+       [ "$(dpkg --root="$R" -s drsjoin | sed -n 's/^Status: //p')" = "install ok installed" ]; echo $?)" \
+    "rc $RC: $(tail -3 "$ERR")"
+t_check "installed: binary, man page, completion, units, docs, copyright" \
+    "$([ -x "$R/usr/sbin/drsjoin" ] && "$R/usr/sbin/drsjoin" --version | grep -q "^drsjoin $version\$" &&
+       zcat "$R/usr/share/man/man1/drsjoin.1.gz" | cmp -s - "$top/drsjoin.1" &&
+       [ -f "$R/usr/share/bash-completion/completions/drsjoin" ] &&
+       [ -f "$R/usr/share/zsh/vendor-completions/_drsjoin" ] &&
+       grep -q '^ExecStart=/usr/sbin/drsjoin ' "$R/lib/systemd/system/drsjoin-join.service" &&
+       [ -f "$R/usr/share/doc/drsjoin/examples/cloud-init.yaml" ] &&
+       grep -q '^License: BSD-2-Clause' "$R/usr/share/doc/drsjoin/copyright"; echo $?)"
+t_check "this machine's own dpkg database is untouched" \
+    "$([ "$(dpkg-query -W -f='${Status}' drsjoin 2>/dev/null)" = "$host_before" ]; echo $?)"
+apt_root remove drsjoin; RC=$?
+t_check "apt-get remove drsjoin: every file gone" \
+    "$([ "$RC" -eq 0 ] && [ -z "$(find "$R" -path "$R/var" -prune -o ! -type d -print)" ]; echo $?)" \
+    "$(find "$R" -path "$R/var" -prune -o ! -type d -print | head -3)"
+t_done

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# The systemd units: systemd-analyze verify and security, the directives
+# the issue asks for, and drsjoin working under the units' sandbox. systemd
+# is not PID 1 here, so the sandbox is rebuilt with unshare(1) and
+# setpriv(1) from the same facts: every mount read-only (ProtectSystem=
+# strict) but the state dir (ReadWritePaths=), a private /tmp, the token in
+# a read-only credentials dir, no new privileges, no capabilities, umask
+# 077; ExecStart= is taken from the installed unit.
+. "$(dirname "$0")/../lib-integ.sh"
+
+D=$T_WORK/dest
+make -s -C "$DRSJOIN_TOP" install DESTDIR="$D" PREFIX=/usr UNITDIR=/lib/systemd/system \
+    INSTALL_BIN="$DRSJOIN" >/dev/null 2>"$ERR" || { t_fail "make install" "failed"; exit 1; }
+U=$D/lib/systemd/system
+JOIN=$U/drsjoin-join.service
+LEAVE=$U/drsjoin-leave.service
+
+if ! command -v systemd-analyze >/dev/null; then
+	t_skip "systemd-analyze" "not installed (scripts/install-deps.sh installs systemd)"
+else
+	# verify needs ExecStart's binary and Documentation='s man page to exist.
+	mkdir -p "$T_WORK/units"
+	for u in "$JOIN" "$LEAVE"; do
+		sed "s|/usr/sbin/drsjoin|$D/usr/sbin/drsjoin|g" "$u" >"$T_WORK/units/${u##*/}"
+	done
+	out=$(MANPATH=$D/usr/share/man systemd-analyze verify "$T_WORK"/units/*.service 2>&1)
+	t_check "systemd-analyze verify: both units clean (it exits 0 on warnings: no output either)" "$([ $? -eq 0 ] && [ -z "$out" ]; echo $?)" "$out"
+	sed 's/^ProtectSystem=strict/ProtectSytem=strict/; s/^Type=oneshot/Type=oneshoot/' \
+	    "$T_WORK/units/drsjoin-join.service" >"$T_WORK/units/broken.service"
+	out=$(MANPATH=$D/usr/share/man systemd-analyze verify "$T_WORK/units/broken.service" 2>&1)
+	t_check "systemd-analyze verify notices a broken unit" \
+	    "$(grep -q "Unknown key 'ProtectSytem'" <<<"$out" && grep -q 'oneshoot' <<<"$out"; echo $?)" "$out"
+	rm "$T_WORK/units/broken.service"
+	for u in drsjoin-join drsjoin-leave; do
+		lvl=$(systemd-analyze security --offline=yes "$T_WORK/units/$u.service" 2>&1 |
+		    sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p')
+		t_check "$u: systemd-analyze security exposure at most 2.5 (got $lvl)" \
+		    "$([ -n "$lvl" ] && awk -v l="$lvl" 'BEGIN { exit !(l <= 2.5) }'; echo $?)"
+	done
+fi
+
+has() { grep -qxF -- "$2" "$1"; }
+t_check "join unit: oneshot, once (ConditionPathExists=! on the identity), token by LoadCredential=" \
+    "$(has "$JOIN" 'Type=oneshot' && has "$JOIN" 'ConditionPathExists=!/var/lib/drsjoin/device.json' &&
+       grep -q '^LoadCredential=drsjoin-token:' "$JOIN" &&
+       grep -q '^ExecStart=.* --token-file ${CREDENTIALS_DIRECTORY}/drsjoin-token$' "$JOIN" &&
+       has "$JOIN" 'After=network-online.target time-sync.target'; echo $?)"
+t_check "leave unit: leaves in ExecStop=, after the network (stopped before it)" \
+    "$(grep -q '^ExecStop=/usr/sbin/drsjoin .*leave' "$LEAVE" && has "$LEAVE" 'RemainAfterExit=yes' &&
+       grep -q '^After=network-online.target' "$LEAVE"; echo $?)"
+miss=
+for d in ProtectSystem=strict ReadWritePaths=/var/lib/drsjoin PrivateTmp=yes NoNewPrivileges=yes \
+    CapabilityBoundingSet= 'DeviceAllow=/dev/tpmrm0 rw' ProtectHome=yes; do
+	has "$JOIN" "$d" && has "$LEAVE" "$d" || miss="$miss $d"
+done
+t_check "both units: the hardening directives" "$([ -z "$miss" ]; echo $?)" "missing:$miss"
+t_check "both units: the system-call filter lets drsjoin's Landlock calls through" \
+    "$(grep -q '^SystemCallFilter=@system-service landlock_create_ruleset landlock_add_rule landlock_restrict_self$' "$JOIN" &&
+       grep -q '^SystemCallFilter=@system-service landlock_create_ruleset' "$LEAVE" &&
+       has "$JOIN" 'SystemCallErrorNumber=EPERM'; echo $?)"
+
+if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null || ! command -v setpriv >/dev/null; then
+	t_skip "drsjoin under the units' sandbox" "needs root, unshare -m and setpriv"
+	t_done; exit
+fi
+emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
+
+# sandboxed UNIT KEY RW [ENV...]: runs the unit's Exec KEY (ExecStart or
+# ExecStop) in the sandbox with STATE as /var/lib/drsjoin, writable when RW
+# is "unit" and the unit says ReadWritePaths=/var/lib/drsjoin (or RW is 1).
+# Sets RC, OUT, ERR.
+sandboxed() {
+	local unit=$1 key=$2 rw=$3; shift 3
+	local cmd
+	cmd=$(sed -n "s/^$key=//p" "$unit")
+	if [ "$rw" = unit ]; then
+		rw=0
+		grep -qx 'ReadWritePaths=/var/lib/drsjoin' "$unit" && rw=1
+	fi
+	RC=0
+	unshare -m --propagation private /bin/bash -c '
+		set -e
+		unit_cmd=$1 rw=$2 state=$3 bin=$4 token=$5 ca=$6; shift 6
+		# ProtectSystem=strict: every mount read-only but the API ones.
+		findmnt -rn -o TARGET | while read -r m; do
+			case $m in /proc* | /sys* | /dev*) continue ;; esac
+			mount -o remount,bind,ro "$m" 2>/dev/null || true
+		done
+		# The credential (read-only), the binary and the CA bundle.
+		mount -t tmpfs -o mode=0755 tmpfs /run
+		mkdir -p /run/credentials/unit /run/bin
+		install -m 0400 "$token" /run/credentials/unit/drsjoin-token
+		install -m 0755 "$bin" /run/bin/drsjoin
+		install -m 0644 "$ca" /run/bin/ca.pem
+		mount -o remount,ro /run
+		# StateDirectory=drsjoin, ReadWritePaths=/var/lib/drsjoin.
+		mount -t tmpfs -o mode=0755 tmpfs /var/lib
+		mkdir -m 0700 /var/lib/drsjoin
+		mount --bind "$state" /var/lib/drsjoin
+		[ "$rw" = 1 ] && mount -o remount,bind,rw /var/lib/drsjoin
+		mount -o remount,ro /var/lib
+		mount -t tmpfs -o mode=1777 tmpfs /tmp		# PrivateTmp=yes
+		umask 077					# UMask=0077
+		unit_cmd=${unit_cmd//\$\{CREDENTIALS_DIRECTORY\}/\/run\/credentials\/unit}
+		unit_cmd=${unit_cmd//\/usr\/sbin\/drsjoin/\/run\/bin\/drsjoin}
+		# NoNewPrivileges=yes, CapabilityBoundingSet= (empty).
+		exec setpriv --no-new-privs --bounding-set=-all --inh-caps=-all \
+		    env -i PATH=/usr/bin:/bin SSL_CERT_FILE=/run/bin/ca.pem "$@" $unit_cmd
+	' sandbox "$cmd" "$rw" "$STATE" "$DRSJOIN" "$TOKEN" "$EMU_CA" \
+	    DRSJOIN_DISCOVERY_URL="$EMU_URL" "$@" >"$OUT" 2>"$ERR" || RC=$?
+}
+
+TOKEN=$(token_file)
+mkdir -m 700 -p "$STATE"
+sandboxed "$JOIN" ExecStart 0
+t_check "sandbox without ReadWritePaths=: the join fails on the read-only state dir (exit 7), no identity" \
+    "$([ "$RC" -eq 7 ] && grep -q 'Read-only file system' "$ERR" && [ -z "$(ls -A "$STATE")" ]; echo $?)" "rc $RC"
+sandboxed "$JOIN" ExecStart unit
+dev=$(jget "$STATE/device.json" 'd["device_id"]')
+t_check "drsjoin-join.service's ExecStart joins under the sandbox (software keys)" \
+    "$([ "$RC" -eq 0 ] && [ -n "$dev" ] && [ "$(wc -l <"$OUT")" -eq 1 ] &&
+       [ "$(jget "$OUT" 'd["device"]["device_id"]')" = "$dev" ]; echo $?)" "rc $RC"
+t_check "the identity the join made is the unit's ConditionPathExists=! (the next boot skips it)" \
+    "$(grep -qx "ConditionPathExists=!/var/lib/drsjoin/device.json" "$JOIN" && [ -f "$STATE/device.json" ]; echo $?)"
+t_check "under UMask=0077 only the (public) certificate is readable by others; the state dir is 0700" \
+    "$([ -z "$(find "$STATE" -perm /077 ! -type l ! -name certificate.pem)" ] &&
+       [ "$(stat -c %a "$STATE")" = 700 ]; echo $?)" "$(find "$STATE" -perm /077 | head -3)"
+
+# The TPM through the sandbox: swtpm stands in for /dev/tpmrm0.
+if swtpm_available >/dev/null && swtpm_start; then
+	STATE=$T_WORK/state-tpm; mkdir -m 700 "$STATE"
+	sandboxed "$JOIN" ExecStart unit DRSJOIN_TCTI="$SWTPM_TCTI"
+	t_check "drsjoin-join.service's ExecStart joins under the sandbox with TPM keys" \
+	    "$([ "$RC" -eq 0 ] && [ "$(jget "$STATE/device.json" 'd["key_store"]')" = tpm ]; echo $?)" "rc $RC"
+	swtpm_stop
+else
+	t_skip "join under the sandbox with TPM keys" "no swtpm"
+fi
+
+STATE=$T_WORK/state
+if "$DRSJOIN" leave --help >/dev/null 2>&1; then
+	sandboxed "$LEAVE" ExecStop unit
+	t_check "drsjoin-leave.service's ExecStop leaves under the sandbox" \
+	    "$([ "$RC" -eq 0 ] && [ ! -e "$STATE/device.json" ]; echo $?)" "rc $RC"
+else
+	t_skip "drsjoin-leave.service's ExecStop under the sandbox" "this drsjoin has no leave command yet"
+fi
+t_done

@@ -80,6 +80,8 @@ RC=0
 t_check "the shipped drs-emulator starts, mints a token, and the shipped drsjoin joins it" \
     "$([ -n "$url" ] && [ "$RC" -eq 0 ] && [ -f "$T_WORK/st/device.json" ]; echo $?)" \
     "url '$url' rc $RC: $(head -3 "$T_WORK/emu.err")"
+t_check "the shipped emuctl lists the device (README's commands)" \
+    "$([ "$("$R/drs-emulator/emuctl" --state-dir "$E" devices --count 2>/dev/null)" = 1 ]; echo $?)"
 kill "$emu_pid" 2>/dev/null; wait "$emu_pid" 2>/dev/null
 
 # Refusals: nothing half-written.

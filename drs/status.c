@@ -54,12 +54,33 @@ cert_expiry(const char *path, time_t *not_after)
 	return 0;
 }
 
+/*
+ * A record field for the terminal, at most 200 bytes. device.json is ours,
+ * but a tampered one must not drive the terminal: control characters (C0,
+ * DEL, and C1 as UTF-8) become '?'.
+ */
 static const char *
 field(const struct json *o, const char *key)
 {
-	const char *v = json_get_string(o, key);
+	static char buf[4][201];
+	static int n;
+	const unsigned char *v = (const unsigned char *)json_get_string(o, key);
+	char *b = buf[n++ % 4];
+	size_t i = 0;
 
-	return v != NULL && *v != '\0' ? v : "-";
+	if (v == NULL || *v == '\0')
+		return "-";
+	for (; *v != '\0' && i < sizeof(buf[0]) - 1; v++) {
+		if (*v < 0x20 || *v == 0x7f)
+			b[i++] = '?';
+		else if (*v == 0xc2 && v[1] >= 0x80 && v[1] <= 0x9f) {
+			b[i++] = '?';
+			v++;
+		} else
+			b[i++] = (char)*v;
+	}
+	b[i] = '\0';
+	return b;
 }
 
 /* For people at a terminal, as dsregcmd /status: one fact a line. */

@@ -60,6 +60,18 @@ wait_for() {
 	return 1
 }
 
+# status at a terminal prints what device.json says; a tampered record must
+# not drive the terminal.
+STATE=$T_WORK/state-tty
+t_run -- join --token-file "$(token_file)" --key-store software
+$PY -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); d["display_name"]="x\u001b[31mred\u009bK\u0007"; json.dump(d,open(p,"w"))' \
+    "$STATE/device.json"
+tty_run "$T_WORK/tty" status
+t_check "status at a terminal: control characters from the record are shown as '?'" \
+    "$(grep -q '^Display name:  x?\[31mred?K?' "$T_WORK/tty" && ! grep -q "$ESC" "$T_WORK/tty" &&
+       ! grep -q "$(printf '\a')" "$T_WORK/tty"; echo $?)" "$(cat -v "$T_WORK/tty" | head -5)"
+STATE=$T_WORK/state
+
 # A retry with backoff: a countdown at a terminal.
 emu_fault --route discover --status 503 --retry-after 2 --count 1 >/dev/null
 tty_run "$T_WORK/tty" discover --tenant "$EMU_TENANT_DOMAIN"

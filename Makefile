@@ -63,7 +63,7 @@ UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(B)/test/%)
 # Fuzz targets (test/fuzz): one binary per parser of outside input, run by
 # `make check` in the asan build over a fixed set of mutated inputs.
-FUZZ_NAMES := json jwt svcerr redact retry b64 bcrypt cert key tpmblob
+FUZZ_NAMES := answer json jwt svcerr redact retry b64 bcrypt cert key tpmblob
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/test/fuzz_%)
 
 .PHONY: all sysdeps deps bins unit fuzz check demo bench size clean distclean \

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "answer.h"
 #include "b64.h"
 #include "bcrypt_blob.h"
 #include "cert.h"
@@ -45,6 +46,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		free(out);
 		json_free(j);
+	}
+#elif defined(FUZZ_ANSWER)
+	{
+		/* A service answer: the body, then every member as each kind. */
+		struct http_response rs = { .status = 200, .body = s, .body_len = size,
+		    .content_type = "text/html" };
+		struct json *j = answer_parse("fuzz", &rs), *m;
+		const char *v;
+		char why[128];
+		int k;
+
+		for (m = json_first(j); m != NULL; m = json_next(m))
+			for (k = ANSWER_TEXT; k <= ANSWER_VERSION; k++)
+				answer_string("fuzz", j, "Obj", json_key(m),
+				    (enum answer_kind)k, 64, k & 1, &v);
+		json_free(j);
+		answer_text_ok(s, size, why, sizeof(why));
+		answer_url_ok(s, why, sizeof(why));
+		answer_url_host(s, why, sizeof(why));
 	}
 #elif defined(FUZZ_JWT)
 	{

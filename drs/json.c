@@ -19,13 +19,18 @@
 #define CJ(j) ((cJSON *)(j))
 #define JS(c) ((struct json *)(c))
 
-/* 1 when text ends inside a string or an open object or array. */
+/*
+ * A look at the text before cJSON builds it: *values, an upper bound of the
+ * values in it; returns 1 when it ends inside a string or an open object or
+ * array.
+ */
 static int
-ends_early(const char *text, size_t len)
+scan(const char *text, size_t len, size_t *values)
 {
 	size_t i, depth = 0;
 	int in_str = 0;
 
+	*values = 1;
 	for (i = 0; i < len; i++) {
 		if (in_str) {
 			if (text[i] == '\\')
@@ -36,6 +41,9 @@ ends_early(const char *text, size_t len)
 			in_str = 1;
 		} else if (text[i] == '{' || text[i] == '[') {
 			depth++;
+			(*values)++;
+		} else if (text[i] == ',') {
+			(*values)++;
 		} else if ((text[i] == '}' || text[i] == ']') && depth > 0) {
 			depth--;
 		}
@@ -48,7 +56,8 @@ json_parse_why(const char *text, size_t len, char *why, size_t whysz)
 {
 	const char *end = NULL;
 	cJSON *c;
-	size_t i;
+	size_t i, values;
+	int early;
 
 	if (len == 0) {
 		snprintf(why, whysz, "empty, expected a JSON document");
@@ -67,13 +76,19 @@ json_parse_why(const char *text, size_t len, char *why, size_t whysz)
 			return NULL;
 		}
 	}
+	/* Each value costs cJSON about 80 bytes: a megabyte of "0," is 40 MB. */
+	early = scan(text, len, &values);
+	if (values > JSON_MAX_VALUES) {
+		snprintf(why, whysz, "more than %d JSON values", JSON_MAX_VALUES);
+		return NULL;
+	}
 	c = cJSON_ParseWithLengthOpts(text, len, &end, 0);
 	if (c == NULL) {
 		size_t off = end != NULL && end >= text ? (size_t)(end - text) : 0;
 
 		/* cJSON stops at the last byte when the text just ends. */
 		if (off >= len || (off + 1 == len && text[off] != '}' &&
-		    text[off] != ']') || ends_early(text, len))
+		    text[off] != ']') || early)
 			snprintf(why, whysz, "JSON ends early (truncated?) after "
 			    "%zu bytes", len);
 		else

@@ -11,6 +11,12 @@
 
 struct json;
 
+/*
+ * What drsjoin reads (documents, answers, the identity record, a token)
+ * holds tens of values, not thousands: more is refused before it is built.
+ */
+#define JSON_MAX_VALUES 10000
+
 /* Parses len bytes; on failure reports "<what>: not valid JSON ..." with code. */
 struct json *json_parse(const char *text, size_t len, int code, const char *what);
 /* The same, not reported: on failure why (whysz > 0) says what is wrong. */

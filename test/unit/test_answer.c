@@ -197,6 +197,21 @@ main(void)
 	    "discover: Obj.K in the answer is 921600 bytes, more than 256");
 	free(big);
 
+	/* At most JSON_MAX_VALUES values: {"x":[0,...]} is 2 + the zeros. */
+	big = malloc(2 * JSON_MAX_VALUES + 32);
+	for (i = JSON_MAX_VALUES - 2; i <= JSON_MAX_VALUES - 1; i++) {
+		size_t k, o = (size_t)sprintf(big, "{\"x\":[");
+
+		for (k = 0; k < i; k++)
+			o += (size_t)sprintf(big + o, k ? ",0" : "0");
+		o += (size_t)sprintf(big + o, "]}");
+		parse(i + 2 == JSON_MAX_VALUES ? "exactly JSON_MAX_VALUES values" :
+		    "one value more", 200, "application/json", big, o,
+		    i + 2 == JSON_MAX_VALUES ? NULL :
+		    "discover: the answer: more than 10000 JSON values (HTTP 200");
+	}
+	free(big);
+
 #define P(name, st, ct, lit, msg) parse(name, st, ct, lit, sizeof(lit) - 1, msg)
 	P("an object", 200, "application/json", "{\"a\":1}", NULL);
 	/* cJSON itself refuses an escaped lone surrogate. */

@@ -463,8 +463,9 @@ put_number(struct out *o, double d)
 	/* JSON has no NaN or infinity. */
 	if (d != d || d > DBL_MAX || d < -DBL_MAX)
 		snprintf(num, sizeof(num), "null");
-	else if (d == (double)(long long)d && d > -9007199254740992.0 &&
-	    d < 9007199254740992.0)
+	/* Range first: casting a double outside long long's is undefined. */
+	else if (d > -9007199254740992.0 && d < 9007199254740992.0 &&
+	    d == (double)(long long)d)
 		snprintf(num, sizeof(num), "%lld", (long long)d);
 	else {
 		snprintf(num, sizeof(num), "%.15g", d);

@@ -10,6 +10,7 @@
 #                 make uninstall reverses it
 #   make dist     build/dist/drsjoin-VERSION-x86_64-linux.tar.gz and SHA256SUMS
 #   make deb      build/dist/drsjoin_VERSION_amd64.deb; make deb-lint runs lintian
+#   make fuzz     coverage-guided fuzzing (libFuzzer), FUZZ_SECONDS per target
 
 # MODE picks the build: release (./drsjoin), check (-Werror), asan (glibc,
 # ASan+UBSan, unit tests only). Each has its own object directory.
@@ -24,12 +25,22 @@ CSTD := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fno-plt
 CPPFLAGS_DRS := -Idrs
 
-ifeq ($(MODE),asan)
+ifeq ($(MODE),fuzz)
+# libFuzzer (make fuzz): clang's coverage on drsjoin's code only; the
+# dependencies are the ASan build.
+CC_MODE := clang-14
+DEPS := $(DEPS_ASAN)
+CFLAGS_MODE := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS_MODE := -fsanitize=fuzzer,address,undefined
+LIBS_MODE := $(DEPS_ASAN_LIBS)
+else ifeq ($(MODE),asan)
 CC_MODE := gcc
 DEPS := $(DEPS_ASAN)
-CFLAGS_MODE := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
-	-fno-sanitize-recover=all -Werror
-LDFLAGS_MODE := -fsanitize=address,undefined
+# float-cast-overflow: in clang's "undefined", not in gcc's.
+CFLAGS_MODE := -O1 -g -fsanitize=address,undefined,float-cast-overflow \
+	-fno-omit-frame-pointer -fno-sanitize-recover=all -Werror
+LDFLAGS_MODE := -fsanitize=address,undefined,float-cast-overflow
 LIBS_MODE := $(DEPS_ASAN_LIBS)
 else
 CC_MODE := musl-gcc
@@ -61,13 +72,24 @@ DRS_SRCS := $(sort $(wildcard drs/*.c))
 DRS_OBJS := $(DRS_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(B)/test/%)
-# Fuzz targets (test/fuzz): one binary per parser of outside input, run by
-# `make check` in the asan build over a fixed set of mutated inputs.
-FUZZ_NAMES := answer json jwt svcerr redact retry b64 bcrypt cert key tpmblob
+# Fuzz targets (test/fuzz): one binary per parser of outside input (leaf
+# parsers, fuzz_targets.c) and per whole function taking a whole answer or
+# document (fuzz_whole.c, on a fake HTTP layer). `make check` runs each in
+# the asan build over a fixed set of mutated inputs (driver.c); `make fuzz`
+# builds them with libFuzzer and runs each for FUZZ_SECONDS.
+FUZZ_LEAF := answer json jwt svcerr redact retry b64 bcrypt cert key tpmblob
+FUZZ_WHOLE := discovery nonce join doc
+FUZZ_NAMES := $(FUZZ_LEAF) $(FUZZ_WHOLE)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/test/fuzz_%)
+FUZZ_SECONDS ?= 60
+ifeq ($(MODE),fuzz)
+FUZZ_MAIN :=
+else
+FUZZ_MAIN := test/fuzz/driver.c
+endif
 
-.PHONY: all sysdeps deps bins unit fuzz check demo bench size clean distclean \
-	install uninstall dist deb deb-lint
+.PHONY: all sysdeps deps bins unit fuzz fuzz-bins fuzz-smoke check demo bench size \
+	clean distclean install uninstall dist deb deb-lint
 .DEFAULT_GOAL := all
 
 all: sysdeps
@@ -81,7 +103,7 @@ sysdeps:
 drsjoin: $(B)/drsjoin
 	cp $< $@
 
-ifeq ($(MODE),asan)
+ifneq ($(filter asan fuzz,$(MODE)),)
 $(B)/drsjoin: $(B)/drsjoin.o $(B)/libdrs.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_MODE)
 else
@@ -108,21 +130,37 @@ $(B)/test/tls_probe: test/tls/tls_probe.c $(DEPS)/.complete
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS_MODE)
 
-$(B)/test/fuzz_%: test/fuzz/driver.c test/fuzz/fuzz_targets.c $(B)/libdrs.a
+$(FUZZ_LEAF:%=$(B)/test/fuzz_%): $(B)/test/fuzz_%: test/fuzz/driver.c test/fuzz/fuzz_targets.c $(B)/libdrs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DFUZZ_$(shell echo $* | tr a-z A-Z) $(ALL_LDFLAGS) -o $@ \
-	    test/fuzz/driver.c test/fuzz/fuzz_targets.c $(B)/libdrs.a $(LIBS_MODE)
+	    $(FUZZ_MAIN) test/fuzz/fuzz_targets.c $(B)/libdrs.a $(LIBS_MODE)
+
+# fake_http.c comes before libdrs.a: http.o and libcurl stay out.
+$(FUZZ_WHOLE:%=$(B)/test/fuzz_%): $(B)/test/fuzz_%: test/fuzz/driver.c test/fuzz/fuzz_whole.c \
+    test/fuzz/fake_http.c $(B)/libdrs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DFUZZ_$(shell echo $* | tr a-z A-Z) $(ALL_LDFLAGS) -o $@ \
+	    $(FUZZ_MAIN) test/fuzz/fuzz_whole.c test/fuzz/fake_http.c $(B)/libdrs.a $(LIBS_MODE)
 
 bins: $(B)/drsjoin $(UNIT_BINS)
 
 unit: $(UNIT_BINS)
 
-fuzz: $(FUZZ_BINS)
+fuzz-smoke fuzz-bins: $(FUZZ_BINS)
+
+# Coverage-guided: every target under libFuzzer (+ASan+UBSan) for
+# FUZZ_SECONDS each; new inputs go to build/fuzz/corpus/NAME, the repo's
+# seeds (test/fuzz/corpus/NAME) are read. scripts/fuzz.sh has the details.
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory deps-asan
+	@$(MAKE) --no-print-directory MODE=fuzz fuzz-bins
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh build/fuzz/test $(FUZZ_NAMES)
 
 check: sysdeps
 	@$(MAKE) --no-print-directory deps-musl deps-asan
 	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe
-	@$(MAKE) --no-print-directory MODE=asan unit fuzz
+	@$(MAKE) --no-print-directory MODE=asan unit fuzz-smoke
 	test/run build/check/drsjoin build/check/test build/asan/test
 
 demo: all

@@ -8,15 +8,21 @@ set -eu
 # Build: compilers and autotools (tpm2-tss has no configure in its tarball),
 # dpkg-dev for apt-get source/dpkg-source, python3 for mbedTLS's config.py.
 # Tests: openssl (TLS servers), swtpm (TPM simulator), python3-cryptography
-# (DRS emulator), file (static-link check), time (peak RSS in make bench).
+# (DRS emulator), file (static-link check), time (peak RSS in make bench),
+# strace (crash-consistency tests: it makes each step of a commit fail),
+# binutils (nm, objdump, readelf: the hardening checks).
 # Shipping: mandoc and man-db (man page lint), bash and zsh (completion
 # tests), systemd (systemd-analyze verify of the units), cloud-init (its
 # schema check of the examples), lintian (the .deb).
 pkgs="build-essential gcc make musl-tools linux-libc-dev dpkg-dev patch
 autoconf automake libtool autoconf-archive libltdl-dev pkg-config
 python3 python3-cryptography openssl ca-certificates
-swtpm swtpm-tools file xz-utils bzip2 util-linux procps time
+swtpm swtpm-tools file xz-utils bzip2 util-linux procps time strace binutils
 mandoc man-db bash zsh systemd cloud-init lintian"
+# "install-deps.sh fuzz" (make fuzz) adds clang and libFuzzer's runtime.
+if [ "${1:-}" = fuzz ]; then
+	pkgs="$pkgs clang-14 libclang-rt-14-dev"
+fi
 
 # One dpkg-query for all; "ii" (installed, no error) is the only state that
 # counts as present.

@@ -143,7 +143,8 @@ main(int argc, char **argv)
 	 */
 	if (__sanitizer_set_report_fd != NULL)
 		__sanitizer_set_report_fd((void *)(intptr_t)dup(2));
-	if ((devnull = open("/dev/null", O_WRONLY)) >= 0)
+	if (getenv("FUZZ_VERBOSE") == NULL &&
+	    (devnull = open("/dev/null", O_WRONLY)) >= 0)
 		dup2(devnull, 2);
 	for (i = 0; i < (long)nseeds; i++)
 		LLVMFuzzerTestOneInput(seed[i], seed_len[i]);

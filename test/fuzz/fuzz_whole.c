@@ -1,0 +1,210 @@
+/*
+ * fuzz_whole.c - whole functions that take a whole outside input, as fuzz
+ * targets (the leaf parsers are in fuzz_targets.c). One is chosen with
+ * -DFUZZ_<NAME>:
+ *
+ *   DISCOVERY  discovery_run(): the discovery answer, for a tenant GUID
+ *              with the token's tenant expected, and for a domain
+ *   NONCE      nonce_run(): the nonce answer
+ *   JOIN       join.c's post_join(): the join answer, checked against the
+ *              device key (test/unit/data/key.pem) up to the commit
+ *   DOC        doc_read(): a document file, then what the phases look up
+ *
+ * The answers come from fake_http.c (no network); the input is the body.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "discovery.h"
+#include "doc.h"
+#include "http.h"
+#include "json.h"
+#include "jwt.h"
+#include "log.h"
+#include "nonce.h"
+#include "util.h"
+
+#if defined(FUZZ_JOIN)
+/* post_join() and its helpers are static: the target includes the module. */
+#include "../../drs/join.c"
+#endif
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+void fake_http_answer(const char *body, size_t len);
+
+#define TENANT_ID "d3b07384-d9a0-4c9b-8a0e-2f4c6e8a1b3d"
+
+/* A private state dir, removed at exit: nothing may reach the real one. */
+static char state[64];
+
+static void
+remove_state(void)
+{
+	char cmd[128];
+
+	if (state[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+		if (system(cmd) != 0)
+			fprintf(stderr, "fuzz: could not remove %s\n", state);
+	}
+}
+
+static void
+setup(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	snprintf(state, sizeof(state), "/tmp/drsjoin-fuzz-XXXXXX");
+	if (mkdtemp(state) == NULL) {
+		perror("fuzz: mkdtemp");
+		abort();
+	}
+	atexit(remove_state);
+	opts.state_dir = state;
+	opts.discovery_url = "https://enterpriseregistration.example";
+}
+
+#if defined(FUZZ_NONCE) || defined(FUZZ_JOIN)
+static struct json *
+doc_of(const char *text)
+{
+	struct json *d = json_parse(text, strlen(text), EXIT_INTERNAL, "fuzz doc");
+
+	if (d == NULL)
+		abort();
+	return d;
+}
+#endif
+
+#if defined(FUZZ_JOIN)
+static char doc_text[16384];
+
+/* The document of a join whose keys and CSR are ready: key.pem is the
+ * device key (and, for the blob, the transport key). */
+static void
+join_setup(void)
+{
+	const char *top = getenv("DRSJOIN_TOP");
+	char key[2048];
+
+	if (doc_text[0] != '\0')
+		return;
+	if (snprintf(key, sizeof(key), "%s/test/unit/data/key.pem", top ? top : ".") >=
+	    (int)sizeof(key))
+		abort();
+	if (access(key, R_OK) < 0) {
+		fprintf(stderr, "fuzz: %s: %s (set DRSJOIN_TOP)\n", key, strerror(errno));
+		abort();
+	}
+	snprintf(doc_text, sizeof(doc_text),
+	    "{\"schema\": \"drsjoin/1\","
+	    " \"tenant\": {\"id\": \"" TENANT_ID "\", \"domain\": \"contoso.example\"},"
+	    " \"discovery\": {\"join_endpoint\": \"https://enterpriseregistration.example/EnrollmentServer/device/\","
+	    "  \"join_version\": \"2.0\"},"
+	    " \"keys\": {\"store\": \"software\", \"dir\": \"%s/staging/0123456789abcdef\","
+	    "  \"device_key\": \"%s\", \"transport_key\": \"%s\","
+	    "  \"transport_blob\": \"UlNBMQAIAAADAAAAAAEAAAAAAAAAAAAAAQAB\"},"
+	    " \"csr\": {\"type\": \"pkcs10\", \"data\": \"MIIB\", \"nonce\": false}}",
+	    state, key, key);
+}
+#endif
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	setup();
+	log_reset();
+	/* Thousands of refusals: not printed (a sanitizer report still is),
+	 * unless FUZZ_VERBOSE is set (to see how far a seed gets). */
+	log_mute(getenv("FUZZ_VERBOSE") == NULL);
+	fake_http_answer((const char *)data, size);
+#if defined(FUZZ_DISCOVERY)
+	{
+		struct http_session *s = http_session_new();
+		struct json *doc = NULL;
+
+		if (doc_new(&doc) == 0) {
+			discovery_run(s, doc, TENANT_ID, TENANT_ID, NULL);
+			json_free(doc);
+		}
+		log_reset();
+		if (doc_new(&doc) == 0) {
+			discovery_run(s, doc, "contoso.example", NULL, NULL);
+			json_free(doc);
+		}
+		http_session_free(s);
+	}
+#elif defined(FUZZ_NONCE)
+	{
+		struct http_session *s = http_session_new();
+		struct json *doc = doc_of("{\"schema\": \"drsjoin/1\", \"discovery\": "
+		    "{\"nonce_endpoint\": \"https://enterpriseregistration.example/"
+		    "EnrollmentServer/nonce/" TENANT_ID "/\", \"nonce_version\": \"1.0\"},"
+		    " \"csr\": {\"data\": \"MIIB\"}}");
+
+		nonce_run(s, doc, NULL);
+		json_free(doc);
+		http_session_free(s);
+	}
+#elif defined(FUZZ_JOIN)
+	{
+		struct http_session *s = http_session_new();
+		struct jwt_claims claims = { .tid = TENANT_ID,
+		    .upn = "alice@contoso.example" };
+		struct join_args a = { .display_name = "fuzz",
+		    .join_type = JOIN_TYPE_JOIN, .store = KEYSTORE_SOFTWARE };
+		struct json *doc;
+
+		join_setup();
+		doc = doc_of(doc_text);
+		post_join(s, doc, "eyJ0eXAiOiJKV1QifQ.e30.c2ln", &claims, &a);
+		json_free(doc);
+		http_session_free(s);
+	}
+#elif defined(FUZZ_DOC)
+	{
+		char path[128];
+		struct json *doc = NULL;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/doc.json", state);
+		unlink(path);
+		if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0 ||
+		    (size > 0 && write(fd, data, size) != (ssize_t)size)) {
+			perror("fuzz: writing the document");
+			abort();
+		}
+		close(fd);
+		if (doc_read(path, &doc) == 0) {
+			/* What the phases look up in a document they are given. */
+			static const char *const need[][2] = {
+				{ "tenant", "id" }, { "tenant", "domain" },
+				{ "discovery", "join_endpoint" }, { "discovery", "nonce_endpoint" },
+				{ "nonce", "value" }, { "keys", "store" }, { "keys", "dir" },
+				{ "keys", "device_key" }, { "csr", "data" },
+			};
+			size_t i;
+			char *out;
+
+			for (i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+				doc_need(doc, need[i][0], need[i][1], "fuzz", "fuzz");
+			if ((out = json_print(doc, JSON_SORT | JSON_INDENT)) != NULL)
+				free(out);
+			json_free(doc);
+		}
+	}
+#else
+#error "define one FUZZ_<NAME>"
+#endif
+	return 0;
+}

@@ -331,6 +331,15 @@ nonce_fresh(const struct json *doc)
 	return 0;
 }
 
+/* The set's name: the last component of keys.dir (checked before). */
+static const char *
+set_name(const char *dir)
+{
+	const char *slash = dir != NULL ? strrchr(dir, '/') : NULL;
+
+	return slash != NULL ? slash + 1 : dir != NULL ? dir : "?";
+}
+
 /* The phases the document lacks, key generation overlapping the network. */
 static int
 run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
@@ -341,6 +350,7 @@ run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
 	const char *tid;
 	int rc = -1, own_keys = 0, want_nonce;
 	struct json *csr;
+	char *old_csr = NULL;
 
 	tid = doc_get(doc, "tenant", "id");
 	if (tid != NULL && strcasecmp(tid, claims->tid) != 0)
@@ -351,7 +361,7 @@ run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
 			return -1;
 		own_keys = 1;
 	} else if (doc_need(doc, "keys", "dir", "join", "keygen") == NULL ||
-	    identity_staging_check(opts.state_dir, doc_get(doc, "keys", "dir")) < 0) {
+	    keystore_check_doc(doc) < 0) {
 		return -1;
 	}
 	if ((s = http_session_new()) == NULL)
@@ -368,13 +378,27 @@ run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
 			goto out;
 		rc = -1;
 	}
-	/* A CSR that disagrees with the nonce wanted now is made again. */
+	/*
+	 * The request is always made again from the set's device key (PKCS#1
+	 * v1.5 is deterministic: the same key and nonce give the same bytes).
+	 * One in the document for the same nonce must be exactly that one:
+	 * a document's request is never sent as read. One made for another
+	 * nonce is stale, and replaced.
+	 */
 	csr = json_get_object(doc, "csr");
 	want_nonce = !a->no_nonce && doc_get(doc, "nonce", "value") != NULL;
-	if (csr == NULL || doc_get(doc, "csr", "data") == NULL ||
-	    json_get_bool(csr, "nonce") != want_nonce) {
-		if (request_csr(doc, a->no_nonce) < 0)
-			goto out;
+	if (csr != NULL && doc_get(doc, "csr", "data") != NULL &&
+	    json_get_bool(csr, "nonce") == want_nonce &&
+	    (old_csr = util_strdup(doc_get(doc, "csr", "data"))) == NULL)
+		goto out;
+	if (request_csr(doc, a->no_nonce) < 0)
+		goto out;
+	if (old_csr != NULL && strcmp(old_csr, doc_get(doc, "csr", "data")) != 0) {
+		log_fail(EXIT_INPUT, "join: the document's csr.data is not the "
+		    "certificate request of key set %s for this nonce (changed, or "
+		    "made with other keys): drop the csr section, or run 'drsjoin "
+		    "csr' again", set_name(doc_get(doc, "keys", "dir")));
+		goto out;
 	}
 	rc = post_join(s, doc, token, claims, a);
 out:
@@ -384,6 +408,7 @@ out:
 	if (rc < 0 && own_keys)
 		keystore_discard(doc);
 	http_session_free(s);
+	free(old_csr);
 	return rc;
 }
 

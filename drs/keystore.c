@@ -315,16 +315,71 @@ keystore_discard(const struct json *doc)
 		state_remove_tree(dir);
 }
 
-static int
-read_key_file(const struct json *keys, const char *field, char **buf, size_t *len)
+/*
+ * The key set a "keys" section names, as a path in the state dir: a
+ * document's keys.dir, which must be a set of STATE/staging; or, in a
+ * record (no dir; doc 0), the set in STATE/identity that its device_key is
+ * in.
+ * Only the set's name is taken from the section: the files in it are ours,
+ * by their fixed names (set_file). New string; NULL (EXIT_INPUT).
+ */
+static char *
+keys_set(const struct json *keys, int doc)
 {
-	const char *path = json_get_string(keys, field);
+	const char *dir = json_get_string(keys, "dir"), *dk, *name;
+	char *ids = NULL, *set = NULL;
+	size_t n;
+
+	if (dir != NULL || json_get_string(keys, "device_key") == NULL || doc) {
+		/* "noslash" crashed the check of older versions. */
+		if (dir == NULL || strchr(dir, '/') == NULL) {
+			log_fail(EXIT_INPUT, "keys: %s is not a key set in %s/staging "
+			    "(run 'drsjoin keygen')", dir ? dir : "(none)",
+			    opts.state_dir);
+			return NULL;
+		}
+		if (identity_staging_check(opts.state_dir, dir) < 0)
+			return NULL;
+		return util_strdup(dir);
+	}
+	/* A record: STATE/identity/SET/<file>. */
+	dk = json_get_string(keys, "device_key");
+	if ((ids = util_asprintf("%s/identity/", opts.state_dir)) == NULL)
+		return NULL;
+	n = strlen(ids);
+	name = strncmp(dk, ids, n) == 0 ? dk + n : NULL;
+	if (name != NULL && strchr(name, '/') != NULL &&
+	    strchr(name, '/') != name && strchr(strchr(name, '/') + 1, '/') == NULL)
+		set = util_asprintf("%s%.*s", ids, (int)(strchr(name, '/') - name),
+		    name);
+	else
+		log_fail(EXIT_INPUT, "keys: %s is not a key file of a set in %s",
+		    dk, ids);
+	free(ids);
+	return set;
+}
+
+/* The file a store keeps a key in, inside its set. */
+static const char *
+key_file_name(const char *store, int transport)
+{
+	if (strcmp(store, "tpm") == 0)
+		return transport ? "transport-key.tpm" : "device-key.tpm";
+	return transport ? "transport-key.pem" : "device-key.pem";
+}
+
+/* Reads one key file of a set, following no link. */
+static int
+set_file(const char *set, const char *name, char **buf, size_t *len)
+{
+	char *path = util_asprintf("%s/%s", set, name);
+	int rc;
 
 	if (path == NULL)
-		return log_fail(EXIT_INPUT, "keys: no %s; run 'drsjoin keygen' first", field);
-	if (state_read_file(path, KEY_FILE_MAX, EXIT_IO, buf, len) < 0)
 		return -1;
-	return 0;
+	rc = state_read_file(path, KEY_FILE_MAX, EXIT_IO, buf, len);
+	free(path);
+	return rc;
 }
 
 static const char *
@@ -340,26 +395,35 @@ store_of(const struct json *keys)
 	return s;
 }
 
+/*
+ * Loads the device key (transport 0) or the transport key (1) of the set a
+ * "keys" section names. tpm_public: for the transport key, only its public
+ * numbers are wanted (no TPM needed: the blob's public part).
+ */
 static int
-load(const struct json *keys, const char *field, struct keystore_key **out)
+load(const struct json *keys, int transport, struct keystore_key **out)
 {
 	struct keystore_key *k = NULL;
 	const struct tpm_public *pub;
-	const char *store;
+	const char *store, *name;
 	struct tpm *tpm;
-	char *buf = NULL;
+	char *buf = NULL, *set = NULL, *what = NULL;
 	size_t len = 0;
 	int rc = -1;
 
 	*out = NULL;
-	if ((store = store_of(keys)) == NULL)
-		return -1;
-	if ((k = calloc(1, sizeof(*k))) == NULL)
-		return log_fail(EXIT_INTERNAL, "out of memory");
-	if (read_key_file(keys, field, &buf, &len) < 0)
+	if ((store = store_of(keys)) == NULL || (set = keys_set(keys, 0)) == NULL)
+		goto out;
+	name = key_file_name(store, transport);
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		log_fail(EXIT_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (set_file(set, name, &buf, &len) < 0 ||
+	    (what = util_asprintf("%s/%s", set, name)) == NULL)
 		goto out;
 	if (strcmp(store, "software") == 0) {
-		if (keys_load_pem(buf, len, json_get_string(keys, field), &k->key) < 0)
+		if (keys_load_pem(buf, len, what, &k->key) < 0)
 			goto out;
 	} else {
 		if ((tpm = keys_tpm(keys)) == NULL ||
@@ -367,9 +431,8 @@ load(const struct json *keys, const char *field, struct keystore_key **out)
 			goto out;
 		pub = tpm_key_public(k->tkey);
 		if (keys_from_public_and_signer(pub->modulus, pub->modulus_len,
-		    pub->exponent, pub->exponent_len, tpm_sign_sha256,
-		    tpm_sign_pss_sha256, k->tkey,
-		    &k->key) < 0)
+		    pub->exponent, pub->exponent_len,
+		    tpm_sign_sha256, tpm_sign_pss_sha256, k->tkey, &k->key) < 0)
 			goto out;
 	}
 	*out = k;
@@ -378,13 +441,85 @@ load(const struct json *keys, const char *field, struct keystore_key **out)
 out:
 	util_free_secret_buf(buf, len);
 	keystore_key_free(k);
+	free(set);
+	free(what);
+	return rc;
+}
+
+/*
+ * The BCRYPT blob (base64) of the transport key of the set keys names,
+ * from the key file itself: a PEM key's public half, or the public area
+ * of a TPM blob (no TPM needed). New string; NULL (reported).
+ */
+static char *
+transport_blob_of(const struct json *keys)
+{
+	struct tpm_public pub;
+	struct key *k = NULL;
+	uint8_t blob[BCRYPT_BLOB_LEN];
+	const char *store, *name;
+	char *buf = NULL, *set = NULL, *b64 = NULL, *what = NULL;
+	size_t len = 0;
+	int ok = 0;
+
+	if ((store = store_of(keys)) == NULL || (set = keys_set(keys, 1)) == NULL)
+		goto out;
+	name = key_file_name(store, 1);
+	if (set_file(set, name, &buf, &len) < 0 ||
+	    (what = util_asprintf("%s/%s", set, name)) == NULL)
+		goto out;
+	if (strcmp(store, "software") == 0)
+		ok = keys_load_pem(buf, len, what, &k) == 0 &&
+		    keys_bcrypt_blob(k, blob) == 0;
+	else
+		ok = tpm_blob_public((uint8_t *)buf, len, &pub) == 0 &&
+		    !pub.sign && bcrypt_blob_build(pub.modulus, pub.modulus_len,
+		    pub.exponent, pub.exponent_len, blob) == 0;
+	if (!ok && log_exit_code() == 0)
+		log_fail(EXIT_IO, "keys: %s is not a transport key", what);
+	if (ok)
+		b64 = b64_encode(blob, sizeof(blob));
+out:
+	keys_free(k);
+	util_free_secret_buf(buf, len);
+	free(set);
+	free(what);
+	return b64;
+}
+
+int
+keystore_check_doc(struct json *doc)
+{
+	struct json *keys = json_get_object(doc, "keys");
+	const char *have;
+	char *blob = NULL, *set = NULL;
+	int rc = -1;
+
+	if (keys == NULL)
+		return log_fail(EXIT_INPUT, "keys: the document has no keys; run "
+		    "'drsjoin keygen' first");
+	if ((set = keys_set(keys, 1)) == NULL || (blob = transport_blob_of(keys)) == NULL)
+		goto out;
+	have = json_get_string(keys, "transport_blob");
+	if (have != NULL && strcmp(have, blob) != 0) {
+		const char *slash = strrchr(set, '/');
+
+		log_fail(EXIT_INPUT, "keys: the document's transport_blob is not the "
+		    "transport key of key set %s (changed, or taken from other keys): "
+		    "drop it, or run 'drsjoin keygen' again", slash ? slash + 1 : set);
+		goto out;
+	}
+	rc = json_set_string(keys, "transport_blob", blob);
+out:
+	free(blob);
+	free(set);
 	return rc;
 }
 
 int
 keystore_load_device(const struct json *keys, struct keystore_key **out)
 {
-	return load(keys, "device_key", out);
+	return load(keys, 0, out);
 }
 
 int
@@ -393,10 +528,10 @@ keystore_check(const struct json *keys)
 	struct keystore_key *d = NULL, *t = NULL;
 	int rc;
 
-	rc = load(keys, "device_key", &d);
+	rc = load(keys, 0, &d);
 	keystore_key_free(d);
 	if (rc == 0) {
-		rc = load(keys, "transport_key", &t);
+		rc = load(keys, 1, &t);
 		keystore_key_free(t);
 	}
 	return rc;

@@ -38,9 +38,24 @@ int keystore_finish(struct keystore_job *job, struct json *doc);
 /* Removes the staging set a job made (a failed one-shot join). */
 void keystore_discard(const struct json *doc);
 
+/*
+ * The checks every phase that uses a document's keys makes (csr, join):
+ * keys.dir must be a key set of this state dir's staging area; the
+ * transport blob is computed from the set's transport key and must equal
+ * the document's transport_blob (else EXIT_INPUT: it was changed or taken
+ * from other keys), which it sets when missing. The document's key paths
+ * are never opened. 0 / -1.
+ */
+int keystore_check_doc(struct json *doc);
+
 /* A key loaded for use; for the TPM store it holds the TPM open. */
 struct keystore_key;
-/* Loads the device key named by a "keys" section (document or device.json). */
+/*
+ * Loads the device key of the set a "keys" section names: a document's
+ * keys.dir (a staging set), or for a record (no dir) the identity set its
+ * device_key lies in. The file is the set's own (device-key.pem or .tpm);
+ * the section's paths are not opened.
+ */
 int keystore_load_device(const struct json *keys, struct keystore_key **out);
 /* Checks that both keys of a "keys" section load (status). */
 int keystore_check(const struct json *keys);

@@ -28,7 +28,8 @@ request_csr(struct json *doc, int no_nonce)
 		    "'drsjoin keygen' first");
 	if (!no_nonce)
 		nonce = doc_get(doc, "nonce", "value");
-	if (keystore_load_device(keys, &dk) < 0 ||
+	/* The same checks as join: the set, and the transport blob against it. */
+	if (keystore_check_doc(doc) < 0 || keystore_load_device(keys, &dk) < 0 ||
 	    csr_build(keystore_key(dk), nonce, &der, &len) < 0 ||
 	    (b64 = b64_encode(der, len)) == NULL)
 		goto out;

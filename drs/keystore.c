@@ -498,7 +498,8 @@ keystore_check_doc(struct json *doc)
 	if (keys == NULL)
 		return log_fail(EXIT_INPUT, "keys: the document has no keys; run "
 		    "'drsjoin keygen' first");
-	if ((set = keys_set(keys, 1)) == NULL || (blob = transport_blob_of(keys)) == NULL)
+	if (store_of(keys) == NULL || (set = keys_set(keys, 1)) == NULL ||
+	    (blob = transport_blob_of(keys)) == NULL)
 		goto out;
 	have = json_get_string(keys, "transport_blob");
 	if (have != NULL && strcmp(have, blob) != 0) {

@@ -73,14 +73,17 @@ t_run -- csr --in "$T_WORK/empty.json"
 t_expect "csr without keys" 3 "csr: the document has no keys; run 'drsjoin keygen' first"
 t_run -- nonce --in "$T_WORK/empty.json"
 t_expect "nonce without discovery" 3 "nonce: the document has no discovery.nonce_endpoint; run 'drsjoin discover' first"
-echo '{"schema": "drsjoin/1", "keys": {"store": "software", "device_key": "'"$T_WORK"'/nokey.pem"}}' >"$T_WORK/nokey.json"
-t_run -- csr --in "$T_WORK/nokey.json"
-t_expect "csr with a missing key file" 7 "$T_WORK/nokey.pem: No such file or directory"
-# Inside the state dir: csr may read nothing else (test/integ/sandbox.sh).
-mkdir -p "$STATE" && cp "$T_WORK/array.json" "$STATE/array.json"
-echo '{"schema": "drsjoin/1", "keys": {"store": "software", "device_key": "'"$STATE"'/array.json"}}' >"$T_WORK/badkey.json"
-t_run -- csr --in "$T_WORK/badkey.json"
-t_expect "csr with a file that is no key" 3 "$STATE/array.json"
+# Key files are the set's own (test/integ/keys_trust.sh): a missing one, or
+# one that is no key, is named by its place in the set.
+t_run -- keygen --key-store software
+cp "$OUT" "$T_WORK/set.json"
+set_dir=$(jget "$T_WORK/set.json" 'd["keys"]["dir"]')
+mv "$set_dir/device-key.pem" "$T_WORK/dk.pem"
+t_run -- csr --in "$T_WORK/set.json"
+t_expect "csr with a missing key file" 7 "$set_dir/device-key.pem: No such file or directory"
+cp "$T_WORK/array.json" "$set_dir/device-key.pem"
+t_run -- csr --in "$T_WORK/set.json"
+t_expect "csr with a file that is no key" 3 "$set_dir/device-key.pem"
 rm -rf "$STATE"
 echo '{"schema": "drsjoin/1", "keys": {"store": "floppy"}}' >"$T_WORK/store.json"
 t_run -- csr --in "$T_WORK/store.json"

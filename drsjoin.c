@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cloud.h"
 #include "crypto.h"
 #include "http.h"
 #include "json.h"
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "sandbox.h"
 #include "tpm.h"
+#include "util.h"
 
 #define CMD_NETWORK	0x1	/* may talk to the service: set up HTTP */
 
@@ -58,7 +60,8 @@ static const char exit_table[] =
     "  5  refused: the service answered with an error\n"
     "  6  TPM: no usable TPM, or the TPM failed\n"
     "  7  local I/O: the state directory, key files, or writing the output\n"
-    "  8  not joined (status)\n";
+    "  8  not joined (status)\n"
+    "  130  interrupted by Ctrl-C (join --device-code)\n";
 
 static void
 usage(FILE *f)
@@ -82,8 +85,12 @@ usage(FILE *f)
 	    "  --attempts N           tries per request, with retries (default 4)\n"
 	    "  --state-dir DIR        where the identity lives (default %s,\n"
 	    "                         or DRSJOIN_STATE_DIR)\n"
-	    "  --discovery-url URL    the registration service (default %s,\n"
-	    "                         or DRSJOIN_DISCOVERY_URL)\n"
+	    "  --cloud NAME           public, usgov or china: the cloud's registration\n"
+	    "                         and login hosts (default public, or DRSJOIN_CLOUD)\n"
+	    "  --discovery-url URL    the registration service (default the cloud's, %s\n"
+	    "                         for public; or DRSJOIN_DISCOVERY_URL)\n"
+	    "  --resolve HOST:PORT:ADDRESS  connect to ADDRESS for HOST:PORT (repeatable;\n"
+	    "                         TLS still checks HOST)\n"
 	    "  --tcti SPEC            the TPM, e.g. device:/dev/tpmrm0 (or DRSJOIN_TCTI)\n"
 	    "  --compact              JSON on one line (default: indented, two spaces)\n"
 	    "  -h, --help             this text\n"
@@ -161,7 +168,8 @@ int
 main(int argc, char **argv)
 {
 	enum { O_CACERT = 256, O_PROXY, O_TIMEOUT, O_ATTEMPTS, O_STATE_DIR,
-	    O_DISCOVERY_URL, O_TCTI, O_COMPACT };
+	    O_DISCOVERY_URL, O_TCTI, O_COMPACT, O_CLOUD, O_RESOLVE };
+	enum { RESOLVE_MAX = 16 };
 	static const struct option longopts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -175,8 +183,14 @@ main(int argc, char **argv)
 		{ "discovery-url", required_argument, NULL, O_DISCOVERY_URL },
 		{ "tcti", required_argument, NULL, O_TCTI },
 		{ "compact", no_argument, NULL, O_COMPACT },
+		{ "cloud", required_argument, NULL, O_CLOUD },
+		{ "resolve", required_argument, NULL, O_RESOLVE },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *resolve[RESOLVE_MAX + 1] = { NULL };
+	const char *cloud = NULL;
+	char *discovery_url = NULL;
+	int nresolve = 0;
 	const struct command *cmd = NULL;
 	char *state_dir = NULL;
 	int c, rc = -1, verbose = 0, quiet = 0, show_version = 0, net = 0;
@@ -187,8 +201,11 @@ main(int argc, char **argv)
 	if (opts.state_dir == NULL || *opts.state_dir == '\0')
 		opts.state_dir = DRSJOIN_STATE_DIR;
 	opts.discovery_url = getenv("DRSJOIN_DISCOVERY_URL");
-	if (opts.discovery_url == NULL || *opts.discovery_url == '\0')
-		opts.discovery_url = DRSJOIN_DISCOVERY_URL;
+	if (opts.discovery_url != NULL && *opts.discovery_url == '\0')
+		opts.discovery_url = NULL;
+	cloud = getenv("DRSJOIN_CLOUD");
+	if (cloud != NULL && *cloud == '\0')
+		cloud = NULL;
 
 	/* '+': global options stop at the command name. */
 	opterr = 0;
@@ -234,6 +251,17 @@ main(int argc, char **argv)
 		case O_COMPACT:
 			opts.compact = 1;
 			break;
+		case O_CLOUD:
+			cloud = optarg;
+			break;
+		case O_RESOLVE:
+			if (nresolve == RESOLVE_MAX) {
+				cli_usage(NULL, "--resolve: at most %d entries",
+				    RESOLVE_MAX);
+				return log_exit_code();
+			}
+			resolve[nresolve++] = optarg;
+			break;
 		default:
 			cli_bad_option(NULL, c, argv);
 			return log_exit_code();
@@ -241,6 +269,22 @@ main(int argc, char **argv)
 	}
 	if (state_dir_option(&state_dir) < 0)
 		return log_exit_code();
+	opts.cloud = cloud_default();
+	if (cloud != NULL && (opts.cloud = cloud_find(cloud)) == NULL) {
+		cli_usage(NULL, "--cloud '%s': expected %s%s", cloud, cloud_names(),
+		    getenv("DRSJOIN_CLOUD") == cloud ? " (from DRSJOIN_CLOUD)" : "");
+		free(state_dir);
+		return log_exit_code();
+	}
+	if (opts.discovery_url == NULL) {
+		/* The cloud's registration host; --discovery-url overrides it. */
+		if ((discovery_url = util_asprintf("https://%s",
+		    opts.cloud->drs_host)) == NULL) {
+			free(state_dir);
+			return log_exit_code();
+		}
+		opts.discovery_url = discovery_url;
+	}
 	if (quiet && verbose) {
 		cli_usage(NULL, "-q and -v contradict each other");
 		return log_exit_code();
@@ -270,7 +314,7 @@ main(int argc, char **argv)
 
 	if (cmd->flags & CMD_NETWORK) {
 		struct http_options ho = { opts.cacert, opts.proxy, opts.timeout,
-		    opts.attempts, 0 };
+		    opts.attempts, 0, resolve };
 
 		if (http_global_init() < 0)
 			return log_exit_code();
@@ -293,5 +337,6 @@ main(int argc, char **argv)
 	if (net)
 		http_global_cleanup();
 	free(state_dir);
+	free(discovery_url);
 	return rc == 0 ? EXIT_OK : log_exit_code();
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "cloud.h"
 #include "log.h"
 
 /* Set by main from the command line and the environment. */

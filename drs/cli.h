@@ -6,6 +6,8 @@
 
 #define DRSJOIN_VERSION "0.1.0"
 #define DRSJOIN_DISCOVERY_URL "https://enterpriseregistration.windows.net"
+
+struct cloud;
 #define DRSJOIN_STATE_DIR "/var/lib/drsjoin"
 
 /* Global options, set by main before a subcommand runs. Borrowed strings. */
@@ -13,7 +15,8 @@ struct options {
 	const char *cacert;		/* --cacert, or NULL */
 	const char *proxy;		/* --proxy, or NULL: the environment's */
 	const char *state_dir;		/* --state-dir, DRSJOIN_STATE_DIR */
-	const char *discovery_url;	/* --discovery-url, DRSJOIN_DISCOVERY_URL */
+	const char *discovery_url;	/* --discovery-url, DRSJOIN_DISCOVERY_URL, else the cloud's */
+	const struct cloud *cloud;	/* --cloud, DRSJOIN_CLOUD; never NULL once main ran */
 	const char *tcti;		/* --tcti, or NULL */
 	long timeout;			/* seconds per request */
 	int attempts;			/* per request, with retries */

@@ -12,6 +12,7 @@
 #include "doc.h"
 #include "jwt.h"
 #include "log.h"
+#include "login.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -89,8 +90,10 @@ static int
 take_answer(struct json *doc, const struct json *ans, const char *tenant,
     const char *expect_tid, const char *base)
 {
-	struct json *join, *nonce, *info, *pre, *t, *d;
-	const char *je, *jv, *jr, *ne, *nv, *pe = NULL, *tid, *name, *dname, *old;
+	struct json *join, *nonce, *info, *pre, *t, *d, *auth, *oauth = NULL;
+	const char *je, *jv, *jr, *ne = NULL, *nv = NULL, *pe = NULL, *te = NULL;
+	const char *tid, *name, *dname, *old;
+	struct login_endpoints ep;
 
 	if ((join = need_obj(ans, "DeviceJoinService")) == NULL ||
 	    GET(join, "DeviceJoinService", "JoinEndpoint", ANSWER_URL,
@@ -99,11 +102,17 @@ take_answer(struct json *doc, const struct json *ans, const char *tenant,
 	    ANSWER_WORD_MAX, 1, &jv) < 0 ||
 	    GET(join, "DeviceJoinService", "JoinResourceId", ANSWER_WORD,
 	    ANSWER_NAME_MAX, 0, &jr) < 0 ||
-	    (nonce = need_obj(ans, "NonceService")) == NULL ||
-	    GET(nonce, "NonceService", "Endpoint", ANSWER_URL,
+	    /* No NonceService is no error: the join then goes without a nonce. */
+	    opt_obj(ans, "NonceService", &nonce) < 0 ||
+	    (nonce != NULL && (GET(nonce, "NonceService", "Endpoint", ANSWER_URL,
 	    ANSWER_URL_MAX, 1, &ne) < 0 ||
 	    GET(nonce, "NonceService", "ServiceVersion", ANSWER_VERSION,
-	    ANSWER_WORD_MAX, 1, &nv) < 0 ||
+	    ANSWER_WORD_MAX, 1, &nv) < 0)) ||
+	    /* Where a BPRT or refresh token may go (login.h). */
+	    opt_obj(ans, "AuthenticationService", &auth) < 0 ||
+	    (auth != NULL && opt_obj(auth, "OAuth2", &oauth) < 0) ||
+	    GET(oauth, "AuthenticationService.OAuth2", "TokenEndpoint",
+	    ANSWER_URL, ANSWER_URL_MAX, 0, &te) < 0 ||
 	    opt_obj(ans, "PrecreateService", &pre) < 0 ||
 	    GET(pre, "PrecreateService", "PrecreateEndpoint", ANSWER_URL,
 	    ANSWER_URL_MAX, 0, &pe) < 0 ||
@@ -114,6 +123,11 @@ take_answer(struct json *doc, const struct json *ans, const char *tenant,
 	    GET(info, "TenantInfo", "DisplayName", ANSWER_TEXT,
 	    ANSWER_TEXT_MAX, 0, &dname) < 0)
 		return -1;
+	if (te != NULL) {
+		if (login_endpoints(te, "-", "-", &ep) < 0)
+			return -1;
+		login_endpoints_free(&ep);
+	}
 	if (tid == NULL && is_guid(tenant))
 		tid = tenant;
 	if (tid == NULL)
@@ -147,8 +161,10 @@ take_answer(struct json *doc, const struct json *ans, const char *tenant,
 	    json_set_string(d, "join_endpoint", je) < 0 ||
 	    json_set_string(d, "join_version", jv) < 0 ||
 	    set_opt(d, "join_resource_id", jr) < 0 ||
-	    json_set_string(d, "nonce_endpoint", ne) < 0 ||
-	    json_set_string(d, "nonce_version", nv) < 0 ||
+	    json_set_bool(d, "nonce_service", ne != NULL) < 0 ||
+	    set_opt(d, "nonce_endpoint", ne) < 0 ||
+	    set_opt(d, "nonce_version", nv) < 0 ||
+	    set_opt(d, "token_endpoint", te) < 0 ||
 	    set_opt(d, "precreate_endpoint", pe) < 0)
 		return -1;
 	return 0;
@@ -201,23 +217,26 @@ out:
 
 /* The endpoints a document's "discovery" section may name. */
 static const char *const endpoint_keys[] = {
-	"join_endpoint", "nonce_endpoint", "precreate_endpoint",
+	"join_endpoint", "nonce_endpoint", "precreate_endpoint", "token_endpoint",
 };
 
 int
-discovery_confirm(struct http_session *s, struct json *doc, const char *tid,
-    const char *bearer)
+discovery_confirm(struct http_session *s, struct json *doc, const char *tenant,
+    const char *tid, const char *bearer)
 {
 	struct json *fresh = NULL, *old, *m;
-	const char *tenant, *ov, *nv;
+	const char *ov, *nv;
 	char oh[256], nh[256];
 	size_t i;
 	int rc = -1;
 
 	/* The tenant asked for before (a domain keeps the target domain), else tid. */
-	tenant = doc_get(doc, "tenant", "requested");
+	if (tenant == NULL)
+		tenant = doc_get(doc, "tenant", "requested");
 	if (tenant == NULL || !discovery_tenant_ok(tenant))
 		tenant = tid;
+	if (tenant == NULL)
+		return log_fail(EXIT_INTERNAL, "join: no tenant to discover");
 	if (doc_new(&fresh) < 0 || discovery_run(s, fresh, tenant, tid, bearer) < 0)
 		goto out;
 	if ((old = json_get_object(doc, "discovery")) != NULL) {
@@ -233,7 +252,7 @@ discovery_confirm(struct http_session *s, struct json *doc, const char *tid,
 			log_fail(EXIT_INPUT, "join: the document's discovery.%s names "
 			    "host %s, but discovery of tenant %s names %s; the token "
 			    "goes only where discovery says (run 'drsjoin discover' "
-			    "again)", endpoint_keys[i], oh, tid, nh);
+			    "again)", endpoint_keys[i], oh, tenant, nh);
 			goto out;
 		}
 	}

@@ -18,13 +18,15 @@ int discovery_run(struct http_session *s, struct json *doc, const char *tenant,
     const char *expect_tid, const char *bearer);
 /*
  * join's discovery. The endpoints the token goes to are never taken from a
- * document: this discovers the tenant again (tid, or the document's
- * tenant.requested when set), and a document whose discovery section names
- * other endpoints is refused (EXIT_INPUT, naming the host). On success the
- * document's "tenant" and "discovery" sections are the fresh ones.
+ * document: this discovers the tenant again (tenant when not NULL, else the
+ * document's tenant.requested, else tid), and a document whose discovery
+ * section names other endpoints is refused (EXIT_INPUT, naming the host).
+ * tid (the token's, may be NULL when there is no token yet) must be the
+ * answer's. On success the document's "tenant" and "discovery" sections are
+ * the fresh ones.
  */
-int discovery_confirm(struct http_session *s, struct json *doc, const char *tid,
-    const char *bearer);
+int discovery_confirm(struct http_session *s, struct json *doc, const char *tenant,
+    const char *tid, const char *bearer);
 /* 1 when tenant is a GUID or a plausible domain name, else 0. */
 int discovery_tenant_ok(const char *tenant);
 

@@ -1,4 +1,5 @@
 /* http.c - HTTPS requests to the service; the only user of curl_* (see http.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ static struct {
 	long timeout_s;
 	int attempts;
 	long max_retry_wait_s;
+	struct curl_slist *resolve;	/* --resolve, as CURLOPT_RESOLVE wants it */
 } cfg = {
 	.timeout_s = HTTP_DEFAULT_TIMEOUT_S,
 	.attempts = RETRY_DEFAULT_ATTEMPTS,
@@ -76,7 +78,9 @@ http_global_cleanup(void)
 	free(cfg.cacert);
 	util_free_secret(cfg.proxy);
 	free(cfg.proxy_shown);
+	curl_slist_free_all(cfg.resolve);
 	cfg.cacert = cfg.proxy = cfg.proxy_shown = NULL;
+	cfg.resolve = NULL;
 }
 
 const char *
@@ -90,10 +94,49 @@ http_library_version(void)
 	return buf;
 }
 
+/* "HOST:PORT:ADDRESS", as curl's --resolve takes it (one address). */
+static int
+resolve_ok(const char *e)
+{
+	const char *c1 = strchr(e, ':'), *c2, *p;
+	char addr[INET6_ADDRSTRLEN + 2];
+	unsigned char buf[sizeof(struct in6_addr)];
+	long port = 0;
+	size_t n;
+
+	if (c1 == NULL || c1 == e || (c2 = strchr(c1 + 1, ':')) == NULL ||
+	    c2 == c1 + 1 || c2 - c1 > 6)
+		return 0;
+	for (p = e; p < c1; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return 0;
+	for (p = c1 + 1; p < c2; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		port = port * 10 + (*p - '0');
+	}
+	if (port < 1 || port > 65535)
+		return 0;
+	p = c2 + 1;
+	n = strlen(p);
+	if (n >= 2 && p[0] == '[' && p[n - 1] == ']') {
+		p++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof(addr))
+		return 0;
+	memcpy(addr, p, n);
+	addr[n] = '\0';
+	return inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1;
+}
+
 int
 http_set_options(const struct http_options *o)
 {
+	struct curl_slist *resolve = NULL, *l;
 	char *cacert = NULL, *proxy = NULL;
+	size_t i;
 
 	if (o->timeout_s < 0 || o->timeout_s > 3600)
 		return log_fail(EXIT_USAGE, "--timeout %ld: expected 1 to 3600 "
@@ -104,12 +147,30 @@ http_set_options(const struct http_options *o)
 	if (o->max_retry_wait_s < 0 || o->max_retry_wait_s > 3600)
 		return log_fail(EXIT_USAGE, "longest retry wait %ld: expected 0 "
 		    "to 3600 seconds", o->max_retry_wait_s);
-	if (o->cacert != NULL && (cacert = util_strdup(o->cacert)) == NULL)
-		return -1;
-	if (o->proxy != NULL && (proxy = util_strdup(o->proxy)) == NULL) {
-		free(cacert);
+	for (i = 0; o->resolve != NULL && o->resolve[i] != NULL; i++) {
+		if (!resolve_ok(o->resolve[i])) {
+			curl_slist_free_all(resolve);
+			return log_fail(EXIT_USAGE, "--resolve '%.300s': expected "
+			    "HOST:PORT:ADDRESS, e.g. enterpriseregistration."
+			    "windows.net:443:192.0.2.10", o->resolve[i]);
+		}
+		if ((l = curl_slist_append(resolve, o->resolve[i])) == NULL) {
+			curl_slist_free_all(resolve);
+			return log_fail(EXIT_INTERNAL, "out of memory");
+		}
+		resolve = l;
+	}
+	if (o->cacert != NULL && (cacert = util_strdup(o->cacert)) == NULL) {
+		curl_slist_free_all(resolve);
 		return -1;
 	}
+	if (o->proxy != NULL && (proxy = util_strdup(o->proxy)) == NULL) {
+		free(cacert);
+		curl_slist_free_all(resolve);
+		return -1;
+	}
+	curl_slist_free_all(cfg.resolve);
+	cfg.resolve = resolve;
 	free(cfg.cacert);
 	util_free_secret(cfg.proxy);
 	free(cfg.proxy_shown);
@@ -428,6 +489,13 @@ fail:
 	return NULL;
 }
 
+/* A request that must reach the server at most once (see http.h). */
+static int
+once_only(const struct http_request *rq)
+{
+	return strcmp(rq->method, "POST") == 0 && !rq->resend_unanswered;
+}
+
 #define SET(opt, val) do {						\
 	if ((rc = curl_easy_setopt(c, opt, val)) != CURLE_OK) {		\
 		log_fail(EXIT_INTERNAL, "%s: libcurl refused " #opt ": %s",	\
@@ -468,6 +536,13 @@ setup(struct http_session *s, const struct http_request *rq,
 	SET(CURLOPT_PROXY_CAINFO, s->cabundle);
 	if (cfg.proxy != NULL)
 		SET(CURLOPT_PROXY, cfg.proxy);
+	if (cfg.resolve != NULL)
+		SET(CURLOPT_RESOLVE, cfg.resolve);
+	if (once_only(rq)) {
+		/* See http.h: libcurl resends on a dead reused connection. */
+		SET(CURLOPT_FRESH_CONNECT, 1L);
+		SET(CURLOPT_FORBID_REUSE, 1L);
+	}
 	SET(CURLOPT_TIMEOUT_MS, timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	SET(CURLOPT_USERAGENT, "drsjoin/" DRSJOIN_VERSION);
@@ -642,6 +717,28 @@ retryable(struct http_session *s, CURLcode rc, int resendable)
 	}
 }
 
+/* Whether a failed transfer may have reached the server whole. */
+static int
+maybe_sent(struct http_session *s, CURLcode rc)
+{
+	long sent = 0;
+
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		curl_easy_getinfo(s->curl, CURLINFO_REQUEST_SIZE, &sent);
+		return sent != 0;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void
 format_delay(char *out, size_t outsz, long ms)
 {
@@ -651,6 +748,14 @@ format_delay(char *out, size_t outsz, long ms)
 		snprintf(out, outsz, "%ld.%ld s", ms / 1000, (ms % 1000) / 100);
 }
 
+/* A 5xx that may come after the work was done (not 501, 503, 505). */
+static int
+maybe_done_status(long status)
+{
+	return status >= 500 && status <= 599 && status != 501 &&
+	    status != 503 && status != 505;
+}
+
 int
 http_fail_answer(const struct http_request *rq, const struct http_response *rs)
 {
@@ -658,6 +763,8 @@ http_fail_answer(const struct http_request *rq, const struct http_response *rs)
 
 	svcerr_format(line, sizeof(line), rq->phase, rs->status, rs->body,
 	    rs->body_len, rs->content_type, rs->request_id);
+	if (rq->if_maybe_done != NULL && maybe_done_status(rs->status))
+		return log_fail(EXIT_REFUSED, "%s; %s", line, rq->if_maybe_done);
 	return log_fail(EXIT_REFUSED, "%s", line);
 }
 
@@ -670,6 +777,9 @@ fail_answer_because(const struct http_request *rq,
 
 	svcerr_format(line, sizeof(line), rq->phase, rs->status, rs->body,
 	    rs->body_len, rs->content_type, rs->request_id);
+	if (rq->if_maybe_done != NULL && maybe_done_status(rs->status))
+		return log_fail(EXIT_REFUSED, "%s; %s; %s", line, why,
+		    rq->if_maybe_done);
 	return log_fail(EXIT_REFUSED, "%s; %s", line, why);
 }
 
@@ -834,7 +944,11 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				log_sleep_ms(wait_ms, "%s: retrying in", rq->phase);
 				continue;
 			}
-			if (attempt > 1)
+			if (rq->if_maybe_done != NULL && maybe_sent(s, rc))
+				log_fail(code, "%s: %s; %s (client-request-id %s)",
+				    rq->phase, why, rq->if_maybe_done,
+				    rs->request_id);
+			else if (attempt > 1)
 				log_fail(code, "%s: %s; gave up after %d attempts",
 				    rq->phase, why, attempt);
 			else
@@ -873,7 +987,8 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 			/* FALLTHROUGH */
 		case RETRY_NEVER:
 		default:
-			if (rq->pass_errors || (pass_401 && status == 401)) {
+			if (rq->pass_errors || (pass_401 && status == 401) ||
+			    (rq->pass_status != 0 && status == rq->pass_status)) {
 				ret = 0;
 			} else if (status >= 300 && status <= 399 &&
 			    redirect_note(s, why, sizeof(why)) == 0) {

@@ -19,15 +19,19 @@
  *   at most 4 attempts; Retry-After honoured up to 30 s, a longer one is an
  *   error at once; backoff 1, 2, 4, 8 s (jittered down to half). Connection
  *   failures before the request went out (cannot resolve, cannot connect,
- *   connect timeout) are retried for every method. Failures after it may
- *   have reached the server (reset, timeout, truncated answer) and 5xx
- *   answers other than 429/503 are retried for GET and DELETE, and for a
- *   POST only when the caller says so: rq->repeatable for a 5xx answer (the
- *   service says it failed), rq->resend_unanswered for an answer lost after
- *   the request went out (it may have been done). The join sets the first,
- *   and the second only for a CSR without a nonce (a nonce is single-use).
- *   A 429/503 means the request was not processed, so it is retried for
- *   every method.
+ *   connect timeout) are retried for every method. A 429/503 means the
+ *   request was not processed, so it is retried for every method. Failures
+ *   after the request may have reached the server (reset, timeout, truncated
+ *   answer) and 5xx answers other than 429/503 are retried for GET and
+ *   DELETE, and for a POST only when the caller says so: rq->repeatable for
+ *   a 5xx answer, rq->resend_unanswered for an answer lost after the request
+ *   went out. The join sets neither: it may have been done.
+ * - A POST without resend_unanswered goes on a connection of its own (fresh,
+ *   closed after): libcurl silently sends a request again when a kept-alive
+ *   connection turns out dead before any answer byte, and that must never
+ *   happen to such a POST. Its rq->if_maybe_done is added to the error when
+ *   it may have been carried out (an answer lost after it went out; a 5xx
+ *   other than 501, 503, 505).
  * - Per attempt: the whole exchange within the timeout (default 30 s), the
  *   connection within min(timeout, 15 s).
  * - Each retry is one log_note line, e.g.
@@ -70,9 +74,15 @@ struct http_options {
 	long timeout_s;		/* --timeout: per attempt; 0: HTTP_DEFAULT_TIMEOUT_S */
 	int attempts;		/* attempts per request, 1..RETRY_MAX_ATTEMPTS; 0: RETRY_DEFAULT_ATTEMPTS */
 	long max_retry_wait_s;	/* longest Retry-After honoured; 0: RETRY_DEFAULT_MAX_WAIT_S */
+	const char *const *resolve;	/* --resolve HOST:PORT:ADDRESS entries, NULL-terminated, or NULL */
 };
 
-/* Sets the options for every later request: 0, or -1 (reported, EXIT_USAGE). */
+/*
+ * Sets the options for every later request: 0, or -1 (reported, EXIT_USAGE).
+ * A --resolve entry pins HOST:PORT to ADDRESS (an IPv4 or IPv6 literal, the
+ * latter with or without brackets) as curl's --resolve does; TLS still
+ * verifies the certificate for HOST.
+ */
 int http_set_options(const struct http_options *opt);
 
 /* One connection (kept alive) per host for the whole run. */
@@ -95,7 +105,9 @@ struct http_request {
 	const char *client_key_pem;	/* its private key (PEM, NUL-terminated); borrowed, the caller wipes */
 	int repeatable;		/* a POST to send again after a 5xx answer (see above) */
 	int resend_unanswered;	/* a POST to send again when its answer was lost */
+	const char *if_maybe_done;	/* a POST that may have been done: said in its error */
 	int pass_errors;	/* return an error answer that is not retried further (status set, 0) instead of reporting it */
+	long pass_status;	/* the same for this one status only (0: none) */
 };
 
 struct http_response {

@@ -18,11 +18,14 @@
 #include "jwt.h"
 #include "keystore.h"
 #include "log.h"
+#include "login.h"
 #include "nonce.h"
 #include "osinfo.h"
 #include "request.h"
 #include "sandbox.h"
 #include "state.h"
+#include "svcerr.h"
+#include "token.h"
 #include "util.h"
 
 #define JOIN_TYPE_JOIN 0
@@ -30,10 +33,20 @@
 /* Seconds a nonce from the document is trusted to be still valid. */
 #define NONCE_MAX_AGE 240
 
+enum nonce_mode { NONCE_AUTO, NONCE_REQUIRE, NONCE_OFF };
+
 struct join_args {
-	const char *token_file, *in, *display_name, *target_domain;
+	const char *in, *display_name, *target_domain, *tenant;
 	enum keystore_choice store;
-	int join_type, force, no_nonce;
+	enum nonce_mode nonce;
+	int join_type, force;
+};
+
+/* The join's access token: read before any traffic, or obtained after discovery. */
+struct join_token {
+	struct token_source src;
+	char *token;		/* the access token, once there is one */
+	struct jwt_claims claims;
 };
 
 void
@@ -206,10 +219,15 @@ text_ok(const char *what, const char *s)
 	return 0;
 }
 
-/* Phase 5 proper: the POST, the checks of the answer, the commit. */
+/*
+ * Phase 5 proper: the POST, the checks of the answer, the commit. Returns 1
+ * (nothing reported, the refusal in *refusal) when the service refused a CSR
+ * carrying a nonce with 400 and --nonce auto may try without it.
+ */
 static int
 post_join(struct http_session *s, struct json *doc, const char *token,
-    const struct jwt_claims *claims, const struct join_args *a)
+    const struct jwt_claims *claims, const struct join_args *a,
+    char *refusal, size_t refusalsz)
 {
 	struct http_request rq = { 0 };
 	struct http_response rs = { 0 };
@@ -251,15 +269,28 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	rq.body_len = strlen(text);
 	rq.content_type = "application/json";
 	/*
-	 * A 5xx answer means the join was not done: send it again. An answer
-	 * lost on the way may mean it was: sending the same nonce again would
-	 * be refused as spent, so that is resent only for a CSR without one.
+	 * Sent again only after answers that mean "not processed" (429, 503,
+	 * or a connection that failed before the request went out): after a
+	 * 500/502/504 or a lost answer a device may exist, and a second POST
+	 * could make another one (or be refused for its spent nonce).
 	 */
-	rq.repeatable = 1;
-	rq.resend_unanswered = !json_get_bool(json_get_object(doc, "csr"), "nonce");
+	rq.repeatable = 0;
+	rq.resend_unanswered = 0;
+	rq.if_maybe_done = "a device may have been created: look for this "
+	    "client-request-id in the tenant's audit logs (Entra admin center, "
+	    "Devices, Audit logs) before joining again";
+	/* A refused request creates no device: the fallback cannot duplicate one. */
+	if (a->nonce == NONCE_AUTO && json_get_bool(json_get_object(doc, "csr"), "nonce"))
+		rq.pass_status = 400;
 	if (http_send(s, &rq, &rs) < 0)
 		goto out;
 	log_debug(1, "join: answered %ld (client-request-id %s)", rs.status, rs.request_id);
+	if (rs.status == 400 && rq.pass_status == 400) {
+		svcerr_format(refusal, refusalsz, "join", rs.status, rs.body, rs.body_len,
+		    rs.content_type, rs.request_id);
+		rc = 1;
+		goto out;
+	}
 	if ((ans = answer_parse("join", &rs)) == NULL)
 		goto out;
 	if (opt_object(ans, "Certificate", &certj) < 0 ||
@@ -340,22 +371,93 @@ set_name(const char *dir)
 	return slash != NULL ? slash + 1 : dir != NULL ? dir : "?";
 }
 
+/*
+ * The nonce the join wants: 0 with one in the document (or none wanted),
+ * -1 reported. With --nonce auto a nonce service that is missing or fails
+ * is a note, and the join goes on without a nonce.
+ */
+static int
+join_nonce(struct http_session *s, struct json *doc, const struct join_args *a,
+    const char *token)
+{
+	char why[1024];
+	int r, code;
+
+	if (a->nonce == NONCE_OFF || nonce_fresh(doc))
+		return 0;
+	if (a->nonce == NONCE_REQUIRE) {
+		if ((r = nonce_run(s, doc, token)) == 1)
+			return log_fail(EXIT_NETWORK, "nonce: the tenant's discovery "
+			    "answer names no NonceService, and --nonce require");
+		return r;
+	}
+	log_catch(why, sizeof(why));
+	r = nonce_run(s, doc, token);
+	log_catch(NULL, 0);
+	if (r == 1) {
+		log_note("join: the tenant names no nonce service; joining "
+		    "without a nonce");
+	} else if (r < 0) {
+		code = log_caught_code();
+		/* Only what the service did is forgiven, not local failures. */
+		if (code != EXIT_NETWORK && code != EXIT_REFUSED)
+			return log_fail(code, "%s", why);
+		log_note("join: no nonce (%s); joining without one "
+		    "(--nonce require makes this an error)", why);
+	}
+	if (r != 0)
+		json_remove(doc, "nonce");
+	return 0;
+}
+
+/* The access token, checked against the tenant and service discovered. */
+static int
+join_token_obtain(struct http_session *s, struct json *doc, struct join_token *t)
+{
+	const char *tid = doc_get(doc, "tenant", "id");
+
+	if (t->src.kind != TOKEN_ACCESS) {
+		char why[512];
+		int bad;
+
+		if (token_obtain(s, &t->src, doc, &t->token) < 0)
+			return -1;
+		/* The service's token, not the user's input: a bad one is exit 4. */
+		log_catch(why, sizeof(why));
+		bad = jwt_parse(t->token, &t->claims) < 0 ||
+		    jwt_check(&t->claims, time(NULL)) < 0;
+		log_catch(NULL, 0);
+		if (bad)
+			return log_fail(EXIT_NETWORK, "login: the login service "
+			    "answered an unusable access token: %s", why);
+		if (tid != NULL && strcasecmp(tid, t->claims.tid) != 0)
+			return log_fail(EXIT_NETWORK, "login: the access token is "
+			    "for tenant %s, discovery says tenant %s",
+			    t->claims.tid, tid);
+		log_debug(1, "login: got an access token for %s (audience %s)",
+		    t->claims.upn != NULL ? t->claims.upn : "(no upn)", t->claims.aud);
+	}
+	/* Refused here, before any join request. */
+	return jwt_check_audience(&t->claims,
+	    doc_get(doc, "discovery", "join_resource_id"));
+}
+
 /* The phases the document lacks, key generation overlapping the network. */
 static int
-run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
-    const struct join_args *a)
+run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 {
 	struct http_session *s = NULL;
 	struct keystore_job *job = NULL;
-	const char *tid;
-	int rc = -1, own_keys = 0, want_nonce;
+	const char *tid, *tenant;
+	char why[SVCERR_LINE_MAX], *old_csr = NULL;
+	int rc = -1, own_keys = 0, want_nonce, ready = t->src.kind == TOKEN_ACCESS;
 	struct json *csr;
-	char *old_csr = NULL;
 
 	tid = doc_get(doc, "tenant", "id");
-	if (tid != NULL && strcasecmp(tid, claims->tid) != 0)
+	if (ready && tid != NULL && strcasecmp(tid, t->claims.tid) != 0)
 		return log_fail(EXIT_INPUT, "join: the token is for tenant %s, the "
-		    "document for tenant %s", claims->tid, tid);
+		    "document for tenant %s", t->claims.tid, tid);
+	tenant = ready ? t->claims.tid : a->tenant != NULL ? a->tenant : tid;
 	if (json_get_object(doc, "keys") == NULL) {
 		if (keystore_start(opts.state_dir, a->store, 1, &job) < 0)
 			return -1;
@@ -366,10 +468,16 @@ run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
 	}
 	if ((s = http_session_new()) == NULL)
 		goto out;
-	/* Where the token goes is discovery's answer now, never the document's. */
-	if (discovery_confirm(s, doc, claims->tid, token) < 0)
+	/*
+	 * Where the token (or the BPRT, the refresh token) goes is discovery's
+	 * answer now, never the document's.
+	 */
+	if (discovery_confirm(s, doc, ready ? NULL : tenant,
+	    ready ? t->claims.tid : NULL, ready ? t->token : NULL) < 0)
 		goto out;
-	if (!a->no_nonce && !nonce_fresh(doc) && nonce_run(s, doc, token) < 0)
+	if (join_token_obtain(s, doc, t) < 0)
+		goto out;
+	if (join_nonce(s, doc, a, t->token) < 0)
 		goto out;
 	if (job != NULL) {
 		rc = keystore_finish(job, doc);
@@ -386,12 +494,12 @@ run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
 	 * nonce is stale, and replaced.
 	 */
 	csr = json_get_object(doc, "csr");
-	want_nonce = !a->no_nonce && doc_get(doc, "nonce", "value") != NULL;
+	want_nonce = a->nonce != NONCE_OFF && doc_get(doc, "nonce", "value") != NULL;
 	if (csr != NULL && doc_get(doc, "csr", "data") != NULL &&
 	    json_get_bool(csr, "nonce") == want_nonce &&
 	    (old_csr = util_strdup(doc_get(doc, "csr", "data"))) == NULL)
 		goto out;
-	if (request_csr(doc, a->no_nonce) < 0)
+	if (request_csr(doc, !want_nonce) < 0)
 		goto out;
 	if (old_csr != NULL && strcmp(old_csr, doc_get(doc, "csr", "data")) != 0) {
 		log_fail(EXIT_INPUT, "join: the document's csr.data is not the "
@@ -400,7 +508,15 @@ run_join(struct json *doc, const char *token, const struct jwt_claims *claims,
 		    "csr' again", set_name(doc_get(doc, "keys", "dir")));
 		goto out;
 	}
-	rc = post_join(s, doc, token, claims, a);
+	rc = post_join(s, doc, t->token, &t->claims, a, why, sizeof(why));
+	if (rc == 1) {
+		/* Once, at once: the service would not take our nonce. */
+		log_note("%s; joining again without the nonce (--nonce require "
+		    "makes this an error)", why);
+		json_remove(doc, "nonce");
+		rc = request_csr(doc, 1) < 0 ? -1 :
+		    post_join(s, doc, t->token, &t->claims, a, why, sizeof(why));
+	}
 out:
 	if (job != NULL)
 		keystore_finish(job, doc);
@@ -415,24 +531,62 @@ out:
 static void
 usage(void)
 {
-	printf("usage: drsjoin join [--token-file FILE|-] [--join-type join|register]\n"
-	    "                    [--display-name NAME] [--target-domain DOMAIN] [--force]\n"
-	    "                    [--key-store tpm|software|auto] [--no-nonce] [--in FILE]\n"
+	printf("usage: drsjoin join [--token-file FILE|- | --bprt-file FILE|- |\n"
+	    "                     --refresh-token-file FILE|- [--client-id ID] |\n"
+	    "                     --device-code [--client-id ID]] [--tenant ID|DOMAIN]\n"
+	    "                    [--join-type join|register] [--display-name NAME]\n"
+	    "                    [--target-domain DOMAIN] [--force]\n"
+	    "                    [--key-store tpm|software|auto]\n"
+	    "                    [--nonce auto|require|off] [--no-nonce] [--in FILE]\n"
 	    "\n"
-	    "Joins this machine to the tenant of the token: runs whichever phases the\n"
-	    "document (--in, or stdin when it is not a terminal) lacks - discover,\n"
-	    "nonce, keygen, csr - then the join, checks the certificate, and commits\n"
-	    "the identity to the state dir. The token comes from --token-file (- for\n"
-	    "stdin) or DRSJOIN_TOKEN, never the command line. When the state dir\n"
-	    "already holds a valid identity for the tenant, prints it and changes\n"
-	    "nothing; --force joins again and replaces it once the new join succeeded.\n");
+	    "Joins this machine to the tenant: runs whichever phases the document\n"
+	    "(--in, or stdin when it is not a terminal) lacks - discover, nonce,\n"
+	    "keygen, csr - then the join, checks the certificate, and commits the\n"
+	    "identity to the state dir. When the state dir already holds a valid\n"
+	    "identity for the tenant, prints it and changes nothing; --force joins\n"
+	    "again and replaces it once the new join succeeded.\n"
+	    "\n"
+	    "The access token, never on the command line, comes from one of:\n"
+	    "  --token-file FILE          a DRS access token (or DRSJOIN_TOKEN)\n"
+	    "  --bprt-file FILE           a bulk enrolment token, exchanged at the\n"
+	    "                             tenant's login service (or DRSJOIN_BPRT)\n"
+	    "  --refresh-token-file FILE  a user's refresh token, exchanged likewise\n"
+	    "                             (or DRSJOIN_REFRESH_TOKEN)\n"
+	    "  --device-code              a person signs in with a code on another screen\n"
+	    "FILE - is stdin. --client-id ID: the app of a refresh token or of the\n"
+	    "device code sign-in (default %s). With the last three, the tenant\n"
+	    "comes from --tenant (or the document's tenant section).\n"
+	    "\n"
+	    "--nonce auto (the default) uses a nonce when the service gives one, and\n"
+	    "joins without it when the nonce service is missing or fails or the\n"
+	    "service refuses the CSR carrying it; require makes those errors; off\n"
+	    "(or --no-nonce) sends none.\n", LOGIN_BROKER_CLIENT_ID);
+}
+
+/* The tenant a stored identity is for matches t (id or domain, any case). */
+static int
+same_tenant(const struct json *rec, const char *t)
+{
+	const char *id = json_get_string(rec, "tenant_id");
+	const char *dom = json_get_string(rec, "tenant_domain");
+
+	return t != NULL && ((id != NULL && strcasecmp(id, t) == 0) ||
+	    (dom != NULL && strcasecmp(dom, t) == 0));
 }
 
 int
 cmd_join(int argc, char **argv)
 {
+	enum { O_BPRT = 256, O_REFRESH, O_CLIENT_ID, O_DEVICE_CODE, O_TENANT,
+	    O_NONCE };
 	static const struct option lo[] = {
 		{ "token-file", required_argument, NULL, 'T' },
+		{ "bprt-file", required_argument, NULL, O_BPRT },
+		{ "refresh-token-file", required_argument, NULL, O_REFRESH },
+		{ "client-id", required_argument, NULL, O_CLIENT_ID },
+		{ "device-code", no_argument, NULL, O_DEVICE_CODE },
+		{ "tenant", required_argument, NULL, O_TENANT },
+		{ "nonce", required_argument, NULL, O_NONCE },
 		{ "join-type", required_argument, NULL, 'j' },
 		{ "display-name", required_argument, NULL, 'd' },
 		{ "target-domain", required_argument, NULL, 'D' },
@@ -444,15 +598,42 @@ cmd_join(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct join_args a = { .store = KEYSTORE_AUTO, .join_type = JOIN_TYPE_JOIN };
-	struct jwt_claims claims = { 0 };
+	struct join_token t = { 0 };
 	struct json *doc = NULL, *rec = NULL;
-	char *token = NULL;
-	const char *rt;
-	int c, rc = -1, have;
+	const char *token_file = NULL, *bprt_file = NULL, *refresh_file = NULL;
+	const char *client_id = NULL, *rt, *tenant;
+	int c, rc = -1, have, device_code = 0;
 
 	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
-		case 'T': a.token_file = optarg; break;
+		case 'T': token_file = optarg; break;
+		case O_BPRT: bprt_file = optarg; break;
+		case O_REFRESH: refresh_file = optarg; break;
+		case O_CLIENT_ID:
+			if (!util_is_guid(optarg, strlen(optarg)))
+				return cli_usage("join", "--client-id: '%.100s' is "
+				    "not an application id (a GUID)", optarg);
+			client_id = optarg;
+			break;
+		case O_DEVICE_CODE: device_code = 1; break;
+		case O_TENANT:
+			if (!discovery_tenant_ok(optarg))
+				return cli_usage("join", "--tenant: '%.100s' is "
+				    "neither a tenant id (GUID) nor a domain name",
+				    optarg);
+			a.tenant = optarg;
+			break;
+		case O_NONCE:
+			if (strcmp(optarg, "auto") == 0)
+				a.nonce = NONCE_AUTO;
+			else if (strcmp(optarg, "require") == 0)
+				a.nonce = NONCE_REQUIRE;
+			else if (strcmp(optarg, "off") == 0)
+				a.nonce = NONCE_OFF;
+			else
+				return cli_usage("join", "--nonce: '%s' is not "
+				    "auto, require or off", optarg);
+			break;
 		case 'j':
 			if (strcmp(optarg, "join") == 0)
 				a.join_type = JOIN_TYPE_JOIN;
@@ -469,7 +650,7 @@ cmd_join(int argc, char **argv)
 			if (keystore_parse("join", optarg, &a.store) < 0)
 				return -1;
 			break;
-		case 'n': a.no_nonce = 1; break;
+		case 'n': a.nonce = NONCE_OFF; break;
 		case 'i': a.in = optarg; break;
 		case 'h': usage(); return 0;
 		default:
@@ -481,24 +662,43 @@ cmd_join(int argc, char **argv)
 		    "given on the command line: use --token-file)", argv[optind]);
 	if (a.display_name != NULL && (*a.display_name == '\0' || strlen(a.display_name) > 256))
 		return cli_usage("join", "--display-name must be 1 to 256 characters");
-	if (sandbox_read(a.in) < 0 || sandbox_read(a.token_file) < 0 || sandbox_enter() < 0)
+	if (token_source_choose(&t.src, token_file, bprt_file, refresh_file,
+	    device_code, client_id) < 0)
+		return -1;
+	if (sandbox_read(a.in) < 0 || sandbox_read(t.src.file) < 0 || sandbox_enter() < 0)
 		return -1;
 
-	/* The token is checked before any traffic and any change to the state. */
-	if (jwt_read_token(a.token_file, &token) < 0 ||
-	    jwt_parse(token, &claims) < 0 || jwt_check(&claims, time(NULL)) < 0)
+	/*
+	 * The secret is read, and a ready token checked, before any traffic
+	 * and any change to the state: here, and only here.
+	 */
+	if (token_source_read(&t.src) < 0)
 		goto out;
-	/* With --token-file -, stdin is the token: the document comes from --in only. */
-	if ((a.token_file != NULL && strcmp(a.token_file, "-") == 0 && a.in == NULL ?
+	if (t.src.kind == TOKEN_ACCESS) {
+		t.token = t.src.secret;
+		t.src.secret = NULL;
+		if (jwt_parse(t.token, &t.claims) < 0 ||
+		    jwt_check(&t.claims, time(NULL)) < 0)
+			goto out;
+	}
+	/* With a secret on stdin, the document comes from --in only. */
+	if ((token_source_stdin(&t.src) && a.in == NULL ?
 	    doc_new(&doc) : doc_read(a.in, &doc)) < 0)
 		goto out;
+	tenant = t.src.kind == TOKEN_ACCESS ? t.claims.tid : a.tenant != NULL ?
+	    a.tenant : doc_get(doc, "tenant", "id");
+	if (tenant == NULL) {
+		rc = cli_usage("join", "with a %s, give --tenant ID|DOMAIN",
+		    token_source_name(&t.src));
+		goto out;
+	}
 	if (identity_open(opts.state_dir) < 0 || identity_cleanup(opts.state_dir) < 0)
 		goto out;
 	if ((have = identity_load(opts.state_dir, &rec)) < 0)
 		goto out;
 	if (have == 0 && !a.force) {
 		rt = json_get_string(rec, "tenant_id");
-		if (rt == NULL || strcasecmp(rt, claims.tid) != 0) {
+		if (!same_tenant(rec, tenant)) {
 			log_fail(EXIT_INPUT, "join: this machine is already joined to "
 			    "tenant %s as device %s; --force replaces that identity",
 			    rt ? rt : "(unknown)", json_get_string(rec, "device_id"));
@@ -512,12 +712,13 @@ cmd_join(int argc, char **argv)
 		}
 		log_note("join: the stored identity is not usable; joining again");
 	}
-	if ((rc = run_join(doc, token, &claims, &a)) == 0)
+	if ((rc = run_join(doc, &t, &a)) == 0)
 		rc = doc_write(doc);
 out:
 	json_free(doc);
 	json_free(rec);
-	jwt_claims_free(&claims);
-	util_free_secret(token);
+	jwt_claims_free(&t.claims);
+	util_free_secret(t.token);
+	token_source_free(&t.src);
 	return rc;
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,10 +11,8 @@
 #include "jwt.h"
 #include "log.h"
 #include "state.h"
+#include "token.h"
 #include "util.h"
-
-/* A token larger than this is not a DRS access token. */
-#define TOKEN_MAX (64 * 1024)
 
 static const char *const drs_audiences[] = {
 	"urn:ms-drs:enterpriseregistration.windows.net",
@@ -23,39 +22,9 @@ static const char *const drs_audiences[] = {
 int
 jwt_read_token(const char *path, char **token)
 {
-	char *buf = NULL;
-	const char *env;
-	size_t len, start = 0;
-
-	*token = NULL;
-	if (path == NULL) {
-		env = getenv("DRSJOIN_TOKEN");
-		if (env == NULL || *env == '\0')
-			return log_fail(EXIT_USAGE, "no token: give --token-file "
-			    "FILE (or - for stdin), or set DRSJOIN_TOKEN");
-		if ((buf = util_strdup(env)) == NULL)
-			return -1;
-		len = strlen(buf);
-	} else if (strcmp(path, "-") == 0) {
-		if (isatty(0))
-			return log_fail(EXIT_USAGE, "--token-file -: stdin is a terminal");
-		if (state_read_fd(0, "token (stdin)", TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0)
-			return -1;
-	} else if (state_read_file(path, TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0)
-		return -1;
-
-	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
-		buf[--len] = '\0';
-	while (start < len && strchr(" \t\r\n", buf[start]) != NULL)
-		start++;
-	if (start == len) {
-		util_free_secret(buf);
-		return log_fail(EXIT_INPUT, "token%s%s: empty", path ? " file " : "",
-		    path ? path : " (DRSJOIN_TOKEN)");
-	}
-	memmove(buf, buf + start, len - start + 1);
-	*token = buf;
-	return 0;
+	/* token.c reads every secret variable, in one place. */
+	return token_read_secret(path, "DRSJOIN_TOKEN", "--token-file", "token",
+	    token);
 }
 
 /* Decodes one base64url part of the token into a JSON object. */
@@ -207,6 +176,20 @@ jwt_check(const struct jwt_claims *c, time_t now)
 	if (c->tid == NULL)
 		return log_fail(EXIT_INPUT, "token: no tenant id (claim 'tid')");
 	return 0;
+}
+
+int
+jwt_check_audience(const struct jwt_claims *c, const char *join_resource_id)
+{
+	if (c->aud == NULL)
+		return log_fail(EXIT_INPUT, "token: no audience (claim 'aud')");
+	if (strcmp(c->aud, drs_audiences[1]) == 0 || join_resource_id == NULL ||
+	    strcasecmp(c->aud, join_resource_id) == 0)
+		return 0;
+	return log_fail(EXIT_INPUT, "token: audience '%.200s' is not this "
+	    "service's: discovery names JoinResourceId '%.200s' (or the DRS "
+	    "application id %s); was the token made for another cloud?",
+	    c->aud, join_resource_id, drs_audiences[1]);
 }
 
 void

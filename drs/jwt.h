@@ -32,6 +32,12 @@ int jwt_read_token(const char *path, char **token);
 int jwt_parse(const char *token, struct jwt_claims *out);
 /* Checks exp, nbf, audience and tid against now. EXIT_INPUT. */
 int jwt_check(const struct jwt_claims *c, time_t now);
+/*
+ * The audience must be the service's own: join_resource_id as discovery
+ * named it (any letter case), or the DRS application id; NULL accepts what
+ * jwt_check accepted. EXIT_INPUT naming both.
+ */
+int jwt_check_audience(const struct jwt_claims *c, const char *join_resource_id);
 void jwt_claims_free(struct jwt_claims *c);
 
 #endif

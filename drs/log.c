@@ -13,6 +13,9 @@ int log_level = 1;
 
 static int recorded = -1;
 static _Thread_local int muted;
+static _Thread_local char *caught;
+static _Thread_local size_t caught_size;
+static _Thread_local int caught_code;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
@@ -73,6 +76,15 @@ log_fail(int code, const char *fmt, ...)
 	char line[2048];
 	va_list ap;
 
+	if (caught != NULL) {
+		if (caught_code == 0) {
+			va_start(ap, fmt);
+			vsnprintf(caught, caught_size, fmt, ap);
+			va_end(ap);
+			caught_code = code;
+		}
+		return -1;
+	}
 	if (muted) {
 		if (log_level >= 2) {
 			va_start(ap, fmt);
@@ -240,4 +252,21 @@ log_sleep_ms(long ms, const char *fmt, ...)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 	log_progress_end();
+}
+
+void
+log_catch(char *buf, size_t n)
+{
+	if (buf != NULL && n > 0)
+		buf[0] = '\0';
+	caught = n > 0 ? buf : NULL;
+	caught_size = n;
+	if (caught != NULL)
+		caught_code = 0;	/* kept after the end, for log_caught_code */
+}
+
+int
+log_caught_code(void)
+{
+	return caught_code;
 }

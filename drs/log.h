@@ -8,6 +8,8 @@
 #ifndef DRS_LOG_H
 #define DRS_LOG_H
 
+#include <stddef.h>
+
 enum exit_code {
 	EXIT_OK = 0,
 	EXIT_INTERNAL = 1,	/* a bug or an unexpected library failure */
@@ -18,6 +20,7 @@ enum exit_code {
 	EXIT_TPM = 6,		/* TPM missing or failing */
 	EXIT_IO = 7,		/* local I/O: state dir, key files, stdout */
 	EXIT_NOT_JOINED = 8,	/* status: no identity stored */
+	EXIT_INTERRUPTED = 130,	/* Ctrl-C while waiting for a device code sign-in */
 };
 
 /* 0 with -q, 1 by default, 1 + the number of -v. */
@@ -53,5 +56,15 @@ void log_reset(void);
  * this thread is neither printed (only shown under -v) nor recorded.
  */
 void log_mute(int on);
+
+/*
+ * For a failure that the caller may recover from (a nonce that could not be
+ * fetched, say): between log_catch(buf, n) and log_catch(NULL, 0), the
+ * first failure in this thread is written into buf (without "drsjoin: ")
+ * instead of stderr, and not recorded; log_caught_code() returns its exit
+ * code (0: none). The caller then reports it, or notes that it went on.
+ */
+void log_catch(char *buf, size_t n);
+int log_caught_code(void);
 
 #endif

@@ -24,6 +24,10 @@ nonce_run(struct http_session *s, struct json *doc, const char *bearer)
 	char *url = NULL;
 	int rc = -1;
 
+	/* discover records a tenant without a nonce service as such. */
+	if (json_get(json_get_object(doc, "discovery"), "nonce_service") != NULL &&
+	    !json_get_bool(json_get_object(doc, "discovery"), "nonce_service"))
+		return 1;
 	if ((ep = doc_need(doc, "discovery", "nonce_endpoint", "nonce", "discover")) == NULL ||
 	    (ver = doc_need(doc, "discovery", "nonce_version", "nonce", "discover")) == NULL)
 		return -1;
@@ -103,8 +107,11 @@ cmd_nonce(int argc, char **argv)
 		return -1;
 	if (doc_read(in, &doc) < 0)
 		goto out;
-	if ((s = http_session_new()) == NULL || nonce_run(s, doc, NULL) < 0)
+	if ((s = http_session_new()) == NULL || (c = nonce_run(s, doc, NULL)) < 0)
 		goto out;
+	if (c == 1)
+		log_note("nonce: the tenant's discovery answer names no nonce "
+		    "service; the document goes on without a nonce");
 	rc = doc_write(doc);
 out:
 	http_session_free(s);

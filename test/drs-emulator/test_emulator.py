@@ -1518,6 +1518,156 @@ def _():
                  "invalid_request", 900144, "x-www-form-urlencoded")
 
 
+BPRT_CLIENT = "b90d5b8f-5503-4153-b545-b31cecfaece2"
+GOV = "enterpriseregistration.microsoftonline.us"
+GOV_LOGIN = "login.microsoftonline.us"
+
+
+def bprt_form(bprt, client=BPRT_CLIENT, resource=DRS_RESOURCE):
+    return {"grant_type": "refresh_token", "client_id": client, "refresh_token": bprt,
+            "resource": resource, "scope": "openid"}
+
+
+@case("mint-token --bprt: redeemed at v1 by the b90d5b8f client only; the token joins")
+def _():
+    bprt = mint("--bprt")
+    check(not bprt.startswith("eyJ") and bprt.count(".") >= 1, "BPRT shape %r" % bprt[:20])
+    r = form(S.emu, "/%s/oauth2/token" % S.emu.tid, bprt_form(bprt))
+    eq(r.status, 200, "BPRT redeemed (%s)" % r.data[:300])
+    c = decode_claims(r.json["access_token"])
+    eq(c["aud"], DRS_RESOURCE, "aud is the resource asked for")
+    check(c["upn"].startswith("package_") and c["upn"].endswith("@" + S.emu.domain),
+          "upn %r is a package account" % c["upn"])
+    expect_ok_join(S.emu.join(body(), token=r.json["access_token"]))
+    expect_login(form(S.emu, "/%s/oauth2/token" % S.emu.tid, bprt_form(bprt, client=BROKER)),
+                 400, "invalid_grant", 70000, BPRT_CLIENT)
+    # The log shows the grant, the client and the resource, never the BPRT.
+    rec = [x for x in S.emu.records() if x["route"] == "token"][-2]
+    eq((rec["body"]["grant_type"], rec["body"]["client_id"], rec["body"]["resource"],
+        rec["body"]["refresh_token"]), ("refresh_token", BPRT_CLIENT, DRS_RESOURCE, "<redacted>"),
+       "logged form")
+    with open(os.path.join(S.emu.dir, "requests.jsonl"), encoding="utf-8") as f:
+        check(bprt not in f.read(), "the BPRT is in requests.jsonl")
+
+
+@case("BPRT expired (mint-token --bprt --expired): AADSTS700082; forged: AADSTS9002313")
+def _():
+    expect_login(form(S.emu, "/%s/oauth2/token" % S.emu.tid, bprt_form(mint("--bprt", "--expired"))),
+                 400, "invalid_grant", 700082, "expired")
+    good = mint("--bprt")
+    forged = good[:-6] + ("AAAAAA" if not good.endswith("AAAAAA") else "BBBBBB")
+    expect_login(form(S.emu, "/%s/oauth2/token" % S.emu.tid, bprt_form(forged)),
+                 400, "invalid_grant", 9002313)
+
+
+@case("refresh token of another client: AADSTS70000 naming both clients")
+def _():
+    rt = run(EMUCTL, "--state-dir", S.emu.dir, "refresh-token", "--client-id", BPRT_CLIENT
+             ).stdout.decode().strip()
+    expect_login(form(S.emu, "/%s/oauth2/v2.0/token" % S.emu.tid,
+                      {"grant_type": "refresh_token", "client_id": BROKER, "refresh_token": rt,
+                       "scope": DRS_APP_ID + "/.default"}),
+                 400, "invalid_grant", 70000, BPRT_CLIENT, BROKER)
+
+
+@case("v1 device code: verification_url, numbers as strings; code redeemed at v1 as 'code'")
+def _():
+    r = form(S.emu, "/%s/oauth2/devicecode" % S.emu.tid, {"client_id": BROKER, "resource": DRS_APP_ID})
+    eq(r.status, 200, "v1 devicecode (%s)" % r.data[:200])
+    dc = r.json
+    check("verification_url" in dc and "verification_uri" not in dc, "v1 names: %r" % sorted(dc))
+    check(isinstance(dc["expires_in"], str) and isinstance(dc["interval"], str), "v1 strings")
+    grant = {"grant_type": "device_code", "client_id": BROKER, "code": dc["device_code"],
+             "resource": DRS_APP_ID}
+    expect_login(form(S.emu, "/%s/oauth2/token" % S.emu.tid, grant), 400, "authorization_pending",
+                 70016)
+    run(EMUCTL, "--state-dir", S.emu.dir, "approve", "--user-code", dc["user_code"])
+    r = form(S.emu, "/%s/oauth2/token" % S.emu.tid, grant)
+    eq(r.status, 200, "v1 device code grant (%s)" % r.data[:200])
+    eq(decode_claims(r.json["access_token"])["aud"], DRS_APP_ID, "aud")
+    expect_login(form(S.emu, "/%s/oauth2/devicecode" % S.emu.tid, {"client_id": BROKER}), 400,
+                 "invalid_request", 900144, "'resource'")
+
+
+@case("cloud host names: the TLS certificate carries them; discovery keeps the cloud's hosts")
+def _():
+    with open(os.path.join(S.emu.dir, "tls-server.pem"), "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value \
+        .get_values_for_type(x509.DNSName)
+    for h in ("enterpriseregistration.windows.net", "login.microsoftonline.com", GOV, GOV_LOGIN,
+              "enterpriseregistration.partner.microsoftonline.cn", "login.partner.microsoftonline.cn"):
+        check(h in names, "certificate lacks %s" % h)
+    host = "%s:%d" % (GOV, S.emu.port)
+    d = S.emu.get("/%s/Discover?api-version=1.9" % S.emu.tid, headers={"Host": host}).json
+    eq(d["DeviceJoinService"]["JoinResourceId"], "urn:ms-drs:" + GOV, "JoinResourceId")
+    eq(d["DeviceJoinService"]["JoinEndpoint"], "https://%s/EnrollmentServer/device/" % host, "JoinEndpoint")
+    eq(d["AuthenticationService"]["OAuth2"]["TokenEndpoint"],
+       "https://%s:%d/%s/oauth2/token" % (GOV_LOGIN, S.emu.port, S.emu.tid), "TokenEndpoint")
+    d = S.emu.get("/%s/Discover?api-version=1.9" % S.emu.tid).json
+    eq(d["DeviceJoinService"]["JoinResourceId"], DRS_RESOURCE, "127.0.0.1: the public resource")
+
+
+@case("join under the US Government host: its audience is accepted, the public one refused")
+def _():
+    h = {"Host": "%s:%d" % (GOV, S.emu.port)}
+    expect_ok_join(S.emu.join(body(), token=jwt(claims(aud="urn:ms-drs:" + GOV)), headers=h))
+    expect_ok_join(S.emu.join(body(), token=jwt(claims(aud=DRS_APP_ID)), headers=h))
+    expect_drs(S.emu.join(body(), headers=h), 401, "AuthenticationError", "urn:ms-drs:" + GOV)
+    expect_drs(S.emu.join(body(), token=jwt(claims(aud="urn:ms-drs:" + GOV))), 401,
+               "AuthenticationError", "is not the Device Registration Service")
+
+
+@case("--refuse-nonce (config refuse_nonce): a CSR with the nonce extension is refused with 400")
+def _():
+    S.emu.ctl("POST", "/config", {"refuse_nonce": True})
+    try:
+        refused_param(body(csr=make_csr(nonce=S.emu.nonce())), "nonce extension", "--refuse-nonce")
+        expect_ok_join(S.emu.join(body()))
+    finally:
+        S.emu.ctl("POST", "/config", {"refuse_nonce": False})
+    expect_ok_join(S.emu.join(body(csr=make_csr(nonce=S.emu.nonce()))))
+
+
+@case("--no-nonce-service (config nonce_service): discovery without NonceService")
+def _():
+    run(EMUCTL, "--state-dir", S.emu.dir, "config", "--no-nonce-service")
+    try:
+        d = S.emu.get("/%s/Discover?api-version=1.9" % S.emu.tid).json
+        check("NonceService" not in d and "DeviceJoinService" in d, "services %r" % sorted(d))
+    finally:
+        run(EMUCTL, "--state-dir", S.emu.dir, "config", "--nonce-service")
+    check("NonceService" in S.emu.get("/%s/Discover?api-version=1.9" % S.emu.tid).json,
+          "NonceService back")
+
+
+@case("drs-emulator --refuse-nonce --no-nonce-service at start; with --require-nonce: refused")
+def _():
+    e = Emu("--refuse-nonce", "--no-nonce-service")
+    try:
+        st = e.ctl("GET", "/status")[1]["config"]
+        eq((st["refuse_nonce"], st["nonce_service"]), (True, False), "config")
+    finally:
+        e.close()
+    d = tempfile.mkdtemp(dir=S.work)
+    p = subprocess.run([EMULATOR, "--state-dir", d, "--refuse-nonce", "--require-nonce"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    check(p.returncode == 2 and b"contradict" in p.stderr, "exit %d: %r" % (p.returncode, p.stderr))
+
+
+@case("fault: oauth_error slow_down on the token route; refused on another route")
+def _():
+    S.emu.fault(route="token", count=1, oauth_error="slow_down")
+    try:
+        expect_login(form(S.emu, "/%s/oauth2/v2.0/token" % S.emu.tid,
+                          {"grant_type": "refresh_token", "client_id": BROKER}),
+                     400, "slow_down", 70016)
+    finally:
+        S.emu.clear()
+    status, out = S.emu.ctl("POST", "/faults", {"route": "join", "oauth_error": "slow_down"})
+    check(status == 400 and "token only" in out["error"], "%d %r" % (status, out))
+
+
 # ======================================================================================
 # faults
 # ======================================================================================

@@ -13,10 +13,12 @@
 #include "b64.h"
 #include "bcrypt_blob.h"
 #include "cert.h"
+#include "devicecode.h"
 #include "json.h"
 #include "jwt.h"
 #include "keys.h"
 #include "log.h"
+#include "login.h"
 #include "redact.h"
 #include "retry.h"
 #include "svcerr.h"
@@ -82,6 +84,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		svcerr_format(line, sizeof(line), "join", 400, s, size,
 		    "application/json", "00000000-0000-0000-0000-000000000000");
 		svcerr_format(line, 64, "join", 502, s, size, NULL, NULL);
+	}
+#elif defined(FUZZ_LOGIN)
+	{
+		/* Answers of the login service, and discovery's TokenEndpoint. */
+		char line[LOGIN_LINE_MAX], err[64], *tok = NULL;
+		struct http_response rs = { 0 };
+		struct login_endpoints ep;
+		struct devicecode dc = { 0 };
+
+		login_error_line(line, sizeof(line), "login.example", "fuzz", 400,
+		    s, size, "application/json", "00000000-0000-0000-0000-000000000000");
+		login_error_line(line, 80, NULL, "fuzz", 401, s, size, NULL, NULL);
+		rs.status = 200;
+		rs.body = s;
+		rs.body_len = size;
+		if (login_take_token(&rs, "fuzz", &tok) == 0)
+			free(tok);
+		login_error_code(&rs, err, sizeof(err));
+		if (devicecode_parse(&rs, &dc) == 0)
+			devicecode_free(&dc);
+		if (login_endpoints(s, "login.example", "t", &ep) == 0)
+			login_endpoints_free(&ep);
 	}
 #elif defined(FUZZ_REDACT)
 	free(redact_body("application/json", s, size));

@@ -34,9 +34,9 @@ t_check "--force: a new device, the old identity replaced and removed" \
 
 # --force whose join is refused keeps the identity it had.
 sum=$(sha256sum <"$STATE/device.json")
-emu_fault --route join --status 400 --count 1 >/dev/null
+emu_fault --route join --status 403 --count 1 >/dev/null
 t_run -- join --token-file "$TOK" --key-store software --force
-t_expect "--force refused by the service" 5 "join: server answered 400"
+t_expect "--force refused by the service" 5 "join: server answered 403"
 t_check "--force refused: identity unchanged, nothing staged" \
     "$([ "$(sha256sum <"$STATE/device.json")" = "$sum" ] &&
        [ -z "$(ls -A "$STATE/staging")" ]; echo $?)"

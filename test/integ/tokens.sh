@@ -28,7 +28,7 @@ t_expect "empty token file" 3 "token file $T_WORK/empty.jwt: empty"
 t_run -- join --token-file "$T_WORK/missing.jwt"
 t_expect "missing token file" 3 "$T_WORK/missing.jwt: No such file or directory"
 t_run -- join
-t_expect "no token at all" 2 "drsjoin: no token: give --token-file FILE (or - for stdin), or set DRSJOIN_TOKEN"
+t_expect "no token at all" 2 "drsjoin: no token: give --token-file FILE (or - for stdin), --bprt-file FILE, --refresh-token-file FILE or --device-code, or set DRSJOIN_TOKEN, DRSJOIN_BPRT or DRSJOIN_REFRESH_TOKEN"
 t_run -- join eyJhbGciOiJSUzI1NiJ9.e30.c2ln
 t_expect "a token on argv is refused" 2 "the token is never given on the command line"
 

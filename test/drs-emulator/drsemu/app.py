@@ -14,6 +14,8 @@ class Config:
     require_nonce: bool = False
     device_code_interval: int = 1
     device_code_lifetime: int = 900
+    refuse_nonce: bool = False      # 400 for any CSR carrying the nonce extension
+    nonce_service: bool = True      # False: discovery names no NonceService
 
     def as_json(self):
         return dict(self.__dict__)
@@ -43,6 +45,8 @@ class Request:
     warnings: list = field(default_factory=list)
     log: dict = field(default_factory=dict)   # extra fields for requests.jsonl
     wrong_key_cert: bool = False     # fault: certify another key than the CSR's
+    origin: str = None               # https://HOST:PORT as the client addressed us
+    host: str = None                 # HOST of that (lower case, no port)
 
     def header(self, name):
         return self.headers.get(name)

@@ -42,6 +42,10 @@ def parse_args(argv):
     p.add_argument("--nonce-lifetime", type=float, default=300.0, metavar="SECONDS")
     p.add_argument("--require-nonce", action="store_true",
                    help="refuse a join whose CSR has no nonce extension")
+    p.add_argument("--refuse-nonce", action="store_true",
+                   help="refuse (400) a join whose CSR carries the nonce extension")
+    p.add_argument("--no-nonce-service", action="store_true",
+                   help="discovery names no NonceService")
     p.add_argument("--client-cert-check", choices=("auto", "tls"), default="auto",
                    help="tls: judge client certificates in the TLS handshake (the fallback "
                    "when the HTTP-level check cannot be installed)")
@@ -94,7 +98,10 @@ def main(argv=None):
         state = State(d)
     except (OSError, ValueError) as e:
         die("cannot load state from %s: %s" % (d, e))
-    config = Config(nonce_lifetime=args.nonce_lifetime, require_nonce=args.require_nonce)
+    if args.require_nonce and args.refuse_nonce:
+        die("--require-nonce and --refuse-nonce contradict each other", 2)
+    config = Config(nonce_lifetime=args.nonce_lifetime, require_nonce=args.require_nonce,
+                    refuse_nonce=args.refuse_nonce, nonce_service=not args.no_nonce_service)
     emu = Emulator(tenants, pki, state, FaultBoard(), config,
                    RequestLog(os.path.join(d, "requests.jsonl")))
     tls_ctx, emu.client_cert_check = make_tls_context(pki, args.client_cert_check)

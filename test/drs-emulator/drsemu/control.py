@@ -69,6 +69,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                 ("POST", "/refresh-token"): lambda: {"refresh_token": login.new_refresh_token(
                     emu, body.get("upn"), body.get("tid"),
                     body.get("client_id") or login.tokens.BROKER_CLIENT_ID)},
+                ("POST", "/bprt"): lambda: {"bprt": login.new_bprt(
+                    emu, body.get("upn"), body.get("tid"))},
             }.get(key)
             if handler is None:
                 return self.reply(404, {"error": "no control endpoint %s %s" % key})
@@ -87,8 +89,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
     def config(self, body):
         cfg = self.server.emu.config
         for k, v in body.items():
-            if k == "require_nonce" and isinstance(v, bool):
-                cfg.require_nonce = v
+            if k in ("require_nonce", "refuse_nonce", "nonce_service") and isinstance(v, bool):
+                setattr(cfg, k, v)
             elif k in ("nonce_lifetime", "device_code_interval", "device_code_lifetime") \
                     and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:
                 setattr(cfg, k, type(getattr(cfg, k))(v))

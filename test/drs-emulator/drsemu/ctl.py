@@ -58,6 +58,8 @@ def parse_args(argv):
     f.add_argument("--wrong-key-cert", action="store_true",
                    help="join: certify another key than the CSR's")
     f.add_argument("--aadsts", type=int, metavar="CODE", help="token: fail with this AADSTS code")
+    f.add_argument("--oauth-error", metavar="NAME",
+                   help="token: fail with this OAuth error (slow_down, authorization_pending, ...)")
     c = sub.add_parser("clear", help="disarm faults")
     c.add_argument("--route", choices=ROUTES)
     sub.add_parser("faults", help="list armed faults")
@@ -67,6 +69,10 @@ def parse_args(argv):
     g = sub.add_parser("config", help="change settings while running")
     g.add_argument("--require-nonce", dest="require_nonce", action="store_true", default=None)
     g.add_argument("--no-require-nonce", dest="require_nonce", action="store_false")
+    g.add_argument("--refuse-nonce", dest="refuse_nonce", action="store_true", default=None)
+    g.add_argument("--no-refuse-nonce", dest="refuse_nonce", action="store_false")
+    g.add_argument("--nonce-service", dest="nonce_service", action="store_true", default=None)
+    g.add_argument("--no-nonce-service", dest="nonce_service", action="store_false")
     g.add_argument("--nonce-lifetime", type=float, metavar="S")
     g.add_argument("--device-code-interval", type=int, metavar="S")
     g.add_argument("--device-code-lifetime", type=int, metavar="S")
@@ -87,7 +93,7 @@ def main(argv=None):
     out = None
     if a.cmd == "fault":
         spec = {"route": a.route, "count": a.count}
-        for k in ("status", "retry_after", "delay", "aadsts"):
+        for k in ("status", "retry_after", "delay", "aadsts", "oauth_error"):
             if getattr(a, k) is not None:
                 spec[k] = getattr(a, k)
         for k in ("drop", "truncate", "non_json", "wrong_key_cert"):
@@ -107,7 +113,8 @@ def main(argv=None):
     elif a.cmd == "status":
         out = call(base, "GET", "/status")
     elif a.cmd == "config":
-        body = {k: getattr(a, k) for k in ("require_nonce", "nonce_lifetime",
+        body = {k: getattr(a, k) for k in ("require_nonce", "refuse_nonce", "nonce_service",
+                                           "nonce_lifetime",
                                            "device_code_interval", "device_code_lifetime")
                 if getattr(a, k) is not None}
         out = call(base, "POST", "/config", body)

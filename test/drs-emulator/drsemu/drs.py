@@ -37,15 +37,19 @@ def _tenant(emu, key):
     return t
 
 
-def discovery_document(origin, tenant):
-    tid, res = tenant.id, tokens.DRS_RESOURCE
-    return {
+def discovery_document(origin, tenant, resource=tokens.DRS_RESOURCE, login_origin=None,
+                       nonce_service=True):
+    """The discovery answer; origin is where the client reached us, so the
+    endpoints stay on the host name (and cloud) it used."""
+    tid, res = tenant.id, resource
+    login_origin = login_origin or origin
+    doc = {
         "DeviceRegistrationService": {
             "RegistrationEndpoint": origin + "/EnrollmentServer/DeviceEnrollmentWebService.svc",
             "RegistrationResourceId": res, "ServiceVersion": "1.0"},
         "AuthenticationService": {"OAuth2": {
-            "AuthCodeEndpoint": "%s/%s/oauth2/authorize" % (origin, tid),
-            "TokenEndpoint": "%s/%s/oauth2/token" % (origin, tid)}},
+            "AuthCodeEndpoint": "%s/%s/oauth2/authorize" % (login_origin, tid),
+            "TokenEndpoint": "%s/%s/oauth2/token" % (login_origin, tid)}},
         "IdentityProviderService": {
             "Federated": False, "PassiveAuthEndpoint": "%s/%s/wsfed" % (origin, tid)},
         "DeviceJoinService": {
@@ -69,11 +73,24 @@ def discovery_document(origin, tenant):
             "Endpoint": "%s/EnrollmentServer/nonce/%s/" % (origin, tid),
             "ResourceId": res, "ServiceVersion": "1.0"},
     }
+    if not nonce_service:
+        del doc["NonceService"]
+    return doc
+
+
+def login_origin(emu, req):
+    """The login host of the cloud the client reached us as (same port)."""
+    host = req.host or ""
+    if host in tokens.CLOUDS:
+        return "https://%s:%s" % (tokens.CLOUDS[host], emu.origin.rsplit(":", 1)[1])
+    return req.origin or emu.origin
 
 
 def discover(emu, req, tenant):
     require_api_version(req, "1.9")
-    return Response(200, discovery_document(emu.origin, _tenant(emu, tenant)))
+    return Response(200, discovery_document(req.origin or emu.origin, _tenant(emu, tenant),
+                                            tokens.resource_of_host(req.host),
+                                            login_origin(emu, req), emu.config.nonce_service))
 
 
 def nonce(emu, req, tenant):
@@ -94,11 +111,15 @@ def _sid(tenant_id, role):
 
 def join(emu, req):
     require_api_version(req, "2.0")
-    claims = tokens.verify_bearer(req.header("Authorization"), emu.pki.token_cert, emu.tenants)
+    claims = tokens.verify_bearer(req.header("Authorization"), emu.pki.token_cert, emu.tenants,
+                                  resource=tokens.resource_of_host(req.host))
     require_json_content(req)
     jr = validate.check_join_body(req.body)
     req.warnings.extend(jr.warnings)
     tenant = emu.tenants.by_id(claims["tid"])
+    if jr.nonce is not None and emu.config.refuse_nonce:
+        raise validate.bad_param("CSR carries the nonce extension (%s), which this emulator "
+                                 "refuses (--refuse-nonce)" % validate.OID_NONCE.dotted_string)
     if jr.nonce is None:
         if emu.config.require_nonce:
             raise validate.bad_param("CSR has no nonce extension (%s) and this emulator requires "

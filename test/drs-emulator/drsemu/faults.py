@@ -7,7 +7,8 @@ its count of requests.
 import threading
 
 ROUTES = ("discover", "nonce", "join", "delete", "token", "any")
-ACTIONS = ("status", "delay", "drop", "truncate", "non_json", "wrong_key_cert", "aadsts")
+ACTIONS = ("status", "delay", "drop", "truncate", "non_json", "wrong_key_cert", "aadsts",
+           "oauth_error")
 
 
 class FaultError(ValueError):
@@ -37,6 +38,12 @@ def normalise(spec):
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
             raise FaultError("%s must be an integer in %d..%d, got %r" % (k, lo, hi, v))
         f[k] = v
+    oe = s.pop("oauth_error", None)
+    if oe is not None:
+        if not isinstance(oe, str) or not oe.replace("_", "").isalpha() or len(oe) > 64:
+            raise FaultError("oauth_error must be an OAuth error name such as slow_down, got %r"
+                             % (oe,))
+        f["oauth_error"] = oe
     delay = s.pop("delay", None)
     if delay is not None:
         if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay <= 600:
@@ -47,7 +54,7 @@ def normalise(spec):
     acts = [a for a in ACTIONS if a in f]
     if not acts:
         raise FaultError("a fault needs an action: status, delay, drop, truncate, non_json, "
-                         "wrong_key_cert or aadsts")
+                         "wrong_key_cert, aadsts or oauth_error")
     # delay may precede anything; a non-JSON body may carry any status.
     main = [a for a in acts if a != "delay"]
     if len(main) > 1 and set(main) != {"status", "non_json"}:
@@ -59,6 +66,8 @@ def normalise(spec):
         raise FaultError("wrong_key_cert applies to route join only")
     if "aadsts" in f and route != "token":
         raise FaultError("aadsts applies to route token only")
+    if "oauth_error" in f and route != "token":
+        raise FaultError("oauth_error applies to route token only")
     return f
 
 

@@ -5,6 +5,7 @@ Errors come in the login service's shape (errors.LoginError).
 """
 import time
 import urllib.parse
+import uuid
 
 from . import tokens
 from .app import Response
@@ -12,8 +13,10 @@ from .errors import LoginError
 
 SPECIAL_TENANTS = ("common", "organizations")
 OIDC_SCOPES = ("openid", "profile", "offline_access", "email")
-KNOWN_RESOURCES = (tokens.DRS_RESOURCE, tokens.DRS_APP_ID,
-                   "00000003-0000-0000-c000-000000000000", "https://graph.microsoft.com")
+KNOWN_RESOURCES = tokens.DRS_RESOURCES + (tokens.DRS_APP_ID,
+                                          "00000003-0000-0000-c000-000000000000",
+                                          "https://graph.microsoft.com")
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 # Descriptions for the codes a fault can force (protocol.md, "Errors").
 AADSTS_TEXT = {
@@ -28,6 +31,10 @@ AADSTS_TEXT = {
     50097: ("invalid_grant", "Device authentication is required."),
     50126: ("invalid_grant", "Error validating credentials due to invalid username or password."),
     700003: ("invalid_grant", "Device object was not found in the tenant directory."),
+    700082: ("invalid_grant", "The refresh token has expired due to inactivity. The token was "
+             "issued on 2026-01-01T00:00:00Z and was inactive for 90.00:00:00."),
+    53003: ("access_denied", "Access has been blocked by Conditional Access policies. The access "
+            "policy does not allow token issuance."),
     90002: ("invalid_tenant", "Tenant not found."),
 }
 
@@ -35,6 +42,17 @@ AADSTS_TEXT = {
 def fault_error(code):
     error, text = AADSTS_TEXT.get(code, ("invalid_request", "Emulated failure."))
     return LoginError(400, error, code, text)
+
+
+# OAuth errors a fault can force (device code polling), with their AADSTS codes.
+OAUTH_ERRORS = {"authorization_pending": 70016, "slow_down": 70016,
+                "authorization_declined": 70000, "expired_token": 70020,
+                "invalid_grant": 70000, "invalid_request": 900144}
+
+
+def oauth_error(name):
+    return LoginError(400, name, OAUTH_ERRORS.get(name, 90000),
+                      "drs-emulator fault: OAuth error %s." % name)
 
 
 def _missing(name):
@@ -99,24 +117,40 @@ def _check_resource(res):
                          "The resource principal named %s was not found in the tenant." % res)
 
 
-def devicecode(emu, req, tenant):
+def devicecode(emu, req, tenant, v1=False):
     t = _tenant(emu, tenant)
     form = parse_form(req)
     client_id = _need(form, "client_id")
-    scope = _need(form, "scope")
-    res = _resource_of(scope)
-    if res:
+    if v1:
+        # v1 names the resource; it becomes the code's scope.
+        res = _need(form, "resource")
         _check_resource(res)
+        scope = res + "/.default"
+    else:
+        scope = _need(form, "scope")
+        res = _resource_of(scope)
+        if res:
+            _check_resource(res)
     life = emu.config.device_code_lifetime
     device_code, user_code = emu.state.new_device_code({
         "client_id": client_id, "scope": scope, "tenant_id": t.id if t else None,
         "expires": time.time() + life})
-    uri = emu.origin + "/devicelogin"
+    uri = (req.origin or emu.origin) + "/devicelogin"
+    message = ("To sign in, use a web browser to open the page %s and enter the code %s to "
+               "authenticate." % (uri, user_code))
+    if v1:
+        # The v1 answer: verification_url, and numbers as strings.
+        return Response(200, {
+            "user_code": user_code, "device_code": device_code, "verification_url": uri,
+            "expires_in": str(life), "interval": str(emu.config.device_code_interval),
+            "message": message})
     return Response(200, {
         "user_code": user_code, "device_code": device_code, "verification_uri": uri,
-        "expires_in": life, "interval": emu.config.device_code_interval,
-        "message": "To sign in, use a web browser to open the page %s and enter the code %s to "
-                   "authenticate." % (uri, user_code)})
+        "expires_in": life, "interval": emu.config.device_code_interval, "message": message})
+
+
+def devicecode_v1(emu, req, tenant):
+    return devicecode(emu, req, tenant, v1=True)
 
 
 def token_v1(emu, req, tenant):
@@ -128,13 +162,23 @@ def token(emu, req, tenant, v1=False):
     form = parse_form(req)
     grant = _need(form, "grant_type")
     client_id = _need(form, "client_id")
-    if grant == "urn:ietf:params:oauth:grant-type:device_code":
-        user, scope = _device_code_grant(emu, form, client_id)
+    if grant == DEVICE_CODE_GRANT or (v1 and grant == "device_code"):
+        user, scope = _device_code_grant(emu, form, client_id, v1)
     elif grant == "refresh_token":
-        rt = emu.state.refresh_token(_need(form, "refresh_token"))
+        raw = _need(form, "refresh_token")
+        bprt = tokens.verify_bprt(raw, emu.pki.token_cert)
+        rt = bprt or emu.state.refresh_token(raw)
         if rt is None:
             raise LoginError(400, "invalid_grant", 9002313, "Invalid request. The refresh token "
                              "is malformed, unknown to this emulator, or was issued elsewhere.")
+        if rt.get("client_id") and rt["client_id"] != client_id:
+            raise LoginError(400, "invalid_grant", 70000, "The provided value for the input "
+                             "parameter 'refresh_token' is not valid: it was issued to client "
+                             "%s, not %s." % (rt["client_id"], client_id))
+        if bprt is not None:
+            if time.time() >= bprt["exp"]:
+                raise fault_error(700082)
+            req.log["bprt"] = True
         user = {k: rt[k] for k in ("upn", "oid", "tid")}
         scope = form.get("scope") or rt.get("scope")
     else:
@@ -171,8 +215,10 @@ def token(emu, req, tenant, v1=False):
     return Response(200, body)
 
 
-def _device_code_grant(emu, form, client_id):
-    code = _need(form, "device_code")
+def _device_code_grant(emu, form, client_id, v1=False):
+    # v1 clients (AADInternals) send the device code as "code".
+    code = form.get("code") if v1 and not form.get("device_code") else None
+    code = code or _need(form, "device_code")
     rec = emu.state.device_code(code)
     if rec is None:
         raise LoginError(400, "invalid_grant", 70000, "Provided value for the input parameter "
@@ -227,6 +273,14 @@ def new_refresh_token(emu, upn=None, tid=None, client_id=tokens.BROKER_CLIENT_ID
     upn = upn or "user@" + tenant.domain
     return emu.state.new_refresh_token({"upn": upn, "oid": tokens.user_oid(tenant.id, upn),
                                         "tid": tenant.id, "client_id": client_id})
+
+
+def new_bprt(emu, upn=None, tid=None, lifetime=180 * 86400):
+    """A bulk enrolment token for a package_<guid>@<domain> account."""
+    tenant = emu.tenants.by_id(tid) if tid else emu.tenants.primary
+    upn = upn or "package_%s@%s" % (uuid.uuid4(), tenant.domain)
+    return tokens.mint_bprt(emu.pki.token_key, tokens.kid_of(emu.pki.token_cert), tenant.id,
+                            upn, lifetime)
 
 
 def keys(emu, req, tenant):

@@ -3,6 +3,7 @@ import argparse
 import json
 import os
 import sys
+import uuid
 
 
 from . import tokens
@@ -41,6 +42,10 @@ def parse_args(argv):
                    help="set a claim; VALUE is JSON if it parses, else a string (repeatable)")
     p.add_argument("--drop-claim", action="append", default=[], metavar="NAME",
                    help="remove a claim (repeatable)")
+    p.add_argument("--bprt", action="store_true",
+                   help="print a bulk enrolment token instead (a refresh token of a "
+                   "package_<guid>@<domain> account that only client %s may redeem; "
+                   "--upn, --tid, --lifetime and --expired apply)" % tokens.BPRT_CLIENT_ID)
     return p.parse_args(argv)
 
 
@@ -60,8 +65,13 @@ def main(argv=None):
     except (OSError, ValueError, KeyError) as e:
         if not (a.tid and a.upn):
             die("cannot read %s (%s): give --tid and --upn" % (INFO_FILE, e), 3)
-    upn = a.upn or "user@" + domain
     lifetime = -3600 if a.expired else a.lifetime
+    if a.bprt:
+        upn = a.upn or "package_%s@%s" % (uuid.uuid4(), domain)
+        print(tokens.mint_bprt(pki.token_key, tokens.kid_of(pki.token_cert), tid, upn,
+                               180 * 86400 if a.lifetime == 3600 and not a.expired else lifetime))
+        return 0
+    upn = a.upn or "user@" + domain
     not_before = -7200 if a.expired and not a.not_before else a.not_before
     claims = tokens.access_claims(tid, upn, aud=a.aud, lifetime=lifetime, not_before=not_before,
                                   oid=a.oid, appid=a.appid)

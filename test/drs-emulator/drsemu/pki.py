@@ -45,6 +45,13 @@ FILES = {
     "device_ca": "device-ca.pem", "device_ca_key": "device-ca.key",
     "token_cert": "token-signing.pem", "token_key": "token-signing.key",
 }
+# Every cloud's DRS and login host: with a client's --resolve, tests reach the
+# emulator under the real names with TLS verification intact.
+CLOUD_NAMES = (
+    "enterpriseregistration.windows.net", "login.microsoftonline.com",
+    "enterpriseregistration.microsoftonline.us", "login.microsoftonline.us",
+    "enterpriseregistration.partner.microsoftonline.cn", "login.partner.microsoftonline.cn",
+)
 GROUPS = {
     "tls": ("tls_ca", "tls_ca_key", "tls_cert", "tls_key"),
     "device": ("device_ca", "device_ca_key"),
@@ -137,6 +144,8 @@ class Pki:
         pki = cls(directory)
         missing = [g for g, names in GROUPS.items()
                    if not all(os.path.exists(pki.paths[n]) for n in names)]
+        if "tls" not in missing and create and not pki._tls_has_cloud_names():
+            missing.append("tls")       # made by an older emulator: make it again
         if missing and not create:
             raise FileNotFoundError("%s holds no emulator keys (%s missing): start drs-emulator "
                                     "with this --state-dir first" % (directory, ", ".join(missing)))
@@ -144,6 +153,15 @@ class Pki:
             pki._make(missing)
         pki._load()
         return pki
+
+    def _tls_has_cloud_names(self):
+        with open(self.paths["tls_cert"], "rb") as f:
+            cert = x509.load_pem_x509_certificate(f.read())
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            return False
+        return set(CLOUD_NAMES) <= set(san.get_values_for_type(x509.DNSName))
 
     def _make(self, groups):
         # RSA key generation (~0.3 s a key) is all of a cold start's cost;
@@ -171,10 +189,10 @@ class Pki:
         leaf = (_leaf_builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]),
                               ca, ca_key, server_key.public_key(),
                               now - datetime.timedelta(days=1), now + datetime.timedelta(days=3650))
-                .add_extension(x509.SubjectAlternativeName([
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.IPAddress(ipaddress.ip_address("::1"))]), critical=False)
+                .add_extension(x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost")] + [x509.DNSName(h) for h in CLOUD_NAMES] +
+                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                     x509.IPAddress(ipaddress.ip_address("::1"))]), critical=False)
                 .add_extension(_key_usage(digital_signature=True, key_encipherment=True), critical=True)
                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
                 .sign(ca_key, hashes.SHA256()))

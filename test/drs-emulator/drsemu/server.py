@@ -9,7 +9,7 @@ import time
 import traceback
 import urllib.parse
 
-from . import drs, login
+from . import drs, login, tokens
 from .app import Request, Response, now_iso
 from .errors import DrsError, HttpError, LoginError, drs_error_body
 from .tlsverify import accept_any_client_cert
@@ -28,6 +28,7 @@ ROUTES = [
     (r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", "token", {"POST": login.token}),
     (r"/(?P<tenant>[^/]+)/oauth2/token", "token", {"POST": login.token_v1}),
     (r"/(?P<tenant>[^/]+)/oauth2/v2\.0/devicecode", "token", {"POST": login.devicecode}),
+    (r"/(?P<tenant>[^/]+)/oauth2/devicecode", "token", {"POST": login.devicecode_v1}),
     (r"/(?P<tenant>[^/]+)/discovery/(?:v2\.0/)?keys", "token", {"GET": login.keys}),
     (r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration", "token",
      {"GET": login.openid_configuration}),
@@ -178,6 +179,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                       client_cert=self.connection.getpeercert(binary_form=True),
                       tls_version=self.connection.version())
         record["tls"] = req.tls_version
+        req.host, req.origin = self.origin_of(emu)
         fault = emu.faults.take(route)
         resp = None
         try:
@@ -213,6 +215,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._send(resp, truncate=bool(fault and fault.get("truncate")), head=method == "HEAD",
                    close=self.close_connection)
 
+    def origin_of(self, emu):
+        """(host, origin) as the client addressed us: a cloud's host name keeps
+        its name in every URL we answer; anything else gets our own origin."""
+        host = (self.headers.get("Host") or "").strip().lower()
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        if name in tokens.CLOUD_HOSTS:
+            return name, "https://%s:%s" % (name, emu.origin.rsplit(":", 1)[1])
+        return name, emu.origin
+
     def dispatch(self, req, route, params, methods):
         handler = methods.get(req.method)
         if handler is None:
@@ -228,6 +239,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """The answer a fault forces, or None when the request goes on."""
         if "aadsts" in fault:
             e = login.fault_error(fault["aadsts"])
+            return Response(e.status, e.body)
+        if "oauth_error" in fault:
+            e = login.oauth_error(fault["oauth_error"])
             return Response(e.status, e.body)
         if fault.get("non_json"):
             status = fault.get("status", 200)

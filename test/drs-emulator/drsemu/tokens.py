@@ -22,6 +22,28 @@ DRS_RESOURCE = "urn:ms-drs:enterpriseregistration.windows.net"
 DRS_APP_ID = "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9"
 DRS_AUDIENCES = (DRS_RESOURCE, DRS_APP_ID)
 BROKER_CLIENT_ID = "29d9ed98-a469-4536-ade2-f981bc1d605e"
+BPRT_CLIENT_ID = "b90d5b8f-5503-4153-b545-b31cecfaece2"
+BPRT_PREFIX = "1.AQbprt."
+
+# The clouds: DRS host -> login host (protocol.md, "Sovereign clouds").
+CLOUDS = {
+    "enterpriseregistration.windows.net": "login.microsoftonline.com",
+    "enterpriseregistration.microsoftonline.us": "login.microsoftonline.us",
+    "enterpriseregistration.partner.microsoftonline.cn": "login.partner.microsoftonline.cn",
+}
+CLOUD_HOSTS = tuple(CLOUDS) + tuple(CLOUDS.values())
+DRS_RESOURCES = tuple("urn:ms-drs:" + h for h in CLOUDS)
+
+
+def resource_of_host(host):
+    """The DRS resource a request to host is for: its cloud's (public for 127.0.0.1)."""
+    host = (host or "").lower()
+    if host in CLOUDS:
+        return "urn:ms-drs:" + host
+    for drs, login in CLOUDS.items():
+        if host == login:
+            return "urn:ms-drs:" + drs
+    return DRS_RESOURCE
 
 # Users get stable object ids: the same tenant and UPN always map to one oid.
 USER_NAMESPACE = uuid.UUID("6c1a4c2e-53b1-4d8e-9a57-2f0d6c0f7e11")
@@ -122,11 +144,12 @@ def _iso(t):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def verify_bearer(authorization, cert, tenants, now=None):
+def verify_bearer(authorization, cert, tenants, now=None, resource=DRS_RESOURCE):
     """Check an Authorization header for a DRS join; return the claims.
 
     Raises DrsError 401 AuthenticationError naming exactly what is wrong.
-    tenants: a Tenants (knows which tenant ids exist).
+    tenants: a Tenants (knows which tenant ids exist). resource: the DRS
+    resource of the cloud the request came to (its Host).
     """
     now = time.time() if now is None else now
     if authorization is None:
@@ -162,9 +185,9 @@ def verify_bearer(authorization, cert, tenants, now=None):
     except (ValueError, binascii.Error, InvalidSignature):
         raise _refuse("bearer token signature does not verify with key %s" % kid)
     aud = claims.get("aud")
-    if aud not in DRS_AUDIENCES:
+    if aud not in (resource, DRS_APP_ID):
         raise _refuse("bearer token audience %r is not the Device Registration Service "
-                      "(expected %s or %s)" % (aud, DRS_RESOURCE, DRS_APP_ID))
+                      "(expected %s or %s)" % (aud, resource, DRS_APP_ID))
     tid = claims.get("tid")
     if not isinstance(tid, str):
         raise _refuse("bearer token has no 'tid' (tenant id) claim")
@@ -194,3 +217,29 @@ def verify_bearer(authorization, cert, tenants, now=None):
     if not isinstance(claims.get("upn", claims.get("unique_name")), str):
         raise _refuse("bearer token has neither 'upn' nor 'unique_name': a join needs a user")
     return claims
+
+
+def mint_bprt(key, kid, tid, upn, lifetime=180 * 86400, now=None):
+    """A bulk enrolment token: opaque to clients, signed so the emulator
+    needs no state to redeem it (and a restart keeps it valid)."""
+    now = int(now if now is not None else time.time())
+    payload = {"typ": "bprt", "tid": tid, "upn": upn, "oid": user_oid(tid, upn),
+               "client_id": BPRT_CLIENT_ID, "iat": now, "exp": now + lifetime,
+               "jti": str(uuid.uuid4()), "kid": kid}
+    body = b64url(json.dumps(payload, separators=(",", ":")).encode())
+    sig = key.sign(body.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return BPRT_PREFIX + body + "." + b64url(sig)
+
+
+def verify_bprt(token, cert):
+    """The payload of a BPRT this emulator minted, or None (not one, or forged)."""
+    if not token.startswith(BPRT_PREFIX):
+        return None
+    body, _, sig = token[len(BPRT_PREFIX):].partition(".")
+    try:
+        cert.public_key().verify(b64url_decode(sig), body.encode(), padding.PKCS1v15(),
+                                 hashes.SHA256())
+        payload = json.loads(b64url_decode(body))
+    except (ValueError, binascii.Error, InvalidSignature, UnicodeDecodeError):
+        return None
+    return payload if isinstance(payload, dict) and payload.get("typ") == "bprt" else None

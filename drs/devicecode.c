@@ -1,0 +1,292 @@
+/* devicecode.c - the device code sign-in (see devicecode.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devicecode.h"
+#include "json.h"
+#include "log.h"
+#include "redact.h"
+#include "util.h"
+
+#define GRANT "urn:ietf:params:oauth:grant-type:device_code"
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A number that may come as a JSON number or a numeric string (v1 answers). */
+static int
+number(const struct json *o, const char *key, long min, long max, long *out)
+{
+	const char *s = json_get_string(o, key);
+	double d;
+	char *end;
+
+	if (json_get(o, key) == NULL)
+		return 1;
+	if (s != NULL) {
+		errno = 0;
+		d = (double)strtol(s, &end, 10);
+		if (errno != 0 || end == s || *end != '\0')
+			return -1;
+	} else if (json_get_number(o, key, &d) < 0) {
+		return -1;
+	}
+	if (d < (double)min || d > (double)max)
+		return -1;
+	*out = (long)d;
+	return 0;
+}
+
+/* 1 when s is 1..max printable ASCII characters without spaces. */
+static int
+printable(const char *s, size_t max)
+{
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > max)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s <= ' ' || *s > '~')
+			return 0;
+	return 1;
+}
+
+int
+devicecode_parse(const struct http_response *rs, struct devicecode *c)
+{
+	struct json *a;
+	const char *dc, *uc, *uri, *msg;
+	int rc = -1, r;
+
+	if ((a = json_parse(rs->body, rs->body_len, EXIT_NETWORK,
+	    "login: the device code answer")) == NULL)
+		return -1;
+	dc = json_get_string(a, "device_code");
+	uc = json_get_string(a, "user_code");
+	uri = json_get_string(a, "verification_uri");
+	if (uri == NULL)
+		uri = json_get_string(a, "verification_url");	/* v1 */
+	msg = json_get_string(a, "message");
+	c->expires_in = 900;
+	c->interval = 5;
+	if (!printable(dc, 8192) || !printable(uc, sizeof(c->user_code) - 1) ||
+	    !printable(uri, sizeof(c->uri) - 1) || strncasecmp(uri, "https://", 8) != 0) {
+		log_fail(EXIT_NETWORK, "login: the device code answer lacks a "
+		    "usable device_code, user_code or https verification_uri");
+		goto out;
+	}
+	if ((r = number(a, "expires_in", 1, 86400, &c->expires_in)) < 0 ||
+	    (r = number(a, "interval", 0, DEVICECODE_INTERVAL_MAX_S, &c->interval)) < 0) {
+		log_fail(EXIT_NETWORK, "login: the device code answer has a bad "
+		    "expires_in or interval");
+		goto out;
+	}
+	if (c->interval == 0)
+		c->interval = 5;
+	snprintf(c->user_code, sizeof(c->user_code), "%s", uc);
+	snprintf(c->uri, sizeof(c->uri), "%s", uri);
+	if (msg != NULL && *msg != '\0')
+		redact_sanitize(c->message, sizeof(c->message), msg,
+		    strnlen(msg, 1000), 1);
+	else
+		snprintf(c->message, sizeof(c->message), "To sign in, open %s "
+		    "in a web browser and enter the code %s.", c->uri, c->user_code);
+	if ((c->device_code = util_strdup(dc)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	json_free(a);
+	return rc;
+}
+
+void
+devicecode_free(struct devicecode *c)
+{
+	if (c == NULL)
+		return;
+	util_free_secret(c->device_code);
+	c->device_code = NULL;
+}
+
+/* The terminal's countdown line, redrawn in place. */
+static void
+countdown(int tty, double left, const char *user_code)
+{
+	long s = left > 0 ? (long)(left + 0.5) : 0;
+
+	if (!tty || log_level < 1)
+		return;
+	fprintf(stderr, "\rdrsjoin: waiting for the sign-in with code %s: "
+	    "%ld:%02ld left (Ctrl-C gives up) \033[K", user_code, s / 60, s % 60);
+	fflush(stderr);
+}
+
+static void
+countdown_end(int tty)
+{
+	if (tty && log_level >= 1) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+}
+
+/* Sleeps until t (monotonic) or Ctrl-C, redrawing the countdown. */
+static void
+wait_until(double t, double deadline, int tty, const char *user_code)
+{
+	double left;
+	struct timespec ts;
+
+	while (!interrupted && (left = t - now_mono()) > 0) {
+		countdown(tty, deadline - now_mono(), user_code);
+		if (left > 1)
+			left = 1;
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);	/* EINTR: Ctrl-C, checked above */
+	}
+}
+
+int
+devicecode_run(struct http_session *s, const struct login_endpoints *ep,
+    const char *client_id, char **token)
+{
+	struct http_response rs = { 0 };
+	struct devicecode c = { 0 };
+	struct sigaction sa, old_sa;
+	char *form = NULL, err[64];
+	const char *pairs[8];
+	double start, deadline, next;
+	int rc = -1, tty = isatty(2), handler = 0;
+
+	*token = NULL;
+	pairs[0] = "client_id";
+	pairs[1] = client_id;
+	pairs[2] = "scope";
+	pairs[3] = LOGIN_DRS_SCOPE;
+	pairs[4] = NULL;
+	pairs[5] = NULL;
+	if ((form = login_form(pairs)) == NULL)
+		return -1;
+	log_debug(1, "login: asking %s for a device code", ep->devicecode_v2);
+	if (login_post(s, ep->devicecode_v2, form, 1, &rs) < 0)
+		goto out;
+	if (rs.status < 200 || rs.status > 299) {
+		login_fail(ep->devicecode_v2, "device code request", &rs);
+		goto out;
+	}
+	if (devicecode_parse(&rs, &c) < 0)
+		goto out;
+	http_response_free(&rs);
+	util_free_secret(form);
+	form = NULL;
+	start = now_mono();
+	deadline = start + (double)c.expires_in;
+
+	/* The person needs this even under -q. */
+	fprintf(stderr, "drsjoin: %s\n", c.message);
+	if (!tty)
+		log_note("login: waiting for the sign-in (the code expires in "
+		    "%ld s; polling every %ld s)", c.expires_in, c.interval);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	interrupted = 0;
+	if (sigaction(SIGINT, &sa, &old_sa) == 0)
+		handler = 1;
+
+	pairs[0] = "grant_type";
+	pairs[1] = GRANT;
+	pairs[2] = "client_id";
+	pairs[3] = client_id;
+	pairs[4] = "device_code";
+	pairs[5] = c.device_code;
+	pairs[6] = NULL;
+	pairs[7] = NULL;
+	if ((form = login_form(pairs)) == NULL)
+		goto out;
+	/* The first poll one interval after the code, each next one after the answer. */
+	next = start + (double)c.interval;
+	for (;;) {
+		wait_until(next, deadline, tty, c.user_code);
+		if (interrupted)
+			break;
+		if (now_mono() >= deadline) {
+			countdown_end(tty);
+			log_fail(EXIT_REFUSED, "login: the device code expired "
+			    "after %ld s before anyone signed in; run drsjoin "
+			    "again for a new one", c.expires_in);
+			goto out;
+		}
+		http_response_free(&rs);
+		if (login_post(s, ep->token_v2, form, 1, &rs) < 0) {
+			countdown_end(tty);
+			goto out;
+		}
+		if (rs.status >= 200 && rs.status <= 299) {
+			countdown_end(tty);
+			if (login_take_token(&rs, "device code sign-in", token) < 0)
+				goto out;
+			log_note("login: signed in");
+			rc = 0;
+			goto out;
+		}
+		login_error_code(&rs, err, sizeof(err));
+		if (strcmp(err, "authorization_pending") == 0) {
+			/* Nothing changed: no line in a pipe. */
+		} else if (strcmp(err, "slow_down") == 0) {
+			if (c.interval + DEVICECODE_SLOW_DOWN_S <= DEVICECODE_INTERVAL_MAX_S)
+				c.interval += DEVICECODE_SLOW_DOWN_S;
+			if (!tty)
+				log_note("login: the service asks to poll more "
+				    "slowly: every %ld s", c.interval);
+		} else if (strcmp(err, "authorization_declined") == 0) {
+			countdown_end(tty);
+			log_fail(EXIT_REFUSED, "login: the sign-in with code %s "
+			    "was declined", c.user_code);
+			goto out;
+		} else if (strcmp(err, "expired_token") == 0) {
+			countdown_end(tty);
+			log_fail(EXIT_REFUSED, "login: the device code expired "
+			    "before anyone signed in; run drsjoin again for a new one");
+			goto out;
+		} else {
+			countdown_end(tty);
+			login_fail(ep->token_v2, "device code sign-in", &rs);
+			goto out;
+		}
+		next = now_mono() + (double)c.interval;
+	}
+	countdown_end(tty);
+	log_fail(EXIT_INTERRUPTED, "login: interrupted while waiting for the "
+	    "sign-in with code %s", c.user_code);
+out:
+	if (handler)
+		sigaction(SIGINT, &old_sa, NULL);
+	http_response_free(&rs);
+	util_free_secret(form);
+	devicecode_free(&c);
+	return rc;
+}

@@ -1,0 +1,222 @@
+/* token.c - where the join's access token comes from (see token.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cloud.h"
+#include "devicecode.h"
+#include "doc.h"
+#include "log.h"
+#include "login.h"
+#include "state.h"
+#include "token.h"
+#include "util.h"
+
+static const struct {
+	const char *option, *env, *what;
+} sources[] = {
+	[TOKEN_ACCESS] = { "--token-file", "DRSJOIN_TOKEN", "token" },
+	[TOKEN_BPRT] = { "--bprt-file", "DRSJOIN_BPRT", "bulk enrolment token" },
+	[TOKEN_REFRESH] = { "--refresh-token-file", "DRSJOIN_REFRESH_TOKEN",
+	    "refresh token" },
+	[TOKEN_DEVICE_CODE] = { "--device-code", NULL, "device code sign-in" },
+};
+
+int
+token_read_secret(const char *path, const char *env, const char *option,
+    const char *what, char **out)
+{
+	char *buf = NULL;
+	const char *v;
+	size_t len, start = 0;
+
+	*out = NULL;
+	if (path == NULL) {
+		v = env != NULL ? getenv(env) : NULL;
+		if (v == NULL || *v == '\0')
+			return log_fail(EXIT_USAGE, "no %s: give %s FILE (or - for "
+			    "stdin), or set %s", what, option, env ? env : "it");
+		if ((buf = util_strdup(v)) == NULL)
+			return -1;
+		len = strlen(buf);
+	} else if (strcmp(path, "-") == 0) {
+		if (isatty(0))
+			return log_fail(EXIT_USAGE, "%s -: stdin is a terminal", option);
+		if (state_read_fd(0, what, TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0)
+			return -1;
+	} else if (state_read_file(path, TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0) {
+		return -1;
+	}
+	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
+		buf[--len] = '\0';
+	while (start < len && strchr(" \t\r\n", buf[start]) != NULL)
+		start++;
+	if (start == len) {
+		util_free_secret(buf);
+		if (path != NULL)
+			return log_fail(EXIT_INPUT, "%s file %s: empty", what, path);
+		return log_fail(EXIT_INPUT, "%s (%s): empty", what, env);
+	}
+	memmove(buf, buf + start, len - start + 1);
+	*out = buf;
+	return 0;
+}
+
+int
+token_source_choose(struct token_source *src, const char *token_file,
+    const char *bprt_file, const char *refresh_file, int device_code,
+    const char *client_id)
+{
+	int given = (token_file != NULL) + (bprt_file != NULL) +
+	    (refresh_file != NULL) + (device_code != 0), i, set = -1;
+
+	memset(src, 0, sizeof(*src));
+	src->client_id = client_id != NULL ? client_id : LOGIN_BROKER_CLIENT_ID;
+	if (given > 1)
+		return log_fail(EXIT_USAGE, "join: give one of --token-file, "
+		    "--bprt-file, --refresh-token-file and --device-code");
+	if (token_file != NULL) {
+		src->kind = TOKEN_ACCESS;
+		src->file = token_file;
+	} else if (bprt_file != NULL) {
+		src->kind = TOKEN_BPRT;
+		src->file = bprt_file;
+	} else if (refresh_file != NULL) {
+		src->kind = TOKEN_REFRESH;
+		src->file = refresh_file;
+	} else if (device_code) {
+		src->kind = TOKEN_DEVICE_CODE;
+	} else {
+		for (i = TOKEN_ACCESS; i <= TOKEN_REFRESH; i++) {
+			const char *v = getenv(sources[i].env);
+
+			if (v == NULL || *v == '\0')
+				continue;
+			if (set >= 0)
+				return log_fail(EXIT_USAGE, "join: both %s and %s "
+				    "are set; unset one", sources[set].env,
+				    sources[i].env);
+			set = i;
+		}
+		if (set < 0)
+			return log_fail(EXIT_USAGE, "no token: give --token-file "
+			    "FILE (or - for stdin), --bprt-file FILE, "
+			    "--refresh-token-file FILE or --device-code, or set "
+			    "DRSJOIN_TOKEN, DRSJOIN_BPRT or DRSJOIN_REFRESH_TOKEN");
+		src->kind = (enum token_kind)set;
+	}
+	if (client_id != NULL && src->kind != TOKEN_REFRESH &&
+	    src->kind != TOKEN_DEVICE_CODE)
+		return log_fail(EXIT_USAGE, "join: --client-id goes with "
+		    "--refresh-token-file or --device-code");
+	return 0;
+}
+
+int
+token_source_stdin(const struct token_source *src)
+{
+	return src->file != NULL && strcmp(src->file, "-") == 0;
+}
+
+const char *
+token_source_name(const struct token_source *src)
+{
+	return sources[src->kind].what;
+}
+
+/* A refresh token is opaque printable text; a JWT here is a mix-up. */
+static int
+check_refresh_token(const struct token_source *src)
+{
+	const char *s = src->secret, *p, *where = src->file != NULL ?
+	    src->file : sources[src->kind].env;
+	const char *what = sources[src->kind].what;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~')
+			return log_fail(EXIT_INPUT, "%s %s: contains a space or "
+			    "control character at offset %zu", what, where,
+			    (size_t)(p - s));
+	if (strncmp(s, "eyJ", 3) == 0 && (p = strchr(s, '.')) != NULL &&
+	    strchr(p + 1, '.') != NULL)
+		return log_fail(EXIT_INPUT, "%s %s: this is a JWT (an access "
+		    "token?), not a %s; give an access token with --token-file",
+		    what, where, what);
+	return 0;
+}
+
+int
+token_source_read(struct token_source *src)
+{
+	if (src->kind == TOKEN_DEVICE_CODE)
+		return 0;
+	if (token_read_secret(src->file, sources[src->kind].env,
+	    sources[src->kind].option, sources[src->kind].what, &src->secret) < 0)
+		return -1;
+	if (src->kind != TOKEN_ACCESS && check_refresh_token(src) < 0)
+		return -1;
+	return 0;
+}
+
+int
+token_obtain(struct http_session *s, struct token_source *src,
+    const struct json *doc, char **token)
+{
+	struct login_endpoints ep;
+	const char *tid = doc_get(doc, "tenant", "id");
+	const char *res = doc_get(doc, "discovery", "join_resource_id");
+	char *fallback = NULL;
+	int rc = -1;
+
+	*token = NULL;
+	if (src->kind == TOKEN_ACCESS) {
+		/* Handed over: the caller frees one copy. */
+		*token = src->secret;
+		src->secret = NULL;
+		return 0;
+	}
+	if (tid == NULL)
+		return log_fail(EXIT_INTERNAL, "login: no tenant id after discovery");
+	if (login_endpoints(doc_get(doc, "discovery", "token_endpoint"),
+	    opts.cloud->login_host, tid, &ep) < 0)
+		return -1;
+	if (res == NULL) {
+		if ((fallback = util_asprintf("urn:ms-drs:%s",
+		    opts.cloud->drs_host)) == NULL)
+			goto out;
+		res = fallback;
+	}
+	switch (src->kind) {
+	case TOKEN_BPRT:
+		rc = login_redeem_bprt(s, &ep, src->secret, res, token);
+		break;
+	case TOKEN_REFRESH:
+		rc = login_redeem_refresh(s, &ep, src->client_id, src->secret,
+		    token);
+		break;
+	case TOKEN_DEVICE_CODE:
+		rc = devicecode_run(s, &ep, src->client_id, token);
+		break;
+	default:
+		rc = log_fail(EXIT_INTERNAL, "login: unknown token source");
+		break;
+	}
+	/* Spent: the BPRT or refresh token is not needed again. */
+	util_free_secret(src->secret);
+	src->secret = NULL;
+out:
+	free(fallback);
+	login_endpoints_free(&ep);
+	return rc;
+}
+
+void
+token_source_free(struct token_source *src)
+{
+	if (src == NULL)
+		return;
+	util_free_secret(src->secret);
+	src->secret = NULL;
+}

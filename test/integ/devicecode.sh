@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# join --device-code: pending -> slow_down -> approved, declined, expired,
+# Ctrl-C; the countdown at a terminal, one line per state in a pipe.
+. "$(dirname "$0")/../lib-integ.sh"
+
+emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
+fresh() { STATE=$T_WORK/state-$1; }
+no_identity() { [ ! -e "$STATE/device.json" ] && [ -z "$(ls -A "$STATE/staging" 2>/dev/null)" ]; }
+POLLS=$T_WORK/polls.py
+cat >"$POLLS" <<'EOF'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("path", "").endswith("/oauth2/v2.0/token") and \
+       (r.get("error") or {}).get("error") == sys.argv[2]:
+        n += 1
+print(n)
+EOF
+# Polls answered with ERROR so far.
+polls() { "$PY" "$POLLS" "$(emu_requests)" "$1"; }
+# wait_for CMD...: until CMD succeeds (the drsjoin in the background must live).
+wait_for() {
+	local i=0
+	until "$@"; do
+		kill -0 "$BG" 2>/dev/null || return 1
+		i=$((i + 1)); [ "$i" -lt 1200 ] || return 1
+		sleep 0.05
+	done
+}
+# Starts drsjoin --device-code in the background (pid BG), output in OUT/ERR.
+start_bg() {
+	env DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
+	    "$DRSJOIN" "$@" </dev/null >"$OUT" 2>"$ERR" &
+	BG=$!
+}
+# The prompt and the state lines are notes, not errors: t_expect counts the rest.
+finish_bg() {
+	RC=0; wait "$BG" || RC=$?
+	cp "$ERR" "$ERR.full"
+	sed -i '/: To sign in, /d; /waiting for the sign-in (the code/d; /poll more slowly/d' "$ERR"
+}
+
+# --- pending -> slow_down -> success ------------------------------------
+fresh ok
+p0=$(polls authorization_pending)
+start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
+emu_fault --route token --oauth-error slow_down --count 1
+wait_for eval '[ "$(polls slow_down)" -ge 1 ]'
+emu_ctl approve --upn "alice@$EMU_TENANT_DOMAIN" >/dev/null
+finish_bg
+t_expect "device code: pending, slow_down, approved: joined" 0 "joined: device"
+code=$(jget "$(last_request token)" 'd["body"]["grant_type"]')
+ERR=$ERR.full
+t_check "device code: the service's message with the user code, on stderr" \
+    "$(grep -q 'To sign in, use a web browser to open the page https://.*/devicelogin and enter the code [A-Z0-9]\{9\}' "$ERR"; echo $?)"
+t_check "device code in a pipe: one line per state, slow_down honoured" \
+    "$(grep -q 'waiting for the sign-in (the code expires in 900 s; polling every 1 s)' "$ERR" &&
+       grep -q 'the service asks to poll more slowly: every 6 s' "$ERR" &&
+       grep -q 'login: signed in' "$ERR" && ! grep -q $'\r' "$ERR"; echo $?)"
+t_check "device code: v2 endpoints, the device code grant, the broker client" \
+    "$([ "$code" = urn:ietf:params:oauth:grant-type:device_code ] &&
+       [ "$(jget "$(last_request token)" 'd["body"]["client_id"]')" = 29d9ed98-a469-4536-ade2-f981bc1d605e ] &&
+       [ "$(jget "$(last_request token)" 'd["body"]["device_code"]')" = '<redacted>' ] &&
+       [ "$(jget "$STATE/device.json" 'd["upn"]')" = "alice@$EMU_TENANT_DOMAIN" ]; echo $?)"
+
+# --- declined ----------------------------------------------------------------
+fresh declined
+n=$(req_count join)
+p0=$(polls authorization_pending)
+start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
+emu_ctl approve --deny >/dev/null
+finish_bg
+t_expect "device code declined: refused" 5 "was declined"
+t_check "declined: no join request, nothing kept" "$([ "$(req_count join)" -eq "$n" ] && no_identity; echo $?)"
+
+# --- expired -------------------------------------------------------------------
+ERR=$T_WORK/err
+fresh expired
+emu_ctl config --device-code-lifetime 2 >/dev/null
+start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+finish_bg
+t_expect "device code expired before anyone signed in" 5 "the device code expired"
+t_check "expired: nothing kept" "$(no_identity; echo $?)"
+emu_ctl config --device-code-lifetime 900 >/dev/null
+fresh expired-answer
+p0=$(polls authorization_pending)
+start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
+emu_fault --route token --oauth-error expired_token --count 1
+finish_bg
+t_expect "expired_token from the service" 5 "the device code expired before anyone signed in"
+
+# --- Ctrl-C ------------------------------------------------------------------
+fresh sigint
+p0=$(polls authorization_pending)
+start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
+kill -INT "$BG"
+finish_bg
+t_expect "Ctrl-C while waiting: exit 130" 130 "login: interrupted while waiting for the sign-in"
+t_check "Ctrl-C: no staged keys left" "$(no_identity; echo $?)"
+
+# --- at a terminal: the countdown ------------------------------------------------
+fresh tty
+if command -v script >/dev/null 2>&1; then
+	p0=$(polls authorization_pending)
+	BG_CMD="env DRSJOIN_DISCOVERY_URL=$EMU_URL DRSJOIN_STATE_DIR=$STATE SSL_CERT_FILE=$EMU_CA $DRSJOIN join --device-code --tenant $EMU_TENANT_DOMAIN --key-store software"
+	script -qfec "$BG_CMD" "$T_WORK/typescript" </dev/null >/dev/null 2>&1 &
+	BG=$!
+	wait_for eval '[ "$(polls authorization_pending)" -ge $((p0 + 2)) ]'
+	emu_ctl approve >/dev/null
+	finish_bg
+	t_check "at a terminal: a live countdown redrawn in place, then joined" \
+	    "$([ "$RC" -eq 0 ] && grep -q $'\rdrsjoin: waiting for the sign-in with code [A-Z0-9]*: 1[45]:[0-9][0-9] left' "$T_WORK/typescript" &&
+	       grep -q 'joined: device' "$T_WORK/typescript" &&
+	       ! grep -q 'polling every' "$T_WORK/typescript"; echo $?)"
+else
+	t_skip "at a terminal: a live countdown" "script(1) is not installed"
+fi
+
+# --- bad answers from the device code endpoint ------------------------------------
+fresh dc-refused
+emu_fault --route token --aadsts 700016 --count 1
+t_run -- join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_expect "device code request refused: the hint" 5 "check --client-id and --cloud"
+fresh dc-html
+emu_fault --route token --non-json --count 1
+t_run -- join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_expect "device code answer not JSON" 4 "login: the device code answer: not valid JSON"
+
+t_done

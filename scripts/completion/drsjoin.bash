@@ -8,7 +8,8 @@
 _drsjoin() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	local globals="-v --verbose -q --quiet --cacert --proxy --timeout --attempts
-		--state-dir --discovery-url --tcti --compact -h --help -V --version"
+		--state-dir --cloud --discovery-url --resolve --tcti --compact -h --help
+		-V --version"
 	local commands="csr discover join keygen nonce status"
 	local cmd="" opts="" i
 
@@ -16,7 +17,7 @@ _drsjoin() {
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		--cacert | --proxy | --timeout | --attempts | --state-dir | \
-		    --discovery-url | --tcti) ((i++)) ;;
+		    --cloud | --discovery-url | --resolve | --tcti) ((i++)) ;;
 		-*) ;;
 		*) cmd=${COMP_WORDS[i]}; break ;;
 		esac
@@ -24,7 +25,7 @@ _drsjoin() {
 
 	COMPREPLY=()
 	case $prev in
-	--cacert | --token-file | --in)
+	--cacert | --token-file | --bprt-file | --refresh-token-file | --in)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
@@ -38,11 +39,17 @@ _drsjoin() {
 	--join-type)
 		COMPREPLY=($(compgen -W "join register" -- "$cur"))
 		return ;;
+	--cloud)
+		COMPREPLY=($(compgen -W "public usgov china" -- "$cur"))
+		return ;;
+	--nonce)
+		COMPREPLY=($(compgen -W "auto require off" -- "$cur"))
+		return ;;
 	--tcti)
 		COMPREPLY=($(compgen -W "device:/dev/tpmrm0 device:/dev/tpm0 swtpm: mssim:" -- "$cur"))
 		return ;;
 	--proxy | --timeout | --attempts | --discovery-url | --tenant | \
-	    --display-name | --target-domain)
+	    --display-name | --target-domain | --resolve | --client-id)
 		return ;;	# free text: nothing to offer
 	esac
 
@@ -56,8 +63,9 @@ _drsjoin() {
 		return ;;
 	csr) opts="--no-nonce --in" ;;
 	discover) opts="--tenant --token-file --in" ;;
-	join) opts="--token-file --join-type --display-name --target-domain --force
-		--key-store --no-nonce --in" ;;
+	join) opts="--token-file --bprt-file --refresh-token-file --device-code
+		--client-id --tenant --nonce --join-type --display-name --target-domain
+		--force --key-store --no-nonce --in" ;;
 	keygen) opts="--key-store --in" ;;
 	nonce) opts="--in" ;;
 	status) opts="--json" ;;

@@ -10,8 +10,8 @@ t_check "--help lists every subcommand, the global options and the exit codes" \
        grep -q -- '--discovery-url URL' "$OUT" && grep -q -- '--state-dir DIR' "$OUT" &&
        grep -q '^  8  not joined' "$OUT" && [ ! -s "$ERR" ]; echo $?)"
 t_check "--help and README give the same exit-code table" \
-    "$(diff <(sed -n 's/^  \([0-9]\)  .*/\1/p' "$OUT") \
-            <(sed -n 's/^| \([0-9]\) | .*/\1/p' "$DRSJOIN_TOP/README.md") >/dev/null; echo $?)"
+    "$(diff <(sed -n 's/^  \([0-9]\+\)  .*/\1/p' "$OUT") \
+            <(sed -n 's/^| \([0-9]\+\) | .*/\1/p' "$DRSJOIN_TOP/README.md") >/dev/null; echo $?)"
 
 t_run -- --version
 t_check "--version names drsjoin and the four libraries, read at run time" \

@@ -84,7 +84,7 @@ missing=$(comm -23 <(echo "$envs") <(echo "$man_envs") | tr '\n' ' ')
 t_check "every environment variable the code reads is documented" \
     "$([ -n "$envs" ] && [ -z "$missing" ]; echo $?)" "undocumented: $missing"
 
-codes_help=$(sed -n 's/^  \([0-9]\)  .*/\1/p' "$T_WORK/help")
+codes_help=$(sed -n 's/^  \([0-9]\+\)  .*/\1/p' "$T_WORK/help")
 codes_man=$(man_section "EXIT STATUS" | sed -n 's/^\.It \([0-9]*\)$/\1/p')
 t_check "EXIT STATUS lists the exit codes of --help" \
     "$([ -n "$codes_help" ] && [ "$codes_help" = "$codes_man" ]; echo $?)"

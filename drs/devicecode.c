@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "answer.h"
 #include "devicecode.h"
 #include "json.h"
 #include "log.h"
@@ -38,11 +39,11 @@ now_mono(void)
 static int
 number(const struct json *o, const char *key, long min, long max, long *out)
 {
-	const char *s = json_get_string(o, key);
+	const char *s = json_string(json_get(o, key));
 	double d;
 	char *end;
 
-	if (json_get(o, key) == NULL)
+	if (json_get(o, key) == NULL || json_is_null(json_get(o, key)))
 		return 1;
 	if (s != NULL) {
 		errno = 0;
@@ -58,46 +59,34 @@ number(const struct json *o, const char *key, long min, long max, long *out)
 	return 0;
 }
 
-/* 1 when s is 1..max printable ASCII characters without spaces. */
-static int
-printable(const char *s, size_t max)
-{
-	size_t n;
-
-	if (s == NULL || (n = strlen(s)) == 0 || n > max)
-		return 0;
-	for (; *s != '\0'; s++)
-		if (*s <= ' ' || *s > '~')
-			return 0;
-	return 1;
-}
-
 int
 devicecode_parse(const struct http_response *rs, struct devicecode *c)
 {
 	struct json *a;
-	const char *dc, *uc, *uri, *msg;
-	int rc = -1, r;
+	const char *dc, *uc, *uri, *uri1, *msg;
+	int rc = -1;
 
-	if ((a = json_parse(rs->body, rs->body_len, EXIT_NETWORK,
-	    "login: the device code answer")) == NULL)
+	memset(c, 0, sizeof(*c));
+	if ((a = answer_parse("login", rs)) == NULL)
 		return -1;
-	dc = json_get_string(a, "device_code");
-	uc = json_get_string(a, "user_code");
-	uri = json_get_string(a, "verification_uri");
+	/* Every field checked as answer.h says; v1 names the URL verification_url. */
+	if (answer_string("login", a, NULL, "device_code", ANSWER_WORD, 8192, 1,
+	    &dc) < 0 ||
+	    answer_string("login", a, NULL, "user_code", ANSWER_WORD,
+	    sizeof(c->user_code) - 1, 1, &uc) < 0 ||
+	    answer_string("login", a, NULL, "verification_uri", ANSWER_URL,
+	    sizeof(c->uri) - 1, 0, &uri) < 0 ||
+	    answer_string("login", a, NULL, "verification_url", ANSWER_URL,
+	    sizeof(c->uri) - 1, uri == NULL, &uri1) < 0 ||
+	    answer_string("login", a, NULL, "message", ANSWER_TEXT, 1000, 0,
+	    &msg) < 0)
+		goto out;
 	if (uri == NULL)
-		uri = json_get_string(a, "verification_url");	/* v1 */
-	msg = json_get_string(a, "message");
+		uri = uri1;
 	c->expires_in = 900;
 	c->interval = 5;
-	if (!printable(dc, 8192) || !printable(uc, sizeof(c->user_code) - 1) ||
-	    !printable(uri, sizeof(c->uri) - 1) || strncasecmp(uri, "https://", 8) != 0) {
-		log_fail(EXIT_NETWORK, "login: the device code answer lacks a "
-		    "usable device_code, user_code or https verification_uri");
-		goto out;
-	}
-	if ((r = number(a, "expires_in", 1, 86400, &c->expires_in)) < 0 ||
-	    (r = number(a, "interval", 0, DEVICECODE_INTERVAL_MAX_S, &c->interval)) < 0) {
+	if (number(a, "expires_in", 1, 86400, &c->expires_in) < 0 ||
+	    number(a, "interval", 0, DEVICECODE_INTERVAL_MAX_S, &c->interval) < 0) {
 		log_fail(EXIT_NETWORK, "login: the device code answer has a bad "
 		    "expires_in or interval");
 		goto out;
@@ -106,9 +95,8 @@ devicecode_parse(const struct http_response *rs, struct devicecode *c)
 		c->interval = 5;
 	snprintf(c->user_code, sizeof(c->user_code), "%s", uc);
 	snprintf(c->uri, sizeof(c->uri), "%s", uri);
-	if (msg != NULL && *msg != '\0')
-		redact_sanitize(c->message, sizeof(c->message), msg,
-		    strnlen(msg, 1000), 1);
+	if (msg != NULL)
+		snprintf(c->message, sizeof(c->message), "%s", msg);
 	else
 		snprintf(c->message, sizeof(c->message), "To sign in, open %s "
 		    "in a web browser and enter the code %s.", c->uri, c->user_code);

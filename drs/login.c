@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "answer.h"
 #include "json.h"
 #include "log.h"
 #include "login.h"
@@ -148,28 +149,33 @@ login_take_token(const struct http_response *rs, const char *what,
     char **access_token)
 {
 	struct json *ans;
-	const char *at, *tt;
-	char label[96];
+	const char *at, *tt, *rt;
 	int rc = -1;
 
 	*access_token = NULL;
-	snprintf(label, sizeof(label), "login: the answer to the %s", what);
-	if ((ans = json_parse(rs->body, rs->body_len, EXIT_NETWORK, label)) == NULL)
+	(void)what;
+	if ((ans = answer_parse("login", rs)) == NULL)
 		return -1;
-	at = json_get_string(ans, "access_token");
-	tt = json_get_string(ans, "token_type");
-	if (!json_is_object(ans) || at == NULL || *at == '\0') {
-		log_fail(EXIT_NETWORK, "%s has no access_token (client-request-id %s)",
-		    label, rs->request_id);
-	} else if (tt != NULL && strcasecmp(tt, "Bearer") != 0) {
-		log_fail(EXIT_NETWORK, "%s: token_type is not Bearer", label);
-	} else if ((*access_token = util_strdup(at)) != NULL) {
-		/* A rotated refresh token is not kept: see README, "Tokens". */
-		if (json_get(ans, "refresh_token") != NULL)
-			log_debug(1, "login: the answer holds a new refresh token; "
-			    "drsjoin drops it");
-		rc = 0;
+	if (answer_string("login", ans, NULL, "access_token", ANSWER_WORD,
+	    LOGIN_TOKEN_MAX, 1, &at) < 0 ||
+	    answer_string("login", ans, NULL, "token_type", ANSWER_WORD,
+	    ANSWER_WORD_MAX, 0, &tt) < 0)
+		goto out;
+	if (tt != NULL && strcasecmp(tt, "Bearer") != 0) {
+		log_fail(EXIT_NETWORK, "login: token_type in the answer is not Bearer");
+		goto out;
 	}
+	if ((*access_token = util_strdup(at)) == NULL)
+		goto out;
+	/* A rotated refresh token is not kept: see README, "Tokens". */
+	log_mute(1);
+	if (answer_string("login", ans, NULL, "refresh_token", ANSWER_WORD,
+	    LOGIN_TOKEN_MAX, 0, &rt) == 0 && rt != NULL)
+		log_debug(1, "login: the answer holds a new refresh token; drsjoin "
+		    "drops it");
+	log_mute(0);
+	rc = 0;
+out:
 	json_free(ans);	/* wipes the tokens */
 	return rc;
 }

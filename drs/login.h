@@ -39,6 +39,8 @@
 #define LOGIN_DRS_APP_ID "01cb2876-7ebd-4aa4-9cc9-d28bd4d359a9"
 #define LOGIN_DRS_SCOPE LOGIN_DRS_APP_ID "/.default openid offline_access"
 #define LOGIN_LINE_MAX 1400
+/* Longest access or refresh token taken from an answer. */
+#define LOGIN_TOKEN_MAX (64 * 1024)
 
 struct login_endpoints {
 	char *authority;	/* https://HOST[:PORT]/TENANT */

@@ -129,6 +129,6 @@ t_expect "device code request refused: the hint" 5 "check --client-id and --clou
 fresh dc-html
 emu_fault --route token --non-json --count 1
 t_run -- join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
-t_expect "device code answer not JSON" 4 "login: the device code answer: not valid JSON"
+t_expect "device code answer not JSON" 4 "login: the answer: not valid JSON"
 
 t_done

@@ -139,6 +139,6 @@ t_run -- join --device-code --tenant 'a b'
 t_expect "--tenant not a tenant" 2 "--tenant: 'a b' is neither a tenant id"
 t_run -- join
 t_expect "no token source at all" 2 "no token: give --token-file FILE (or - for stdin), --bprt-file FILE"
-t_check "bad input: no request, no state" "$([ "$(req_count)" -eq "$n" ] && [ ! -e "$STATE" ]; echo $?)"
+t_check "bad input: no request, nothing in the state dir" "$([ "$(req_count)" -eq "$n" ] && [ -z "$(state_files)" ]; echo $?)"
 
 t_done

@@ -141,10 +141,13 @@ main(void)
 	    strstr(dc.message, "ABC") != NULL, "device code: the v1 answer (strings, verification_url)");
 	devicecode_free(&dc);
 	CHECK(parse_code("{\"user_code\":\"ABC\",\"device_code\":\"D\",\"verification_uri\":"
-	    "\"https://x.example/dl\",\"expires_in\":900,\"interval\":0,\"message\":\"m\\u001b\"}",
-	    &dc) == 0 && dc.interval == 5 && strcmp(dc.message, "m\\x1b") == 0,
-	    "device code: the v2 answer; interval 0 means 5; message escaped");
+	    "\"https://x.example/dl\",\"expires_in\":900,\"interval\":0,\"message\":\"m\"}",
+	    &dc) == 0 && dc.interval == 5 && strcmp(dc.message, "m") == 0,
+	    "device code: the v2 answer; interval 0 means 5");
 	devicecode_free(&dc);
+	CHECK(parse_code("{\"user_code\":\"ABC\",\"device_code\":\"D\",\"verification_uri\":"
+	    "\"https://x.example/dl\",\"message\":\"m\\u001b[2J\"}", &dc) < 0,
+	    "device code: a message with a terminal escape is refused");
 	CHECK(parse_code("{\"user_code\":\"ABC\",\"device_code\":\"D\",\"verification_uri\":"
 	    "\"http://x.example/dl\"}", &dc) < 0, "device code: an http:// URL is refused");
 	CHECK(parse_code("{\"user_code\":\"A B\",\"device_code\":\"D\",\"verification_uri\":"

@@ -44,7 +44,10 @@ token_read_secret(const char *path, const char *env, const char *option,
 	} else if (strcmp(path, "-") == 0) {
 		if (isatty(0))
 			return log_fail(EXIT_USAGE, "%s -: stdin is a terminal", option);
-		if (state_read_fd(0, what, TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0)
+		char label[64];
+
+		snprintf(label, sizeof(label), "%s (stdin)", what);
+		if (state_read_fd(0, label, TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0)
 			return -1;
 	} else if (state_read_file(path, TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0) {
 		return -1;

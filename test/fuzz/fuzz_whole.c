@@ -198,10 +198,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct join_args a = { .display_name = "fuzz",
 		    .join_type = JOIN_TYPE_JOIN, .store = KEYSTORE_SOFTWARE };
 		struct json *doc;
+		char refusal[SVCERR_LINE_MAX];
 
 		join_setup();
 		doc = doc_of(doc_text);
-		post_join(s, doc, "eyJ0eXAiOiJKV1QifQ.e30.c2ln", &claims, &a);
+		post_join(s, doc, "eyJ0eXAiOiJKV1QifQ.e30.c2ln", &claims, &a,
+		    refusal, sizeof(refusal));
 		json_free(doc);
 		http_session_free(s);
 	}

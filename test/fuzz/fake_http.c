@@ -1,8 +1,9 @@
 /*
  * fake_http.c - http.h's session calls for the whole-answer fuzz targets:
- * no network, every request is answered 200 application/json with the body
- * set by fake_http_answer(). Linked before libdrs.a, so http.o (and curl)
- * stay out of those targets.
+ * no network, every request is answered application/json with the body set
+ * by fake_http_answer() and the status set by fake_http_status() (200 by
+ * default). Linked before libdrs.a, so http.o (and curl) stay out of those
+ * targets.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "log.h"
 
 void fake_http_answer(const char *body, size_t len);
+void fake_http_status(long status);
 
 struct http_session {
 	int unused;
@@ -18,6 +20,14 @@ struct http_session {
 
 static const char *answer;
 static size_t answer_len;
+static long answer_status = 200;
+
+/* Later answers have this status (200 by default). */
+void
+fake_http_status(long status)
+{
+	answer_status = status;
+}
 
 void
 fake_http_answer(const char *body, size_t len)
@@ -46,6 +56,10 @@ http_send(struct http_session *s, const struct http_request *rq,
 	memset(rs, 0, sizeof(*rs));
 	if (rq == NULL || rq->url == NULL || strncmp(rq->url, "https://", 8) != 0)
 		return log_fail(EXIT_INTERNAL, "fake http: not an https URL");
+	/* As http.c: an error answer is the caller's only with pass_errors. */
+	if ((answer_status < 200 || answer_status > 299) && !rq->pass_errors)
+		return log_fail(EXIT_REFUSED, "%s: server answered %ld", rq->phase,
+		    answer_status);
 	/* As http.c gives it: a NUL-terminated copy, NUL bytes inside kept. */
 	if ((rs->body = malloc(answer_len + 1)) == NULL ||
 	    (rs->content_type = strdup("application/json; charset=utf-8")) == NULL) {
@@ -55,7 +69,7 @@ http_send(struct http_session *s, const struct http_request *rq,
 	memcpy(rs->body, answer, answer_len);
 	rs->body[answer_len] = '\0';
 	rs->body_len = answer_len;
-	rs->status = 200;
+	rs->status = answer_status;
 	rs->attempts = 1;
 	strcpy(rs->request_id, "00000000-0000-4000-8000-000000000000");
 	return 0;

@@ -9,6 +9,11 @@
  *   JOIN       join.c's post_join(): the join answer, checked against the
  *              device key (test/unit/data/key.pem) up to the commit
  *   DOC        doc_read(): a document file, then what the phases look up
+ *   REDEEM     login_redeem_bprt() and login_redeem_refresh(): the token
+ *              endpoint's answer through the whole redeem (the first byte
+ *              picks its HTTP status: most are 200; an error answer makes
+ *              the error line), and devicecode_parse() on the same body
+ *              (fuzz_targets.c's LOGIN has the login parsers alone)
  *
  * The answers come from fake_http.c (no network); the input is the body.
  */
@@ -22,12 +27,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "devicecode.h"
 #include "discovery.h"
 #include "doc.h"
 #include "http.h"
 #include "json.h"
 #include "jwt.h"
 #include "log.h"
+#include "login.h"
 #include "nonce.h"
 #include "util.h"
 
@@ -38,6 +45,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 void fake_http_answer(const char *body, size_t len);
+void fake_http_status(long status);
 
 #define TENANT_ID "d3b07384-d9a0-4c9b-8a0e-2f4c6e8a1b3d"
 
@@ -238,6 +246,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				free(out);
 			json_free(doc);
 		}
+	}
+#elif defined(FUZZ_REDEEM)
+	{
+		static const long status[8] = { 200, 200, 200, 200, 400, 401, 500, 302 };
+		static struct login_endpoints ep;
+		struct http_session *s = http_session_new();
+		struct http_response rs = { 0 };
+		struct devicecode dc;
+		char *at = NULL;
+
+		if (ep.authority == NULL && login_endpoints(NULL,
+		    "login.microsoftonline.example", TENANT_ID, &ep) < 0)
+			abort();
+		if (size == 0)
+			goto redeem_out;
+		fake_http_status(status[data[0] % 8]);
+		fake_http_answer((const char *)data + 1, size - 1);
+		if (login_redeem_bprt(s, &ep, "bprt", "urn:ms-drs:enterpriseregistration."
+		    "windows.net", &at) == 0)
+			util_free_secret(at);
+		at = NULL;
+		log_reset();
+		if (login_redeem_refresh(s, &ep, LOGIN_BROKER_CLIENT_ID, "rt", &at) == 0)
+			util_free_secret(at);
+		log_reset();
+		/* The device code answer, as devicecode_run() reads a 2xx one. */
+		if (http_send(s, &(struct http_request){ .phase = "devicecode",
+		    .method = "POST", .url = ep.devicecode_v2, .pass_errors = 1 },
+		    &rs) == 0) {
+			memset(&dc, 0, sizeof(dc));
+			if (devicecode_parse(&rs, &dc) == 0)
+				devicecode_free(&dc);
+		}
+		http_response_free(&rs);
+redeem_out:
+		http_session_free(s);
+		fake_http_status(200);
 	}
 #else
 #error "define one FUZZ_<NAME>"

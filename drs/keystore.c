@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "b64.h"
 #include "bcrypt_blob.h"
@@ -186,11 +187,35 @@ out:
 	return rc;
 }
 
+#ifdef DRSJOIN_TEST_HOOKS
+/*
+ * Test builds only: DRSJOIN_TEST_KEYGEN_WAIT_FD=N makes key generation
+ * wait for end of file on the inherited descriptor N, as a slow TPM would
+ * (the progress test releases it when it has seen the spinner).
+ */
+static void
+test_keygen_wait(void)
+{
+	const char *s = getenv("DRSJOIN_TEST_KEYGEN_WAIT_FD");
+	ssize_t n;
+	char c;
+	int fd;
+
+	if (s == NULL || (fd = atoi(s)) < 3)
+		return;
+	while ((n = read(fd, &c, 1)) > 0 || (n < 0 && errno == EINTR))
+		;
+}
+#else
+#define test_keygen_wait() ((void)0)
+#endif
+
 static void *
 run(void *arg)
 {
 	struct keystore_job *j = arg;
 
+	test_keygen_wait();
 	j->rc = j->tpm ? make_tpm(j) : make_software(j);
 	return NULL;
 }

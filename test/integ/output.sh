@@ -44,6 +44,15 @@ if ! command -v script >/dev/null || ! command -v flock >/dev/null; then
 	t_done; exit
 fi
 ESC=$(printf '\033')
+# Waits (up to 120 s) until another process holds the state dir's lock.
+lock_held() {
+	local i
+	for i in $(seq 1200); do
+		flock -n "$STATE/.lock" true 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
 # Runs drsjoin under script(1) (a terminal on stdin, stdout and stderr).
 tty_run() {	# OUTFILE drsjoin-args...
 	local f=$1; shift
@@ -85,12 +94,35 @@ t_check "retry in a pipe: the one note line, no countdown" \
     "$([ "$RC" -eq 0 ] && [ "$(wc -l <"$ERR")" -eq 1 ] && grep -q 'retrying in 1 s' "$ERR" &&
        ! grep -q "$(printf '[\r\033]')" "$ERR"; echo $?)"
 
+# A slow key generation (a TPM can take many seconds): a spinner after a
+# second. The test build's hook holds keygen until the test has seen it.
+mkfifo "$T_WORK/keygen-release"
+DRSJOIN_TEST_KEYGEN_WAIT_FD=7 tty_run "$T_WORK/tty-keygen" keygen --key-store software \
+    7< <(cat "$T_WORK/keygen-release") &
+runner=$!
+if wait_for "$T_WORK/tty-keygen" "keygen: making the keys"; then
+	echo >"$T_WORK/keygen-release"
+	wait "$runner"; rc=$?
+	t_check "slow keygen at a terminal: a spinner, cleared, then the document" \
+	    "$([ "$rc" -eq 0 ] &&
+	       tr '\r' '\n' <"$T_WORK/tty-keygen" | grep -aEq "^$ESC\\[Kdrsjoin: keygen: making the keys [|/\\\\-]\$" &&
+	       [ "$(tr '\r' '\n' <"$T_WORK/tty-keygen" | grep -a '{$' | head -n 1)" = "$ESC[K{" ]; echo $?)"
+else
+	echo >"$T_WORK/keygen-release"; wait "$runner"
+	t_fail "slow keygen at a terminal: a spinner" "none in 120 s: $(cat -v "$T_WORK/tty-keygen" | head -5)"
+fi
+# In a pipe: held 1.5 s, longer than the spinner's delay (a slower machine
+# only holds it longer).
+t_run --env DRSJOIN_TEST_KEYGEN_WAIT_FD=7 -- keygen --key-store software 7< <(sleep 1.5)
+t_check "slow keygen in a pipe: no spinner, no extra line" \
+    "$([ "$RC" -eq 0 ] && [ ! -s "$ERR" ]; echo $?)" "$(cat -v "$ERR" | head -3)"
+
 # A lock held by another run: a spinner until it is released.
 mkdir -p "$STATE"; chmod 700 "$STATE"
 mkfifo "$T_WORK/release"
 flock "$STATE/.lock" -c "cat '$T_WORK/release' >/dev/null" &
 holder=$!
-wait_for /proc/locks "" # flock(1) is quick; the next line waits for drsjoin itself
+lock_held
 tty_run "$T_WORK/tty-lock" keygen --key-store software &
 runner=$!
 if wait_for "$T_WORK/tty-lock" "waiting for the lock"; then
@@ -107,6 +139,7 @@ fi
 wait "$holder"
 flock "$STATE/.lock" -c "cat '$T_WORK/release' >/dev/null" &
 holder=$!
+lock_held
 t_run -- keygen --key-store software &
 runner=$!
 if wait_for "$ERR" "waiting for another drsjoin"; then

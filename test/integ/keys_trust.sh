@@ -93,6 +93,21 @@ t_check "the request sent holds the set's device key" \
 t_check "the transport key sent is the set's" \
     "$([ "$(jget "$(last_request join)" 'd["body"]["TransportKey"]')" = "$(blob_of_key "$(jget "$STATE/device.json" 'd["keys"]["transport_key"]')")" ]; echo $?)"
 
+# A record's keys are found by their set's name, whatever the spelling of
+# the state dir; a record naming a file outside identity/ is refused.
+t_run -- --state-dir "$STATE/" status --json
+t_expect "status with the state dir spelled with a trailing slash" 0
+cp "$STATE/device.json" "$T_WORK/device.json.good"
+$PY - "$STATE/device.json" "$FOREIGN" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["keys"]["device_key"] = sys.argv[2]
+open(sys.argv[1], "w").write(json.dumps(d))
+PY
+t_run -- status --json
+t_check "a record whose device_key is outside identity/ is not used" \
+    "$([ "$RC" -ne 0 ] && grep -q "is not a key file of a set in" "$ERR"; echo $?)" "exit $RC"
+cp "$T_WORK/device.json.good" "$STATE/device.json"
+
 # Attack: keys.dir without a slash crashed join (SIGSEGV) after reading the token.
 STATE=$T_WORK/state-noslash
 edit "$T_WORK/keys.json" "$T_WORK/noslash.json" "d['keys']['dir'] = 'noslash'"

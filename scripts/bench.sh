@@ -22,7 +22,8 @@ else
 	echo "bench: no swtpm (${why:-swtpm did not start}): the TPM join is not measured" >&2
 fi
 emu_token --lifetime 7200 >"$work/token.jwt"
-chmod 600 "$work/token.jwt"
+emu_token --bprt >"$work/bprt"
+chmod 600 "$work/token.jwt" "$work/bprt"
 strip -o "$work/drsjoin.stripped" "$drsjoin"
 
 BENCH_TCTI=$tcti /usr/bin/python3 "$top/scripts/bench.py" "$drsjoin" "$work" "$runs" \

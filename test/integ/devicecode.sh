@@ -17,6 +17,15 @@ for line in open(sys.argv[1]):
         n += 1
 print(n)
 EOF
+GAP=$T_WORK/gap.py
+cat >"$GAP" <<'EOF'
+import datetime, json, sys
+polls = [json.loads(l) for l in open(sys.argv[1])]
+polls = [r for r in polls if r.get("path", "").endswith("/oauth2/v2.0/token")]
+t = lambda r: datetime.datetime.strptime(r["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+i = max(k for k, r in enumerate(polls) if (r.get("error") or {}).get("error") == "slow_down")
+print(int((t(polls[i + 1]) - t(polls[i])).total_seconds() * 1000) if i + 1 < len(polls) else -1)
+EOF
 # Polls answered with ERROR so far.
 polls() { "$PY" "$POLLS" "$(emu_requests)" "$1"; }
 # wait_for CMD...: until CMD succeeds (the drsjoin in the background must live).
@@ -59,6 +68,9 @@ t_check "device code in a pipe: one line per state, slow_down honoured" \
     "$(grep -q 'waiting for the sign-in (the code expires in 900 s; polling every 1 s)' "$ERR" &&
        grep -q 'the service asks to poll more slowly: every 6 s' "$ERR" &&
        grep -q 'login: signed in' "$ERR" && ! grep -q $'\r' "$ERR"; echo $?)"
+# A lower bound only: the next poll came at least the slowed interval later.
+t_check "slow_down: the next poll waited at least 1 + 5 s" \
+    "$([ "$("$PY" "$GAP" "$(emu_requests)")" -ge 5900 ]; echo $?)"
 t_check "device code: v2 endpoints, the device code grant, the broker client" \
     "$([ "$code" = urn:ietf:params:oauth:grant-type:device_code ] &&
        [ "$(jget "$(last_request token)" 'd["body"]["client_id"]')" = 29d9ed98-a469-4536-ade2-f981bc1d605e ] &&

@@ -1641,6 +1641,20 @@ def _():
           "NonceService back")
 
 
+@case("config auth_service: discovery without AuthenticationService, and back")
+def _():
+    run(EMUCTL, "--state-dir", S.emu.dir, "config", "--no-auth-service")
+    try:
+        d = S.emu.get("/%s/Discover?api-version=1.9" % S.emu.tid).json
+        check("AuthenticationService" not in d and "DeviceJoinService" in d, "services %r" % sorted(d))
+    finally:
+        run(EMUCTL, "--state-dir", S.emu.dir, "config", "--auth-service")
+    check("AuthenticationService" in S.emu.get("/%s/Discover?api-version=1.9" % S.emu.tid).json,
+          "AuthenticationService back")
+    status, out = S.emu.ctl("POST", "/config", {"auth_service": "no"})
+    check(status == 400, "a non-boolean auth_service is refused: %d %r" % (status, out))
+
+
 @case("drs-emulator --refuse-nonce --no-nonce-service at start; with --require-nonce: refused")
 def _():
     e = Emu("--refuse-nonce", "--no-nonce-service")

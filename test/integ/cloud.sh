@@ -48,6 +48,19 @@ t_run -- "${GOV_ARGS[@]}" join --token-file "$(token_file --aud 01cb2876-7ebd-4a
     --key-store software
 t_expect "the DRS application id is every cloud's audience" 0
 
+# No AuthenticationService in the answer: the BPRT goes to the cloud's login
+# host (443 there, where nothing listens: the connection is refused).
+emu_ctl config --no-auth-service >/dev/null
+fresh gov-noauth
+n=$(req_count token)
+t_run -- "${GOV_ARGS[@]}" --resolve "$GOVLOGIN:443:127.0.0.1" --attempts 1 \
+    join --bprt-file "$BPRT" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_expect "no AuthenticationService: the cloud's login host is used" 4 \
+    "login: cannot connect to $GOVLOGIN:443"
+t_check "no AuthenticationService: no token request reached the emulator" \
+    "$([ "$(req_count token)" -eq "$n" ]; echo $?)"
+emu_ctl config --auth-service >/dev/null
+
 # Without --discovery-url the cloud picks the host (nothing listens on 443 here).
 fresh china
 t_run --env DRSJOIN_DISCOVERY_URL= --env DRSJOIN_CLOUD=china -- --attempts 1 \

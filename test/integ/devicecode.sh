@@ -53,7 +53,7 @@ finish_bg() {
 # --- pending -> slow_down -> success ------------------------------------
 fresh ok
 p0=$(polls authorization_pending)
-start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+start_bg -vvv join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
 wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
 emu_fault --route token --oauth-error slow_down --count 1
 wait_for eval '[ "$(polls slow_down)" -ge 1 ]'
@@ -68,6 +68,10 @@ t_check "device code in a pipe: one line per state, slow_down honoured" \
     "$(grep -q 'waiting for the sign-in (the code expires in 900 s; polling every 1 s)' "$ERR" &&
        grep -q 'the service asks to poll more slowly: every 6 s' "$ERR" &&
        grep -q 'login: signed in' "$ERR" && ! grep -q $'\r' "$ERR"; echo $?)"
+t_check "device code at -vvv: the device code and the tokens redacted, no JWT on stderr" \
+    "$(grep -q '"device_code": *"<redacted>"' "$ERR" && grep -q 'device_code=<redacted>' "$ERR" &&
+       grep -q '"access_token": *"<redacted>"' "$ERR" &&
+       ! grep -Eq 'eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.' "$ERR"; echo $?)"
 # A lower bound only: the next poll came at least the slowed interval later.
 t_check "slow_down: the next poll waited at least 1 + 5 s" \
     "$([ "$("$PY" "$GAP" "$(emu_requests)")" -ge 5900 ]; echo $?)"

@@ -16,6 +16,7 @@ class Config:
     device_code_lifetime: int = 900
     refuse_nonce: bool = False      # 400 for any CSR carrying the nonce extension
     nonce_service: bool = True      # False: discovery names no NonceService
+    auth_service: bool = True       # False: discovery names no AuthenticationService
 
     def as_json(self):
         return dict(self.__dict__)

@@ -89,7 +89,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
     def config(self, body):
         cfg = self.server.emu.config
         for k, v in body.items():
-            if k in ("require_nonce", "refuse_nonce", "nonce_service") and isinstance(v, bool):
+            if k in ("require_nonce", "refuse_nonce", "nonce_service", "auth_service") \
+                    and isinstance(v, bool):
                 setattr(cfg, k, v)
             elif k in ("nonce_lifetime", "device_code_interval", "device_code_lifetime") \
                     and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:

@@ -73,6 +73,8 @@ def parse_args(argv):
     g.add_argument("--no-refuse-nonce", dest="refuse_nonce", action="store_false")
     g.add_argument("--nonce-service", dest="nonce_service", action="store_true", default=None)
     g.add_argument("--no-nonce-service", dest="nonce_service", action="store_false")
+    g.add_argument("--auth-service", dest="auth_service", action="store_true", default=None)
+    g.add_argument("--no-auth-service", dest="auth_service", action="store_false")
     g.add_argument("--nonce-lifetime", type=float, metavar="S")
     g.add_argument("--device-code-interval", type=int, metavar="S")
     g.add_argument("--device-code-lifetime", type=int, metavar="S")
@@ -114,6 +116,7 @@ def main(argv=None):
         out = call(base, "GET", "/status")
     elif a.cmd == "config":
         body = {k: getattr(a, k) for k in ("require_nonce", "refuse_nonce", "nonce_service",
+                                           "auth_service",
                                            "nonce_lifetime",
                                            "device_code_interval", "device_code_lifetime")
                 if getattr(a, k) is not None}

@@ -38,7 +38,7 @@ def _tenant(emu, key):
 
 
 def discovery_document(origin, tenant, resource=tokens.DRS_RESOURCE, login_origin=None,
-                       nonce_service=True):
+                       nonce_service=True, auth_service=True):
     """The discovery answer; origin is where the client reached us, so the
     endpoints stay on the host name (and cloud) it used."""
     tid, res = tenant.id, resource
@@ -75,6 +75,8 @@ def discovery_document(origin, tenant, resource=tokens.DRS_RESOURCE, login_origi
     }
     if not nonce_service:
         del doc["NonceService"]
+    if not auth_service:
+        del doc["AuthenticationService"]
     return doc
 
 
@@ -90,7 +92,8 @@ def discover(emu, req, tenant):
     require_api_version(req, "1.9")
     return Response(200, discovery_document(req.origin or emu.origin, _tenant(emu, tenant),
                                             tokens.resource_of_host(req.host),
-                                            login_origin(emu, req), emu.config.nonce_service))
+                                            login_origin(emu, req), emu.config.nonce_service,
+                                            emu.config.auth_service))
 
 
 def nonce(emu, req, tenant):

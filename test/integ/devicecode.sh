@@ -85,11 +85,14 @@ t_check "device code: v2 endpoints, the device code grant, the broker client" \
 fresh declined
 n=$(req_count join)
 p0=$(polls authorization_pending)
-start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+start_bg -q join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
 wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
 emu_ctl approve --deny >/dev/null
 finish_bg
 t_expect "device code declined: refused" 5 "was declined"
+t_check "-q: the sign-in message still shows, the state lines do not" \
+    "$(grep -q ': To sign in, use a web browser' "$ERR.full" &&
+       ! grep -q 'waiting for the sign-in (' "$ERR.full"; echo $?)"
 t_check "declined: no join request, nothing kept" "$([ "$(req_count join)" -eq "$n" ] && no_identity; echo $?)"
 
 # --- expired -------------------------------------------------------------------

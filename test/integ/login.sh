@@ -41,6 +41,15 @@ t_check "BPRT: nothing secret in stdout or the state dir" \
        ! grep -rlE 'eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.' "$STATE" >/dev/null; echo $?)"
 t_check "BPRT: the document has no token section" "$(jget "$OUT" '"token" not in d' | grep -q True; echo $?)"
 
+n=$(req_count)
+t_run -- join --bprt-file "$BPRT_FILE" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_expect "BPRT, joined already: nothing to do" 0 "already joined as device"
+t_check "BPRT, joined already: no request at all (not even the exchange)" \
+    "$([ "$(req_count)" -eq "$n" ]; echo $?)"
+t_run -- join --bprt-file "$BPRT_FILE" --tenant other.example --key-store software
+t_expect "BPRT for another tenant than the stored identity: refused" 3 \
+    "this machine is already joined to tenant $EMU_TENANT_ID"
+
 fresh bprt-env
 t_run --env "DRSJOIN_BPRT=$BPRT" -- join --tenant "$EMU_TENANT_ID" --key-store software
 t_expect "BPRT from DRSJOIN_BPRT" 0

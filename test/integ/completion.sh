@@ -66,6 +66,41 @@ t_check "bash: free-text values get no offer" \
     "$([ -z "$(comp drsjoin discover --tenant '')" ] && [ -z "$(comp drsjoin --timeout '')" ]; echo $?)"
 t_check "bash: an unknown command gets no offer" "$([ -z "$(comp drsjoin frob --)" ]; echo $?)"
 
+# Every option whose value the man page names as FILE completes file names,
+# DIR directories, and a|b|c (lower-case words) exactly those words; other
+# values (URL, ID, SPEC...) are never offered options. Read from the man page, so a new option is covered.
+MAN=$DRSJOIN_TOP/drsjoin.1
+man_args() {	# SECTION-AWK-FILTER -> "option argument" lines
+	awk "$1" "$MAN" | sed -n 's/^\.It Fl \(-[a-z-]*\) Ar \([^ ]*\).*/-\1 \2/p'
+}
+check_values() {	# PREFIX-WORDS... ; reads "option argument" lines
+	local opt arg got want bad=
+	while read -r opt arg; do
+		case $arg in
+		FILE | 'FILE|-') got=$(comp "$@" "$opt" to | tr '\n' ' '); want="tok2.jwt token.jwt " ;;
+		DIR) got=$(comp "$@" "$opt" s); want=sub ;;
+		*)
+			if [[ $arg =~ ^[a-z]+(\|[a-z]+)+$ ]]; then
+				got=$(comp "$@" "$opt" '' | tr '\n' ' ')
+				want="$(tr '|' '\n' <<<"$arg" | sort | tr '\n' ' ')"
+			else
+				got=$(comp "$@" "$opt" '' | grep -- '^-'); want=
+			fi ;;
+		esac
+		[ "$got" = "$want" ] || bad="$bad $opt($arg: '$got')"
+	done
+	echo "$bad"
+}
+bad=$(man_args '/^\.Sh /{on = ($0 == ".Sh GLOBAL OPTIONS")} on' | check_values drsjoin)
+t_check "bash: each global option's value completes as the man page names it" \
+    "$([ -z "$bad" ]; echo $?)" "wrong:$bad"
+for c in $cmds; do
+	bad=$(man_args "/^\\.Sh /{cmds = (\$0 == \".Sh COMMANDS\")} /^\\.Ss /{on = cmds && (\$0 == \".Ss $c\"); next} on" |
+	    check_values drsjoin "$c")
+	t_check "bash: each 'drsjoin $c' option's value completes as the man page names it" \
+	    "$([ -z "$bad" ]; echo $?)" "wrong:$bad"
+done
+
 if command -v zsh >/dev/null; then
 	out=$(zsh -n "$ZSH_COMP" 2>&1)
 	t_check "zsh: the script parses (zsh -n)" "$([ -z "$out" ]; echo $?)" "$out"

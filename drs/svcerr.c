@@ -92,7 +92,10 @@ format_excerpt(char *out, size_t outsz, const char *body, size_t len,
 	if (n < len)
 		strcat(excerpt, "...");
 	field(ctype, sizeof(ctype), content_type);
-	if (is_json)
+	if (is_json && ctype[0] != '\0')
+		append(out, outsz, ", no error details (%s, %zu bytes): %s",
+		    ctype, len, excerpt);
+	else if (is_json)
 		append(out, outsz, ", no error details (%zu bytes): %s", len,
 		    excerpt);
 	else if (ctype[0] != '\0')

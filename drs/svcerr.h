@@ -23,7 +23,7 @@
  *   <phase>: server answered <status> with an empty body (client-request-id <crid>)
  * A body that is not JSON, or JSON in none of the shapes above:
  *   <phase>: server answered <status>, not JSON (<content type>, <n> bytes): <excerpt> (client-request-id <crid>)
- *   <phase>: server answered <status>, no error details (<n> bytes): <excerpt> (client-request-id <crid>)
+ *   <phase>: server answered <status>, no error details (<content type>, <n> bytes): <excerpt> (client-request-id <crid>)
  * where <excerpt> is the first SVCERR_EXCERPT_MAX bytes, sanitised with
  * escapes (\n, \r, \t, \xNN), followed by "..." when cut; the content type
  * is left out when unknown.

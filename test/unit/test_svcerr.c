@@ -149,8 +149,8 @@ main(void)
 	    CRID ")");
 	EXPECT("JSON with no error fields", "join", 400, "{\"foo\": 1}",
 	    "application/json", CRID,
-	    "join: server answered 400, no error details (10 bytes): "
-	    "{\"foo\": 1} (client-request-id " CRID ")");
+	    "join: server answered 400, no error details (application/json, "
+	    "10 bytes): {\"foo\": 1} (client-request-id " CRID ")");
 	EXPECT("a JSON array", "join", 400, "[1,2]", NULL, NULL,
 	    "join: server answered 400, no error details (5 bytes): [1,2]");
 	EXPECT("a JSON string", "join", 400, "\"DirectoryError\"", NULL, NULL,

@@ -119,6 +119,29 @@ t_expect "keys of another TPM" 6 "tpm: these keys belong to another TPM"
 t_check "another TPM: the state is untouched" \
     "$([ "$(cd "$STATE" && find . -type f ! -name .lock -exec sha256sum {} + | sort)" = "$sum" ]; echo $?)"
 
+# Issue 10: a replaced SRK. Keys made under a persistent SRK at 0x81000001;
+# then another storage key put there: refused by the SRK's recorded name
+# (exit 6), before anything is sent to the new one; the state untouched.
+TEST_TPM=${DRSJOIN_UNIT_DIR:-$DRSJOIN_TOP/build/check/test}/test_tpm
+if [ -x "$TEST_TPM" ]; then
+	DRSJOIN_TEST_TCTI=$SWTPM_TCTI "$TEST_TPM" persist first-srk >"$T_WORK/persist.out" 2>&1
+	STATE=$T_WORK/state-srk
+	t_run "${TPM[@]}" -- join --token-file "$TOK" --key-store tpm
+	t_expect "join with keys under a persistent SRK" 0
+	t_run "${TPM[@]}" -- status --json
+	t_expect "status under the same persistent SRK" 0
+	sum=$(cd "$STATE" && find . -type f ! -name .lock -exec sha256sum {} + | sort)
+	DRSJOIN_TEST_TCTI=$SWTPM_TCTI "$TEST_TPM" persist another-srk >>"$T_WORK/persist.out" 2>&1
+	t_check "the persistent SRK was replaced" "$(grep -c '^ok' "$T_WORK/persist.out" | grep -qx 2; echo $?)"
+	t_run "${TPM[@]}" -- status --json
+	t_expect "a replaced SRK is refused" 6 \
+	    "tpm: these keys belong to another TPM, or its storage root key was replaced (they were made under the SRK named 000b"
+	t_check "a replaced SRK: the state is untouched" \
+	    "$([ "$(cd "$STATE" && find . -type f ! -name .lock -exec sha256sum {} + | sort)" = "$sum" ]; echo $?)"
+else
+	t_fail "a replaced SRK" "$TEST_TPM is not built"
+fi
+
 # No TPM: auto falls back to software and says so; tpm fails with exit 6.
 STATE=$T_WORK/state-notpm
 t_run --env DRSJOIN_TCTI=device:/nonexistent/tpmrm0 -- keygen

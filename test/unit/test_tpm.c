@@ -13,6 +13,8 @@
  *	                           DIR/hash for the script's bus listener
  *	test_tpm pss DIR           sign RSA-PSS; write DIR/pub.der, DIR/msg,
  *	                           DIR/msg.sig for the script's openssl check
+ *	test_tpm persist UNIQUE    make a storage key (unique field UNIQUE)
+ *	                           persistent at 0x81000001, replacing any
  *
  * Timings go to stderr as "# ..." lines.
  */
@@ -1271,6 +1273,13 @@ main(int argc, char **argv)
 		return mode_wire(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "pss") == 0)
 		return mode_pss(argv[2]);
+	/* For the scripts: a storage key at 0x81000001 (replacing any). */
+	if (argc == 3 && strcmp(argv[1], "persist") == 0) {
+		CHECK(raw_persistent(0, 0) == 0 &&
+		    raw_persistent_as(1, 1, argv[2]) == 0,
+		    "storage key '%s' persistent at 0x81000001", argv[2]);
+		return tap_done();
+	}
 	if (argc == 4 && strcmp(argv[1], "load") == 0)
 		return mode_load(argv[2], argv[3], 0);
 	if (argc == 4 && strcmp(argv[1], "foreign") == 0)

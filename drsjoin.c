@@ -20,6 +20,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "sandbox.h"
+#include "state.h"
 #include "tpm.h"
 #include "util.h"
 
@@ -137,20 +138,16 @@ parse_long(const char *opt, const char *s, long min, long max, long *out)
 }
 
 /*
- * The state dir without trailing slashes, so that every path made from it
- * has one spelling. An empty one is a usage error.
+ * The state dir absolute and in one spelling (no "." or trailing slashes),
+ * so that the record names it from anywhere. An empty one is a usage error.
  */
 static int
 state_dir_option(char **copy)
 {
-	size_t n = strlen(opts.state_dir);
-
-	while (n > 1 && opts.state_dir[n - 1] == '/')
-		n--;
-	if (n == 0)
+	if (*opts.state_dir == '\0')
 		return cli_usage(NULL, "--state-dir: empty");
-	if ((*copy = strndup(opts.state_dir, n)) == NULL)
-		return log_fail(EXIT_INTERNAL, "out of memory");
+	if ((*copy = state_absolute(opts.state_dir)) == NULL)
+		return -1;
 	opts.state_dir = *copy;
 	return 0;
 }

@@ -101,8 +101,10 @@ doc_need(const struct json *doc, const char *section, const char *key,
 {
 	const char *v = doc_get(doc, section, key);
 
-	if (v == NULL || *v == '\0')
+	if (v == NULL || *v == '\0') {
 		log_fail(EXIT_INPUT, "%s: the document has no %s.%s; run "
 		    "'drsjoin %s' first", cmd, section, key, hint);
+		return NULL;
+	}
 	return v;
 }

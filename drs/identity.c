@@ -1,10 +1,12 @@
 /* identity.c - staging, committing and finding the device identity. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -13,20 +15,22 @@
 #include "state.h"
 #include "util.h"
 
-#define RECORD_MAX (256 * 1024)
+#define SET_NAME_LEN 16
 
 int
-identity_open(const char *state_dir)
+identity_open(const char *state_dir, int create)
 {
-	if (state_mkdir_private(state_dir) < 0)
-		return -1;
-	return state_lock(state_dir);
+	int rc = state_open(state_dir, create);
+
+	if (rc != 0 || !create)
+		return rc;
+	return state_lock();
 }
 
 static char *
 random_name(void)
 {
-	uint8_t r[8];
+	uint8_t r[SET_NAME_LEN / 2];
 
 	if (crypto_random(r, sizeof(r)) < 0)
 		return NULL;
@@ -34,122 +38,208 @@ random_name(void)
 	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
 }
 
-int
-identity_staging_new(const char *state_dir, int ephemeral, char **tmp_dir, char **dir)
+/* A set's name as random_name() makes it, after an optional prefix. */
+static int
+set_name_ok(const char *s, const char *prefix)
 {
-	char *staging = NULL, *name = NULL;
+	size_t i, n = strlen(prefix);
+
+	if (strncmp(s, prefix, n) != 0)
+		return 0;
+	for (s += n, i = 0; i < SET_NAME_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[i] == '\0';
+}
+
+int
+identity_staging_new(int ephemeral, char **tmp_rel, char **rel)
+{
+	char *name = NULL;
 	int rc = -1;
 
-	*tmp_dir = *dir = NULL;
-	if ((staging = util_asprintf("%s/staging", state_dir)) == NULL ||
-	    state_mkdir_private(staging) < 0 || (name = random_name()) == NULL)
+	*tmp_rel = *rel = NULL;
+	if (state_mkdir("staging") < 0 || (name = random_name()) == NULL)
 		goto out;
-	*tmp_dir = util_asprintf("%s/.tmp-%s", staging, name);
-	*dir = util_asprintf(ephemeral ? "%s/.join-%s" : "%s/%s", staging, name);
-	if (*tmp_dir == NULL || *dir == NULL)
+	*tmp_rel = util_asprintf("staging/.tmp-%s", name);
+	*rel = util_asprintf(ephemeral ? "staging/.join-%s" : "staging/%s", name);
+	if (*tmp_rel == NULL || *rel == NULL)
 		goto out;
-	if (mkdir(*tmp_dir, 0700) < 0) {
-		log_fail(EXIT_IO, "%s: cannot create: %s", *tmp_dir, strerror(errno));
+	/* A random name: no other set has it. */
+	if (state_mkdir(*tmp_rel) < 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	if (rc < 0) {
-		free(*tmp_dir);
-		free(*dir);
-		*tmp_dir = *dir = NULL;
+		free(*tmp_rel);
+		free(*rel);
+		*tmp_rel = *rel = NULL;
 	}
-	free(staging);
 	free(name);
 	return rc;
 }
 
 int
-identity_staging_publish(const char *tmp_dir, const char *dir)
+identity_staging_publish(const char *tmp_rel, const char *rel)
 {
-	char *parent;
-	int rc;
-
-	if (rename(tmp_dir, dir) < 0)
-		return log_fail(EXIT_IO, "%s: cannot rename to %s: %s", tmp_dir, dir,
-		    strerror(errno));
-	if ((parent = util_strdup(dir)) == NULL)
+	if (state_rename(tmp_rel, rel) < 0)
 		return -1;
-	*strrchr(parent, '/') = '\0';
-	rc = state_sync_dir(parent);
-	free(parent);
-	return rc;
+	return state_sync("staging") < 0 ? -1 : 0;
 }
 
-int
-identity_load(const char *state_dir, struct json **rec)
+/* "staging/SET" for a document's "STATE/staging/SET", or NULL. Not reported. */
+static char *
+staging_rel(const char *dir)
 {
-	char *path = NULL, *buf = NULL;
-	size_t len;
-	int rc = -1;
+	const char *rel = state_rel(dir), *name;
+	struct stat st;
 
-	*rec = NULL;
-	if ((path = util_asprintf("%s/%s", state_dir, IDENTITY_RECORD)) == NULL)
-		return -1;
-	if (access(path, F_OK) < 0 && errno == ENOENT) {
-		rc = 1;
-		goto out;
-	}
-	if (state_read_file(path, RECORD_MAX, EXIT_IO, &buf, &len) < 0)
-		goto out;
-	if ((*rec = json_parse(buf, len, EXIT_IO, path)) == NULL)
-		goto out;
-	if (!json_is_object(*rec) || json_get_string(*rec, "device_id") == NULL) {
-		log_fail(EXIT_IO, "%s: not a drsjoin identity record (no device_id)",
-		    path);
-		json_free(*rec);
-		*rec = NULL;
-		goto out;
-	}
-	rc = 0;
-out:
-	free(buf);
-	free(path);
-	return rc;
+	if (rel == NULL || strncmp(rel, "staging/", 8) != 0)
+		return NULL;
+	name = rel + 8;
+	if (!set_name_ok(name, "") && !set_name_ok(name, ".join-"))
+		return NULL;
+	if (state_lstat(rel, &st) < 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	return util_strdup(rel);
 }
 
-/* The last component of a path (a set's name). */
-static const char *
-base_name(const char *path)
+char *
+identity_staging_check(const char *dir)
 {
-	const char *slash = strrchr(path, '/');
-
-	return slash != NULL ? slash + 1 : path;
-}
-
-int
-identity_staging_check(const char *state_dir, const char *dir)
-{
-	struct stat st, staging_st;
-	char *staging = NULL, *parent = NULL;
-	int ok = 0;
+	char *rel;
 
 	/*
 	 * dir comes from a document, and runs as root move it and later remove
 	 * it: it must be a set of this state dir's staging area, nothing else.
 	 */
-	if ((staging = util_asprintf("%s/staging", state_dir)) == NULL ||
-	    (parent = util_strdup(dir)) == NULL)
+	if (dir != NULL && (rel = staging_rel(dir)) != NULL)
+		return rel;
+	log_fail(EXIT_INPUT, "keys: %s is not a key set in %s/staging "
+	    "(the keys of a joined identity cannot join again: run 'drsjoin "
+	    "keygen', or leave the keys out of the document)", dir ? dir : "(none)",
+	    state_path());
+	return NULL;
+}
+
+void
+identity_staging_discard(const char *dir)
+{
+	char *rel = dir != NULL ? staging_rel(dir) : NULL;
+
+	if (rel != NULL)
+		state_remove(rel);
+	free(rel);
+}
+
+/* Parses the record; NULL with why set when it is not usable. */
+static struct json *
+parse_record(const char *buf, size_t len, const char **why)
+{
+	struct json *rec;
+
+	if (len == 0) {
+		*why = "empty";
+		return NULL;
+	}
+	if ((rec = json_parse_quiet(buf, len)) == NULL) {
+		*why = "not valid JSON (truncated or damaged)";
+		return NULL;
+	}
+	if (!json_is_object(rec) || json_get_string(rec, "device_id") == NULL) {
+		*why = "not a drsjoin identity record (no device_id)";
+		json_free(rec);
+		return NULL;
+	}
+	return rec;
+}
+
+static int
+load(struct json **rec, int quiet)
+{
+	char *buf = NULL, *abs = NULL;
+	const char *why = NULL;
+	struct stat st;
+	size_t len = 0;
+	int rc = -1, fd;
+
+	*rec = NULL;
+	if ((abs = state_abs(IDENTITY_RECORD)) == NULL)
+		return -1;
+	if ((fd = state_openat(IDENTITY_RECORD, O_RDONLY, 0)) < 0) {
+		if (errno == ENOENT)
+			rc = 1;
+		else if (errno == ELOOP)
+			why = "a symbolic link, refused";
+		else if (!quiet)
+			log_fail(EXIT_IO, "%s: %s", abs, strerror(errno));
 		goto out;
-	*strrchr(parent, '/') = '\0';
-	ok = strrchr(dir, '/') != NULL && base_name(dir)[0] != '\0' &&
-	    strcmp(base_name(dir), ".") != 0 && strcmp(base_name(dir), "..") != 0 &&
-	    lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    stat(parent, &st) == 0 && stat(staging, &staging_st) == 0 &&
-	    st.st_dev == staging_st.st_dev && st.st_ino == staging_st.st_ino;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		why = "not a regular file";
+	} else if (st.st_size > IDENTITY_RECORD_MAX) {
+		why = "larger than " "256 KiB, the largest record drsjoin writes";
+	} else {
+		log_mute(quiet);
+		if (state_read_fd(fd, abs, IDENTITY_RECORD_MAX, EXIT_IO, &buf, &len) == 0)
+			*rec = parse_record(buf, len, &why);
+		else if (quiet)
+			why = "cannot be read";
+		log_mute(0);
+		if (*rec != NULL)
+			rc = 0;
+	}
+	close(fd);
 out:
-	free(staging);
-	free(parent);
-	if (!ok)
-		return log_fail(EXIT_INPUT, "keys: %s is not a key set in %s/staging "
-		    "(the keys of a joined identity cannot join again: run 'drsjoin "
-		    "keygen', or leave the keys out of the document)", dir, state_dir);
-	return 0;
+	if (why != NULL) {
+		if (quiet)
+			rc = IDENTITY_CORRUPT;
+		else
+			log_fail(EXIT_IO, "%s: %s (see 'drsjoin join --force')", abs, why);
+	}
+	free(buf);
+	free(abs);
+	return rc;
+}
+
+int
+identity_load(struct json **rec)
+{
+	return load(rec, 0);
+}
+
+int
+identity_load_quiet(struct json **rec)
+{
+	return load(rec, 1);
+}
+
+/* The set name in a record's identity_dir, or NULL. */
+static const char *
+record_set(const struct json *rec)
+{
+	const char *dir = json_get_string(rec, "identity_dir");
+	const char *rel = state_rel(dir);
+
+	if (rel == NULL || strncmp(rel, "identity/", 9) != 0 || !set_name_ok(rel + 9, ""))
+		return NULL;
+	return rel + 9;
+}
+
+char *
+identity_set_of(const struct json *rec)
+{
+	const char *name = record_set(rec);
+	char *abs;
+
+	if (name != NULL)
+		return util_asprintf("identity/%s", name);
+	abs = state_abs(IDENTITY_RECORD);
+	log_fail(EXIT_IO, "%s: identity_dir %s is not a set of %s/identity",
+	    abs ? abs : IDENTITY_RECORD, json_get_string(rec, "identity_dir") ?
+	    json_get_string(rec, "identity_dir") : "(missing)", state_path());
+	free(abs);
+	return NULL;
 }
 
 /* Rewrites the "keys" paths under old_dir to new_dir. */
@@ -178,87 +268,99 @@ move_key_paths(struct json *rec, const char *old_dir, const char *new_dir)
 }
 
 int
-identity_commit(const char *state_dir, const char *staging_dir,
-    const char *cert_pem, struct json *rec)
+identity_commit(const char *staging, const char *cert_pem, struct json *rec)
 {
 	struct json *old = NULL;
-	char *ids = NULL, *set_dir = NULL, *cert = NULL, *path = NULL, *text = NULL;
-	char *old_set = NULL;
+	char *set = NULL, *cert = NULL, *text = NULL, *old_set = NULL;
+	char *abs_staging = NULL, *abs_set = NULL, *abs_cert = NULL, *abs_rec = NULL;
 	const char *name, *old_name;
-	int rc = -1;
+	size_t len;
+	int rc = -1, have;
 
-	if (identity_load(state_dir, &old) < 0 ||
-	    identity_staging_check(state_dir, staging_dir) < 0)
+	/* A corrupt record was moved aside by --force before: here it is an error. */
+	if ((have = identity_load(&old)) < 0)
 		goto out;
-	name = base_name(staging_dir);
-	if (strncmp(name, ".join-", 6) == 0)
-		name += 6;
-	if ((ids = util_asprintf("%s/identity", state_dir)) == NULL ||
-	    state_mkdir_private(ids) < 0 ||
-	    (set_dir = util_asprintf("%s/%s", ids, name)) == NULL ||
-	    (cert = util_asprintf("%s/%s", set_dir, IDENTITY_CERT)) == NULL ||
-	    (path = util_asprintf("%s/%s", state_dir, IDENTITY_RECORD)) == NULL)
+	if (strncmp(staging, "staging/", 8) != 0 || (!set_name_ok(staging + 8, "") &&
+	    !set_name_ok(staging + 8, ".join-")))
+		return log_fail(EXIT_INTERNAL, "commit: %s is not a staging set", staging);
+	name = strrchr(staging, '-') != NULL ? strrchr(staging, '-') + 1 : staging + 8;
+	if ((set = util_asprintf("identity/%s", name)) == NULL ||
+	    (cert = util_asprintf("%s/%s", set, IDENTITY_CERT)) == NULL ||
+	    (abs_staging = state_abs(staging)) == NULL ||
+	    (abs_set = state_abs(set)) == NULL || (abs_cert = state_abs(cert)) == NULL ||
+	    (abs_rec = state_abs(IDENTITY_RECORD)) == NULL)
 		goto out;
-	if (rename(staging_dir, set_dir) < 0) {
-		log_fail(EXIT_IO, "%s: cannot move to %s: %s", staging_dir, set_dir,
-		    strerror(errno));
+	if (move_key_paths(rec, abs_staging, abs_set) < 0 ||
+	    json_set_string(rec, "identity_dir", abs_set) < 0 ||
+	    json_set_string(rec, "certificate", abs_cert) < 0 ||
+	    (text = json_print(rec, JSON_SORT | JSON_INDENT)) == NULL)
+		goto out;
+	/* What is written must read back: refused before anything moves. */
+	if ((len = strlen(text)) > IDENTITY_RECORD_MAX) {
+		log_fail(EXIT_IO, "%s: the new record would be %zu bytes, more than the "
+		    "%d drsjoin reads back; nothing was changed", abs_rec, len,
+		    IDENTITY_RECORD_MAX);
 		goto out;
 	}
-	if (state_sync_dir(ids) < 0 ||
-	    state_write_new(cert, cert_pem, strlen(cert_pem), 0644) < 0 ||
-	    move_key_paths(rec, staging_dir, set_dir) < 0 ||
-	    json_set_string(rec, "identity_dir", set_dir) < 0 ||
-	    json_set_string(rec, "certificate", cert) < 0 ||
-	    (text = json_print(rec, JSON_SORT | JSON_INDENT)) == NULL ||
+	if (state_mkdir("identity") < 0 || state_rename(staging, set) < 0)
+		goto out;
+	if (state_sync("identity") < 0 ||
+	    state_create(cert, cert_pem, strlen(cert_pem), 0644) < 0 ||
 	    /* The commit point: before it the old identity stands, after it the new. */
-	    state_write_atomic(path, text, strlen(text), 0600) < 0) {
+	    state_replace(IDENTITY_RECORD, text, len, 0600) < 0) {
 		/* The keys go back where the document says they are. */
-		unlink(cert);
-		rename(set_dir, staging_dir);
+		unlinkat(state_dirfd(), cert, 0);
+		state_rename(set, staging);
 		goto out;
 	}
 	rc = 0;
 	/* Only a set of our own identity/ is removed, whatever the record says. */
-	old_name = old != NULL ? json_get_string(old, "identity_dir") : NULL;
-	old_name = old_name != NULL ? base_name(old_name) : "";
-	if (*old_name != '\0' && strcmp(old_name, ".") != 0 &&
-	    strcmp(old_name, "..") != 0 && strcmp(old_name, name) != 0 &&
-	    (old_set = util_asprintf("%s/%s", ids, old_name)) != NULL &&
-	    state_remove_tree(old_set) < 0)
-		log_note("could not remove the previous identity's files in %s", old_set);
+	old_name = have == 0 ? record_set(old) : NULL;
+	if (old_name != NULL && strcmp(old_name, name) != 0 &&
+	    (old_set = util_asprintf("identity/%s", old_name)) != NULL &&
+	    state_remove(old_set) < 0)
+		log_note("could not remove the previous identity's files in %s/%s",
+		    state_path(), old_set);
 out:
-	free(old_set);
 	json_free(old);
-	free(ids);
-	free(set_dir);
+	free(set);
 	free(cert);
-	free(path);
 	free(text);
+	free(old_set);
+	free(abs_staging);
+	free(abs_set);
+	free(abs_cert);
+	free(abs_rec);
 	return rc;
 }
 
-/* Removes the entries of dir for which keep() says no. */
+/* Removes the entries of directory rel for which keep() says no. */
 static void
-sweep(const char *dir, int (*keep)(const char *name, const char *path,
-    const void *arg), const void *arg)
+sweep(const char *rel, int (*keep)(const char *name, const void *arg), const void *arg)
 {
 	DIR *d;
 	struct dirent *e;
+	int fd;
 
-	if ((d = opendir(dir)) == NULL)
+	if ((fd = state_openat(rel, O_RDONLY | O_DIRECTORY, 0)) < 0)
 		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
 	while ((e = readdir(d)) != NULL) {
 		char *p;
 
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+		    keep(e->d_name, arg))
 			continue;
-		if ((p = util_asprintf("%s/%s", dir, e->d_name)) == NULL)
+		p = strcmp(rel, ".") == 0 ? util_strdup(e->d_name) :
+		    util_asprintf("%s/%s", rel, e->d_name);
+		if (p == NULL)
 			break;
-		if (!keep(e->d_name, p, arg)) {
-			log_debug(1, "removing leftover %s", p);
-			if (state_remove_tree(p) < 0)
-				log_note("could not remove the leftover %s", p);
-		}
+		log_debug(1, "removing leftover %s/%s", state_path(), p);
+		if (state_remove(p) < 0)
+			log_note("could not remove the leftover %s/%s", state_path(), p);
 		free(p);
 	}
 	closedir(d);
@@ -269,59 +371,103 @@ sweep(const char *dir, int (*keep)(const char *name, const char *path,
  * that never committed (.join-) go; sets made by keygen wait for their join.
  */
 static int
-keep_staged(const char *name, const char *path, const void *arg)
+keep_staged(const char *name, const void *arg)
 {
-	(void)path;
 	(void)arg;
 	return name[0] != '.';
 }
 
-/*
- * identity/: keep only the set device.json points at, by name: the state
- * dir may be spelled differently now (a trailing slash, a relative path).
- */
+/* identity/: keep only the set device.json points at. */
 static int
-keep_identity(const char *name, const char *path, const void *arg)
+keep_identity(const char *name, const void *arg)
 {
 	const char *current = arg;
 
-	(void)path;
-	return current != NULL && strcmp(name, base_name(current)) == 0;
+	return current != NULL && strcmp(name, current) == 0;
 }
 
 /* STATE itself: only the temporaries of atomic writes go. */
 static int
-keep_state_entry(const char *name, const char *path, const void *arg)
+keep_state_entry(const char *name, const void *arg)
 {
-	(void)path;
 	(void)arg;
 	return strstr(name, ".tmp-") == NULL;
 }
 
+/* A subdirectory of the state dir that is a link or a file: refused, not followed. */
+static int
+check_subdir(const char *rel)
+{
+	struct stat st;
+
+	if (state_lstat(rel, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		st.st_mode = 0;
+	}
+	if (S_ISDIR(st.st_mode))
+		return 0;
+	return log_fail(EXIT_IO, "state dir %s: %s is %s, refused (remove it)",
+	    state_path(), rel, S_ISLNK(st.st_mode) ? "a symbolic link" :
+	    "not a directory");
+}
+
 int
-identity_cleanup(const char *state_dir)
+identity_cleanup(void)
 {
 	struct json *rec = NULL;
-	char *staging = NULL, *ids = NULL;
-	int rc;
+	int have;
 
-	rc = identity_load(state_dir, &rec);
-	if (rc < 0)
+	if (check_subdir("staging") < 0 || check_subdir("identity") < 0)
 		return -1;
-	staging = util_asprintf("%s/staging", state_dir);
-	ids = util_asprintf("%s/identity", state_dir);
-	if (staging == NULL || ids == NULL) {
-		rc = -1;
+	have = identity_load_quiet(&rec);
+	if (have < 0)
+		return -1;
+	sweep("staging", keep_staged, NULL);
+	/* Under a record that cannot be read, no set is known to be unused. */
+	if (have != IDENTITY_CORRUPT)
+		sweep("identity", keep_identity, have == 0 ? record_set(rec) : NULL);
+	/* device.json.tmp-* from a write that was killed. */
+	sweep(".", keep_state_entry, NULL);
+	json_free(rec);
+	return 0;
+}
+
+int
+identity_quarantine(void)
+{
+	char stamp[32], *rec_to = NULL, *ids_to = NULL;
+	struct stat st;
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc = -1, ids;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+		return log_fail(EXIT_INTERNAL, "quarantine: no clock");
+	if ((rec_to = util_asprintf("%s.corrupt-%s", IDENTITY_RECORD, stamp)) == NULL ||
+	    (ids_to = util_asprintf("identity.corrupt-%s", stamp)) == NULL)
+		goto out;
+	/* Never over an earlier quarantine: a name taken means try later. */
+	if (state_lstat(rec_to, &st) == 0 || state_lstat(ids_to, &st) == 0) {
+		log_fail(EXIT_IO, "state dir %s: %s already exists; try again in a second",
+		    state_path(), rec_to);
 		goto out;
 	}
-	sweep(staging, keep_staged, NULL);
-	sweep(ids, keep_identity, rec ? json_get_string(rec, "identity_dir") : NULL);
-	/* device.json.tmp-* from a write that was killed. */
-	sweep(state_dir, keep_state_entry, NULL);
+	ids = state_lstat("identity", &st) == 0;
+	if (ids && state_rename("identity", ids_to) < 0)
+		goto out;
+	if (state_lstat(IDENTITY_RECORD, &st) == 0 &&
+	    state_rename(IDENTITY_RECORD, rec_to) < 0)
+		goto out;
+	if (state_sync(".") < 0)
+		goto out;
+	log_note("moved the unusable %s/%s aside as %s%s%s: nothing was deleted",
+	    state_path(), IDENTITY_RECORD, rec_to, ids ? ", its key sets as " : "",
+	    ids ? ids_to : "");
 	rc = 0;
 out:
-	json_free(rec);
-	free(staging);
-	free(ids);
+	free(rec_to);
+	free(ids_to);
 	return rc;
 }

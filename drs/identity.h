@@ -6,12 +6,20 @@
  *   STATE/staging/SET/          keys made by keygen, not joined yet
  *   STATE/staging/.tmp-SET/     a keygen in progress
  *   STATE/staging/.join-SET/    keys of a one-shot join, not committed yet
+ *   STATE/device.json.corrupt-TIME, STATE/identity.corrupt-TIME
+ *                               a corrupt record and the sets it may have
+ *                               named, moved aside (identity_quarantine)
  *
- * SET is a random name. A join renames its staging set into identity/,
- * writes the certificate there, then replaces device.json atomically; only
- * then is the previous identity's set removed. A run killed at any moment
- * leaves either the old or the new device.json, whole; what no record points
- * at is cleaned up by the next run (identity_cleanup).
+ * SET is a random name (16 hex digits). A join renames its staging set into
+ * identity/, writes the certificate there, then replaces device.json
+ * atomically; only then is the previous identity's set removed. A run killed
+ * at any moment leaves either the old or the new device.json, whole; what no
+ * record points at is cleaned up by the next run (identity_cleanup).
+ *
+ * Everything goes through state.h (one descriptor, no symbolic links): the
+ * names below are relative to the state dir ("staging/SET"); records and
+ * documents hold absolute paths (state_abs) for people to read, and only
+ * the SET name is taken from them.
  */
 #ifndef DRS_IDENTITY_H
 #define DRS_IDENTITY_H
@@ -22,36 +30,63 @@
 
 #define IDENTITY_RECORD "device.json"
 #define IDENTITY_CERT "certificate.pem"
+/* The largest device.json read back; the writer refuses a bigger one. */
+#define IDENTITY_RECORD_MAX (256 * 1024)
 
-/* Creates STATE and takes its lock: 0 / -1 (EXIT_IO). */
-int identity_open(const char *state_dir);
 /*
- * A new staging set: *tmp_dir is where the keys are written, and
- * identity_staging_publish() renames it to its final *dir. An ephemeral set
+ * Opens the state dir (state_open: absolute, checked). With create, makes
+ * it and takes its lock (commands that write); without, 1 when it does not
+ * exist (status: not joined). 0 / 1 / -1 (EXIT_IO).
+ */
+int identity_open(const char *state_dir, int create);
+/*
+ * A new staging set: *tmp_rel is where the keys are written, and
+ * identity_staging_publish() renames it to its final *rel. An ephemeral set
  * (a one-shot join's) is removed by the next identity_cleanup() if no join
  * committed it; a set made by keygen is kept for a later join.
  */
-int identity_staging_new(const char *state_dir, int ephemeral, char **tmp_dir,
-    char **dir);
-int identity_staging_publish(const char *tmp_dir, const char *dir);
+int identity_staging_new(int ephemeral, char **tmp_rel, char **rel);
+int identity_staging_publish(const char *tmp_rel, const char *rel);
+/*
+ * The staging set a document's keys.dir names ("STATE/staging/SET", this
+ * state dir's), as a new relative name "staging/SET". Any other path - a
+ * joined identity's set, another directory, a link, a name without a slash -
+ * is refused: NULL (EXIT_INPUT). Never crashes on any string.
+ */
+char *identity_staging_check(const char *dir);
+/* Removes the staging set keys.dir names, if it is one (a failed one-shot join). */
+void identity_staging_discard(const char *dir);
 /*
  * Loads device.json: 0 with *rec set, 1 when there is none (not joined),
- * -1 on error (EXIT_IO, naming the file).
+ * -1 on error (EXIT_IO, naming the file and what is wrong with it).
+ * identity_load_quiet() reports nothing and returns IDENTITY_CORRUPT (2)
+ * for a record that exists but cannot be used.
  */
-int identity_load(const char *state_dir, struct json **rec);
+int identity_load(struct json **rec);
+#define IDENTITY_CORRUPT 2
+int identity_load_quiet(struct json **rec);
 /*
- * Commits a join: the staging set dir becomes the identity, cert_pem is
- * written into it, rec (its "keys" paths are rewritten to the new place)
- * becomes device.json, and the previous identity's set is removed.
+ * The identity set a record names, "identity/SET" (new string), or NULL
+ * (EXIT_IO) when its identity_dir is not a set of this state dir.
  */
-int identity_commit(const char *state_dir, const char *staging_dir,
-    const char *cert_pem, struct json *rec);
+char *identity_set_of(const struct json *rec);
 /*
- * Checks that dir (from a document) is a key set in STATE/staging, not a
- * link, not anything else: EXIT_INPUT otherwise.
+ * Commits a join: the staging set staging_rel becomes the identity,
+ * cert_pem is written into it, rec (its "keys" paths are rewritten to the
+ * new place; identity_dir and certificate are set) becomes device.json, and
+ * the previous identity's set is removed. A record bigger than
+ * IDENTITY_RECORD_MAX is refused before anything moves (EXIT_IO). A failed
+ * fsync after the commit rename is reported and the new record kept.
  */
-int identity_staging_check(const char *state_dir, const char *dir);
-/* Removes temporaries and sets no record or document points at. */
-int identity_cleanup(const char *state_dir);
+int identity_commit(const char *staging_rel, const char *cert_pem, struct json *rec);
+/* Removes temporaries and sets no record points at (none under a corrupt record). */
+int identity_cleanup(void);
+/*
+ * Moves an unusable device.json aside as device.json.corrupt-TIME, and
+ * identity/ (the sets it may name) as identity.corrupt-TIME, so that a new
+ * join can start while nothing a person may want back is deleted. Says so
+ * (log_note). For join --force and leave --local-only. 0 / -1 (EXIT_IO).
+ */
+int identity_quarantine(void);
 
 #endif

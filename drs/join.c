@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,24 +90,27 @@ join_body(const struct json *doc, int join_type, const char *display_name,
 static int
 identity_valid(const struct json *rec)
 {
-	const char *path = json_get_string(rec, "certificate");
+	const struct json *keys = json_get_object(rec, "keys");
+	const char *dk = state_rel(json_get_string(keys, "device_key"));
+	const char *tk = state_rel(json_get_string(keys, "transport_key"));
 	struct cert *c = NULL;
-	char *pem = NULL;
+	struct stat st;
+	char *set = NULL, *cert = NULL, *pem = NULL, *abs = NULL;
 	size_t len;
 	int ok = 0;
-	const struct json *keys = json_get_object(rec, "keys");
-	const char *dk = json_get_string(keys, "device_key");
-	const char *tk = json_get_string(keys, "transport_key");
 
-	if (path == NULL || dk == NULL || tk == NULL ||
-	    access(dk, R_OK) < 0 || access(tk, R_OK) < 0) {
-		log_debug(1, "join: the stored identity lacks a key or its certificate");
-		return 0;
-	}
-	/* A broken certificate here is a reason to join again, not an error. */
+	/* A broken record or certificate here is a reason to join again, not an error. */
 	log_mute(1);
-	if (state_read_file(path, 64 * 1024, EXIT_IO, &pem, &len) < 0 ||
-	    cert_parse_pem(pem, len, EXIT_IO, path, &c) < 0)
+	if (dk == NULL || tk == NULL || state_lstat(dk, &st) < 0 ||
+	    state_lstat(tk, &st) < 0 || (set = identity_set_of(rec)) == NULL) {
+		log_mute(0);
+		log_debug(1, "join: the stored identity lacks a key or its certificate");
+		goto out;
+	}
+	if ((cert = util_asprintf("%s/%s", set, IDENTITY_CERT)) == NULL ||
+	    (abs = state_abs(cert)) == NULL ||
+	    state_read(cert, 64 * 1024, &pem, &len) != 0 ||
+	    cert_parse_pem(pem, len, EXIT_IO, abs, &c) < 0)
 		goto out;
 	if (cert_not_after(c) <= time(NULL)) {
 		log_note("join: the stored device certificate has expired");
@@ -117,6 +121,9 @@ out:
 	log_mute(0);
 	cert_free(c);
 	free(pem);
+	free(set);
+	free(cert);
+	free(abs);
 	return ok;
 }
 
@@ -234,7 +241,7 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	struct json *body = NULL, *ans = NULL, *certj, *user, *rec = NULL;
 	struct keystore_key *dk = NULL;
 	struct cert *c = NULL;
-	char os[256], host[256], why[128], *url = NULL, *text = NULL, *pem = NULL;
+	char os[256], host[256], why[128], *url = NULL, *text = NULL, *pem = NULL, *set = NULL;
 	const char *ep, *ver, *raw, *thumb, *upn, *domain, *name;
 	size_t pem_len = 0;
 	int rc = -1;
@@ -316,7 +323,8 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	if (cert_pem(c, &pem, &pem_len) < 0 ||
 	    (rec = make_record(doc, c, upn, a, domain, name, rs.request_id)) == NULL)
 		goto out;
-	if (identity_commit(opts.state_dir, doc_get(doc, "keys", "dir"), pem, rec) < 0)
+	if ((set = identity_staging_check(doc_get(doc, "keys", "dir"))) == NULL ||
+	    identity_commit(set, pem, rec) < 0)
 		goto out;
 	log_note("joined: device %s in tenant %s", cert_device_id(c),
 	    doc_get(doc, "tenant", "id"));
@@ -340,6 +348,7 @@ out:
 	free(url);
 	util_free_secret(text);	/* holds the nonce */
 	free(pem);
+	free(set);
 	return rc;
 }
 
@@ -459,7 +468,7 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 		    "document for tenant %s", t->claims.tid, tid);
 	tenant = ready ? t->claims.tid : a->tenant != NULL ? a->tenant : tid;
 	if (json_get_object(doc, "keys") == NULL) {
-		if (keystore_start(opts.state_dir, a->store, 1, &job) < 0)
+		if (keystore_start(a->store, 1, &job) < 0)
 			return -1;
 		own_keys = 1;
 	} else if (doc_need(doc, "keys", "dir", "join", "keygen") == NULL ||
@@ -692,9 +701,14 @@ cmd_join(int argc, char **argv)
 		    token_source_name(&t.src));
 		goto out;
 	}
-	if (identity_open(opts.state_dir) < 0 || identity_cleanup(opts.state_dir) < 0)
+	if (identity_open(opts.state_dir, 1) < 0 || identity_cleanup() < 0)
 		goto out;
-	if ((have = identity_load(opts.state_dir, &rec)) < 0)
+	/* --force gets past a corrupt record, moving it aside, never deleting keys. */
+	if (a.force && (have = identity_load_quiet(&rec)) == IDENTITY_CORRUPT &&
+	    identity_quarantine() < 0)
+		goto out;
+	json_free(rec);
+	if ((have = identity_load(&rec)) < 0)
 		goto out;
 	if (have == 0 && !a.force) {
 		rt = json_get_string(rec, "tenant_id");

@@ -27,7 +27,8 @@ struct keystore_job {
 	enum keystore_choice choice;
 	int rc;
 	int tpm;			/* the store used: 1 TPM, 0 software */
-	char *tmp_dir, *dir;		/* the staging set, before/after publishing */
+	char *tmp_dir, *dir;		/* the staging set, before/after publishing,
+					   relative to the state dir */
 	char *device_key, *transport_key;	/* file names inside the set */
 	char *blob;			/* transport key BCRYPT blob, base64 */
 };
@@ -113,7 +114,7 @@ write_key(struct keystore_job *j, const char *name, const void *buf, size_t len,
 
 	if (p == NULL)
 		return -1;
-	if (state_write_new(p, buf, len, 0600) < 0) {
+	if (state_create(p, buf, len, 0600) < 0) {
 		free(p);
 		return -1;
 	}
@@ -253,8 +254,7 @@ job_free(struct keystore_job *j)
 }
 
 int
-keystore_start(const char *state_dir, enum keystore_choice choice, int ephemeral,
-    struct keystore_job **out)
+keystore_start(enum keystore_choice choice, int ephemeral, struct keystore_job **out)
 {
 	struct keystore_job *j;
 	pthread_attr_t attr;
@@ -266,7 +266,7 @@ keystore_start(const char *state_dir, enum keystore_choice choice, int ephemeral
 	j->choice = choice;
 	/* The TPM is opened here, so that a missing one fails before any traffic. */
 	if ((j->tpm = pick_store(choice)) < 0 || (j->tpm && get_tpm(opts.tcti) == NULL) ||
-	    identity_staging_new(state_dir, ephemeral, &j->tmp_dir, &j->dir) < 0) {
+	    identity_staging_new(ephemeral, &j->tmp_dir, &j->dir) < 0) {
 		job_free(j);
 		return -1;
 	}
@@ -277,7 +277,7 @@ keystore_start(const char *state_dir, enum keystore_choice choice, int ephemeral
 		pthread_attr_destroy(&attr);
 	}
 	if (err != 0) {
-		state_remove_tree(j->tmp_dir);
+		state_remove(j->tmp_dir);
 		job_free(j);
 		return log_fail(EXIT_INTERNAL, "keygen: cannot start a thread: %s",
 		    strerror(err));
@@ -290,7 +290,7 @@ int
 keystore_finish(struct keystore_job *j, struct json *doc)
 {
 	struct json *k = NULL;
-	char *dk = NULL, *tk = NULL;
+	char *dk = NULL, *tk = NULL, *dir = NULL;
 	int rc = -1;
 
 	/* A TPM can take many seconds over RSA keys: say so at a terminal. */
@@ -298,19 +298,20 @@ keystore_finish(struct keystore_job *j, struct json *doc)
 	pthread_join(j->thread, NULL);
 	log_progress_end();
 	if (j->rc < 0) {
-		state_remove_tree(j->tmp_dir);
+		state_remove(j->tmp_dir);
 		goto out;
 	}
 	if (identity_staging_publish(j->tmp_dir, j->dir) < 0) {
-		state_remove_tree(j->tmp_dir);
+		state_remove(j->tmp_dir);
 		goto out;
 	}
-	if ((dk = util_asprintf("%s/%s", j->dir, j->device_key)) == NULL ||
-	    (tk = util_asprintf("%s/%s", j->dir, j->transport_key)) == NULL ||
+	if ((dir = state_abs(j->dir)) == NULL ||
+	    (dk = util_asprintf("%s/%s", dir, j->device_key)) == NULL ||
+	    (tk = util_asprintf("%s/%s", dir, j->transport_key)) == NULL ||
 	    (k = json_new_object()) == NULL)
 		goto out;
 	if (json_set_string(k, "store", j->tpm ? "tpm" : "software") < 0 ||
-	    json_set_string(k, "dir", j->dir) < 0 ||
+	    json_set_string(k, "dir", dir) < 0 ||
 	    json_set_string(k, "device_key", dk) < 0 ||
 	    json_set_string(k, "transport_key", tk) < 0 ||
 	    json_set_string(k, "transport_blob", j->blob) < 0)
@@ -327,6 +328,7 @@ out:
 	json_free(k);
 	free(dk);
 	free(tk);
+	free(dir);
 	job_free(j);
 	return rc;
 }
@@ -334,10 +336,7 @@ out:
 void
 keystore_discard(const struct json *doc)
 {
-	const char *dir = doc_get(doc, "keys", "dir");
-
-	if (dir != NULL)
-		state_remove_tree(dir);
+	identity_staging_discard(doc_get(doc, "keys", "dir"));
 }
 
 /*
@@ -351,37 +350,27 @@ keystore_discard(const struct json *doc)
 static char *
 keys_set(const struct json *keys, int doc)
 {
-	const char *dir = json_get_string(keys, "dir"), *dk, *name;
-	char *ids = NULL, *set = NULL;
-	size_t n;
+	const char *dir = json_get_string(keys, "dir"), *dk, *rel, *slash;
+	int r;
 
-	if (dir != NULL || json_get_string(keys, "device_key") == NULL || doc) {
-		/* "noslash" crashed the check of older versions. */
-		if (dir == NULL || strchr(dir, '/') == NULL) {
-			log_fail(EXIT_INPUT, "keys: %s is not a key set in %s/staging "
-			    "(run 'drsjoin keygen')", dir ? dir : "(none)",
+	/* csr reads the state dir without opening it otherwise. */
+	if (state_path() == NULL && (r = state_open(opts.state_dir, 0)) != 0) {
+		if (r == 1)
+			log_fail(EXIT_INPUT, "keys: no state dir %s: run 'drsjoin keygen'",
 			    opts.state_dir);
-			return NULL;
-		}
-		if (identity_staging_check(opts.state_dir, dir) < 0)
-			return NULL;
-		return util_strdup(dir);
+		return NULL;
 	}
+	if (dir != NULL || json_get_string(keys, "device_key") == NULL || doc)
+		return identity_staging_check(dir);	/* never crashes on any string */
 	/* A record: STATE/identity/SET/<file>. */
 	dk = json_get_string(keys, "device_key");
-	if ((ids = util_asprintf("%s/identity/", opts.state_dir)) == NULL)
-		return NULL;
-	n = strlen(ids);
-	name = strncmp(dk, ids, n) == 0 ? dk + n : NULL;
-	if (name != NULL && strchr(name, '/') != NULL &&
-	    strchr(name, '/') != name && strchr(strchr(name, '/') + 1, '/') == NULL)
-		set = util_asprintf("%s%.*s", ids, (int)(strchr(name, '/') - name),
-		    name);
-	else
-		log_fail(EXIT_INPUT, "keys: %s is not a key file of a set in %s",
-		    dk, ids);
-	free(ids);
-	return set;
+	rel = state_rel(dk);
+	if (rel != NULL && strncmp(rel, "identity/", 9) == 0 &&
+	    (slash = strchr(rel + 9, '/')) != NULL && strchr(slash + 1, '/') == NULL)
+		return strndup(rel, (size_t)(slash - rel));
+	log_fail(EXIT_INPUT, "keys: %s is not a key file of a set in %s/identity",
+	    dk, state_path());
+	return NULL;
 }
 
 /* The file a store keeps a key in, inside its set. */
@@ -393,17 +382,20 @@ key_file_name(const char *store, int transport)
 	return transport ? "transport-key.pem" : "device-key.pem";
 }
 
-/* Reads one key file of a set, following no link. */
+/* Reads one key file of a set (relative to the state dir), following no link. */
 static int
 set_file(const char *set, const char *name, char **buf, size_t *len)
 {
-	char *path = util_asprintf("%s/%s", set, name);
-	int rc;
+	char *rel = util_asprintf("%s/%s", set, name), *abs = NULL;
+	int rc = -1;
 
-	if (path == NULL)
-		return -1;
-	rc = state_read_file(path, KEY_FILE_MAX, EXIT_IO, buf, len);
-	free(path);
+	if (rel == NULL || (abs = state_abs(rel)) == NULL)
+		goto out;
+	if ((rc = state_read(rel, KEY_FILE_MAX, buf, len)) == 1)
+		rc = log_fail(EXIT_IO, "%s: %s", abs, strerror(ENOENT));
+out:
+	free(rel);
+	free(abs);
 	return rc;
 }
 
@@ -445,7 +437,7 @@ load(const struct json *keys, int transport, struct keystore_key **out)
 		goto out;
 	}
 	if (set_file(set, name, &buf, &len) < 0 ||
-	    (what = util_asprintf("%s/%s", set, name)) == NULL)
+	    (what = util_asprintf("%s/%s/%s", state_path(), set, name)) == NULL)
 		goto out;
 	if (strcmp(store, "software") == 0) {
 		if (keys_load_pem(buf, len, what, &k->key) < 0)
@@ -491,7 +483,7 @@ transport_blob_of(const struct json *keys)
 		goto out;
 	name = key_file_name(store, 1);
 	if (set_file(set, name, &buf, &len) < 0 ||
-	    (what = util_asprintf("%s/%s", set, name)) == NULL)
+	    (what = util_asprintf("%s/%s/%s", state_path(), set, name)) == NULL)
 		goto out;
 	if (strcmp(store, "software") == 0)
 		ok = keys_load_pem(buf, len, what, &k) == 0 &&
@@ -622,10 +614,10 @@ cmd_keygen(int argc, char **argv)
 		return cli_usage("keygen", "unexpected argument '%s'", argv[optind]);
 	if (sandbox_read(in) < 0 || sandbox_enter() < 0)
 		return -1;
-	if (doc_read(in, &doc) < 0 || identity_open(opts.state_dir) < 0 ||
-	    identity_cleanup(opts.state_dir) < 0)
+	if (doc_read(in, &doc) < 0 || identity_open(opts.state_dir, 1) < 0 ||
+	    identity_cleanup() < 0)
 		goto out;
-	if (keystore_start(opts.state_dir, choice, 0, &job) < 0 ||
+	if (keystore_start(choice, 0, &job) < 0 ||
 	    keystore_finish(job, doc) < 0)
 		goto out;
 	if ((rc = doc_write(doc)) < 0)

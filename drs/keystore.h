@@ -5,7 +5,7 @@
  *
  * The document's "keys" section (never private key material):
  *   store          "software" or "tpm"
- *   dir            the staging set holding the key files
+ *   dir            the staging set holding the key files (absolute)
  *   device_key     path of the device key (PEM, or TPM blob)
  *   transport_key  path of the transport key (PEM, or TPM blob)
  *   transport_blob the transport key's BCRYPT_RSAKEY_BLOB, base64
@@ -31,8 +31,8 @@ int keystore_parse(const char *cmd, const char *s, enum keystore_choice *out);
  * ephemeral: the keys of a one-shot join (see identity_staging_new).
  */
 struct keystore_job;
-int keystore_start(const char *state_dir, enum keystore_choice choice,
-    int ephemeral, struct keystore_job **job);
+int keystore_start(enum keystore_choice choice, int ephemeral,
+    struct keystore_job **job);
 /* Waits for the job and writes the "keys" section; frees job. */
 int keystore_finish(struct keystore_job *job, struct json *doc);
 /* Removes the staging set a job made (a failed one-shot join). */

@@ -259,7 +259,7 @@ sandbox_enter(void)
 	 * The state dir must exist for a rule to name it: a command that
 	 * writes it would create it at its first write anyway.
 	 */
-	if ((sb.needs & SANDBOX_STATE_WRITE) && state_mkdir_private(opts.state_dir) < 0)
+	if ((sb.needs & SANDBOX_STATE_WRITE) && state_open(opts.state_dir, 1) < 0)
 		goto out;
 	if (add_list(common_files, READ_RIGHTS) < 0)
 		goto out;

@@ -1,43 +1,104 @@
 /*
- * state.h - files in the state directory: atomic, exclusive, private.
+ * state.h - the state directory: checked once, then used through one
+ * directory descriptor, never following a symbolic link.
+ *
+ * state_open() checks the state dir and each of its parents as OpenSSH's
+ * safe_path does: owned by root or the effective uid, not writable by group
+ * or others (a root-owned sticky parent such as /tmp is accepted: nobody
+ * else can rename or remove our entry in it), no symbolic link anywhere in
+ * the path. It keeps the directory open; every other function takes a name
+ * RELATIVE to it ("staging/SET/device-key.pem"): components separated by
+ * '/', none empty, "." or "..", no leading '/'. Each component is opened
+ * with O_NOFOLLOW, so a link planted inside the state dir is never
+ * followed. Errors are EXIT_IO and name the absolute path.
+ *
+ * Files outside the state dir (documents, token files) are read with
+ * state_read_file()/state_read_fd().
  */
 #ifndef DRS_STATE_H
 #define DRS_STATE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /*
- * Writes buf to path atomically: a temporary name beside it created with
- * O_CREAT|O_EXCL|O_NOFOLLOW and mode, fsync'd, renamed over path, and the
- * directory fsync'd. A half-written temporary is removed. Errors: EXIT_IO.
+ * dir made absolute (relative to the working directory) and normalised:
+ * no "." or empty components, ".." taken lexically (a path with a symbolic
+ * link in it is refused by state_open anyway). New string; NULL (reported,
+ * EXIT_USAGE for an empty dir) on failure.
  */
-int state_write_atomic(const char *path, const void *buf, size_t len, mode_t mode);
-/* Same, but fails (EXIT_IO) when path exists: for keys, never overwritten. */
-int state_write_new(const char *path, const void *buf, size_t len, mode_t mode);
+char *state_absolute(const char *dir);
 
 /*
- * Reads a whole regular file (not through a final symlink) of at most max
- * bytes into a new NUL-terminated buffer. Errors are reported with code
- * (EXIT_INPUT for user files, EXIT_IO for state files) naming path.
- * *len may be NULL.
+ * Opens and checks the state dir (absolute, see state_absolute). With
+ * create, missing components are made (parents 0755, the dir 0700).
+ * 0, or 1 when !create and it does not exist, or -1 (EXIT_IO: "state dir
+ * PATH: WHAT is REASON"). Opening another one closes the previous one.
+ */
+int state_open(const char *dir, int create);
+/* The open state dir's absolute path, or NULL when none is open. */
+const char *state_path(void);
+/* Its descriptor, or -1. */
+int state_dirfd(void);
+/* "PATH/rel" (or PATH for "."), for messages and records. New string. */
+char *state_abs(const char *rel);
+/*
+ * abs relative to the open state dir: a pointer into abs past "PATH/", or
+ * NULL when abs is not inside it (or is not a valid relative name there).
+ */
+const char *state_rel(const char *abs);
+/* 1 when name is one usable path component: not empty, ".", ".." and no '/'. */
+int state_name_ok(const char *name);
+
+/* Exclusive lock on .lock in the state dir for the life of the process. */
+int state_lock(void);
+
+/*
+ * Opens rel (O_NOFOLLOW on every component), with flags | O_CLOEXEC |
+ * O_NOFOLLOW | O_NOCTTY; rel "." is the state dir itself. Not reported:
+ * -1 with errno (ELOOP for a link, EINVAL for a bad name).
+ */
+int state_openat(const char *rel, int flags, mode_t mode);
+/* lstat of rel (a link is not followed); -1 with errno, not reported. */
+int state_lstat(const char *rel, struct stat *st);
+
+/*
+ * Reads the regular file rel (at most max bytes) into a new NUL-terminated
+ * buffer: 0, 1 when it does not exist (not reported), -1 (EXIT_IO).
+ */
+int state_read(const char *rel, size_t max, char **buf, size_t *len);
+/*
+ * Writes rel atomically: a temporary beside it (O_CREAT|O_EXCL|O_NOFOLLOW,
+ * mode), fsync'd, renamed over rel. 0 when renamed and the directory
+ * fsync'd; 1 when renamed but the directory fsync failed (reported as a
+ * note: the new file stands); -1 (EXIT_IO) when rel is unchanged.
+ */
+int state_replace(const char *rel, const void *buf, size_t len, mode_t mode);
+/* Same, but fails (EXIT_IO) when rel exists: for keys, never overwritten. */
+int state_create(const char *rel, const void *buf, size_t len, mode_t mode);
+/* Creates directory rel 0700; an existing directory is fine, a link is refused. */
+int state_mkdir(const char *rel);
+/* renameat of from to to, both relative; EXIT_IO. */
+int state_rename(const char *from, const char *to);
+/* fsync of directory rel ("." for the state dir), so a rename survives a crash. */
+int state_sync(const char *rel);
+/*
+ * Removes rel: a file, a link (never its target) or a whole tree. Best
+ * effort and silent: -1 when something could not be removed.
+ */
+int state_remove(const char *rel);
+
+/*
+ * Files outside the state dir. Reads a whole regular file (not through a
+ * final symlink) of at most max bytes into a new NUL-terminated buffer.
+ * Errors are reported with code naming path. *len may be NULL.
  */
 int state_read_file(const char *path, size_t max, int code, char **buf, size_t *len);
 /* Reads all of fd (stdin) into a new NUL-terminated buffer, at most max bytes. */
 int state_read_fd(int fd, const char *what, size_t max, int code, char **buf, size_t *len);
 
-/* Creates dir (and missing parents) 0700; refuses a symlink. EXIT_IO. */
-int state_mkdir_private(const char *dir);
-/* fsync of a directory, so a rename in it survives a crash. */
-int state_sync_dir(const char *dir);
-/*
- * Removes a directory tree we created. Follows no symbolic link, not even
- * at dir itself (a link there is removed, not its target). Best effort and
- * silent: -1 when something could not be removed; callers say what matters.
- */
-int state_remove_tree(const char *dir);
-
-/* Exclusive lock on DIR/.lock for the life of the process; EXIT_IO. */
-int state_lock(const char *dir);
+/* Test hook: the fsync used for directories (unit tests make it fail). */
+extern int (*state_fsync_dir)(int fd);
 
 #endif

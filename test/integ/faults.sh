@@ -130,11 +130,11 @@ t_run -- join --token-file "$TOK" --key-store software
 t_expect "state dir is a file" 7 "$T_WORK/plainfile: not a directory"
 STATE=$T_WORK/plainfile/sub
 t_run -- join --token-file "$TOK" --key-store software
-t_expect "state dir under a file" 7 "cannot create"
+t_expect "state dir under a file" 7 "$T_WORK/plainfile/sub: $T_WORK/plainfile: not a directory"
 ln -s "$T_WORK" "$T_WORK/link"
 STATE=$T_WORK/link
 t_run -- join --token-file "$TOK" --key-store software
-t_expect "state dir is a symlink" 7 "(a symbolic link, refused)"
+t_expect "state dir is a symlink" 7 "$T_WORK/link: a symbolic link, refused"
 t_check "state dir problems: no request sent" "$([ "$(req_count)" -eq "$n" ]; echo $?)"
 
 # SIGKILL at any moment of a --force join never damages the identity.

@@ -1,5 +1,11 @@
-/* test_state.c - atomic, exclusive, private files in the state dir. */
+/*
+ * test_state.c - the state dir: checked like OpenSSH's safe_path, used
+ * through one descriptor, no symbolic link followed, atomic private files.
+ * Attack replayed (issue 10): a symlink planted inside the state dir
+ * ("ln -s /some/dir st/identity") made drsjoin write into or empty its target.
+ */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +19,15 @@
 #include "tap.h"
 #include "util.h"
 
-static char dir[64];
+static char top[64];
 
 static char *
 path(const char *name)
 {
-	return util_asprintf("%s/%s", dir, name);
+	return util_asprintf("%s/%s", top, name);
 }
 
-/* Entries in dir whose name contains ".tmp-": leftovers of a failed write. */
+/* Entries in d whose name contains ".tmp-": leftovers of a failed write. */
 static int
 temporaries(const char *d)
 {
@@ -36,116 +42,316 @@ temporaries(const char *d)
 	return n;
 }
 
-int
-main(void)
+static int failing_fsync_calls;
+
+static int
+failing_fsync(int fd)
 {
-	char *a = NULL, *b = NULL, *buf = NULL, *err = NULL, *ro = NULL, *sub = NULL;
+	(void)fd;
+	failing_fsync_calls++;
+	errno = EIO;
+	return -1;
+}
+
+/* state_open(dir, create) with stderr captured: rc, and *err. */
+static int
+open_captured(const char *dir, int create, char **err)
+{
+	int rc;
+
+	log_reset();
+	capture_begin();
+	rc = state_open(dir, create);
+	*err = capture_end();
+	return rc;
+}
+
+static void
+test_absolute(void)
+{
+	char cwd[4096], *s, *want;
+
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL, "getcwd");
+	s = state_absolute("/var//lib/./drsjoin/");
+	CHECK(s != NULL && strcmp(s, "/var/lib/drsjoin") == 0, "absolute: one spelling");
+	free(s);
+	s = state_absolute("/a/b/../c/..");
+	CHECK(s != NULL && strcmp(s, "/a") == 0, "absolute: .. taken lexically");
+	free(s);
+	s = state_absolute("/../..");
+	CHECK(s != NULL && strcmp(s, "/") == 0, "absolute: .. stops at /");
+	free(s);
+	/* Replays: a relative --state-dir was stored relative in device.json. */
+	s = state_absolute("st");
+	want = util_asprintf("%s/st", strcmp(cwd, "/") == 0 ? "" : cwd);
+	CHECK(s != NULL && want != NULL && strcmp(s, want) == 0,
+	    "absolute: a relative dir is made absolute");
+	free(s);
+	free(want);
+}
+
+static void
+test_open(void)
+{
+	char *d = NULL, *err = NULL, *p = NULL;
+	struct stat st;
+	int rc;
+
+	/* Created with parents; the dir itself 0700. */
+	d = path("new/state");
+	rc = open_captured(d, 1, &err);
+	CHECK_ERR(rc == 0 && stat(d, &st) == 0 && (st.st_mode & 0777) == 0700,
+	    err, "open creates the dir 0700 (under sticky /tmp: accepted)");
+	CHECK(state_path() != NULL && strcmp(state_path(), d) == 0, "state_path is the dir");
+	free(err);
+	free(d);
+
+	d = path("absent");
+	rc = open_captured(d, 0, &err);
+	CHECK_ERR(rc == 1 && access(d, F_OK) != 0 && *err == '\0', err,
+	    "open without create: 1 for a missing dir, nothing made, nothing said");
+	free(err);
+	free(d);
+
+	/* Group- or world-writable: refused, naming the path and the reason. */
+	d = path("gw");
+	mkdir(d, 0700);
+	chmod(d, 0770);
+	rc = open_captured(d, 1, &err);
+	CHECK_ERR(rc == -1 && log_exit_code() == EXIT_IO && has(err, d) &&
+	    has(err, "writable by its group (mode 0770)") && lines(err) == 1, err,
+	    "a group-writable state dir is refused (exit 7, path, reason)");
+	free(err);
+	chmod(d, 01777);
+	rc = open_captured(d, 1, &err);
+	CHECK_ERR(rc == -1 && has(err, "writable by others"), err,
+	    "a sticky world-writable state dir itself is refused");
+	free(err);
+	free(p);
+	p = util_asprintf("%s/sub", d);
+	rc = open_captured(p, 1, &err);
+	CHECK_ERR(rc == 0 || geteuid() != 0, err,
+	    "a root-owned sticky parent (like /tmp) is accepted");
+	free(err);
+	chmod(d, 0777);
+	rc = open_captured(p, 1, &err);
+	CHECK_ERR(rc == -1 && has(err, "writable by others (mode 0777)") &&
+	    has(err, d), err, "a world-writable parent without the sticky bit is refused");
+	free(err);
+	free(d);
+	free(p);
+	p = NULL;
+
+	/* Owned by someone else: refused (root can give it away to test). */
+	d = path("other");
+	mkdir(d, 0700);
+	if (geteuid() != 0 || chown(d, 12345, 12345) < 0) {
+		SKIP("a dir owned by another user: needs root");
+	} else {
+		rc = open_captured(d, 1, &err);
+		CHECK_ERR(rc == -1 && has(err, "owned by uid 12345"), err,
+		    "a state dir owned by another user is refused");
+		free(err);
+		p = util_asprintf("%s/inside", d);
+		chmod(d, 0755);
+		rc = open_captured(p, 1, &err);
+		CHECK_ERR(rc == -1 && has(err, "owned by uid 12345") && access(p, F_OK) != 0,
+		    err, "a parent owned by another user is refused, nothing created");
+		free(err);
+	}
+	free(d);
+	free(p);
+	p = NULL;
+
+	/* A symbolic link anywhere in the path is refused. */
+	d = path("real");
+	mkdir(d, 0700);
+	p = path("link");
+	symlink(d, p);
+	rc = open_captured(p, 1, &err);
+	CHECK_ERR(rc == -1 && has(err, "a symbolic link, refused"), err,
+	    "a state dir that is a link is refused");
+	free(err);
+	free(d);
+	d = util_asprintf("%s/sub", p);
+	rc = open_captured(d, 1, &err);
+	CHECK_ERR(rc == -1 && has(err, "a symbolic link, refused") && has(err, p), err,
+	    "a link among the parents is refused, naming it");
+	free(err);
+	free(d);
+	free(p);
+
+	/* A file where a directory should be. */
+	p = path("file");
+	close(open(p, O_CREAT | O_WRONLY, 0600));
+	rc = open_captured(p, 1, &err);
+	CHECK_ERR(rc == -1 && has(err, "not a directory"), err, "a file is not a state dir");
+	free(err);
+	d = util_asprintf("%s/sub", p);
+	rc = open_captured(d, 1, &err);
+	CHECK_ERR(rc == -1 && has(err, "not a directory") && lines(err) == 1, err,
+	    "a state dir under a file: one line");
+	free(err);
+	free(d);
+	free(p);
+}
+
+static void
+test_files(void)
+{
+	char *d = path("files"), *err = NULL, *buf = NULL, *outside = NULL, *p = NULL;
 	struct stat st;
 	size_t len = 0;
 	int rc;
 
-	strcpy(dir, "/tmp/drsjoin-state-XXXXXX");
-	if (mkdtemp(dir) == NULL) {
-		CHECK(0, "mkdtemp");
-		return 1;
-	}
-	a = path("key.pem");
-	b = path("link.pem");
+	CHECK(open_captured(d, 1, &err) == 0, "open the files dir");
+	free(err);
 
-	CHECK(state_write_new(a, "secret\n", 7, 0600) == 0, "write_new creates a file");
-	CHECK(stat(a, &st) == 0 && (st.st_mode & 0777) == 0600, "created 0600");
-	CHECK(temporaries(dir) == 0, "no temporary left after a write");
+	CHECK(state_create("key.pem", "secret\n", 7, 0600) == 0, "create makes a file");
+	p = util_asprintf("%s/key.pem", d);
+	CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600, "created 0600");
+	CHECK(temporaries(d) == 0, "no temporary left after a write");
 
 	log_reset();
 	capture_begin();
-	rc = state_write_new(a, "other\n", 6, 0600);
+	rc = state_create("key.pem", "other\n", 6, 0600);
 	err = capture_end();
 	CHECK_ERR(rc == -1 && log_exit_code() == EXIT_IO &&
-	    has(err, "key.pem: already exists, not overwritten"), err,
-	    "write_new never overwrites a key");
+	    has(err, "key.pem: already exists, not overwritten") && has(err, d), err,
+	    "create never overwrites a key, names the absolute path");
 	free(err);
-	CHECK(state_read_file(a, 100, EXIT_IO, &buf, &len) == 0 && len == 7 &&
+	CHECK(state_read("key.pem", 100, &buf, &len) == 0 && len == 7 &&
 	    strcmp(buf, "secret\n") == 0, "the key is unchanged");
 	free(buf);
-	CHECK(temporaries(dir) == 0, "no temporary left after a refused write");
+	buf = NULL;
+	CHECK(temporaries(d) == 0, "no temporary left after a refused write");
 
-	CHECK(state_write_atomic(a, "new\n", 4, 0600) == 0 &&
-	    state_read_file(a, 100, EXIT_IO, &buf, &len) == 0 && strcmp(buf, "new\n") == 0,
-	    "write_atomic replaces");
+	CHECK(state_replace("key.pem", "new\n", 4, 0600) == 0 &&
+	    state_read("key.pem", 100, &buf, &len) == 0 && strcmp(buf, "new\n") == 0,
+	    "replace replaces");
 	free(buf);
+	buf = NULL;
+	CHECK(state_read("absent", 100, &buf, &len) == 1, "read: 1 for a missing file");
 
-	/* Reading through a symbolic link is refused (O_NOFOLLOW). */
-	CHECK(symlink(a, b) == 0, "symlink made");
+	/* fsync of the directory fails after the rename: the new file stands. */
+	state_fsync_dir = failing_fsync;
 	log_reset();
 	capture_begin();
-	rc = state_read_file(b, 100, EXIT_INPUT, &buf, &len);
+	rc = state_replace("key.pem", "newer\n", 6, 0600);
 	err = capture_end();
-	CHECK_ERR(rc == -1 && log_exit_code() == EXIT_INPUT &&
-	    has(err, "link.pem: is a symbolic link, refused"), err, "a symlink is not read");
+	state_fsync_dir = fsync;
+	CHECK_ERR(rc == 1 && failing_fsync_calls == 1 && has(err, "may not survive") &&
+	    state_read("key.pem", 100, &buf, &len) == 0 && strcmp(buf, "newer\n") == 0,
+	    err, "a failed directory fsync after the rename: reported, file kept");
 	free(err);
+	free(buf);
+	buf = NULL;
+
+	/* Links inside the state dir are never followed. */
+	outside = path("outside");
+	mkdir(outside, 0700);
+	free(p);
+	p = util_asprintf("%s/ln", d);
+	symlink(outside, p);
+	log_reset();
+	capture_begin();
+	rc = state_create("ln/key.pem", "x", 1, 0600);
+	err = capture_end();
+	free(p);
+	p = util_asprintf("%s/key.pem", outside);
+	CHECK_ERR(rc == -1 && has(err, "a symbolic link, refused") && access(p, F_OK) != 0,
+	    err, "no write through a linked directory");
+	free(err);
+	CHECK(state_replace("ln", "x", 1, 0600) == 0 && lstat(outside, &st) == 0 &&
+	    S_ISDIR(st.st_mode), "replace over a link replaces the link, not its target");
+	free(p);
+	p = util_asprintf("%s/ln2", d);
+	symlink("key.pem", p);
+	log_reset();
+	capture_begin();
+	rc = state_read("ln2", 100, &buf, &len);
+	err = capture_end();
+	CHECK_ERR(rc == -1 && has(err, "ln2: a symbolic link, refused"), err,
+	    "a link is not read");
+	free(err);
+	{
+		static const char *const bad[] = { "../files/key.pem", "/etc/passwd",
+		    "a//b", "", "x/..", "x/.", "./key.pem", "key.pem/" };
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			errno = 0;
+			rc = state_openat(bad[i], O_RDONLY, 0);
+			CHECK(rc < 0 && errno == EINVAL, "the name '%s' is refused", bad[i]);
+		}
+	}
 
 	/* Too large. */
 	log_reset();
 	capture_begin();
-	rc = state_read_file(a, 2, EXIT_INPUT, &buf, &len);
+	rc = state_read("key.pem", 2, &buf, &len);
 	err = capture_end();
 	CHECK_ERR(rc == -1 && has(err, "key.pem: larger than 2 bytes"), err,
 	    "a file over the limit is refused");
 	free(err);
 
-	/* A directory we cannot write to: error names it, nothing is left. */
-	ro = path("ro");
-	sub = util_asprintf("%s/file", ro);
-	mkdir(ro, 0500);
-	if (geteuid() == 0) {
-		SKIP("unwritable directory: root writes anywhere");
-	} else {
-		log_reset();
-		capture_begin();
-		rc = state_write_atomic(sub, "x", 1, 0600);
-		err = capture_end();
-		CHECK_ERR(rc == -1 && log_exit_code() == EXIT_IO &&
-		    has(err, "cannot create"), err, "write into an unwritable dir fails");
-		free(err);
+	/* mkdir refuses a link where the dir should be, makes 0700. */
+	free(p);
+	p = util_asprintf("%s/ln3", d);
+	symlink(outside, p);
+	log_reset();
+	capture_begin();
+	rc = state_mkdir("ln3");
+	err = capture_end();
+	CHECK_ERR(rc == -1 && has(err, "a symbolic link, refused"), err,
+	    "mkdir refuses a link");
+	free(err);
+	CHECK(state_mkdir("x") == 0 && state_mkdir("x/y") == 0 && state_mkdir("x") == 0 &&
+	    state_lstat("x/y", &st) == 0 && (st.st_mode & 0777) == 0700,
+	    "mkdir makes 0700, an existing dir is fine");
+	CHECK(state_rename("x/y", "x/z") == 0 && state_lstat("x/z", &st) == 0,
+	    "rename");
+
+	/* Removal: a link goes, its target stays; a link inside a tree too. */
+	close(open(p, O_RDONLY));
+	free(p);
+	p = util_asprintf("%s/keep", outside);
+	close(open(p, O_CREAT | O_WRONLY, 0600));
+	buf = util_asprintf("%s/x/z/link", d);
+	symlink(outside, buf);
+	CHECK(state_remove("ln3") == 0 && access(p, F_OK) == 0,
+	    "remove of a link leaves its target");
+	CHECK(state_remove("x") == 0 && state_lstat("x", &st) < 0 && access(p, F_OK) == 0,
+	    "remove of a tree never follows the links in it");
+	CHECK(state_lock() == 0, "lock");
+	free(buf);
+	free(outside);
+	free(p);
+	free(d);
+}
+
+int
+main(void)
+{
+	strcpy(top, "/tmp/drsjoin-state-XXXXXX");
+	if (mkdtemp(top) == NULL) {
+		CHECK(0, "mkdtemp");
+		return 1;
 	}
-	/* A path through a regular file: fails for everyone, root too. */
-	log_reset();
-	free(sub);
-	sub = util_asprintf("%s/sub/file", a);
-	capture_begin();
-	rc = state_write_atomic(sub, "x", 1, 0600);
-	err = capture_end();
-	CHECK_ERR(rc == -1 && log_exit_code() == EXIT_IO && has(err, "cannot create") &&
-	    lines(err) == 1, err, "write under a non-directory fails with one line");
-	free(err);
+	test_absolute();
+	test_open();
+	test_files();
+	/* Clean up with the code under test, from a fresh descriptor. */
+	if (state_open(top, 0) == 0) {
+		DIR *dd = opendir(top);
+		struct dirent *e;
 
-	/* mkdir_private refuses a symlink where the dir should be. */
-	log_reset();
-	capture_begin();
-	rc = state_mkdir_private(b);
-	err = capture_end();
-	CHECK_ERR(rc == -1 && has(err, "not a directory (a symbolic link, refused)"),
-	    err, "mkdir_private refuses a symlink");
-	free(err);
-	free(sub);
-	sub = path("x/y/z");
-	CHECK(state_mkdir_private(sub) == 0 && stat(sub, &st) == 0 &&
-	    (st.st_mode & 0777) == 0700, "mkdir_private makes parents, the leaf 0700");
-
-	/* A link where a tree should be: the link goes, its target stays. */
-	free(ro);
-	ro = path("link-to-x");
-	CHECK(symlink(sub, ro) == 0 && state_remove_tree(ro) == 0 &&
-	    access(ro, F_OK) != 0 && access(sub, F_OK) == 0,
-	    "remove_tree removes a link, never what it points at");
-	free(ro);
-	ro = path("x/y/z/link");
-	CHECK(symlink(dir, ro) == 0, "a link inside the tree to its top");
-	CHECK(state_remove_tree(dir) == 0 && access(dir, F_OK) != 0,
-	    "remove_tree removes everything");
-	free(a);
-	free(b);
-	free(ro);
-	free(sub);
+		while (dd != NULL && (e = readdir(dd)) != NULL)
+			if (e->d_name[0] != '.' || (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")))
+				state_remove(e->d_name);
+		if (dd != NULL)
+			closedir(dd);
+	}
+	rmdir(top);
 	return tap_done();
 }

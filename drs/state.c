@@ -1,4 +1,6 @@
 /* state.c - the state directory: one checked descriptor, no symbolic links. */
+/* O_PATH: walking the parents needs no read permission on them. */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

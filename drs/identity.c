@@ -16,6 +16,8 @@
 #include "util.h"
 
 #define SET_NAME_LEN 16
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 int
 identity_open(const char *state_dir, int create)
@@ -178,7 +180,8 @@ load(struct json **rec, int quiet)
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		why = "not a regular file";
 	} else if (st.st_size > IDENTITY_RECORD_MAX) {
-		why = "larger than " "256 KiB, the largest record drsjoin writes";
+		why = "larger than " STR(IDENTITY_RECORD_MAX_BYTES) " bytes, the largest "
+		    "record drsjoin writes";
 	} else {
 		log_mute(quiet);
 		if (state_read_fd(fd, abs, IDENTITY_RECORD_MAX, EXIT_IO, &buf, &len) == 0)

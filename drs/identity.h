@@ -31,7 +31,8 @@
 #define IDENTITY_RECORD "device.json"
 #define IDENTITY_CERT "certificate.pem"
 /* The largest device.json read back; the writer refuses a bigger one. */
-#define IDENTITY_RECORD_MAX (256 * 1024)
+#define IDENTITY_RECORD_MAX_BYTES 262144	/* 256 KiB, spelled for messages */
+#define IDENTITY_RECORD_MAX IDENTITY_RECORD_MAX_BYTES
 
 /*
  * Opens the state dir (state_open: absolute, checked). With create, makes

@@ -19,6 +19,7 @@
 #include "json.h"
 #include "keystore.h"
 #include "log.h"
+#include "proc.h"
 #include "sandbox.h"
 #include "state.h"
 #include "tpm.h"
@@ -94,6 +95,7 @@ usage(FILE *f)
 	    "                         TLS still checks HOST)\n"
 	    "  --tcti SPEC            the TPM, e.g. device:/dev/tpmrm0 (or DRSJOIN_TCTI)\n"
 	    "  --compact              JSON on one line (default: indented, two spaces)\n"
+	    "  --new                  start a new document: read none from stdin\n"
 	    "  -h, --help             this text\n"
 	    "  -V, --version          versions of drsjoin and its libraries\n"
 	    "\n"
@@ -165,7 +167,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_CACERT = 256, O_PROXY, O_TIMEOUT, O_ATTEMPTS, O_STATE_DIR,
-	    O_DISCOVERY_URL, O_TCTI, O_COMPACT, O_CLOUD, O_RESOLVE };
+	    O_DISCOVERY_URL, O_TCTI, O_COMPACT, O_CLOUD, O_RESOLVE, O_NEW };
 	enum { RESOLVE_MAX = 16 };
 	static const struct option longopts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
@@ -182,6 +184,7 @@ main(int argc, char **argv)
 		{ "compact", no_argument, NULL, O_COMPACT },
 		{ "cloud", required_argument, NULL, O_CLOUD },
 		{ "resolve", required_argument, NULL, O_RESOLVE },
+		{ "new", no_argument, NULL, O_NEW },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *resolve[RESOLVE_MAX + 1] = { NULL };
@@ -194,6 +197,9 @@ main(int argc, char **argv)
 	long n;
 	size_t i;
 
+	/* Before anything opens a file or reads a secret. */
+	if (proc_harden() < 0)
+		return log_exit_code();
 	opts.state_dir = getenv("DRSJOIN_STATE_DIR");
 	if (opts.state_dir == NULL || *opts.state_dir == '\0')
 		opts.state_dir = DRSJOIN_STATE_DIR;
@@ -206,7 +212,7 @@ main(int argc, char **argv)
 
 	/* '+': global options stop at the command name. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:vqhV", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+:vqhV", longopts)) != -1) {
 		switch (c) {
 		case 'v':
 			verbose++;
@@ -244,6 +250,9 @@ main(int argc, char **argv)
 			break;
 		case O_TCTI:
 			opts.tcti = optarg;
+			break;
+		case O_NEW:
+			opts.new_doc = 1;
 			break;
 		case O_COMPACT:
 			opts.compact = 1;

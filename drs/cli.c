@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "cloud.h"
@@ -30,9 +31,64 @@ cli_usage(const char *cmd, const char *fmt, ...)
 	return log_fail(EXIT_USAGE, "%s (see 'drsjoin --help')", msg);
 }
 
+/* The usage error for an abbreviated or unknown long option. */
+static int
+bad_long(const char *cmd, const char *arg, size_t n, const struct option *lo)
+{
+	const struct option *o, *match = NULL;
+	int count = 0;
+
+	for (o = lo; o->name != NULL; o++)
+		if (strncmp(o->name, arg + 2, n - 2) == 0) {
+			match = o;
+			count++;
+		}
+	if (count == 1)
+		return cli_usage(cmd, "unknown option '%.*s' (options are not "
+		    "abbreviated: '--%s'?)", (int)n, arg, match->name);
+	return cli_usage(cmd, "unknown option '%.*s'", (int)n, arg);
+}
+
+int
+cli_getopt(int argc, char **argv, const char *shortopts, const struct option *lo)
+{
+	static char **checked;
+	const struct option *o;
+	const char *cmd = shortopts[0] == '+' ? NULL : argv[0];
+	int i;
+
+	if (checked != argv) {
+		checked = argv;
+		for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+			const char *a = argv[i];
+			size_t n = strcspn(a, "=");
+
+			if (a[0] != '-' || a[1] == '\0') {
+				if (cmd == NULL)
+					break;	/* main: the command name */
+				continue;
+			}
+			if (a[1] != '-')
+				continue;	/* short options take no values here */
+			for (o = lo; o->name != NULL; o++)
+				if (strlen(o->name) == n - 2 && strncmp(o->name, a + 2, n - 2) == 0)
+					break;
+			if (o->name == NULL) {
+				bad_long(cmd, a, n, lo);
+				return CLI_REPORTED;
+			}
+			if (o->has_arg == required_argument && a[n] != '=')
+				i++;	/* its value, whatever it looks like */
+		}
+	}
+	return getopt_long(argc, argv, shortopts, lo, NULL);
+}
+
 int
 cli_bad_option(const char *cmd, int c, char **argv)
 {
+	if (c == CLI_REPORTED)
+		return -1;
 	/* getopt returns ':' for a missing value when the option string starts with ':'. */
 	if (c == ':')
 		return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);

@@ -21,6 +21,7 @@ struct options {
 	long timeout;			/* seconds per request */
 	int attempts;			/* per request, with retries */
 	int compact;			/* --compact: JSON on one line */
+	int new_doc;			/* --new: start a new document, read no stdin */
 };
 
 extern struct options opts;
@@ -36,6 +37,19 @@ int cmd_status(int argc, char **argv);
 /* Reports a usage error for cmd (EXIT_USAGE) and returns -1. */
 int cli_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * getopt_long, without its abbreviations: before the first option of argv
+ * is parsed, every "--name" (up to a "--", or for shortopts starting with
+ * '+' the first non-option) must be a whole name of longopts, else a usage
+ * error naming only "--name" (never what follows '=') and CLI_REPORTED is
+ * returned, which cli_bad_option() passes on silently. The error names
+ * argv[0] as the command unless shortopts starts with '+' (main).
+ */
+#define CLI_REPORTED 0x10000
+struct option;
+int cli_getopt(int argc, char **argv, const char *shortopts,
+    const struct option *longopts);
 
 /* The usage error for getopt_long's c that is no option of cmd (':' or '?'). */
 int cli_bad_option(const char *cmd, int c, char **argv);

@@ -13,6 +13,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "login.h"
+#include "proc.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -294,7 +295,7 @@ cmd_discover(int argc, char **argv)
 	char *token = NULL;
 	int c, rc = -1;
 
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 't': tenant = optarg; break;
 		case 'T': token_file = optarg; break;
@@ -308,7 +309,7 @@ cmd_discover(int argc, char **argv)
 		return cli_usage("discover", "unexpected argument '%s'", argv[optind]);
 	if (sandbox_read(in) < 0 || sandbox_read(token_file) < 0 || sandbox_enter() < 0)
 		return -1;
-	if (token_file != NULL || (tenant == NULL && getenv("DRSJOIN_TOKEN") != NULL)) {
+	if (token_file != NULL || (tenant == NULL && proc_secret_env("DRSJOIN_TOKEN") != NULL)) {
 		if (jwt_read_token(token_file, &token) < 0 ||
 		    jwt_parse(token, &claims) < 0 || jwt_check(&claims, time(NULL)) < 0)
 			goto out;

@@ -1,6 +1,8 @@
 /* doc.c - reading, checking and writing the pipeline document. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -25,6 +27,19 @@ doc_new(struct json **docp)
 	return 0;
 }
 
+/*
+ * stdin is /dev/null (a service, </dev/null): the device itself, 1:3 on
+ * Linux, so that a chroot without /dev says the same.
+ */
+static int
+stdin_is_dev_null(void)
+{
+	struct stat in;
+
+	return fstat(0, &in) == 0 && S_ISCHR(in.st_mode) &&
+	    major(in.st_rdev) == 1 && minor(in.st_rdev) == 3;
+}
+
 int
 doc_read(const char *path, struct json **docp)
 {
@@ -36,17 +51,30 @@ doc_read(const char *path, struct json **docp)
 	int rc = -1;
 
 	*docp = NULL;
+	if (opts.new_doc) {
+		if (path != NULL)
+			return cli_usage(NULL, "--new and --in contradict each other");
+		return doc_new(docp);
+	}
+	/* Only a terminal or /dev/null on stdin means "no document yet". */
+	if (path == NULL && (isatty(0) || stdin_is_dev_null()))
+		return doc_new(docp);
 	if (path != NULL) {
 		if (state_read_file(path, DOC_MAX, EXIT_INPUT, &buf, &len) < 0)
 			return -1;
-	} else if (!isatty(0)) {
-		if (state_read_fd(0, what, DOC_MAX, EXIT_INPUT, &buf, &len) < 0)
-			return -1;
+	} else if (state_read_fd(0, what, DOC_MAX, EXIT_INPUT, &buf, &len) < 0) {
+		return -1;
 	}
 	for (i = 0; i < len && strchr(" \t\r\n", buf[i]) != NULL; i++)
 		;
 	if (i == len) {
-		rc = doc_new(docp);
+		/* An empty pipe is what a failed phase before this one leaves. */
+		if (path == NULL)
+			log_fail(EXIT_INPUT, "no document on stdin: did the previous phase "
+			    "fail? (--new starts a new document)");
+		else
+			log_fail(EXIT_INPUT, "%s: empty, no document: did the phase that "
+			    "wrote it fail? (--new starts a new document)", path);
 		goto out;
 	}
 	if ((doc = json_parse(buf, len, EXIT_INPUT, what)) == NULL)

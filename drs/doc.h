@@ -12,9 +12,11 @@
 #define DOC_SCHEMA "drsjoin/1"
 
 /*
- * Reads the document from path (--in), else from stdin when it is not a
- * terminal. No input, or empty input, gives a new empty document.
- * EXIT_INPUT errors name the source.
+ * Reads the document from path (--in), else from stdin. A new empty
+ * document comes only from --new, or a stdin that is a terminal or
+ * /dev/null: an empty file or pipe is an error (EXIT_INPUT, "no document
+ * on stdin: did the previous phase fail?"), so a pipeline whose earlier
+ * phase failed stops. EXIT_INPUT errors name the source.
  */
 int doc_read(const char *path, struct json **doc);
 /* A new empty document. */

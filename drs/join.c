@@ -613,7 +613,7 @@ cmd_join(int argc, char **argv)
 	const char *client_id = NULL, *rt, *tenant;
 	int c, rc = -1, have, device_code = 0;
 
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'T': token_file = optarg; break;
 		case O_BPRT: bprt_file = optarg; break;

@@ -598,7 +598,7 @@ cmd_keygen(int argc, char **argv)
 	const char *in = NULL;
 	int c, rc = -1;
 
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'k':
 			if (keystore_parse("keygen", optarg, &choice) < 0)

@@ -18,6 +18,134 @@ static _Thread_local size_t caught_size;
 static _Thread_local int caught_code;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+static int
+token_char(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+}
+
+int
+log_looks_secret(const char *s, size_t n)
+{
+	size_t i, dots = 0, seg = 0, long_segs = 0;
+	int upper = 0, lower = 0, digit = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		upper |= c >= 'A' && c <= 'Z';
+		lower |= c >= 'a' && c <= 'z';
+		digit |= c >= '0' && c <= '9';
+		if (c == '.') {
+			dots++;
+			long_segs += seg >= 16;
+			seg = 0;
+		} else {
+			seg++;
+		}
+	}
+	long_segs += seg >= 16;
+	/* A JWT or JWE: a JSON header ("eyJ") and dot-separated base64url parts. */
+	if (n >= 16 && memcmp(s, "eyJ", 3) == 0)
+		return 1;
+	if (dots >= 2 && long_segs >= 2 && upper && lower)
+		return 1;
+	/* An opaque refresh token, a PRT: long mixed-case base64url. */
+	return n >= 40 && upper && lower && digit;
+}
+
+/* The length of the valid UTF-8 sequence at s that is safe on a terminal, or 0. */
+static size_t
+utf8_ok(const unsigned char *s, size_t n)
+{
+	unsigned int cp;
+	size_t len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	/* C1 controls (CSI is U+009B), line separators, bidirectional overrides. */
+	if (cp <= 0x9f || cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f)
+		return 0;
+	return len;
+}
+
+size_t
+log_escape(char *out, size_t outsz, const char *in, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t n = strlen(in), i = 0, o = 0, k;
+	static const char mark[] = "<redacted>", cut[] = "...(cut)";
+
+	if (outsz == 0)
+		return 0;
+	if (max > outsz - 1)
+		max = outsz - 1;
+	while (i < n) {
+		char esc[8];
+		const char *add = esc;
+		size_t alen, used = 1;
+
+		if (token_char(s[i]) && (i == 0 || !token_char(s[i - 1]))) {
+			for (k = i; k < n && token_char(s[k]); k++)
+				;
+			if (log_looks_secret(in + i, k - i)) {
+				add = mark;
+				alen = sizeof(mark) - 1;
+				used = k - i;
+				goto put;
+			}
+		}
+		if (s[i] >= 0x20 && s[i] < 0x7f) {
+			esc[0] = (char)s[i];
+			alen = 1;
+		} else if (s[i] >= 0x80 && (used = utf8_ok(s + i, n - i)) > 0) {
+			add = in + i;
+			alen = used;
+		} else {
+			snprintf(esc, sizeof(esc), "\\x%02x", s[i]);
+			alen = 4;
+			used = 1;
+		}
+put:
+		if (o + alen > max) {
+			if (max >= sizeof(cut) - 1) {
+				if (o > max - (sizeof(cut) - 1)) {
+					o = max - (sizeof(cut) - 1);
+					/* Never leave half a UTF-8 sequence before the mark. */
+					while (o > 0 && ((unsigned char)out[o] & 0xc0) == 0x80)
+						o--;
+				}
+				memcpy(out + o, cut, sizeof(cut) - 1);
+				o += sizeof(cut) - 1;
+			}
+			break;
+		}
+		memcpy(out + o, add, alen);
+		o += alen;
+		i += used;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 /*
  * Progress: while a wait lasts, a thread redraws one line on stderr (a
  * spinner, or a countdown) - only when stderr is a terminal and not -q.
@@ -43,15 +171,19 @@ clear_progress(void)
 /*
  * One line per call, whole: key generation runs in threads. -v lines carry
  * a UTC timestamp (milliseconds), for logs pasted into a support ticket.
+ * Every line is escaped and capped (log_escape): messages carry strings
+ * from servers, documents and the command line.
  */
 static void
-emit_ts(int stamp, const char *fmt, va_list ap)
+emit_ts(int stamp, size_t max, const char *fmt, va_list ap)
 {
-	char line[2048], ts[40] = "";
+	char raw[8192], line[8192], ts[40] = "";
 	struct timespec now;
 	struct tm tm;
 
-	vsnprintf(line, sizeof(line), fmt, ap);
+	/* Escaped here, whoever wrote it: messages carry foreign strings. */
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_escape(line, sizeof(line), raw, max);
 	if (stamp && clock_gettime(CLOCK_REALTIME, &now) == 0 &&
 	    gmtime_r(&now.tv_sec, &tm) != NULL) {
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -67,7 +199,7 @@ emit_ts(int stamp, const char *fmt, va_list ap)
 static void
 emit(const char *fmt, va_list ap)
 {
-	emit_ts(0, fmt, ap);
+	emit_ts(0, LOG_LINE_MAX, fmt, ap);
 }
 
 int
@@ -124,7 +256,7 @@ log_debug(int n, const char *fmt, ...)
 	if (log_level < 1 + n)
 		return;
 	va_start(ap, fmt);
-	emit_ts(1, fmt, ap);
+	emit_ts(1, LOG_DEBUG_MAX, fmt, ap);
 	va_end(ap);
 }
 
@@ -201,9 +333,12 @@ progress_run(void *arg)
 static void
 progress_start(long delay_ms, long countdown_ms, const char *fmt, va_list ap)
 {
+	char raw[sizeof(prog.text)];
+
 	if (log_level < 1 || !isatty(2) || prog.running)
 		return;
-	vsnprintf(prog.text, sizeof(prog.text), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_escape(prog.text, sizeof(prog.text), raw, sizeof(prog.text) - 1);
 	clock_gettime(CLOCK_MONOTONIC, &prog.show_at);
 	prog.deadline = prog.show_at;
 	add_ms(&prog.show_at, delay_ms);

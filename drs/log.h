@@ -23,6 +23,14 @@ enum exit_code {
 	EXIT_INTERRUPTED = 130,	/* Ctrl-C while waiting for a device code sign-in */
 };
 
+/*
+ * Every line is escaped centrally (log_escape): strings from servers,
+ * documents and argv can be passed to log_fail/log_note/log_debug as they
+ * are. Lines are cut at LOG_LINE_MAX bytes (-v lines: LOG_DEBUG_MAX).
+ */
+#define LOG_LINE_MAX 1024
+#define LOG_DEBUG_MAX 4096
+
 /* 0 with -q, 1 by default, 1 + the number of -v. */
 extern int log_level;
 
@@ -46,6 +54,21 @@ void log_progress_begin(long delay_ms, const char *fmt, ...)
 void log_progress_end(void);
 void log_sleep_ms(long ms, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * Writes in as one safe terminal line into out (outsz > 0, NUL-terminated),
+ * at most max bytes, cut with "...(cut)": printable ASCII and valid UTF-8
+ * are kept, except C1 controls, line separators and bidirectional
+ * overrides; every other byte becomes "\xNN"; a run that looks like a token
+ * (log_looks_secret) becomes "<redacted>". Returns the length written.
+ */
+size_t log_escape(char *out, size_t outsz, const char *in, size_t max);
+/*
+ * 1 when the n bytes at s (a run of base64url characters and dots) look
+ * like a JWT, a refresh token or a PRT: "eyJ..." of 16 or more, two dots
+ * between long mixed-case parts, or 40 or more mixed-case letters and digits.
+ * GUIDs, hex thumbprints and host names do not.
+ */
+int log_looks_secret(const char *s, size_t n);
 /* The recorded exit code, EXIT_INTERNAL if a failure went unrecorded. */
 int log_exit_code(void);
 /* Forgets the recorded code (tests, and retried operations that recovered). */

@@ -93,7 +93,7 @@ cmd_nonce(int argc, char **argv)
 	struct json *doc = NULL;
 	int c, rc = -1;
 
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'i': in = optarg; break;
 		case 'h': usage(); return 0;

@@ -73,7 +73,7 @@ cmd_csr(int argc, char **argv)
 	const char *in = NULL;
 	int c, rc = -1, no_nonce = 0;
 
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'n': no_nonce = 1; break;
 		case 'i': in = optarg; break;

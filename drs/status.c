@@ -130,7 +130,7 @@ cmd_status(int argc, char **argv)
 	size_t i;
 	int c, rc = -1, have, json = 0;
 
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		if (c == 'h') {
 			usage();
 			return 0;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -10,6 +11,7 @@
 #include "doc.h"
 #include "log.h"
 #include "login.h"
+#include "proc.h"
 #include "state.h"
 #include "token.h"
 #include "util.h"
@@ -34,7 +36,8 @@ token_read_secret(const char *path, const char *env, const char *option,
 
 	*out = NULL;
 	if (path == NULL) {
-		v = env != NULL ? getenv(env) : NULL;
+		/* Taken out of the environment at start (proc_harden). */
+		v = env != NULL ? proc_secret_env(env) : NULL;
 		if (v == NULL || *v == '\0')
 			return log_fail(EXIT_USAGE, "no %s: give %s FILE (or - for "
 			    "stdin), or set %s", what, option, env ? env : "it");
@@ -49,8 +52,15 @@ token_read_secret(const char *path, const char *env, const char *option,
 		snprintf(label, sizeof(label), "%s (stdin)", what);
 		if (state_read_fd(0, label, TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0)
 			return -1;
-	} else if (state_read_file(path, TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0) {
-		return -1;
+	} else {
+		struct stat st;
+
+		if (state_read_file(path, TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0)
+			return -1;
+		if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+			log_note("warning: %s file %s can be read by %s (mode %04o): "
+			    "make it 0600", what, path, (st.st_mode & 007) ? "others" :
+			    "its group", (unsigned)(st.st_mode & 07777));
 	}
 	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
 		buf[--len] = '\0';
@@ -93,7 +103,7 @@ token_source_choose(struct token_source *src, const char *token_file,
 		src->kind = TOKEN_DEVICE_CODE;
 	} else {
 		for (i = TOKEN_ACCESS; i <= TOKEN_REFRESH; i++) {
-			const char *v = getenv(sources[i].env);
+			const char *v = proc_secret_env(sources[i].env);
 
 			if (v == NULL || *v == '\0')
 				continue;

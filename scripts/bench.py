@@ -33,7 +33,9 @@ def run(args, state, stdin=None, env_extra=None):
     env.pop("DRSJOIN_TCTI", None)
     env.update(env_extra or {})
     start = time.perf_counter()
-    p = subprocess.Popen([drsjoin, "-q"] + args, stdin=subprocess.PIPE,
+    # No document: /dev/null (an empty pipe means "the phase before failed").
+    p = subprocess.Popen([drsjoin, "-q"] + args,
+                         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out, err = p.communicate(stdin)
     elapsed = time.perf_counter() - start
@@ -49,7 +51,8 @@ def rss_of(args, state, stdin=None, env_extra=None):
                SSL_CERT_FILE=ca)
     env.update(env_extra or {})
     p = subprocess.run(["/usr/bin/time", "-f", "%M", drsjoin, "-q"] + args,
-                       input=stdin, capture_output=True, env=env)
+                       input=stdin, capture_output=True, env=env,
+                       **({} if stdin is not None else {"stdin": subprocess.DEVNULL}))
     if p.returncode != 0:
         sys.exit(f"bench: rss run failed: {p.stderr.decode(errors='replace')}")
     return int(p.stderr.decode().strip().splitlines()[-1])

@@ -8,7 +8,7 @@
 _drsjoin() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	local globals="-v --verbose -q --quiet --cacert --proxy --timeout --attempts
-		--state-dir --cloud --discovery-url --resolve --tcti --compact -h --help
+		--state-dir --cloud --discovery-url --resolve --tcti --compact --new -h --help
 		-V --version"
 	local commands="csr discover join keygen nonce status"
 	local cmd="" opts="" i

@@ -165,7 +165,7 @@ STATE=$T_WORK/state-pipe
 export DRSJOIN_DISCOVERY_URL=$EMU_URL DRSJOIN_STATE_DIR=$STATE SSL_CERT_FILE=$EMU_CA
 before=$(emu_device_count)
 RC=0
-"$DRSJOIN" discover --tenant "$EMU_TENANT_ID" 2>"$ERR" | "$DRSJOIN" nonce 2>>"$ERR" |
+"$DRSJOIN" --new discover --tenant "$EMU_TENANT_ID" 2>"$ERR" | "$DRSJOIN" nonce 2>>"$ERR" |
     "$DRSJOIN" keygen --key-store software 2>>"$ERR" | "$DRSJOIN" csr 2>>"$ERR" |
     "$DRSJOIN" join --token-file "$TOK" >"$OUT" 2>>"$ERR" || RC=$?
 t_check "the whole pipe joins" \

@@ -19,10 +19,10 @@ expect_token "not-yet-valid token" "token: not valid before" --not-before 3600
 expect_token "wrong audience" "token: audience 'https://graph.microsoft.com' is not the Device Registration Service" \
     --aud https://graph.microsoft.com
 
-printf 'not-a-jwt\n' >"$T_WORK/bad.jwt"
+printf 'not-a-jwt\n' >"$T_WORK/bad.jwt"; chmod 600 "$T_WORK/bad.jwt"
 t_run -- join --token-file "$T_WORK/bad.jwt"
 t_expect "malformed token" 3 "token: not a JWT (expected three dot-separated parts)"
-printf '\n\n' >"$T_WORK/empty.jwt"
+printf '\n\n' >"$T_WORK/empty.jwt"; chmod 600 "$T_WORK/empty.jwt"
 t_run -- join --token-file "$T_WORK/empty.jwt"
 t_expect "empty token file" 3 "token file $T_WORK/empty.jwt: empty"
 t_run -- join --token-file "$T_WORK/missing.jwt"

@@ -124,4 +124,182 @@ for bad in '' '[1]' '{"no":"id"}' "$(head -c 300000 /dev/zero | tr '\0' ' ')"; d
 	    "$([ "$RC" -eq 7 ] && grep -qF "$STATE/device.json: " "$ERR" && [ "$(errors)" -eq 1 ]; echo $?)"
 done
 
+# --- Pipes. Replays: when discover failed, the next phases read the empty
+# pipe as a new document and the pipeline went on, and could exit 0.
+STATE=$T_WORK/st-pipe
+export DRSJOIN_DISCOVERY_URL=$EMU_URL DRSJOIN_STATE_DIR=$STATE SSL_CERT_FILE=$EMU_CA
+before=$(emu_device_count)
+RC=0
+(set -o pipefail
+ "$DRSJOIN" --new discover --tenant no-such-tenant.example 2>"$ERR" | "$DRSJOIN" nonce 2>>"$ERR" |
+    "$DRSJOIN" keygen --key-store software 2>>"$ERR" | "$DRSJOIN" csr 2>>"$ERR" |
+    "$DRSJOIN" join --token-file "$TOK" >"$OUT" 2>>"$ERR") || RC=$?
+t_check "a failed discover stops the pipeline: no device, no output" \
+    "$([ "$RC" -ne 0 ] && [ "$(emu_device_count)" -eq "$before" ] && [ ! -s "$OUT" ] &&
+       [ "$(grep -c 'no document on stdin: did the previous phase fail?' "$ERR")" -eq 4 ]; echo $?)"
+RC=0; : | "$DRSJOIN" join --token-file "$TOK" >"$OUT" 2>"$ERR" || RC=$?
+t_expect "join on an empty pipe: exit 3" 3 "no document on stdin: did the previous phase fail?"
+: >"$T_WORK/empty"
+RC=0; "$DRSJOIN" keygen --key-store software <"$T_WORK/empty" >"$OUT" 2>"$ERR" || RC=$?
+t_expect "keygen on an empty file as stdin: exit 3" 3 "no document on stdin"
+printf ' \n\t\n' >"$T_WORK/blank"
+RC=0; "$DRSJOIN" keygen --key-store software --in "$T_WORK/blank" >"$OUT" 2>"$ERR" </dev/null || RC=$?
+t_expect "--in an empty (blank) file: exit 3" 3 "$T_WORK/blank: empty, no document"
+t_check "an empty input made no key set" "$([ -z "$(ls -A "$STATE/staging" 2>/dev/null)" ]; echo $?)"
+RC=0; : | "$DRSJOIN" --new keygen --key-store software >"$OUT" 2>"$ERR" || RC=$?
+t_expect "--new starts a document without reading stdin" 0
+RC=0; "$DRSJOIN" keygen --key-store software </dev/null >"$OUT" 2>"$ERR" || RC=$?
+t_expect "stdin /dev/null starts a new document" 0
+RC=0; "$DRSJOIN" --new keygen --in "$T_WORK/blank" >"$OUT" 2>"$ERR" </dev/null || RC=$?
+t_expect "--new with --in: usage error" 2 "--new and --in contradict each other"
+unset DRSJOIN_DISCOVERY_URL DRSJOIN_STATE_DIR SSL_CERT_FILE
+
+# --- The command line. Replays: "join --token eyJ..." was taken as
+# --token-file and the whole token printed in the error.
+STATE=$T_WORK/st-cli
+JWT=$(cat "$TOK")
+t_run -- join --token "$JWT"
+t_expect "join --token JWT: refused, exit 2" 2 "unknown option '--token' (options are not abbreviated: '--token-file'?)"
+t_check "join --token JWT: the token is not printed" "$(! grep -qF "${JWT:0:20}" "$ERR"; echo $?)"
+t_run -- join "--token=$JWT"
+t_check "join --token=JWT: refused, token not printed" \
+    "$([ "$RC" -eq 2 ] && ! grep -qF "${JWT:0:20}" "$ERR" && grep -qF "'--token'" "$ERR"; echo $?)"
+t_run -- join "$JWT"
+t_check "join JWT (an argument): refused, token not printed" \
+    "$([ "$RC" -eq 2 ] && ! grep -qF "${JWT:0:20}" "$ERR" && grep -qF '<redacted>' "$ERR"; echo $?)"
+t_run -- "--timeout=$JWT" status
+t_check "--timeout JWT: refused, token not printed" \
+    "$([ "$RC" -eq 2 ] && ! grep -qF "${JWT:0:20}" "$ERR"; echo $?)"
+RT=0.AXEAq8nQb3Z1dGhlbnRpY2F0ZWRGcm9tVGhlVG9rZW5TZXJ2aWNlX3JlZnJlc2gtdG9rZW4tdGVzdA
+t_run -- join "$RT"
+t_check "a refresh token as an argument is not printed" \
+    "$([ "$RC" -eq 2 ] && ! grep -qF "AXEAq8nQ" "$ERR"; echo $?)"
+# Every option of every command, abbreviated by one letter, is refused.
+t_run -- --help
+cmds=$(sed -n '/^Commands:/,/^$/p' "$OUT" | awk 'NR > 1 && NF { print $1 }')
+abbrev_bad=""
+for cmd in "" $cmds; do
+	if [ -z "$cmd" ]; then t_run -- --help; else t_run -- "$cmd" --help; fi
+	for o in $(grep -o -- '--[a-z][a-z-]*[a-z]' "$OUT" | sort -u); do
+		short=${o%?}
+		[ ${#short} -ge 3 ] || continue
+		grep -q -- "^ *$short\b\|[[ ]$short[] =]" "$OUT" && continue	# a real option
+		if [ -z "$cmd" ]; then t_run -- "$short" status; else t_run -- "$cmd" "$short"; fi
+		[ "$RC" -eq 2 ] && grep -qF "unknown option '$short'" "$ERR" ||
+		    abbrev_bad="$abbrev_bad ${cmd:-global}:$short($RC)"
+	done
+done
+t_check "no option of any command can be abbreviated${abbrev_bad:+:$abbrev_bad}" \
+    "$([ -z "$abbrev_bad" ] && [ -n "$cmds" ]; echo $?)"
+
+# --- The process. Replays: with fd 1 or 2 closed at start, output landed
+# in the state dir's lock file.
+STATE=$T_WORK/st-fds
+export DRSJOIN_STATE_DIR=$STATE
+RC=0; "$DRSJOIN" keygen --key-store software </dev/null >&- 2>"$ERR" || RC=$?
+t_check "stdout closed: the document does not land in the lock file" \
+    "$([ "$RC" -eq 0 ] && [ -f "$STATE/.lock" ] && [ ! -s "$STATE/.lock" ]; echo $?)"
+RC=0; "$DRSJOIN" --tcti device:/nonexistent/tpm keygen --key-store auto </dev/null >"$OUT" 2>&- || RC=$?
+t_check "stderr closed: notes do not land in the lock file" \
+    "$([ "$RC" -eq 0 ] && [ ! -s "$STATE/.lock" ] && [ -s "$OUT" ]; echo $?)"
+RC=0; "$DRSJOIN" keygen --key-store software <&- >"$OUT" 2>"$ERR" || RC=$?
+t_check "stdin closed: a new document, as with /dev/null" "$([ "$RC" -eq 0 ] && [ ! -s "$STATE/.lock" ]; echo $?)"
+unset DRSJOIN_STATE_DIR
+# Secrets leave the environment at start; no core dumps. drsjoin is held
+# waiting for the state dir's lock, which we hold: its "waiting" note, read
+# from a FIFO, says it is there.
+mkfifo "$T_WORK/errfifo"
+exec 6>>"$STATE/.lock"
+flock -x 6
+SECRET_RT=0.AXEAsecretREFRESHtoken1234567890abcdefghijklmnop
+DRSJOIN_TOKEN=$JWT DRSJOIN_REFRESH_TOKEN=$SECRET_RT DRSJOIN_STATE_DIR=$STATE \
+    "$DRSJOIN" keygen --key-store software </dev/null >/dev/null 2>"$T_WORK/errfifo" 6>&- &
+pid=$!
+exec 7<"$T_WORK/errfifo"
+read -r note <&7
+env_now=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null)
+limits=$(cat "/proc/$pid/limits" 2>/dev/null)
+exec 6>&-
+RC=0; wait "$pid" || RC=$?
+exec 7<&-
+t_check "held at the lock (the test's own synchronisation)" \
+    "$([ "$RC" -eq 0 ] && grep -q 'waiting for another drsjoin' <<<"$note"; echo $?)"
+t_check "DRSJOIN_TOKEN and DRSJOIN_REFRESH_TOKEN are gone from /proc/PID/environ" \
+    "$([ -n "$env_now" ] && ! grep -qF "${JWT:0:20}" <<<"$env_now" &&
+       ! grep -qF "$SECRET_RT" <<<"$env_now" && grep -q '^DRSJOIN_STATE_DIR=' <<<"$env_now"; echo $?)"
+t_check "core dumps off (RLIMIT_CORE 0)" \
+    "$(grep -q '^Max core file size *0 *0 ' <<<"$limits"; echo $?)"
+# A token file others can read: a warning (the join still goes on).
+cp "$TOK" "$T_WORK/tok644"; chmod 644 "$T_WORK/tok644"
+STATE=$T_WORK/st-tokmode
+t_run -- join --token-file "$T_WORK/tok644" --key-store software
+t_check "a token file readable by others: warned, named" \
+    "$([ "$RC" -eq 0 ] && grep -qF "warning: token file $T_WORK/tok644 can be read by others (mode 0644)" "$ERR"; echo $?)"
+chmod 640 "$T_WORK/tok644"
+t_run -- join --token-file "$T_WORK/tok644" --key-store software --force
+t_check "a token file readable by its group: warned" "$(grep -q 'can be read by its group' "$ERR"; echo $?)"
+t_run -- join --token-file "$TOK" --key-store software --force
+t_check "a 0600 token file: no warning" "$([ "$RC" -eq 0 ] && ! grep -q 'warning: token file' "$ERR"; echo $?)"
+
+# --- Output. Replays: terminal escapes in a document string and in a
+# server string reached stderr as they were.
+# stderr is valid UTF-8 without C0 (but the newlines), DEL or C1 controls.
+no_raw_controls() {
+	"$PY" -c 'import sys,re; t=open(sys.argv[1],"rb").read().decode("utf-8")
+sys.exit(1 if re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]", t) else 0)' "$ERR" 2>/dev/null
+}
+printf '{"schema": "drsjoin/9\\u001b]0;pwned\\u0007\\u001b[2J"}' >"$T_WORK/esc.json"
+t_run -- keygen --in "$T_WORK/esc.json"
+t_expect "escape in a document string: refused" 3 'drsjoin/9\x1b]0;pwned\x07\x1b[2J'
+t_check "escape in a document string: no control byte on stderr" "$(no_raw_controls; echo $?)"
+printf '{"schema": "drsjoin/1", "keys": {"dir": "/x\\u009b31m\\u202e\\u00ff%s"}}' "$(head -c 5000 /dev/zero | tr '\0' A)" >"$T_WORK/esc2.json"
+STATE=$T_WORK/st-esc
+t_run --in "$T_WORK/esc2.json" -- join --token-file "$TOK"
+t_check "C1 CSI and bidi override in keys.dir: escaped, the line capped" \
+    "$([ "$RC" -eq 3 ] && no_raw_controls && grep -qF '\xc2\x9b31m\xe2\x80\xae' "$ERR" &&
+       [ "$(wc -c <"$ERR")" -le 1100 ]; echo $?)"
+# A server: a tiny HTTPS server of our own answering every request with
+# escapes, invalid UTF-8 and a huge message.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T_WORK/hk.pem" -out "$T_WORK/hc.pem" \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 2 >/dev/null 2>&1
+exec 5< <(exec "$PY" - "$T_WORK/hc.pem" "$T_WORK/hk.pem" <<'PY'
+import http.server, json, ssl, sys
+EVIL = "bad\x1b]0;pwned\x07\x1b[31m\u009b2J\u202e" + "B" * 100000
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if "html" in self.path:
+            body, ctype, code = b"<html>\x1b[31m\xff\xfe" + b"x" * 5000, "text/html", 200
+        else:
+            body = json.dumps({"ErrorType": "Evil\x1b[5m", "Message": EVIL,
+                               "TraceId": "t\x1b[0m"}).encode()
+            body = body.replace(b"\\u00ff", b"\xff")
+            ctype, code = "application/json", 400
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_POST = do_GET
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+PY
+)
+hpid=$!
+trap 'kill "$hpid" 2>/dev/null; t_cleanup' EXIT
+read -r HPORT <&5
+for path in "" /html; do
+	STATE=$T_WORK/st-evil
+	t_run --env SSL_CERT_FILE="$T_WORK/hc.pem" --env DRSJOIN_DISCOVERY_URL="https://127.0.0.1:$HPORT$path" \
+	    -- --attempts 1 discover --tenant contoso.example
+	t_check "server strings with escapes (${path:-json}): exit 4 or 5, escaped, one capped line" \
+	    "$([ "$RC" -eq 4 ] || [ "$RC" -eq 5 ]; r=$?; [ $r -eq 0 ] && no_raw_controls && grep -qF '\x1b' "$ERR" &&
+	       [ "$(errors)" -eq 1 ] && [ "$(wc -c <"$ERR")" -le 1100 ]; echo $?)"
+done
+
 t_done

@@ -1,0 +1,81 @@
+/*
+ * test_log.c - every line on stderr is escaped, capped and redacted
+ * centrally. Attacks replayed (issue 10): server and document strings with
+ * terminal escapes reached the terminal; "--token eyJ..." printed the token.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "log.h"
+#include "tap.h"
+
+static char out[8192];
+
+static const char *
+esc(const char *in, size_t max)
+{
+	log_escape(out, sizeof(out), in, max);
+	return out;
+}
+
+int
+main(void)
+{
+	char big[5000], *err;
+	size_t i;
+
+	CHECK(strcmp(esc("plain text: 1.2.3", 100), "plain text: 1.2.3") == 0,
+	    "printable ASCII is kept");
+	CHECK(strcmp(esc("a\x1b[31mred\x07\r\n\t", 100), "a\\x1b[31mred\\x07\\x0d\\x0a\\x09") == 0,
+	    "control characters become \\xNN");
+	CHECK(strcmp(esc("x\x7f", 100), "x\\x7f") == 0, "DEL too");
+	CHECK(strcmp(esc("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 100),
+	    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80") == 0, "valid UTF-8 is kept");
+	CHECK(strcmp(esc("\xff\xfe\xc3(\xc0\xaf\xed\xa0\x80", 100),
+	    "\\xff\\xfe\\xc3(\\xc0\\xaf\\xed\\xa0\\x80") == 0,
+	    "invalid UTF-8 (bad bytes, overlong, surrogates) becomes \\xNN");
+	CHECK(strcmp(esc("\xc2\x9b" "2J \xe2\x80\xae" "evil \xe2\x80\xa8", 100),
+	    "\\xc2\\x9b2J \\xe2\\x80\\xaeevil \\xe2\\x80\\xa8") == 0,
+	    "C1 CSI, bidi override and line separator are escaped");
+	for (i = 0; i < sizeof(big) - 1; i++)
+		big[i] = (char)('a' + i % 26);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(strlen(esc(big, LOG_LINE_MAX)) == LOG_LINE_MAX &&
+	    strstr(out, "...(cut)") != NULL, "a long line is cut at LOG_LINE_MAX");
+	memset(big, '\x1b', 3000);
+	big[3000] = '\0';
+	CHECK(strlen(esc(big, LOG_LINE_MAX)) <= LOG_LINE_MAX, "escapes count in the cap");
+	CHECK(strcmp(esc("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 10),
+	    "\xc3\xa9...(cut)") == 0 && strcmp(esc("a\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 10),
+	    "a...(cut)") == 0, "the cut never splits a UTF-8 sequence");
+
+	/* Tokens: never echoed. */
+	CHECK(strstr(esc("unknown option 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0aWQiOiJ4In0.c2lnbmF0dXJl'", 200),
+	    "eyJ") == NULL && strstr(out, "<redacted>") != NULL, "a JWT is redacted");
+	CHECK(strstr(esc("arg 0.AXEAq8nQb3Z1dGhlbnRpY2F0ZWRGcm9tVGhlVG9rZW5TZXJ2aWNlX3JlZnJlc2g-x", 200),
+	    "AXEA") == NULL, "a refresh token is redacted");
+	CHECK(strcmp(esc("device d3b07384-d9a0-4c9b-8a0e-2f4c6e8a1b3d thumb "
+	    "BD92A8664425E4821A55BEA85E7A564FD03AD7D2 host "
+	    "EnterpriseRegistration.windows.net file /tmp/drsjoin-it.v3lWHt/x", 300),
+	    "device d3b07384-d9a0-4c9b-8a0e-2f4c6e8a1b3d thumb "
+	    "BD92A8664425E4821A55BEA85E7A564FD03AD7D2 host "
+	    "EnterpriseRegistration.windows.net file /tmp/drsjoin-it.v3lWHt/x") == 0,
+	    "GUIDs, thumbprints, host names and paths are not taken for tokens");
+
+	/* log_fail itself escapes (the central rule). */
+	capture_begin();
+	log_fail(EXIT_INPUT, "schema '%s' from %s", "x\x1b]0;pwned\x07", "eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.sig");
+	log_note("note \x1b[2J");
+	log_level = 2;
+	log_debug(1, "debug \x9b");
+	log_level = 1;
+	err = capture_end();
+	CHECK_ERR(err != NULL && strchr(err, '\x1b') == NULL && strchr(err, '\x07') == NULL &&
+	    strstr(err, "\\x1b]0;pwned\\x07") != NULL && strstr(err, "\\x1b[2J") != NULL &&
+	    strstr(err, "\\x9b") != NULL && strstr(err, "eyJ") == NULL && lines(err) == 3,
+	    err, "log_fail, log_note and log_debug escape and redact");
+	free(err);
+	return tap_done();
+}

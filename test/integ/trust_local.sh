@@ -302,4 +302,31 @@ for path in "" /html; do
 	       [ "$(errors)" -eq 1 ] && [ "$(wc -c <"$ERR")" -le 1100 ]; echo $?)"
 done
 
+# A tampered record at a terminal: status's summary is escaped too.
+STATE=$T_WORK/st-tty
+t_run -- join --token-file "$TOK" --key-store software
+$PY -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); d["tenant_domain"]="evil\u001b]0;pwned\u0007\u009b2J"; json.dump(d,open(p,"w"))' "$STATE/device.json"
+if command -v script >/dev/null; then
+	DRSJOIN_STATE_DIR=$STATE script -qec "$DRSJOIN status" /dev/null </dev/null |
+	    tr -d '\r' >"$T_WORK/tty" || true
+	t_check "status at a terminal: no control character from the record" \
+	    "$(grep -q 'evil' "$T_WORK/tty" && ! LC_ALL=C grep -q $'[\x1b\x07]' "$T_WORK/tty" &&
+	       ! LC_ALL=C grep -q $'\xc2\x9b' "$T_WORK/tty"; echo $?)"
+else
+	t_skip "status at a terminal: record strings escaped" "no script(1)"
+fi
+
+# Everything written reads back: a join with the largest values accepted
+# (a 1024-byte UPN, a 256-character display name) and status reads it.
+# (Replays: a 900 KB UPN was written into a record the reader refused.)
+STATE=$T_WORK/st-big
+BIGUPN=$(head -c 1008 /dev/zero | tr '\0' u)@$EMU_TENANT_DOMAIN
+BIGNAME=$(head -c 256 /dev/zero | tr '\0' n)
+t_run -- join --token-file "$(token_file --upn "$BIGUPN")" --key-store software --display-name "$BIGNAME"
+t_expect "largest values: join" 0
+t_run -- status --json
+t_check "largest values: status reads them back" \
+    "$([ "$RC" -eq 0 ] && [ ${#BIGUPN} -eq 1024 ] && [ "$(jget "$OUT" 'd["upn"]')" = "$BIGUPN" ] &&
+       [ "$(jget "$OUT" 'd["display_name"]')" = "$BIGNAME" ]; echo $?)"
+
 t_done

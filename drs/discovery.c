@@ -320,7 +320,9 @@ cmd_discover(int argc, char **argv)
 		rc = cli_usage("discover", "give --tenant ID|DOMAIN or --token-file FILE");
 		goto out;
 	}
-	if (doc_read(in, &doc) < 0 || (s = http_session_new()) == NULL)
+	/* With --token-file -, stdin was the token: the document comes from --in only. */
+	if ((token_file != NULL && strcmp(token_file, "-") == 0 && in == NULL ?
+	    doc_new(&doc) : doc_read(in, &doc)) < 0 || (s = http_session_new()) == NULL)
 		goto out;
 	if (discovery_run(s, doc, tenant, claims.tid, token) < 0)
 		goto out;

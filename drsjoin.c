@@ -37,7 +37,7 @@ struct command {
 
 /* Kept alphabetical. */
 static const struct command commands[] = {
-	{ "csr", cmd_csr, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
+	{ "csr", cmd_csr, 0, SANDBOX_STATE_READ | SANDBOX_STATE_MAKE | SANDBOX_TPM,
 	    "build the certificate request from the device key (and nonce)" },
 	{ "discover", cmd_discover, CMD_NETWORK, SANDBOX_NET,
 	    "find the tenant's registration endpoints" },

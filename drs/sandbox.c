@@ -261,6 +261,16 @@ sandbox_enter(void)
 	 */
 	if ((sb.needs & SANDBOX_STATE_WRITE) && state_open(opts.state_dir, 1) < 0)
 		goto out;
+	/*
+	 * csr too, if it can: in "keygen | csr" it gets here before keygen
+	 * made the dir, and then could never read the keys. Quietly: where it
+	 * cannot be made, reading the keys says why.
+	 */
+	if ((sb.needs & SANDBOX_STATE_MAKE) && !(sb.needs & SANDBOX_STATE_WRITE)) {
+		log_mute(1);
+		state_open(opts.state_dir, 1);
+		log_mute(0);
+	}
 	if (add_list(common_files, READ_RIGHTS) < 0)
 		goto out;
 	if ((sb.needs & SANDBOX_NET) &&

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "sandbox.h"
 #include "state.h"
+#include "util.h"
 
 static const char *const copied[] = {
 	"device_id", "tenant_id", "tenant_domain", "upn", "join_type",
@@ -33,25 +34,32 @@ usage(void)
 	    "otherwise (or with --json) JSON. Exits 8 when this machine is not joined.\n");
 }
 
-/* The certificate's expiry, from the certificate itself. */
+/* The certificate's expiry, from the certificate in the record's set. */
 static int
-cert_expiry(const char *path, time_t *not_after)
+cert_expiry(const struct json *rec, time_t *not_after)
 {
 	struct cert *c = NULL;
-	char *pem = NULL;
+	char *set, *rel = NULL, *abs = NULL, *pem = NULL;
 	size_t len;
+	int rc = -1, r;
 
-	if (path == NULL)
-		return log_fail(EXIT_IO, "status: the identity names no certificate");
-	if (state_read_file(path, 64 * 1024, EXIT_IO, &pem, &len) < 0 ||
-	    cert_parse_pem(pem, len, EXIT_IO, path, &c) < 0) {
-		free(pem);
-		return -1;
-	}
+	if ((set = identity_set_of(rec)) == NULL ||
+	    (rel = util_asprintf("%s/%s", set, IDENTITY_CERT)) == NULL ||
+	    (abs = state_abs(rel)) == NULL)
+		goto out;
+	if ((r = state_read(rel, 64 * 1024, &pem, &len)) == 1)
+		log_fail(EXIT_IO, "%s: missing", abs);
+	if (r != 0 || cert_parse_pem(pem, len, EXIT_IO, abs, &c) < 0)
+		goto out;
 	*not_after = cert_not_after(c);
+	rc = 0;
+out:
 	cert_free(c);
 	free(pem);
-	return 0;
+	free(set);
+	free(rel);
+	free(abs);
+	return rc;
 }
 
 /*
@@ -122,7 +130,7 @@ cmd_status(int argc, char **argv)
 	size_t i;
 	int c, rc = -1, have, json = 0;
 
-	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		if (c == 'h') {
 			usage();
 			return 0;
@@ -137,7 +145,8 @@ cmd_status(int argc, char **argv)
 		return cli_usage("status", "unexpected argument '%s'", argv[optind]);
 	if (sandbox_enter() < 0)
 		return -1;
-	if ((have = identity_load(opts.state_dir, &rec)) < 0)
+	if ((have = identity_open(opts.state_dir, 0)) < 0 ||
+	    (have == 0 && (have = identity_load(&rec)) < 0))
 		goto out;
 	if (have == 1) {
 		log_fail(EXIT_NOT_JOINED, "status: not joined (no %s/%s)", opts.state_dir,
@@ -150,7 +159,7 @@ cmd_status(int argc, char **argv)
 		if ((v = json_get_string(rec, copied[i])) != NULL &&
 		    json_set_string(out, copied[i], v) < 0)
 			goto out;
-	if (cert_expiry(json_get_string(rec, "certificate"), &not_after) < 0)
+	if (cert_expiry(rec, &not_after) < 0)
 		goto out;
 	days = (long)((not_after - time(NULL)) / 86400);
 	if (json_set_number(out, "days_left", (double)days) < 0 ||

@@ -252,7 +252,7 @@ printf '{"schema": "drsjoin/9\\u001b]0;pwned\\u0007\\u001b[2J"}' >"$T_WORK/esc.j
 t_run -- keygen --in "$T_WORK/esc.json"
 t_expect "escape in a document string: refused" 3 'drsjoin/9\x1b]0;pwned\x07\x1b[2J'
 t_check "escape in a document string: no control byte on stderr" "$(no_raw_controls; echo $?)"
-printf '{"schema": "drsjoin/1", "keys": {"dir": "/x\\u009b31m\\u202e\\u00ff%s"}}' "$(head -c 5000 /dev/zero | tr '\0' A)" >"$T_WORK/esc2.json"
+printf '{"schema": "drsjoin/1", "keys": {"store": "software", "dir": "/x\\u009b31m\\u202e\\u00ff%s"}}' "$(head -c 5000 /dev/zero | tr '\0' A)" >"$T_WORK/esc2.json"
 STATE=$T_WORK/st-esc
 t_run --in "$T_WORK/esc2.json" -- join --token-file "$TOK"
 t_check "C1 CSI and bidi override in keys.dir: escaped, the line capped" \

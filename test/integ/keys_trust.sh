@@ -55,6 +55,16 @@ t_check "the CSR holds the set's device key, not the key the document named" \
 t_run --in "$T_WORK/dk-path.json" -- csr --no-nonce
 t_check "the document's key paths are not even read" "$(! grep -q "$FOREIGN" "$ERR"; echo $?)"
 
+# The set's files are opened through the state dir, following no link: a
+# key file replaced by a link to another key of the host is refused.
+mv "$SET/device-key.pem" "$T_WORK/dk.pem"
+ln -s "$FOREIGN" "$SET/device-key.pem"
+t_run --in "$T_WORK/keys.json" -- csr --no-nonce
+t_check "a key file that is a link (to a host key) is not followed" \
+    "$([ "$RC" -eq 7 ] && [ ! -s "$OUT" ]; echo $?)" "exit $RC"
+rm "$SET/device-key.pem"
+mv "$T_WORK/dk.pem" "$SET/device-key.pem"
+
 # Attack: a foreign transport_blob was sent as read (a transport key of
 # someone else's registered for this device).
 edit "$T_WORK/keys.json" "$T_WORK/blob.json" "d['keys']['transport_blob'] = '$(blob_of_key "$FOREIGN")'"

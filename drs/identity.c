@@ -278,7 +278,7 @@ identity_commit(const char *staging, const char *cert_pem, struct json *rec)
 	char *abs_staging = NULL, *abs_set = NULL, *abs_cert = NULL, *abs_rec = NULL;
 	const char *name, *old_name;
 	size_t len;
-	int rc = -1, have;
+	int w = 0, rc = -1, have;
 
 	/* A corrupt record was moved aside by --force before: here it is an error. */
 	if ((have = identity_load(&old)) < 0)
@@ -308,7 +308,10 @@ identity_commit(const char *staging, const char *cert_pem, struct json *rec)
 	if (state_mkdir("identity") < 0 || state_rename(staging, set) < 0)
 		goto out;
 	if (state_sync("identity") < 0 ||
-	    state_create(cert, cert_pem, strlen(cert_pem), 0644) < 0 ||
+	    /* Before the commit point, what it will point at must be durable. */
+	    (w = state_create(cert, cert_pem, strlen(cert_pem), 0644)) < 0 ||
+	    (w > 0 && log_fail(EXIT_IO, "%s: not durable: the identity was not "
+	    "replaced", abs_cert) < 0) ||
 	    /* The commit point: before it the old identity stands, after it the new. */
 	    state_replace(IDENTITY_RECORD, text, len, 0600) < 0) {
 		/* The keys go back where the document says they are. */

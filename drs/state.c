@@ -10,11 +10,16 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "state.h"
 #include "util.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)	/* linux/fs.h, which musl-gcc does not see */
+#endif
 
 static int sfd = -1;		/* the state dir */
 static char *spath;		/* its absolute path */
@@ -420,6 +425,32 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Renames from to to in dfd unless to exists (EEXIST): renameat2() with
+ * RENAME_NOREPLACE, atomic and leaving nothing behind. Where the file
+ * system lacks it (EINVAL), linkat() then unlinkat() of from; if that
+ * unlink fails the link is undone, so either from or to stands, never both.
+ */
+static int
+rename_noreplace(int dfd, const char *from, const char *to)
+{
+	int err;
+
+	if (syscall(SYS_renameat2, dfd, from, dfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (linkat(dfd, from, dfd, to, 0) < 0)
+		return -1;
+	if (unlinkat(dfd, from, 0) < 0) {
+		err = errno;
+		unlinkat(dfd, to, 0);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 write_file(const char *rel, const void *buf, size_t len, mode_t mode, int replace)
 {
@@ -459,8 +490,8 @@ write_file(const char *rel, const void *buf, size_t len, mode_t mode, int replac
 			goto out;
 		}
 	} else {
-		/* linkat() fails on an existing name: renameat() would replace it. */
-		if (linkat(dfd, tmp, dfd, leaf, 0) < 0) {
+		/* Never over an existing name: renameat() would replace it. */
+		if (rename_noreplace(dfd, tmp, leaf) < 0) {
 			if (errno == EEXIST) {
 				char *abs = state_abs(rel);
 
@@ -472,7 +503,6 @@ write_file(const char *rel, const void *buf, size_t len, mode_t mode, int replac
 			}
 			goto out;
 		}
-		unlinkat(dfd, tmp, 0);
 	}
 	made = 0;
 	rc = 0;

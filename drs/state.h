@@ -75,7 +75,8 @@ int state_read(const char *rel, size_t max, char **buf, size_t *len);
  * note: the new file stands); -1 (EXIT_IO) when rel is unchanged.
  */
 int state_replace(const char *rel, const void *buf, size_t len, mode_t mode);
-/* Same, but fails (EXIT_IO) when rel exists: for keys, never overwritten. */
+/* Same, but fails (EXIT_IO) when rel exists: for keys, never overwritten
+ * (renameat2 RENAME_NOREPLACE: no temporary is left behind). */
 int state_create(const char *rel, const void *buf, size_t len, mode_t mode);
 /* Creates directory rel 0700; an existing directory is fine, a link is refused. */
 int state_mkdir(const char *rel);

@@ -137,23 +137,11 @@ t_run -- join --token-file "$TOK" --key-store software
 t_expect "state dir is a symlink" 7 "$T_WORK/link: a symbolic link, refused"
 t_check "state dir problems: no request sent" "$([ "$(req_count)" -eq "$n" ]; echo $?)"
 
-# SIGKILL at any moment of a --force join never damages the identity.
+# SIGKILL at each step of a commit, deterministically: test/integ/crash.sh.
+# Here, a kill while the join request is in flight.
 fresh kill
 t_run -- join --token-file "$TOK" --key-store software
 t_expect "kill: first identity" 0
-sum=$(sha256sum "$STATE/device.json")
-broken=0
-for ms in 20 60 100 150 200 260 330 420 520 650; do
-	DRSJOIN_DISCOVERY_URL=$EMU_URL DRSJOIN_STATE_DIR=$STATE SSL_CERT_FILE=$EMU_CA \
-	    "$DRSJOIN" -q join --token-file "$TOK" --key-store software --force >/dev/null 2>&1 &
-	pid=$!
-	sleep "0.$(printf %03d "$ms")"
-	kill -9 "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	t_run -- status
-	if [ "$RC" -ne 0 ]; then broken=$((broken + 1)); echo "# killed at ${ms} ms: status $RC" >&2; fi
-done
-t_check "SIGKILL during join --force (10 moments): the identity always loads" "$([ $broken -eq 0 ]; echo $?)"
 emu_fault --route join --delay 3 --count 1 >/dev/null
 sum=$(sha256sum "$STATE/device.json")
 DRSJOIN_DISCOVERY_URL=$EMU_URL DRSJOIN_STATE_DIR=$STATE SSL_CERT_FILE=$EMU_CA \

@@ -134,7 +134,7 @@ parse_long(const char *opt, const char *s, long min, long max, long *out)
 	v = strtol(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
 		return cli_usage(NULL, "%s: '%s' is not a whole number from %ld to %ld",
-		    opt, s, min, max);
+		    opt, CLI_SHOWN(s), min, max);
 	*out = v;
 	return 0;
 }
@@ -277,7 +277,7 @@ main(int argc, char **argv)
 		return log_exit_code();
 	opts.cloud = cloud_default();
 	if (cloud != NULL && (opts.cloud = cloud_find(cloud)) == NULL) {
-		cli_usage(NULL, "--cloud '%s': expected %s%s", cloud, cloud_names(),
+		cli_usage(NULL, "--cloud '%s': expected %s%s", CLI_SHOWN(cloud), cloud_names(),
 		    getenv("DRSJOIN_CLOUD") == cloud ? " (from DRSJOIN_CLOUD)" : "");
 		free(state_dir);
 		return log_exit_code();
@@ -314,7 +314,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[i].name) == 0)
 			cmd = &commands[i];
 	if (cmd == NULL) {
-		cli_usage(NULL, "unknown command '%s'", argv[optind]);
+		cli_usage(NULL, "unknown command '%s'", CLI_SHOWN(argv[optind]));
 		return log_exit_code();
 	}
 

@@ -84,13 +84,36 @@ cli_getopt(int argc, char **argv, const char *shortopts, const struct option *lo
 	return getopt_long(argc, argv, shortopts, lo, NULL);
 }
 
+const char *
+cli_shown(const char *arg, char *buf, size_t bufsz)
+{
+	size_t n = strlen(arg);
+
+	/*
+	 * A secret pasted where an argument goes need not look like a JWT
+	 * (refresh tokens in standard base64, with '*' or '!'): whatever is
+	 * long, or holds a JSON header's start, is not echoed at all.
+	 */
+	if (n <= CLI_SHOWN_MAX && strstr(arg, "eyJ") == NULL)
+		return arg;
+	snprintf(buf, bufsz, "(%zu characters, not shown)", n);
+	return buf;
+}
+
 int
 cli_bad_option(const char *cmd, int c, char **argv)
 {
+	char shown[CLI_SHOWN_BUF];
+
 	if (c == CLI_REPORTED)
 		return -1;
 	/* getopt returns ':' for a missing value when the option string starts with ':'. */
 	if (c == ':')
-		return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
-	return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+		return cli_usage(cmd, "option '%s' needs a value",
+		    cli_shown(argv[optind - 1], shown, sizeof(shown)));
+	/* In a cluster ("-xyz") optind may not have moved: name the letter. */
+	if (optopt > ' ' && optopt < 0x7f)
+		return cli_usage(cmd, "unknown option '-%c'", optopt);
+	return cli_usage(cmd, "unknown option '%s'",
+	    cli_shown(argv[optind - 1], shown, sizeof(shown)));
 }

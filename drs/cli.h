@@ -4,6 +4,8 @@
 #ifndef DRS_CLI_H
 #define DRS_CLI_H
 
+#include <stddef.h>
+
 #define DRSJOIN_VERSION "0.1.0"
 #define DRSJOIN_DISCOVERY_URL "https://enterpriseregistration.windows.net"
 
@@ -50,6 +52,17 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 struct option;
 int cli_getopt(int argc, char **argv, const char *shortopts,
     const struct option *longopts);
+
+/*
+ * arg itself, for a usage error, when it is short and nothing in it looks
+ * like a token; else "(N characters, not shown)" written into buf: a
+ * token pasted on the command line never reaches stderr (or a CI log).
+ */
+#define CLI_SHOWN_MAX 32
+#define CLI_SHOWN_BUF 48
+const char *cli_shown(const char *arg, char *buf, size_t bufsz);
+/* cli_shown with a buffer that lives as long as the full expression. */
+#define CLI_SHOWN(arg) cli_shown((arg), (char[CLI_SHOWN_BUF]){ 0 }, CLI_SHOWN_BUF)
 
 /* The usage error for getopt_long's c that is no option of cmd (':' or '?'). */
 int cli_bad_option(const char *cmd, int c, char **argv);

@@ -306,7 +306,8 @@ cmd_discover(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_usage("discover", "unexpected argument '%s'", argv[optind]);
+		return cli_usage("discover", "unexpected argument '%s'",
+		    CLI_SHOWN(argv[optind]));
 	if (sandbox_read(in) < 0 || sandbox_read(token_file) < 0 || sandbox_enter() < 0)
 		return -1;
 	if (token_file != NULL || (tenant == NULL && proc_secret_env("DRSJOIN_TOKEN") != NULL)) {

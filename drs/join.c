@@ -641,7 +641,7 @@ cmd_join(int argc, char **argv)
 				a.nonce = NONCE_OFF;
 			else
 				return cli_usage("join", "--nonce: '%s' is not "
-				    "auto, require or off", optarg);
+				    "auto, require or off", CLI_SHOWN(optarg));
 			break;
 		case 'j':
 			if (strcmp(optarg, "join") == 0)
@@ -650,7 +650,7 @@ cmd_join(int argc, char **argv)
 				a.join_type = JOIN_TYPE_REGISTER;
 			else
 				return cli_usage("join", "--join-type: '%s' is not join or register",
-				    optarg);
+				    CLI_SHOWN(optarg));
 			break;
 		case 'd': a.display_name = optarg; break;
 		case 'D': a.target_domain = optarg; break;
@@ -668,7 +668,8 @@ cmd_join(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("join", "unexpected argument '%s' (the token is never "
-		    "given on the command line: use --token-file)", argv[optind]);
+		    "given on the command line: use --token-file)",
+		    CLI_SHOWN(argv[optind]));
 	if (a.display_name != NULL && (*a.display_name == '\0' || strlen(a.display_name) > 256))
 		return cli_usage("join", "--display-name must be 1 to 256 characters");
 	if (token_source_choose(&t.src, token_file, bprt_file, refresh_file,

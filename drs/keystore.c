@@ -102,7 +102,8 @@ keystore_parse(const char *cmd, const char *s, enum keystore_choice *out)
 	else if (strcmp(s, "tpm") == 0)
 		*out = KEYSTORE_TPM;
 	else
-		return cli_usage(cmd, "--key-store: '%s' is not tpm, software or auto", s);
+		return cli_usage(cmd, "--key-store: '%s' is not tpm, software or "
+		    "auto", CLI_SHOWN(s));
 	return 0;
 }
 
@@ -611,7 +612,8 @@ cmd_keygen(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_usage("keygen", "unexpected argument '%s'", argv[optind]);
+		return cli_usage("keygen", "unexpected argument '%s'",
+		    CLI_SHOWN(argv[optind]));
 	if (sandbox_read(in) < 0 || sandbox_enter() < 0)
 		return -1;
 	if (doc_read(in, &doc) < 0 || identity_open(opts.state_dir, 1) < 0 ||

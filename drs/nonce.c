@@ -102,7 +102,8 @@ cmd_nonce(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_usage("nonce", "unexpected argument '%s'", argv[optind]);
+		return cli_usage("nonce", "unexpected argument '%s'",
+		    CLI_SHOWN(argv[optind]));
 	if (sandbox_read(in) < 0 || sandbox_enter() < 0)
 		return -1;
 	if (doc_read(in, &doc) < 0)

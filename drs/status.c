@@ -142,7 +142,8 @@ cmd_status(int argc, char **argv)
 		return cli_bad_option("status", c, argv);
 	}
 	if (optind < argc)
-		return cli_usage("status", "unexpected argument '%s'", argv[optind]);
+		return cli_usage("status", "unexpected argument '%s'",
+		    CLI_SHOWN(argv[optind]));
 	if (sandbox_enter() < 0)
 		return -1;
 	if ((have = identity_open(opts.state_dir, 0)) < 0 ||

@@ -29,6 +29,23 @@ t_run -- --timeout 0 status
 t_expect "bad --timeout" 2 "--timeout: '0' is not a whole number from 1 to 3600"
 t_run -- --attempts x status
 t_expect "bad --attempts" 2 "--attempts: 'x' is not a whole number from 1 to 20"
+# A token pasted where an argument goes is never echoed, whatever its
+# alphabet (replays "join echoes an unexpected positional argument": a
+# refresh token in standard base64, or with '*' and '!', was printed whole).
+for secret in '1.AXkA/Yj2+3x7Q0G0bJxE5n/2mKl9Qz+Hd4vPz0xR/7kmNdLsR+Ug=' \
+    'M.C105_BAY.0.U.-Cq*ewn!Ab3cDEf9GhIjK*LmNoP!qRsTuV$'; do
+	for argv in "join $secret" "status $secret" "discover $secret" "$secret" \
+	    "join --nonce $secret" "--cloud $secret status" "--timeout $secret status" \
+	    "join -$secret"; do
+		set -f; t_run -- $argv; set +f
+		t_expect "argv '${argv%% *} ...': a usage error" 2 ""
+		t_check "argv '${argv%% *} ...' with a token: the token is not echoed" \
+		    "$(! grep -qF -- "${secret:2:20}" "$ERR"; echo $?)"
+	done
+done
+t_run -- join -Zq
+t_expect "an unknown short option in a cluster is named" 2 "join: unknown option '-Z'"
+
 t_run -- --timeout
 t_expect "a global option without its value" 2 "option '--timeout' needs a value"
 t_run -- join --in

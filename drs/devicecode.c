@@ -218,7 +218,9 @@ devicecode_run(struct http_session *s, const struct login_endpoints *ep,
 	/* The first poll one interval after the code, each next one after the answer. */
 	next = start + (double)c.interval;
 	for (;;) {
-		wait_until(next, deadline, tty, c.user_code);
+		/* Never past the code's life: an interval may be longer than it. */
+		wait_until(next < deadline ? next : deadline, deadline, tty,
+		    c.user_code);
 		if (interrupted)
 			break;
 		if (now_mono() >= deadline) {

@@ -103,6 +103,19 @@ start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
 finish_bg
 t_expect "device code expired before anyone signed in" 5 "the device code expired"
 t_check "expired: nothing kept" "$(no_identity; echo $?)"
+# An interval longer than the code's life: drsjoin gives up when the code
+# expires, not one interval later (the bug waited the whole 60 s). A loose
+# bound: far below the interval, far above the 2 s lifetime.
+fresh expired-interval
+emu_ctl config --device-code-lifetime 2 --device-code-interval 60 >/dev/null
+t0=$(date +%s)
+start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+finish_bg
+t1=$(date +%s)
+t_expect "device code expiring before its first poll: refused" 5 "the device code expired"
+t_check "no wait beyond expires_in when the interval is longer (took $((t1 - t0)) s)" \
+    "$([ $((t1 - t0)) -lt 40 ] && no_identity; echo $?)"
+emu_ctl config --device-code-interval 1 >/dev/null
 emu_ctl config --device-code-lifetime 900 >/dev/null
 fresh expired-answer
 p0=$(polls authorization_pending)

@@ -235,6 +235,9 @@ devicecode_run(struct http_session *s, const struct login_endpoints *ep,
 			countdown_end(tty);
 			goto out;
 		}
+		/* Ctrl-C during a poll gives up, even if that poll signed in. */
+		if (interrupted)
+			break;
 		if (rs.status >= 200 && rs.status <= 299) {
 			countdown_end(tty);
 			if (login_take_token(&rs, "device code sign-in", token) < 0)

@@ -135,6 +135,28 @@ finish_bg
 t_expect "Ctrl-C while waiting: exit 130" 130 "login: interrupted while waiting for the sign-in"
 t_check "Ctrl-C: no staged keys left" "$(no_identity; echo $?)"
 
+# Ctrl-C while a poll is on the wire, and that poll signs in: no join (the
+# bug took the token and joined). The poll is held 20 s by the emulator; the
+# fault is taken when the poll arrives, so an empty fault list means in flight.
+fresh sigint-poll
+n=$(req_count join)
+p0=$(polls authorization_pending)
+start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
+emu_fault --route token --delay 20 --count 1
+no_faults() {
+	emu_ctl faults | "$PY" -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(1 if (d.get("faults") if isinstance(d, dict) else d) else 0)'
+}
+wait_for no_faults
+emu_ctl approve >/dev/null
+kill -INT "$BG"
+finish_bg
+t_expect "Ctrl-C during a poll that signs in: exit 130" 130 "login: interrupted while waiting for the sign-in"
+t_check "Ctrl-C during a poll: no join request, nothing kept" \
+    "$([ "$(req_count join)" -eq "$n" ] && no_identity; echo $?)"
+
 # --- at a terminal: the countdown ------------------------------------------------
 fresh tty
 if command -v script >/dev/null 2>&1; then

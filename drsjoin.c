@@ -46,6 +46,9 @@ static const struct command commands[] = {
 	    "join the device (runs every missing phase first)" },
 	{ "keygen", cmd_keygen, 0, SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "make the device and transport keys" },
+	{ "leave", cmd_leave, CMD_NETWORK,
+	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
+	    "delete this device from the tenant, then the local identity" },
 	{ "nonce", cmd_nonce, CMD_NETWORK, SANDBOX_NET,
 	    "get a nonce from the tenant's nonce service" },
 	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
@@ -62,7 +65,7 @@ static const char exit_table[] =
     "  5  refused: the service answered with an error\n"
     "  6  TPM: no usable TPM, or the TPM failed\n"
     "  7  local I/O: the state directory, key files, or writing the output\n"
-    "  8  not joined (status)\n"
+    "  8  not joined (status, leave)\n"
     "  130  interrupted by Ctrl-C (join --device-code)\n";
 
 static void

@@ -34,6 +34,7 @@ int cmd_nonce(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_csr(int argc, char **argv);
 int cmd_join(int argc, char **argv);
+int cmd_leave(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 
 /* Reports a usage error for cmd (EXIT_USAGE) and returns -1. */

@@ -45,6 +45,8 @@ struct http_session {
 	char *cabundle;			/* found before the first request */
 	char errbuf[CURL_ERROR_SIZE];
 	const char *phase;		/* of the request under way, for -v */
+	const struct http_request *rq;	/* under way, for the TLS hook */
+	int hook_failed;		/* the TLS hook reported its failure */
 	/* The answer being received. */
 	char *body;
 	size_t body_len, body_cap;
@@ -508,9 +510,23 @@ once_only(const struct http_request *rq)
  * Sets up one attempt. The handle is reset first (live connections, the
  * DNS and TLS session caches stay), so every option is set here.
  */
+/* CURLOPT_SSL_CTX_FUNCTION: the TLS client identity of the request. */
+static CURLcode
+on_tls_config(CURL *c, void *tls_config, void *arg)
+{
+	struct http_session *s = arg;
+
+	(void)c;
+	if (s->rq->tls_client(tls_config, s->rq->tls_client_arg) < 0) {
+		s->hook_failed = 1;
+		return CURLE_SSL_CERTPROBLEM;
+	}
+	return CURLE_OK;
+}
+
 static int
 setup(struct http_session *s, const struct http_request *rq,
-    struct curl_slist *headers, struct curl_blob *cert, struct curl_blob *key)
+    struct curl_slist *headers)
 {
 	CURL *c = s->curl;
 	CURLcode rc;
@@ -529,7 +545,8 @@ setup(struct http_session *s, const struct http_request *rq,
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2 |
+	    (rq->tls12_only ? (long)CURL_SSLVERSION_MAX_TLSv1_2 : 0L));
 	SET(CURLOPT_CAINFO, s->cabundle);
 	SET(CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
@@ -563,11 +580,12 @@ setup(struct http_session *s, const struct http_request *rq,
 			    (curl_off_t)(rq->body != NULL ? rq->body_len : 0));
 		}
 	}
-	if (cert != NULL) {
-		SET(CURLOPT_SSLCERT_BLOB, cert);
-		SET(CURLOPT_SSLCERTTYPE, "PEM");
-		SET(CURLOPT_SSLKEY_BLOB, key);
-		SET(CURLOPT_SSLKEYTYPE, "PEM");
+	if (rq->tls_client != NULL) {
+		SET(CURLOPT_SSL_CTX_FUNCTION, on_tls_config);
+		SET(CURLOPT_SSL_CTX_DATA, s);
+		/* The certificate is part of the connection: never share one. */
+		SET(CURLOPT_FRESH_CONNECT, 1L);
+		SET(CURLOPT_FORBID_REUSE, 1L);
 	}
 	if (log_level >= 2) {
 		SET(CURLOPT_DEBUGFUNCTION, on_debug);
@@ -867,9 +885,6 @@ check_request(const struct http_request *rq)
 		if (has_crlf(rq->headers[i]) || strchr(rq->headers[i], ':') == NULL)
 			return log_fail(EXIT_INTERNAL, "%s: bad header line %zu",
 			    rq->phase, i);
-	if ((rq->client_cert_pem == NULL) != (rq->client_key_pem == NULL))
-		return log_fail(EXIT_INTERNAL, "%s: a client certificate needs "
-		    "its key and the other way round", rq->phase);
 	return 0;
 }
 
@@ -879,7 +894,6 @@ send_attempts(struct http_session *s, const struct http_request *rq,
     struct http_response *rs, int pass_401)
 {
 	struct curl_slist *headers = NULL;
-	struct curl_blob cert = { 0 }, key = { 0 };
 	int is_post, repeatable, resendable, attempt, ret = -1, code;
 	char why[CURL_ERROR_SIZE + 600], delay[32], *shown = NULL;
 	long wait_ms, status, conns, secs;
@@ -897,27 +911,19 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		return -1;
 	if ((headers = build_headers(rq, rs->request_id)) == NULL)
 		return -1;
-	if (rq->client_cert_pem != NULL) {
-		cert.data = (void *)(uintptr_t)rq->client_cert_pem;
-		cert.len = strlen(rq->client_cert_pem);
-		cert.flags = CURL_BLOB_NOCOPY;
-		/* mbedtls_pk_parse_key wants PEM with its NUL counted. */
-		key.data = (void *)(uintptr_t)rq->client_key_pem;
-		key.len = strlen(rq->client_key_pem) + 1;
-		key.flags = CURL_BLOB_NOCOPY;
-	}
 	is_post = strcmp(rq->method, "POST") == 0;
 	repeatable = !is_post || rq->repeatable;
 	resendable = !is_post || rq->resend_unanswered;
 	s->phase = rq->phase;
+	s->rq = rq;
 	shown = redact_url(rq->url, strlen(rq->url));
 
 	for (attempt = 1; attempt <= cfg.attempts; attempt++) {
 		rs->attempts = attempt;
 		body_reset(s);
 		s->have_retry_after = 0;
-		if (setup(s, rq, headers, rq->client_cert_pem != NULL ? &cert : NULL,
-		    &key) < 0)
+		s->hook_failed = 0;
+		if (setup(s, rq, headers) < 0)
 			goto out;
 		log_debug(1, "%s: %s %s (attempt %d of %d)", rq->phase, rq->method,
 		    shown != NULL ? shown : "", attempt, cfg.attempts);
@@ -932,6 +938,8 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		status = 0;
 		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (rc != CURLE_OK) {
+			if (s->hook_failed)
+				goto out;	/* reported by the hook */
 			describe(s, rq, rc, why, sizeof(why), &code);
 			if (attempt < cfg.attempts && retryable(s, rc, resendable)) {
 				wait_ms = retry_backoff_ms(attempt,
@@ -1042,6 +1050,7 @@ out:
 	free_headers(headers);
 	free(shown);
 	s->phase = NULL;
+	s->rq = NULL;
 	return ret;
 }
 

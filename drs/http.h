@@ -38,8 +38,7 @@
  *   "join: server answered 503, retrying in 2 s (attempt 2 of 4)".
  * - Errors (log_fail, one line): network failures name the phase, the host
  *   and port and the reason (EXIT_NETWORK); TLS verification failures name
- *   the CA bundle used (EXIT_NETWORK); an unusable CA bundle or client
- *   certificate is EXIT_INPUT; an error answer (after the retries) is the
+ *   the CA bundle used (EXIT_NETWORK); an unusable CA bundle is EXIT_INPUT; an error answer (after the retries) is the
  *   svcerr.h line (EXIT_REFUSED).
  * - -v: each request line (query secrets redacted), the request and answer
  *   headers (redact.h: "Authorization: Bearer <redacted>"), the status, size,
@@ -101,8 +100,17 @@ struct http_request {
 	size_t body_len;
 	const char *content_type;	/* of body */
 	const char *request_id;	/* client-request-id to send; NULL: a fresh one */
-	const char *client_cert_pem;	/* TLS client certificate (PEM) or NULL */
-	const char *client_key_pem;	/* its private key (PEM, NUL-terminated); borrowed, the caller wipes */
+	/*
+	 * TLS client authentication (leave): called with the TLS library's
+	 * configuration of each connection (an mbedtls_ssl_config *) to
+	 * install the client certificate and key (keys_tls_configure); 0, or
+	 * -1 (reported). Such a request always opens a connection of its own:
+	 * one made without the certificate is never reused for it, nor is its
+	 * own kept for later requests. Also offered to an https:// proxy.
+	 */
+	int (*tls_client)(void *tls_config, void *arg);
+	void *tls_client_arg;
+	int tls12_only;		/* at most TLS 1.2 (a key that cannot sign RSA-PSS) */
 	int repeatable;		/* a POST to send again after a 5xx answer (see above) */
 	int resend_unanswered;	/* a POST to send again when its answer was lost */
 	const char *if_maybe_done;	/* a POST that may have been done: said in its error */

@@ -340,6 +340,58 @@ out:
 	return rc;
 }
 
+int
+identity_remove(const struct json *rec)
+{
+	const char *dk = json_get_string(json_get_object(rec, "keys"), "device_key");
+	char *set = NULL, *key = NULL;
+	int rc = -1;
+
+	dk = dk != NULL && strrchr(dk, '/') != NULL ? strrchr(dk, '/') + 1 : dk;
+	util_fault_point("remove-start");
+	if (unlinkat(state_dirfd(), IDENTITY_RECORD, 0) < 0 && errno != ENOENT) {
+		log_fail(EXIT_IO, "%s/%s: cannot remove: %s", state_path(),
+		    IDENTITY_RECORD, strerror(errno));
+		goto out;
+	}
+	util_fault_point("remove-record-unlinked");
+	if (state_sync(".") < 0)
+		goto out;
+	util_fault_point("remove-record-synced");
+	/* From here the machine is not joined; what is left is leftovers. */
+	log_mute(1);
+	set = identity_set_of(rec);
+	log_mute(0);
+	if (set == NULL) {
+		rc = 0;
+		goto out;
+	}
+	/* The private key first: the rest is public. */
+	if (dk != NULL && state_name_ok(dk) &&
+	    (key = util_asprintf("%s/%s", set, dk)) != NULL &&
+	    unlinkat(state_dirfd(), key, 0) < 0 && errno != ENOENT) {
+		log_fail(EXIT_IO, "%s/%s: cannot remove: %s", state_path(), key,
+		    strerror(errno));
+		goto out;
+	}
+	util_fault_point("remove-device-key-unlinked");
+	if (state_remove(set) < 0) {
+		log_fail(EXIT_IO, "%s/%s: the identity is gone, but its files here "
+		    "could not all be removed", state_path(), set);
+		goto out;
+	}
+	util_fault_point("remove-set-removed");
+	/*
+	 * No fsync of identity/ here: with the record gone for good, a set that
+	 * a crash brings back is a leftover the next run's cleanup removes.
+	 */
+	rc = 0;
+out:
+	free(set);
+	free(key);
+	return rc;
+}
+
 /* Removes the entries of directory rel for which keep() says no. */
 static void
 sweep(const char *rel, int (*keep)(const char *name, const void *arg), const void *arg)

@@ -89,5 +89,16 @@ int identity_cleanup(void);
  * (log_note). For join --force and leave --local-only. 0 / -1 (EXIT_IO).
  */
 int identity_quarantine(void);
+/*
+ * Removes the stored identity rec (as identity_load gave it): device.json
+ * first, the commit point (from then on this machine is not joined), with
+ * the state dir fsync'd; then its set in identity/ (certificate and keys,
+ * TPM key blobs included: nothing is kept inside the TPM), the device key
+ * first. A run killed at any moment leaves either the whole identity or no
+ * device.json; a set left without a record goes with the next
+ * identity_cleanup(). Only a set of STATE/identity is removed, whatever the
+ * record says. 0 / -1 (EXIT_IO).
+ */
+int identity_remove(const struct json *rec);
 
 #endif

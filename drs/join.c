@@ -18,6 +18,7 @@
 #include "join.h"
 #include "jwt.h"
 #include "keystore.h"
+#include "leave.h"
 #include "log.h"
 #include "login.h"
 #include "nonce.h"
@@ -40,7 +41,7 @@ struct join_args {
 	const char *in, *display_name, *target_domain, *tenant;
 	enum keystore_choice store;
 	enum nonce_mode nonce;
-	int join_type, force;
+	int join_type, join_type_given, force, keep_old_device;
 };
 
 /* The join's access token: read before any traffic, or obtained after discovery. */
@@ -537,6 +538,65 @@ out:
 	return rc;
 }
 
+static const char *
+join_type_name(int t)
+{
+	return t == JOIN_TYPE_JOIN ? "join" : "register";
+}
+
+/*
+ * The stored identity, checked before any token is read (a boot script that
+ * runs join every boot must keep working after its token file is gone).
+ * Returns 1 when this machine is already joined as asked, with the identity
+ * printed; 0 to go on and join (*rec set when an identity is stored); -1
+ * when refused (reported). Asked: --tenant, or the document's tenant, if
+ * either names one, and --join-type, if given.
+ */
+static int
+already_joined(const struct join_args *a, struct json *doc, struct json **rec)
+{
+	const char *rt, *rd, *want, *stype, *id;
+	int have;
+
+	*rec = NULL;
+	if (identity_open(opts.state_dir, 1) < 0 || identity_cleanup() < 0)
+		return -1;
+	/* --force gets past a corrupt record, moving it aside, never deleting keys. */
+	if (a->force && identity_load_quiet(rec) == IDENTITY_CORRUPT &&
+	    identity_quarantine() < 0)
+		return -1;
+	json_free(*rec);
+	*rec = NULL;
+	if ((have = identity_load(rec)) < 0)
+		return -1;
+	if (have == 1 || a->force)
+		return 0;
+	id = json_get_string(*rec, "device_id");
+	stype = json_get_string(*rec, "join_type");
+	if (a->join_type_given && stype != NULL &&
+	    strcmp(stype, join_type_name(a->join_type)) != 0)
+		return cli_usage("join", "this machine is joined as type '%s' (device %s); "
+		    "--join-type %s asks for another: --force replaces the identity",
+		    stype, id, join_type_name(a->join_type));
+	rt = json_get_string(*rec, "tenant_id");
+	rd = json_get_string(*rec, "tenant_domain");
+	want = a->tenant != NULL ? a->tenant : doc_get(doc, "tenant", "id");
+	if (want == NULL)
+		want = doc_get(doc, "tenant", "requested");
+	if (want != NULL && !(rt != NULL && strcasecmp(want, rt) == 0) &&
+	    !(rd != NULL && strcasecmp(want, rd) == 0))
+		return log_fail(EXIT_INPUT, "join: this machine is already joined to "
+		    "tenant %s as device %s, not to %s; --force replaces that identity",
+		    rt ? rt : "(unknown)", id, want);
+	if (!identity_valid(*rec)) {
+		log_note("join: the stored identity is not usable; joining again");
+		return 0;
+	}
+	log_note("join: already joined as device %s; nothing to do (--force joins "
+	    "again)", id);
+	return print_identity(doc, *rec) < 0 ? -1 : 1;
+}
+
 static void
 usage(void)
 {
@@ -544,7 +604,7 @@ usage(void)
 	    "                     --refresh-token-file FILE|- [--client-id ID] |\n"
 	    "                     --device-code [--client-id ID]] [--tenant ID|DOMAIN]\n"
 	    "                    [--join-type join|register] [--display-name NAME]\n"
-	    "                    [--target-domain DOMAIN] [--force]\n"
+	    "                    [--target-domain DOMAIN] [--force [--keep-old-device]]\n"
 	    "                    [--key-store tpm|software|auto]\n"
 	    "                    [--nonce auto|require|off] [--no-nonce] [--in FILE]\n"
 	    "\n"
@@ -552,8 +612,12 @@ usage(void)
 	    "(--in, or stdin when it is not a terminal) lacks - discover, nonce,\n"
 	    "keygen, csr - then the join, checks the certificate, and commits the\n"
 	    "identity to the state dir. When the state dir already holds a valid\n"
-	    "identity for the tenant, prints it and changes nothing; --force joins\n"
-	    "again and replaces it once the new join succeeded.\n"
+	    "identity (for --tenant, or the document's tenant, if one is named),\n"
+	    "prints it and changes nothing, without reading any token; another\n"
+	    "--join-type than the stored one is refused. --force joins again,\n"
+	    "replaces the identity once the new join succeeded, then deletes the\n"
+	    "replaced device from its tenant (a failure there is a warning);\n"
+	    "--keep-old-device leaves it there.\n"
 	    "\n"
 	    "The access token, never on the command line, comes from one of:\n"
 	    "  --token-file FILE          a DRS access token (or DRSJOIN_TOKEN)\n"
@@ -600,6 +664,7 @@ cmd_join(int argc, char **argv)
 		{ "display-name", required_argument, NULL, 'd' },
 		{ "target-domain", required_argument, NULL, 'D' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "keep-old-device", no_argument, NULL, 'K' },
 		{ "key-store", required_argument, NULL, 'k' },
 		{ "no-nonce", no_argument, NULL, 'n' },
 		{ "in", required_argument, NULL, 'i' },
@@ -611,7 +676,9 @@ cmd_join(int argc, char **argv)
 	struct json *doc = NULL, *rec = NULL;
 	const char *token_file = NULL, *bprt_file = NULL, *refresh_file = NULL;
 	const char *client_id = NULL, *rt, *tenant;
-	int c, rc = -1, have, device_code = 0;
+	struct leave_old *old = NULL;
+	char why[1024], no_token[512];
+	int c, rc = -1, done, code = 0, device_code = 0;
 
 	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
@@ -651,10 +718,12 @@ cmd_join(int argc, char **argv)
 			else
 				return cli_usage("join", "--join-type: '%s' is not join or register",
 				    CLI_SHOWN(optarg));
+			a.join_type_given = 1;
 			break;
 		case 'd': a.display_name = optarg; break;
 		case 'D': a.target_domain = optarg; break;
 		case 'f': a.force = 1; break;
+		case 'K': a.keep_old_device = 1; break;
 		case 'k':
 			if (keystore_parse("join", optarg, &a.store) < 0)
 				return -1;
@@ -672,15 +741,40 @@ cmd_join(int argc, char **argv)
 		    CLI_SHOWN(argv[optind]));
 	if (a.display_name != NULL && (*a.display_name == '\0' || strlen(a.display_name) > 256))
 		return cli_usage("join", "--display-name must be 1 to 256 characters");
-	if (token_source_choose(&t.src, token_file, bprt_file, refresh_file,
-	    device_code, client_id) < 0)
-		return -1;
+	if (a.keep_old_device && !a.force)
+		return cli_usage("join", "--keep-old-device goes with --force");
+	/*
+	 * No token at all is an error only when a join is needed: a re-run on
+	 * a joined machine needs none (already_joined below).
+	 */
+	log_catch(no_token, sizeof(no_token));
+	c = token_source_choose(&t.src, token_file, bprt_file, refresh_file,
+	    device_code, client_id);
+	code = log_caught_code();
+	log_catch(NULL, 0);
+	if (c < 0 && strncmp(no_token, "no token", 8) != 0)
+		return log_fail(code, "%s", no_token);
+	if (c == 0)
+		no_token[0] = '\0';
 	if (sandbox_read(a.in) < 0 || sandbox_read(t.src.file) < 0 || sandbox_enter() < 0)
 		return -1;
 
+	/* With a secret on stdin, the document comes from --in only. */
+	if ((token_source_stdin(&t.src) && a.in == NULL ?
+	    doc_new(&doc) : doc_read(a.in, &doc)) < 0)
+		goto out;
+	/* The stored identity first: a re-run needs no token at all. */
+	if ((done = already_joined(&a, doc, &rec)) != 0) {
+		rc = done > 0 ? 0 : -1;
+		goto out;
+	}
+	if (no_token[0] != '\0') {
+		rc = log_fail(code, "%s", no_token);
+		goto out;
+	}
 	/*
 	 * The secret is read, and a ready token checked, before any traffic
-	 * and any change to the state: here, and only here.
+	 * and any change to the identity: here, and only here.
 	 */
 	if (token_source_read(&t.src) < 0)
 		goto out;
@@ -691,10 +785,6 @@ cmd_join(int argc, char **argv)
 		    jwt_check(&t.claims, time(NULL)) < 0)
 			goto out;
 	}
-	/* With a secret on stdin, the document comes from --in only. */
-	if ((token_source_stdin(&t.src) && a.in == NULL ?
-	    doc_new(&doc) : doc_read(a.in, &doc)) < 0)
-		goto out;
 	tenant = t.src.kind == TOKEN_ACCESS ? t.claims.tid : a.tenant != NULL ?
 	    a.tenant : doc_get(doc, "tenant", "id");
 	if (tenant == NULL) {
@@ -702,16 +792,8 @@ cmd_join(int argc, char **argv)
 		    token_source_name(&t.src));
 		goto out;
 	}
-	if (identity_open(opts.state_dir, 1) < 0 || identity_cleanup() < 0)
-		goto out;
-	/* --force gets past a corrupt record, moving it aside, never deleting keys. */
-	if (a.force && (have = identity_load_quiet(&rec)) == IDENTITY_CORRUPT &&
-	    identity_quarantine() < 0)
-		goto out;
-	json_free(rec);
-	if ((have = identity_load(&rec)) < 0)
-		goto out;
-	if (have == 0 && !a.force) {
+	if (rec != NULL && !a.force) {
+		/* An unusable identity of another tenant is not replaced unasked. */
 		rt = json_get_string(rec, "tenant_id");
 		if (!same_tenant(rec, tenant)) {
 			log_fail(EXIT_INPUT, "join: this machine is already joined to "
@@ -719,17 +801,26 @@ cmd_join(int argc, char **argv)
 			    rt ? rt : "(unknown)", json_get_string(rec, "device_id"));
 			goto out;
 		}
-		if (identity_valid(rec)) {
-			log_note("join: already joined as device %s; nothing to do "
-			    "(--force joins again)", json_get_string(rec, "device_id"));
-			rc = print_identity(doc, rec);
-			goto out;
-		}
-		log_note("join: the stored identity is not usable; joining again");
 	}
-	if ((rc = run_join(doc, &t, &a)) == 0)
+	/*
+	 * The replaced device is deleted with its own certificate and key once
+	 * the new identity is committed, when their files are gone: keep them.
+	 */
+	if (rec != NULL && a.force && !a.keep_old_device) {
+		log_catch(why, sizeof(why));
+		c = leave_keep_old(rec, &old);
+		log_catch(NULL, 0);
+		if (c < 0)
+			log_note("warning: join: the replaced device %s will stay in the "
+			    "tenant (%s)", json_get_string(rec, "device_id"), why);
+	}
+	if ((rc = run_join(doc, &t, &a)) == 0) {
+		if (old != NULL)
+			leave_delete_old(old, doc_get(doc, "device", "device_id"));
 		rc = doc_write(doc);
+	}
 out:
+	leave_old_free(old);
 	json_free(doc);
 	json_free(rec);
 	jwt_claims_free(&t.claims);

@@ -11,6 +11,9 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/rsa.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ciphersuites.h>
+#include <mbedtls/x509_crt.h>
 
 #include "b64.h"
 #include "bcrypt_blob.h"
@@ -622,4 +625,89 @@ void *
 keys_mbedtls_pk(const struct key *k)
 {
 	return (void *)&k->pk;
+}
+
+/* ---- TLS client authentication ----------------------------------------- */
+
+struct keys_tls {
+	struct key *key;		/* borrowed */
+	mbedtls_x509_crt crt;
+	/* Signer keys in TLS 1.2: the cipher suites whose handshake hash is
+	 * SHA-256 (the signer signs SHA-256 only), 0-terminated. */
+	int *suites;
+};
+
+int
+keys_tls_new(struct key *k, const uint8_t *cert_der, size_t cert_len,
+    struct keys_tls **out)
+{
+	struct keys_tls *t;
+	const int *all;
+	const char *name;
+	size_t n, i, j;
+	int ret;
+
+	*out = NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	t->key = k;
+	mbedtls_x509_crt_init(&t->crt);
+	if ((ret = mbedtls_x509_crt_parse_der(&t->crt, cert_der, cert_len)) != 0) {
+		keys_tls_free(t);
+		return crypto_fail(EXIT_INPUT, ret, "the device certificate");
+	}
+	if (!k->software) {
+		all = mbedtls_ssl_list_ciphersuites();
+		for (n = 0; all[n] != 0; n++)
+			;
+		if ((t->suites = calloc(n + 1, sizeof(int))) == NULL) {
+			keys_tls_free(t);
+			return log_fail(EXIT_INTERNAL, "out of memory");
+		}
+		/*
+		 * A TLS 1.2 client signs its CertificateVerify with the hash of
+		 * the suite's PRF: SHA-384 for the *-SHA384 suites. TLS 1.3
+		 * suites choose the signature's hash apart from the suite.
+		 */
+		for (i = j = 0; i < n; i++) {
+			name = mbedtls_ssl_get_ciphersuite_name(all[i]);
+			if (name != NULL && strncmp(name, "TLS1-3-", 7) != 0 &&
+			    strlen(name) > 6 && strcmp(name + strlen(name) - 6, "SHA384") == 0)
+				continue;
+			t->suites[j++] = all[i];
+		}
+	}
+	*out = t;
+	return 0;
+}
+
+int
+keys_tls_configure(void *tls_config, void *arg)
+{
+	mbedtls_ssl_config *conf = tls_config;
+	struct keys_tls *t = arg;
+	int ret;
+
+	if (t->suites != NULL)
+		mbedtls_ssl_conf_ciphersuites(conf, t->suites);
+	ret = mbedtls_ssl_conf_own_cert(conf, &t->crt, keys_mbedtls_pk(t->key));
+	if (ret != 0)
+		return crypto_fail(EXIT_INTERNAL, ret, "TLS client certificate");
+	return 0;
+}
+
+int
+keys_tls_v13(const struct keys_tls *t)
+{
+	return t->key->software || t->key->sign_pss != NULL;
+}
+
+void
+keys_tls_free(struct keys_tls *t)
+{
+	if (t == NULL)
+		return;
+	mbedtls_x509_crt_free(&t->crt);
+	free(t->suites);
+	free(t);
 }

@@ -158,4 +158,28 @@ int keys_sign_pss(const struct key *k, const uint8_t hash[32], uint8_t *sig,
  */
 void *keys_mbedtls_pk(const struct key *k);
 
+/*
+ * TLS client authentication with a device key and its certificate (leave:
+ * the service knows the device by them). http.c stays free of mbedTLS: it
+ * calls keys_tls_configure() with the TLS library's configuration of each
+ * new connection (an mbedtls_ssl_config *, as void *) through its
+ * tls_client hook (http.h).
+ *
+ * A software key signs as mbedTLS does: PKCS#1 v1.5 in TLS 1.2, RSA-PSS in
+ * TLS 1.3. A signer key signs through its signer: PKCS#1 v1.5 of a SHA-256
+ * hash in TLS 1.2 (the connection offers only cipher suites whose handshake
+ * hash is SHA-256 then), and RSA-PSS in TLS 1.3 only when it has a PSS
+ * signer (keys_from_public_and_signer); without one it must stay at TLS
+ * 1.2 (keys_tls_v13() says 0). The key goes in as keys_mbedtls_pk().
+ */
+struct keys_tls;
+/* k (borrowed, must outlive the result) and the certificate's DER. 0 / -1. */
+int keys_tls_new(struct key *k, const uint8_t *cert_der, size_t cert_len,
+    struct keys_tls **out);
+/* The http.h tls_client hook: arg is the struct keys_tls. 0 / -1 (reported). */
+int keys_tls_configure(void *tls_config, void *arg);
+/* 1 when the key can sign a TLS 1.3 CertificateVerify (RSA-PSS). */
+int keys_tls_v13(const struct keys_tls *t);
+void keys_tls_free(struct keys_tls *t);
+
 #endif

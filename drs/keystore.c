@@ -415,11 +415,12 @@ store_of(const struct json *keys)
 
 /*
  * Loads the device key (transport 0) or the transport key (1) of the set a
- * "keys" section names. tpm_public: for the transport key, only its public
- * numbers are wanted (no TPM needed: the blob's public part).
+ * "keys" section names, from its file or, when given, from those bytes
+ * (keystore_read_device: the key of an identity join --force replaced).
  */
 static int
-load(const struct json *keys, int transport, struct keystore_key **out)
+load(const struct json *keys, int transport, const char *given, size_t given_len,
+    struct keystore_key **out)
 {
 	struct keystore_key *k = NULL;
 	const struct tpm_public *pub;
@@ -437,9 +438,19 @@ load(const struct json *keys, int transport, struct keystore_key **out)
 		log_fail(EXIT_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (set_file(set, name, &buf, &len) < 0 ||
-	    (what = util_asprintf("%s/%s/%s", state_path(), set, name)) == NULL)
+	if ((what = util_asprintf("%s/%s/%s", state_path(), set, name)) == NULL)
 		goto out;
+	if (given != NULL) {
+		if ((buf = malloc(given_len + 1)) == NULL) {
+			log_fail(EXIT_INTERNAL, "out of memory");
+			goto out;
+		}
+		memcpy(buf, given, given_len);
+		buf[given_len] = '\0';
+		len = given_len;
+	} else if (set_file(set, name, &buf, &len) < 0) {
+		goto out;
+	}
 	if (strcmp(store, "software") == 0) {
 		if (keys_load_pem(buf, len, what, &k->key) < 0)
 			goto out;
@@ -449,8 +460,10 @@ load(const struct json *keys, int transport, struct keystore_key **out)
 			goto out;
 		pub = tpm_key_public(k->tkey);
 		if (keys_from_public_and_signer(pub->modulus, pub->modulus_len,
-		    pub->exponent, pub->exponent_len,
-		    tpm_sign_sha256, tpm_sign_pss_sha256, k->tkey, &k->key) < 0)
+		    pub->exponent, pub->exponent_len, tpm_sign_sha256,
+		    /* Keys of an older drsjoin sign PKCS#1 v1.5 only (TLS 1.2). */
+		    pub->pss ? tpm_sign_pss_sha256 : NULL, k->tkey,
+		    &k->key) < 0)
 			goto out;
 	}
 	*out = k;
@@ -538,7 +551,44 @@ out:
 int
 keystore_load_device(const struct json *keys, struct keystore_key **out)
 {
-	return load(keys, 0, out);
+	return load(keys, 0, NULL, 0, out);
+}
+
+int
+keystore_read_device(const struct json *keys, char **buf, size_t *len)
+{
+	const char *store;
+	char *set;
+	int rc;
+
+	*buf = NULL;
+	*len = 0;
+	if ((store = store_of(keys)) == NULL || (set = keys_set(keys, 0)) == NULL)
+		return -1;
+	rc = set_file(set, key_file_name(store, 0), buf, len);
+	free(set);
+	return rc;
+}
+
+int
+keystore_load_device_bytes(const struct json *keys, const char *buf, size_t len,
+    struct keystore_key **out)
+{
+	return load(keys, 0, buf, len, out);
+}
+
+int
+keystore_tpm_srk(const struct json *keys, char *buf, size_t n)
+{
+	struct tpm *tpm = keys_tpm(keys);
+	struct tpm_public pub;
+	int persistent = 0;
+
+	if (tpm == NULL || tpm_srk_public(tpm, &pub, &persistent) < 0)
+		return -1;
+	snprintf(buf, n, "%s", persistent ? "0x81000001" :
+	    "transient (the TCG RSA-2048 SRK template)");
+	return 0;
 }
 
 int
@@ -547,10 +597,10 @@ keystore_check(const struct json *keys)
 	struct keystore_key *d = NULL, *t = NULL;
 	int rc;
 
-	rc = load(keys, 0, &d);
+	rc = load(keys, 0, NULL, 0, &d);
 	keystore_key_free(d);
 	if (rc == 0) {
-		rc = load(keys, 1, &t);
+		rc = load(keys, 1, NULL, 0, &t);
 		keystore_key_free(t);
 	}
 	return rc;

@@ -57,6 +57,15 @@ struct keystore_key;
  * the section's paths are not opened.
  */
 int keystore_load_device(const struct json *keys, struct keystore_key **out);
+/*
+ * The device key's file read into memory, to be loaded later with
+ * keystore_load_device_bytes() when the file may be gone (join --force
+ * deletes the replaced device after the new identity replaced its files).
+ * The bytes may be a private key: util_free_secret_buf(*buf, *len).
+ */
+int keystore_read_device(const struct json *keys, char **buf, size_t *len);
+int keystore_load_device_bytes(const struct json *keys, const char *buf,
+    size_t len, struct keystore_key **out);
 /* Checks that both keys of a "keys" section load (status). */
 int keystore_check(const struct json *keys);
 /* The key to sign or compare with. Borrowed. */
@@ -65,6 +74,8 @@ void keystore_key_free(struct keystore_key *k);
 
 /* What the TPM holding keys says it is; *spec is borrowed. */
 int keystore_tpm_info(const struct json *keys, char *buf, size_t n, const char **spec);
+/* The storage root key the TPM keys are under: its handle, or "transient ...". */
+int keystore_tpm_srk(const struct json *keys, char *buf, size_t n);
 /* Closes the TPM the key store kept open (main, at exit). */
 void keystore_cleanup(void);
 

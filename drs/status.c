@@ -29,9 +29,12 @@ usage(void)
 	printf("usage: drsjoin status [--json]\n"
 	    "\n"
 	    "Shows the identity stored in the state dir: device id, tenant, UPN,\n"
-	    "join type, thumbprint, expiry and days left, key store. Checks that the\n"
-	    "certificate and both keys still load. At a terminal a short summary,\n"
-	    "otherwise (or with --json) JSON. Exits 8 when this machine is not joined.\n");
+	    "join type, thumbprint, expiry and days left, the join endpoint's host,\n"
+	    "the key store and where the keys are (for TPM keys also the TCTI and the\n"
+	    "SRK). Checks that the certificate and both keys still load. At a\n"
+	    "terminal a short summary, otherwise (or with --json) JSON. When this\n"
+	    "machine is not joined, prints {\"joined\": false} (or \"Joined: no\")\n"
+	    "and exits 8.\n");
 }
 
 /* The certificate's expiry, from the certificate in the record's set. */
@@ -110,7 +113,30 @@ summary(const struct json *o)
 	printf("Certificate:   %s\n", field(o, "thumbprint"));
 	printf("Valid:         %s to %s (%s%ld days left)\n", field(o, "not_before"),
 	    field(o, "not_after"), days < 0 ? "expired, " : "", (long)days);
+	printf("Join host:     %s\n", field(o, "join_host"));
+	if (json_get_string(o, "srk") != NULL)
+		printf("SRK:           %s\n", field(o, "srk"));
+	printf("Device key:    %s\n", field(o, "device_key"));
+	printf("Transport key: %s\n", field(o, "transport_key"));
 	printf("State dir:     %s\n", field(o, "state_dir"));
+	return 0;
+}
+
+/* The host[:port] of the recorded join endpoint; -1 when there is none. */
+static int
+endpoint_host(const char *ep, char *out, size_t n)
+{
+	const char *h;
+	size_t len;
+
+	if (ep == NULL || (h = strstr(ep, "://")) == NULL)
+		return -1;
+	h += 3;
+	len = strcspn(h, "/?#");
+	if (len == 0 || len >= n)
+		return -1;
+	memcpy(out, h, len);
+	out[len] = '\0';
 	return 0;
 }
 
@@ -124,7 +150,7 @@ cmd_status(int argc, char **argv)
 	};
 	struct json *rec = NULL, *out = NULL, *keys;
 	const char *v, *spec;
-	char info[128];
+	char info[128], host[300];
 	time_t not_after = 0;
 	long days;
 	size_t i;
@@ -150,11 +176,17 @@ cmd_status(int argc, char **argv)
 	    (have == 0 && (have = identity_load(&rec)) < 0))
 		goto out;
 	if (have == 1) {
+		/* Parseable either way: scripts read stdout, people the line. */
+		if (!json && isatty(1))
+			printf("Joined:        no\n");
+		else if ((out = json_new_object()) == NULL ||
+		    json_set_bool(out, "joined", 0) < 0 || doc_write(out) < 0)
+			goto out;
 		log_fail(EXIT_NOT_JOINED, "status: not joined (no %s/%s)", opts.state_dir,
 		    IDENTITY_RECORD);
 		goto out;
 	}
-	if ((out = json_new_object()) == NULL)
+	if ((out = json_new_object()) == NULL || json_set_bool(out, "joined", 1) < 0)
 		goto out;
 	for (i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
 		if ((v = json_get_string(rec, copied[i])) != NULL &&
@@ -166,6 +198,10 @@ cmd_status(int argc, char **argv)
 	if (json_set_number(out, "days_left", (double)days) < 0 ||
 	    json_set_string(out, "state_dir", opts.state_dir) < 0)
 		goto out;
+	if (endpoint_host(json_get_string(json_get_object(rec, "endpoints"),
+	    "join_endpoint"), host, sizeof(host)) == 0 &&
+	    json_set_string(out, "join_host", host) < 0)
+		goto out;
 	keys = json_get_object(rec, "keys");
 	if (keystore_check(keys) < 0)
 		goto out;
@@ -176,7 +212,17 @@ cmd_status(int argc, char **argv)
 		if (json_set_string(out, "tpm", info) < 0 ||
 		    json_set_string(out, "tcti", spec) < 0)
 			goto out;
+		if (keystore_tpm_srk(keys, info, sizeof(info)) < 0 ||
+		    json_set_string(out, "srk", info) < 0)
+			goto out;
 	}
+	/* Where the keys are: what a support ticket asks for. */
+	if ((v = json_get_string(keys, "device_key")) != NULL &&
+	    json_set_string(out, "device_key", v) < 0)
+		goto out;
+	if ((v = json_get_string(keys, "transport_key")) != NULL &&
+	    json_set_string(out, "transport_key", v) < 0)
+		goto out;
 	if (!json && isatty(1))
 		rc = summary(out);
 	else

@@ -437,6 +437,9 @@ public_from_area(const TPMT_PUBLIC *a, struct tpm_public *pub)
 			pub->exponent[pub->exponent_len++] = b;
 	}
 	pub->sign = (a->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT) != 0;
+	pub->pss = pub->sign &&
+	    (a->parameters.rsaDetail.scheme.scheme == TPM2_ALG_NULL ||
+	    a->parameters.rsaDetail.scheme.scheme == TPM2_ALG_RSAPSS);
 	return 0;
 }
 

@@ -53,6 +53,8 @@ struct tpm_public {
 	uint8_t exponent[4];
 	size_t exponent_len;		/* 3 for 65537 */
 	int sign;			/* 1: signing key (device), 0: decryption key */
+	int pss;			/* 1: a signing key that may sign RSA-PSS (its scheme is null
+					 * or RSAPSS; an older drsjoin fixed it to RSASSA) */
 };
 
 /* A key created in the TPM, ready to be written to the state dir. */

@@ -1,5 +1,6 @@
 /* util.c - wiping secrets and allocation helpers. */
 #include <ctype.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,3 +82,14 @@ util_asprintf(const char *fmt, ...)
 	va_end(ap);
 	return s;
 }
+
+#ifdef DRSJOIN_TEST_HOOKS
+void
+util_fault_point(const char *name)
+{
+	const char *at = getenv("DRSJOIN_TEST_KILL_AT");
+
+	if (at != NULL && strcmp(at, name) == 0)
+		raise(SIGKILL);
+}
+#endif

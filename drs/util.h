@@ -16,5 +16,16 @@ int util_is_guid(const char *s, size_t len);
 char *util_strdup(const char *s);
 /* printf into a new string; NULL (reported) on failure. */
 char *util_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Crash tests: in a test build (make MODE=check, which defines
+ * DRSJOIN_TEST_HOOKS) the process kills itself with SIGKILL here when the
+ * environment variable DRSJOIN_TEST_KILL_AT names this point. A release
+ * build compiles it to nothing and reads no such variable.
+ */
+#ifdef DRSJOIN_TEST_HOOKS
+void util_fault_point(const char *name);
+#else
+#define util_fault_point(name) ((void)0)
+#endif
 
 #endif

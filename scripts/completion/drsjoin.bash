@@ -10,7 +10,7 @@ _drsjoin() {
 	local globals="-v --verbose -q --quiet --cacert --proxy --timeout --attempts
 		--state-dir --cloud --discovery-url --resolve --tcti --compact --new -h --help
 		-V --version"
-	local commands="csr discover join keygen nonce status"
+	local commands="csr discover join keygen leave nonce status"
 	local cmd="" opts="" i
 
 	# The command is the first word that is neither an option nor a value.
@@ -65,8 +65,9 @@ _drsjoin() {
 	discover) opts="--tenant --token-file --in" ;;
 	join) opts="--token-file --bprt-file --refresh-token-file --device-code
 		--client-id --tenant --nonce --join-type --display-name --target-domain
-		--force --key-store --no-nonce --in" ;;
+		--force --keep-old-device --key-store --no-nonce --in" ;;
 	keygen) opts="--key-store --in" ;;
+	leave) opts="--local-only" ;;
 	nonce) opts="--in" ;;
 	status) opts="--json" ;;
 	*) return ;;

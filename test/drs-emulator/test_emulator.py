@@ -1385,6 +1385,77 @@ def _():
     expect_drs(delete(device_id, pair, "?api-version=9.9"), 400, "InvalidRequest", "'9.9'")
 
 
+@case("leave answers a JSON body and the control interface counts deletes")
+def _():
+    device_id, pair, _ = joined_device()
+    before = S.emu.ctl("GET", "/status")[1]["deletes"]
+    r = delete(device_id, pair, "?api-version=1.0")
+    eq(r.status, 200, "status")
+    check(r.headers.get("Content-Type", "").startswith("application/json"),
+          "Content-Type %r" % r.headers.get("Content-Type"))
+    eq(r.json.get("DeviceId"), device_id, "DeviceId in the answer")
+    check(GUID_RE.match(r.json.get("TraceId") or ""), "TraceId %r" % r.json.get("TraceId"))
+    eq(S.emu.ctl("GET", "/status")[1]["deletes"], before + 1, "deletes counted")
+    expect_drs(delete(device_id, pair), 400, "DirectoryError", "not found")
+    eq(S.emu.ctl("GET", "/status")[1]["deletes"], before + 1, "a refused delete is not counted")
+    eq(S.emu.records()[-1]["route"], "delete", "logged as route delete")
+
+
+def openssl_delete(e, device_id, pair, *tls_args):
+    """DELETE through openssl s_client, whose TLS version and client signature
+    algorithms can be forced (Python's ssl cannot choose the latter)."""
+    exe = shutil.which("openssl")
+    if not exe:
+        raise Skip("no openssl")
+    req = ("DELETE /EnrollmentServer/device/%s?api-version=1.0 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           "Connection: close\r\n\r\n" % device_id).encode()
+    p = subprocess.run([exe, "s_client", "-quiet", "-ign_eof", "-connect",
+                        "127.0.0.1:%d" % e.port, "-CAfile", e.ca, "-cert", pair[0], "-key", pair[1],
+                        *tls_args], input=req, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60)
+    return p.stdout.decode(errors="replace").split("\r\n", 1)[0], p.stderr.decode(errors="replace")
+
+
+for _label, _args in (("TLS 1.2, PKCS#1 v1.5", ("-tls1_2", "-client_sigalgs", "RSA+SHA256")),
+                      ("TLS 1.2, RSA-PSS", ("-tls1_2", "-client_sigalgs", "rsa_pss_rsae_sha256")),
+                      ("TLS 1.3, RSA-PSS", ("-tls1_3", "-client_sigalgs", "rsa_pss_rsae_sha256"))):
+    @case("leave authenticated over %s: 200" % _label)
+    def _(args=_args):
+        device_id, pair, _ = joined_device()
+        line, err = openssl_delete(S.emu, device_id, pair, *args)
+        eq(line, "HTTP/1.1 200 OK", "status line (openssl: %s)" % err.strip()[-300:])
+        check(device_id not in S.emu.devices(), "device still recorded")
+
+
+@case("--tls-max 1.2 / --tls-min 1.3: the other version is refused, leave works in its own")
+def _():
+    for flags, good, bad in ((("--tls-max", "1.2"), ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3),
+                             (("--tls-min", "1.3"), ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2)):
+        e = Emu(*flags, state_dir=seeded_dir())
+        e.own_dir = True
+        S.others.append(e)
+        eq(e.ctl("GET", "/status")[1]["tls"], flags[1], "status tls")
+        cert, device_id = expect_ok_join(e.join(body(csr=make_csr(S.dk)), token=mint(emu=e)))
+        pair = write_pair("tlsver-" + device_id, cert, S.dk)
+        try:
+            r = e.call("DELETE", "/EnrollmentServer/device/" + device_id, cert=pair, version=bad)
+            raise Failure("%s %s: %s answered %d" % (flags + (bad.name, r.status)))
+        except (ssl.SSLError, OSError):
+            pass
+        r = e.call("DELETE", "/EnrollmentServer/device/" + device_id, cert=pair, version=good)
+        eq((r.status, r.tls), (200, {"1.2": "TLSv1.2", "1.3": "TLSv1.3"}[flags[1]]),
+           "%s %s: status and version" % flags)
+        eq(e.records()[-1]["tls"], r.tls, "logged TLS version")
+
+
+@case("--tls-min newer than --tls-max: exit 2")
+def _():
+    p = run(EMULATOR, "--state-dir", tempfile.mkdtemp(dir=S.work), "--tls-min", "1.3",
+            "--tls-max", "1.2", check_rc=False)
+    eq(p.returncode, 2, "exit status")
+    check(b"--tls-min 1.3 is newer than --tls-max 1.2" in p.stderr, "message: %r" % p.stderr)
+
+
 @case("leave with curl --cert/--key: 200")
 def _():
     curl = shutil.which("curl")

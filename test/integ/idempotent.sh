@@ -25,11 +25,12 @@ t_check "second join: the same sections and keys as the first join printed" \
        [ -n "$a" ] && [ "$a" = "$b" ]; echo $?)"
 
 t_run -- join --token-file "$TOK" --key-store software --force
-t_expect "--force joins again" 0
+t_expect "--force joins again" 0 "join: deleted the replaced device $first from the tenant"
 second=$(jget "$STATE/device.json" 'd["device_id"]')
-t_check "--force: a new device, the old identity replaced and removed" \
+t_check "--force: a new device, the old one deleted from the tenant, its files removed" \
     "$([ -n "$second" ] && [ "$second" != "$first" ] &&
-       [ "$(emu_device_count)" -eq $((devs + 1)) ] && [ ! -e "$first_dir" ] &&
+       [ "$(emu_device_count)" -eq "$devs" ] && [ ! -e "$first_dir" ] &&
+       emu_ctl devices | grep -q "$second" && ! emu_ctl devices | grep -q "$first" &&
        [ "$(ls "$STATE/identity" | wc -l)" -eq 1 ]; echo $?)"
 
 # --force whose join is refused keeps the identity it had.
@@ -72,13 +73,22 @@ t_run -- keygen --key-store software
 t_check "cleanup removes a link in the staging area, not its target" \
     "$([ "$RC" -eq 0 ] && [ ! -e "$STATE/staging/.join-evil" ] && [ "$(cat "$T_WORK/victim/file")" = keep ]; echo $?)"
 
-# A token for another tenant without --force.
+# Another tenant without --force: a document that names it is refused; the
+# token is not even read (the identity is checked first), so a token for
+# another tenant alone changes nothing.
 OTHER=$(token_file --tid 5f0c2a1e-9b7d-4c3a-8e21-6d4b3f2a1c09 --upn bob@fabrikam.example)
+STATE_SAVED=$STATE; STATE=$T_WORK/state-doc
+t_run -- discover --tenant fabrikam.example
+cp "$OUT" "$T_WORK/fabrikam.json"
+STATE=$STATE_SAVED
 n=$(req_count)
-t_run -- join --token-file "$OTHER" --key-store software
+t_run --in "$T_WORK/fabrikam.json" -- join --token-file "$OTHER" --key-store software
 t_expect "another tenant without --force: refused" 3 \
-    "join: this machine is already joined to tenant $EMU_TENANT_ID as device $second; --force replaces that identity"
+    "join: this machine is already joined to tenant $EMU_TENANT_ID as device $second, not to 5f0c2a1e-9b7d-4c3a-8e21-6d4b3f2a1c09; --force replaces that identity"
 t_check "another tenant: no request sent" "$([ "$(req_count)" -eq "$n" ]; echo $?)"
+t_run -- join --token-file "$OTHER" --key-store software
+t_expect "a token alone for another tenant: the stored identity stands" 0 \
+    "already joined as device $second"
 
 # A document for one tenant with a token for another.
 STATE=$T_WORK/state-mix

@@ -219,7 +219,9 @@ t_expect "the emulator's certificate is not trusted by the system bundle" 4 \
 # status when not joined.
 STATE=$T_WORK/state-none
 t_run -- status
-t_expect "status when not joined: exit 8" 8 "status: not joined (no $STATE/device.json)"
+t_check "status when not joined: exit 8, {\"joined\": false} on stdout, one error line" \
+    "$([ "$RC" -eq 8 ] && [ "$(jget "$OUT" 'd')" = "{'joined': False}" ] &&
+       grep -qF "status: not joined (no $STATE/device.json)" "$ERR" && [ "$(errors)" -eq 1 ]; echo $?)"
 t_check "status does not create the state dir" "$([ ! -e "$STATE" ]; echo $?)"
 
 t_done

@@ -120,6 +120,25 @@ t_check "nor unconfined: the set's own key signs" \
     "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["csr"]["data"]' | base64 -d |
        openssl req -inform DER -noout -pubkey)" = "$(openssl pkey -in "$setkey" -pubout)" ]; echo $?)"
 
+# leave runs confined too, and a record naming a device key outside the
+# state dir cannot make it read (and present) that key.
+STATE=$T_WORK/state-leave
+t_run -- join --token-file "$TOK" --key-store software
+cp "$(jget "$STATE/device.json" 'd["keys"]["device_key"]')" "$T_WORK/leave-key"
+$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); d["keys"]["device_key"]=sys.argv[2]; json.dump(d,open(sys.argv[1],"w"))' \
+    "$STATE/device.json" "$T_WORK/leave-key"
+n=$(req_count delete)
+t_run -- leave
+t_expect "leave: a record's key path outside the state dir is refused, never opened" 3 \
+    "keys: $T_WORK/leave-key is not a key file of a set in $STATE/identity"
+t_check "leave: nothing sent with the outside key" "$([ "$(req_count delete)" -eq "$n" ]; echo $?)"
+t_run -- leave --local-only
+t_run -- join --token-file "$TOK" --key-store software
+t_run -- -v leave
+t_check "leave runs confined, writing under the state dir only, and leaves" \
+    "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes under the state dir only" "$ERR" &&
+       [ ! -e "$STATE/device.json" ]; echo $?)"
+
 # The CA bundle given by --cacert (not SSL_CERT_FILE) is readable inside.
 t_run --env SSL_CERT_FILE= -- --cacert "$EMU_CA" discover --tenant "$EMU_TENANT_DOMAIN"
 t_expect "the CA bundle from --cacert is read inside the sandbox" 0

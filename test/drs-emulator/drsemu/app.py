@@ -32,6 +32,13 @@ class Emulator:
         self.request_log = request_log
         self.origin = None          # https://127.0.0.1:PORT, once bound
         self.client_cert_check = None   # "http" or "tls", see tlsverify
+        self.tls_versions = None        # "1.2-1.3", "1.2" or "1.3": what the server offers
+        self.deletes = 0                # devices deleted (leave) since the start
+        self._lock = threading.Lock()
+
+    def count_delete(self):
+        with self._lock:
+            self.deletes += 1
 
 
 @dataclass

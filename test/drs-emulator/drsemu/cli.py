@@ -49,6 +49,11 @@ def parse_args(argv):
     p.add_argument("--client-cert-check", choices=("auto", "tls"), default="auto",
                    help="tls: judge client certificates in the TLS handshake (the fallback "
                    "when the HTTP-level check cannot be installed)")
+    p.add_argument("--tls-min", choices=("1.2", "1.3"), default="1.2",
+                   help="the oldest TLS version accepted (default 1.2)")
+    p.add_argument("--tls-max", choices=("1.2", "1.3"), default="1.3",
+                   help="the newest TLS version offered (default 1.3): 1.2 tests TLS 1.2 "
+                   "client authentication (PKCS#1 v1.5), --tls-min 1.3 TLS 1.3 (RSA-PSS)")
     p.add_argument("--exit-with-parent", action="store_true",
                    help="stop when the process that started it exits (no orphans after a "
                    "test script dies without cleanup)")
@@ -104,7 +109,12 @@ def main(argv=None):
                     refuse_nonce=args.refuse_nonce, nonce_service=not args.no_nonce_service)
     emu = Emulator(tenants, pki, state, FaultBoard(), config,
                    RequestLog(os.path.join(d, "requests.jsonl")))
-    tls_ctx, emu.client_cert_check = make_tls_context(pki, args.client_cert_check)
+    if args.tls_min > args.tls_max:
+        die("--tls-min %s is newer than --tls-max %s" % (args.tls_min, args.tls_max), 2)
+    tls_ctx, emu.client_cert_check = make_tls_context(pki, args.client_cert_check,
+                                                      args.tls_min, args.tls_max)
+    emu.tls_versions = args.tls_min if args.tls_min == args.tls_max else \
+        "%s-%s" % (args.tls_min, args.tls_max)
     try:
         https = HttpsServer(("127.0.0.1", args.port), emu, tls_ctx, args.verbose)
         control = ControlServer(("127.0.0.1", args.control_port), emu)

@@ -84,7 +84,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
         emu = self.server.emu
         return {"url": emu.origin, "tenants": [t.as_json() for t in emu.tenants],
                 "config": emu.config.as_json(), "client_cert_check": emu.client_cert_check,
-                "devices": len(emu.state.devices()), "faults": emu.faults.list()}
+                "devices": len(emu.state.devices()), "deletes": emu.deletes,
+                "tls": emu.tls_versions, "faults": emu.faults.list()}
 
     def config(self, body):
         cfg = self.server.emu.config

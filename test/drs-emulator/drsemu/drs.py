@@ -192,5 +192,8 @@ def delete(emu, req, device_id):
         raise DrsError(403, "AuthorizationError", "the client certificate (%s, thumbprint %s) is "
                        "not the certificate of device %s" % (subject, thumb, rec["device_id"]))
     emu.state.delete_device(rec["device_id"])
+    emu.count_delete()
     req.log["device_id"] = rec["device_id"]
-    return Response(200, b"", content_type="application/json; charset=utf-8")
+    # A JSON body that clients treat as informational (protocol.md).
+    return Response(200, {"DeviceId": rec["device_id"], "Deleted": True,
+                          "TraceId": new_guid(), "Time": drs_time()})

@@ -50,12 +50,17 @@ def match_route(path):
     return "other", {}, {}
 
 
-def make_tls_context(pki, client_cert_check="auto"):
+TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+def make_tls_context(pki, client_cert_check="auto", tls_min="1.2", tls_max="1.3"):
     """The server's TLS context and where client certificates are judged:
-    "http" (in the handler: clear 401/403) or "tls" (fallback: an alert)."""
+    "http" (in the handler: clear 401/403) or "tls" (fallback: an alert).
+    OpenSSL accepts client CertificateVerify signatures in RSA-PSS and
+    PKCS#1 v1.5 (the latter in TLS 1.2 only, as TLS 1.3 requires)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+    ctx.minimum_version = TLS_VERSIONS[tls_min]
+    ctx.maximum_version = TLS_VERSIONS[tls_max]
     ctx.load_cert_chain(pki.paths["tls_cert"], pki.paths["tls_key"])
     if client_cert_check == "auto" and accept_any_client_cert(ctx):
         return ctx, "http"

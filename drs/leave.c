@@ -1,0 +1,386 @@
+/*
+ * leave.c - "drsjoin leave": delete this machine's device from the tenant,
+ * authenticated by the device certificate and key (TLS client
+ * authentication, no token), then remove the local identity. Also the
+ * deletion of the device a "join --force" replaced.
+ *
+ * The request: DELETE https://{host}/EnrollmentServer/device/{id}?api-version=1.0
+ * where host is the join endpoint's, as recorded in device.json at join time
+ * (the root-owned state dir, never a document).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "answer.h"
+#include "cert.h"
+#include "cli.h"
+#include "doc.h"
+#include "http.h"
+#include "identity.h"
+#include "json.h"
+#include "keys.h"
+#include "keystore.h"
+#include "leave.h"
+#include "log.h"
+#include "sandbox.h"
+#include "state.h"
+#include "util.h"
+
+#define CERT_FILE_MAX (64 * 1024)
+#define ORIGIN_MAX 2048	/* as ANSWER_URL_MAX */
+
+/* What a device deletion came to. */
+enum outcome { DELETED, NOT_FOUND };
+
+/* A device's identity, ready to authenticate a deletion. */
+struct leave_old {
+	struct json *rec;		/* the identity record */
+	char *cert_pem;
+	size_t cert_len;
+	char *key_buf;			/* the device key file (secret for software keys) */
+	size_t key_len;
+};
+
+/*
+ * "https://host[:port]" of the recorded join endpoint, which must be a
+ * usable https URL (answer_url_ok: no user information, a well-formed host,
+ * a port 1-65535, nothing odd).
+ */
+static int
+origin_of(const char *ep, const char *device_id, char *out, size_t outsz)
+{
+	char why[128];
+	size_t n;
+
+	if (ep == NULL)
+		return log_fail(EXIT_IO, "leave: device %s: the identity record has "
+		    "no join endpoint (endpoints.join_endpoint)", device_id);
+	if (!answer_url_ok(ep, why, sizeof(why))) {
+		answer_url_host(ep, out, outsz);
+		return log_fail(EXIT_IO, "leave: device %s: the recorded join endpoint "
+		    "is not a well-formed https URL (%s): host %s", device_id, why, out);
+	}
+	n = 8 + strcspn(ep + 8, "/?");
+	if (n >= outsz)
+		return log_fail(EXIT_IO, "leave: device %s: the recorded join "
+		    "endpoint's host is too long", device_id);
+	snprintf(out, outsz, "https://%.*s", (int)(n - 8), ep + 8);
+	return 0;
+}
+
+/* 1 when s holds w, in any letter case. */
+static int
+has_words(const char *s, const char *w)
+{
+	size_t n = strlen(w);
+
+	for (; *s != '\0'; s++)
+		if (strncasecmp(s, w, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Is this error answer the service saying the device does not exist? */
+static int
+device_not_found(const struct http_response *rs)
+{
+	struct json *ans;
+	const char *type = NULL, *msg = NULL, *sub = NULL;
+	int gone = 0;
+
+	if (rs->status != 400 && rs->status != 404)
+		return 0;
+	if ((ans = json_parse_quiet(rs->body, rs->body_len)) == NULL)
+		return 0;
+	/* Only looked at: a field that is not plain text is no "not found". */
+	log_mute(1);
+	if (answer_string("leave", ans, NULL, "ErrorType", ANSWER_WORD,
+	    ANSWER_WORD_MAX, 0, &type) < 0 ||
+	    answer_string("leave", ans, NULL, "Message", ANSWER_TEXT,
+	    ANSWER_TEXT_MAX, 0, &msg) < 0 ||
+	    answer_string("leave", ans, NULL, "subcode", ANSWER_WORD,
+	    ANSWER_WORD_MAX, 0, &sub) < 0)
+		type = msg = sub = NULL;
+	log_mute(0);
+	/* DRS: DirectoryError "The device object by the given id (...) is not found." */
+	if (type != NULL && strcasecmp(type, "DirectoryError") == 0 && msg != NULL &&
+	    has_words(msg, "not found"))
+		gone = 1;
+	/* The newer shape. */
+	if (sub != NULL && (strcasecmp(sub, "error_missing_device") == 0 ||
+	    strcasecmp(sub, "error_device_not_found") == 0))
+		gone = 1;
+	json_free(ans);
+	return gone;
+}
+
+/*
+ * Deletes the device of o from its tenant: 0 with *outcome, or -1
+ * (reported: the device id, the HTTP status, the error type and the trace
+ * id, or why no answer came).
+ */
+static int
+delete_device(const struct leave_old *o, enum outcome *outcome)
+{
+	const char *id = json_get_string(o->rec, "device_id");
+	struct http_request rq = { 0 };
+	struct http_response rs = { 0 };
+	struct http_session *s = NULL;
+	struct keystore_key *k = NULL;
+	struct keys_tls *tls = NULL;
+	struct cert *c = NULL;
+	const uint8_t *der;
+	char origin[ORIGIN_MAX], *url = NULL, *phase = NULL;
+	size_t der_len;
+	int rc = -1;
+
+	if (id == NULL || !util_is_guid(id, strlen(id)))
+		return log_fail(EXIT_IO, "leave: the identity record's device_id "
+		    "is not a GUID");
+	if (origin_of(json_get_string(json_get_object(o->rec, "endpoints"),
+	    "join_endpoint"), id, origin, sizeof(origin)) < 0)
+		return -1;
+	if ((phase = util_asprintf("leave: device %s", id)) == NULL ||
+	    (url = util_asprintf("%s/EnrollmentServer/device/%s?api-version=1.0",
+	    origin, id)) == NULL)
+		goto out;
+	if (cert_parse_pem(o->cert_pem, o->cert_len, EXIT_IO,
+	    json_get_string(o->rec, "certificate"), &c) < 0)
+		goto out;
+	if (strcasecmp(cert_device_id(c), id) != 0) {
+		log_fail(EXIT_IO, "leave: the stored certificate is device %s's, the "
+		    "identity record is device %s's", cert_device_id(c), id);
+		goto out;
+	}
+	if (keystore_load_device_bytes(json_get_object(o->rec, "keys"), o->key_buf,
+	    o->key_len, &k) < 0)
+		goto out;
+	if (!cert_public_matches(c, keystore_key(k))) {
+		log_fail(EXIT_IO, "leave: device %s: the stored certificate is not "
+		    "for the stored device key", id);
+		goto out;
+	}
+	der = cert_der(c, &der_len);
+	if (keys_tls_new(keystore_key(k), der, der_len, &tls) < 0 ||
+	    (s = http_session_new()) == NULL)
+		goto out;
+	rq.phase = phase;
+	rq.method = "DELETE";
+	rq.url = url;
+	rq.tls_client = keys_tls_configure;
+	rq.tls_client_arg = tls;
+	rq.tls12_only = !keys_tls_v13(tls);
+	rq.pass_errors = 1;
+	if (http_send(s, &rq, &rs) < 0)
+		goto out;
+	if (rs.status >= 200 && rs.status <= 299) {
+		*outcome = DELETED;
+	} else if (device_not_found(&rs)) {
+		*outcome = NOT_FOUND;
+	} else {
+		http_fail_answer(&rq, &rs);
+		goto out;
+	}
+	log_debug(1, "leave: device %s: answered %ld (client-request-id %s)", id,
+	    rs.status, rs.request_id);
+	rc = 0;
+out:
+	http_response_free(&rs);
+	http_session_free(s);
+	keys_tls_free(tls);
+	keystore_key_free(k);	/* wipes a software key */
+	cert_free(c);
+	free(url);
+	free(phase);
+	return rc;
+}
+
+int
+leave_keep_old(const struct json *rec, struct leave_old **out)
+{
+	struct leave_old *o;
+	char *set = NULL, *rel = NULL;
+	int r;
+
+	*out = NULL;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	if ((o->rec = json_dup(rec)) == NULL)
+		goto fail;
+	/* The certificate of the record's own set, through the state dir. */
+	if ((set = identity_set_of(rec)) == NULL ||
+	    (rel = util_asprintf("%s/%s", set, IDENTITY_CERT)) == NULL)
+		goto fail;
+	if ((r = state_read(rel, CERT_FILE_MAX, &o->cert_pem, &o->cert_len)) == 1)
+		log_fail(EXIT_IO, "%s/%s: missing", state_path(), rel);
+	if (r != 0 || keystore_read_device(json_get_object(rec, "keys"),
+	    &o->key_buf, &o->key_len) < 0)
+		goto fail;
+	free(set);
+	free(rel);
+	*out = o;
+	return 0;
+fail:
+	free(set);
+	free(rel);
+	leave_old_free(o);
+	return -1;
+}
+
+void
+leave_old_free(struct leave_old *o)
+{
+	if (o == NULL)
+		return;
+	json_free(o->rec);
+	free(o->cert_pem);
+	util_free_secret_buf(o->key_buf, o->key_len);
+	free(o);
+}
+
+void
+leave_delete_old(struct leave_old *o, const char *new_id)
+{
+	const char *id = json_get_string(o->rec, "device_id");
+	enum outcome oc = DELETED;
+	char why[2048];
+	int rc;
+
+	if (id == NULL)
+		return;
+	/* A service that reused the device object gave the new identity its id. */
+	if (new_id != NULL && strcasecmp(id, new_id) == 0) {
+		log_note("join: the service kept device %s for the new identity; "
+		    "nothing to delete", id);
+		return;
+	}
+	log_catch(why, sizeof(why));
+	rc = delete_device(o, &oc);
+	log_catch(NULL, 0);
+	if (rc < 0)
+		log_note("warning: join: the replaced device %s is still in the "
+		    "tenant (%s); delete it there", id, why);
+	else if (oc == NOT_FOUND)
+		log_note("join: the replaced device %s was no longer in the tenant", id);
+	else
+		log_note("join: deleted the replaced device %s from the tenant", id);
+}
+
+/* stdout: what was done, for scripts. */
+static int
+print_result(const struct json *rec, const char *service)
+{
+	struct json *out;
+	int rc = -1;
+
+	if ((out = json_new_object()) == NULL)
+		return -1;
+	if ((json_get_string(rec, "device_id") == NULL ||
+	    json_set_string(out, "device_id", json_get_string(rec, "device_id")) == 0) &&
+	    (json_get_string(rec, "tenant_id") == NULL ||
+	    json_set_string(out, "tenant_id", json_get_string(rec, "tenant_id")) == 0) &&
+	    json_set_string(out, "service", service) == 0 &&
+	    json_set_bool(out, "joined", 0) == 0)
+		rc = doc_write(out);
+	json_free(out);
+	return rc;
+}
+
+static void
+usage(void)
+{
+	printf("usage: drsjoin leave [--local-only]\n"
+	    "\n"
+	    "Deletes this machine's device from the tenant, authenticated by the\n"
+	    "device certificate and key (TLS client authentication, no token), on\n"
+	    "the host it joined through, then removes the local identity. When the\n"
+	    "service says the device no longer exists, the local identity is\n"
+	    "removed too. When the service refuses or cannot be reached, nothing\n"
+	    "local changes: run it again. --local-only removes the local identity\n"
+	    "without contacting the service (the device then stays in the tenant).\n"
+	    "Prints {\"device_id\", \"tenant_id\", \"service\": \"deleted\" |\n"
+	    "\"not_found\" | \"not_contacted\", \"joined\": false}. Exits 8 when\n"
+	    "this machine is not joined.\n");
+}
+
+int
+cmd_leave(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "local-only", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct json *rec = NULL;
+	struct leave_old *o = NULL;
+	enum outcome oc = DELETED;
+	const char *id, *tid;
+	int c, rc = -1, have, local_only = 0;
+
+	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
+		switch (c) {
+		case 'l': local_only = 1; break;
+		case 'h': usage(); return 0;
+		default:
+			return cli_bad_option("leave", c, argv);
+		}
+	}
+	if (optind < argc)
+		return cli_usage("leave", "unexpected argument '%s'", argv[optind]);
+	if (sandbox_enter() < 0)
+		return -1;
+	/* The cleanup also finishes a leave that was killed half-way. */
+	if (identity_open(opts.state_dir, 1) < 0 || identity_cleanup() < 0)
+		goto out;
+	/* --local-only gets past a corrupt record: moved aside, keys kept. */
+	if (local_only && identity_load_quiet(&rec) == IDENTITY_CORRUPT) {
+		if (identity_quarantine() < 0)
+			goto out;
+		log_note("leave: the identity record was corrupt and is moved aside; "
+		    "its device may still exist in the tenant");
+		rc = print_result(NULL, "not_contacted");
+		goto out;
+	}
+	json_free(rec);
+	rec = NULL;
+	if ((have = identity_load(&rec)) < 0)
+		goto out;
+	if (have == 1) {
+		log_fail(EXIT_NOT_JOINED, "leave: not joined (no %s/%s)", state_path(),
+		    IDENTITY_RECORD);
+		goto out;
+	}
+	id = json_get_string(rec, "device_id");
+	tid = json_get_string(rec, "tenant_id");
+	if (local_only) {
+		log_note("leave: removing the local identity only: device %s may still "
+		    "exist in tenant %s; an administrator can delete it there", id,
+		    tid != NULL ? tid : "(unknown)");
+		if (identity_remove(rec) < 0)
+			goto out;
+		rc = print_result(rec, "not_contacted");
+		goto out;
+	}
+	if (leave_keep_old(rec, &o) < 0 || delete_device(o, &oc) < 0)
+		goto out;
+	/* The key is wiped from memory before its files go. */
+	leave_old_free(o);
+	o = NULL;
+	if (oc == NOT_FOUND)
+		log_note("leave: device %s no longer exists in tenant %s (deleted by an "
+		    "administrator, or by an earlier leave); removing the local identity",
+		    id, tid != NULL ? tid : "(unknown)");
+	if (identity_remove(rec) < 0)
+		goto out;
+	if (oc == DELETED)
+		log_note("left: device %s deleted from tenant %s", id,
+		    tid != NULL ? tid : "(unknown)");
+	rc = print_result(rec, oc == DELETED ? "deleted" : "not_found");
+out:
+	leave_old_free(o);
+	json_free(rec);
+	return rc;
+}

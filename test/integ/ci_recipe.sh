@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The README's CI recipe (the block after <!-- ci-recipe -->), run as it is
+# written: join at the start, leave at the end, whether the job passes or
+# fails; the tenant keeps no device behind.
+. "$(dirname "$0")/../lib-integ.sh"
+
+emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
+recipe=$T_WORK/job.sh
+awk '/<!-- ci-recipe -->/ { on = 1; next } on && /^```sh/ { inb = 1; next }
+     inb && /^```/ { exit } inb { print }' "$DRSJOIN_TOP/README.md" >"$recipe"
+t_check "the README has the recipe, with its trap" \
+    "$(grep -q "^trap 'drsjoin -q leave' EXIT" "$recipe" && grep -q '^drsjoin -q join$' "$recipe"; echo $?)"
+
+mkdir -p "$T_WORK/bin" "$T_WORK/job/ci"
+ln -s "$DRSJOIN" "$T_WORK/bin/drsjoin"
+# The job: records that it ran while joined, then exits with $JOB_STATUS.
+cat >"$T_WORK/job/ci/run-tests" <<'JOB'
+#!/bin/sh
+drsjoin status >"$JOB_SEEN" || exit 99
+exit "${JOB_STATUS:-0}"
+JOB
+chmod +x "$T_WORK/job/ci/run-tests"
+
+for status in 0 3; do
+	before=$(emu_device_count)
+	rm -f "$T_WORK/seen"
+	rc=0
+	(cd "$T_WORK/job" && env PATH="$T_WORK/bin:$PATH" DRSJOIN_TOKEN="$(emu_token)" \
+	    DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
+	    JOB_SEEN="$T_WORK/seen" JOB_STATUS=$status bash -e "$recipe" >"$OUT" 2>"$ERR") || rc=$?
+	t_check "recipe, job exiting $status: the script exits $status, the job ran joined" \
+	    "$([ "$rc" -eq "$status" ] && [ "$(jget "$T_WORK/seen" 'd["joined"]')" = True ]; echo $?)" \
+	    "script exit $rc"
+	t_check "recipe, job exiting $status: the device left the tenant, nothing local is left" \
+	    "$([ "$(emu_device_count)" -eq "$before" ] && [ "$(req_count delete)" -ge 1 ] &&
+	       [ ! -e "$STATE/device.json" ] && [ -z "$(ls -A "$STATE/identity")" ]; echo $?)"
+done
+
+t_done

@@ -108,6 +108,20 @@ t_check "--local-only: no request, the device still in the tenant, local identit
     "$([ "$(req_count)" -eq "$n" ] && [ "$(emu_device_count)" -eq "$devs" ] && all_gone &&
        [ "$(jget "$OUT" 'd["service"]')" = not_contacted ]; echo $?)"
 
+# A corrupt record: leave refuses it; --local-only moves it aside (keys kept).
+join_sw
+echo '{"broken' >"$STATE/device.json"
+t_run -- leave
+t_check "leave over a corrupt device.json: exit 7, naming the file" \
+    "$([ "$RC" -eq 7 ] && grep -q "device.json" "$ERR" && [ -f "$STATE/device.json" ]; echo $?)"
+t_run -- leave --local-only
+t_check "leave --local-only over a corrupt device.json: moved aside, not joined" \
+    "$([ "$RC" -eq 0 ] && [ ! -e "$STATE/device.json" ] &&
+       ls "$STATE" | grep -q '^device.json.corrupt-' && grep -q 'corrupt' "$ERR"; echo $?)"
+t_run -- status
+t_check "after the corrupt record was moved aside: status says not joined" \
+    "$([ "$RC" -eq 8 ] && [ "$(jget "$OUT" 'd["joined"]')" = False ]; echo $?)"
+
 t_run -- leave --bogus
 t_expect "leave --bogus: usage" 2 "leave: unknown option '--bogus'"
 t_run -- leave extra

@@ -1,4 +1,6 @@
 /* token.c - where the join's access token comes from (see token.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,54 @@ token_source_choose(struct token_source *src, const char *token_file,
 		return log_fail(EXIT_USAGE, "join: --client-id goes with "
 		    "--refresh-token-file or --device-code");
 	return 0;
+}
+
+/*
+ * A file name that could be the secret itself (given where its file goes):
+ * anything but plain path characters, or a component of 40 or more.
+ */
+static int
+name_may_be_secret(const char *path)
+{
+	size_t seg = 0;
+	const char *p;
+
+	if (strstr(path, "eyJ") != NULL)
+		return 1;
+	for (p = path; *p != '\0'; p++) {
+		if (*p == '/') {
+			seg = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		    *p == '-') || ++seg >= 40)
+			return 1;
+	}
+	return 0;
+}
+
+int
+token_source_open_check(const struct token_source *src)
+{
+	int fd, e;
+
+	if (src->file == NULL || strcmp(src->file, "-") == 0)
+		return 0;
+	if ((fd = open(src->file, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) >= 0) {
+		close(fd);
+		return 0;
+	}
+	e = errno;
+	/* "--bprt-file $BPRT": the token must not reach a CI log as a file name. */
+	if (name_may_be_secret(src->file))
+		return log_fail(EXIT_INPUT, "%s: a file of %zu characters that "
+		    "cannot be opened (%s); the name is not shown: give the file "
+		    "that holds the %s, not the %s itself",
+		    sources[src->kind].option, strlen(src->file), strerror(e),
+		    sources[src->kind].what, sources[src->kind].what);
+	return log_fail(EXIT_INPUT, "%s %s: %s", sources[src->kind].option,
+	    src->file, strerror(e));
 }
 
 int

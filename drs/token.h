@@ -50,6 +50,11 @@ int token_source_choose(struct token_source *src, const char *token_file,
 int token_source_stdin(const struct token_source *src);
 /* Reads the secret: EXIT_INPUT for an unreadable, empty or malformed one. */
 int token_source_read(struct token_source *src);
+/*
+ * Before the sandbox: the source's file can be opened, else exit 3 naming
+ * it - unless the name could be the secret itself, which is never shown.
+ */
+int token_source_open_check(const struct token_source *src);
 /* "bulk enrolment token", ... for messages. */
 const char *token_source_name(const struct token_source *src);
 

@@ -127,6 +127,18 @@ n=$(req_count)
 fresh input
 t_run -- join --bprt-file "$T_WORK/none" --tenant "$EMU_TENANT_DOMAIN"
 t_expect "missing BPRT file" 3 "$T_WORK/none: No such file or directory"
+# The token itself given where its file goes ("--bprt-file $BPRT"): a
+# standard-base64 token is not shown as the missing file's name (it was).
+for tok in '1.AXkA/Yj2+3x7Q0G0bJxE5n/2mKl9Qz+Hd4vPz0xR/7kmNdLsR+Ug=' \
+    '0.AXEAq8nQb3Z1dGhlbnRpY2F0ZWRGcm9tVGhlVG9rZW5TZXJ2aWNlX3JlZnJlc2gtdG9rZW4tdGVzdA'; do
+	for opt in --bprt-file --refresh-token-file --token-file; do
+		t_run -- join "$opt" "$tok" --tenant "$EMU_TENANT_DOMAIN"
+		t_expect "$opt with the token instead of a file: bad input" 3 \
+		    "the name is not shown: give the file that holds the"
+		t_check "$opt with the token instead of a file: the token is not echoed" \
+		    "$(! grep -qF "${tok:2:16}" "$ERR"; echo $?)"
+	done
+done
 t_run -- join --bprt-file "$(secret_file empty '')" --tenant "$EMU_TENANT_DOMAIN"
 t_expect "empty BPRT file" 3 "bulk enrolment token file $T_WORK/empty: empty"
 t_run -- join --bprt-file "$(secret_file jwt "$(emu_token)")" --tenant "$EMU_TENANT_DOMAIN"

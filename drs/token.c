@@ -215,6 +215,8 @@ token_source_read(struct token_source *src)
 {
 	if (src->kind == TOKEN_DEVICE_CODE)
 		return 0;
+	if (token_source_open_check(src) < 0)
+		return -1;
 	if (token_read_secret(src->file, sources[src->kind].env,
 	    sources[src->kind].option, sources[src->kind].what, &src->secret) < 0)
 		return -1;

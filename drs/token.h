@@ -51,8 +51,8 @@ int token_source_stdin(const struct token_source *src);
 /* Reads the secret: EXIT_INPUT for an unreadable, empty or malformed one. */
 int token_source_read(struct token_source *src);
 /*
- * Before the sandbox: the source's file can be opened, else exit 3 naming
- * it - unless the name could be the secret itself, which is never shown.
+ * The source's file can be opened (token_source_read asks), else exit 3
+ * naming it - unless the name could be the secret itself, which is never shown.
  */
 int token_source_open_check(const struct token_source *src);
 /* "bulk enrolment token", ... for messages. */

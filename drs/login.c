@@ -1,5 +1,4 @@
 /* login.c - the login service's token endpoint (see login.h). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,21 +232,6 @@ login_hint(long code, const char *error)
 	return NULL;
 }
 
-/* Appends to out what printf would (out holds a string). */
-__attribute__((format(printf, 3, 4)))
-static void
-append(char *out, size_t outsz, const char *fmt, ...)
-{
-	size_t used = strlen(out);
-	va_list ap;
-
-	if (used + 1 >= outsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(out + used, outsz - used, fmt, ap);
-	va_end(ap);
-}
-
 /* One printable line of at most max bytes of s (up to its first line break). */
 static void
 first_line(char *dst, size_t dstsz, const char *s, size_t max)
@@ -295,14 +279,14 @@ login_error_line(char *out, size_t outsz, const char *host, const char *what,
 		code = strtol(desc + 6, NULL, 10);
 	first_line(e, sizeof(e), err, 60);
 	out[0] = '\0';
-	append(out, outsz, "login: %s%srefused the %s: %s", host ? host : "",
+	util_appendf(out, outsz, "login: %s%srefused the %s: %s", host ? host : "",
 	    host ? " " : "", what, e);
 	if (desc != NULL) {
 		/* The description starts "AADSTS<n>: "; shown once. */
 		first_line(d, sizeof(d), desc, 400);
-		append(out, outsz, " %s", d);
+		util_appendf(out, outsz, " %s", d);
 	} else if (code != 0) {
-		append(out, outsz, " AADSTS%ld", code);
+		util_appendf(out, outsz, " AADSTS%ld", code);
 	}
 	t[0] = c[0] = '\0';
 	if (json_get_string(j, "trace_id") != NULL)
@@ -310,12 +294,12 @@ login_error_line(char *out, size_t outsz, const char *host, const char *what,
 	if (json_get_string(j, "correlation_id") != NULL)
 		first_line(c, sizeof(c), json_get_string(j, "correlation_id"), 60);
 	if (t[0] != '\0' || c[0] != '\0')
-		append(out, outsz, " (%s%s%s%s%s)", t[0] ? "trace id " : "", t,
+		util_appendf(out, outsz, " (%s%s%s%s%s)", t[0] ? "trace id " : "", t,
 		    t[0] && c[0] ? ", " : "", c[0] ? "correlation id " : "", c);
 	else if (request_id != NULL && *request_id != '\0')
-		append(out, outsz, " (client-request-id %s)", request_id);
+		util_appendf(out, outsz, " (client-request-id %s)", request_id);
 	if ((hint = login_hint(code, err)) != NULL)
-		append(out, outsz, "; %s", hint);
+		util_appendf(out, outsz, "; %s", hint);
 	json_free(j);
 	return out;
 }

@@ -1,26 +1,11 @@
 /* svcerr.c - one line for an error answer of the service (see svcerr.h). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "json.h"
 #include "redact.h"
 #include "svcerr.h"
-
-/* Appends to out (size outsz, holding a string) what printf would. */
-__attribute__((format(printf, 3, 4)))
-static void
-append(char *out, size_t outsz, const char *fmt, ...)
-{
-	size_t used = strlen(out);
-	va_list ap;
-
-	if (used + 1 >= outsz)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(out + used, outsz - used, fmt, ap);
-	va_end(ap);
-}
+#include "util.h"
 
 /*
  * A field value as shown: trimmed, one printable line, cut to fit dstsz
@@ -76,7 +61,7 @@ append_crid_only(char *out, size_t outsz, const char *request_id)
 
 	field(crid, sizeof(crid), request_id);
 	if (crid[0] != '\0')
-		append(out, outsz, " (client-request-id %s)", crid);
+		util_appendf(out, outsz, " (client-request-id %s)", crid);
 }
 
 /* The excerpt form, for a body that is not JSON or holds no error details. */
@@ -93,16 +78,16 @@ format_excerpt(char *out, size_t outsz, const char *body, size_t len,
 		strcat(excerpt, "...");
 	field(ctype, sizeof(ctype), content_type);
 	if (is_json && ctype[0] != '\0')
-		append(out, outsz, ", no error details (%s, %zu bytes): %s",
+		util_appendf(out, outsz, ", no error details (%s, %zu bytes): %s",
 		    ctype, len, excerpt);
 	else if (is_json)
-		append(out, outsz, ", no error details (%zu bytes): %s", len,
+		util_appendf(out, outsz, ", no error details (%zu bytes): %s", len,
 		    excerpt);
 	else if (ctype[0] != '\0')
-		append(out, outsz, ", not JSON (%s, %zu bytes): %s", ctype, len,
+		util_appendf(out, outsz, ", not JSON (%s, %zu bytes): %s", ctype, len,
 		    excerpt);
 	else
-		append(out, outsz, ", not JSON (%zu bytes): %s", len, excerpt);
+		util_appendf(out, outsz, ", not JSON (%zu bytes): %s", len, excerpt);
 	append_crid_only(out, outsz, request_id);
 }
 
@@ -122,9 +107,9 @@ svcerr_format(char *out, size_t outsz, const char *phase, long status,
 	if (outsz == 0)
 		return out;
 	out[0] = '\0';
-	append(out, outsz, "%s: server answered %ld", phase, status);
+	util_appendf(out, outsz, "%s: server answered %ld", phase, status);
 	if (len == 0) {
-		append(out, outsz, " with an empty body");
+		util_appendf(out, outsz, " with an empty body");
 		append_crid_only(out, outsz, request_id);
 		return out;
 	}
@@ -181,26 +166,26 @@ svcerr_format(char *out, size_t outsz, const char *phase, long status,
 	json_free(j);
 
 	if (type[0] != '\0')
-		append(out, outsz, " %s", type);
+		util_appendf(out, outsz, " %s", type);
 	if (msg[0] != '\0')
-		append(out, outsz, ": %s", msg);
+		util_appendf(out, outsz, ": %s", msg);
 	if (corr[0] != '\0' && crid[0] != '\0' && same_ci(corr, crid))
 		corr[0] = '\0';
 	if (trace[0] != '\0' || corr[0] != '\0' || crid[0] != '\0') {
 		const char *sep = "";
 
-		append(out, outsz, " (");
+		util_appendf(out, outsz, " (");
 		if (trace[0] != '\0') {
-			append(out, outsz, "trace id %s", trace);
+			util_appendf(out, outsz, "trace id %s", trace);
 			sep = ", ";
 		}
 		if (corr[0] != '\0') {
-			append(out, outsz, "%scorrelation id %s", sep, corr);
+			util_appendf(out, outsz, "%scorrelation id %s", sep, corr);
 			sep = ", ";
 		}
 		if (crid[0] != '\0')
-			append(out, outsz, "%sclient-request-id %s", sep, crid);
-		append(out, outsz, ")");
+			util_appendf(out, outsz, "%sclient-request-id %s", sep, crid);
+		util_appendf(out, outsz, ")");
 	}
 	return out;
 }

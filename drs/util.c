@@ -83,6 +83,19 @@ util_asprintf(const char *fmt, ...)
 	return s;
 }
 
+void
+util_appendf(char *out, size_t outsz, const char *fmt, ...)
+{
+	size_t used = strlen(out);
+	va_list ap;
+
+	if (used + 1 >= outsz)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out + used, outsz - used, fmt, ap);
+	va_end(ap);
+}
+
 #ifdef DRSJOIN_TEST_HOOKS
 void
 util_fault_point(const char *name)

@@ -16,6 +16,9 @@ int util_is_guid(const char *s, size_t len);
 char *util_strdup(const char *s);
 /* printf into a new string; NULL (reported) on failure. */
 char *util_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Appends what printf would to out (size outsz, holding a string); cut to fit. */
+void util_appendf(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /*
  * Crash tests: in a test build (make MODE=check, which defines
  * DRSJOIN_TEST_HOOKS) the process kills itself with SIGKILL here when the

@@ -21,19 +21,34 @@ exit "${JOB_STATUS:-0}"
 JOB
 chmod +x "$T_WORK/job/ci/run-tests"
 
+# The man page's CI example, run as written too (roff escapes undone).
+manjob=$T_WORK/manjob.sh
+awk '/^A CI job/ { on = 1; next } on && /^\.Bd/ { inb = 1; next }
+     inb && /^\.Ed/ { exit } inb { gsub(/\\&/, ""); gsub(/\\e/, "\\"); print }' \
+    "$DRSJOIN_TOP/drsjoin.1" >"$manjob"
+t_check "the man page's CI example leaves in an EXIT trap" \
+    "$(grep -q "^trap 'drsjoin -q leave' EXIT" "$manjob" && grep -q 'drsjoin -q join' "$manjob"; echo $?)" \
+    "$(head -c 300 "$manjob")"
+
+for what in readme man; do
 for status in 0 3; do
+	job=$recipe
+	[ "$what" = man ] && job=$manjob
 	before=$(emu_device_count)
+	deletes=$(req_count delete)
 	rm -f "$T_WORK/seen"
 	rc=0
 	(cd "$T_WORK/job" && env PATH="$T_WORK/bin:$PATH" DRSJOIN_TOKEN="$(emu_token)" \
+	    CI_DRS_TOKEN="$(emu_token)" \
 	    DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
-	    JOB_SEEN="$T_WORK/seen" JOB_STATUS=$status bash -e "$recipe" >"$OUT" 2>"$ERR") || rc=$?
-	t_check "recipe, job exiting $status: the script exits $status, the job ran joined" \
+	    JOB_SEEN="$T_WORK/seen" JOB_STATUS=$status bash -e "$job" >"$OUT" 2>"$ERR") || rc=$?
+	t_check "$what recipe, job exiting $status: the script exits $status, the job ran joined" \
 	    "$([ "$rc" -eq "$status" ] && [ "$(jget "$T_WORK/seen" 'd["joined"]')" = True ]; echo $?)" \
-	    "script exit $rc"
-	t_check "recipe, job exiting $status: the device left the tenant, nothing local is left" \
-	    "$([ "$(emu_device_count)" -eq "$before" ] && [ "$(req_count delete)" -ge 1 ] &&
+	    "script exit $rc; $(head -c 300 "$ERR")"
+	t_check "$what recipe, job exiting $status: the device left the tenant, nothing local is left" \
+	    "$([ "$(emu_device_count)" -eq "$before" ] && [ "$(req_count delete)" -gt "$deletes" ] &&
 	       [ ! -e "$STATE/device.json" ] && [ -z "$(ls -A "$STATE/identity")" ]; echo $?)"
+done
 done
 
 t_done

@@ -941,6 +941,15 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 			if (s->hook_failed)
 				goto out;	/* reported by the hook */
 			describe(s, rq, rc, why, sizeof(why), &code);
+			/* The status line said done: sending again would not be the same request. */
+			if (rq->body_informational && status >= 200 && status <= 299) {
+				log_note("%s: answered %ld, but %s; the answer's "
+				    "body is not needed", rq->phase, status, why);
+				body_reset(s);
+				rs->status = status;
+				ret = 0;
+				goto out;
+			}
 			if (attempt < cfg.attempts && retryable(s, rc, resendable)) {
 				wait_ms = retry_backoff_ms(attempt,
 				    RETRY_BACKOFF_BASE_MS, RETRY_BACKOFF_CAP_MS,

@@ -114,6 +114,7 @@ struct http_request {
 	int repeatable;		/* a POST to send again after a 5xx answer (see above) */
 	int resend_unanswered;	/* a POST to send again when its answer was lost */
 	const char *if_maybe_done;	/* a POST that may have been done: said in its error */
+	int body_informational;	/* a 2xx whose body did not arrive whole (cut short, too large) still succeeds, with no body: the service acted (leave's DELETE) */
 	int pass_errors;	/* return an error answer that is not retried further (status set, 0) instead of reporting it */
 	long pass_status;	/* the same for this one status only (0: none) */
 };

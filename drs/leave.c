@@ -174,6 +174,7 @@ delete_device(const struct leave_old *o, enum outcome *outcome)
 	rq.tls_client_arg = tls;
 	rq.tls12_only = !keys_tls_v13(tls);
 	rq.pass_errors = 1;
+	rq.body_informational = 1;	/* a 2xx is the deletion, whatever its body */
 	if (http_send(s, &rq, &rs) < 0)
 		goto out;
 	if (rs.status >= 200 && rs.status <= 299) {

@@ -98,6 +98,17 @@ t_expect "leave: one 503, then the retry deletes" 0 "left: device $DEV"
 t_check "after the refusals, the second run finished the job" \
     "$(all_gone && [ "$(emu_device_count)" -eq $((devs - 1)) ]; echo $?)"
 
+# A 200 whose body is cut short: the service deleted the device (its body is
+# only informational), so leave must finish, not fail with the device gone.
+join_sw
+devs=$(emu_device_count)
+emu_fault --route delete --truncate
+t_run -- --attempts 1 leave
+t_expect "leave answered 200 with its body cut short: exit 0, deleted" 0 "left: device $DEV deleted"
+t_check "cut-short 200: identity removed, the device gone, stdout says deleted" \
+    "$(all_gone && [ "$(emu_device_count)" -eq $((devs - 1)) ] &&
+       [ "$(jget "$OUT" 'd["service"]')" = deleted ]; echo $?)"
+
 # --local-only: no traffic, the device stays in the tenant and is named.
 join_sw
 n=$(req_count); devs=$(emu_device_count)

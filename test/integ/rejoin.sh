@@ -31,6 +31,18 @@ t_expect "another --join-type: exit 2" 2 \
     "join: this machine is joined as type 'join' (device $dev); --join-type register asks for another: --force replaces the identity"
 t_check "another --join-type: no request" "$([ "$(req_count)" -eq "$n" ]; echo $?)"
 
+# Another tenant, with no token: refused before any token or request, the
+# identity untouched; the stored tenant named by its domain is the same one.
+snap=$(cd "$STATE" && find . -type f ! -name .lock | sort | xargs sha256sum)
+t_run -- join --tenant other.example
+t_expect "another --tenant, no token: exit 3 naming both tenants and --force" 3 \
+    "join: this machine is already joined to tenant $EMU_TENANT_ID as device $dev, not to other.example; --force replaces that identity"
+t_check "another --tenant: no request, identity untouched" \
+    "$([ "$(req_count)" -eq "$n" ] &&
+       [ "$(cd "$STATE" && find . -type f ! -name .lock | sort | xargs sha256sum)" = "$snap" ]; echo $?)"
+t_run -- join --tenant "$(jget "$STATE/device.json" 'd["tenant_domain"]')"
+t_expect "the stored tenant's domain as --tenant: already joined" 0 "already joined as device $dev"
+
 t_run -- join --keep-old-device
 t_expect "--keep-old-device without --force: usage" 2 "join: --keep-old-device goes with --force"
 

@@ -198,7 +198,8 @@ out:
 		if (quiet)
 			rc = IDENTITY_CORRUPT;
 		else
-			log_fail(EXIT_IO, "%s: %s (see 'drsjoin join --force')", abs, why);
+			log_fail(EXIT_IO, "%s: %s (see 'drsjoin join --force', or "
+			    "'drsjoin leave --local-only' to remove it)", abs, why);
 	}
 	free(buf);
 	free(abs);

@@ -123,8 +123,9 @@ t_check "--local-only: no request, the device still in the tenant, local identit
 join_sw
 echo '{"broken' >"$STATE/device.json"
 t_run -- leave
-t_check "leave over a corrupt device.json: exit 7, naming the file" \
-    "$([ "$RC" -eq 7 ] && grep -q "device.json" "$ERR" && [ -f "$STATE/device.json" ]; echo $?)"
+t_check "leave over a corrupt device.json: exit 7, naming the file and the way out (--local-only)" \
+    "$([ "$RC" -eq 7 ] && grep -q "device.json" "$ERR" && grep -q "drsjoin leave --local-only" "$ERR" &&
+       [ -f "$STATE/device.json" ]; echo $?)" "$(head -c 400 "$ERR")"
 t_run -- leave --local-only
 t_check "leave --local-only over a corrupt device.json: moved aside, not joined" \
     "$([ "$RC" -eq 0 ] && [ ! -e "$STATE/device.json" ] &&

@@ -327,24 +327,9 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 		s->too_large = 1;
 		return 0;
 	}
-	if (s->body_len + n + 1 > s->body_cap) {
-		size_t cap = s->body_cap ? s->body_cap : 4096;
-		char *nb;
-
-		while (cap < s->body_len + n + 1)
-			cap *= 2;
-		/* Not realloc: the old buffer may hold a token; wipe it. */
-		if ((nb = malloc(cap)) == NULL)
-			return 0;
-		if (s->body_len > 0)
-			memcpy(nb, s->body, s->body_len);
-		util_free_secret_buf(s->body, s->body_cap);
-		s->body = nb;
-		s->body_cap = cap;
-	}
-	memcpy(s->body + s->body_len, data, n);
-	s->body_len += n;
-	s->body[s->body_len] = '\0';
+	if (util_secret_append(&s->body, &s->body_len, &s->body_cap, data, n,
+	    4096) < 0)
+		return 0;
 	return n;
 }
 

@@ -354,31 +354,11 @@ struct out {
 static void
 put(struct out *o, const char *s, size_t n)
 {
-	char *nb;
-	size_t cap;
-
 	if (o->failed)
 		return;
-	if (n > SIZE_MAX / 4 - o->len) {
+	if (n > SIZE_MAX / 4 - o->len ||
+	    util_secret_append(&o->buf, &o->len, &o->cap, s, n, 256) < 0)
 		o->failed = 1;
-		return;
-	}
-	if (o->len + n + 1 > o->cap) {
-		for (cap = o->cap ? o->cap : 256; cap < o->len + n + 1; cap *= 2)
-			;
-		if ((nb = malloc(cap)) == NULL) {
-			o->failed = 1;
-			return;
-		}
-		if (o->buf != NULL)
-			memcpy(nb, o->buf, o->len);
-		util_free_secret_buf(o->buf, o->cap);
-		o->buf = nb;
-		o->cap = cap;
-	}
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-	o->buf[o->len] = '\0';
 }
 
 static void

@@ -83,6 +83,30 @@ util_asprintf(const char *fmt, ...)
 	return s;
 }
 
+int
+util_secret_append(char **buf, size_t *len, size_t *cap, const void *data,
+    size_t n, size_t first_cap)
+{
+	size_t c;
+	char *nb;
+
+	if (*len + n + 1 > *cap) {
+		for (c = *cap ? *cap : first_cap; c < *len + n + 1; c *= 2)
+			;
+		if ((nb = malloc(c)) == NULL)
+			return -1;
+		if (*len > 0)
+			memcpy(nb, *buf, *len);
+		util_free_secret_buf(*buf, *cap);
+		*buf = nb;
+		*cap = c;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
 void
 util_appendf(char *out, size_t outsz, const char *fmt, ...)
 {

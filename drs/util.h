@@ -16,6 +16,14 @@ int util_is_guid(const char *s, size_t len);
 char *util_strdup(const char *s);
 /* printf into a new string; NULL (reported) on failure. */
 char *util_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Appends n bytes to the NUL-terminated buffer *buf (length *len, size
+ * *cap; the first allocation is at least first_cap), growing it by copying
+ * and wiping the old buffer (it may hold a secret: no realloc). The caller
+ * bounds *len + n. -1 when out of memory (not reported; *buf unchanged).
+ */
+int util_secret_append(char **buf, size_t *len, size_t *cap, const void *data,
+    size_t n, size_t first_cap);
 /* Appends what printf would to out (size outsz, holding a string); cut to fit. */
 void util_appendf(char *out, size_t outsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -130,6 +130,11 @@ $(B)/test/tls_probe: test/tls/tls_probe.c $(DEPS)/.complete
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS_MODE)
 
+# make bench's baseline for leave: one handshake and one DELETE, mbedTLS only.
+$(B)/test/bench_handshake: test/bench/handshake.c $(DEPS)/.complete
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS_MODE)
+
 $(FUZZ_LEAF:%=$(B)/test/fuzz_%): $(B)/test/fuzz_%: test/fuzz/driver.c test/fuzz/fuzz_targets.c $(B)/libdrs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DFUZZ_$(shell echo $* | tr a-z A-Z) $(ALL_LDFLAGS) -o $@ \
@@ -159,7 +164,8 @@ fuzz:
 
 check: sysdeps
 	@$(MAKE) --no-print-directory deps-musl deps-asan
-	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe
+	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe \
+	    build/check/test/bench_handshake
 	@$(MAKE) --no-print-directory MODE=asan unit fuzz-smoke
 	test/run build/check/drsjoin build/check/test build/asan/test
 
@@ -167,6 +173,7 @@ demo: all
 	scripts/demo.sh ./drsjoin
 
 bench: all
+	@$(MAKE) --no-print-directory MODE=release build/release/test/bench_handshake
 	scripts/bench.sh ./drsjoin
 
 size: all

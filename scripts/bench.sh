@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # make bench: the one-shot join against the DRS emulator (software keys, and
 # TPM keys on swtpm when it can start), each phase alone, peak RSS and the
-# stripped size. Targets are checked and reported; the exit status says
-# whether they were met.
+# stripped size; leave, against one mbedTLS handshake and DELETE
+# (test/bench/handshake.c). Targets are checked and reported; the exit
+# status says whether they were met.
 # usage: scripts/bench.sh [DRSJOIN] [RUNS]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 drsjoin=$(cd "$(dirname "${1:-$top/drsjoin}")" && pwd)/$(basename "${1:-drsjoin}")
 runs=${2:-${BENCH_RUNS:-20}}
+handshake=$top/build/release/test/bench_handshake	# leave's baseline
+[ -x "$handshake" ] || { echo "bench: $handshake is missing (make bench builds it)" >&2; exit 1; }
 . "$top/test/lib-emulator.sh"
 . "$top/test/lib-swtpm.sh"
 
@@ -27,4 +30,5 @@ chmod 600 "$work/token.jwt" "$work/bprt"
 strip -o "$work/drsjoin.stripped" "$drsjoin"
 
 BENCH_TCTI=$tcti /usr/bin/python3 "$top/scripts/bench.py" "$drsjoin" "$work" "$runs" \
-    "$EMU_URL" "$EMU_CA" "$EMU_TENANT_DOMAIN" "$(stat -c %s "$work/drsjoin.stripped")"
+    "$EMU_URL" "$EMU_CA" "$EMU_TENANT_DOMAIN" "$(stat -c %s "$work/drsjoin.stripped")" \
+    "$handshake"

@@ -14,13 +14,7 @@ root=${2:?usage: deb.sh TOP ROOT OUTDIR}
 out=${3:?usage: deb.sh TOP ROOT OUTDIR}
 die() { echo "deb.sh: $*" >&2; exit 1; }
 
-version=$(sed -n 's/^#define DRSJOIN_VERSION "\(.*\)"$/\1/p' "$top/drs/cli.h")
-[ -n "$version" ] || die "no DRSJOIN_VERSION in $top/drs/cli.h"
-if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-	SOURCE_DATE_EPOCH=$(git -C "$top" log -1 --format=%ct 2>/dev/null) ||
-	    die "not a git checkout: set SOURCE_DATE_EPOCH"
-fi
-export SOURCE_DATE_EPOCH
+. "$(dirname "$0")/release-env.sh"
 [ -x "$root/usr/sbin/drsjoin" ] || die "$root/usr/sbin/drsjoin: missing (make install DESTDIR=$root PREFIX=/usr)"
 
 doc=$root/usr/share/doc/drsjoin

@@ -16,13 +16,7 @@ bin=${2:?usage: dist.sh TOP BINARY OUTDIR}
 out=${3:?usage: dist.sh TOP BINARY OUTDIR}
 die() { echo "dist.sh: $*" >&2; exit 1; }
 
-version=$(sed -n 's/^#define DRSJOIN_VERSION "\(.*\)"$/\1/p' "$top/drs/cli.h")
-[ -n "$version" ] || die "no DRSJOIN_VERSION in $top/drs/cli.h"
-if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-	SOURCE_DATE_EPOCH=$(git -C "$top" log -1 --format=%ct 2>/dev/null) ||
-	    die "not a git checkout: set SOURCE_DATE_EPOCH"
-fi
-case $SOURCE_DATE_EPOCH in '' | *[!0-9]*) die "SOURCE_DATE_EPOCH: not a number" ;; esac
+. "$(dirname "$0")/release-env.sh"
 [ -x "$bin" ] || die "$bin: no such executable (make first)"
 file -b "$bin" | grep -q 'statically linked\|static-pie linked' || die "$bin: not a static binary"
 

@@ -92,6 +92,8 @@ value(char c, int url)
 static int
 bad(int code, const char *what, const char *reason, size_t off)
 {
+	if (what == NULL)	/* the caller counts it */
+		return -1;
 	return log_fail(code, "%s: not valid base64: %s at offset %zu",
 	    what, reason, off);
 }

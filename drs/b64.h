@@ -29,7 +29,8 @@ char *b64url_encode(const uint8_t *in, size_t n);
  * multiple of 4). On success *out is a new buffer of *out_len bytes (one
  * extra NUL byte follows it, not counted; an empty input gives a 1-byte
  * buffer) that the caller frees. On failure reports
- * "<what>: not valid base64: <reason> at offset N" with code, returns -1.
+ * "<what>: not valid base64: <reason> at offset N" with code, returns -1;
+ * with what NULL it only returns -1 (out of memory is still reported).
  */
 int b64_decode(const char *text, size_t len, int code, const char *what,
     uint8_t **out, size_t *out_len);

@@ -10,10 +10,11 @@
  * (EXIT_INPUT), never a silent fall-back to the system bundle; when no
  * system bundle is found the error lists every path tried (EXIT_INPUT).
  * "Usable" means: opens for reading, is a regular file (after symlinks), and
- * is not empty. Whether it holds certificates is for the TLS library to say.
- *
- * Pure (no network, no TLS library): http.c calls it before the first
+ * is not empty. Whether it holds certificates is for cert_ca_parse (cert.h)
+ * to say: http.c finds and reads the bundle once, before a session's first
  * request, so commands that make no request never look for a bundle.
+ *
+ * Pure (no network, no TLS library).
  */
 #ifndef DRS_CABUNDLE_H
 #define DRS_CABUNDLE_H
@@ -47,5 +48,15 @@ enum cabundle_source {
  */
 const char *cabundle_find(const char *cacert, const char *ssl_cert_file,
     const char *const *candidates, enum cabundle_source *source);
+
+/* The largest bundle read: a system bundle is about 220 KB. */
+#define CABUNDLE_MAX	(8 * 1024 * 1024)
+/*
+ * Reads the bundle at path (symlinks followed, as cabundle_find checks it)
+ * into a new NUL-terminated buffer. Errors (EXIT_INPUT) start with what,
+ * e.g. "discover: the CA bundle /etc/ssl/cert.pem: larger than 8388608
+ * bytes". 0 / -1.
+ */
+int cabundle_read(const char *path, const char *what, char **buf, size_t *len);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <mbedtls/oid.h>
 #include <mbedtls/pem.h>
+#include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
 #include "b64.h"
@@ -331,4 +332,153 @@ cert_pem(const struct cert *c, char **pem, size_t *len)
 	*pem = (char *)buf;
 	*len = strlen(*pem);
 	return 0;
+}
+
+/* ---- The CA bundle ------------------------------------------------------ */
+
+struct cert_ca {
+	mbedtls_x509_crt chain;
+	size_t count, skipped;
+};
+
+/* The first n-byte needle in [p, end), or NULL (memmem is not POSIX). */
+static const char *
+find(const char *p, const char *end, const char *needle, size_t n)
+{
+	for (; (size_t)(end - p) >= n; p++)
+		if ((p = memchr(p, needle[0], (size_t)(end - p) - n + 1)) == NULL)
+			return NULL;
+		else if (memcmp(p, needle, n) == 0)
+			return p;
+	return NULL;
+}
+
+/* Adds one DER certificate; 0, 1 when it was skipped, -1 (reported). */
+static int
+ca_add(struct cert_ca *ca, const uint8_t *der, size_t len)
+{
+	int ret = mbedtls_x509_crt_parse_der(&ca->chain, der, len);
+
+	if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	if (ret != 0) {
+		ca->skipped++;
+		return 1;
+	}
+	ca->count++;
+	return 0;
+}
+
+/*
+ * Decodes the base64 between a BEGIN line's end and its END marker (line
+ * breaks and blanks ignored, no header lines) and adds it; 0, 1 skipped,
+ * -1 (reported).
+ */
+static int
+ca_add_block(struct cert_ca *ca, const char *body, size_t len)
+{
+	char *text;
+	uint8_t *der = NULL;
+	size_t i, n = 0, der_len = 0;
+	int rc;
+
+	if ((text = malloc(len + 1)) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	for (i = 0; i < len; i++)
+		if (body[i] != '\n' && body[i] != '\r' && body[i] != ' ' &&
+		    body[i] != '\t')
+			text[n++] = body[i];
+	/* what NULL: a block that is not base64 is skipped, not reported. */
+	if (b64_decode(text, n, EXIT_INPUT, NULL, &der, &der_len) < 0) {
+		free(text);
+		ca->skipped++;
+		return 1;
+	}
+	free(text);
+	rc = ca_add(ca, der, der_len);
+	free(der);
+	return rc;
+}
+
+int
+cert_ca_parse(const char *pem, size_t len, const char *what,
+    struct cert_ca **out)
+{
+	const size_t blen = strlen(PEM_BEGIN), elen = strlen(PEM_END);
+	struct cert_ca *ca;
+	const char *p = pem, *end = pem + len, *b, *e;
+	int rc = 0;
+
+	*out = NULL;
+	if ((ca = calloc(1, sizeof(*ca))) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	mbedtls_x509_crt_init(&ca->chain);
+	while (rc >= 0 && (b = find(p, end, PEM_BEGIN, blen)) != NULL) {
+		p = b + blen;
+		/* The marker ends its line, as mbedTLS's reader wants. */
+		if (p < end && *p == '\r')
+			p++;
+		if (p >= end || *p != '\n') {
+			ca->skipped++;
+			continue;
+		}
+		p++;
+		if ((e = find(p, end, PEM_END, elen)) == NULL) {
+			ca->skipped++;	/* cut short */
+			break;
+		}
+		rc = ca_add_block(ca, p, (size_t)(e - p));
+		p = e + elen;
+	}
+	/* No PEM at all: one DER certificate (a SEQUENCE). */
+	if (rc >= 0 && p == pem && len > 0 && (unsigned char)pem[0] == 0x30)
+		rc = ca_add(ca, (const uint8_t *)pem, len);
+	if (rc >= 0 && ca->count == 0)
+		rc = log_fail(EXIT_INPUT, "%s: no certificate in it%s", what,
+		    ca->skipped > 0 ? " (none of its blocks is an X.509 "
+		    "certificate mbedTLS reads)" : "");
+	if (rc < 0) {
+		cert_ca_free(ca);
+		return -1;
+	}
+	*out = ca;
+	return 0;
+}
+
+size_t
+cert_ca_count(const struct cert_ca *ca, size_t *skipped)
+{
+	if (skipped != NULL)
+		*skipped = ca->skipped;
+	return ca->count;
+}
+
+const uint8_t *
+cert_ca_der(const struct cert_ca *ca, size_t i, size_t *len)
+{
+	const mbedtls_x509_crt *c = &ca->chain;
+
+	for (; c != NULL && c->raw.p != NULL; c = c->next, i--)
+		if (i == 0) {
+			*len = c->raw.len;
+			return c->raw.p;
+		}
+	return NULL;
+}
+
+void
+cert_ca_configure(void *tls_config, const struct cert_ca *ca)
+{
+	/* mbedTLS takes the chain as non-const; it only reads it. */
+	mbedtls_ssl_conf_ca_chain(tls_config, (mbedtls_x509_crt *)&ca->chain,
+	    NULL);
+}
+
+void
+cert_ca_free(struct cert_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	mbedtls_x509_crt_free(&ca->chain);
+	free(ca);
 }

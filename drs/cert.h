@@ -77,4 +77,26 @@ int cert_check_time(const struct cert *c, time_t now, const char *what);
  * 0 / -1 (reported). */
 int cert_pem(const struct cert *c, char **pem, size_t *len);
 
+/*
+ * The CA bundle: the trust anchors of every TLS connection, parsed once per
+ * session (http.c). Its PEM blocks ("BEGIN CERTIFICATE") are decoded here
+ * and only the DER goes to mbedTLS: mbedTLS's own PEM reader decodes base64
+ * in constant time, about 5 ms for a 145-certificate system bundle, and
+ * nothing in a bundle is secret. A file without PEM blocks is read as one
+ * DER certificate. As mbedTLS's reader does, a block that does not decode
+ * or parse is skipped (counted at -v); a bundle with no usable certificate
+ * is an error, "<what>: no certificate in it" (EXIT_INPUT). 0 / -1.
+ */
+struct cert_ca;
+int cert_ca_parse(const char *pem, size_t len, const char *what,
+    struct cert_ca **out);
+/* How many certificates it holds, and how many blocks were skipped. */
+size_t cert_ca_count(const struct cert_ca *ca, size_t *skipped);
+/* The DER of its i-th certificate (file order), or NULL. Borrowed. */
+const uint8_t *cert_ca_der(const struct cert_ca *ca, size_t i, size_t *len);
+/* Makes ca the trust anchors of a TLS configuration (an mbedtls_ssl_config
+ * *, as void *); ca must outlive every connection made with it. */
+void cert_ca_configure(void *tls_config, const struct cert_ca *ca);
+void cert_ca_free(struct cert_ca *ca);
+
 #endif

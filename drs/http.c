@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "cabundle.h"
+#include "cert.h"
 #include "cli.h"		/* DRSJOIN_VERSION */
 #include "http.h"
 #include "log.h"
@@ -43,6 +44,7 @@ static struct {
 struct http_session {
 	CURL *curl;
 	char *cabundle;			/* found before the first request */
+	struct cert_ca *ca;		/* its certificates, read then */
 	char errbuf[CURL_ERROR_SIZE];
 	const char *phase;		/* of the request under way, for -v */
 	const struct http_request *rq;	/* under way, for the TLS hook */
@@ -225,9 +227,10 @@ http_session_free(struct http_session *s)
 {
 	if (s == NULL)
 		return;
-	curl_easy_cleanup(s->curl);
+	curl_easy_cleanup(s->curl);	/* its connections use s->ca */
 	body_reset(s);
 	free(s->cabundle);
+	cert_ca_free(s->ca);
 	free(s);
 }
 
@@ -495,14 +498,20 @@ once_only(const struct http_request *rq)
  * Sets up one attempt. The handle is reset first (live connections, the
  * DNS and TLS session caches stay), so every option is set here.
  */
-/* CURLOPT_SSL_CTX_FUNCTION: the TLS client identity of the request. */
+/*
+ * CURLOPT_SSL_CTX_FUNCTION, for every TLS connection (the proxy's too): the
+ * session's CA bundle as trust anchors (libcurl is given no CA file, and
+ * has none built in), and the request's TLS client identity if it has one.
+ */
 static CURLcode
 on_tls_config(CURL *c, void *tls_config, void *arg)
 {
 	struct http_session *s = arg;
 
 	(void)c;
-	if (s->rq->tls_client(tls_config, s->rq->tls_client_arg) < 0) {
+	cert_ca_configure(tls_config, s->ca);
+	if (s->rq->tls_client != NULL &&
+	    s->rq->tls_client(tls_config, s->rq->tls_client_arg) < 0) {
 		s->hook_failed = 1;
 		return CURLE_SSL_CERTPROBLEM;
 	}
@@ -532,10 +541,11 @@ setup(struct http_session *s, const struct http_request *rq,
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2 |
 	    (rq->tls12_only ? (long)CURL_SSLVERSION_MAX_TLSv1_2 : 0L));
-	SET(CURLOPT_CAINFO, s->cabundle);
+	/* The trust anchors are s->ca, set by on_tls_config. */
+	SET(CURLOPT_SSL_CTX_FUNCTION, on_tls_config);
+	SET(CURLOPT_SSL_CTX_DATA, s);
 	SET(CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_PROXY_CAINFO, s->cabundle);
 	if (cfg.proxy != NULL)
 		SET(CURLOPT_PROXY, cfg.proxy);
 	if (cfg.resolve != NULL)
@@ -566,8 +576,6 @@ setup(struct http_session *s, const struct http_request *rq,
 		}
 	}
 	if (rq->tls_client != NULL) {
-		SET(CURLOPT_SSL_CTX_FUNCTION, on_tls_config);
-		SET(CURLOPT_SSL_CTX_DATA, s);
 		/* The certificate is part of the connection: never share one. */
 		SET(CURLOPT_FRESH_CONNECT, 1L);
 		SET(CURLOPT_FORBID_REUSE, 1L);
@@ -823,17 +831,33 @@ redirect_note(struct http_session *s, char *out, size_t outsz)
 	return 0;
 }
 
+/* Finds and reads the CA bundle, once a session. 0 / -1 (reported). */
 static int
-find_cabundle(struct http_session *s)
+load_cabundle(struct http_session *s, const char *phase)
 {
 	const char *path;
+	char *what = NULL, *buf = NULL;
+	size_t len = 0, count, skipped;
+	int rc = -1;
 
-	if (s->cabundle != NULL)
+	if (s->ca != NULL)
 		return 0;
+	free(s->cabundle);
+	s->cabundle = NULL;
 	path = cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, NULL);
-	if (path == NULL || (s->cabundle = util_strdup(path)) == NULL)
+	if (path == NULL || (s->cabundle = util_strdup(path)) == NULL ||
+	    (what = util_asprintf("%s: the CA bundle %s", phase, path)) == NULL)
 		return -1;
-	return 0;
+	if (cabundle_read(s->cabundle, what, &buf, &len) == 0 &&
+	    cert_ca_parse(buf, len, what, &s->ca) == 0) {
+		count = cert_ca_count(s->ca, &skipped);
+		log_debug(1, "CA bundle: %zu certificates (%zu blocks skipped)",
+		    count, skipped);
+		rc = 0;
+	}
+	free(buf);
+	free(what);
+	return rc;
 }
 
 /* Checks what is sent as it is; -1 (reported) when unusable. */
@@ -892,7 +916,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		snprintf(rs->request_id, sizeof(rs->request_id), "%s", rq->request_id);
 	else if (http_new_request_id(rs->request_id) < 0)
 		return -1;
-	if (find_cabundle(s) < 0)
+	if (load_cabundle(s, rq->phase) < 0)
 		return -1;
 	if ((headers = build_headers(rq, rs->request_id)) == NULL)
 		return -1;

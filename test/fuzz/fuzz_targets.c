@@ -144,6 +144,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			cert_free(c);
 		if (cert_parse_pem(s, size, EXIT_NETWORK, "fuzz", &c) == 0)
 			cert_free(c);
+		/* The CA bundle reader: PEM blocks, or one DER certificate. */
+		struct cert_ca *ca = NULL;
+		size_t i, n, len;
+
+		if (cert_ca_parse(s, size, "fuzz", &ca) == 0) {
+			n = cert_ca_count(ca, NULL);
+			for (i = 0; i < n; i++)
+				if (cert_ca_der(ca, i, &len) == NULL || len == 0)
+					abort();
+			cert_ca_free(ca);
+		}
 	}
 #elif defined(FUZZ_KEY)
 	{

@@ -237,9 +237,9 @@ deb: $(if $(filter drsjoin,$(DIST_BIN)),all)
 	rm -rf '$(DISTDIR)/deb-root'
 	$(MAKE) --no-print-directory install DESTDIR='$(abspath $(DISTDIR))/deb-root' PREFIX=/usr \
 	    UNITDIR=/lib/systemd/system ZSHCOMPDIR=/usr/share/zsh/vendor-completions \
-	    INSTALL_BIN='$(abspath $(DIST_BIN))' >/dev/null
-	scripts/deb.sh . '$(DISTDIR)/deb-root' '$(DISTDIR)'
-	rm -rf '$(DISTDIR)/deb-root'
+	    INSTALL_BIN='$(abspath $(DIST_BIN))' >/dev/null && \
+	    scripts/deb.sh . '$(DISTDIR)/deb-root' '$(DISTDIR)'; \
+	    rc=$$?; rm -rf '$(DISTDIR)/deb-root'; exit $$rc
 
 deb-lint: deb
 	lintian --fail-on error,warning $(DISTDIR)/drsjoin_*_amd64.deb

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make bench: the one-shot join against the DRS emulator (software keys, and
 # TPM keys on swtpm when it can start), each phase alone, peak RSS and the
-# stripped size; leave, against one mbedTLS handshake and DELETE
-# (test/bench/handshake.c). Targets are checked and reported; the exit
+# stripped size; leave, against a second, fresh emulator, beside one
+# handshake and DELETE made with OpenSSL (Python's ssl) and with mbedTLS
+# alone (test/bench/handshake.c). Targets are checked and reported; the exit
 # status says whether they were met.
 # usage: scripts/bench.sh [DRSJOIN] [RUNS]
 set -euo pipefail
@@ -15,8 +16,31 @@ handshake=$top/build/release/test/bench_handshake	# leave's baseline
 . "$top/test/lib-swtpm.sh"
 
 work=$(mktemp -d)
-cleanup() { emu_stop || true; swtpm_stop || true; rm -rf "$work"; }
+leave_pid=
+cleanup() {
+	emu_stop || true
+	EMU_PID=$leave_pid emu_stop || true
+	swtpm_stop || true
+	rm -rf "$work"
+}
 trap cleanup EXIT
+# leave's own emulator: its DELETE rewrites the whole device store, so the
+# joins measured first (whose devices stay) would make each DELETE dearer
+# than the last. Here each device is joined just before it leaves: every
+# DELETE finds the same store.
+emu_start --state-dir "$work/emulator-leave" >/dev/null
+leave_pid=$EMU_PID leave_url=$EMU_URL leave_ca=$EMU_CA
+emu_token --lifetime 7200 >"$work/leave-token.jwt"
+# Leave with what a real install loads: the system's CA bundle (plus the
+# emulator's CA, in one file), for scale.
+sysbundle=
+for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
+	if [ -s "$f" ]; then
+		sysbundle=$work/system-bundle.pem
+		cat "$f" "$leave_ca" >"$sysbundle"
+		break
+	fi
+done
 emu_start --state-dir "$work/emulator" >/dev/null
 tcti=
 if why=$(swtpm_available) && swtpm_start >/dev/null; then
@@ -26,9 +50,10 @@ else
 fi
 emu_token --lifetime 7200 >"$work/token.jwt"
 emu_token --bprt >"$work/bprt"
-chmod 600 "$work/token.jwt" "$work/bprt"
+chmod 600 "$work/token.jwt" "$work/bprt" "$work/leave-token.jwt"
 strip -o "$work/drsjoin.stripped" "$drsjoin"
 
 BENCH_TCTI=$tcti /usr/bin/python3 "$top/scripts/bench.py" "$drsjoin" "$work" "$runs" \
     "$EMU_URL" "$EMU_CA" "$EMU_TENANT_DOMAIN" "$(stat -c %s "$work/drsjoin.stripped")" \
-    "$handshake"
+    "$handshake" "$leave_url" "$leave_ca" "$work/leave-token.jwt" \
+    "$work/emulator-leave/requests.jsonl" "$sysbundle"

@@ -14,6 +14,7 @@ root=${2:?usage: deb.sh TOP ROOT OUTDIR}
 out=${3:?usage: deb.sh TOP ROOT OUTDIR}
 die() { echo "deb.sh: $*" >&2; exit 1; }
 
+# shellcheck source=scripts/release-env.sh
 . "$(dirname "$0")/release-env.sh"
 [ -x "$root/usr/sbin/drsjoin" ] || die "$root/usr/sbin/drsjoin: missing (make install DESTDIR=$root PREFIX=/usr)"
 

@@ -16,6 +16,7 @@ bin=${2:?usage: dist.sh TOP BINARY OUTDIR}
 out=${3:?usage: dist.sh TOP BINARY OUTDIR}
 die() { echo "dist.sh: $*" >&2; exit 1; }
 
+# shellcheck source=scripts/release-env.sh
 . "$(dirname "$0")/release-env.sh"
 [ -x "$bin" ] || die "$bin: no such executable (make first)"
 file -b "$bin" | grep -q 'statically linked\|static-pie linked' || die "$bin: not a static binary"

@@ -1,24 +1,32 @@
 /*
- * bench_handshake URL CAFILE CERT KEY DEVICE_ID - the baseline of `make
- * bench`'s leave target: one TLS handshake with the device's certificate and
- * key plus one DELETE round trip, made with mbedTLS alone (the TLS library
- * drsjoin is built on), in this process.
+ * bench_handshake URL CAFILE CERT KEY DEVICE_ID [TIMEOUT_MS] - the mbedTLS
+ * yardstick of `make bench`'s leave target: one TLS handshake with the
+ * device's certificate and key plus one DELETE round trip, made with mbedTLS
+ * alone (the TLS library drsjoin is built on), in this process.
  *
- * Not part of drsjoin. It is the least a client must do for the same
- * deletion: no libcurl, no state directory, no start-up in the figure. The
- * CA, certificate and key are read before the clock starts; the key is
- * fresh, as in any process that deletes a device, so its first signature
- * makes its blinding values inside the handshake.
+ * Not part of drsjoin. What it times is a cold first handshake in a fresh
+ * process, from connect() to the end of the answer's body: no libcurl, no
+ * state directory, no process start-up, no session resumption. The CA,
+ * certificate and key are read before the clock starts (a one-certificate
+ * CA file, where drsjoin may load a whole system bundle); the key is fresh,
+ * so its first signature makes its blinding values inside the handshake.
  *
- * stdout: the seconds from connect() to the end of the answer's body, and the
- * TLS version, e.g. "0.007012 TLSv1.3".
+ * Every read waits at most TIMEOUT_MS (default 20000) milliseconds, so a
+ * hung server cannot hang `make bench`. The answer must carry a
+ * Content-Length (any case); its body is read whole.
+ *
+ * stdout: the seconds from connect() to the end of the answer's body, the
+ * TLS version and the body's length in bytes, e.g. "0.007012 TLSv1.3 152".
  * exit: 0 the answer was 200, 1 anything else (a line on stderr).
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -51,12 +59,34 @@ now(void)
 	return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* Reads the answer: its status, then the body Content-Length says. */
-static int
-read_answer(mbedtls_ssl_context *ssl, int *status)
+/*
+ * The value of the header NAME (any case) in the header block from HDR to
+ * END (the blank line's "\r\n\r\n"), or NULL. The status line is skipped.
+ */
+static const char *
+header(const char *hdr, const char *end, const char *name)
 {
-	char buf[16384], *end, *cl;
-	size_t have = 0, want = 0;
+	size_t n = strlen(name);
+	const char *line;
+
+	for (line = strstr(hdr, "\r\n"); line != NULL && line < end;
+	    line = strstr(line + 2, "\r\n"))
+		if (strncasecmp(line + 2, name, n) == 0 && line[2 + n] == ':')
+			return line + 3 + n;
+	return NULL;
+}
+
+/*
+ * Reads the answer: its status, then the body its Content-Length says, whole;
+ * *body is the body's length.
+ */
+static int
+read_answer(mbedtls_ssl_context *ssl, int *status, size_t *body)
+{
+	char buf[16384], *end, *stop;
+	const char *cl;
+	size_t have = 0, head = 0, want = 0;
+	unsigned long len;
 	int n;
 
 	for (;;) {
@@ -67,21 +97,37 @@ read_answer(mbedtls_ssl_context *ssl, int *status)
 		if (n == MBEDTLS_ERR_SSL_WANT_READ ||
 		    n == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
 			continue;
-		if (n <= 0)
+		if (n == 0)
+			return fail("the connection closed before the answer's "
+			    "end", 0);
+		if (n < 0)
 			return fail("reading the answer", n);
 		have += (size_t)n;
 		buf[have] = '\0';
-		if ((end = strstr(buf, "\r\n\r\n")) == NULL)
-			continue;
-		if (want == 0) {
-			if (sscanf(buf, "HTTP/1.1 %d", status) != 1)
+		if (head == 0) {
+			if ((end = strstr(buf, "\r\n\r\n")) == NULL)
+				continue;
+			head = (size_t)(end + 4 - buf);
+			if (sscanf(buf, "HTTP/1.%*d %d", status) != 1)
 				return fail("not an HTTP answer", 0);
-			cl = strstr(buf, "Content-Length:");
-			want = (size_t)(end + 4 - buf) +
-			    (cl != NULL && cl < end ? strtoul(cl + 15, NULL, 10) : 0);
+			if ((cl = header(buf, end, "Content-Length")) == NULL)
+				return fail("the answer has no Content-Length", 0);
+			cl += strspn(cl, " \t");
+			errno = 0;
+			len = strtoul(cl, &stop, 10);
+			if (stop == cl || *cl == '-' || errno != 0 ||
+			    stop[strspn(stop, " \t")] != '\r' ||
+			    len > sizeof(buf) - 1 - head)
+				return fail("the answer's Content-Length is not "
+				    "a length that fits", 0);
+			want = head + len;
 		}
-		if (have >= want)
+		if (have > want)
+			return fail("more bytes than the Content-Length", 0);
+		if (have == want) {
+			*body = have - head;
 			return 0;
+		}
 	}
 }
 
@@ -98,17 +144,28 @@ main(int argc, char **argv)
 	char host[256], port[16], req[512];
 	const char *p, *colon;
 	double start, elapsed;
+	char *stop;
+	unsigned long timeout = 20000;
 	int ret, status = 0, rc = 1, one = 1;
-	size_t off = 0, len;
+	size_t off = 0, len, body = 0;
 
-	if (argc != 6 || strncmp(argv[1], "https://", 8) != 0 ||
+	if ((argc != 6 && argc != 7) || strncmp(argv[1], "https://", 8) != 0 ||
 	    (colon = strrchr(argv[1] + 8, ':')) == NULL)
 		return fail("usage: bench_handshake https://HOST:PORT CAFILE "
-		    "CERT KEY DEVICE_ID", 0);
+		    "CERT KEY DEVICE_ID [TIMEOUT_MS]", 0);
+	if (argc == 7) {
+		errno = 0;
+		timeout = strtoul(argv[6], &stop, 10);
+		if (stop == argv[6] || *stop != '\0' || argv[6][0] == '-' ||
+		    errno != 0 || timeout == 0 || timeout > 600000)
+			return fail("TIMEOUT_MS: not a number of milliseconds "
+			    "from 1 to 600000", 0);
+	}
 	p = argv[1] + 8;
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - p), p);
 	snprintf(port, sizeof(port), "%s", colon + 1);
-	psa_crypto_init();
+	if (psa_crypto_init() != PSA_SUCCESS)
+		return fail("psa_crypto_init failed", 0);
 	mbedtls_entropy_init(&entropy);
 	mbedtls_ctr_drbg_init(&drbg);
 	mbedtls_x509_crt_init(&ca);
@@ -138,6 +195,7 @@ main(int argc, char **argv)
 	mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
 	mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
 	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
+	mbedtls_ssl_conf_read_timeout(&conf, (uint32_t)timeout);
 	if ((ret = mbedtls_ssl_setup(&ssl, &conf)) != 0 ||
 	    (ret = mbedtls_ssl_set_hostname(&ssl, host)) != 0) {
 		fail("TLS setup", ret);
@@ -157,9 +215,18 @@ main(int argc, char **argv)
 		fail("connect", ret);
 		goto out;
 	}
-	/* As libcurl does: without it, each flight waits for a delayed ACK. */
-	setsockopt(net.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, mbedtls_net_recv, NULL);
+	/*
+	 * As libcurl does. Without it each flight waits for a delayed ACK
+	 * (some 40 ms a round trip): a yardstick any client would beat.
+	 */
+	if (setsockopt(net.fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) != 0) {
+		fprintf(stderr, "bench_handshake: setting TCP_NODELAY: %s\n",
+		    strerror(errno));
+		goto out;
+	}
+	mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, NULL,
+	    mbedtls_net_recv_timeout);
 	while ((ret = mbedtls_ssl_handshake(&ssl)) != 0) {
 		if (ret != MBEDTLS_ERR_SSL_WANT_READ &&
 		    ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
@@ -177,7 +244,7 @@ main(int argc, char **argv)
 		}
 		off += (size_t)ret;
 	}
-	if (read_answer(&ssl, &status) != 0)
+	if (read_answer(&ssl, &status, &body) != 0)
 		goto out;
 	elapsed = now() - start;
 
@@ -185,7 +252,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_handshake: the DELETE answered %d\n", status);
 		goto out;
 	}
-	printf("%.6f %s\n", elapsed, mbedtls_ssl_get_version(&ssl));
+	printf("%.6f %s %zu\n", elapsed, mbedtls_ssl_get_version(&ssl), body);
 	rc = 0;
 	mbedtls_ssl_close_notify(&ssl);
 out:

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """An HTTPS server whose every answer is a JSON object of exactly SIZE bytes,
-framed by Content-Length, chunked, or by closing the connection (no length
-at all). For the answer size limit tests (test/integ/limits.sh).
+framed by Content-Length, by a lower-case content-length (lower), chunked,
+or by closing the connection (no length at all); or that reads each request
+and never answers (silent). For the answer size limit tests
+(test/integ/limits.sh) and make bench's yardstick (bench_baseline.sh).
 
-usage: answer-server.py CERT KEY SIZE length|chunked|close PORTFILE
+usage: answer-server.py CERT KEY SIZE length|lower|chunked|close|silent PORTFILE
 
 Writes its port to PORTFILE (complete once it holds a newline), then serves
 until killed or until its parent exits.
@@ -32,10 +34,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         if n:
             self.rfile.read(n)
+        if mode == "silent":
+            time.sleep(3600)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         if mode == "length":
             self.send_header("Content-Length", str(size))
+        elif mode == "lower":
+            self.send_header("content-length", str(size))
         elif mode == "chunked":
             self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Connection", "close")
@@ -60,6 +66,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     do_GET = answer
     do_POST = answer
+    do_DELETE = answer
 
 
 def watch_parent():

@@ -23,9 +23,10 @@ t_check "make deb: $deb, in SHA256SUMS" \
 make -s -C "$top" deb DIST_BIN="$DRSJOIN" DISTDIR="$T_WORK/b" >"$OUT" 2>"$ERR"
 t_check "make deb is reproducible" "$(cmp "$A/$deb" "$T_WORK/b/$deb" >&2; echo $?)"
 SOURCE_DATE_EPOCH=yesterday make -s -C "$top" deb DIST_BIN="$DRSJOIN" DISTDIR="$T_WORK/e" >"$OUT" 2>"$ERR"; RC=$?
-t_check "make deb refuses a SOURCE_DATE_EPOCH that is no number, and packs nothing" \
+t_check "make deb refuses a SOURCE_DATE_EPOCH that is no number, packs nothing, leaves no deb-root" \
     "$([ "$RC" -ne 0 ] && grep -q 'deb.sh: SOURCE_DATE_EPOCH: not a number' "$ERR" &&
-       [ ! -e "$T_WORK/e/$deb" ]; echo $?)"
+       [ ! -e "$T_WORK/e/$deb" ] && [ ! -e "$T_WORK/e/deb-root" ]; echo $?)" \
+    "rc $RC; $(ls "$T_WORK/e" 2>&1 | tr '\n' ' ')"
 t_check "control: package, version, architecture, no dependencies" \
     "$(f=$(dpkg-deb -f "$A/$deb" Package Version Architecture Depends | tr '\n' ' ')
        [ "$f" = "Package: drsjoin Version: $version Architecture: amd64 " ]; echo $?)"

@@ -149,8 +149,10 @@ decode(const char *text, size_t len, int url, int code, const char *what,
 	if (tail == 1)
 		return bad(code, what, url ? "impossible length" :
 		    "too much padding", data);
-	if ((buf = malloc(data / 4 * 3 + 3)) == NULL)
-		return log_fail(EXIT_INTERNAL, "out of memory");
+	if ((buf = malloc(data / 4 * 3 + 3)) == NULL) {
+		log_fail(EXIT_INTERNAL, "out of memory");
+		return B64_NOMEM;
+	}
 	for (i = 0; i + 4 <= data; i += 4) {
 		acc = (uint32_t)value(text[i], url) << 18 |
 		    (uint32_t)value(text[i + 1], url) << 12 |

@@ -30,8 +30,10 @@ char *b64url_encode(const uint8_t *in, size_t n);
  * extra NUL byte follows it, not counted; an empty input gives a 1-byte
  * buffer) that the caller frees. On failure reports
  * "<what>: not valid base64: <reason> at offset N" with code, returns -1;
- * with what NULL it only returns -1 (out of memory is still reported).
+ * with what NULL it only returns -1. Out of memory is reported (EXIT_INTERNAL)
+ * and returns B64_NOMEM (also < 0).
  */
+#define B64_NOMEM	(-2)
 int b64_decode(const char *text, size_t len, int code, const char *what,
     uint8_t **out, size_t *out_len);
 /* The same for base64url without padding ('=' is rejected). */

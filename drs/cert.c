@@ -338,6 +338,7 @@ cert_pem(const struct cert *c, char **pem, size_t *len)
 
 struct cert_ca {
 	mbedtls_x509_crt chain;
+	mbedtls_x509_crt *tail;	/* its last; parse_der appends after it */
 	size_t count, skipped;
 };
 
@@ -357,7 +358,8 @@ find(const char *p, const char *end, const char *needle, size_t n)
 static int
 ca_add(struct cert_ca *ca, const uint8_t *der, size_t len)
 {
-	int ret = mbedtls_x509_crt_parse_der(&ca->chain, der, len);
+	/* From the tail: from the head, an 8 MiB bundle would be quadratic. */
+	int ret = mbedtls_x509_crt_parse_der(ca->tail, der, len);
 
 	if (ret == MBEDTLS_ERR_X509_ALLOC_FAILED)
 		return log_fail(EXIT_INTERNAL, "out of memory");
@@ -365,6 +367,8 @@ ca_add(struct cert_ca *ca, const uint8_t *der, size_t len)
 		ca->skipped++;
 		return 1;
 	}
+	while (ca->tail->next != NULL)
+		ca->tail = ca->tail->next;
 	ca->count++;
 	return 0;
 }
@@ -389,12 +393,14 @@ ca_add_block(struct cert_ca *ca, const char *body, size_t len)
 		    body[i] != '\t')
 			text[n++] = body[i];
 	/* what NULL: a block that is not base64 is skipped, not reported. */
-	if (b64_decode(text, n, EXIT_INPUT, NULL, &der, &der_len) < 0) {
-		free(text);
+	rc = b64_decode(text, n, EXIT_INPUT, NULL, &der, &der_len);
+	free(text);
+	if (rc == B64_NOMEM)
+		return -1;
+	if (rc < 0) {
 		ca->skipped++;
 		return 1;
 	}
-	free(text);
 	rc = ca_add(ca, der, der_len);
 	free(der);
 	return rc;
@@ -413,9 +419,13 @@ cert_ca_parse(const char *pem, size_t len, const char *what,
 	if ((ca = calloc(1, sizeof(*ca))) == NULL)
 		return log_fail(EXIT_INTERNAL, "out of memory");
 	mbedtls_x509_crt_init(&ca->chain);
+	ca->tail = &ca->chain;
 	while (rc >= 0 && (b = find(p, end, PEM_BEGIN, blen)) != NULL) {
 		p = b + blen;
-		/* The marker ends its line, as mbedTLS's reader wants. */
+		/* The marker ends its line (one blank may follow, as mbedTLS's
+		 * reader allows). */
+		if (p < end && *p == ' ')
+			p++;
 		if (p < end && *p == '\r')
 			p++;
 		if (p >= end || *p != '\n') {

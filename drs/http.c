@@ -597,7 +597,7 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 {
 	const char *cs = curl_easy_strerror(rc);
 	char hp[300], host[300], reason[CURL_ERROR_SIZE + 160];
-	long oserr = 0, status = 0;
+	long oserr = 0, status = 0, used_proxy = 0;
 
 	host_port(rq->url, hp, sizeof(hp));
 	if (s->errbuf[0] == '\0') {
@@ -637,8 +637,20 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 		    HTTP_CONNECT_TIMEOUT_MAX_S, cfg.timeout_s);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
-		snprintf(out, outsz, "TLS: the certificate of %s cannot be "
-		    "verified with the CA bundle %s: %s", hp, s->cabundle, reason);
+		/* Through a proxy that never answered the CONNECT: the proxy's
+		 * own certificate (an https:// proxy) is the one refused. */
+		curl_easy_getinfo(s->curl, CURLINFO_USED_PROXY, &used_proxy);
+		curl_easy_getinfo(s->curl, CURLINFO_HTTP_CONNECTCODE, &status);
+		if (used_proxy && status == 0)
+			snprintf(out, outsz, "TLS: the certificate of the proxy%s%s "
+			    "cannot be verified with the CA bundle %s: %s",
+			    cfg.proxy_shown != NULL ? " " : "",
+			    cfg.proxy_shown != NULL ? cfg.proxy_shown : "",
+			    s->cabundle, reason);
+		else
+			snprintf(out, outsz, "TLS: the certificate of %s cannot be "
+			    "verified with the CA bundle %s: %s", hp, s->cabundle,
+			    reason);
 		break;
 	case CURLE_SSL_CONNECT_ERROR:
 		snprintf(out, outsz, "TLS handshake with %s failed: %s", hp, reason);
@@ -840,6 +852,11 @@ load_cabundle(struct http_session *s, const char *phase)
 	size_t len = 0, count, skipped;
 	int rc = -1;
 
+	/*
+	 * Once: libcurl's TLS session cache (one per handle, so per session)
+	 * no longer has a CA file name in its keys, so a session must keep
+	 * one bundle for its whole life.
+	 */
 	if (s->ca != NULL)
 		return 0;
 	free(s->cabundle);

@@ -1,14 +1,22 @@
 #!/usr/bin/python3
 """A tiny HTTP CONNECT proxy on loopback for the proxy tests.
 
+usage: connect-proxy.py LOG [CERT KEY]
 Prints its port on stdout once it listens, logs each CONNECT target to the
-file given as argv[1], and only ever connects to 127.0.0.1.
+file LOG, and only ever connects to 127.0.0.1. With CERT and KEY it is an
+https:// proxy: each client connection is TLS first, and LOG gets a line
+"TLS-OK <version>" or "TLS-FAIL <why>" for it.
 """
 import socket
+import ssl
 import sys
 import threading
 
 log = open(sys.argv[1], "a", buffering=1)
+tls = None
+if len(sys.argv) == 4:
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[2], sys.argv[3])
 
 
 def pipe(a, b):
@@ -29,6 +37,14 @@ def pipe(a, b):
 
 
 def handle(c):
+    if tls is not None:
+        try:
+            c = tls.wrap_socket(c, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            log.write("TLS-FAIL %s\n" % e)
+            c.close()
+            return
+        log.write("TLS-OK %s\n" % c.version())
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = c.recv(4096)

@@ -152,6 +152,30 @@ main(void)
 	free(s);
 	n = parse((char *)der, der_len, &skipped);
 	CHECK(n == 1 && skipped == 0, "a DER file: one certificate");
+	/* No line break after the last END line (find() up to the very end). */
+	n = parse(pem_good, pem_good_len - 1, &skipped);
+	CHECK(pem_good[pem_good_len - 1] == '\n' && n == 1 && skipped == 0,
+	    "no line break after the END line");
+	/* Blanks at line ends, and one after the BEGIN marker (as mbedTLS). */
+	s = malloc(pem_good_len * 3 + 2);
+	if (s != NULL) {
+		size_t i, o = 0;
+
+		for (i = 0; i < pem_good_len; i++) {
+			if (pem_good[i] == '\n' && i > 30) {
+				s[o++] = ' ';
+				s[o++] = '\t';
+			} else if (pem_good[i] == '\n') {
+				s[o++] = ' ';
+			}
+			s[o++] = pem_good[i];
+		}
+		s[o] = '\0';
+	}
+	n = s != NULL ? parse(s, strlen(s), &skipped) : -1;
+	CHECK(n == 1 && skipped == 0, "blanks and tabs at line ends, a blank "
+	    "after BEGIN");
+	free(s);
 
 	/* One block broken each way, beside a good one: skipped, counted. */
 	good2 = cat(pem_good, pem_good, "");

@@ -495,10 +495,6 @@ once_only(const struct http_request *rq)
 } while (0)
 
 /*
- * Sets up one attempt. The handle is reset first (live connections, the
- * DNS and TLS session caches stay), so every option is set here.
- */
-/*
  * CURLOPT_SSL_CTX_FUNCTION, for every TLS connection (the proxy's too): the
  * session's CA bundle as trust anchors (libcurl is given no CA file, and
  * has none built in), and the request's TLS client identity if it has one.
@@ -518,6 +514,10 @@ on_tls_config(CURL *c, void *tls_config, void *arg)
 	return CURLE_OK;
 }
 
+/*
+ * Sets up one attempt. The handle is reset first (live connections, the
+ * DNS and TLS session caches stay), so every option is set here.
+ */
 static int
 setup(struct http_session *s, const struct http_request *rq,
     struct curl_slist *headers)

@@ -102,17 +102,5 @@ cabundle_find(const char *cacert, const char *ssl_cert_file,
 int
 cabundle_read(const char *path, const char *what, char **buf, size_t *len)
 {
-	struct stat st;
-	int fd, rc;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return log_fail(EXIT_INPUT, "%s: %s", what, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return log_fail(EXIT_INPUT, "%s: not a regular file", what);
-	}
-	rc = state_read_fd(fd, what, CABUNDLE_MAX, EXIT_INPUT, buf, len);
-	close(fd);
-	return rc;
+	return state_read_linked(path, what, CABUNDLE_MAX, EXIT_INPUT, buf, len);
 }

@@ -703,21 +703,38 @@ state_read_fd(int fd, const char *what, size_t max, int code, char **bufp, size_
 	return 0;
 }
 
-int
-state_read_file(const char *path, size_t max, int code, char **buf, size_t *len)
+/* state_read_file and state_read_linked: open with oflags, then the same. */
+static int
+read_regular(const char *path, int oflags, const char *what, size_t max,
+    int code, char **buf, size_t *len)
 {
 	struct stat st;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | oflags);
 	if (fd < 0)
-		return log_fail(code, "%s: %s", path, errno == ELOOP ?
+		return log_fail(code, "%s: %s", what,
+		    errno == ELOOP && (oflags & O_NOFOLLOW) ?
 		    "is a symbolic link, refused" : strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return log_fail(code, "%s: not a regular file", path);
+		return log_fail(code, "%s: not a regular file", what);
 	}
-	rc = state_read_fd(fd, path, max, code, buf, len);
+	rc = state_read_fd(fd, what, max, code, buf, len);
 	close(fd);
 	return rc;
+}
+
+int
+state_read_file(const char *path, size_t max, int code, char **buf, size_t *len)
+{
+	return read_regular(path, O_NOFOLLOW, path, max, code, buf, len);
+}
+
+int
+state_read_linked(const char *path, const char *what, size_t max, int code,
+    char **buf, size_t *len)
+{
+	/* O_NONBLOCK: a FIFO put there after the check fails fstat, not open. */
+	return read_regular(path, O_NONBLOCK, what, max, code, buf, len);
 }

@@ -96,6 +96,10 @@ int state_remove(const char *rel);
  * Errors are reported with code naming path. *len may be NULL.
  */
 int state_read_file(const char *path, size_t max, int code, char **buf, size_t *len);
+/* The same through symlinks (a system CA bundle may be one), errors
+ * starting with what instead of path. */
+int state_read_linked(const char *path, const char *what, size_t max, int code,
+    char **buf, size_t *len);
 /* Reads all of fd (stdin) into a new NUL-terminated buffer, at most max bytes. */
 int state_read_fd(int fd, const char *what, size_t max, int code, char **buf, size_t *len);
 

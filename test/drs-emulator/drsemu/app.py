@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass, field
 
 from .errors import DrsError
+from .throttle import Throttle
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Emulator:
         self.client_cert_check = None   # "http" or "tls", see tlsverify
         self.tls_versions = None        # "1.2-1.3", "1.2" or "1.3": what the server offers
         self.deletes = 0                # devices deleted (leave) since the start
+        self.throttle = Throttle()      # rate and concurrency limits (none by default)
         self._lock = threading.Lock()
 
     def count_delete(self):

@@ -8,6 +8,7 @@ import urllib.request
 
 from .cli import INFO_FILE
 from .faults import ROUTES
+from .throttle import ROUTES as THROTTLE_ROUTES, ThrottleError, parse_spec
 
 
 def die(msg, code=1):
@@ -78,6 +79,12 @@ def parse_args(argv):
     g.add_argument("--nonce-lifetime", type=float, metavar="S")
     g.add_argument("--device-code-interval", type=int, metavar="S")
     g.add_argument("--device-code-lifetime", type=int, metavar="S")
+    g.add_argument("--throttle", action="append", default=[], metavar="ROUTE=RATE:BURST",
+                   help="a token bucket per tenant on ROUTE (repeatable)")
+    g.add_argument("--no-throttle", action="append", default=[], metavar="ROUTE",
+                   choices=THROTTLE_ROUTES, help="remove ROUTE's bucket (repeatable)")
+    g.add_argument("--max-concurrent", type=int, metavar="N",
+                   help="503 beyond N requests in flight (0: no limit)")
     a = sub.add_parser("approve", help="complete a pending device-code sign-in")
     a.add_argument("--user-code", help="default: the newest pending code")
     a.add_argument("--upn", help="the user who signs in (default user@<tenant domain>)")
@@ -120,6 +127,17 @@ def main(argv=None):
                                            "nonce_lifetime",
                                            "device_code_interval", "device_code_lifetime")
                 if getattr(a, k) is not None}
+        limits = {r: None for r in a.no_throttle}
+        for spec in a.throttle:
+            try:
+                route, rate, burst = parse_spec(spec)
+            except ThrottleError as e:
+                die("--throttle: %s" % e, 2)
+            limits[route] = {"rate": rate, "burst": burst}
+        if limits:
+            body["throttle"] = limits
+        if a.max_concurrent is not None:
+            body["max_concurrent"] = a.max_concurrent
         out = call(base, "POST", "/config", body)
     elif a.cmd == "approve":
         out = call(base, "POST", "/devicecode/approve",

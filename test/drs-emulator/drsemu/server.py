@@ -9,7 +9,7 @@ import time
 import traceback
 import urllib.parse
 
-from . import drs, login, tokens
+from . import drs, login, throttle, tokens
 from .app import Request, Response, now_iso
 from .errors import DrsError, HttpError, LoginError, drs_error_body
 from .tlsverify import accept_any_client_cert
@@ -186,6 +186,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         record["tls"] = req.tls_version
         req.host, req.origin = self.origin_of(emu)
         fault = emu.faults.take(route)
+        refusal = emu.throttle.enter()
+        try:
+            self.serve_counted(emu, method, route, params, methods, req, record, fault, refusal,
+                               start)
+        finally:
+            emu.throttle.leave()
+
+    def serve_counted(self, emu, method, route, params, methods, req, record, fault, refusal,
+                      start):
         resp = None
         try:
             req.body = self.read_body()
@@ -201,6 +210,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.finish_record(record, req, start)
                 self.close_connection = True
                 return
+            if resp is None and refusal is None and route in throttle.ROUTES:
+                refusal = emu.throttle.take(self.tenant_key(emu, req, params), route)
+            if resp is None and refusal is not None:
+                emu.throttle.refusing(refusal)
+                record["throttled"] = {"reason": refusal[0], "retry_after": refusal[1]}
+                resp = self.throttled_response(refusal, route)
             if resp is None:
                 resp = self.dispatch(req, route, params, methods)
         except HttpError as e:
@@ -267,6 +282,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return Response(status, drs_error_body(kind, "drs-emulator fault: HTTP %d" % status),
                             self._retry_after(fault))
         return None
+
+    @staticmethod
+    def tenant_key(emu, req, params):
+        """The tenant a request counts against: the path's, else the token's
+        tid (unverified), as a tenant id when the emulator serves it."""
+        key = params.get("tenant") or throttle.tenant_of_token(req.header("Authorization"))
+        if key is None:
+            return "-"
+        t = emu.tenants.lookup(key)
+        return t.id if t is not None else key.lower()
+
+    @staticmethod
+    def throttled_response(refusal, route):
+        """429 (a bucket is empty) or 503 (too many in flight), as the
+        service words them."""
+        reason, secs = refusal
+        headers = {"Retry-After": str(secs)}
+        status = 429 if reason == "rate" else 503
+        if route in LOGIN_ROUTES:
+            e = LoginError(status, "temporarily_unavailable", 50196 if status == 429 else 90033,
+                           "drs-emulator: throttled (%s); retry after %d seconds." % (reason, secs))
+            return Response(status, e.body, headers)
+        if status == 429:
+            msg = "Your request is throttled temporarily. Please try after %d seconds." % secs
+            return Response(429, drs_error_body("DirectoryError", msg), headers)
+        return Response(503, drs_error_body("ServiceUnavailable", "The service is busy: too many "
+                                            "requests at once. Please try after %d seconds."
+                                            % secs), headers)
 
     @staticmethod
     def _retry_after(fault):

@@ -33,13 +33,16 @@ static struct {
 	char *proxy_shown;	/* for messages: without user information */
 	long timeout_s;
 	int attempts;
-	long max_retry_wait_s;
+	long max_wait_s;
 	struct curl_slist *resolve;	/* --resolve, as CURLOPT_RESOLVE wants it */
 } cfg = {
 	.timeout_s = HTTP_DEFAULT_TIMEOUT_S,
 	.attempts = RETRY_DEFAULT_ATTEMPTS,
-	.max_retry_wait_s = RETRY_DEFAULT_MAX_WAIT_S,
+	.max_wait_s = RETRY_DEFAULT_MAX_WAIT_S,
 };
+
+/* Waited between attempts so far, over every request of the run (--max-wait). */
+static long waited_ms;
 
 struct http_session {
 	CURL *curl;
@@ -148,9 +151,9 @@ http_set_options(const struct http_options *o)
 	if (o->attempts < 0 || o->attempts > RETRY_MAX_ATTEMPTS)
 		return log_fail(EXIT_USAGE, "--attempts %d: expected 1 to %d",
 		    o->attempts, RETRY_MAX_ATTEMPTS);
-	if (o->max_retry_wait_s < 0 || o->max_retry_wait_s > 3600)
-		return log_fail(EXIT_USAGE, "longest retry wait %ld: expected 0 "
-		    "to 3600 seconds", o->max_retry_wait_s);
+	if (o->max_wait_s < 0 || o->max_wait_s > RETRY_MAX_WAIT_LIMIT_S)
+		return log_fail(EXIT_USAGE, "--max-wait %ld: expected 1 to %d "
+		    "seconds", o->max_wait_s, RETRY_MAX_WAIT_LIMIT_S);
 	for (i = 0; o->resolve != NULL && o->resolve[i] != NULL; i++) {
 		if (!resolve_ok(o->resolve[i])) {
 			curl_slist_free_all(resolve);
@@ -186,8 +189,7 @@ http_set_options(const struct http_options *o)
 		return log_fail(EXIT_INTERNAL, "out of memory");
 	cfg.timeout_s = o->timeout_s ? o->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
 	cfg.attempts = o->attempts ? o->attempts : RETRY_DEFAULT_ATTEMPTS;
-	cfg.max_retry_wait_s = o->max_retry_wait_s ? o->max_retry_wait_s :
-	    RETRY_DEFAULT_MAX_WAIT_S;
+	cfg.max_wait_s = o->max_wait_s ? o->max_wait_s : RETRY_DEFAULT_MAX_WAIT_S;
 	return 0;
 }
 
@@ -779,6 +781,16 @@ maybe_done_status(long status)
 	    status != 503 && status != 505;
 }
 
+/*
+ * Given up on a 429/503: the service throttles (or is too busy). That is
+ * EXIT_NETWORK, worth a restart later, and the line says "throttled".
+ */
+static int
+throttled(long status)
+{
+	return retry_status_kind(status) == RETRY_AFTER;
+}
+
 int
 http_fail_answer(const struct http_request *rq, const struct http_response *rs)
 {
@@ -786,6 +798,8 @@ http_fail_answer(const struct http_request *rq, const struct http_response *rs)
 
 	svcerr_format(line, sizeof(line), rq->phase, rs->status, rs->body,
 	    rs->body_len, rs->content_type, rs->request_id);
+	if (throttled(rs->status))
+		return log_fail(EXIT_NETWORK, "%s; throttled", line);
 	if (rq->if_maybe_done != NULL && maybe_done_status(rs->status))
 		return log_fail(EXIT_REFUSED, "%s; %s", line, rq->if_maybe_done);
 	return log_fail(EXIT_REFUSED, "%s", line);
@@ -800,6 +814,8 @@ fail_answer_because(const struct http_request *rq,
 
 	svcerr_format(line, sizeof(line), rq->phase, rs->status, rs->body,
 	    rs->body_len, rs->content_type, rs->request_id);
+	if (throttled(rs->status))
+		return log_fail(EXIT_NETWORK, "%s; throttled: %s", line, why);
 	if (rq->if_maybe_done != NULL && maybe_done_status(rs->status))
 		return log_fail(EXIT_REFUSED, "%s; %s; %s", line, why,
 		    rq->if_maybe_done);
@@ -914,6 +930,24 @@ check_request(const struct http_request *rq)
 	return 0;
 }
 
+/* What is left of --max-wait, in milliseconds. */
+static long
+wait_left_ms(void)
+{
+	long left = cfg.max_wait_s * 1000L - waited_ms;
+
+	return left > 0 ? left : 0;
+}
+
+/* Waits before the next attempt, counted against --max-wait. */
+static void
+retry_pause(const struct http_request *rq, long ms, long *req_waited)
+{
+	log_sleep_ms(ms, "%s: retrying in", rq->phase);
+	waited_ms += ms;
+	*req_waited += ms;
+}
+
 /* http_send, where pass_401 returns a 401 answer (0) instead of reporting it. */
 static int
 send_attempts(struct http_session *s, const struct http_request *rq,
@@ -921,9 +955,9 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 {
 	struct curl_slist *headers = NULL;
 	int is_post, repeatable, resendable, attempt, ret = -1, code;
-	char why[CURL_ERROR_SIZE + 600], delay[32], *shown = NULL;
-	long wait_ms, status, conns, secs;
-	curl_off_t us;
+	char why[CURL_ERROR_SIZE + 600], delay[32], total[32], *shown = NULL;
+	long wait_ms, status, conns, left, req_waited = 0;
+	curl_off_t us, ra;
 	CURLcode rc;
 
 	memset(rs, 0, sizeof(*rs));
@@ -976,15 +1010,20 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				ret = 0;
 				goto out;
 			}
-			if (attempt < cfg.attempts && retryable(s, rc, resendable)) {
+			if (attempt < cfg.attempts && retryable(s, rc, resendable) &&
+			    (left = wait_left_ms()) > 0) {
 				wait_ms = retry_backoff_ms(attempt,
 				    RETRY_BACKOFF_BASE_MS, RETRY_BACKOFF_CAP_MS,
 				    jitter());
+				if (wait_ms > left)
+					wait_ms = left;
 				format_delay(delay, sizeof(delay), wait_ms);
 				log_note("%s: %s, retrying in %s (attempt %d of %d)",
 				    rq->phase, why, delay, attempt + 1,
 				    cfg.attempts);
-				log_sleep_ms(wait_ms, "%s: retrying in", rq->phase);
+				log_debug(1, "%s: waiting %ld ms (backoff, jittered)",
+				    rq->phase, wait_ms);
+				retry_pause(rq, wait_ms, &req_waited);
 				continue;
 			}
 			if (rq->if_maybe_done != NULL && maybe_sent(s, rc))
@@ -1041,44 +1080,81 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 			}
 			goto out;
 		}
+		left = wait_left_ms();
+		format_delay(total, sizeof(total), waited_ms);
 		if (attempt == cfg.attempts) {
 			if (rq->pass_errors) {
 				ret = 0;
 			} else {
-				snprintf(why, sizeof(why), "gave up after %d attempts",
-				    attempt);
+				snprintf(why, sizeof(why), "gave up after %d attempts "
+				    "(--attempts), having waited %s in all", attempt,
+				    total);
 				fail_answer_because(rq, rs, why);
 			}
 			goto out;
 		}
+		ra = 0;
 		if (retry_status_kind(status) == RETRY_AFTER && s->have_retry_after &&
-		    retry_after_parse(s->retry_after, time(NULL), &secs) == 0) {
-			if (secs > cfg.max_retry_wait_s) {
+		    curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &ra) ==
+		    CURLE_OK && ra > 0) {
+			/* libcurl read it: seconds, or an HTTP-date still ahead. */
+			if (ra > left / 1000) {
 				if (rq->pass_errors) {
 					ret = 0;
 					goto out;
 				}
+				format_delay(delay, sizeof(delay), left);
+				/* libcurl caps what it reads at 6 hours. */
 				snprintf(why, sizeof(why), "it asks to retry after "
-				    "%ld s, longer than the %ld s drsjoin waits",
-				    secs, cfg.max_retry_wait_s);
+				    "%s%ld s, more than the %s left of the %ld s "
+				    "drsjoin waits in all (--max-wait)",
+				    ra >= 21600 ? "at least " : "", (long)ra, delay,
+				    cfg.max_wait_s);
 				fail_answer_because(rq, rs, why);
 				goto out;
 			}
-			wait_ms = secs * 1000L;
+			wait_ms = retry_after_ms((long)ra, jitter());
+			if (wait_ms > left)
+				wait_ms = left;
+			log_debug(1, "%s: waiting %ld ms (Retry-After %ld s, plus "
+			    "%ld ms of jitter)", rq->phase, wait_ms, (long)ra,
+			    wait_ms - (long)ra * 1000);
 		} else {
 			if (s->have_retry_after)
-				log_debug(1, "%s: ignoring the Retry-After \"%s\": "
-				    "neither seconds nor an HTTP-date", rq->phase,
-				    s->retry_after);
+				log_debug(1, "%s: the Retry-After \"%s\" asks for no "
+				    "wait (0, a date past, or unreadable): backing "
+				    "off", rq->phase, s->retry_after);
+			if (left == 0) {
+				if (rq->pass_errors) {
+					ret = 0;
+					goto out;
+				}
+				snprintf(why, sizeof(why), "gave up after %d "
+				    "attempts, having waited %s in all (--max-wait)",
+				    attempt, total);
+				fail_answer_because(rq, rs, why);
+				goto out;
+			}
 			wait_ms = retry_backoff_ms(attempt, RETRY_BACKOFF_BASE_MS,
 			    RETRY_BACKOFF_CAP_MS, jitter());
+			if (wait_ms > left)
+				wait_ms = left;
+			log_debug(1, "%s: waiting %ld ms (backoff, jittered)",
+			    rq->phase, wait_ms);
 		}
 		format_delay(delay, sizeof(delay), wait_ms);
 		log_note("%s: server answered %ld, retrying in %s (attempt %d of %d)",
 		    rq->phase, status, delay, attempt + 1, cfg.attempts);
-		log_sleep_ms(wait_ms, "%s: retrying in", rq->phase);
+		retry_pause(rq, wait_ms, &req_waited);
 	}
 out:
+	if (req_waited > 0) {
+		format_delay(delay, sizeof(delay), req_waited);
+		format_delay(total, sizeof(total), waited_ms);
+		log_debug(1, "%s: waited %s in all over %d attempts (this run: %s "
+		    "of at most %ld s, --max-wait)", rq->phase, delay, rs->attempts,
+		    total, cfg.max_wait_s);
+	}
 	/* Drop the handle's pointers to this request's buffers. */
 	curl_easy_reset(s->curl);
 	body_reset(s);

@@ -4,7 +4,8 @@
 #   make check    -Werror build, every test (unit, ASan+UBSan unit, emulator,
 #                 TLS, integration, TPM); ends with "N passed, N failed, N skipped"
 #   make demo     the main job: a one-shot join against the bundled DRS emulator
-#   make bench    timings, peak RSS and size
+#   make bench    timings, peak RSS and size, and the fleet summary
+#   make bench-fleet  N=200 joins at once against an emulator throttled to R=10/s
 #   make size     the stripped size of ./drsjoin
 #   make install  PREFIX=/usr/local DESTDIR= (and SBINDIR, MANDIR, ...: below);
 #                 make uninstall reverses it
@@ -88,7 +89,7 @@ else
 FUZZ_MAIN := test/fuzz/driver.c
 endif
 
-.PHONY: all sysdeps deps bins unit fuzz fuzz-bins fuzz-smoke check demo bench size \
+.PHONY: all sysdeps deps bins unit fuzz fuzz-bins fuzz-smoke check demo bench bench-fleet size \
 	clean distclean install uninstall dist deb deb-lint
 .DEFAULT_GOAL := all
 
@@ -175,6 +176,13 @@ demo: all
 bench: all
 	@$(MAKE) --no-print-directory MODE=release build/release/test/bench_handshake
 	scripts/bench.sh ./drsjoin
+
+# FLEET_N joins at once, the emulator throttling join to FLEET_RATE/s (burst FLEET_BURST).
+FLEET_N ?= 200
+FLEET_RATE ?= 10
+FLEET_BURST ?= 10
+bench-fleet: all
+	scripts/bench_fleet.py ./drsjoin $(FLEET_N) $(FLEET_RATE) $(FLEET_BURST)
 
 size: all
 	@strip -o build/drsjoin.stripped drsjoin

@@ -3,8 +3,9 @@
 # TPM keys on swtpm when it can start), each phase alone, peak RSS and the
 # stripped size; leave, against a second, fresh emulator, beside one
 # handshake and DELETE made with OpenSSL (Python's ssl) and with mbedTLS
-# alone (test/bench/handshake.c). Targets are checked and reported; the exit
-# status says whether they were met.
+# alone (test/bench/handshake.c; OpenSSL's for scale); the fleet summary of
+# scripts/bench_fleet.py (make bench-fleet). Targets are checked and
+# reported; the exit status says whether they were met.
 # usage: scripts/bench.sh [DRSJOIN] [RUNS]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,7 +54,13 @@ emu_token --bprt >"$work/bprt"
 chmod 600 "$work/token.jwt" "$work/bprt" "$work/leave-token.jwt"
 strip -o "$work/drsjoin.stripped" "$drsjoin"
 
+rc=0
 BENCH_TCTI=$tcti /usr/bin/python3 "$top/scripts/bench.py" "$drsjoin" "$work" "$runs" \
     "$EMU_URL" "$EMU_CA" "$EMU_TENANT_DOMAIN" "$(stat -c %s "$work/drsjoin.stripped")" \
     "$handshake" "$leave_url" "$leave_ca" "$work/leave-token.jwt" \
-    "$work/emulator-leave/requests.jsonl" "$sysbundle"
+    "$work/emulator-leave/requests.jsonl" "$sysbundle" || rc=$?
+# The fleet: N joins at once against a throttled emulator (make bench-fleet).
+echo
+/usr/bin/python3 "$top/scripts/bench_fleet.py" "$drsjoin" "${FLEET_N:-200}" "${FLEET_RATE:-10}" \
+    "${FLEET_BURST:-10}" || rc=1
+exit "$rc"

@@ -64,6 +64,7 @@ for i in 1 2 3 4 5 6; do
 	[ "$RC" -eq 0 ] || break
 	all="$all $(waits join)"
 done
+# shellcheck disable=SC2086 # one word a wait
 set -- $all
 t_check "jitter: 6 processes throttled alike chose waits within [1000, 2000] ms, spread out" \
     "$([ "$#" -eq 6 ] && printf '%s\n' "$@" | awk '$1 < 1000 || $1 > 2000 { bad = 1 }

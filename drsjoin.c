@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "answer.h"
 #include "cli.h"
 #include "cloud.h"
 #include "crypto.h"
@@ -157,6 +158,19 @@ state_dir_option(char **copy)
 	return 0;
 }
 
+/* Said before any key is made: a typo must not cost a TPM key generation. */
+static int
+discovery_url_check(void)
+{
+	char why[128];
+
+	if (answer_url_ok(opts.discovery_url, why, sizeof(why)))
+		return 0;
+	return cli_usage(NULL, "%s: not a usable https URL (%s)",
+	    opts.discovery_url == getenv("DRSJOIN_DISCOVERY_URL") ?
+	    "DRSJOIN_DISCOVERY_URL" : "--discovery-url", why);
+}
+
 /* Writes stdout out; a full disk must not look like success. */
 static int
 flush_stdout(void)
@@ -215,6 +229,8 @@ main(int argc, char **argv)
 
 	/* '+': global options stop at the command name. */
 	opterr = 0;
+	cli_global_options = longopts;
+	cli_global_short = "vqV";
 	while ((c = cli_getopt(argc, argv, "+:vqhV", longopts)) != -1) {
 		switch (c) {
 		case 'v':
@@ -328,7 +344,7 @@ main(int argc, char **argv)
 		if (http_global_init() < 0)
 			return log_exit_code();
 		net = 1;
-		if (http_set_options(&ho) < 0) {
+		if (http_set_options(&ho) < 0 || discovery_url_check() < 0) {
 			http_global_cleanup();
 			return log_exit_code();
 		}

@@ -26,6 +26,7 @@
 #include "request.h"
 #include "sandbox.h"
 #include "state.h"
+#include "summary.h"
 #include "svcerr.h"
 #include "token.h"
 #include "util.h"
@@ -42,6 +43,7 @@ struct join_args {
 	enum keystore_choice store;
 	enum nonce_mode nonce;
 	int join_type, join_type_given, force, keep_old_device;
+	int json;	/* --json: JSON on stdout even under -q or at a terminal */
 };
 
 /* The join's access token: read before any traffic, or obtained after discovery. */
@@ -128,13 +130,28 @@ out:
 	return ok;
 }
 
+/* The joined document on stdout, or its summary, or nothing (summary.h). */
+static int
+join_print(const struct json *doc, int already, int json)
+{
+	switch (summary_out(json)) {
+	case SUMMARY_NONE:
+		return 0;
+	case SUMMARY_TEXT:
+		return summary_join(json_get_object(doc, "device"), already);
+	case SUMMARY_JSON:
+		break;
+	}
+	return doc_write(doc);
+}
+
 /*
  * Prints the document with the stored identity as its "device" section, in
  * the shape of a first join: tenant, discovery, keys, device; no nonce or
  * CSR. Records from before "tenant" was kept give the id and domain.
  */
 static int
-print_identity(struct json *doc, const struct json *rec)
+print_identity(struct json *doc, const struct json *rec, int json)
 {
 	struct json *keys = json_get_object(rec, "keys");
 	struct json *tenant = json_get_object(rec, "tenant");
@@ -159,7 +176,7 @@ print_identity(struct json *doc, const struct json *rec)
 		return -1;
 	if (json_set(doc, "device", json_dup(rec)) < 0)
 		return -1;
-	return doc_write(doc);
+	return join_print(doc, 1, json);
 }
 
 static struct json *
@@ -594,7 +611,7 @@ already_joined(const struct join_args *a, struct json *doc, struct json **rec)
 	}
 	log_note("join: already joined as device %s; nothing to do (--force joins "
 	    "again)", id);
-	return print_identity(doc, *rec) < 0 ? -1 : 1;
+	return print_identity(doc, *rec, a->json) < 0 ? -1 : 1;
 }
 
 static void
@@ -607,6 +624,7 @@ usage(void)
 	    "                    [--target-domain DOMAIN] [--force [--keep-old-device]]\n"
 	    "                    [--key-store tpm|software|auto]\n"
 	    "                    [--nonce auto|require|off] [--no-nonce] [--in FILE]\n"
+	    "                    [--json]\n"
 	    "\n"
 	    "Joins this machine to the tenant: runs whichever phases the document\n"
 	    "(--in, or stdin when it is not a terminal) lacks - discover, nonce,\n"
@@ -618,6 +636,10 @@ usage(void)
 	    "replaces the identity once the new join succeeded, then deletes the\n"
 	    "replaced device from its tenant (a failure there is a warning);\n"
 	    "--keep-old-device leaves it there.\n"
+	    "\n"
+	    "Prints the document with the identity as its \"device\" section; at a\n"
+	    "terminal a short summary instead (device id, tenant, user, key store),\n"
+	    "and under -q nothing; --json prints the document always.\n"
 	    "\n"
 	    "The access token, never on the command line, comes from one of:\n"
 	    "  --token-file FILE          a DRS access token (or DRSJOIN_TOKEN)\n"
@@ -668,6 +690,7 @@ cmd_join(int argc, char **argv)
 		{ "key-store", required_argument, NULL, 'k' },
 		{ "no-nonce", no_argument, NULL, 'n' },
 		{ "in", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -730,6 +753,7 @@ cmd_join(int argc, char **argv)
 			break;
 		case 'n': a.nonce = NONCE_OFF; break;
 		case 'i': a.in = optarg; break;
+		case 'J': a.json = 1; break;
 		case 'h': usage(); return 0;
 		default:
 			return cli_bad_option("join", c, argv);
@@ -814,10 +838,13 @@ cmd_join(int argc, char **argv)
 			log_note("warning: join: the replaced device %s will stay in the "
 			    "tenant (%s)", json_get_string(rec, "device_id"), why);
 	}
+	/* A CA bundle that cannot be used is said before any key is made. */
+	if (http_cabundle_check() < 0)
+		goto out;
 	if ((rc = run_join(doc, &t, &a)) == 0) {
 		if (old != NULL)
 			leave_delete_old(old, doc_get(doc, "device", "device_id"));
-		rc = doc_write(doc);
+		rc = join_print(doc, 0, a.json);
 	}
 out:
 	leave_old_free(old);

@@ -443,7 +443,7 @@ join_token_obtain(struct http_session *s, struct json *doc, struct join_token *t
 {
 	const char *tid = doc_get(doc, "tenant", "id");
 
-	if (t->src.kind != TOKEN_ACCESS) {
+	if (t->src.kind != TOKEN_ACCESS && t->token == NULL) {
 		char why[512];
 		int bad;
 
@@ -464,7 +464,9 @@ join_token_obtain(struct http_session *s, struct json *doc, struct join_token *t
 		log_debug(1, "login: got an access token for %s (audience %s)",
 		    t->claims.upn != NULL ? t->claims.upn : "(no upn)", t->claims.aud);
 	}
-	/* Refused here, before any join request. */
+	/* Refused here, before any join request; checked once discovered. */
+	if (doc_get(doc, "discovery", "join_endpoint") == NULL)
+		return 0;
 	return jwt_check_audience(&t->claims,
 	    doc_get(doc, "discovery", "join_resource_id"));
 }
@@ -495,6 +497,17 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 	}
 	if ((s = http_session_new()) == NULL)
 		goto out;
+	/*
+	 * No tenant named (a refresh token, the device code): the sign-in at
+	 * the cloud's "organizations" authority comes first, and the token's
+	 * tid is the tenant discovered, as for a ready token.
+	 */
+	if (tenant == NULL) {
+		if (join_token_obtain(s, doc, t) < 0)
+			goto out;
+		ready = 1;
+		log_note("join: signed in for tenant %s", t->claims.tid);
+	}
 	/*
 	 * Where the token (or the BPRT, the refresh token) goes is discovery's
 	 * answer now, never the document's.
@@ -650,7 +663,10 @@ usage(void)
 	    "  --device-code              a person signs in with a code on another screen\n"
 	    "FILE - is stdin. --client-id ID: the app of a refresh token or of the\n"
 	    "device code sign-in (default %s). With the last three, the tenant\n"
-	    "comes from --tenant (or the document's tenant section).\n"
+	    "comes from --tenant (or the document's tenant section); a BPRT needs\n"
+	    "it, while without it a refresh token or the device code signs in at\n"
+	    "the cloud's \"organizations\" authority and the access token names\n"
+	    "the tenant.\n"
 	    "\n"
 	    "--nonce auto (the default) uses a nonce when the service gives one, and\n"
 	    "joins without it when the nonce service is missing or fails or the\n"
@@ -811,7 +827,8 @@ cmd_join(int argc, char **argv)
 	}
 	tenant = t.src.kind == TOKEN_ACCESS ? t.claims.tid : a.tenant != NULL ?
 	    a.tenant : doc_get(doc, "tenant", "id");
-	if (tenant == NULL) {
+	/* A refresh token or the device code finds its tenant (run_join). */
+	if (tenant == NULL && t.src.kind == TOKEN_BPRT) {
 		rc = cli_usage("join", "with a %s, give --tenant ID|DOMAIN",
 		    token_source_name(&t.src));
 		goto out;

@@ -267,10 +267,16 @@ token_obtain(struct http_session *s, struct token_source *src,
 		src->secret = NULL;
 		return 0;
 	}
-	if (tid == NULL)
+	if (tid == NULL && src->kind == TOKEN_BPRT)
 		return log_fail(EXIT_INTERNAL, "login: no tenant id after discovery");
-	if (login_endpoints(doc_get(doc, "discovery", "token_endpoint"),
-	    opts.cloud->login_host, tid, &ep) < 0)
+	/*
+	 * No tenant yet (a refresh token or the device code without --tenant):
+	 * the cloud's own "organizations" authority, never a document's
+	 * endpoint; the access token's tid then names the tenant.
+	 */
+	if (login_endpoints(tid != NULL ? doc_get(doc, "discovery",
+	    "token_endpoint") : NULL, opts.cloud->login_host, tid != NULL ? tid :
+	    TOKEN_ANY_TENANT, &ep) < 0)
 		return -1;
 	if (res == NULL) {
 		if ((fallback = util_asprintf("urn:ms-drs:%s",

@@ -17,7 +17,7 @@ set -eu
 pkgs="build-essential gcc make musl-tools linux-libc-dev dpkg-dev patch
 autoconf automake libtool autoconf-archive libltdl-dev pkg-config
 python3 python3-cryptography openssl ca-certificates
-swtpm swtpm-tools file xz-utils bzip2 util-linux procps time strace binutils
+swtpm swtpm-tools file xz-utils bzip2 util-linux iproute2 procps time strace binutils
 mandoc man-db bash zsh systemd cloud-init lintian"
 # "install-deps.sh fuzz" (make fuzz) adds clang and libFuzzer's runtime.
 if [ "${1:-}" = fuzz ]; then

@@ -10,7 +10,8 @@ set -eu
 # Tests: openssl (TLS servers), swtpm (TPM simulator), python3-cryptography
 # (DRS emulator), file (static-link check), time (peak RSS in make bench),
 # strace (crash-consistency tests: it makes each step of a commit fail),
-# binutils (nm, objdump, readelf: the hardening checks).
+# binutils (nm, objdump, readelf: the hardening checks), iproute2 (ip: the
+# loopback of organizations.sh's network namespace).
 # Shipping: mandoc and man-db (man page lint), bash and zsh (completion
 # tests), systemd (systemd-analyze verify of the units), cloud-init (its
 # schema check of the examples), lintian (the .deb).

@@ -63,10 +63,14 @@ fresh rt-doc
 printf '{"schema": "drsjoin/1", "discovery": {"token_endpoint": "https://evil.example/x/oauth2/token"}}\n' \
     >"$T_WORK/evil.json"
 RT=$(emu_ctl refresh-token)
-t_run "${ENV[@]}" -- "${CLOUD[@]}" --attempts 1 join --in "$T_WORK/evil.json" \
+n=$(req_count token)
+t_run "${ENV[@]}" -- "${CLOUD[@]}" -q --attempts 1 join --in "$T_WORK/evil.json" \
     --refresh-token-file "$(secret_file rt2 "$RT")" --key-store software
-t_check "a document's token endpoint, no tenant: the refresh token goes to the cloud's login host" \
-    "$([ "$(seen token | tail -n 1)" = "$LOGIN /organizations/oauth2/v2.0/token" ]; echo $?)" \
+t_expect "a document's token endpoint, no tenant: the document is then refused as for any token" 3 \
+    "the document's discovery.token_endpoint names host evil.example"
+t_check "a document's token endpoint, no tenant: the refresh token went to the cloud's login host" \
+    "$([ "$(req_count token)" -eq $((n + 1)) ] &&
+       [ "$(seen token | tail -n 1)" = "$LOGIN /organizations/oauth2/v2.0/token" ] && no_identity; echo $?)" \
     "exit $RC; $(head -c 300 "$ERR")"
 
 # --- the device code, no --tenant -------------------------------------------------

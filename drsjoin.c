@@ -84,7 +84,8 @@ usage(FILE *f)
 	    "\n"
 	    "Global options:\n"
 	    "  -v, --verbose          more detail on stderr (repeat for more)\n"
-	    "  -q, --quiet            errors only\n"
+	    "  -q, --quiet            errors only (join and leave: no JSON either,\n"
+	    "                         unless --json)\n"
 	    "  --cacert FILE          CA bundle for the service (or SSL_CERT_FILE)\n"
 	    "  --proxy URL            HTTPS proxy (default: the proxy environment variables)\n"
 	    "  --timeout SECONDS      time limit of each request (default 30)\n"
@@ -103,7 +104,8 @@ usage(FILE *f)
 	    "  -h, --help             this text\n"
 	    "  -V, --version          versions of drsjoin and its libraries\n"
 	    "\n"
-	    "'drsjoin COMMAND --help' describes a command.\n"
+	    "Global options come before the command. 'drsjoin COMMAND --help'\n"
+	    "describes a command.\n"
 	    "\n%s",
 	    DRSJOIN_STATE_DIR, DRSJOIN_DISCOVERY_URL, exit_table);
 }

@@ -1,4 +1,4 @@
-# bash completion for drsjoin(1). Installed as
+# bash completion for drsjoin(8). Installed as
 # /usr/share/bash-completion/completions/drsjoin; works without the
 # bash-completion package too (source it).
 #

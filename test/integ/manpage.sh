@@ -5,7 +5,7 @@
 # environment variable the code reads, every exit code.
 . "$(dirname "$0")/../lib-integ.sh"
 
-MAN=$DRSJOIN_TOP/drsjoin.1
+MAN=$DRSJOIN_TOP/drsjoin.8
 
 if command -v mandoc >/dev/null; then
 	out=$(mandoc -T lint -W warning "$MAN" 2>&1)

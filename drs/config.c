@@ -17,7 +17,7 @@
 struct config config;
 
 static char *text;		/* the file's bytes; the values point into it */
-static char *abs_path;
+static char *abs_path;		/* the file's name, for messages */
 static int tcti_chosen;		/* --tcti or the environment chose the TPM */
 
 enum kind { K_WORD, K_TENANT, K_CLOUD, K_STORE, K_FILE, K_TOKEN_FILE };
@@ -165,9 +165,8 @@ int
 config_load(const char *path)
 {
 	const char *env = getenv("DRSJOIN_CONFIG");
-	int named = 1, fd, rc, line = 0, first_line[NKEYS] = { 0 };
-	size_t len, off, n;
-	char *nl;
+	int named = 1, fd, rc;
+	size_t len;
 
 	if (path != NULL && *path == '\0')
 		return cli_usage(NULL, "--config: empty (--config /dev/null reads none)");
@@ -194,17 +193,29 @@ config_load(const char *path)
 		return -1;
 	rc = state_read_fd(fd, abs_path, CONFIG_MAX, EXIT_INPUT, &text, &len);
 	close(fd);
-	if (rc < 0)
+	if (rc < 0 || config_parse(text, len, abs_path) < 0)
 		return -1;
-	for (off = 0; off < len; off += n + 1) {
-		line++;
-		nl = memchr(text + off, '\n', len - off);
-		n = nl != NULL ? (size_t)(nl - (text + off)) : len - off;
-		if (parse_line(text + off, n, line, first_line) < 0)
-			return -1;
-	}
 	config.path = abs_path;
 	log_debug(1, "config: read %s", abs_path);
+	return 0;
+}
+
+int
+config_parse(char *buf, size_t len, const char *path)
+{
+	int line = 0, first_line[NKEYS] = { 0 };
+	size_t off, n;
+	char *nl;
+
+	memset(&config, 0, sizeof(config));
+	abs_path = (char *)path;
+	for (off = 0; off < len; off += n + 1) {
+		line++;
+		nl = memchr(buf + off, '\n', len - off);
+		n = nl != NULL ? (size_t)(nl - (buf + off)) : len - off;
+		if (parse_line(buf + off, n, line, first_line) < 0)
+			return -1;
+	}
 	return 0;
 }
 

@@ -49,6 +49,13 @@ extern struct config config;
 int config_load(const char *path);
 
 /*
+ * Parses len bytes of buf (changed in place; the values point into it and
+ * must outlive config) as the file path into config. 0 / -1 (EXIT_INPUT,
+ * "path:LINE: ..."). config_load's parser; the fuzz target's entry.
+ */
+int config_parse(char *buf, size_t len, const char *path);
+
+/*
  * Applies the global settings to opts (cli.h) where neither the command
  * line nor the environment set them: cloud (the name, for main to look
  * up: *cloud), proxy, cacert, tcti.

@@ -96,7 +96,7 @@ sandboxed() {
 	RC=0
 	unshare -m --propagation private /bin/bash -c '
 		set -e
-		unit_cmd=$1 rw=$2 state=$3 bin=$4 token=$5 ca=$6; shift 6
+		unit_cmd=$1 rw=$2 state=$3 bin=$4 token=$5 ca=$6 conf=$7; shift 7
 		# ProtectSystem=strict: every mount read-only but the API ones.
 		findmnt -rn -o TARGET | while read -r m; do
 			case $m in /proc* | /sys* | /dev*) continue ;; esac
@@ -108,6 +108,8 @@ sandboxed() {
 		install -m 0400 "$token" /run/credentials/unit/drsjoin-token
 		install -m 0755 "$bin" /run/bin/drsjoin
 		install -m 0644 "$ca" /run/bin/ca.pem
+		# /etc/drsjoin/drsjoin.conf stands in here (DRSJOIN_CONFIG).
+		[ -z "$conf" ] || install -m 0600 "$conf" /run/bin/drsjoin.conf
 		mount -o remount,ro /run
 		# StateDirectory=drsjoin, ReadWritePaths=/var/lib/drsjoin.
 		mount -t tmpfs -o mode=0755 tmpfs /var/lib
@@ -122,7 +124,7 @@ sandboxed() {
 		# NoNewPrivileges=yes, CapabilityBoundingSet= (empty).
 		exec setpriv --no-new-privs --bounding-set=-all --inh-caps=-all \
 		    env -i PATH=/usr/bin:/bin SSL_CERT_FILE=/run/bin/ca.pem "$@" $unit_cmd
-	' sandbox "$cmd" "$rw" "$STATE" "$DRSJOIN" "$TOKEN" "$EMU_CA" \
+	' sandbox "$cmd" "$rw" "$STATE" "$DRSJOIN" "$TOKEN" "$EMU_CA" "${CONF:-}" \
 	    DRSJOIN_DISCOVERY_URL="$EMU_URL" "$@" >"$OUT" 2>"$ERR" || RC=$?
 }
 
@@ -162,6 +164,19 @@ if swtpm_available >/dev/null && swtpm_start; then
 	sandboxed "$JOIN" ExecStart unit DRSJOIN_TCTI="$SWTPM_TCTI"
 	t_check "drsjoin-join.service's ExecStart joins under the sandbox with TPM keys" \
 	    "$([ "$RC" -eq 0 ] && [ "$(jget "$STATE/device.json" 'd["key_store"]')" = tpm ]; echo $?)" "rc $RC"
+	# No drop-in: the TPM and the key store from the config file, and
+	# leave with the TPM the join recorded (no TCTI named anywhere).
+	STATE=$T_WORK/state-tpm-conf; mkdir -m 700 "$STATE"
+	CONF=$T_WORK/drsjoin.conf
+	printf 'tcti = %s\nkey-store = tpm\n' "$SWTPM_TCTI" >"$CONF"
+	sandboxed "$JOIN" ExecStart unit DRSJOIN_CONFIG=/run/bin/drsjoin.conf
+	t_check "the join unit under the sandbox takes the TPM and key store from the config file" \
+	    "$([ "$RC" -eq 0 ] && [ "$(jget "$STATE/device.json" 'd["tcti"], d["key_store"]')" = \
+	       "('$SWTPM_TCTI', 'tpm')" ]; echo $?)" "rc $RC"
+	CONF=
+	sandboxed "$LEAVE" ExecStop unit
+	t_check "the leave unit under the sandbox leaves with the TPM the join recorded" \
+	    "$([ "$RC" -eq 0 ] && [ ! -e "$STATE/device.json" ]; echo $?)" "rc $RC"
 	swtpm_stop
 else
 	t_skip "join under the sandbox with TPM keys" "no swtpm"

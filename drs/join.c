@@ -200,7 +200,8 @@ make_record(const struct json *doc, const struct cert *c, const char *upn,
 	json_remove(json_get_object(r, "keys"), "dir");
 	/* The TPM is named by what this run opened, never by the document. */
 	json_remove(json_get_object(r, "keys"), "tcti");
-	if (strcmp(doc_get(doc, "keys", "store"), "tpm") == 0 && keystore_tpm_spec() != NULL &&
+	if (doc_get(doc, "keys", "store") != NULL &&
+	    strcmp(doc_get(doc, "keys", "store"), "tpm") == 0 && keystore_tpm_spec() != NULL &&
 	    json_set_string(r, "tcti", keystore_tpm_spec()) < 0) {
 		json_free(r);
 		return NULL;

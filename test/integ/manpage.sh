@@ -74,10 +74,11 @@ t_check "the binary takes every global option the man page documents" \
     "$([ -z "$bad" ]; echo $?)" "refused:$bad"
 
 # Every environment variable the code reads is in ENVIRONMENT. DRSJOIN_TEST_*
-# exist only in test builds (-DDRSJOIN_TEST_HOOKS, HACKING.md), not for users.
+# exist only in test builds (-DDRSJOIN_TEST_HOOKS, HACKING.md), and
+# DRSJOIN_SANITIZER_LOG_DIR only in the ASan build: not for users.
 envs=$(cat "$DRSJOIN_TOP"/drsjoin.c "$DRSJOIN_TOP"/drs/*.c |
     grep -oE 'getenv\("[A-Za-z_0-9]+"\)' | sed 's/getenv("\(.*\)")/\1/' |
-    grep -v '^DRSJOIN_TEST_' | sort -u)
+    grep -v '^DRSJOIN_TEST_' | grep -vx 'DRSJOIN_SANITIZER_LOG_DIR' | sort -u)
 man_envs=$(man_section ENVIRONMENT | grep '^\.It ' | grep -oE 'Ev [A-Za-z_0-9]+' |
     sed 's/^Ev //' | sort -u)
 missing=$(comm -23 <(echo "$envs") <(echo "$man_envs") | tr '\n' ' ')

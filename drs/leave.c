@@ -395,6 +395,8 @@ cmd_leave(int argc, char **argv)
 		    "--if-joined makes this no error", state_path(), IDENTITY_RECORD);
 		goto out;
 	}
+	if (keystore_use_recorded_tcti(rec) < 0)
+		goto out;
 	id = json_get_string(rec, "device_id");
 	tid = json_get_string(rec, "tenant_id");
 	if (local_only) {

@@ -269,7 +269,9 @@ http_set_options(const struct http_options *o)
 		}
 		resolve = l;
 	}
-	if (o->proxy != NULL && !proxy_ok(o->proxy, why, sizeof(why))) {
+	/* "" is libcurl's "no proxy", the environment's included. */
+	if (o->proxy != NULL && *o->proxy != '\0' && !proxy_ok(o->proxy, why,
+	    sizeof(why))) {
 		curl_slist_free_all(resolve);
 		return log_fail(EXIT_USAGE, "--proxy: not a proxy URL (%s); expected "
 		    "[http://|https://|socks5://...][USER:PASSWORD@]HOST[:PORT]", why);
@@ -291,12 +293,14 @@ http_set_options(const struct http_options *o)
 	cfg.cacert = cacert;
 	cfg.proxy = proxy;
 	cfg.proxy_shown = NULL;
-	if (proxy != NULL && (cfg.proxy_shown = proxy_shown(proxy)) == NULL)
+	if (proxy != NULL && *proxy != '\0' &&
+	    (cfg.proxy_shown = proxy_shown(proxy)) == NULL)
 		return -1;
 	free(cfg.env_proxy_shown);
 	cfg.env_proxy_shown = NULL;
 	if (proxy != NULL) {
-		log_debug(1, "proxy: %s (from --proxy)", cfg.proxy_shown);
+		log_debug(1, "proxy: %s", cfg.proxy_shown != NULL ?
+		    cfg.proxy_shown : "none (--proxy '')");
 	} else if ((ev = env_proxy(&var)) != NULL) {
 		/* Named in errors when libcurl used it (no_proxy may skip it). */
 		if ((shown = proxy_shown(ev)) == NULL)

@@ -79,6 +79,9 @@ t_run --env "https_proxy=http://127.0.0.1:$closed" -- --attempts 1 --proxy "http
 t_expect "--proxy wins over the environment, and is named as before" 4 \
     "through the proxy http://127.0.0.1:$closed: "
 t_check "--proxy: the environment's variable is not named" "$(! grep -q '(from https_proxy)' "$ERR"; echo $?)"
+t_run --env "https_proxy=http://127.0.0.1:$closed" -- --attempts 1 --proxy '' discover --tenant "$EMU_TENANT_DOMAIN"
+t_check "--proxy '' (none) wins over the environment: straight there" \
+    "$([ "$RC" -eq 0 ] && ! grep -q 'proxy' "$ERR"; echo $?)" "$(head -c 300 "$ERR")"
 
 # --- checked before any key is made -----------------------------------------------
 # --key-store auto without a TPM says "keygen: no usable TPM" when keygen

@@ -87,7 +87,7 @@ CROSS_HOSTILE := gzip-bomb deep-nesting huge-chunked redirect-other-host cert-wr
     tenant-name-latin1
 CROSS_TESTS := "test/integ/aarch64.sh --full" test/integ/phases.sh test/integ/leave.sh \
     test/integ/tpm_join.sh test/integ/idempotent.sh \
-    "test/integ/hostile_sample.sh"
+    "test/integ/hostile.sh $(CROSS_HOSTILE)"
 check-aarch64: sysdeps
 	@test -n "$(CROSS_CAN_RUN)" || { echo "check-aarch64: $(CROSS_QEMU) or $(CROSS_TRIPLET)-gcc missing (scripts/install-deps.sh)" >&2; exit 1; }
 	@$(MAKE) --no-print-directory deps-musl deps-musl-aarch64

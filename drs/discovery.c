@@ -15,6 +15,7 @@
 #include "login.h"
 #include "proc.h"
 #include "sandbox.h"
+#include "state.h"
 #include "util.h"
 
 /* The api-version drsjoin speaks (protocol.md, phase 1). */
@@ -322,7 +323,7 @@ cmd_discover(int argc, char **argv)
 		goto out;
 	}
 	/* With --token-file -, stdin was the token: the document comes from --in only. */
-	if ((token_file != NULL && strcmp(token_file, "-") == 0 && in == NULL ?
+	if ((state_is_stdin(token_file) && in == NULL ?
 	    doc_new(&doc) : doc_read(in, &doc)) < 0 || (s = http_session_new()) == NULL)
 		goto out;
 	if (discovery_run(s, doc, tenant, claims.tid, token) < 0)

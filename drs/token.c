@@ -180,7 +180,7 @@ token_source_open_check(const struct token_source *src)
 int
 token_source_stdin(const struct token_source *src)
 {
-	return src->file != NULL && strcmp(src->file, "-") == 0;
+	return state_is_stdin(src->file);
 }
 
 const char *

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cabundle.h"
+#include "cli.h"
 #include "log.h"
 #include "state.h"
 
@@ -56,20 +57,22 @@ cabundle_find(const char *cacert, const char *ssl_cert_file,
 
 	if (cacert != NULL) {
 		if ((why = unusable(cacert)) != NULL) {
-			log_fail(EXIT_INPUT, "--cacert %s: %s", cacert, why);
+			log_fail(EXIT_INPUT, "--cacert %s: %s", CLI_SHOWN(cacert), why);
 			return NULL;
 		}
-		log_debug(1, "CA bundle: %s (from --cacert)", cacert);
+		log_debug(1, "CA bundle: %s (from --cacert)", CLI_SHOWN(cacert));
 		if (source != NULL)
 			*source = CABUNDLE_OPTION;
 		return cacert;
 	}
 	if (ssl_cert_file != NULL && ssl_cert_file[0] != '\0') {
 		if ((why = unusable(ssl_cert_file)) != NULL) {
-			log_fail(EXIT_INPUT, "SSL_CERT_FILE %s: %s", ssl_cert_file, why);
+			log_fail(EXIT_INPUT, "SSL_CERT_FILE %s: %s",
+			    CLI_SHOWN(ssl_cert_file), why);
 			return NULL;
 		}
-		log_debug(1, "CA bundle: %s (from SSL_CERT_FILE)", ssl_cert_file);
+		log_debug(1, "CA bundle: %s (from SSL_CERT_FILE)",
+		    CLI_SHOWN(ssl_cert_file));
 		if (source != NULL)
 			*source = CABUNDLE_ENV;
 		return ssl_cert_file;

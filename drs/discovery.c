@@ -187,7 +187,7 @@ discovery_run(struct http_session *s, struct json *doc, const char *tenant,
 
 	if (!discovery_tenant_ok(tenant))
 		return log_fail(EXIT_INPUT, "discover: '%s' is neither a tenant id "
-		    "(GUID) nor a domain name", tenant);
+		    "(GUID) nor a domain name", CLI_SHOWN(tenant));
 	if ((base = util_strdup(opts.discovery_url)) == NULL)
 		goto out;
 	for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)

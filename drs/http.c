@@ -154,9 +154,9 @@ http_set_options(const struct http_options *o)
 	for (i = 0; o->resolve != NULL && o->resolve[i] != NULL; i++) {
 		if (!resolve_ok(o->resolve[i])) {
 			curl_slist_free_all(resolve);
-			return log_fail(EXIT_USAGE, "--resolve '%.300s': expected "
+			return log_fail(EXIT_USAGE, "--resolve '%s': expected "
 			    "HOST:PORT:ADDRESS, e.g. enterpriseregistration."
-			    "windows.net:443:192.0.2.10", o->resolve[i]);
+			    "windows.net:443:192.0.2.10", CLI_SHOWN(o->resolve[i]));
 		}
 		if ((l = curl_slist_append(resolve, o->resolve[i])) == NULL) {
 			curl_slist_free_all(resolve);
@@ -181,9 +181,19 @@ http_set_options(const struct http_options *o)
 	cfg.cacert = cacert;
 	cfg.proxy = proxy;
 	cfg.proxy_shown = NULL;
-	if (proxy != NULL &&
-	    (cfg.proxy_shown = redact_url(proxy, strlen(proxy))) == NULL)
-		return log_fail(EXIT_INTERNAL, "out of memory");
+	/* Its password redacted, then echoed as any argument is. */
+	if (proxy != NULL) {
+		char *r = redact_url(proxy, strlen(proxy));
+
+		if (r != NULL && CLI_SHOWN(r) != r) {
+			cfg.proxy_shown = util_strdup(CLI_SHOWN(r));
+			free(r);
+		} else {
+			cfg.proxy_shown = r;
+		}
+		if (cfg.proxy_shown == NULL)
+			return log_fail(EXIT_INTERNAL, "out of memory");
+	}
 	cfg.timeout_s = o->timeout_s ? o->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
 	cfg.attempts = o->attempts ? o->attempts : RETRY_DEFAULT_ATTEMPTS;
 	cfg.max_retry_wait_s = o->max_retry_wait_s ? o->max_retry_wait_s :
@@ -606,10 +616,17 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 		/* One line: mbedTLS's verify notes end in (and may hold) \n. */
 		size_t n = strnlen(s->errbuf, sizeof(s->errbuf));
 
+		char *r;
+
 		while (n > 0 && (s->errbuf[n - 1] == '\n' ||
 		    s->errbuf[n - 1] == '\r' || s->errbuf[n - 1] == ' '))
 			n--;
-		redact_sanitize(reason, sizeof(reason), s->errbuf, n, 1);
+		/* libcurl quotes what it was given (a proxy URL): redacted. */
+		if ((r = redact_text(s->errbuf, n, &n)) != NULL)
+			redact_sanitize(reason, sizeof(reason), r, n, 1);
+		else
+			snprintf(reason, sizeof(reason), "%s", cs);
+		free(r);
 	}
 	*code = EXIT_NETWORK;
 	switch (rc) {
@@ -862,10 +879,11 @@ load_cabundle(struct http_session *s, const char *phase)
 	free(s->cabundle);
 	s->cabundle = NULL;
 	path = cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, NULL);
-	if (path == NULL || (s->cabundle = util_strdup(path)) == NULL ||
-	    (what = util_asprintf("%s: the CA bundle %s", phase, path)) == NULL)
+	/* s->cabundle names it in messages: as an argument is echoed. */
+	if (path == NULL || (s->cabundle = util_strdup(CLI_SHOWN(path))) == NULL ||
+	    (what = util_asprintf("%s: the CA bundle %s", phase, s->cabundle)) == NULL)
 		return -1;
-	if (cabundle_read(s->cabundle, what, &buf, &len) == 0 &&
+	if (cabundle_read(path, what, &buf, &len) == 0 &&
 	    cert_ca_parse(buf, len, what, &s->ca) == 0) {
 		count = cert_ca_count(s->ca, &skipped);
 		log_debug(1, "CA bundle: %zu certificates (%zu blocks skipped)",

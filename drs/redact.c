@@ -216,6 +216,39 @@ redact_looks_token(const char *s, size_t n)
 	return 0;
 }
 
+const char *
+redact_arg(const char *arg, char *buf, size_t bufsz)
+{
+	size_t n = strlen(arg), i = 0, j, k;
+	int hide = 0;
+
+	while (!hide && i < n) {
+		if (!run_char((unsigned char)arg[i])) {
+			i++;
+			continue;
+		}
+		for (j = i; j < n && run_char((unsigned char)arg[j]); j++)
+			;
+		hide = redact_looks_token(arg + i, j - i);
+		/* One long word of base64 or hex, without - / or .: a secret. */
+		for (k = i; !hide && k < j; ) {
+			size_t w = k;
+
+			while (w < j && strchr("-/.", arg[w]) == NULL)
+				w++;
+			hide = w - k > REDACT_ARG_WORD_MAX;
+			k = w + 1;
+		}
+		i = j;
+	}
+	if (!hide)
+		return arg;
+	/* At most an eighth of it, from a token's public start ("eyJ0", "0.AX"). */
+	snprintf(buf, bufsz, "%.*s...(%zu characters, not shown)",
+	    n >= 8 * REDACT_ARG_PREFIX ? REDACT_ARG_PREFIX : 0, arg, n);
+	return buf;
+}
+
 /*
  * Copies s into b, made safe to show as text: the value after a secret
  * key and '=' (a form echoed back) and every run of token characters that

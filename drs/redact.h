@@ -55,6 +55,21 @@
  */
 int redact_looks_token(const char *s, size_t n);
 
+/*
+ * An argument (a command-line value, a file name, a URL) as an error may
+ * echo it: arg itself, unless a run of token characters in it looks like a
+ * token (redact_looks_token) or holds a word of more than
+ * REDACT_ARG_WORD_MAX characters without - / or . (a hex or base64 secret;
+ * paths, host names and GUIDs have none); then, written into buf,
+ * "PREF...(N characters, not shown)", where PREF is its first
+ * REDACT_ARG_PREFIX characters when it is at least 8 times as long, else
+ * nothing. The one function for echoing arguments (cli.h CLI_SHOWN).
+ */
+#define REDACT_ARG_WORD_MAX 32
+#define REDACT_ARG_PREFIX 4
+#define REDACT_ARG_BUF 64
+const char *redact_arg(const char *arg, char *buf, size_t bufsz);
+
 /* 1 when key (klen bytes) names a secret; form: in a URL query or form body. */
 int redact_is_secret_key(const char *key, size_t klen, int form);
 

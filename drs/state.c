@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "redact.h"
 #include "state.h"
 #include "util.h"
 
@@ -808,7 +809,11 @@ read_input(const char *path, int follow, const char *what, size_t max,
 int
 state_read_file(const char *path, size_t max, int code, char **buf, size_t *len)
 {
-	return read_input(path, 0, path, max, code, buf, len);
+	char shown[REDACT_ARG_BUF];
+
+	/* The name as any argument is echoed: a token given as one is not. */
+	return read_input(path, 0, redact_arg(path, shown, sizeof(shown)), max,
+	    code, buf, len);
 }
 
 int

@@ -155,13 +155,17 @@ redact_sanitize(char *out, size_t outsz, const char *in, size_t len,
 	return i;
 }
 
-/* The characters of tokens: base64 and base64url, JWT dots, %-escapes. */
+/*
+ * The characters of tokens: base64 and base64url, JWT dots, %-escapes,
+ * and the * ! $ ~ of Microsoft account refresh tokens and client secrets.
+ */
 static int
 run_char(int c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-	    c == '+' || c == '/' || c == '=' || c == '%' || c == '~';
+	    c == '+' || c == '/' || c == '=' || c == '%' || c == '~' ||
+	    c == '*' || c == '!' || c == '$';
 }
 
 /* 1 upper, 2 lower, 3 digit, 0 anything else. */
@@ -208,7 +212,7 @@ redact_looks_token(const char *s, size_t n)
 		return 1;
 	/* Standard base64 split at '/' and '+', or parts between dots. */
 	for (i = 0; i <= n; i++)
-		if (i == n || strchr("/+.=%~", s[i]) != NULL) {
+		if (i == n || strchr("/+.=%~*!$", s[i]) != NULL) {
 			if (random_looking(s + start, i - start))
 				return 1;
 			start = i + 1;

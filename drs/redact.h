@@ -24,7 +24,7 @@
  *   - "KEY=value" with a secret KEY (a form echoed back in an error) keeps
  *     "KEY=" and the value, up to & " ' < > , ; or white space, becomes
  *     "<redacted>";
- *   - a run of token characters (A-Z a-z 0-9 - _ . + / = % ~) that
+ *   - a run of token characters (A-Z a-z 0-9 - _ . + / = % ~ * ! $) that
  *     redact_looks_token() takes for a token becomes "<redacted>".
  * - In JSON, other string values longer than REDACT_LONG_STRING characters
  *   (a CSR, a certificate, a transport key) are shortened to their first 32
@@ -48,7 +48,7 @@
 /*
  * 1 when s (n bytes of token characters) may be a token: it holds "eyJ"
  * (a JWT or JWE header) and is 16 or more long; or, taken whole or split at
- * / + . = % ~ (standard base64, dotted parts), a part mixes upper and
+ * / + . = % ~ * ! $ (standard base64, dotted parts), a part mixes upper and
  * lower case and changes between upper case, lower case and digits at 45%
  * or more of 16 or more adjacent letter/digit pairs, as random base64 does
  * (about 65%) and words, paths, host names, GUIDs and hex do not.

@@ -316,6 +316,8 @@ tokens(void)
 		"0.AAAAq8nQb3Z1dGhlbnRpY2F0ZWRGcm9tVGhlVG9rZW5TZXJ2aWNl",
 		"Zm9vYmFyYmF6cXV4cXV1eHh4eHh4eHg9PT0K",
 		"8Q~xKp3vLmN2qRsT7uVwXyZ0aBcDeFgHiJkL",
+		/* A Microsoft account refresh token's shape. */
+		"M.C105_BAY.0.U.-Cq*ewn!Ab3cDEf9GhIjK*LmNoP!qRsTuV$",
 	};
 	static const char *const no[] = {
 		"d3b07384-d9a0-4c9b-8a0e-2f4c6e8a1b3d",

@@ -11,6 +11,7 @@
 #include "answer.h"
 #include "cert.h"
 #include "cli.h"
+#include "config.h"
 #include "discovery.h"
 #include "doc.h"
 #include "http.h"
@@ -197,6 +198,14 @@ make_record(const struct json *doc, const struct cert *c, const char *upn,
 		return NULL;
 	}
 	json_remove(json_get_object(r, "keys"), "dir");
+	/* The TPM is named by what this run opened, never by the document. */
+	json_remove(json_get_object(r, "keys"), "tcti");
+	if (doc_get(doc, "keys", "store") != NULL &&
+	    strcmp(doc_get(doc, "keys", "store"), "tpm") == 0 && keystore_tpm_spec() != NULL &&
+	    json_set_string(r, "tcti", keystore_tpm_spec()) < 0) {
+		json_free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -680,6 +689,9 @@ cmd_join(int argc, char **argv)
 	char why[1024], no_token[512];
 	int c, rc = -1, done, code = 0, device_code = 0;
 
+	/* The config file's key-store (checked when read), unless given. */
+	if (config.key_store != NULL && keystore_parse("join", config.key_store, &a.store) < 0)
+		return -1;
 	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'T': token_file = optarg; break;
@@ -747,6 +759,9 @@ cmd_join(int argc, char **argv)
 	 * No token at all is an error only when a join is needed: a re-run on
 	 * a joined machine needs none (already_joined below).
 	 */
+	if (a.tenant == NULL)
+		a.tenant = config.tenant;
+	config_token_source(&token_file, &bprt_file, &refresh_file, device_code);
 	log_catch(no_token, sizeof(no_token));
 	c = token_source_choose(&t.src, token_file, bprt_file, refresh_file,
 	    device_code, client_id);

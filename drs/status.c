@@ -186,6 +186,8 @@ cmd_status(int argc, char **argv)
 		    IDENTITY_RECORD);
 		goto out;
 	}
+	if (keystore_use_recorded_tcti(rec) < 0)
+		goto out;
 	if ((out = json_new_object()) == NULL || json_set_bool(out, "joined", 1) < 0)
 		goto out;
 	for (i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)

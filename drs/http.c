@@ -216,7 +216,14 @@ proxy_shown(const char *p)
 			return NULL;
 		p = full;
 	}
-	if ((shown = redact_url(p, strlen(p))) == NULL)
+	/* Its password redacted, then echoed as any argument is. */
+	if ((shown = redact_url(p, strlen(p))) != NULL && CLI_SHOWN(shown) != shown) {
+		char *cut = util_strdup(CLI_SHOWN(shown));
+
+		free(shown);
+		shown = cut;
+	}
+	if (shown == NULL)
 		log_fail(EXIT_INTERNAL, "out of memory");
 	util_free_secret(full);
 	return shown;
@@ -262,9 +269,9 @@ http_set_options(const struct http_options *o)
 	for (i = 0; o->resolve != NULL && o->resolve[i] != NULL; i++) {
 		if (!resolve_ok(o->resolve[i])) {
 			curl_slist_free_all(resolve);
-			return log_fail(EXIT_USAGE, "--resolve '%.300s': expected "
+			return log_fail(EXIT_USAGE, "--resolve '%s': expected "
 			    "HOST:PORT:ADDRESS, e.g. enterpriseregistration."
-			    "windows.net:443:192.0.2.10", o->resolve[i]);
+			    "windows.net:443:192.0.2.10", CLI_SHOWN(o->resolve[i]));
 		}
 		if ((l = curl_slist_append(resolve, o->resolve[i])) == NULL) {
 			curl_slist_free_all(resolve);
@@ -748,12 +755,18 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 		snprintf(reason, sizeof(reason), "%s", cs);
 	} else {
 		/* One line: mbedTLS's verify notes end in (and may hold) \n. */
-		n = strnlen(s->errbuf, sizeof(s->errbuf));
+		char *r;
 
+		n = strnlen(s->errbuf, sizeof(s->errbuf));
 		while (n > 0 && (s->errbuf[n - 1] == '\n' ||
 		    s->errbuf[n - 1] == '\r' || s->errbuf[n - 1] == ' '))
 			n--;
-		redact_sanitize(reason, sizeof(reason), s->errbuf, n, 1);
+		/* libcurl quotes what it was given (a proxy URL): redacted. */
+		if ((r = redact_text(s->errbuf, n, &n)) != NULL)
+			redact_sanitize(reason, sizeof(reason), r, n, 1);
+		else
+			snprintf(reason, sizeof(reason), "%s", cs);
+		free(r);
 	}
 	*code = EXIT_NETWORK;
 	switch (rc) {
@@ -1023,10 +1036,11 @@ load_cabundle(struct http_session *s, const char *phase)
 	free(s->cabundle);
 	s->cabundle = NULL;
 	path = cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, NULL);
-	if (path == NULL || (s->cabundle = util_strdup(path)) == NULL ||
-	    (what = util_asprintf("%s: the CA bundle %s", phase, path)) == NULL)
+	/* s->cabundle names it in messages: as an argument is echoed. */
+	if (path == NULL || (s->cabundle = util_strdup(CLI_SHOWN(path))) == NULL ||
+	    (what = util_asprintf("%s: the CA bundle %s", phase, s->cabundle)) == NULL)
 		return -1;
-	if (cabundle_read(s->cabundle, what, &buf, &len) == 0 &&
+	if (cabundle_read(path, what, &buf, &len) == 0 &&
 	    cert_ca_parse(buf, len, what, &s->ca) == 0) {
 		count = cert_ca_count(s->ca, &skipped);
 		log_debug(1, "CA bundle: %zu certificates (%zu blocks skipped)",

@@ -738,16 +738,16 @@ cmd_join(int argc, char **argv)
 		case O_REFRESH: refresh_file = optarg; break;
 		case O_CLIENT_ID:
 			if (!util_is_guid(optarg, strlen(optarg)))
-				return cli_usage("join", "--client-id: '%.100s' is "
-				    "not an application id (a GUID)", optarg);
+				return cli_usage("join", "--client-id: '%s' is "
+				    "not an application id (a GUID)", CLI_SHOWN(optarg));
 			client_id = optarg;
 			break;
 		case O_DEVICE_CODE: device_code = 1; break;
 		case O_TENANT:
 			if (!discovery_tenant_ok(optarg))
-				return cli_usage("join", "--tenant: '%.100s' is "
+				return cli_usage("join", "--tenant: '%s' is "
 				    "neither a tenant id (GUID) nor a domain name",
-				    optarg);
+				    CLI_SHOWN(optarg));
 			a.tenant = optarg;
 			break;
 		case O_NONCE:

@@ -138,6 +138,8 @@ def devicecode(emu, req, tenant, v1=False):
     uri = (req.origin or emu.origin) + "/devicelogin"
     message = ("To sign in, use a web browser to open the page %s and enter the code %s to "
                "authenticate." % (uri, user_code))
+    if emu.config.device_code_message:
+        message = emu.config.device_code_message.replace("{uri}", uri).replace("{code}", user_code)
     if v1:
         # The v1 answer: verification_url, and numbers as strings.
         return Response(200, {

@@ -495,19 +495,99 @@ once_only(const struct http_request *rq)
 } while (0)
 
 /*
+ * Whether the proxy libcurl uses may be an https:// one: --proxy, else any
+ * variable libcurl reads for an https URL (no_proxy aside: whether a proxy
+ * is used at all, libcurl says).
+ */
+static int
+proxy_may_be_tls(void)
+{
+	const char *v[4];
+	size_t i;
+
+	if (cfg.proxy != NULL)
+		return strncasecmp(cfg.proxy, "https://", 8) == 0;
+	v[0] = getenv("https_proxy");
+	v[1] = getenv("HTTPS_PROXY");
+	v[2] = getenv("all_proxy");
+	v[3] = getenv("ALL_PROXY");
+	for (i = 0; i < 4; i++)
+		if (v[i] != NULL && strncasecmp(v[i], "https://", 8) == 0)
+			return 1;
+	return 0;
+}
+
+/* a and b name the same host (case, a final dot and IPv6 brackets aside). */
+static int
+same_host(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na >= 2 && a[0] == '[' && a[na - 1] == ']') {
+		a++;
+		na -= 2;
+	}
+	if (nb >= 2 && b[0] == '[' && b[nb - 1] == ']') {
+		b++;
+		nb -= 2;
+	}
+	if (na > 1 && a[na - 1] == '.')
+		na--;
+	if (nb > 1 && b[nb - 1] == '.')
+		nb--;
+	return na == nb && na > 0 && strncasecmp(a, b, na) == 0;
+}
+
+/*
+ * Whether the handshake being set up is the service's, not an https://
+ * proxy's: libcurl calls on_tls_config for both, and the TLS client
+ * identity is for the service alone (issue 16). Both must hold: the name
+ * the handshake sends and verifies the peer against is the URL's host, and
+ * no https:// proxy still waits for its CONNECT answer (its handshake comes
+ * first; the service's after a 2xx CONNECT; a SOCKS proxy has neither).
+ */
+static int
+origin_handshake(struct http_session *s, CURL *c, void *tls_config)
+{
+	struct curl_tlssessioninfo *ti = NULL;
+	long used_proxy = 0, connect_code = 0;
+	const char *name;
+	char hp[300], host[300];
+
+	if (curl_easy_getinfo(c, CURLINFO_USED_PROXY, &used_proxy) != CURLE_OK ||
+	    curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &connect_code) != CURLE_OK)
+		return 0;
+	if (used_proxy && connect_code / 100 != 2 && proxy_may_be_tls())
+		return 0;
+	if (curl_easy_getinfo(c, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
+	    ti == NULL || ti->backend != CURLSSLBACKEND_MBEDTLS ||
+	    (name = cert_tls_server_name(ti->internals, tls_config)) == NULL)
+		return 0;
+	host_port(s->rq->url, hp, sizeof(hp));
+	host_only(hp, host, sizeof(host));
+	return same_host(name, host);
+}
+
+/*
  * CURLOPT_SSL_CTX_FUNCTION, for every TLS connection (the proxy's too): the
  * session's CA bundle as trust anchors (libcurl is given no CA file, and
- * has none built in), and the request's TLS client identity if it has one.
+ * has none built in), and the request's TLS client identity if it has one,
+ * in the service's handshake only.
  */
 static CURLcode
 on_tls_config(CURL *c, void *tls_config, void *arg)
 {
 	struct http_session *s = arg;
 
-	(void)c;
 	cert_ca_configure(tls_config, s->ca);
-	if (s->rq->tls_client != NULL &&
-	    s->rq->tls_client(tls_config, s->rq->tls_client_arg) < 0) {
+	if (s->rq->tls_client == NULL)
+		return CURLE_OK;
+	if (!origin_handshake(s, c, tls_config)) {
+		log_debug(1, "%s: a TLS handshake not with the service (an "
+		    "https proxy's): no client certificate offered", s->phase);
+		return CURLE_OK;
+	}
+	if (s->rq->tls_client(tls_config, s->rq->tls_client_arg) < 0) {
 		s->hook_failed = 1;
 		return CURLE_SSL_CERTPROBLEM;
 	}

@@ -106,7 +106,10 @@ struct http_request {
 	 * install the client certificate and key (keys_tls_configure); 0, or
 	 * -1 (reported). Such a request always opens a connection of its own:
 	 * one made without the certificate is never reused for it, nor is its
-	 * own kept for later requests. Also offered to an https:// proxy.
+	 * own kept for later requests. Called only for the service's
+	 * handshake, never for an https:// proxy's (the proxy gets the CA
+	 * bundle alone): the name the handshake verifies must be the URL's
+	 * host, and no https proxy may still await its CONNECT answer.
 	 */
 	int (*tls_client)(void *tls_config, void *arg);
 	void *tls_client_arg;

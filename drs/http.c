@@ -1111,7 +1111,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		case RETRY_NEVER:
 		default:
 			if (rq->pass_errors || (pass_401 && status == 401) ||
-			    (rq->pass_status != 0 && status == rq->pass_status)) {
+			    (rq->pass_if != NULL && rq->pass_if(status))) {
 				ret = 0;
 			} else if (status >= 300 && status <= 399 &&
 			    redirect_note(s, why, sizeof(why)) == 0) {

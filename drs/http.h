@@ -119,7 +119,7 @@ struct http_request {
 	const char *if_maybe_done;	/* a POST that may have been done: said in its error */
 	int body_informational;	/* a 2xx whose body did not arrive whole (cut short, too large) still succeeds, with no body: the service acted (leave's DELETE) */
 	int pass_errors;	/* return an error answer that is not retried further (status set, 0) instead of reporting it */
-	long pass_status;	/* the same for this one status only (0: none) */
+	int (*pass_if)(long status);	/* the same for the error statuses this says 1 for (NULL: none) */
 };
 
 struct http_response {

@@ -28,12 +28,41 @@ wipe_secrets(void)
 	}
 }
 
+/*
+ * Copies secret variable i (its first entry, as getenv() reads it), then
+ * wipes the value of every entry of that name where it lies (an
+ * environment may hold a name twice; unsetenv() drops every entry but
+ * leaves the bytes, which /proc/PID/environ still shows) and unsets it.
+ * -1 (reported) when out of memory, the values wiped all the same.
+ */
+static int
+take_secret(size_t i)
+{
+	const char *name = secret_vars[i];
+	size_t n = strlen(name);
+	char **e, *v;
+	int first = 1, rc = 0;
+
+	for (e = environ; e != NULL && *e != NULL; e++) {
+		if (strncmp(*e, name, n) != 0 || (*e)[n] != '=')
+			continue;
+		v = *e + n + 1;
+		if (first && *v != '\0' && secrets[i] == NULL &&
+		    (secrets[i] = util_strdup(v)) == NULL)
+			rc = -1;
+		first = 0;
+		util_wipe(v, strlen(v));
+	}
+	unsetenv(name);
+	return rc;
+}
+
 int
 proc_harden(void)
 {
 	struct rlimit no_core = { 0, 0 };
 	size_t i;
-	int fd;
+	int fd, nomem = 0;
 
 	/* Lowest free descriptor first: each open fills the gap it finds. */
 	for (fd = 0; fd <= 2; fd++) {
@@ -53,18 +82,11 @@ proc_harden(void)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || setrlimit(RLIMIT_CORE, &no_core) < 0)
 		return log_fail(EXIT_INTERNAL, "cannot disable core dumps: %s",
 		    strerror(errno));
-	for (i = 0; i < NSECRETS; i++) {
-		char *v = getenv(secret_vars[i]);
-
-		if (v == NULL)
-			continue;
-		if (*v != '\0' && secrets[i] == NULL && (secrets[i] = util_strdup(v)) == NULL)
-			return -1;
-		util_wipe(v, strlen(v));
-		unsetenv(secret_vars[i]);
-	}
+	for (i = 0; i < NSECRETS; i++)
+		if (take_secret(i) < 0)
+			nomem = 1;
 	atexit(wipe_secrets);
-	return 0;
+	return nomem ? -1 : 0;
 }
 
 const char *

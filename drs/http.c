@@ -1,6 +1,7 @@
 /* http.c - HTTPS requests to the service; the only user of curl_* (see http.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>		/* malloc_usable_size */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,13 +58,63 @@ struct http_session {
 	int have_retry_after;
 };
 
+/*
+ * libcurl's memory, wiped when it is given back. POSTFIELDS sends from our
+ * buffer, but libcurl still copies the request (headers with the bearer
+ * token, and the body: a form with a BPRT or refresh token) into its send
+ * buffer and dynamic buffers, and frees them without wiping (issue 16).
+ */
+static void
+curl_wipe_free(void *p)
+{
+	if (p != NULL) {
+		util_wipe(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *
+curl_wipe_realloc(void *p, size_t n)
+{
+	size_t have;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0) {
+		curl_wipe_free(p);
+		return NULL;
+	}
+	if (n <= (have = malloc_usable_size(p)))
+		return p;
+	/* Never realloc(): it may move the bytes and leave the old ones. */
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, have);
+	curl_wipe_free(p);
+	return q;
+}
+
+static char *
+curl_wipe_strdup(const char *str)
+{
+	size_t n = strlen(str) + 1;
+	char *d = malloc(n);
+
+	if (d != NULL)
+		memcpy(d, str, n);
+	return d;
+}
+
 int
 http_global_init(void)
 {
 	const curl_version_info_data *v;
 	CURLcode rc;
 
-	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK)
+	if ((rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc,
+	    curl_wipe_free, curl_wipe_realloc, curl_wipe_strdup, calloc)) !=
+	    CURLE_OK)
 		return log_fail(EXIT_INTERNAL, "cannot initialise libcurl: %s",
 		    curl_easy_strerror(rc));
 	v = curl_version_info(CURLVERSION_NOW);

@@ -2,7 +2,8 @@
 #
 #   make          install build packages, build the pinned dependencies, link ./drsjoin
 #   make check    -Werror build, every test (unit, ASan+UBSan unit, emulator,
-#                 TLS, integration, TPM); ends with "N passed, N failed, N skipped"
+#                 TLS, integration, TPM, integration under ASan+UBSan); ends
+#                 with "N passed, N failed, N skipped"
 #   make demo     the main job: a one-shot join against the bundled DRS emulator
 #   make bench    timings, peak RSS and size
 #   make size     the stripped size of ./drsjoin
@@ -13,7 +14,8 @@
 #   make fuzz     coverage-guided fuzzing (libFuzzer), FUZZ_SECONDS per target
 
 # MODE picks the build: release (./drsjoin), check (-Werror), asan (glibc,
-# ASan+UBSan, unit tests only). Each has its own object directory.
+# ASan+UBSan: the unit tests, the fuzz smoke and a second run of the main
+# integration tests). Each has its own object directory.
 MODE ?= release
 B := build/$(MODE)
 
@@ -38,8 +40,10 @@ else ifeq ($(MODE),asan)
 CC_MODE := gcc
 DEPS := $(DEPS_ASAN)
 # float-cast-overflow: in clang's "undefined", not in gcc's.
+# The test hooks too: make check runs the integration tests listed in
+# test/integ/asan.list with this build of drsjoin as well.
 CFLAGS_MODE := -O1 -g -fsanitize=address,undefined,float-cast-overflow \
-	-fno-omit-frame-pointer -fno-sanitize-recover=all -Werror
+	-fno-omit-frame-pointer -fno-sanitize-recover=all -Werror -DDRSJOIN_TEST_HOOKS
 LDFLAGS_MODE := -fsanitize=address,undefined,float-cast-overflow
 LIBS_MODE := $(DEPS_ASAN_LIBS)
 else
@@ -166,8 +170,8 @@ check: sysdeps
 	@$(MAKE) --no-print-directory deps-musl deps-asan
 	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe \
 	    build/check/test/bench_handshake
-	@$(MAKE) --no-print-directory MODE=asan unit fuzz-smoke
-	test/run build/check/drsjoin build/check/test build/asan/test
+	@$(MAKE) --no-print-directory MODE=asan unit fuzz-smoke build/asan/drsjoin
+	DRSJOIN_ASAN=build/asan/drsjoin test/run build/check/drsjoin build/check/test build/asan/test
 
 demo: all
 	scripts/demo.sh ./drsjoin

@@ -164,18 +164,23 @@ t_check "bad input: no request, nothing in the state dir" "$([ "$(req_count)" -e
 
 # Issue 16, item 9: no copy of a BPRT, a refresh token or the access token
 # is left in memory at exit, libcurl's included (its send buffer holds the
-# form; drs/http.c gives libcurl an allocator that wipes what it frees).
-# A test build counts the copies at exit (DRSJOIN_TEST_SCAN_AT_EXIT, after
-# drsjoin's own wipes), in every writable mapping but the stack, freed
-# memory included. The last case is the control that the scan sees what
-# libcurl frees: the tenant's name, which at exit only libcurl's copies of
-# the request URLs held (musl returns the 64 KiB send buffer to the system
-# at once, so without the wipe only that case fails in this build).
+# form, its header buffers the bearer token; drs/http.c gives libcurl an
+# allocator that wipes what it frees). A test build counts the copies at
+# exit (DRSJOIN_TEST_SCAN_AT_EXIT, after drsjoin's own wipes) in every
+# writable mapping but the stack, freed memory included. Under musl a freed
+# block's bytes mostly go back to the system or are reused before exit:
+# without the wipe, a copy of libcurl's (its User-Agent line) stayed in some
+# runs only, and none of these secrets in ours. So these guard against a
+# copy that stays; they do not prove the wipe.
 scan() {	# NAME TEXT ARGS...: join with ARGS, no copy of TEXT left at exit
 	local name=$1 text=$2
 	shift 2
 	STATE=$T_WORK/state-scan-$RANDOM
 	t_run --env "DRSJOIN_TEST_SCAN_AT_EXIT=$text" "$@"
+	if grep -qx 'drsjoin: test: no scan under ASan' "$ERR"; then
+		t_skip "$name" "the ASan build does not scan (drs/proc.c)"
+		return
+	fi
 	t_check "$name" "$([ "$RC" -eq 0 ] &&
 	    grep -qx 'drsjoin: test: 0 copies of the scanned text in memory' "$ERR"; echo $?)" \
 	    "exit $RC, $(grep 'drsjoin: test:' "$ERR")"
@@ -189,8 +194,5 @@ scan "no copy of the BPRT left at exit" "${BPRT3:40:32}" \
 TOK3=$(emu_token)
 scan "no copy of the access token left at exit" "${TOK3:40:32}" \
     --env "DRSJOIN_TOKEN=$TOK3" -- join --key-store software
-scan "libcurl's freed memory is wiped (no copy of the tenant's name left)" \
-    "$EMU_TENANT_DOMAIN" --env "DRSJOIN_REFRESH_TOKEN=$RT3" -- join \
-    --tenant "$EMU_TENANT_DOMAIN" --key-store software
 
 t_done

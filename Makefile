@@ -81,7 +81,7 @@ UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(B)/test/%)
 # document (fuzz_whole.c, on a fake HTTP layer). `make check` runs each in
 # the asan build over a fixed set of mutated inputs (driver.c); `make fuzz`
 # builds them with libFuzzer and runs each for FUZZ_SECONDS.
-FUZZ_LEAF := answer json jwt svcerr redact retry b64 bcrypt cert key tpmblob login
+FUZZ_LEAF := answer json jwt svcerr redact retry b64 bcrypt cert key tpmblob login config
 FUZZ_WHOLE := discovery nonce join doc redeem
 FUZZ_NAMES := $(FUZZ_LEAF) $(FUZZ_WHOLE)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/test/fuzz_%)
@@ -192,6 +192,9 @@ size: all
 # the check build); by default `make install` builds ./drsjoin first.
 # uninstall removes exactly what install put there; the state directory
 # (/var/lib/drsjoin: the machine's identity) is never touched.
+# SYSCONFDIR/drsjoin (0700, root: drsjoin.conf and token files go there)
+# is /etc/drsjoin whatever PREFIX is, since drsjoin reads
+# /etc/drsjoin/drsjoin.conf; uninstall removes it only when empty.
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 BINDIR ?= $(SBINDIR)
@@ -200,16 +203,18 @@ DOCDIR ?= $(PREFIX)/share/doc/drsjoin
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 INSTALL_BIN ?= drsjoin
 UNITS := $(notdir $(wildcard scripts/systemd/*.service))
 EXAMPLES := $(notdir $(wildcard scripts/examples/*))
 
 install: $(if $(filter drsjoin,$(INSTALL_BIN)),all)
-	install -d -m 755 '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1' \
+	install -d -m 755 '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man8' \
 	    '$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(ZSHCOMPDIR)' '$(DESTDIR)$(UNITDIR)' \
 	    '$(DESTDIR)$(DOCDIR)/examples'
+	install -d -m 700 '$(DESTDIR)$(SYSCONFDIR)/drsjoin'
 	install -m 755 '$(INSTALL_BIN)' '$(DESTDIR)$(BINDIR)/drsjoin'
-	install -m 644 drsjoin.1 '$(DESTDIR)$(MANDIR)/man1/drsjoin.1'
+	install -m 644 drsjoin.8 '$(DESTDIR)$(MANDIR)/man8/drsjoin.8'
 	install -m 644 scripts/completion/drsjoin.bash '$(DESTDIR)$(BASHCOMPDIR)/drsjoin'
 	install -m 644 scripts/completion/_drsjoin '$(DESTDIR)$(ZSHCOMPDIR)/_drsjoin'
 	for u in $(UNITS); do \
@@ -220,12 +225,13 @@ install: $(if $(filter drsjoin,$(INSTALL_BIN)),all)
 	install -m 644 $(addprefix scripts/examples/,$(EXAMPLES)) '$(DESTDIR)$(DOCDIR)/examples/'
 
 uninstall:
-	rm -f '$(DESTDIR)$(BINDIR)/drsjoin' '$(DESTDIR)$(MANDIR)/man1/drsjoin.1' \
+	rm -f '$(DESTDIR)$(BINDIR)/drsjoin' '$(DESTDIR)$(MANDIR)/man8/drsjoin.8' \
 	    '$(DESTDIR)$(BASHCOMPDIR)/drsjoin' '$(DESTDIR)$(ZSHCOMPDIR)/_drsjoin' \
 	    $(foreach u,$(UNITS),'$(DESTDIR)$(UNITDIR)/$(u)') \
 	    '$(DESTDIR)$(DOCDIR)/README.md' '$(DESTDIR)$(DOCDIR)/LICENSE' \
 	    $(foreach e,$(EXAMPLES),'$(DESTDIR)$(DOCDIR)/examples/$(e)')
 	-rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null
+	rmdir '$(DESTDIR)$(SYSCONFDIR)/drsjoin' 2>/dev/null || true
 
 # Release artefacts, under DISTDIR (ignored by git): `make dist`, the
 # reproducible tarball and SHA256SUMS; `make deb`, the Debian package

@@ -263,7 +263,9 @@ devicecode_run(struct http_session *s, const struct login_endpoints *ep,
 			log_fail(EXIT_REFUSED, "login: the sign-in with code %s "
 			    "was declined", c.user_code);
 			goto out;
-		} else if (strcmp(err, "expired_token") == 0) {
+		} else if (strcmp(err, "expired_token") == 0 ||
+		    strcmp(err, "code_expired") == 0) {
+			/* RFC 8628 says expired_token; some Entra answers code_expired. */
 			countdown_end(tty);
 			log_fail(EXIT_REFUSED, "login: the device code expired "
 			    "before anyone signed in; run drsjoin again for a new one");

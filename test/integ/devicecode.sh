@@ -124,6 +124,18 @@ wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
 emu_fault --route token --oauth-error expired_token --count 1
 finish_bg
 t_expect "expired_token from the service" 5 "the device code expired before anyone signed in"
+t_check "expired_token: nothing kept" "$(no_identity; echo $?)"
+# code_expired (another name for it in some answers) is the same, not a
+# login failure with the service's text.
+fresh code-expired
+p0=$(polls authorization_pending)
+start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
+emu_fault --route token --oauth-error code_expired --count 1
+finish_bg
+t_expect "code_expired from the service: as expired_token" 5 \
+    "the device code expired before anyone signed in; run drsjoin again for a new one"
+t_check "code_expired: nothing kept" "$(no_identity; echo $?)"
 
 # --- Ctrl-C ------------------------------------------------------------------
 fresh sigint

@@ -47,6 +47,7 @@ def fault_error(code):
 # OAuth errors a fault can force (device code polling), with their AADSTS codes.
 OAUTH_ERRORS = {"authorization_pending": 70016, "slow_down": 70016,
                 "authorization_declined": 70000, "expired_token": 70020,
+                "code_expired": 70020,
                 "invalid_grant": 70000, "invalid_request": 900144}
 
 

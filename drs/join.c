@@ -256,20 +256,28 @@ text_ok(const char *what, const char *s)
 /*
  * Whether a join whose CSR carried the nonce, answered with this error
  * status, is sent once more without it (--nonce auto): no public client
- * sends the nonce extension, so any refusal may be of it. Every 4xx but
- * 401 and 403 (the token's; no nonce changes them) and 429 (retried by
- * http.c, then given up): a refused request creates no device. Of the
- * 5xx only 501 and 505, which say the request was not processed (503 is
- * retried by http.c). After 500, 502, 504 and the rest a device may exist,
- * and a second POST could make a second one (HACKING.md, no duplicate
- * joins): the error says so, and how to join without the nonce.
+ * sends the nonce extension, so the service may refuse or choke on it, and
+ * drsjoin must still join then. Every 4xx but 401 and 403 (the token's; no
+ * nonce changes them) and 429 (retried by http.c, then given up), and every
+ * 5xx but 503 (retried by http.c, then given up). A 4xx, 501 or 505 created
+ * no device. After the other 5xx one may exist, but it would exist as well
+ * if drsjoin stopped there (nobody holds its certificate either way), so
+ * stopping would add no safety and leave the machine unjoined: the note
+ * names that request's client-request-id (nonce_maybe_done).
  */
 static int
 nonce_fallback_status(long status)
 {
 	if (status >= 400 && status <= 499)
 		return status != 401 && status != 403 && status != 429;
-	return status == 501 || status == 505;
+	return status >= 500 && status <= 599 && status != 503;
+}
+
+/* After this refusal a device may have been created (see above). */
+static int
+nonce_maybe_done(long status)
+{
+	return status >= 500 && status != 501 && status != 505;
 }
 
 /*
@@ -333,19 +341,19 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	    "client-request-id in the tenant's audit logs (Entra admin center, "
 	    "Devices, Audit logs) before joining again";
 	/* A refused request creates no device: the fallback cannot duplicate one. */
-	if (a->nonce == NONCE_AUTO && json_get_bool(json_get_object(doc, "csr"), "nonce")) {
+	if (a->nonce == NONCE_AUTO && json_get_bool(json_get_object(doc, "csr"), "nonce"))
 		rq.pass_if = nonce_fallback_status;
-		rq.if_maybe_done = "a device may have been created: look for this "
-		    "client-request-id in the tenant's audit logs (Entra admin "
-		    "center, Devices, Audit logs) before joining again; if none "
-		    "was and the nonce is the cause, --nonce off joins without it";
-	}
 	if (http_send(s, &rq, &rs) < 0)
 		goto out;
 	log_debug(1, "join: answered %ld (client-request-id %s)", rs.status, rs.request_id);
 	if (rq.pass_if != NULL && (rs.status < 200 || rs.status > 299)) {
 		svcerr_format(refusal, refusalsz, "join", rs.status, rs.body, rs.body_len,
 		    rs.content_type, rs.request_id);
+		if (nonce_maybe_done(rs.status))
+			log_note("join: the service answered %ld: a device may have "
+			    "been created by that request; if the tenant shows two "
+			    "for this machine, delete the one of client-request-id %s",
+			    rs.status, rs.request_id);
 		rc = 1;
 		goto out;
 	}

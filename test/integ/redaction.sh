@@ -96,9 +96,12 @@ for name in JWT JWE STD URLSAFE BPRT; do
 		   t_run -- $args "$tok" ;;
 		esac
 		t_check "$name as --$what: refused (exit $want), the token not echoed" \
-		    "$([ "$RC" -eq "$want" ] && ! leaks "$tok" &&
+		    "$({ [ "$RC" -eq "$want" ] ||
+		         # a token with a / is no proxy URL: a usage error, before any request
+		         { [ "$what" = proxy ] && [ "$RC" -eq 2 ] && grep -q -- '--proxy: not a proxy URL' "$ERR"; }; } &&
+		       ! leaks "$tok" &&
 		       { grep -qE 'characters, not shown|the name is not shown' "$ERR" ||
-		         { [ "$what" = proxy ] && grep -qF 'the proxy <redacted>' "$ERR"; }; }; echo $?)" \
+		         { [ "$what" = proxy ] && grep -qE 'the proxy (http:)?<redacted>|not a proxy URL' "$ERR"; }; }; echo $?)" \
 		    "exit $RC; $(grep -v '^drsjoin: [0-9T:.-]*Z' "$ERR" | head -2)"
 	done
 	t_run --env "SSL_CERT_FILE=$tok" -- discover --tenant x.example
@@ -110,10 +113,10 @@ t_run -- --attempts 1 --proxy "http://alice:$URLSAFE@127.0.0.1:9" discover --ten
 t_check "--proxy with a password: the password not echoed, the proxy named" \
     "$([ "$RC" -eq 4 ] && ! leaks "$URLSAFE" && grep -qF 'http://<redacted>@127.0.0.1:9' "$ERR"; echo $?)" \
     "exit $RC; $(head -2 "$ERR")"
-# A password with a / in it breaks the URL, and libcurl quotes it: redacted.
+# A password with a / in it breaks the URL: refused before any request, not echoed.
 t_run -- --attempts 1 --proxy "http://alice:$STD@127.0.0.1:9" discover --tenant x.example
-t_check "--proxy with a password libcurl cannot parse: not echoed" \
-    "$([ "$RC" -eq 4 ] && ! leaks "$STD"; echo $?)" "exit $RC; $(head -2 "$ERR")"
+t_check "--proxy with a password that breaks the URL: refused, not echoed" \
+    "$([ "$RC" -eq 2 ] && grep -q -- '--proxy: not a proxy URL' "$ERR" && ! leaks "$STD"; echo $?)" "exit $RC; $(head -2 "$ERR")"
 # What is not a token is still named as it was given.
 t_run -- keygen --key-store software --in "$T_WORK/no/such/MyCompanyRootCA2024-backup.json"
 t_expect "a path that is no token is shown whole" 3 \

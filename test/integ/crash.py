@@ -255,9 +255,10 @@ class Scenario:
             r = json.loads(rec)
         except ValueError as e:
             return "the record is not JSON: %s" % e
-        setdir = r.get("identity_dir", "")
-        if not setdir.startswith(STATE + "/identity/"):
-            return "the record names no set of identity/: %r" % setdir
+        # Relative to the state dir (older records: absolute).
+        setdir = os.path.join(STATE, r.get("identity_dir", ""))
+        if not setdir.startswith(STATE + "/identity/") or r.get("identity_dir", "").startswith("/"):
+            return "the record names no set of identity/ relative to the state dir: %r" % setdir
         rel = os.path.relpath(setdir, STATE)
         staged = {os.path.basename(p): h for p, h in self.old.items()
                   if p.startswith("staging/") and os.path.basename(os.path.dirname(p)) ==
@@ -342,13 +343,22 @@ class KeygenScenario(Scenario):
 
 
 class LeaveScenario(Scenario):
-    """leave removes the record first (the commit point), then the set:
-    whole means the old identity untouched, or no record at all; what is
-    left of the set must go at the next run."""
+    """leave renames the set to identity/.remove-SET (the commit point),
+    removes its files, then the record: whole means the old identity
+    untouched, or a removal committed (no record, or a record whose set is
+    marked .remove-); what is left must go at the next run."""
     record = False
 
     def judge(self):
-        if self.read(STATE, "device.json") is None:
+        rec = self.read(STATE, "device.json")
+        if rec is None:
+            return "new"
+        try:
+            name = os.path.basename(json.loads(rec).get("identity_dir", ""))
+        except ValueError:
+            name = ""
+        if name and not os.path.lexists(os.path.join(STATE, "identity", name)) and \
+                os.path.isdir(os.path.join(STATE, "identity", ".remove-" + name)):
             return "new"
         return Scenario.judge(self)
 
@@ -466,29 +476,42 @@ def inject(sc, steps):
 
 
 def check_leave_order(name, steps):
-    """The record goes first, durably, then the set's files."""
+    """All or nothing: the set is renamed to identity/.remove-SET and that
+    fsync'd before any of its files goes; every file of the set goes before
+    the record; the state dir is fsync'd after the record is removed."""
     rec = os.path.join(STATE, "device.json")
+    ident = os.path.join(STATE, "identity")
+    mark = [i for i, st in enumerate(steps)
+            if st[0] in ("rename", "renameat", "renameat2") and
+            os.path.basename(st[2][-1]).startswith(".remove-")]
     gone = [i for i, st in enumerate(steps)
             if st[0] in ("unlink", "unlinkat") and st[2][0] == rec]
-    sets = [i for i, st in enumerate(steps)
-            if st[0] in ("unlink", "unlinkat", "rmdir") and
-            st[2][0].startswith(os.path.join(STATE, "identity") + "/")]
+    # The set's files (the empty set itself goes last, swept if a crash keeps it).
+    files = [i for i, st in enumerate(steps)
+             if st[0] in ("unlink", "unlinkat") and st[2][0].startswith(ident + "/") and
+             os.path.dirname(st[2][0]) != ident]
     problems = []
+    if not mark:
+        problems.append("the set was never renamed to identity/.remove-SET")
     if not gone:
         problems.append("device.json was never removed")
-    else:
-        if sets and sets[0] < gone[0]:
-            problems.append("a file of the set removed before the record")
-        end = sets[0] if sets else len(steps)
-        if not any(st[0] in ("fsync", "fdatasync") and st[2][0] == STATE
-                   for st in steps[gone[0] + 1:end]):
-            problems.append("no fsync of the state dir between removing the "
-                            "record and removing the set")
+    if mark and files:
+        if files[0] < mark[0]:
+            problems.append("a file of the set removed before the set was marked")
+        elif not any(st[0] in ("fsync", "fdatasync") and st[2][0] == ident
+                     for st in steps[mark[0] + 1:files[0]]):
+            problems.append("no fsync of identity/ between marking the set and "
+                            "removing its files")
+    if gone and files and files[-1] > gone[0]:
+        problems.append("device.json removed before every file of the set")
+    if gone and not any(st[0] in ("fsync", "fdatasync") and st[2][0] == STATE
+                        for st in steps[gone[0] + 1:]):
+        problems.append("no fsync of the state dir after removing the record")
     if problems:
-        not_ok(name + ": the record removed first and durably, then the set",
+        not_ok(name + ": the set marked durably, its files removed, then the record",
                "; ".join(problems))
     else:
-        ok(name + ": the record removed first and durably, then the set")
+        ok(name + ": the set marked durably, its files removed, then the record")
 
 
 def scenario(sc):

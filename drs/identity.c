@@ -465,8 +465,10 @@ finish_removal(const char *gone, const char *id)
 	if (state_sync(".") < 0)
 		goto out;
 	util_fault_point("remove-record-synced");
-	/* Not joined for good now: an empty set a crash brings back is swept. */
-	state_remove(gone);
+	/* Not joined for good now: an empty set left or brought back is swept. */
+	if (state_remove(gone) < 0)
+		log_note("could not remove the empty %s: the next run does",
+		    abs ? abs : gone);
 	rc = 0;
 out:
 	free(abs);

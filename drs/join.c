@@ -363,8 +363,10 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 		leave_undo_join(rec, held, why, log_caught_code());
 		goto out;
 	}
-	log_note("joined: device %s in tenant %s", cert_device_id(c),
-	    doc_get(doc, "tenant", "id"));
+	/* Interrupted, cmd_join's one line says it instead. */
+	if (sigdefer_pending() == 0)
+		log_note("joined: device %s in tenant %s", cert_device_id(c),
+		    doc_get(doc, "tenant", "id"));
 	/* The nonce and the CSR are spent: a document fed back must not reuse them. */
 	json_remove(doc, "nonce");
 	json_remove(doc, "csr");

@@ -13,6 +13,7 @@ static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 #define NSIGS (sizeof(sigs) / sizeof(sigs[0]))
 
 static struct sigaction saved[NSIGS];
+static int caught[NSIGS];	/* handler installed for sigs[i] */
 static int installed;
 static volatile sig_atomic_t first;
 /* The abort line: written whole before abort_len says it is there. */
@@ -59,12 +60,19 @@ sigdefer_begin(void)
 	for (i = 0; i < NSIGS; i++)
 		sigaddset(&sa.sa_mask, sigs[i]);
 	for (i = 0; i < NSIGS; i++) {
+		caught[i] = 0;
+		/* Ignored (nohup, a background job) stays ignored. */
+		if (sigaction(sigs[i], NULL, &saved[i]) == 0 &&
+		    saved[i].sa_handler == SIG_IGN)
+			continue;
 		if (sigaction(sigs[i], &sa, &saved[i]) < 0) {
 			while (i-- > 0)
-				sigaction(sigs[i], &saved[i], NULL);
+				if (caught[i])
+					sigaction(sigs[i], &saved[i], NULL);
 			return log_fail(EXIT_INTERNAL, "cannot catch signals: %s",
 			    strerror(errno));
 		}
+		caught[i] = 1;
 	}
 	installed = 1;
 	return 0;
@@ -102,7 +110,8 @@ sigdefer_end(void)
 
 	if (installed) {
 		for (i = 0; i < NSIGS; i++)
-			sigaction(sigs[i], &saved[i], NULL);
+			if (caught[i])
+				sigaction(sigs[i], &saved[i], NULL);
 		installed = 0;
 	}
 	abort_len = 0;
@@ -112,7 +121,8 @@ sigdefer_end(void)
 int
 sigdefer_exit_code(int sig)
 {
-	return 128 + sig;
+	return sig == SIGHUP ? EXIT_HANGUP : sig == SIGINT ? EXIT_INTERRUPTED :
+	    sig == SIGTERM ? EXIT_TERMINATED : 128 + sig;
 }
 
 const char *

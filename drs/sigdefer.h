@@ -10,7 +10,11 @@
 #ifndef DRS_SIGDEFER_H
 #define DRS_SIGDEFER_H
 
-/* Installs the handlers; forgets any signal of an earlier step. 0 / -1. */
+/*
+ * Installs the handlers, except for a signal that is ignored (nohup, a
+ * background job): that one stays ignored. Forgets any signal of an earlier
+ * step. 0 / -1.
+ */
 int sigdefer_begin(void);
 /*
  * The line a second signal writes before the process dies (printf-like;

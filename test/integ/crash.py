@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """Crash consistency of every commit, step by step (run by crash.sh).
 
-For each scenario (a first join, a join --force over an identity, keygen):
+For each scenario (a first join, a join --force over an identity, keygen,
+leave):
 a clean run under strace lists the system calls that change the state dir
 (open with O_CREAT, write, fsync, rename, link, unlink, mkdir, rmdir); the
 order of that list is checked (each file fsync'd before it is renamed or
 linked into place, each directory fsync'd after a name in it changed and
 before the commit point, the identity record replaced last); then the run
-is repeated once per listed call, making that call fail with EIO and,
-separately, killing drsjoin (SIGKILL) just as it makes that call. After
+is repeated once per listed call, making that call fail with EIO (and, for
+a join, ENOSPC) and, separately, killing drsjoin (SIGKILL) just as it makes
+that call. After an error, a join's device is in the state dir, deleted
+from the emulator again, or named by the error. After
 each run, the state dir must hold the complete old or the complete new
 state, byte for byte (checksums of every file, the certificate against what
 the emulator issued), `status` must agree, and the next run must see it and
@@ -198,6 +201,24 @@ def issued(device_id):
         if d.get("device_id", "").lower() == device_id.lower():
             return base64.b64decode(d["certificate"])
     return None
+
+
+def devices():
+    """The ids of the devices the emulator holds, lower case."""
+    with urllib.request.urlopen(os.environ["EMU_CONTROL"] + "/devices") as r:
+        devs = json.load(r)
+    devs = devs["devices"] if isinstance(devs, dict) else devs
+    return {d.get("device_id", "").lower() for d in devs}
+
+
+def unnamed(before, err):
+    """Devices made by the run that the state dir does not know and the
+    error does not name: a join leaves none behind."""
+    try:
+        rec = json.load(open(os.path.join(STATE, "device.json"))).get("device_id", "").lower()
+    except (OSError, ValueError):
+        rec = None
+    return sorted(d for d in devices() - before if d != rec and d not in err.lower())
 
 
 def leftovers():
@@ -449,11 +470,17 @@ def check_order(name, steps, record):
 
 
 def inject(sc, steps):
+    # A join's commit also fails with a full disk; after either error the
+    # device the service made is stored, deleted again, or named.
+    modes = ("error=EIO", "error=ENOSPC", "signal=KILL") if sc.record else \
+        ("error=EIO", "signal=KILL")
     for call, n, p, ret, line in steps:
         what = "%s #%d (%s)" % (call, n, os.path.relpath(p[-1], STATE))
-        for mode in ("error=EIO", "signal=KILL"):
-            label = "%s: %s at %s" % (sc.name, "EIO" if mode == "error=EIO" else "SIGKILL", what)
+        for mode in modes:
+            kind = mode.split("=")[1] if mode.startswith("error") else "SIGKILL"
+            label = "%s: %s at %s" % (sc.name, kind, what)
             sc.restore()
+            before = devices()
             rc, out, err = run(sc.args, ["-o", "/dev/null", "-e", "trace=" + call,
                                          "-e", "inject=%s:%s:when=%d" % (call, mode, n)])
             if mode == "signal=KILL" and rc not in (-9, 137):
@@ -461,8 +488,12 @@ def inject(sc, steps):
                 continue
             # An error may be survivable (a directory fsync after the
             # commit point, removing the old set), but never silent.
-            if mode == "error=EIO" and rc == 0 and len(err.splitlines()) <= sc.clean_lines:
+            if mode != "signal=KILL" and rc == 0 and len(err.splitlines()) <= sc.clean_lines:
                 not_ok(label, "the error went unnoticed (exit 0, nothing said)")
+                continue
+            if sc.record and mode != "signal=KILL" and unnamed(before, err):
+                not_ok(label, "the emulator holds device(s) %s, which neither the "
+                       "state dir nor the error names" % unnamed(before, err))
                 continue
             j = sc.judge()
             if j not in ("old", "new"):

@@ -74,13 +74,17 @@ wait_polling() {
 	return 1
 }
 
-# join in the background, stopped at the fault point $1; sets PID.
+# join in the background, stopped at the fault point $1; sets PID. A
+# background job of a script starts with SIGINT ignored (and drsjoin keeps
+# an ignored signal ignored, as for nohup): it gets the default back first.
 join_bg() {
 	local at=$1
 	shift
 	env DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" \
 	    SSL_CERT_FILE="$EMU_CA" DRSJOIN_TEST_STOP_AT="$at" "$@" \
-	    "$DRSJOIN" join --token-file "$TOK" --key-store software \
+	    $PY -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$DRSJOIN" join --token-file "$TOK" --key-store software \
 	    >"$OUT" 2>"$ERR" &
 	PID=$!
 }
@@ -171,6 +175,24 @@ if wait_stopped "$PID"; then
 else
 	kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
 	t_fail "SIGHUP during the join request" "drsjoin never stopped at join-post"
+fi
+
+# An ignored SIGHUP (nohup) stays ignored: the join goes on, exit 0.
+STATE=$T_WORK/sig-nohup
+PID=
+env DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
+    DRSJOIN_TEST_STOP_AT=join-post nohup "$DRSJOIN" join --token-file "$TOK" \
+    --key-store software >"$OUT" 2>"$ERR" </dev/null &
+PID=$!
+if wait_stopped "$PID"; then
+	kill -HUP "$PID"
+	kill -CONT "$PID"
+	RC=0; wait "$PID" || RC=$?
+	t_check "under nohup, SIGHUP stays ignored: joined, exit 0" \
+	    "$([ "$RC" -eq 0 ] && [ -f "$STATE/device.json" ]; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
+else
+	kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
+	t_fail "under nohup" "drsjoin never stopped at join-post"
 fi
 
 # 6. SIGINT during the commit that succeeds: 130, kept.

@@ -529,8 +529,8 @@ identity_remove(const struct json *rec)
 		e = errno;
 		/* Nothing is gone yet: the whole identity is put back. */
 		if (state_rename(gone, set) == 0 && state_sync("identity") == 0)
-			log_fail(EXIT_IO, "%s/%s: cannot remove: %s; nothing was removed: "
-			    "this machine is still joined as device %s", abs, dk,
+			log_fail(EXIT_IO, "%s/%s: cannot remove: %s; nothing was removed "
+			    "here: the identity of device %s stays whole", abs, dk,
 			    strerror(e), id);
 		else
 			log_fail(EXIT_IO, "%s/%s: cannot remove: %s, nor put back: the "

@@ -212,13 +212,16 @@ def devices():
 
 
 def unnamed(before, err):
-    """Devices made by the run that the state dir does not know and the
-    error does not name: a join leaves none behind."""
+    """Devices made by the run that the state dir does not know and no
+    line names as left in the tenant (a line saying it was deleted does not
+    count): a join leaves none behind."""
     try:
         rec = json.load(open(os.path.join(STATE, "device.json"))).get("device_id", "").lower()
     except (OSError, ValueError):
         rec = None
-    return sorted(d for d in devices() - before if d != rec and d not in err.lower())
+    lines = [l for l in err.lower().splitlines() if "was deleted" not in l]
+    return sorted(d for d in devices() - before
+                  if d != rec and not any(d in l for l in lines))
 
 
 def leftovers():

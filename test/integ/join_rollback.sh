@@ -43,12 +43,13 @@ print("\n".join(sorted(x["device_id"].lower() for x in d)))'
 }
 
 # Every device the emulator holds now and did not before ($1: a file of
-# the ids before) is the state dir's or named on stderr; prints what is not.
+# the ids before) is the state dir's or named on stderr as left in the
+# tenant (not in a line saying it was deleted); prints what is not.
 unnamed_devices() {
 	local id rec=""
 	[ -f "$STATE/device.json" ] && rec=$(jget "$STATE/device.json" 'd["device_id"].lower()')
 	devices | comm -13 "$1" - | while read -r id; do
-		[ "$id" = "$rec" ] || grep -qiF "$id" "$ERR" || echo "$id"
+		[ "$id" = "$rec" ] || grep -iF "$id" "$ERR" | grep -qv 'was deleted' || echo "$id"
 	done
 }
 

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "answer.h"
 #include "cli.h"
 #include "cloud.h"
+#include "config.h"
 #include "crypto.h"
 #include "http.h"
 #include "json.h"
@@ -85,7 +87,8 @@ usage(FILE *f)
 	    "\n"
 	    "Global options:\n"
 	    "  -v, --verbose          more detail on stderr (repeat for more)\n"
-	    "  -q, --quiet            errors only\n"
+	    "  -q, --quiet            errors only (join and leave: no JSON either,\n"
+	    "                         unless --json)\n"
 	    "  --cacert FILE          CA bundle for the service (or SSL_CERT_FILE)\n"
 	    "  --proxy URL            HTTPS proxy (default: the proxy environment variables)\n"
 	    "  --timeout SECONDS      time limit of each request (default 30)\n"
@@ -98,15 +101,19 @@ usage(FILE *f)
 	    "                         for public; or DRSJOIN_DISCOVERY_URL)\n"
 	    "  --resolve HOST:PORT:ADDRESS  connect to ADDRESS for HOST:PORT (repeatable;\n"
 	    "                         TLS still checks HOST)\n"
-	    "  --tcti SPEC            the TPM, e.g. device:/dev/tpmrm0 (or DRSJOIN_TCTI)\n"
+	    "  --tcti SPEC            the TPM, e.g. device:/dev/tpmrm0 (or DRSJOIN_TCTI;\n"
+	    "                         status and leave: the one recorded at join)\n"
+	    "  --config FILE          settings file (default %s, or\n"
+	    "                         DRSJOIN_CONFIG; /dev/null reads none)\n"
 	    "  --compact              JSON on one line (default: indented, two spaces)\n"
 	    "  --new                  start a new document: read none from stdin\n"
 	    "  -h, --help             this text\n"
 	    "  -V, --version          versions of drsjoin and its libraries\n"
 	    "\n"
-	    "'drsjoin COMMAND --help' describes a command.\n"
+	    "Global options come before the command. 'drsjoin COMMAND --help'\n"
+	    "describes a command.\n"
 	    "\n%s",
-	    DRSJOIN_STATE_DIR, DRSJOIN_DISCOVERY_URL, exit_table);
+	    DRSJOIN_STATE_DIR, DRSJOIN_DISCOVERY_URL, DRSJOIN_CONFIG_FILE, exit_table);
 }
 
 static int
@@ -159,6 +166,19 @@ state_dir_option(char **copy)
 	return 0;
 }
 
+/* Said before any key is made: a typo must not cost a TPM key generation. */
+static int
+discovery_url_check(void)
+{
+	char why[128];
+
+	if (answer_url_ok(opts.discovery_url, why, sizeof(why)))
+		return 0;
+	return cli_usage(NULL, "%s: not a usable https URL (%s)",
+	    opts.discovery_url == getenv("DRSJOIN_DISCOVERY_URL") ?
+	    "DRSJOIN_DISCOVERY_URL" : "--discovery-url", why);
+}
+
 /* Writes stdout out; a full disk must not look like success. */
 static int
 flush_stdout(void)
@@ -172,7 +192,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_CACERT = 256, O_PROXY, O_TIMEOUT, O_ATTEMPTS, O_STATE_DIR,
-	    O_DISCOVERY_URL, O_TCTI, O_COMPACT, O_CLOUD, O_RESOLVE, O_NEW };
+	    O_DISCOVERY_URL, O_TCTI, O_COMPACT, O_CLOUD, O_RESOLVE, O_NEW, O_CONFIG };
 	enum { RESOLVE_MAX = 16 };
 	static const struct option longopts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
@@ -190,10 +210,11 @@ main(int argc, char **argv)
 		{ "cloud", required_argument, NULL, O_CLOUD },
 		{ "resolve", required_argument, NULL, O_RESOLVE },
 		{ "new", no_argument, NULL, O_NEW },
+		{ "config", required_argument, NULL, O_CONFIG },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *resolve[RESOLVE_MAX + 1] = { NULL };
-	const char *cloud = NULL;
+	const char *cloud = NULL, *config_path = NULL;
 	char *discovery_url = NULL;
 	int nresolve = 0;
 	const struct command *cmd = NULL;
@@ -217,6 +238,8 @@ main(int argc, char **argv)
 
 	/* '+': global options stop at the command name. */
 	opterr = 0;
+	cli_global_options = longopts;
+	cli_global_short = "vqV";
 	while ((c = cli_getopt(argc, argv, "+:vqhV", longopts)) != -1) {
 		switch (c) {
 		case 'v':
@@ -259,6 +282,9 @@ main(int argc, char **argv)
 		case O_NEW:
 			opts.new_doc = 1;
 			break;
+		case O_CONFIG:
+			config_path = optarg;
+			break;
 		case O_COMPACT:
 			opts.compact = 1;
 			break;
@@ -278,6 +304,19 @@ main(int argc, char **argv)
 			return log_exit_code();
 		}
 	}
+	if (quiet && verbose) {
+		cli_usage(NULL, "-q and -v contradict each other");
+		return log_exit_code();
+	}
+	log_level = quiet ? 0 : 1 + verbose;
+	/* The first -v line: what a support ticket needs to know first. */
+	log_debug(1, "drsjoin %s (%s; %s; tpm2-tss %s; cJSON %s)", DRSJOIN_VERSION,
+	    crypto_library_version(), http_library_version(), tpm_library_version(),
+	    json_library_version());
+	/* The file's settings where the command line and environment set none. */
+	if (!show_version && config_load(config_path) < 0)
+		return log_exit_code();
+	config_apply_globals(&cloud);
 	if (state_dir_option(&state_dir) < 0)
 		return log_exit_code();
 	opts.cloud = cloud_default();
@@ -296,15 +335,6 @@ main(int argc, char **argv)
 		}
 		opts.discovery_url = discovery_url;
 	}
-	if (quiet && verbose) {
-		cli_usage(NULL, "-q and -v contradict each other");
-		return log_exit_code();
-	}
-	log_level = quiet ? 0 : 1 + verbose;
-	/* The first -v line: what a support ticket needs to know first. */
-	log_debug(1, "drsjoin %s (%s; %s; tpm2-tss %s; cJSON %s)", DRSJOIN_VERSION,
-	    crypto_library_version(), http_library_version(), tpm_library_version(),
-	    json_library_version());
 
 	if (show_version) {
 		rc = version();
@@ -330,7 +360,7 @@ main(int argc, char **argv)
 		if (http_global_init() < 0)
 			return log_exit_code();
 		net = 1;
-		if (http_set_options(&ho) < 0) {
+		if (http_set_options(&ho) < 0 || discovery_url_check() < 0) {
 			http_global_cleanup();
 			return log_exit_code();
 		}

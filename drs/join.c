@@ -11,6 +11,7 @@
 #include "answer.h"
 #include "cert.h"
 #include "cli.h"
+#include "config.h"
 #include "discovery.h"
 #include "doc.h"
 #include "http.h"
@@ -27,6 +28,7 @@
 #include "sandbox.h"
 #include "sigdefer.h"
 #include "state.h"
+#include "summary.h"
 #include "svcerr.h"
 #include "token.h"
 #include "util.h"
@@ -43,6 +45,7 @@ struct join_args {
 	enum keystore_choice store;
 	enum nonce_mode nonce;
 	int join_type, join_type_given, force, keep_old_device;
+	int json;	/* --json: JSON on stdout even under -q or at a terminal */
 };
 
 /* The join's access token: read before any traffic, or obtained after discovery. */
@@ -129,13 +132,28 @@ out:
 	return ok;
 }
 
+/* The joined document on stdout, or its summary, or nothing (summary.h). */
+static int
+join_print(const struct json *doc, int already, int json)
+{
+	switch (summary_out(json)) {
+	case SUMMARY_NONE:
+		return 0;
+	case SUMMARY_TEXT:
+		return summary_join(json_get_object(doc, "device"), already);
+	case SUMMARY_JSON:
+		break;
+	}
+	return doc_write(doc);
+}
+
 /*
  * Prints the document with the stored identity as its "device" section, in
  * the shape of a first join: tenant, discovery, keys, device; no nonce or
  * CSR. Records from before "tenant" was kept give the id and domain.
  */
 static int
-print_identity(struct json *doc, const struct json *rec)
+print_identity(struct json *doc, const struct json *rec, int json)
 {
 	struct json *keys = json_get_object(rec, "keys");
 	struct json *tenant = json_get_object(rec, "tenant");
@@ -164,7 +182,7 @@ print_identity(struct json *doc, const struct json *rec)
 	if (identity_paths_absolute(json_get_object(doc, "device")) < 0 ||
 	    (keys != NULL && identity_paths_absolute(doc) < 0))
 		return -1;
-	return doc_write(doc);
+	return join_print(doc, 1, json);
 }
 
 static struct json *
@@ -202,6 +220,14 @@ make_record(const struct json *doc, const struct cert *c, const char *upn,
 		return NULL;
 	}
 	json_remove(json_get_object(r, "keys"), "dir");
+	/* The TPM is named by what this run opened, never by the document. */
+	json_remove(json_get_object(r, "keys"), "tcti");
+	if (doc_get(doc, "keys", "store") != NULL &&
+	    strcmp(doc_get(doc, "keys", "store"), "tpm") == 0 && keystore_tpm_spec() != NULL &&
+	    json_set_string(r, "tcti", keystore_tpm_spec()) < 0) {
+		json_free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -471,7 +497,7 @@ join_token_obtain(struct http_session *s, struct json *doc, struct join_token *t
 {
 	const char *tid = doc_get(doc, "tenant", "id");
 
-	if (t->src.kind != TOKEN_ACCESS) {
+	if (t->src.kind != TOKEN_ACCESS && t->token == NULL) {
 		char why[512];
 		int bad;
 
@@ -492,7 +518,9 @@ join_token_obtain(struct http_session *s, struct json *doc, struct join_token *t
 		log_debug(1, "login: got an access token for %s (audience %s)",
 		    t->claims.upn != NULL ? t->claims.upn : "(no upn)", t->claims.aud);
 	}
-	/* Refused here, before any join request. */
+	/* Refused here, before any join request; checked once discovered. */
+	if (doc_get(doc, "discovery", "join_endpoint") == NULL)
+		return 0;
 	return jwt_check_audience(&t->claims,
 	    doc_get(doc, "discovery", "join_resource_id"));
 }
@@ -523,6 +551,17 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 	}
 	if ((s = http_session_new()) == NULL)
 		goto out;
+	/*
+	 * No tenant named (a refresh token, the device code): the sign-in at
+	 * the cloud's "organizations" authority comes first, and the token's
+	 * tid is the tenant discovered, as for a ready token.
+	 */
+	if (tenant == NULL) {
+		if (join_token_obtain(s, doc, t) < 0)
+			goto out;
+		ready = 1;
+		log_note("join: signed in for tenant %s", t->claims.tid);
+	}
 	/*
 	 * Where the token (or the BPRT, the refresh token) goes is discovery's
 	 * answer now, never the document's.
@@ -639,7 +678,7 @@ already_joined(const struct join_args *a, struct json *doc, struct json **rec)
 	}
 	log_note("join: already joined as device %s; nothing to do (--force joins "
 	    "again)", id);
-	return print_identity(doc, *rec) < 0 ? -1 : 1;
+	return print_identity(doc, *rec, a->json) < 0 ? -1 : 1;
 }
 
 static void
@@ -652,6 +691,7 @@ usage(void)
 	    "                    [--target-domain DOMAIN] [--force [--keep-old-device]]\n"
 	    "                    [--key-store tpm|software|auto]\n"
 	    "                    [--nonce auto|require|off] [--no-nonce] [--in FILE]\n"
+	    "                    [--json]\n"
 	    "\n"
 	    "Joins this machine to the tenant: runs whichever phases the document\n"
 	    "(--in, or stdin when it is not a terminal) lacks - discover, nonce,\n"
@@ -664,6 +704,10 @@ usage(void)
 	    "replaced device from its tenant (a failure there is a warning);\n"
 	    "--keep-old-device leaves it there.\n"
 	    "\n"
+	    "Prints the document with the identity as its \"device\" section; at a\n"
+	    "terminal a short summary instead (device id, tenant, user, key store),\n"
+	    "and under -q nothing; --json prints the document always.\n"
+	    "\n"
 	    "The access token, never on the command line, comes from one of:\n"
 	    "  --token-file FILE          a DRS access token (or DRSJOIN_TOKEN)\n"
 	    "  --bprt-file FILE           a bulk enrolment token, exchanged at the\n"
@@ -673,7 +717,10 @@ usage(void)
 	    "  --device-code              a person signs in with a code on another screen\n"
 	    "FILE - is stdin. --client-id ID: the app of a refresh token or of the\n"
 	    "device code sign-in (default %s). With the last three, the tenant\n"
-	    "comes from --tenant (or the document's tenant section).\n"
+	    "comes from --tenant (or the document's tenant section); a BPRT needs\n"
+	    "it, while without it a refresh token or the device code signs in at\n"
+	    "the cloud's \"organizations\" authority and the access token names\n"
+	    "the tenant.\n"
 	    "\n"
 	    "--nonce auto (the default) uses a nonce when the service gives one, and\n"
 	    "joins without it when the nonce service is missing or fails or the\n"
@@ -713,6 +760,7 @@ cmd_join(int argc, char **argv)
 		{ "key-store", required_argument, NULL, 'k' },
 		{ "no-nonce", no_argument, NULL, 'n' },
 		{ "in", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -725,6 +773,9 @@ cmd_join(int argc, char **argv)
 	char why[1024], no_token[512];
 	int c, rc = -1, done, code = 0, device_code = 0;
 
+	/* The config file's key-store (checked when read), unless given. */
+	if (config.key_store != NULL && keystore_parse("join", config.key_store, &a.store) < 0)
+		return -1;
 	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'T': token_file = optarg; break;
@@ -775,6 +826,7 @@ cmd_join(int argc, char **argv)
 			break;
 		case 'n': a.nonce = NONCE_OFF; break;
 		case 'i': a.in = optarg; break;
+		case 'J': a.json = 1; break;
 		case 'h': usage(); return 0;
 		default:
 			return cli_bad_option("join", c, argv);
@@ -792,6 +844,9 @@ cmd_join(int argc, char **argv)
 	 * No token at all is an error only when a join is needed: a re-run on
 	 * a joined machine needs none (already_joined below).
 	 */
+	if (a.tenant == NULL)
+		a.tenant = config.tenant;
+	config_token_source(&token_file, &bprt_file, &refresh_file, device_code);
 	log_catch(no_token, sizeof(no_token));
 	c = token_source_choose(&t.src, token_file, bprt_file, refresh_file,
 	    device_code, client_id);
@@ -832,7 +887,8 @@ cmd_join(int argc, char **argv)
 	}
 	tenant = t.src.kind == TOKEN_ACCESS ? t.claims.tid : a.tenant != NULL ?
 	    a.tenant : doc_get(doc, "tenant", "id");
-	if (tenant == NULL) {
+	/* A refresh token or the device code finds its tenant (run_join). */
+	if (tenant == NULL && t.src.kind == TOKEN_BPRT) {
 		rc = cli_usage("join", "with a %s, give --tenant ID|DOMAIN",
 		    token_source_name(&t.src));
 		goto out;
@@ -859,6 +915,9 @@ cmd_join(int argc, char **argv)
 			log_note("warning: join: the replaced device %s will stay in the "
 			    "tenant (%s)", json_get_string(rec, "device_id"), why);
 	}
+	/* A CA bundle that cannot be used is said before any key is made. */
+	if (http_cabundle_check() < 0)
+		goto out;
 	if ((rc = run_join(doc, &t, &a)) == 0 && (c = sigdefer_pending()) != 0) {
 		/* Held over the request and the commit; now, what was done. */
 		rc = log_fail(sigdefer_exit_code(c), "join: interrupted (%s) during the "
@@ -871,7 +930,7 @@ cmd_join(int argc, char **argv)
 	} else if (rc == 0) {
 		if (old != NULL)
 			leave_delete_old(old, doc_get(doc, "device", "device_id"));
-		rc = doc_write(doc);
+		rc = join_print(doc, 0, a.json);
 	}
 out:
 	leave_old_free(old);

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "log.h"
 #include "state.h"
 #include "util.h"
@@ -105,12 +106,26 @@ unsafe(const struct stat *st, int leaf, char *why, size_t n)
 	return why;
 }
 
+/*
+ * A user who is not root meeting root's default state dir (EACCES, EPERM,
+ * or refused as root's) is told the two ways on; "" otherwise.
+ */
+static const char *
+root_hint(const char *dir, int e, int refused_owner)
+{
+	if (geteuid() == 0 || strcmp(dir, DRSJOIN_STATE_DIR) != 0 ||
+	    !(e == EACCES || e == EPERM || refused_owner))
+		return "";
+	return "; it is root's: run drsjoin as root (sudo), or give --state-dir "
+	    "DIR (or DRSJOIN_STATE_DIR) for a state dir of your own";
+}
+
 int
 state_open(const char *dir, int create)
 {
 	struct stat st;
 	char *copy = NULL, *p, *next, why[128];
-	const char *bad = NULL;
+	const char *bad = NULL, *hint;
 	int fd = -1, sub, rc = -1, leaf;
 
 	if (dir == NULL || dir[0] != '/')
@@ -138,8 +153,8 @@ state_open(const char *dir, int create)
 		    O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0 && errno == ENOENT && create) {
 			if (mkdirat(fd, p, leaf ? 0700 : 0755) < 0 && errno != EEXIST) {
-				log_fail(EXIT_IO, "state dir %s: %s: cannot create: %s", dir,
-				    copy, strerror(errno));
+				log_fail(EXIT_IO, "state dir %s: %s: cannot create: %s%s",
+				    dir, copy, strerror(errno), root_hint(dir, errno, 0));
 				goto out;
 			}
 			sub = openat(fd, p, (leaf ? O_RDONLY : O_PATH) | O_DIRECTORY |
@@ -156,7 +171,8 @@ state_open(const char *dir, int create)
 				    "(give the real path)" : "not a directory";
 				goto refused;
 			}
-			log_fail(EXIT_IO, "state dir %s: %s: %s", dir, copy, strerror(errno));
+			log_fail(EXIT_IO, "state dir %s: %s: %s%s", dir, copy,
+			    strerror(errno), root_hint(dir, errno, 0));
 			goto out;
 		}
 		close(fd);
@@ -183,10 +199,91 @@ state_open(const char *dir, int create)
 	goto out;
 refused:
 	/* copy is cut after the component that is wrong. */
+	hint = root_hint(dir, 0, bad == why && strncmp(why, "owned", 5) == 0);
 	if (strcmp(copy, dir) == 0)
-		log_fail(EXIT_IO, "state dir %s: %s", dir, bad);
+		log_fail(EXIT_IO, "state dir %s: %s%s", dir, bad, hint);
 	else
-		log_fail(EXIT_IO, "state dir %s: %s: %s", dir, copy, bad);
+		log_fail(EXIT_IO, "state dir %s: %s: %s%s", dir, copy, bad, hint);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return rc;
+}
+
+int
+state_open_safe_file(const char *path, int code)
+{
+	struct stat st;
+	char *copy, *p, *next, why[128];
+	const char *bad = NULL;
+	int fd, sub, leaf, rc = -1;
+
+	if (path == NULL || path[0] != '/' || path[1] == '\0')
+		return log_fail(EXIT_INTERNAL, "%s: not an absolute file name",
+		    path ? path : "(none)");
+	if ((copy = util_strdup(path)) == NULL)
+		return -1;
+	if ((fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		log_fail(code, "%s: /: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((bad = unsafe(&st, 0, why, sizeof(why))) != NULL) {
+		copy[1] = '\0';
+		goto refused;
+	}
+	for (p = copy + 1; p != NULL; p = next) {
+		if ((next = strchr(p, '/')) != NULL)
+			*next++ = '\0';
+		leaf = next == NULL || *next == '\0';
+		/* O_NONBLOCK: a FIFO fails the regular-file check, never blocks. */
+		sub = openat(fd, p, (leaf ? O_RDONLY | O_NONBLOCK | O_NOCTTY :
+		    O_PATH | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			if (errno == ENOENT) {
+				rc = -2;
+				goto out;
+			}
+			if (errno == ELOOP || errno == ENOTDIR) {
+				bad = fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISLNK(st.st_mode) ? "a symbolic link, refused "
+				    "(give the real path)" : "not a directory";
+				goto refused;
+			}
+			log_fail(code, "%s: %s: %s", path, copy, strerror(errno));
+			goto out;
+		}
+		close(fd);
+		fd = sub;
+		if (fstat(fd, &st) < 0) {
+			log_fail(code, "%s: %s: %s", path, copy, strerror(errno));
+			goto out;
+		}
+		if (leaf) {
+			/* The file: as a leaf directory would be, but regular. */
+			if (!S_ISREG(st.st_mode))
+				bad = "not a regular file";
+			else {
+				st.st_mode = (st.st_mode & 07777) | S_IFDIR;
+				bad = unsafe(&st, 1, why, sizeof(why));
+			}
+		} else
+			bad = unsafe(&st, 0, why, sizeof(why));
+		if (bad != NULL)
+			goto refused;
+		if (next != NULL)
+			next[-1] = '/';
+		if (leaf)
+			break;
+	}
+	rc = fd;
+	fd = -1;
+	goto out;
+refused:
+	if (strcmp(copy, path) == 0)
+		log_fail(code, "%s: %s", path, bad);
+	else
+		log_fail(code, "%s: %s: %s", path, copy, bad);
 out:
 	if (fd >= 0)
 		close(fd);

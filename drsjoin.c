@@ -70,7 +70,9 @@ static const char exit_table[] =
     "  6  TPM: no usable TPM, or the TPM failed\n"
     "  7  local I/O: the state directory, key files, or writing the output\n"
     "  8  not joined (status, leave)\n"
-    "  130  interrupted by Ctrl-C (join --device-code)\n";
+    "  129  join interrupted by SIGHUP (after its request: kept or deleted again)\n"
+    "  130  interrupted by Ctrl-C (join --device-code; join's request)\n"
+    "  143  join interrupted by SIGTERM (after its request: kept or deleted again)\n";
 
 static void
 usage(FILE *f)

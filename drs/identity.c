@@ -156,16 +156,63 @@ parse_record(const char *buf, size_t len, const char **why)
 	return rec;
 }
 
-static int
-load(struct json **rec, int quiet)
+/*
+ * The set name in a record's identity_dir ("identity/SET", or as older
+ * records have it, "STATE/identity/SET"), or NULL.
+ */
+static const char *
+record_set(const struct json *rec)
 {
-	char *buf = NULL, *abs = NULL;
-	const char *why = NULL;
+	const char *dir = json_get_string(rec, "identity_dir");
+	const char *rel = state_rel_any(dir);
+
+	if (rel == NULL || strncmp(rel, "identity/", 9) != 0 || !set_name_ok(rel + 9, ""))
+		return NULL;
+	return rel + 9;
+}
+
+/* Where the set of a removal that started is: "identity/.remove-SET". */
+#define REMOVING_PREFIX ".remove-"
+
+/*
+ * 1 when rec's set has been marked for removal (identity_remove renamed
+ * identity/SET to identity/.remove-SET, and nothing put SET back): from
+ * that rename on, the machine is not joined, and the next run that writes
+ * finishes the removal (identity_cleanup).
+ */
+static int
+removing(const struct json *rec)
+{
+	const char *name = record_set(rec);
+	char rel[64];
+	struct stat st;
+
+	if (name == NULL)
+		return 0;
+	snprintf(rel, sizeof(rel), "identity/%s", name);
+	if (state_lstat(rel, &st) == 0 || errno != ENOENT)
+		return 0;
+	snprintf(rel, sizeof(rel), "identity/" REMOVING_PREFIX "%s", name);
+	return state_lstat(rel, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * identity_load; with removing_out (identity_cleanup), a record whose set
+ * is being removed is returned (rc 1) and *removing_out set.
+ */
+static int
+load(struct json **rec, int quiet, int *removing_out)
+{
+	char *buf = NULL, *abs = NULL, moved_why[512];
+	const char *why = NULL, *moved;
+	int cleanup = removing_out != NULL;
 	struct stat st;
 	size_t len = 0;
 	int rc = -1, fd;
 
 	*rec = NULL;
+	if (removing_out != NULL)
+		*removing_out = 0;
 	if ((abs = state_abs(IDENTITY_RECORD)) == NULL)
 		return -1;
 	if ((fd = state_openat(IDENTITY_RECORD, O_RDONLY, 0)) < 0) {
@@ -189,8 +236,31 @@ load(struct json **rec, int quiet)
 		else if (quiet)
 			why = "cannot be read";
 		log_mute(0);
+		if (*rec != NULL && record_set(*rec) == NULL) {
+			/*
+			 * Its keys are somewhere this state dir does not know (it
+			 * was moved, renamed or bind-mounted, or the record was
+			 * edited): like a corrupt record, so that no cleanup takes
+			 * the key sets here for unused ones.
+			 */
+			moved = json_get_string(*rec, "identity_dir");
+			if (moved == NULL)
+				moved = "(missing)";
+			snprintf(moved_why, sizeof(moved_why), "its identity_dir %.300s is "
+			    "not a key set of this state dir: if the state dir was "
+			    "moved, renamed or bind-mounted, use it where it was joined "
+			    "(--state-dir), or move it back; nothing was removed", moved);
+			why = moved_why;
+			json_free(*rec);
+			*rec = NULL;
+		}
 		if (*rec != NULL)
 			rc = 0;
+		if (*rec != NULL && removing(*rec)) {
+			if (removing_out != NULL)
+				*removing_out = 1;
+			rc = 1;
+		}
 	}
 	close(fd);
 out:
@@ -201,6 +271,13 @@ out:
 			log_fail(EXIT_IO, "%s: %s (see 'drsjoin join --force', or "
 			    "'drsjoin leave --local-only' to remove it)", abs, why);
 	}
+	if (rc == 1 && *rec != NULL && !cleanup) {
+		log_debug(1, "%s: device %s is being removed (a removal was "
+		    "interrupted): not joined; the next drsjoin that writes "
+		    "finishes it", abs, json_get_string(*rec, "device_id"));
+		json_free(*rec);
+		*rec = NULL;
+	}
 	free(buf);
 	free(abs);
 	return rc;
@@ -209,25 +286,13 @@ out:
 int
 identity_load(struct json **rec)
 {
-	return load(rec, 0);
+	return load(rec, 0, NULL);
 }
 
 int
 identity_load_quiet(struct json **rec)
 {
-	return load(rec, 1);
-}
-
-/* The set name in a record's identity_dir, or NULL. */
-static const char *
-record_set(const struct json *rec)
-{
-	const char *dir = json_get_string(rec, "identity_dir");
-	const char *rel = state_rel(dir);
-
-	if (rel == NULL || strncmp(rel, "identity/", 9) != 0 || !set_name_ok(rel + 9, ""))
-		return NULL;
-	return rel + 9;
+	return load(rec, 1, NULL);
 }
 
 char *
@@ -244,6 +309,32 @@ identity_set_of(const struct json *rec)
 	    json_get_string(rec, "identity_dir") : "(missing)", state_path());
 	free(abs);
 	return NULL;
+}
+
+int
+identity_paths_absolute(struct json *rec)
+{
+	static const char *const fields[] = { "identity_dir", "certificate",
+	    "device_key", "transport_key" };
+	struct json *keys = json_get_object(rec, "keys");
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		struct json *o = i < 2 ? rec : keys;
+		const char *v = json_get_string(o, fields[i]);
+		char *abs;
+		int rc;
+
+		if (v == NULL || v[0] == '/' || state_rel_any(v) == NULL)
+			continue;
+		if ((abs = state_abs(v)) == NULL)
+			return -1;
+		rc = json_set_string(o, fields[i], abs);
+		free(abs);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Rewrites the "keys" paths under old_dir to new_dir. */
@@ -294,9 +385,10 @@ identity_commit(const char *staging, const char *cert_pem, struct json *rec)
 	    (abs_set = state_abs(set)) == NULL || (abs_cert = state_abs(cert)) == NULL ||
 	    (abs_rec = state_abs(IDENTITY_RECORD)) == NULL)
 		goto out;
-	if (move_key_paths(rec, abs_staging, abs_set) < 0 ||
-	    json_set_string(rec, "identity_dir", abs_set) < 0 ||
-	    json_set_string(rec, "certificate", abs_cert) < 0 ||
+	/* Relative to the state dir: a moved state dir keeps a usable record. */
+	if (move_key_paths(rec, abs_staging, set) < 0 ||
+	    json_set_string(rec, "identity_dir", set) < 0 ||
+	    json_set_string(rec, "certificate", cert) < 0 ||
 	    (text = json_print(rec, JSON_SORT | JSON_INDENT)) == NULL)
 		goto out;
 	/* What is written must read back: refused before anything moves. */
@@ -316,7 +408,7 @@ identity_commit(const char *staging, const char *cert_pem, struct json *rec)
 	    /* The commit point: before it the old identity stands, after it the new. */
 	    state_replace(IDENTITY_RECORD, text, len, 0600) < 0) {
 		/* The keys go back where the document says they are. */
-		unlinkat(state_dirfd(), cert, 0);
+		state_unlink(cert);
 		state_rename(set, staging);
 		goto out;
 	}
@@ -341,16 +433,30 @@ out:
 	return rc;
 }
 
-int
-identity_remove(const struct json *rec)
+static int keep_nothing(const char *name, const void *arg);
+static int sweep(const char *rel, int (*keep)(const char *, const void *),
+    const void *arg);
+
+/*
+ * The removal after its commit point (identity/.remove-SET exists, and
+ * the record names SET): the files of the set, the record, then the empty
+ * set, which marks the removal until the record is gone for good.
+ */
+static int
+finish_removal(const char *gone, const char *id)
 {
-	const char *dk = json_get_string(json_get_object(rec, "keys"), "device_key");
-	char *set = NULL, *key = NULL;
+	char *abs = state_abs(gone);
 	int rc = -1;
 
-	dk = dk != NULL && strrchr(dk, '/') != NULL ? strrchr(dk, '/') + 1 : dk;
-	util_fault_point("remove-start");
-	if (unlinkat(state_dirfd(), IDENTITY_RECORD, 0) < 0 && errno != ENOENT) {
+	if (sweep(gone, keep_nothing, NULL) < 0) {
+		log_fail(EXIT_IO, "%s: not all files of device %s's identity could be "
+		    "removed (its private key is gone): %s/%s is kept, and the next "
+		    "drsjoin command that writes tries again", abs ? abs : gone, id,
+		    state_path(), IDENTITY_RECORD);
+		goto out;
+	}
+	util_fault_point("remove-set-emptied");
+	if (state_unlink(IDENTITY_RECORD) < 0 && errno != ENOENT) {
 		log_fail(EXIT_IO, "%s/%s: cannot remove: %s", state_path(),
 		    IDENTITY_RECORD, strerror(errno));
 		goto out;
@@ -359,53 +465,105 @@ identity_remove(const struct json *rec)
 	if (state_sync(".") < 0)
 		goto out;
 	util_fault_point("remove-record-synced");
-	/* From here the machine is not joined; what is left is leftovers. */
-	log_mute(1);
-	set = identity_set_of(rec);
-	log_mute(0);
-	if (set == NULL) {
-		rc = 0;
-		goto out;
-	}
-	/* The private key first: the rest is public. */
-	if (dk != NULL && state_name_ok(dk) &&
-	    (key = util_asprintf("%s/%s", set, dk)) != NULL &&
-	    unlinkat(state_dirfd(), key, 0) < 0 && errno != ENOENT) {
-		log_fail(EXIT_IO, "%s/%s: cannot remove: %s", state_path(), key,
-		    strerror(errno));
-		goto out;
-	}
-	util_fault_point("remove-device-key-unlinked");
-	if (state_remove(set) < 0) {
-		log_fail(EXIT_IO, "%s/%s: the identity is gone, but its files here "
-		    "could not all be removed", state_path(), set);
-		goto out;
-	}
-	util_fault_point("remove-set-removed");
-	/*
-	 * No fsync of identity/ here: with the record gone for good, a set that
-	 * a crash brings back is a leftover the next run's cleanup removes.
-	 */
+	/* Not joined for good now: an empty set left or brought back is swept. */
+	if (state_remove(gone) < 0)
+		log_note("could not remove the empty %s: the next run does",
+		    abs ? abs : gone);
 	rc = 0;
 out:
-	free(set);
-	free(key);
+	free(abs);
 	return rc;
 }
 
-/* Removes the entries of directory rel for which keep() says no. */
-static void
+int
+identity_remove(const struct json *rec)
+{
+	const char *dk = json_get_string(json_get_object(rec, "keys"), "device_key");
+	const char *name = record_set(rec), *id = json_get_string(rec, "device_id");
+	char *set = NULL, *gone = NULL, *key = NULL, *abs = NULL;
+	struct stat st;
+	int rc = -1, e;
+
+	dk = dk != NULL && strrchr(dk, '/') != NULL ? strrchr(dk, '/') + 1 : dk;
+	if (id == NULL)
+		id = "(unknown)";
+	/* identity_load refuses a record that names no set of this state dir. */
+	if (name == NULL)
+		return log_fail(EXIT_INTERNAL, "remove: the record names no key set");
+	if ((set = util_asprintf("identity/%s", name)) == NULL ||
+	    (gone = util_asprintf("identity/" REMOVING_PREFIX "%s", name)) == NULL ||
+	    (abs = state_abs(set)) == NULL)
+		goto out;
+	util_fault_point("remove-start");
+	if (state_lstat(set, &st) < 0) {
+		if (errno != ENOENT) {
+			log_fail(EXIT_IO, "%s: %s; nothing was removed", abs,
+			    strerror(errno));
+			goto out;
+		}
+		/* A set that is gone already: only the record is left to remove. */
+		if (state_mkdir(gone) < 0)
+			goto out;
+	} else if (!S_ISDIR(st.st_mode)) {
+		log_fail(EXIT_IO, "%s: %s: not followed, nothing was removed "
+		    "(remove it yourself, then run drsjoin leave --local-only)", abs,
+		    S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
+		goto out;
+	} else if (state_rename(set, gone) < 0) {
+		goto out;	/* nothing changed */
+	}
+	/*
+	 * The commit point: from this rename on the machine is not joined
+	 * (identity_load), and the next run finishes the removal.
+	 */
+	if (state_sync("identity") < 0) {
+		if (state_rename(gone, set) == 0)
+			state_sync("identity");
+		goto out;
+	}
+	util_fault_point("remove-set-marked");
+	/* The private key first: the rest is public. */
+	if (dk != NULL && state_name_ok(dk) &&
+	    (key = util_asprintf("%s/%s", gone, dk)) != NULL &&
+	    state_unlink(key) < 0 && errno != ENOENT) {
+		e = errno;
+		/* Nothing is gone yet: the whole identity is put back. */
+		if (state_rename(gone, set) == 0 && state_sync("identity") == 0)
+			log_fail(EXIT_IO, "%s/%s: cannot remove: %s; nothing was removed "
+			    "here: the identity of device %s stays whole", abs, dk,
+			    strerror(e), id);
+		else
+			log_fail(EXIT_IO, "%s/%s: cannot remove: %s, nor put back: the "
+			    "next drsjoin command that writes tries again", abs, dk,
+			    strerror(e));
+		goto out;
+	}
+	util_fault_point("remove-device-key-unlinked");
+	rc = finish_removal(gone, id);
+out:
+	free(set);
+	free(gone);
+	free(key);
+	free(abs);
+	return rc;
+}
+
+/*
+ * Removes the entries of directory rel for which keep() says no, following
+ * no link. -1 when one could not be removed (each said in a note).
+ */
+static int
 sweep(const char *rel, int (*keep)(const char *name, const void *arg), const void *arg)
 {
 	DIR *d;
 	struct dirent *e;
-	int fd;
+	int fd, rc = 0;
 
 	if ((fd = state_openat(rel, O_RDONLY | O_DIRECTORY, 0)) < 0)
-		return;
+		return errno == ENOENT ? 0 : -1;
 	if ((d = fdopendir(fd)) == NULL) {
 		close(fd);
-		return;
+		return -1;
 	}
 	while ((e = readdir(d)) != NULL) {
 		char *p;
@@ -415,14 +573,27 @@ sweep(const char *rel, int (*keep)(const char *name, const void *arg), const voi
 			continue;
 		p = strcmp(rel, ".") == 0 ? util_strdup(e->d_name) :
 		    util_asprintf("%s/%s", rel, e->d_name);
-		if (p == NULL)
+		if (p == NULL) {
+			rc = -1;
 			break;
-		log_debug(1, "removing leftover %s/%s", state_path(), p);
-		if (state_remove(p) < 0)
-			log_note("could not remove the leftover %s/%s", state_path(), p);
+		}
+		log_debug(1, "removing %s/%s", state_path(), p);
+		if (state_remove(p) < 0) {
+			log_note("could not remove %s/%s", state_path(), p);
+			rc = -1;
+		}
 		free(p);
 	}
 	closedir(d);
+	return rc;
+}
+
+static int
+keep_nothing(const char *name, const void *arg)
+{
+	(void)name;
+	(void)arg;
+	return 0;
 }
 
 /*
@@ -475,13 +646,29 @@ int
 identity_cleanup(void)
 {
 	struct json *rec = NULL;
-	int have;
+	int have, marked, rc;
 
 	if (check_subdir("staging") < 0 || check_subdir("identity") < 0)
 		return -1;
-	have = identity_load_quiet(&rec);
+	have = load(&rec, 1, &marked);
 	if (have < 0)
 		return -1;
+	if (marked) {
+		/* A removal that was interrupted after its commit point. */
+		const char *id = json_get_string(rec, "device_id");
+		char *gone = util_asprintf("identity/" REMOVING_PREFIX "%s",
+		    record_set(rec));
+
+		log_debug(1, "finishing the removal of device %s's identity, which was "
+		    "interrupted", id != NULL ? id : "(unknown)");
+		rc = gone == NULL ? -1 : finish_removal(gone, id != NULL ? id : "(unknown)");
+		free(gone);
+		json_free(rec);
+		rec = NULL;
+		if (rc < 0)
+			return -1;
+		have = 1;
+	}
 	sweep("staging", keep_staged, NULL);
 	/* Under a record that cannot be read, no set is known to be unused. */
 	if (have != IDENTITY_CORRUPT)

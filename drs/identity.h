@@ -17,9 +17,14 @@
  * record points at is cleaned up by the next run (identity_cleanup).
  *
  * Everything goes through state.h (one descriptor, no symbolic links): the
- * names below are relative to the state dir ("staging/SET"); records and
- * documents hold absolute paths (state_abs) for people to read, and only
- * the SET name is taken from them.
+ * names below are relative to the state dir ("staging/SET"). device.json
+ * holds its paths relative to the state dir too ("identity/SET/..."), so
+ * that a state dir moved or mounted elsewhere keeps a usable record; records
+ * of older versions hold absolute paths, read as long as they lie in this
+ * state dir. A record whose identity_dir is not a set of this state dir is
+ * corrupt (identity_load): no cleanup takes the sets here for unused ones.
+ * Documents hold absolute paths (state_abs) for people to read. Only the SET
+ * name is taken from either.
  */
 #ifndef DRS_IDENTITY_H
 #define DRS_IDENTITY_H
@@ -67,6 +72,11 @@ int identity_load(struct json **rec);
 #define IDENTITY_CORRUPT 2
 int identity_load_quiet(struct json **rec);
 /*
+ * The paths of a record (identity_dir, certificate, keys) made absolute in
+ * place, for people: documents and status output. 0 / -1.
+ */
+int identity_paths_absolute(struct json *rec);
+/*
  * The identity set a record names, "identity/SET" (new string), or NULL
  * (EXIT_IO) when its identity_dir is not a set of this state dir.
  */
@@ -80,7 +90,12 @@ char *identity_set_of(const struct json *rec);
  * fsync after the commit rename is reported and the new record kept.
  */
 int identity_commit(const char *staging_rel, const char *cert_pem, struct json *rec);
-/* Removes temporaries and sets no record points at (none under a corrupt record). */
+/*
+ * Finishes a removal that was interrupted after its commit point, then
+ * removes temporaries and sets no record points at (none under a corrupt
+ * record). -1 (EXIT_IO) when the state dir's layout is wrong or the
+ * interrupted removal cannot be finished.
+ */
 int identity_cleanup(void);
 /*
  * Moves an unusable device.json aside as device.json.corrupt-TIME, and
@@ -90,14 +105,16 @@ int identity_cleanup(void);
  */
 int identity_quarantine(void);
 /*
- * Removes the stored identity rec (as identity_load gave it): device.json
- * first, the commit point (from then on this machine is not joined), with
- * the state dir fsync'd; then its set in identity/ (certificate and keys,
- * TPM key blobs included: nothing is kept inside the TPM), the device key
- * first. A run killed at any moment leaves either the whole identity or no
- * device.json; a set left without a record goes with the next
- * identity_cleanup(). Only a set of STATE/identity is removed, whatever the
- * record says. 0 / -1 (EXIT_IO).
+ * Removes the stored identity rec (as identity_load gave it), all or
+ * nothing, following no link: its set identity/SET is renamed to
+ * identity/.remove-SET and that fsync'd - the commit point, from which on
+ * identity_load says not joined; then the device key goes (if it cannot,
+ * the set is put back and the identity stands whole), the set's other files
+ * (certificate, transport key; TPM blobs too: nothing is kept inside the
+ * TPM), device.json with the state dir fsync'd, and last the empty set. A
+ * run killed at any moment leaves the whole identity or one being removed,
+ * which the next identity_cleanup() finishes. A set that is a link or not a
+ * directory is refused, nothing removed. 0 / -1 (EXIT_IO).
  */
 int identity_remove(const struct json *rec);
 

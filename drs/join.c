@@ -26,6 +26,7 @@
 #include "osinfo.h"
 #include "request.h"
 #include "sandbox.h"
+#include "sigdefer.h"
 #include "state.h"
 #include "summary.h"
 #include "svcerr.h"
@@ -95,8 +96,8 @@ static int
 identity_valid(const struct json *rec)
 {
 	const struct json *keys = json_get_object(rec, "keys");
-	const char *dk = state_rel(json_get_string(keys, "device_key"));
-	const char *tk = state_rel(json_get_string(keys, "transport_key"));
+	const char *dk = state_rel_any(json_get_string(keys, "device_key"));
+	const char *tk = state_rel_any(json_get_string(keys, "transport_key"));
 	struct cert *c = NULL;
 	struct stat st;
 	char *set = NULL, *cert = NULL, *pem = NULL, *abs = NULL;
@@ -176,6 +177,10 @@ print_identity(struct json *doc, const struct json *rec, int json)
 	if (keys != NULL && json_set(doc, "keys", json_dup(keys)) < 0)
 		return -1;
 	if (json_set(doc, "device", json_dup(rec)) < 0)
+		return -1;
+	/* For people: the record's paths are relative to the state dir. */
+	if (identity_paths_absolute(json_get_object(doc, "device")) < 0 ||
+	    (keys != NULL && identity_paths_absolute(doc) < 0))
 		return -1;
 	return join_print(doc, 1, json);
 }
@@ -294,11 +299,13 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	struct http_response rs = { 0 };
 	struct json *body = NULL, *ans = NULL, *certj, *user, *rec = NULL;
 	struct keystore_key *dk = NULL;
+	struct leave_old *held = NULL;
 	struct cert *c = NULL;
-	char os[256], host[256], why[128], *url = NULL, *text = NULL, *pem = NULL, *set = NULL;
+	char os[256], host[256], why[1024], *url = NULL, *text = NULL, *pem = NULL, *set = NULL;
+	char crid[HTTP_REQUEST_ID_LEN + 1];
 	const char *ep, *ver, *raw, *thumb, *upn, *domain, *name;
 	size_t pem_len = 0;
-	int rc = -1;
+	int rc = -1, r, sig;
 
 	if ((ep = doc_need(doc, "discovery", "join_endpoint", "join", "discover")) == NULL ||
 	    (ver = doc_need(doc, "discovery", "join_version", "join", "discover")) == NULL ||
@@ -343,6 +350,18 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	/* A refused request creates no device: the fallback cannot duplicate one. */
 	if (a->nonce == NONCE_AUTO && json_get_bool(json_get_object(doc, "csr"), "nonce"))
 		rq.pass_if = nonce_fallback_status;
+	/*
+	 * From the request on a device may exist: SIGINT, SIGTERM and SIGHUP
+	 * wait until its identity is stored or the device deleted again.
+	 */
+	if (http_new_request_id(crid) < 0 || sigdefer_begin() < 0)
+		goto out;
+	rq.request_id = crid;
+	sigdefer_abort_line("join: interrupted twice during the join request "
+	    "(client-request-id %s): a device may have been created in tenant %s; "
+	    "look for the client-request-id in the tenant's audit logs (Entra admin "
+	    "center, Devices, Audit logs)", crid, doc_get(doc, "tenant", "id"));
+	util_fault_point("join-post");
 	if (http_send(s, &rq, &rs) < 0)
 		goto out;
 	log_debug(1, "join: answered %ld (client-request-id %s)", rs.status, rs.request_id);
@@ -355,6 +374,13 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 			    "for this machine, delete the one of client-request-id %s",
 			    rs.status, rs.request_id);
 		rc = 1;
+		if ((sig = sigdefer_end()) != 0)
+			rc = log_fail(sigdefer_exit_code(sig), "join: interrupted (%s) "
+			    "during the join request, which the service refused (%s): %s",
+			    sigdefer_name(sig), refusal, nonce_maybe_done(rs.status) ?
+			    "a device may have been created: look for its "
+			    "client-request-id in the tenant's audit logs" :
+			    "no device was created");
 		goto out;
 	}
 	if ((ans = answer_parse("join", &rs)) == NULL)
@@ -379,14 +405,29 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	    answer_text_ok(claims->upn, strlen(claims->upn), why, sizeof(why)) &&
 	    strlen(claims->upn) <= ANSWER_TEXT_MAX)
 		upn = claims->upn;
+	sigdefer_abort_line("join: interrupted twice: device %s was created in tenant "
+	    "%s (client-request-id %s); if 'drsjoin status' does not show it, delete "
+	    "it in the Entra admin center (Devices, All devices, by its device id)",
+	    cert_device_id(c), doc_get(doc, "tenant", "id"), rs.request_id);
 	if (cert_pem(c, &pem, &pem_len) < 0 ||
 	    (rec = make_record(doc, c, upn, a, domain, name, rs.request_id)) == NULL)
 		goto out;
-	if ((set = identity_staging_check(doc_get(doc, "keys", "dir"))) == NULL ||
-	    identity_commit(set, pem, rec) < 0)
+	/* The identity is stored, or the device deleted again (leave_undo_join). */
+	log_catch(why, sizeof(why));
+	r = (set = identity_staging_check(doc_get(doc, "keys", "dir"))) == NULL ||
+	    leave_hold_new(rec, json_get_object(doc, "keys"), pem, &held) < 0 ? -1 : 0;
+	util_fault_point("join-commit");
+	if (r == 0)
+		r = identity_commit(set, pem, rec);
+	log_catch(NULL, 0);
+	if (r < 0) {
+		leave_undo_join(rec, held, why, log_caught_code());
 		goto out;
-	log_note("joined: device %s in tenant %s", cert_device_id(c),
-	    doc_get(doc, "tenant", "id"));
+	}
+	/* Interrupted, cmd_join's one line says it instead. */
+	if (sigdefer_pending() == 0)
+		log_note("joined: device %s in tenant %s", cert_device_id(c),
+		    doc_get(doc, "tenant", "id"));
 	/* The nonce and the CSR are spent: a document fed back must not reuse them. */
 	json_remove(doc, "nonce");
 	json_remove(doc, "csr");
@@ -396,8 +437,15 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 		goto out;
 	}
 	rec = NULL;
+	/* For people: the record's paths are relative to the state dir. */
+	if (identity_paths_absolute(json_get_object(doc, "device")) < 0 ||
+	    identity_paths_absolute(doc) < 0)
+		goto out;
 	rc = 0;
 out:
+	/* A signal held over a committed join is reported by cmd_join. */
+	sigdefer_end();
+	leave_old_free(held);
 	json_free(body);
 	json_free(ans);
 	json_free(rec);
@@ -905,7 +953,16 @@ cmd_join(int argc, char **argv)
 	/* A CA bundle that cannot be used is said before any key is made. */
 	if (http_cabundle_check() < 0)
 		goto out;
-	if ((rc = run_join(doc, &t, &a)) == 0) {
+	if ((rc = run_join(doc, &t, &a)) == 0 && (c = sigdefer_pending()) != 0) {
+		/* Held over the request and the commit; now, what was done. */
+		rc = log_fail(sigdefer_exit_code(c), "join: interrupted (%s) during the "
+		    "join: device %s was joined to tenant %s and is kept ('drsjoin "
+		    "status' shows it)%s%s%s", sigdefer_name(c),
+		    doc_get(doc, "device", "device_id"), doc_get(doc, "tenant", "id"),
+		    old != NULL ? "; the replaced device " : "",
+		    old != NULL ? json_get_string(rec, "device_id") : "",
+		    old != NULL ? " stays in the tenant: delete it there" : "");
+	} else if (rc == 0) {
 		if (old != NULL)
 			leave_delete_old(old, doc_get(doc, "device", "device_id"));
 		rc = join_print(doc, 0, a.json);

@@ -425,7 +425,7 @@ keys_set(const struct json *keys, int doc)
 		return identity_staging_check(dir);	/* never crashes on any string */
 	/* A record: STATE/identity/SET/<file>. */
 	dk = json_get_string(keys, "device_key");
-	rel = state_rel(dk);
+	rel = state_rel_any(dk);
 	if (rel != NULL && strncmp(rel, "identity/", 9) == 0 &&
 	    (slash = strchr(rel + 9, '/')) != NULL && strchr(slash + 1, '/') == NULL)
 		return strndup(rel, (size_t)(slash - rel));
@@ -491,14 +491,17 @@ load(const struct json *keys, int transport, const char *given, size_t given_len
 	int rc = -1;
 
 	*out = NULL;
-	if ((store = store_of(keys)) == NULL || (set = keys_set(keys, 0)) == NULL)
+	/* Bytes read before: their set may be gone or moved (a join rolled back). */
+	if ((store = store_of(keys)) == NULL ||
+	    (given == NULL && (set = keys_set(keys, 0)) == NULL))
 		goto out;
 	name = key_file_name(store, transport);
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		log_fail(EXIT_INTERNAL, "out of memory");
 		goto out;
 	}
-	if ((what = util_asprintf("%s/%s/%s", state_path(), set, name)) == NULL)
+	if ((what = given != NULL ? util_asprintf("the device key (%s, read before)", name) :
+	    util_asprintf("%s/%s/%s", state_path(), set, name)) == NULL)
 		goto out;
 	if (given != NULL) {
 		if ((buf = malloc(given_len + 1)) == NULL) {

@@ -26,6 +26,7 @@
 #include "leave.h"
 #include "log.h"
 #include "sandbox.h"
+#include "sigdefer.h"
 #include "state.h"
 #include "summary.h"
 #include "svcerr.h"
@@ -243,6 +244,73 @@ fail:
 	free(rel);
 	leave_old_free(o);
 	return -1;
+}
+
+int
+leave_hold_new(const struct json *rec, const struct json *keys, const char *cert_pem,
+    struct leave_old **out)
+{
+	struct leave_old *o;
+
+	*out = NULL;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return log_fail(EXIT_INTERNAL, "out of memory");
+	o->cert_len = strlen(cert_pem);
+	if ((o->rec = json_dup(rec)) == NULL ||
+	    /* The staged keys: the record's own are not committed yet. */
+	    json_set(o->rec, "keys", json_dup(keys)) < 0 ||
+	    (o->cert_pem = util_strdup(cert_pem)) == NULL ||
+	    keystore_read_device(keys, &o->key_buf, &o->key_len) < 0) {
+		leave_old_free(o);
+		return -1;
+	}
+	*out = o;
+	return 0;
+}
+
+int
+leave_undo_join(const struct json *rec, struct leave_old *o, const char *commit_error,
+    int code)
+{
+	const char *id = json_get_string(rec, "device_id");
+	const char *tid = json_get_string(rec, "tenant_id");
+	const char *crid = json_get_string(rec, "client_request_id");
+	enum outcome oc = DELETED;
+	char why[1024], intr[64] = "";
+	int rc = -1, sig;
+
+	if (id == NULL)
+		id = "(unknown)";
+	if (tid == NULL)
+		tid = "(unknown)";
+	if (crid == NULL)
+		crid = "(unknown)";
+	log_debug(1, "join: the identity could not be stored; deleting device %s "
+	    "again", id);
+	sigdefer_abort_line("join: interrupted twice while deleting device %s again "
+	    "(tenant %s, client-request-id %s), whose identity could not be stored "
+	    "here: it may stay in the tenant; delete it in the Entra admin center "
+	    "(Devices, All devices, by its device id)", id, tid, crid);
+	if (o == NULL) {
+		snprintf(why, sizeof(why), "its key could not be read");
+	} else {
+		log_catch(why, sizeof(why));
+		rc = delete_device(o, &oc, NULL);
+		log_catch(NULL, 0);
+	}
+	/* A signal held over the join gives the exit code, the line says what was done. */
+	if ((sig = sigdefer_pending()) != 0) {
+		snprintf(intr, sizeof(intr), "interrupted (%s); ", sigdefer_name(sig));
+		code = sigdefer_exit_code(sig);
+	}
+	if (rc == 0)
+		return log_fail(code, "join: %s%s; device %s was deleted from tenant %s "
+		    "again%s: nothing is joined", intr, commit_error, id, tid,
+		    oc == NOT_FOUND ? " (the service no longer had it)" : "");
+	return log_fail(code, "join: %s%s; and device %s (tenant %s, client-request-id "
+	    "%s) stays in the tenant, not stored here: deleting it failed (%s); delete "
+	    "it in the Entra admin center (Devices, All devices, by its device id) "
+	    "or with Microsoft Graph", intr, commit_error, id, tid, crid, why);
 }
 
 void

@@ -21,6 +21,26 @@ int leave_keep_old(const struct json *rec, struct leave_old **out);
  * identity the same device id (new_id).
  */
 void leave_delete_old(struct leave_old *o, const char *new_id);
+/*
+ * The device a join has just created, held before its identity is
+ * committed: rec (the record to be committed), the certificate, and the
+ * device key's file read from the staging set keys (a document's "keys"
+ * section) into memory, so that the device can still be deleted when the
+ * commit fails half-way, wherever its files then are. 0 / -1 (reported).
+ */
+int leave_hold_new(const struct json *rec, const struct json *keys,
+    const char *cert_pem, struct leave_old **out);
+/*
+ * A join whose identity could not be stored (commit_error, its exit code
+ * code): deletes the device it created again, with the certificate and
+ * key held in o (NULL: none could be held), and reports one line: the
+ * commit error, then that the device was deleted, or that it stays (its id,
+ * tenant and client-request-id, the deletion's error, how to delete it).
+ * A signal held over the join (sigdefer_pending) gives the exit code then.
+ * Always -1.
+ */
+int leave_undo_join(const struct json *rec, struct leave_old *o,
+    const char *commit_error, int code);
 /* Wipes the key bytes and frees; NULL is fine. */
 void leave_old_free(struct leave_old *o);
 

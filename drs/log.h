@@ -20,7 +20,9 @@ enum exit_code {
 	EXIT_TPM = 6,		/* TPM missing or failing */
 	EXIT_IO = 7,		/* local I/O: state dir, key files, stdout */
 	EXIT_NOT_JOINED = 8,	/* status: no identity stored */
-	EXIT_INTERRUPTED = 130,	/* Ctrl-C while waiting for a device code sign-in */
+	EXIT_HANGUP = 129,	/* join: SIGHUP held over the request and commit */
+	EXIT_INTERRUPTED = 130,	/* Ctrl-C: device code sign-in; join as 129 */
+	EXIT_TERMINATED = 143,	/* join: SIGTERM, as 129 */
 };
 
 /*

@@ -343,6 +343,16 @@ state_rel(const char *abs)
 	return abs + n + 1;
 }
 
+const char *
+state_rel_any(const char *path)
+{
+	if (path == NULL)
+		return NULL;
+	if (path[0] == '/')
+		return state_rel(path);
+	return rel_ok(path) ? path : NULL;
+}
+
 /*
  * The directory holding rel's last component, walked from the state dir
  * with O_NOFOLLOW on each component; *leaf points into rel. -1 with errno.
@@ -703,6 +713,21 @@ state_rename(const char *from, const char *to)
 	close(fd1);
 	if (fd2 >= 0)
 		close(fd2);
+	return rc;
+}
+
+int
+state_unlink(const char *rel)
+{
+	const char *leaf;
+	int dfd, rc, e;
+
+	if ((dfd = open_parent(rel, &leaf)) < 0)
+		return -1;
+	rc = unlinkat(dfd, leaf, 0);
+	e = errno;
+	close(dfd);
+	errno = e;
 	return rc;
 }
 

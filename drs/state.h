@@ -48,6 +48,13 @@ char *state_abs(const char *rel);
  * NULL when abs is not inside it (or is not a valid relative name there).
  */
 const char *state_rel(const char *abs);
+/*
+ * A path a record holds, as a name relative to the open state dir: a
+ * relative name (what records hold now) as it is, when valid; an absolute
+ * path (older records) through state_rel. NULL when it is neither, or lies
+ * outside this state dir (a record of a state dir that was moved).
+ */
+const char *state_rel_any(const char *path);
 /* 1 when name is one usable path component: not empty, ".", ".." and no '/'. */
 int state_name_ok(const char *name);
 
@@ -84,6 +91,12 @@ int state_mkdir(const char *rel);
 int state_rename(const char *from, const char *to);
 /* fsync of directory rel ("." for the state dir), so a rename survives a crash. */
 int state_sync(const char *rel);
+/*
+ * Unlinks the file (or link, never its target) rel, its directory reached
+ * with O_NOFOLLOW on every component: 0, or -1 with errno (ENOENT
+ * included; ELOOP when a directory on the way is a link). Not reported.
+ */
+int state_unlink(const char *rel);
 /*
  * Removes rel: a file, a link (never its target) or a whole tree. Best
  * effort and silent: -1 when something could not be removed.

@@ -152,7 +152,8 @@ cmd_status(int argc, char **argv)
 	if (sandbox_enter() < 0)
 		return -1;
 	if ((have = identity_open(opts.state_dir, 0)) < 0 ||
-	    (have == 0 && (have = identity_load(&rec)) < 0))
+	    (have == 0 && (have = identity_load(&rec)) < 0) ||
+	    (have == 0 && identity_paths_absolute(rec) < 0))
 		goto out;
 	if (have == 1) {
 		/* Parseable either way: scripts read stdout, people the line. */

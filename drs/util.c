@@ -126,7 +126,12 @@ util_fault_point(const char *name)
 {
 	const char *at = getenv("DRSJOIN_TEST_KILL_AT");
 
+	const char *stop = getenv("DRSJOIN_TEST_STOP_AT");
+
 	if (at != NULL && strcmp(at, name) == 0)
 		raise(SIGKILL);
+	/* Stopped there, for a test to send signals at a known step. */
+	if (stop != NULL && strcmp(stop, name) == 0)
+		raise(SIGSTOP);
 }
 #endif

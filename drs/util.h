@@ -30,8 +30,9 @@ void util_appendf(char *out, size_t outsz, const char *fmt, ...)
 /*
  * Crash tests: in a test build (make MODE=check, which defines
  * DRSJOIN_TEST_HOOKS) the process kills itself with SIGKILL here when the
- * environment variable DRSJOIN_TEST_KILL_AT names this point. A release
- * build compiles it to nothing and reads no such variable.
+ * environment variable DRSJOIN_TEST_KILL_AT names this point, and stops
+ * itself (SIGSTOP) when DRSJOIN_TEST_STOP_AT does. A release build
+ * compiles it to nothing and reads no such variable.
  */
 #ifdef DRSJOIN_TEST_HOOKS
 void util_fault_point(const char *name);

@@ -98,8 +98,8 @@ def handshake_and_delete_mbedtls(state):
     and one DELETE round trip of its device, mbedTLS alone (as timed by
     test/bench/handshake.c itself, from connect() on)."""
     rec = json.load(open(os.path.join(state, "device.json")))
-    p = run_bounded([handshake, leave_url, leave_ca, rec["certificate"],
-                        rec["keys"]["device_key"], rec["device_id"], "20000"],
+    p = run_bounded([handshake, leave_url, leave_ca, os.path.join(state, rec["certificate"]),
+                        os.path.join(state, rec["keys"]["device_key"]), rec["device_id"], "20000"],
                        capture_output=True, stdin=subprocess.DEVNULL)
     if p.returncode != 0:
         sys.exit(f"bench: {p.stderr.decode(errors='replace').strip()}")
@@ -114,7 +114,9 @@ def handshake_and_delete_openssl(state):
     """The same with Python's ssl (OpenSSL), in this process."""
     rec = json.load(open(os.path.join(state, "device.json")))
     ctx = ssl.create_default_context(cafile=leave_ca)
-    ctx.load_cert_chain(rec["certificate"], rec["keys"]["device_key"])
+    # Records hold paths relative to the state dir (join() treats absolute ones too).
+    ctx.load_cert_chain(os.path.join(state, rec["certificate"]),
+                        os.path.join(state, rec["keys"]["device_key"]))
     host, port = leave_url[len("https://"):].rsplit(":", 1)
     start = time.perf_counter()
     conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=30)

@@ -86,6 +86,17 @@ jget() {
 	$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
 }
 
+# A path device.json (FILE) holds, made absolute: records hold paths relative
+# to the state dir (older ones absolute paths).
+recpath() {
+	local p
+	p=$(jget "$1" "$2") || return 1
+	case $p in
+	/*) echo "$p" ;;
+	*) echo "$(dirname "$1")/$p" ;;
+	esac
+}
+
 req_count() {
 	local f
 	f=$(emu_requests)

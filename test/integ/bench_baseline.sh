@@ -25,9 +25,9 @@ join_sw "$T_WORK/a"
 join_sw "$T_WORK/b"
 join_sw "$T_WORK/c"
 A=$T_WORK/a/device.json B=$T_WORK/b/device.json C=$T_WORK/c/device.json
-cert_a=$(jget "$A" 'd["certificate"]') key_a=$(jget "$A" 'd["keys"]["device_key"]')
+cert_a=$(recpath "$A" 'd["certificate"]') key_a=$(recpath "$A" 'd["keys"]["device_key"]')
 dev_a=$(jget "$A" 'd["device_id"]') thumb_a=$(jget "$A" 'd["thumbprint"]')
-key_b=$(jget "$B" 'd["keys"]["device_key"]') dev_b=$(jget "$B" 'd["device_id"]')
+key_b=$(recpath "$B" 'd["keys"]["device_key"]') dev_b=$(jget "$B" 'd["device_id"]')
 dev_c=$(jget "$C" 'd["device_id"]') thumb_c=$(jget "$C" 'd["thumbprint"]')
 
 # Device A's certificate with device B's key: the server refuses the

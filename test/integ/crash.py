@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """Crash consistency of every commit, step by step (run by crash.sh).
 
-For each scenario (a first join, a join --force over an identity, keygen):
+For each scenario (a first join, a join --force over an identity, keygen,
+leave):
 a clean run under strace lists the system calls that change the state dir
 (open with O_CREAT, write, fsync, rename, link, unlink, mkdir, rmdir); the
 order of that list is checked (each file fsync'd before it is renamed or
 linked into place, each directory fsync'd after a name in it changed and
 before the commit point, the identity record replaced last); then the run
-is repeated once per listed call, making that call fail with EIO and,
-separately, killing drsjoin (SIGKILL) just as it makes that call. After
+is repeated once per listed call, making that call fail with EIO (and, for
+a join, ENOSPC) and, separately, killing drsjoin (SIGKILL) just as it makes
+that call. After an error, a join's device is in the state dir, deleted
+from the emulator again, or named by the error. After
 each run, the state dir must hold the complete old or the complete new
 state, byte for byte (checksums of every file, the certificate against what
 the emulator issued), `status` must agree, and the next run must see it and
@@ -205,6 +208,27 @@ def issued(device_id):
     return None
 
 
+def devices():
+    """The ids of the devices the emulator holds, lower case."""
+    with urllib.request.urlopen(os.environ["EMU_CONTROL"] + "/devices") as r:
+        devs = json.load(r)
+    devs = devs["devices"] if isinstance(devs, dict) else devs
+    return {d.get("device_id", "").lower() for d in devs}
+
+
+def unnamed(before, err):
+    """Devices made by the run that the state dir does not know and no
+    line names as left in the tenant (a line saying it was deleted does not
+    count): a join leaves none behind."""
+    try:
+        rec = json.load(open(os.path.join(STATE, "device.json"))).get("device_id", "").lower()
+    except (OSError, ValueError):
+        rec = None
+    lines = [l for l in err.lower().splitlines() if "was deleted" not in l]
+    return sorted(d for d in devices() - before
+                  if d != rec and not any(d in l for l in lines))
+
+
 def leftovers():
     """Temporaries, unfinished sets, and sets of identity/ no record names."""
     bad = [p for p in files(STATE) if ".tmp-" in p]
@@ -260,9 +284,10 @@ class Scenario:
             r = json.loads(rec)
         except ValueError as e:
             return "the record is not JSON: %s" % e
-        setdir = r.get("identity_dir", "")
-        if not setdir.startswith(STATE + "/identity/"):
-            return "the record names no set of identity/: %r" % setdir
+        # Relative to the state dir (older records: absolute).
+        setdir = os.path.join(STATE, r.get("identity_dir", ""))
+        if not setdir.startswith(STATE + "/identity/") or r.get("identity_dir", "").startswith("/"):
+            return "the record names no set of identity/ relative to the state dir: %r" % setdir
         rel = os.path.relpath(setdir, STATE)
         staged = {os.path.basename(p): h for p, h in self.old.items()
                   if p.startswith("staging/") and os.path.basename(os.path.dirname(p)) ==
@@ -347,13 +372,22 @@ class KeygenScenario(Scenario):
 
 
 class LeaveScenario(Scenario):
-    """leave removes the record first (the commit point), then the set:
-    whole means the old identity untouched, or no record at all; what is
-    left of the set must go at the next run."""
+    """leave renames the set to identity/.remove-SET (the commit point),
+    removes its files, then the record: whole means the old identity
+    untouched, or a removal committed (no record, or a record whose set is
+    marked .remove-); what is left must go at the next run."""
     record = False
 
     def judge(self):
-        if self.read(STATE, "device.json") is None:
+        rec = self.read(STATE, "device.json")
+        if rec is None:
+            return "new"
+        try:
+            name = os.path.basename(json.loads(rec).get("identity_dir", ""))
+        except ValueError:
+            name = ""
+        if name and not os.path.lexists(os.path.join(STATE, "identity", name)) and \
+                os.path.isdir(os.path.join(STATE, "identity", ".remove-" + name)):
             return "new"
         return Scenario.judge(self)
 
@@ -444,11 +478,17 @@ def check_order(name, steps, record):
 
 
 def inject(sc, steps):
+    # A join's commit also fails with a full disk; after either error the
+    # device the service made is stored, deleted again, or named.
+    modes = ("error=EIO", "error=ENOSPC", "signal=KILL") if sc.record else \
+        ("error=EIO", "signal=KILL")
     for call, n, p, ret, line in steps:
         what = "%s #%d (%s)" % (call, n, os.path.relpath(p[-1], STATE))
-        for mode in ("error=EIO", "signal=KILL"):
-            label = "%s: %s at %s" % (sc.name, "EIO" if mode == "error=EIO" else "SIGKILL", what)
+        for mode in modes:
+            kind = mode.split("=")[1] if mode.startswith("error") else "SIGKILL"
+            label = "%s: %s at %s" % (sc.name, kind, what)
             sc.restore()
+            before = devices()
             rc, out, err = run(sc.args, ["-o", "/dev/null", "-e", "trace=" + call,
                                          "-e", "inject=%s:%s:when=%d" % (call, mode, n)])
             if mode == "signal=KILL" and rc not in (-9, 137):
@@ -456,8 +496,12 @@ def inject(sc, steps):
                 continue
             # An error may be survivable (a directory fsync after the
             # commit point, removing the old set), but never silent.
-            if mode == "error=EIO" and rc == 0 and len(err.splitlines()) <= sc.clean_lines:
+            if mode != "signal=KILL" and rc == 0 and len(err.splitlines()) <= sc.clean_lines:
                 not_ok(label, "the error went unnoticed (exit 0, nothing said)")
+                continue
+            if sc.record and mode != "signal=KILL" and unnamed(before, err):
+                not_ok(label, "the emulator holds device(s) %s, which neither the "
+                       "state dir nor the error names" % unnamed(before, err))
                 continue
             j = sc.judge()
             if j not in ("old", "new"):
@@ -471,29 +515,42 @@ def inject(sc, steps):
 
 
 def check_leave_order(name, steps):
-    """The record goes first, durably, then the set's files."""
+    """All or nothing: the set is renamed to identity/.remove-SET and that
+    fsync'd before any of its files goes; every file of the set goes before
+    the record; the state dir is fsync'd after the record is removed."""
     rec = os.path.join(STATE, "device.json")
+    ident = os.path.join(STATE, "identity")
+    mark = [i for i, st in enumerate(steps)
+            if st[0] in ("rename", "renameat", "renameat2") and
+            os.path.basename(st[2][-1]).startswith(".remove-")]
     gone = [i for i, st in enumerate(steps)
             if st[0] in ("unlink", "unlinkat") and st[2][0] == rec]
-    sets = [i for i, st in enumerate(steps)
-            if st[0] in ("unlink", "unlinkat", "rmdir") and
-            st[2][0].startswith(os.path.join(STATE, "identity") + "/")]
+    # The set's files (the empty set itself goes last, swept if a crash keeps it).
+    files = [i for i, st in enumerate(steps)
+             if st[0] in ("unlink", "unlinkat") and st[2][0].startswith(ident + "/") and
+             os.path.dirname(st[2][0]) != ident]
     problems = []
+    if not mark:
+        problems.append("the set was never renamed to identity/.remove-SET")
     if not gone:
         problems.append("device.json was never removed")
-    else:
-        if sets and sets[0] < gone[0]:
-            problems.append("a file of the set removed before the record")
-        end = sets[0] if sets else len(steps)
-        if not any(st[0] in ("fsync", "fdatasync") and st[2][0] == STATE
-                   for st in steps[gone[0] + 1:end]):
-            problems.append("no fsync of the state dir between removing the "
-                            "record and removing the set")
+    if mark and files:
+        if files[0] < mark[0]:
+            problems.append("a file of the set removed before the set was marked")
+        elif not any(st[0] in ("fsync", "fdatasync") and st[2][0] == ident
+                     for st in steps[mark[0] + 1:files[0]]):
+            problems.append("no fsync of identity/ between marking the set and "
+                            "removing its files")
+    if gone and files and files[-1] > gone[0]:
+        problems.append("device.json removed before every file of the set")
+    if gone and not any(st[0] in ("fsync", "fdatasync") and st[2][0] == STATE
+                        for st in steps[gone[0] + 1:]):
+        problems.append("no fsync of the state dir after removing the record")
     if problems:
-        not_ok(name + ": the record removed first and durably, then the set",
+        not_ok(name + ": the set marked durably, its files removed, then the record",
                "; ".join(problems))
     else:
-        ok(name + ": the record removed first and durably, then the set")
+        ok(name + ": the set marked durably, its files removed, then the record")
 
 
 def scenario(sc):

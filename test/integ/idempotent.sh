@@ -11,7 +11,7 @@ t_run -- join --token-file "$TOK" --key-store software
 t_expect "first join" 0
 cp "$OUT" "$T_WORK/first.json"
 first=$(jget "$STATE/device.json" 'd["device_id"]')
-first_dir=$(jget "$STATE/device.json" 'd["identity_dir"]')
+first_dir=$(recpath "$STATE/device.json" 'd["identity_dir"]')
 n=$(req_count); devs=$(emu_device_count)
 
 t_run -- join --token-file "$TOK" --key-store software
@@ -101,14 +101,14 @@ t_expect "document and token disagree on the tenant" 3 \
 # A stored identity whose files are gone is joined again, not trusted.
 STATE=$T_WORK/state-broken
 t_run -- join --token-file "$TOK" --key-store software
-rm -f "$(jget "$STATE/device.json" 'd["keys"]["device_key"]')"
+rm -f "$(recpath "$STATE/device.json" 'd["keys"]["device_key"]')"
 t_run -- join --token-file "$TOK" --key-store software
 t_expect "identity with a missing key: joined again" 0 "the stored identity is not usable; joining again"
 
 # A stored certificate that no longer parses: joined again, and that is no error.
 STATE=$T_WORK/state-badcert
 t_run -- join --token-file "$TOK" --key-store software
-echo garbage >"$(jget "$STATE/device.json" 'd["certificate"]')"
+echo garbage >"$(recpath "$STATE/device.json" 'd["certificate"]')"
 t_run -- join --token-file "$TOK" --key-store software
 t_check "identity with a broken certificate: joined again without an error line" \
     "$([ "$RC" -eq 0 ] && grep -q 'the stored identity is not usable; joining again' "$ERR" &&

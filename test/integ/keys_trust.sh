@@ -101,7 +101,7 @@ SENT_PUB=$(jget "$(last_request join)" 'd["body"]["CertificateRequest"]["Data"]'
 t_check "the request sent holds the set's device key" \
     "$([ -n "$SENT_PUB" ] && [ "$SENT_PUB" = "$DK_PUB" ]; echo $?)"
 t_check "the transport key sent is the set's" \
-    "$([ "$(jget "$(last_request join)" 'd["body"]["TransportKey"]')" = "$(blob_of_key "$(jget "$STATE/device.json" 'd["keys"]["transport_key"]')")" ]; echo $?)"
+    "$([ "$(jget "$(last_request join)" 'd["body"]["TransportKey"]')" = "$(blob_of_key "$(recpath "$STATE/device.json" 'd["keys"]["transport_key"]')")" ]; echo $?)"
 
 # A record's keys are found by their set's name, whatever the spelling of
 # the state dir; a record naming a file outside identity/ is refused.

@@ -174,7 +174,7 @@ t_expect "--local-only gets past a bad device id" 0
 join_sw
 other=$T_WORK/other-key.pem
 openssl genrsa -out "$other" 2048 2>/dev/null
-cp "$other" "$(jget "$STATE/device.json" 'd["keys"]["device_key"]')"
+cp "$other" "$(recpath "$STATE/device.json" 'd["keys"]["device_key"]')"
 n=$(req_count)
 t_run -- leave
 t_expect "a device key that is not the certificate's: refused" 7 \

@@ -13,16 +13,16 @@ TOK=$(token_file)
 consistent() {
 	t_run -- status
 	case $RC in
-	0) [ -f "$STATE/device.json" ] && [ -f "$(jget "$STATE/device.json" 'd["certificate"]')" ] &&
-	   [ -f "$(jget "$STATE/device.json" 'd["keys"]["device_key"]')" ] &&
-	   [ -f "$(jget "$STATE/device.json" 'd["keys"]["transport_key"]')" ] && echo whole ;;
+	0) [ -f "$STATE/device.json" ] && [ -f "$(recpath "$STATE/device.json" 'd["certificate"]')" ] &&
+	   [ -f "$(recpath "$STATE/device.json" 'd["keys"]["device_key"]')" ] &&
+	   [ -f "$(recpath "$STATE/device.json" 'd["keys"]["transport_key"]')" ] && echo whole ;;
 	8) echo none ;;
 	*) echo "torn (status exit $RC: $(head -c 200 "$ERR"))" ;;
 	esac
 }
 
-for point in remove-start remove-record-unlinked remove-record-synced \
-    remove-device-key-unlinked remove-set-removed; do
+for point in remove-start remove-set-marked remove-device-key-unlinked \
+    remove-set-emptied remove-record-unlinked remove-record-synced; do
 	for mode in service local; do
 		STATE=$T_WORK/state-$point-$mode
 		t_run -- join --token-file "$TOK" --key-store software
@@ -34,7 +34,8 @@ for point in remove-start remove-record-unlinked remove-record-synced \
 			continue
 		fi
 		state=$(consistent)
-		# Before the record is unlinked the identity must be whole; after, none.
+		# Before the set is marked for removal the identity must be whole;
+		# after, none (status: not joined), whatever is left of it.
 		want=none; [ "$point" = remove-start ] && want=whole
 		t_check "$mode leave killed at $point: identity $want" \
 		    "$([ "$state" = "$want" ]; echo $?)" "identity $state"

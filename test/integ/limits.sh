@@ -56,7 +56,7 @@ t_expect "a token of 64 KiB + 1 is refused from stdin" 3 "token (stdin): larger 
 t_run -- join --token-file "$TOK" --key-store software
 t_expect "a join to read back" 0
 REC=$STATE/device.json
-CERT=$(jget "$REC" 'd["certificate"]')
+CERT=$(recpath "$REC" 'd["certificate"]')
 cp "$REC" "$T_WORK/rec" && cp "$CERT" "$T_WORK/cert"
 pad "$REC" 262144
 t_run -- status

@@ -72,7 +72,7 @@ t_check "--force --keep-old-device: no DELETE, the old device stays" \
 # --force over an identity whose key file is gone: the join goes on, with a
 # warning that the old device stays.
 old=$(jget "$STATE/device.json" 'd["device_id"]')
-rm -f "$(jget "$STATE/device.json" 'd["keys"]["device_key"]')"
+rm -f "$(recpath "$STATE/device.json" 'd["keys"]["device_key"]')"
 t_run -- join --token-file "$TOK" --key-store software --force
 t_check "--force over an unreadable identity: exit 0, a warning that the old device stays" \
     "$([ "$RC" -eq 0 ] && grep -qF "drsjoin: warning: join: the replaced device $old will stay in the tenant (" "$ERR"; echo $?)"

@@ -124,7 +124,7 @@ t_check "nor unconfined: the set's own key signs" \
 # state dir cannot make it read (and present) that key.
 STATE=$T_WORK/state-leave
 t_run -- join --token-file "$TOK" --key-store software
-cp "$(jget "$STATE/device.json" 'd["keys"]["device_key"]')" "$T_WORK/leave-key"
+cp "$(recpath "$STATE/device.json" 'd["keys"]["device_key"]')" "$T_WORK/leave-key"
 $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); d["keys"]["device_key"]=sys.argv[2]; json.dump(d,open(sys.argv[1],"w"))' \
     "$STATE/device.json" "$T_WORK/leave-key"
 n=$(req_count delete)

@@ -156,8 +156,12 @@ parse_record(const char *buf, size_t len, const char **why)
 	return rec;
 }
 
+/*
+ * quiet: report nothing (a corrupt record is IDENTITY_CORRUPT); whybuf, when
+ * not NULL, gets what is wrong ("PATH: reason") whenever it is not 0 or 1.
+ */
 static int
-load(struct json **rec, int quiet)
+load(struct json **rec, int quiet, char *whybuf, size_t whyn)
 {
 	char *buf = NULL, *abs = NULL;
 	const char *why = NULL;
@@ -173,8 +177,12 @@ load(struct json **rec, int quiet)
 			rc = 1;
 		else if (errno == ELOOP)
 			why = "a symbolic link, refused";
-		else if (!quiet)
-			log_fail(EXIT_IO, "%s: %s", abs, strerror(errno));
+		else {
+			if (whybuf != NULL)
+				snprintf(whybuf, whyn, "%s: %s", abs, strerror(errno));
+			if (!quiet)
+				log_fail(EXIT_IO, "%s: %s", abs, strerror(errno));
+		}
 		goto out;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -195,6 +203,8 @@ load(struct json **rec, int quiet)
 	close(fd);
 out:
 	if (why != NULL) {
+		if (whybuf != NULL)
+			snprintf(whybuf, whyn, "%s: %s", abs, why);
 		if (quiet)
 			rc = IDENTITY_CORRUPT;
 		else
@@ -209,13 +219,21 @@ out:
 int
 identity_load(struct json **rec)
 {
-	return load(rec, 0);
+	return load(rec, 0, NULL, 0);
 }
 
 int
 identity_load_quiet(struct json **rec)
 {
-	return load(rec, 1);
+	return load(rec, 1, NULL, 0);
+}
+
+int
+identity_load_why(struct json **rec, char *why, size_t n)
+{
+	if (n > 0)
+		why[0] = '\0';
+	return load(rec, 1, why, n);
 }
 
 /* The set name in a record's identity_dir, or NULL. */

@@ -66,6 +66,8 @@ void identity_staging_discard(const char *dir);
 int identity_load(struct json **rec);
 #define IDENTITY_CORRUPT 2
 int identity_load_quiet(struct json **rec);
+/* As identity_load_quiet, with what is wrong ("PATH: reason") in why. */
+int identity_load_why(struct json **rec, char *why, size_t n);
 /*
  * The identity set a record names, "identity/SET" (new string), or NULL
  * (EXIT_IO) when its identity_dir is not a set of this state dir.

@@ -60,20 +60,27 @@ out:
 	return rc;
 }
 
-/* The keys: both load, the device key is the certificate's. */
+/*
+ * The keys: both load, the device key is the certificate's. *which is the
+ * record field of the key a failure is about (a TPM's message names none).
+ */
 static int
-check_keys(const struct json *keys, const struct cert *c)
+check_keys(const struct json *keys, const struct cert *c, const char **which)
 {
 	struct keystore_key *dk = NULL;
 	int rc = -1;
 
+	*which = "device_key";
 	if (keystore_load_device(keys, &dk) < 0)
 		return -1;
-	if (!cert_public_matches(c, keystore_key(dk)))
+	*which = NULL;
+	if (!cert_public_matches(c, keystore_key(dk))) {
 		log_fail(EXIT_IO, "the device key is not the certificate's key "
 		    "(the key file was replaced, or the certificate)");
-	else
+	} else {
+		*which = "transport_key";
 		rc = keystore_check_transport(keys);
+	}
 	keystore_key_free(dk);
 	return rc;
 }
@@ -83,8 +90,9 @@ health_check(struct health *h)
 {
 	const struct json *keys;
 	const char *store;
+	const char *which = NULL;
 	struct cert *c = NULL;
-	char why[LOG_LINE_MAX];
+	char why[LOG_LINE_MAX], *named = NULL;
 	int r, tpm_closed = 0;
 
 	memset(h, 0, sizeof(*h));
@@ -105,7 +113,7 @@ health_check(struct health *h)
 		else if (strcmp(store, "tpm") == 0 && keystore_tpm_ready(keys) < 0)
 			tpm_closed = 1;
 		else
-			check_keys(keys, c);
+			check_keys(keys, c, &which);
 		r = log_caught_code();
 		log_catch(NULL, 0);
 		cert_free(c);
@@ -116,6 +124,12 @@ health_check(struct health *h)
 			return log_fail(EXIT_INTERNAL, "%s", why);
 	}
 	h->code = tpm_closed ? EXIT_TPM : EXIT_IO;
+	/* "tpm: these keys belong to another TPM": which key file. */
+	if (which != NULL && strncmp(why, "tpm: ", 5) == 0 &&
+	    (named = util_asprintf("%s: %s", json_get_string(keys, which) ?
+	    json_get_string(keys, which) : which, why)) != NULL)
+		snprintf(why, sizeof(why), "%s", named);
+	free(named);
 	log_escape(h->reason, sizeof(h->reason), why, sizeof(h->reason) - 1);
 	return 0;
 }

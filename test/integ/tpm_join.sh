@@ -116,7 +116,7 @@ SWTPM_PID=
 swtpm_start "$T_WORK/fresh-tpm" "$port" >/dev/null || { t_fail "fresh swtpm starts" "swtpm_start failed"; exit 1; }
 t_run "${TPM[@]}" -- status
 t_expect_unhealthy "keys of another TPM: unusable, exit 7" 7 \
-    "status: the stored identity is not usable: tpm: these keys belong to another TPM"
+    "device-key.tpm: tpm: these keys belong to another TPM"
 t_check "another TPM: the state is untouched" \
     "$([ "$(cd "$STATE" && find . -type f ! -name .lock -exec sha256sum {} + | sort)" = "$sum" ]; echo $?)"
 

@@ -88,7 +88,7 @@ check_keys(const struct json *keys, const struct cert *c, const char **which)
 int
 health_check(struct health *h)
 {
-	const struct json *keys;
+	const struct json *keys = NULL;
 	const char *store;
 	const char *which = NULL;
 	struct cert *c = NULL;

@@ -2,7 +2,8 @@
 #
 #   make          install build packages, build the pinned dependencies, link ./drsjoin
 #   make check    -Werror build, every test (unit, ASan+UBSan unit, emulator,
-#                 TLS, integration, TPM); ends with "N passed, N failed, N skipped"
+#                 TLS, integration, TPM, integration under ASan+UBSan); ends
+#                 with "N passed, N failed, N skipped"
 #   make demo     the main job: a one-shot join against the bundled DRS emulator
 #   make bench    timings, peak RSS and size
 #   make size     the stripped size of ./drsjoin
@@ -13,7 +14,8 @@
 #   make fuzz     coverage-guided fuzzing (libFuzzer), FUZZ_SECONDS per target
 
 # MODE picks the build: release (./drsjoin), check (-Werror), asan (glibc,
-# ASan+UBSan, unit tests only). Each has its own object directory.
+# ASan+UBSan: the unit tests, the fuzz smoke and a second run of the main
+# integration tests). Each has its own object directory.
 MODE ?= release
 B := build/$(MODE)
 
@@ -38,8 +40,10 @@ else ifeq ($(MODE),asan)
 CC_MODE := gcc
 DEPS := $(DEPS_ASAN)
 # float-cast-overflow: in clang's "undefined", not in gcc's.
+# The test hooks too: make check runs the integration tests listed in
+# test/integ/asan.list with this build of drsjoin as well.
 CFLAGS_MODE := -O1 -g -fsanitize=address,undefined,float-cast-overflow \
-	-fno-omit-frame-pointer -fno-sanitize-recover=all -Werror
+	-fno-omit-frame-pointer -fno-sanitize-recover=all -Werror -DDRSJOIN_TEST_HOOKS
 LDFLAGS_MODE := -fsanitize=address,undefined,float-cast-overflow
 LIBS_MODE := $(DEPS_ASAN_LIBS)
 else
@@ -77,7 +81,7 @@ UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(B)/test/%)
 # document (fuzz_whole.c, on a fake HTTP layer). `make check` runs each in
 # the asan build over a fixed set of mutated inputs (driver.c); `make fuzz`
 # builds them with libFuzzer and runs each for FUZZ_SECONDS.
-FUZZ_LEAF := answer json jwt svcerr redact retry b64 bcrypt cert key tpmblob login
+FUZZ_LEAF := answer json jwt svcerr redact retry b64 bcrypt cert key tpmblob login config
 FUZZ_WHOLE := discovery nonce join doc redeem
 FUZZ_NAMES := $(FUZZ_LEAF) $(FUZZ_WHOLE)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/test/fuzz_%)
@@ -166,8 +170,8 @@ check: sysdeps
 	@$(MAKE) --no-print-directory deps-musl deps-asan
 	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe \
 	    build/check/test/bench_handshake
-	@$(MAKE) --no-print-directory MODE=asan unit fuzz-smoke
-	test/run build/check/drsjoin build/check/test build/asan/test
+	@$(MAKE) --no-print-directory MODE=asan unit fuzz-smoke build/asan/drsjoin
+	DRSJOIN_ASAN=build/asan/drsjoin test/run build/check/drsjoin build/check/test build/asan/test
 
 demo: all
 	scripts/demo.sh ./drsjoin
@@ -188,6 +192,9 @@ size: all
 # the check build); by default `make install` builds ./drsjoin first.
 # uninstall removes exactly what install put there; the state directory
 # (/var/lib/drsjoin: the machine's identity) is never touched.
+# SYSCONFDIR/drsjoin (0700, root: drsjoin.conf and token files go there)
+# is /etc/drsjoin whatever PREFIX is, since drsjoin reads
+# /etc/drsjoin/drsjoin.conf; uninstall removes it only when empty.
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 BINDIR ?= $(SBINDIR)
@@ -196,16 +203,18 @@ DOCDIR ?= $(PREFIX)/share/doc/drsjoin
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 INSTALL_BIN ?= drsjoin
 UNITS := $(notdir $(wildcard scripts/systemd/*.service))
 EXAMPLES := $(notdir $(wildcard scripts/examples/*))
 
 install: $(if $(filter drsjoin,$(INSTALL_BIN)),all)
-	install -d -m 755 '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1' \
+	install -d -m 755 '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man8' \
 	    '$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(ZSHCOMPDIR)' '$(DESTDIR)$(UNITDIR)' \
 	    '$(DESTDIR)$(DOCDIR)/examples'
+	install -d -m 700 '$(DESTDIR)$(SYSCONFDIR)/drsjoin'
 	install -m 755 '$(INSTALL_BIN)' '$(DESTDIR)$(BINDIR)/drsjoin'
-	install -m 644 drsjoin.1 '$(DESTDIR)$(MANDIR)/man1/drsjoin.1'
+	install -m 644 drsjoin.8 '$(DESTDIR)$(MANDIR)/man8/drsjoin.8'
 	install -m 644 scripts/completion/drsjoin.bash '$(DESTDIR)$(BASHCOMPDIR)/drsjoin'
 	install -m 644 scripts/completion/_drsjoin '$(DESTDIR)$(ZSHCOMPDIR)/_drsjoin'
 	for u in $(UNITS); do \
@@ -216,12 +225,13 @@ install: $(if $(filter drsjoin,$(INSTALL_BIN)),all)
 	install -m 644 $(addprefix scripts/examples/,$(EXAMPLES)) '$(DESTDIR)$(DOCDIR)/examples/'
 
 uninstall:
-	rm -f '$(DESTDIR)$(BINDIR)/drsjoin' '$(DESTDIR)$(MANDIR)/man1/drsjoin.1' \
+	rm -f '$(DESTDIR)$(BINDIR)/drsjoin' '$(DESTDIR)$(MANDIR)/man8/drsjoin.8' \
 	    '$(DESTDIR)$(BASHCOMPDIR)/drsjoin' '$(DESTDIR)$(ZSHCOMPDIR)/_drsjoin' \
 	    $(foreach u,$(UNITS),'$(DESTDIR)$(UNITDIR)/$(u)') \
 	    '$(DESTDIR)$(DOCDIR)/README.md' '$(DESTDIR)$(DOCDIR)/LICENSE' \
 	    $(foreach e,$(EXAMPLES),'$(DESTDIR)$(DOCDIR)/examples/$(e)')
 	-rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null
+	rmdir '$(DESTDIR)$(SYSCONFDIR)/drsjoin' 2>/dev/null || true
 
 # Release artefacts, under DISTDIR (ignored by git): `make dist`, the
 # reproducible tarball and SHA256SUMS; `make deb`, the Debian package

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "cloud.h"
+#include "config.h"
 #include "crypto.h"
 #include "http.h"
 #include "json.h"
@@ -96,7 +97,10 @@ usage(FILE *f)
 	    "                         for public; or DRSJOIN_DISCOVERY_URL)\n"
 	    "  --resolve HOST:PORT:ADDRESS  connect to ADDRESS for HOST:PORT (repeatable;\n"
 	    "                         TLS still checks HOST)\n"
-	    "  --tcti SPEC            the TPM, e.g. device:/dev/tpmrm0 (or DRSJOIN_TCTI)\n"
+	    "  --tcti SPEC            the TPM, e.g. device:/dev/tpmrm0 (or DRSJOIN_TCTI;\n"
+	    "                         status and leave: the one recorded at join)\n"
+	    "  --config FILE          settings file (default %s, or\n"
+	    "                         DRSJOIN_CONFIG; /dev/null reads none)\n"
 	    "  --compact              JSON on one line (default: indented, two spaces)\n"
 	    "  --new                  start a new document: read none from stdin\n"
 	    "  -h, --help             this text\n"
@@ -104,7 +108,7 @@ usage(FILE *f)
 	    "\n"
 	    "'drsjoin COMMAND --help' describes a command.\n"
 	    "\n%s",
-	    DRSJOIN_STATE_DIR, DRSJOIN_DISCOVERY_URL, exit_table);
+	    DRSJOIN_STATE_DIR, DRSJOIN_DISCOVERY_URL, DRSJOIN_CONFIG_FILE, exit_table);
 }
 
 static int
@@ -170,7 +174,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_CACERT = 256, O_PROXY, O_TIMEOUT, O_ATTEMPTS, O_STATE_DIR,
-	    O_DISCOVERY_URL, O_TCTI, O_COMPACT, O_CLOUD, O_RESOLVE, O_NEW };
+	    O_DISCOVERY_URL, O_TCTI, O_COMPACT, O_CLOUD, O_RESOLVE, O_NEW, O_CONFIG };
 	enum { RESOLVE_MAX = 16 };
 	static const struct option longopts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
@@ -188,10 +192,11 @@ main(int argc, char **argv)
 		{ "cloud", required_argument, NULL, O_CLOUD },
 		{ "resolve", required_argument, NULL, O_RESOLVE },
 		{ "new", no_argument, NULL, O_NEW },
+		{ "config", required_argument, NULL, O_CONFIG },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *resolve[RESOLVE_MAX + 1] = { NULL };
-	const char *cloud = NULL;
+	const char *cloud = NULL, *config_path = NULL;
 	char *discovery_url = NULL;
 	int nresolve = 0;
 	const struct command *cmd = NULL;
@@ -257,6 +262,9 @@ main(int argc, char **argv)
 		case O_NEW:
 			opts.new_doc = 1;
 			break;
+		case O_CONFIG:
+			config_path = optarg;
+			break;
 		case O_COMPACT:
 			opts.compact = 1;
 			break;
@@ -276,6 +284,19 @@ main(int argc, char **argv)
 			return log_exit_code();
 		}
 	}
+	if (quiet && verbose) {
+		cli_usage(NULL, "-q and -v contradict each other");
+		return log_exit_code();
+	}
+	log_level = quiet ? 0 : 1 + verbose;
+	/* The first -v line: what a support ticket needs to know first. */
+	log_debug(1, "drsjoin %s (%s; %s; tpm2-tss %s; cJSON %s)", DRSJOIN_VERSION,
+	    crypto_library_version(), http_library_version(), tpm_library_version(),
+	    json_library_version());
+	/* The file's settings where the command line and environment set none. */
+	if (!show_version && config_load(config_path) < 0)
+		return log_exit_code();
+	config_apply_globals(&cloud);
 	if (state_dir_option(&state_dir) < 0)
 		return log_exit_code();
 	opts.cloud = cloud_default();
@@ -294,15 +315,6 @@ main(int argc, char **argv)
 		}
 		opts.discovery_url = discovery_url;
 	}
-	if (quiet && verbose) {
-		cli_usage(NULL, "-q and -v contradict each other");
-		return log_exit_code();
-	}
-	log_level = quiet ? 0 : 1 + verbose;
-	/* The first -v line: what a support ticket needs to know first. */
-	log_debug(1, "drsjoin %s (%s; %s; tpm2-tss %s; cJSON %s)", DRSJOIN_VERSION,
-	    crypto_library_version(), http_library_version(), tpm_library_version(),
-	    json_library_version());
 
 	if (show_version) {
 		rc = version();

@@ -8,6 +8,7 @@
 
 #include "answer.h"
 #include "cli.h"
+#include "config.h"
 #include "discovery.h"
 #include "doc.h"
 #include "jwt.h"
@@ -317,6 +318,8 @@ cmd_discover(int argc, char **argv)
 		if (tenant == NULL)
 			tenant = claims.tid;
 	}
+	if (tenant == NULL)
+		tenant = config.tenant;
 	if (tenant == NULL) {
 		rc = cli_usage("discover", "give --tenant ID|DOMAIN or --token-file FILE");
 		goto out;

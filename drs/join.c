@@ -11,6 +11,7 @@
 #include "answer.h"
 #include "cert.h"
 #include "cli.h"
+#include "config.h"
 #include "discovery.h"
 #include "doc.h"
 #include "health.h"
@@ -40,6 +41,7 @@ enum nonce_mode { NONCE_AUTO, NONCE_REQUIRE, NONCE_OFF };
 
 struct join_args {
 	const char *in, *display_name, *target_domain, *tenant;
+	const char *tenant_what;	/* where tenant came from, for messages */
 	enum keystore_choice store;
 	enum nonce_mode nonce;
 	int join_type, join_type_given, force, keep_old_device;
@@ -157,6 +159,14 @@ make_record(const struct json *doc, const struct cert *c, const char *upn,
 		return NULL;
 	}
 	json_remove(json_get_object(r, "keys"), "dir");
+	/* The TPM is named by what this run opened, never by the document. */
+	json_remove(json_get_object(r, "keys"), "tcti");
+	if (doc_get(doc, "keys", "store") != NULL &&
+	    strcmp(doc_get(doc, "keys", "store"), "tpm") == 0 && keystore_tpm_spec() != NULL &&
+	    json_set_string(r, "tcti", keystore_tpm_spec()) < 0) {
+		json_free(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -387,17 +397,20 @@ join_nonce(struct http_session *s, struct json *doc, const struct join_args *a,
  * carries the token.
  */
 static int
-tenant_matches_token(const char *given, const char *tid, const char *discovered)
+tenant_matches_token(const struct join_args *a, const char *tid, const char *discovered)
 {
+	const char *given = a->tenant;
+	const char *what = a->tenant_what != NULL ? a->tenant_what : "--tenant";
+
 	if (given == NULL || tid == NULL)
 		return 0;
 	if (util_is_guid(given, strlen(given))) {
 		if (strcasecmp(given, tid) != 0)
-			return log_fail(EXIT_INPUT, "join: --tenant %s, but the token "
-			    "is for tenant %s", given, tid);
+			return log_fail(EXIT_INPUT, "join: %s %s, but the token "
+			    "is for tenant %s", what, given, tid);
 	} else if (discovered != NULL && strcasecmp(discovered, tid) != 0) {
-		return log_fail(EXIT_INPUT, "join: --tenant %s is tenant %s, but the "
-		    "token is for tenant %s", given, discovered, tid);
+		return log_fail(EXIT_INPUT, "join: %s %s is tenant %s, but the "
+		    "token is for tenant %s", what, given, discovered, tid);
 	}
 	return 0;
 }
@@ -470,7 +483,7 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 	if (discovery_confirm(s, doc, ready ? domain : tenant,
 	    ready && domain == NULL ? t->claims.tid : NULL,
 	    ready ? t->token : NULL) < 0 ||
-	    (ready && tenant_matches_token(domain, t->claims.tid,
+	    (ready && domain != NULL && tenant_matches_token(a, t->claims.tid,
 	    doc_get(doc, "tenant", "id")) < 0))
 		goto out;
 	if (join_token_obtain(s, doc, t) < 0)
@@ -691,6 +704,9 @@ cmd_join(int argc, char **argv)
 	char why[1024], no_token[512];
 	int c, rc = -1, done, code = 0, device_code = 0;
 
+	/* The config file's key-store (checked when read), unless given. */
+	if (config.key_store != NULL && keystore_parse("join", config.key_store, &a.store) < 0)
+		return -1;
 	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'T': token_file = optarg; break;
@@ -758,6 +774,9 @@ cmd_join(int argc, char **argv)
 	 * No token at all is an error only when a join is needed: a re-run on
 	 * a joined machine needs none (already_joined below).
 	 */
+	if (a.tenant == NULL && (a.tenant = config.tenant) != NULL)
+		a.tenant_what = "the config file's tenant";
+	config_token_source(&token_file, &bprt_file, &refresh_file, device_code);
 	log_catch(no_token, sizeof(no_token));
 	c = token_source_choose(&t.src, token_file, bprt_file, refresh_file,
 	    device_code, client_id);
@@ -805,7 +824,7 @@ cmd_join(int argc, char **argv)
 		t.src.secret = NULL;
 		if (jwt_parse(t.token, &t.claims) < 0 ||
 		    jwt_check(&t.claims, time(NULL)) < 0 ||
-		    tenant_matches_token(a.tenant, t.claims.tid, NULL) < 0)
+		    tenant_matches_token(&a, t.claims.tid, NULL) < 0)
 			goto out;
 	}
 	tenant = t.src.kind == TOKEN_ACCESS ? t.claims.tid : a.tenant != NULL ?

@@ -10,6 +10,7 @@
 #include "b64.h"
 #include "bcrypt_blob.h"
 #include "cli.h"
+#include "config.h"
 #include "doc.h"
 #include "identity.h"
 #include "keys.h"
@@ -79,6 +80,65 @@ keys_tpm(const struct json *keys)
 		    "/dev/tpmrm0 or /dev/tpm0 unless --tcti or DRSJOIN_TCTI says another");
 	}
 	return get_tpm(opts.tcti);
+}
+
+int
+keystore_tcti_ok(const char *spec)
+{
+	size_t n = spec != NULL ? strlen(spec) : 0, i = 0;
+	const char *p;
+
+	if (n == 0 || n > 128)
+		return 0;
+	if (strncmp(spec, "device:/dev/tpm", 15) == 0) {
+		p = spec + 15;
+		if (strncmp(p, "rm", 2) == 0)
+			p += 2;
+		while (p[i] >= '0' && p[i] <= '9')
+			i++;
+		return i >= 1 && i <= 3 && p[i] == '\0';
+	}
+	if (strncmp(spec, "swtpm", 5) == 0 || strncmp(spec, "mssim", 5) == 0) {
+		p = spec + 5;
+		if (*p == '\0')
+			return 1;
+		if (*p++ != ':')
+			return 0;
+		return strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.,:=_-") == strlen(p);
+	}
+	return 0;
+}
+
+const char *
+keystore_tpm_spec(void)
+{
+	const char *spec = shared_tpm != NULL ? tpm_spec(shared_tpm) : NULL;
+
+	if (spec != NULL && !keystore_tcti_ok(spec)) {
+		log_debug(1, "keys: the TCTI %s is not recorded (status and leave "
+		    "need --tcti)", spec);
+		return NULL;
+	}
+	return spec;
+}
+
+int
+keystore_use_recorded_tcti(const struct json *rec)
+{
+	const char *spec = json_get_string(rec, "tcti");
+	const char *store = json_get_string(json_get_object(rec, "keys"), "store");
+
+	if (spec == NULL || store == NULL || strcmp(store, "tpm") != 0 ||
+	    !config_tcti_default())
+		return 0;
+	if (!keystore_tcti_ok(spec))
+		return log_fail(EXIT_IO, "%s/%s: tcti '%.140s' is not a TCTI drsjoin "
+		    "records (device:/dev/tpm*, swtpm or mssim); give --tcti",
+		    state_path(), IDENTITY_RECORD, spec);
+	log_debug(1, "keys: the TPM recorded at join: %s", spec);
+	opts.tcti = spec;
+	return 0;
 }
 
 int
@@ -674,6 +734,9 @@ cmd_keygen(int argc, char **argv)
 	const char *in = NULL;
 	int c, rc = -1;
 
+	/* The config file's key-store (checked when read), unless given. */
+	if (config.key_store != NULL && keystore_parse("keygen", config.key_store, &choice) < 0)
+		return -1;
 	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'k':

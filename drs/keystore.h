@@ -77,6 +77,25 @@ int keystore_check_transport(const struct json *keys);
 struct key *keystore_key(struct keystore_key *k);
 void keystore_key_free(struct keystore_key *k);
 
+/*
+ * The TCTI of the TPM this run opened, when drsjoin would record it (see
+ * keystore_tcti_ok), else NULL: join writes it to the record as "tcti".
+ */
+const char *keystore_tpm_spec(void);
+/*
+ * 1 when spec is a TCTI drsjoin records and reads back: device:/dev/tpmN or
+ * device:/dev/tpmrmN, or swtpm/mssim with an optional ":" and a
+ * configuration of [A-Za-z0-9.,:=_-] (host=...,port=...), at most 128 bytes.
+ */
+int keystore_tcti_ok(const char *spec);
+/*
+ * status and leave: the TPM recorded at join (the record's "tcti", written
+ * by drsjoin in the root-only state dir, so drsjoin's own choice) is used
+ * when neither --tcti nor DRSJOIN_TCTI/TPM2TOOLS_TCTI chose one; it beats
+ * the config file's. A recorded TCTI keystore_tcti_ok refuses is EXIT_IO.
+ * rec must outlive the TPM's use.
+ */
+int keystore_use_recorded_tcti(const struct json *rec);
 /* What the TPM holding keys says it is; *spec is borrowed. */
 int keystore_tpm_info(const struct json *keys, char *buf, size_t n, const char **spec);
 /* The storage root key the TPM keys are under: its handle, or "transient ...". */

@@ -354,6 +354,8 @@ cmd_leave(int argc, char **argv)
 		    IDENTITY_RECORD);
 		goto out;
 	}
+	if (keystore_use_recorded_tcti(rec) < 0)
+		goto out;
 	id = json_get_string(rec, "device_id");
 	tid = json_get_string(rec, "tenant_id");
 	if (local_only) {

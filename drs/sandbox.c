@@ -181,6 +181,36 @@ add_tpm(void)
 	return 0;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/*
+ * The ASan build only (make check runs the integration tests with it; no
+ * release has it). At exit LeakSanitizer lists /proc/self/task and reads
+ * /proc/self/maps to stop the threads and find the roots; inside Landlock
+ * that is refused and it dies instead of reporting ("Can't open
+ * /proc/PID/task"). Its reports (and
+ * UBSan's) go to files under DRSJOIN_SANITIZER_LOG_DIR when the tests set
+ * it, as the test programs keep drsjoin's stderr to themselves.
+ */
+static int
+add_sanitizer(void)
+{
+	const char *dir = getenv("DRSJOIN_SANITIZER_LOG_DIR");
+
+	/* /proc/self/exe: the binary, for the reports' symbols. */
+	if (add_path("/proc/self", READ_RIGHTS, 0) < 0 ||
+	    add_path("/proc/self/exe", READ_RIGHTS, 0) < 0)
+		return -1;
+	return dir == NULL ? 0 : add_path(dir, READ_RIGHTS | FS_WRITE_FILE |
+	    FS_MAKE_REG | FS_TRUNCATE, 1);
+}
+#else
+static int
+add_sanitizer(void)
+{
+	return 0;
+}
+#endif
+
 static void
 close_rules(void)
 {
@@ -281,6 +311,8 @@ sandbox_enter(void)
 	    add_list(cabundle_system_paths, READ_RIGHTS) < 0))
 		goto out;
 	if ((sb.needs & SANDBOX_TPM) && add_tpm() < 0)
+		goto out;
+	if (add_sanitizer() < 0)
 		goto out;
 	/* Not through a link: the state code refuses a linked state dir itself. */
 	if ((sb.needs & (SANDBOX_STATE_READ | SANDBOX_STATE_WRITE)) &&

@@ -194,6 +194,86 @@ out:
 	return rc;
 }
 
+int
+state_open_safe_file(const char *path, int code)
+{
+	struct stat st;
+	char *copy, *p, *next, why[128];
+	const char *bad = NULL;
+	int fd, sub, leaf, rc = -1;
+
+	if (path == NULL || path[0] != '/' || path[1] == '\0')
+		return log_fail(EXIT_INTERNAL, "%s: not an absolute file name",
+		    path ? path : "(none)");
+	if ((copy = util_strdup(path)) == NULL)
+		return -1;
+	if ((fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		log_fail(code, "%s: /: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((bad = unsafe(&st, 0, why, sizeof(why))) != NULL) {
+		copy[1] = '\0';
+		goto refused;
+	}
+	for (p = copy + 1; p != NULL; p = next) {
+		if ((next = strchr(p, '/')) != NULL)
+			*next++ = '\0';
+		leaf = next == NULL || *next == '\0';
+		/* O_NONBLOCK: a FIFO fails the regular-file check, never blocks. */
+		sub = openat(fd, p, (leaf ? O_RDONLY | O_NONBLOCK | O_NOCTTY :
+		    O_PATH | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			if (errno == ENOENT) {
+				rc = -2;
+				goto out;
+			}
+			if (errno == ELOOP || errno == ENOTDIR) {
+				bad = fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISLNK(st.st_mode) ? "a symbolic link, refused "
+				    "(give the real path)" : "not a directory";
+				goto refused;
+			}
+			log_fail(code, "%s: %s: %s", path, copy, strerror(errno));
+			goto out;
+		}
+		close(fd);
+		fd = sub;
+		if (fstat(fd, &st) < 0) {
+			log_fail(code, "%s: %s: %s", path, copy, strerror(errno));
+			goto out;
+		}
+		if (leaf) {
+			/* The file: as a leaf directory would be, but regular. */
+			if (!S_ISREG(st.st_mode))
+				bad = "not a regular file";
+			else {
+				st.st_mode = (st.st_mode & 07777) | S_IFDIR;
+				bad = unsafe(&st, 1, why, sizeof(why));
+			}
+		} else
+			bad = unsafe(&st, 0, why, sizeof(why));
+		if (bad != NULL)
+			goto refused;
+		if (next != NULL)
+			next[-1] = '/';
+		if (leaf)
+			break;
+	}
+	rc = fd;
+	fd = -1;
+	goto out;
+refused:
+	if (strcmp(copy, path) == 0)
+		log_fail(code, "%s: %s", path, bad);
+	else
+		log_fail(code, "%s: %s: %s", path, copy, bad);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return rc;
+}
+
 const char *
 state_path(void)
 {

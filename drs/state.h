@@ -100,6 +100,14 @@ int state_read_file(const char *path, size_t max, int code, char **buf, size_t *
  * starting with what instead of path. */
 int state_read_linked(const char *path, const char *what, size_t max, int code,
     char **buf, size_t *len);
+/*
+ * Opens the regular file path (absolute) for reading after checking it and
+ * every parent as state_open checks the state dir: owned by root or the
+ * effective uid, not writable by group or others (a root-owned sticky
+ * parent excepted), no symbolic link anywhere. The descriptor; -2 when a
+ * component does not exist (not reported); -1 reported with code.
+ */
+int state_open_safe_file(const char *path, int code);
 /* Reads all of fd (stdin) into a new NUL-terminated buffer, at most max bytes. */
 int state_read_fd(int fd, const char *what, size_t max, int code, char **buf, size_t *len);
 

@@ -6,7 +6,7 @@
 # Reproducible like dist.sh (dpkg-deb clamps times to SOURCE_DATE_EPOCH).
 #
 # No maintainer scripts: the units are not enabled on install, since a join
-# needs a token the admin provides first (see drsjoin(1)).
+# needs a token the admin provides first (see drsjoin(8)).
 set -eu
 
 top=${1:?usage: deb.sh TOP ROOT OUTDIR}
@@ -20,7 +20,7 @@ die() { echo "deb.sh: $*" >&2; exit 1; }
 
 doc=$root/usr/share/doc/drsjoin
 strip --strip-all --remove-section=.comment "$root/usr/sbin/drsjoin"
-gzip -9nf "$root/usr/share/man/man1/drsjoin.1"
+gzip -9nf "$root/usr/share/man/man8/drsjoin.8"
 # The licence is in the copyright file; README.md stays as documentation.
 rm -f "$doc/LICENSE"
 date=$(date -u -d "@$SOURCE_DATE_EPOCH" -R)
@@ -122,6 +122,8 @@ drsjoin: embedded-library curl [usr/sbin/drsjoin]
 drsjoin: embedded-library mbedtls [usr/sbin/drsjoin]
 # static-PIE: a dynamic section, no shared library needed.
 drsjoin: shared-library-lacks-prerequisites [usr/sbin/drsjoin]
+# Root's only: the config file names token files, which live beside it.
+drsjoin: non-standard-dir-perm 0700 != 0755 [etc/drsjoin/]
 OVERRIDES
 chmod 0644 "$root/usr/share/lintian/overrides/drsjoin"
 
@@ -149,6 +151,10 @@ Description: join Linux machines to Microsoft Entra ID
  units to join at boot and leave at shutdown.
 CONTROL
 find "$root" -type d -exec chmod 0755 {} +
+# /etc/drsjoin holds the config file and token files: root's only. In the
+# package (not made by a maintainer script), so dpkg owns it and sets its
+# mode on every install and upgrade.
+chmod 0700 "$root/etc/drsjoin"
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
 mkdir -p "$out"
 deb=$out/drsjoin_${version}_amd64.deb

@@ -17,6 +17,8 @@ emu_token --upn demo@"$EMU_TENANT_DOMAIN" > "$work/token.jwt"
 chmod 600 "$work/token.jwt"
 
 export DRSJOIN_DISCOVERY_URL=$EMU_URL DRSJOIN_STATE_DIR=$work/state
+# The demo is the emulator's: this machine's /etc/drsjoin/drsjoin.conf stays out.
+export DRSJOIN_CONFIG=/dev/null
 echo "+ drsjoin --cacert \$EMU_CA join --token-file token.jwt --key-store ${DEMO_KEY_STORE:-auto}" >&2
 "$drsjoin" --cacert "$EMU_CA" join --token-file "$work/token.jwt" \
     --key-store "${DEMO_KEY_STORE:-auto}" > "$work/join.json"

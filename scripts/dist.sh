@@ -28,7 +28,7 @@ d=$stage/$name
 mkdir -p "$d/completion" "$d/systemd" "$d/examples" "$d/licenses" "$d/drs-emulator"
 
 strip -o "$d/drsjoin" "$bin"
-cp "$top/drsjoin.1" "$top/README.md" "$top/LICENSE" "$d/"
+cp "$top/drsjoin.8" "$top/README.md" "$top/LICENSE" "$d/"
 cp "$top/scripts/completion/drsjoin.bash" "$top/scripts/completion/_drsjoin" "$d/completion/"
 cp "$top"/scripts/systemd/*.service "$d/systemd/"
 cp "$top"/scripts/examples/* "$d/examples/"

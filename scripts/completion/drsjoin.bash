@@ -1,4 +1,4 @@
-# bash completion for drsjoin(1). Installed as
+# bash completion for drsjoin(8). Installed as
 # /usr/share/bash-completion/completions/drsjoin; works without the
 # bash-completion package too (source it).
 #
@@ -8,8 +8,8 @@
 _drsjoin() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	local globals="-v --verbose -q --quiet --cacert --proxy --timeout --attempts
-		--state-dir --cloud --discovery-url --resolve --tcti --compact --new -h --help
-		-V --version"
+		--state-dir --cloud --discovery-url --resolve --tcti --config --compact --new
+		-h --help -V --version"
 	local commands="csr discover join keygen leave nonce status"
 	local cmd="" opts="" i
 
@@ -17,7 +17,7 @@ _drsjoin() {
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		--cacert | --proxy | --timeout | --attempts | --state-dir | \
-		    --cloud | --discovery-url | --resolve | --tcti) ((i++)) ;;
+		    --cloud | --discovery-url | --resolve | --tcti | --config) ((i++)) ;;
 		-*) ;;
 		*) cmd=${COMP_WORDS[i]}; break ;;
 		esac
@@ -25,7 +25,7 @@ _drsjoin() {
 
 	COMPREPLY=()
 	case $prev in
-	--cacert | --token-file | --bprt-file | --refresh-token-file | --in)
+	--cacert | --token-file | --bprt-file | --refresh-token-file | --in | --config)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;

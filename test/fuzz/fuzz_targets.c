@@ -13,6 +13,7 @@
 #include "b64.h"
 #include "bcrypt_blob.h"
 #include "cert.h"
+#include "config.h"
 #include "devicecode.h"
 #include "json.h"
 #include "jwt.h"
@@ -67,6 +68,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		answer_text_ok(s, size, why, sizeof(why));
 		answer_url_ok(s, why, sizeof(why));
 		answer_url_host(s, why, sizeof(why));
+	}
+#elif defined(FUZZ_CONFIG)
+	{
+		/* /etc/drsjoin/drsjoin.conf: hostile input, as any file. */
+		config_parse(s, size, "/etc/drsjoin/drsjoin.conf");
+		memset(&config, 0, sizeof(config));
 	}
 #elif defined(FUZZ_JWT)
 	{

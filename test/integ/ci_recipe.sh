@@ -25,7 +25,7 @@ chmod +x "$T_WORK/job/ci/run-tests"
 manjob=$T_WORK/manjob.sh
 awk '/^A CI job/ { on = 1; next } on && /^\.Bd/ { inb = 1; next }
      inb && /^\.Ed/ { exit } inb { gsub(/\\&/, ""); gsub(/\\e/, "\\"); print }' \
-    "$DRSJOIN_TOP/drsjoin.1" >"$manjob"
+    "$DRSJOIN_TOP/drsjoin.8" >"$manjob"
 t_check "the man page's CI example leaves in an EXIT trap" \
     "$(grep -q "^trap 'drsjoin -q leave' EXIT" "$manjob" && grep -q 'drsjoin -q join' "$manjob"; echo $?)" \
     "$(head -c 300 "$manjob")"

@@ -69,7 +69,7 @@ t_check "bash: an unknown command gets no offer" "$([ -z "$(comp drsjoin frob --
 # Every option whose value the man page names as FILE completes file names,
 # DIR directories, and a|b|c (lower-case words) exactly those words; other
 # values (URL, ID, SPEC...) are never offered options. Read from the man page, so a new option is covered.
-MAN=$DRSJOIN_TOP/drsjoin.1
+MAN=$DRSJOIN_TOP/drsjoin.8
 man_args() {	# SECTION-AWK-FILTER -> "option argument" lines
 	awk "$1" "$MAN" | sed -n 's/^\.It Fl \(-[a-z-]*\) Ar \([^ ]*\).*/-\1 \2/p'
 }

@@ -36,9 +36,17 @@ if command -v lintian >/dev/null; then
 	t_check "lintian: no error, no warning" "$([ "$RC" -eq 0 ] && ! grep -q '^[EW]:' "$OUT"; echo $?)" \
 	    "$(grep '^[EW]:' "$OUT" | head -5 | tr '\n' ' ')"
 	ov=$(dpkg-deb --fsys-tarfile "$A/$deb" | tar -xOf - ./usr/share/lintian/overrides/drsjoin | grep -v '^#')
-	extra=$(grep -vE '^drsjoin: (embedded-library (curl|mbedtls)|shared-library-lacks-prerequisites) \[usr/sbin/drsjoin\]$' <<<"$ov")
-	t_check "lintian overrides are only the static binary's (embedded libraries, static-PIE)" \
-	    "$([ "$(wc -l <<<"$ov")" -eq 3 ] && [ -z "$extra" ]; echo $?)" "$extra"
+	extra=$(grep -vE '^drsjoin: ((embedded-library (curl|mbedtls)|shared-library-lacks-prerequisites) \[usr/sbin/drsjoin\]|non-standard-dir-perm 0700 != 0755 \[etc/drsjoin/\])$' <<<"$ov")
+	readme=$(tr '\n' ' ' <"$top/README.md" | sed -n 's/.*no error, no warning; \([0-9]*\) lintian overrides.*/\1/p')
+	t_check "lintian overrides are only the static binary's and /etc/drsjoin's 0700, as many as the README says ($readme)" \
+	    "$([ "$(wc -l <<<"$ov")" -eq 4 ] && [ "$readme" = "$(wc -l <<<"$ov")" ] && [ -z "$extra" ]; echo $?)" "$extra"
+	# Without its override the 0700 directory is what lintian warns about.
+	mkdir "$T_WORK/nov" && (cd "$T_WORK/nov" && dpkg-deb -R "$A/$deb" r &&
+	    sed -i '/non-standard-dir-perm/d' r/usr/share/lintian/overrides/drsjoin &&
+	    dpkg-deb --root-owner-group -b r x.deb >/dev/null)
+	lintian "$T_WORK/nov/x.deb" >"$OUT" 2>&1
+	t_check "lintian without that override warns about /etc/drsjoin 0700 (the override is needed)" \
+	    "$(grep -q 'W: drsjoin: non-standard-dir-perm 0700 != 0755 \[etc/drsjoin/\]' "$OUT"; echo $?)"
 else
 	t_skip "lintian" "not installed (scripts/install-deps.sh installs it)"
 fi
@@ -59,14 +67,15 @@ t_check "apt-get install ./$deb" \
     "$([ "$RC" -eq 0 ] && grep -q '^Setting up drsjoin ('"$version"')' "$OUT" &&
        [ "$(dpkg --root="$R" -s drsjoin | sed -n 's/^Status: //p')" = "install ok installed" ]; echo $?)" \
     "rc $RC: $(tail -3 "$ERR")"
-t_check "installed: binary, man page, completion, units, docs, copyright" \
+t_check "installed: binary, man page, completion, units, docs, copyright, /etc/drsjoin 0700" \
     "$([ -x "$R/usr/sbin/drsjoin" ] && "$R/usr/sbin/drsjoin" --version | grep -q "^drsjoin $version\$" &&
-       zcat "$R/usr/share/man/man1/drsjoin.1.gz" | cmp -s - "$top/drsjoin.1" &&
+       zcat "$R/usr/share/man/man8/drsjoin.8.gz" | cmp -s - "$top/drsjoin.8" &&
        [ -f "$R/usr/share/bash-completion/completions/drsjoin" ] &&
        [ -f "$R/usr/share/zsh/vendor-completions/_drsjoin" ] &&
        grep -q '^ExecStart=/usr/sbin/drsjoin ' "$R/lib/systemd/system/drsjoin-join.service" &&
        [ -f "$R/usr/share/doc/drsjoin/examples/cloud-init.yaml" ] &&
-       grep -q '^License: BSD-2-Clause' "$R/usr/share/doc/drsjoin/copyright"; echo $?)"
+       grep -q '^License: BSD-2-Clause' "$R/usr/share/doc/drsjoin/copyright" &&
+       [ "$(stat -c '%a %U' "$R/etc/drsjoin")" = "700 root" ]; echo $?)"
 t_check "this machine's own dpkg database is untouched" \
     "$([ "$(dpkg-query -W -f='${Status}' drsjoin 2>/dev/null)" = "$host_before" ]; echo $?)"
 apt_root remove drsjoin; RC=$?

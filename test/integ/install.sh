@@ -19,7 +19,7 @@ cat >"$T_WORK/want" <<'TREE'
 -rw-r--r-- usr/local/share/doc/drsjoin/README.md
 -rw-r--r-- usr/local/share/doc/drsjoin/examples/cloud-init.yaml
 -rw-r--r-- usr/local/share/doc/drsjoin/examples/kickstart.ks
--rw-r--r-- usr/local/share/man/man1/drsjoin.1
+-rw-r--r-- usr/local/share/man/man8/drsjoin.8
 -rw-r--r-- usr/local/share/zsh/site-functions/_drsjoin
 TREE
 t_check "install PREFIX=/usr/local: the tree" \
@@ -35,24 +35,32 @@ t_check "the installed units run the installed binary" \
 t_check "the installed man page renders" \
     "$(MANPATH="$D/usr/local/share/man" man -P cat drsjoin 2>/dev/null | grep -q 'EXIT STATUS'; echo $?)"
 
+t_check "install makes /etc/drsjoin 0700 (whatever PREFIX is)" \
+    "$([ "$(stat -c %a "$D/etc/drsjoin")" = 700 ]; echo $?)" "$(stat -c %a "$D/etc/drsjoin" 2>&1)"
+# An admin's config file keeps /etc/drsjoin through uninstall.
+echo "tenant = contoso.example" >"$D/etc/drsjoin/drsjoin.conf"
+
 # Something else in the shared directories survives uninstall.
-echo other >"$D/usr/local/share/man/man1/other.1"
+echo other >"$D/usr/local/share/man/man8/other.8"
 mk uninstall DESTDIR="$D" PREFIX=/usr/local; RC=$?
-t_check "uninstall removes every file install put there, and nothing else" \
-    "$([ "$RC" -eq 0 ] && [ "$(cd "$D" && find . -type f)" = ./usr/local/share/man/man1/other.1 ] &&
+t_check "uninstall removes every file install put there, and nothing else (an admin's config stays)" \
+    "$([ "$RC" -eq 0 ] && [ "$(cd "$D" && find . -type f | sort | tr '\n' ' ')" = \
+       "./etc/drsjoin/drsjoin.conf ./usr/local/share/man/man8/other.8 " ] &&
        [ ! -e "$D/usr/local/share/doc/drsjoin" ]; echo $?)" "$(cd "$D" && find . -type f | tr '\n' ' ')"
+rm "$D/etc/drsjoin/drsjoin.conf"
 mk uninstall DESTDIR="$D" PREFIX=/usr/local; RC=$?
-t_check "uninstall twice: no error" "$([ "$RC" -eq 0 ]; echo $?)"
+t_check "uninstall twice: no error; an empty /etc/drsjoin is removed" \
+    "$([ "$RC" -eq 0 ] && [ ! -e "$D/etc/drsjoin" ]; echo $?)"
 
 # Every directory variable on its own.
 D=$T_WORK/dest2
 mk install DESTDIR="$D" PREFIX=/opt/x SBINDIR=/opt/sb MANDIR=/opt/man DOCDIR=/opt/doc \
-    BASHCOMPDIR=/opt/bash ZSHCOMPDIR=/opt/zsh UNITDIR=/opt/units; RC=$?
-t_check "SBINDIR, MANDIR, DOCDIR, BASHCOMPDIR, ZSHCOMPDIR, UNITDIR" \
-    "$([ "$RC" -eq 0 ] && [ -x "$D/opt/sb/drsjoin" ] && [ -f "$D/opt/man/man1/drsjoin.1" ] &&
+    BASHCOMPDIR=/opt/bash ZSHCOMPDIR=/opt/zsh UNITDIR=/opt/units SYSCONFDIR=/opt/etc; RC=$?
+t_check "SBINDIR, MANDIR, DOCDIR, BASHCOMPDIR, ZSHCOMPDIR, UNITDIR, SYSCONFDIR" \
+    "$([ "$RC" -eq 0 ] && [ -x "$D/opt/sb/drsjoin" ] && [ -f "$D/opt/man/man8/drsjoin.8" ] &&
        [ -f "$D/opt/doc/examples/kickstart.ks" ] && [ -f "$D/opt/bash/drsjoin" ] &&
        [ -f "$D/opt/zsh/_drsjoin" ] && grep -q '^ExecStart=/opt/sb/drsjoin ' "$D/opt/units/drsjoin-join.service" &&
-       [ ! -e "$D/opt/x" ]; echo $?)"
+       [ -d "$D/opt/etc/drsjoin" ] && [ ! -e "$D/etc" ] && [ ! -e "$D/opt/x" ]; echo $?)"
 D=$T_WORK/dest3
 mk install DESTDIR="$D" PREFIX=/usr BINDIR=/usr/bin; RC=$?
 t_check "BINDIR puts the binary (and the units' ExecStart) there" \

@@ -5,7 +5,7 @@
 # environment variable the code reads, every exit code.
 . "$(dirname "$0")/../lib-integ.sh"
 
-MAN=$DRSJOIN_TOP/drsjoin.1
+MAN=$DRSJOIN_TOP/drsjoin.8
 
 if command -v mandoc >/dev/null; then
 	out=$(mandoc -T lint -W warning "$MAN" 2>&1)
@@ -74,10 +74,11 @@ t_check "the binary takes every global option the man page documents" \
     "$([ -z "$bad" ]; echo $?)" "refused:$bad"
 
 # Every environment variable the code reads is in ENVIRONMENT. DRSJOIN_TEST_*
-# exist only in test builds (-DDRSJOIN_TEST_HOOKS, HACKING.md), not for users.
+# exist only in test builds (-DDRSJOIN_TEST_HOOKS, HACKING.md), and
+# DRSJOIN_SANITIZER_LOG_DIR only in the ASan build: not for users.
 envs=$(cat "$DRSJOIN_TOP"/drsjoin.c "$DRSJOIN_TOP"/drs/*.c |
     grep -oE 'getenv\("[A-Za-z_0-9]+"\)' | sed 's/getenv("\(.*\)")/\1/' |
-    grep -v '^DRSJOIN_TEST_' | sort -u)
+    grep -v '^DRSJOIN_TEST_' | grep -vx 'DRSJOIN_SANITIZER_LOG_DIR' | sort -u)
 man_envs=$(man_section ENVIRONMENT | grep '^\.It ' | grep -oE 'Ev [A-Za-z_0-9]+' |
     sed 's/^Ev //' | sort -u)
 missing=$(comm -23 <(echo "$envs") <(echo "$man_envs") | tr '\n' ' ')
@@ -97,9 +98,78 @@ for w in '#cloud-config' '%post' 'DRSJOIN_TOKEN' 'keygen --key-store software' \
 done
 t_check "EXAMPLES: cloud-init, kickstart, CI, image build, TPM, systemd, emulator" \
     "$([ -z "$miss" ]; echo $?)" "missing:$miss"
-for s in NAME SYNOPSIS DESCRIPTION "GLOBAL OPTIONS" COMMANDS OUTPUT ENVIRONMENT FILES \
+for s in NAME SYNOPSIS DESCRIPTION "GLOBAL OPTIONS" COMMANDS OUTPUT CONFIGURATION ENVIRONMENT FILES \
     "EXIT STATUS" EXAMPLES; do
 	grep -qx "\.Sh $s" "$MAN" || miss="$miss $s"
 done
 t_check "the man page has its sections" "$([ -z "$miss" ]; echo $?)" "missing:$miss"
+
+# The examples the man page quotes are the shipped files, byte for byte: each
+# literal block after '.\" quoted from FILE' is a run of FILE's lines.
+out=$($PY - "$MAN" "$DRSJOIN_TOP" <<'PY'
+import os, sys
+man = open(sys.argv[1]).read().split("\n")
+top = sys.argv[2]
+quoted, bad = set(), []
+for i, l in enumerate(man):
+    if not l.startswith('.\\" quoted from '):
+        continue
+    f = l.split()[3]
+    quoted.add(f)
+    j = i + 2
+    assert man[i + 1].startswith(".Bd -literal"), f
+    block = []
+    while man[j] != ".Ed":
+        b = man[j]
+        if b.startswith("\\&"):
+            b = b[2:]
+        block.append(b.replace("\\e", "\\"))
+        j += 1
+    lines = open(os.path.join(top, f)).read().split("\n")
+    if not block or not any(lines[k:k + len(block)] == block for k in range(len(lines))):
+        bad.append(f + " differs")
+shipped = {"scripts/examples/" + f for f in os.listdir(os.path.join(top, "scripts/examples"))}
+bad += [f + " not quoted" for f in sorted(shipped - quoted)]
+print(" ".join(bad))
+PY
+)
+t_check "EXAMPLES quotes every shipped example file exactly" "$([ -z "$out" ]; echo $?)" "$out"
+
+# CONFIGURATION names the keys the binary knows (its unknown-key error lists them).
+printf 'no-such-key = 1\n' >"$T_WORK/c.conf"; chmod 600 "$T_WORK/c.conf"
+t_run --env DRSJOIN_CONFIG="$T_WORK/c.conf" -- status
+bin_keys=$(sed -n 's/.*(keys: \(.*\))$/\1/p' "$ERR" | tr -d ',' | tr ' ' '\n' | sort)
+man_keys=$(man_section CONFIGURATION | sed -n 's/^\.It Ic //p' | tr -d ',' | tr ' ' '\n' | grep . | sort)
+t_check "CONFIGURATION documents every key of the config file, and no other" \
+    "$([ -n "$bin_keys" ] && [ "$bin_keys" = "$man_keys" ]; echo $?)" "binary: $(echo $bin_keys) man: $(echo $man_keys)"
+
+# OUTPUT lists every key 'status --json' prints: software keys, TPM keys
+# (on swtpm), and not joined.
+status_list=$(man_section OUTPUT | awk '/^\.Cm status$/{on = 1} on && /^\.Pp$/{exit} on' |
+    sed -n 's/^\.Ql \([a-z_]*\).*/\1/p' | sort -u)
+undocumented() {	# the keys of $OUT missing from the man page
+	$PY -c 'import json,sys; print("\n".join(sorted(json.load(open(sys.argv[1])))))' "$OUT" |
+	    comm -23 - <(echo "$status_list") | tr '\n' ' '
+}
+emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
+t_run -- status --json
+miss=$(undocumented)
+t_check "status when not joined: every key is in the man page's list" \
+    "$([ "$RC" -eq 8 ] && [ -s "$OUT" ] && [ -z "$miss" ]; echo $?)" "rc $RC, missing: $miss"
+t_run -- join --token-file "$(token_file)" --key-store software
+t_run -- status --json
+miss=$(undocumented)
+t_check "status with software keys: every key is in the man page's list" \
+    "$([ "$RC" -eq 0 ] && [ -z "$miss" ]; echo $?)" "rc $RC, missing: $miss"
+if swtpm_available >/dev/null && swtpm_start >/dev/null; then
+	STATE=$T_WORK/state-tpm
+	t_run -- --tcti "$SWTPM_TCTI" join --token-file "$(token_file)" --key-store tpm
+	t_run -- status --json
+	miss=$(undocumented)
+	t_check "status with TPM keys: every key is in the man page's list" \
+	    "$([ "$RC" -eq 0 ] && [ -n "$(jget "$OUT" 'd["srk"]')" ] && [ -z "$miss" ]; echo $?)" \
+	    "rc $RC, missing: $miss"
+else
+	t_skip "status with TPM keys: every key is in the man page's list" "no swtpm"
+fi
 t_done

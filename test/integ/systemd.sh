@@ -31,11 +31,15 @@ else
 	t_check "systemd-analyze verify notices a broken unit" \
 	    "$(grep -q "Unknown key 'ProtectSytem'" <<<"$out" && grep -q 'oneshoot' <<<"$out"; echo $?)" "$out"
 	rm "$T_WORK/units/broken.service"
+	# The README states the figure: it must be the one measured.
+	readme=$(sed -n 's/.*`systemd-analyze security` rates them \([0-9.]*\)[^0-9].*/\1/p' \
+	    "$DRSJOIN_TOP/README.md")
 	for u in drsjoin-join drsjoin-leave; do
 		lvl=$(systemd-analyze security --offline=yes "$T_WORK/units/$u.service" 2>&1 |
 		    sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p')
-		t_check "$u: systemd-analyze security exposure at most 2.5 (got $lvl)" \
-		    "$([ -n "$lvl" ] && awk -v l="$lvl" 'BEGIN { exit !(l <= 2.5) }'; echo $?)"
+		t_check "$u: systemd-analyze security exposure at most 2.5, as the README says ($readme; got $lvl)" \
+		    "$([ -n "$lvl" ] && awk -v l="$lvl" 'BEGIN { exit !(l <= 2.5) }' &&
+		       [ "$lvl" = "$readme" ]; echo $?)"
 	done
 fi
 
@@ -48,6 +52,18 @@ t_check "join unit: oneshot, once (ConditionPathExists=! on the identity), token
 t_check "leave unit: leaves in ExecStop=, after the network (stopped before it)" \
     "$(grep -q '^ExecStop=/usr/sbin/drsjoin .*leave' "$LEAVE" && has "$LEAVE" 'RemainAfterExit=yes' &&
        grep -q '^After=network-online.target' "$LEAVE"; echo $?)"
+t_check "join unit: restarts on failure after RestartSec=, without a start limit, never on exit 2 or 3" \
+    "$(has "$JOIN" 'Restart=on-failure' && grep -qx 'RestartSec=[1-9][0-9]*\(s\|min\)' "$JOIN" &&
+       has "$JOIN" 'RestartPreventExitStatus=2 3' && has "$JOIN" 'StartLimitIntervalSec=0' &&
+       ! grep -q '^Restart\(Steps\|MaxDelaySec\)=' "$JOIN"; echo $?)"
+t_check "leave unit: not joined (exit 8) is success" \
+    "$(has "$LEAVE" 'SuccessExitStatus=8' && ! grep -q '^Restart=' "$LEAVE"; echo $?)"
+# What systemd does with an exit code of the join, from the unit's lists.
+restarts() {	# CODE: 0 when Restart=on-failure restarts after it
+	local c=$1
+	[ "$c" -ne 0 ] && ! grep -q "^SuccessExitStatus=.*\b$c\b" "$JOIN" &&
+	    ! sed -n 's/^RestartPreventExitStatus=//p' "$JOIN" | tr ' ' '\n' | grep -qx "$c"
+}
 miss=
 for d in ProtectSystem=strict ReadWritePaths=/var/lib/drsjoin PrivateTmp=yes NoNewPrivileges=yes \
     CapabilityBoundingSet= 'DeviceAllow=/dev/tpmrm0 rw' ProtectHome=yes; do
@@ -80,7 +96,7 @@ sandboxed() {
 	RC=0
 	unshare -m --propagation private /bin/bash -c '
 		set -e
-		unit_cmd=$1 rw=$2 state=$3 bin=$4 token=$5 ca=$6; shift 6
+		unit_cmd=$1 rw=$2 state=$3 bin=$4 token=$5 ca=$6 conf=$7; shift 7
 		# ProtectSystem=strict: every mount read-only but the API ones.
 		findmnt -rn -o TARGET | while read -r m; do
 			case $m in /proc* | /sys* | /dev*) continue ;; esac
@@ -92,6 +108,8 @@ sandboxed() {
 		install -m 0400 "$token" /run/credentials/unit/drsjoin-token
 		install -m 0755 "$bin" /run/bin/drsjoin
 		install -m 0644 "$ca" /run/bin/ca.pem
+		# /etc/drsjoin/drsjoin.conf stands in here (DRSJOIN_CONFIG).
+		[ -z "$conf" ] || install -m 0600 "$conf" /run/bin/drsjoin.conf
 		mount -o remount,ro /run
 		# StateDirectory=drsjoin, ReadWritePaths=/var/lib/drsjoin.
 		mount -t tmpfs -o mode=0755 tmpfs /var/lib
@@ -106,11 +124,25 @@ sandboxed() {
 		# NoNewPrivileges=yes, CapabilityBoundingSet= (empty).
 		exec setpriv --no-new-privs --bounding-set=-all --inh-caps=-all \
 		    env -i PATH=/usr/bin:/bin SSL_CERT_FILE=/run/bin/ca.pem "$@" $unit_cmd
-	' sandbox "$cmd" "$rw" "$STATE" "$DRSJOIN" "$TOKEN" "$EMU_CA" \
+	' sandbox "$cmd" "$rw" "$STATE" "$DRSJOIN" "$TOKEN" "$EMU_CA" "${CONF:-}" \
 	    DRSJOIN_DISCOVERY_URL="$EMU_URL" "$@" >"$OUT" 2>"$ERR" || RC=$?
 }
 
+# The exit codes drsjoin really gives, through the unit's lists.
+TOKEN=$(printf 'not.a.token\n' >"$T_WORK/bad.tok"; echo "$T_WORK/bad.tok")
+STATE=$T_WORK/state-fail
+mkdir -m 700 -p "$STATE"
+sandboxed "$JOIN" ExecStart unit
+t_check "join unit: a bad token (exit 3) is not restarted" \
+    "$([ "$RC" -eq 3 ] && ! restarts "$RC"; echo $?)" "rc $RC"
 TOKEN=$(token_file)
+sandboxed "$JOIN" ExecStart unit DRSJOIN_DISCOVERY_URL=https://127.0.0.1:9
+t_check "join unit: the service unreachable (exit 4) is restarted" \
+    "$([ "$RC" -eq 4 ] && restarts "$RC" && [ ! -e "$STATE/device.json" ]; echo $?)" "rc $RC"
+sandboxed "$LEAVE" ExecStop unit
+t_check "leave unit: leave on a machine never joined exits 8, which the unit counts as success" \
+    "$([ "$RC" -eq 8 ] && has "$LEAVE" 'SuccessExitStatus=8'; echo $?)" "rc $RC"
+STATE=$T_WORK/state
 mkdir -m 700 -p "$STATE"
 sandboxed "$JOIN" ExecStart 0
 t_check "sandbox without ReadWritePaths=: the join fails on the read-only state dir (exit 7), no identity" \
@@ -132,6 +164,19 @@ if swtpm_available >/dev/null && swtpm_start; then
 	sandboxed "$JOIN" ExecStart unit DRSJOIN_TCTI="$SWTPM_TCTI"
 	t_check "drsjoin-join.service's ExecStart joins under the sandbox with TPM keys" \
 	    "$([ "$RC" -eq 0 ] && [ "$(jget "$STATE/device.json" 'd["key_store"]')" = tpm ]; echo $?)" "rc $RC"
+	# No drop-in: the TPM and the key store from the config file, and
+	# leave with the TPM the join recorded (no TCTI named anywhere).
+	STATE=$T_WORK/state-tpm-conf; mkdir -m 700 "$STATE"
+	CONF=$T_WORK/drsjoin.conf
+	printf 'tcti = %s\nkey-store = tpm\n' "$SWTPM_TCTI" >"$CONF"
+	sandboxed "$JOIN" ExecStart unit DRSJOIN_CONFIG=/run/bin/drsjoin.conf
+	t_check "the join unit under the sandbox takes the TPM and key store from the config file" \
+	    "$([ "$RC" -eq 0 ] && [ "$(jget "$STATE/device.json" 'd["tcti"], d["key_store"]')" = \
+	       "('$SWTPM_TCTI', 'tpm')" ]; echo $?)" "rc $RC"
+	CONF=
+	sandboxed "$LEAVE" ExecStop unit
+	t_check "the leave unit under the sandbox leaves with the TPM the join recorded" \
+	    "$([ "$RC" -eq 0 ] && [ ! -e "$STATE/device.json" ]; echo $?)" "rc $RC"
 	swtpm_stop
 else
 	t_skip "join under the sandbox with TPM keys" "no swtpm"

@@ -52,12 +52,14 @@ t_run "${TPM[@]}" -- --version
 t_check "--version names the TPM in use" "$(grep -q '^  TPM .*firmware' "$OUT"; echo $?)"
 
 # Issue 10: a TCTI comes from --tcti, DRSJOIN_TCTI, TPM2TOOLS_TCTI or the
-# default devices, never from a document or a record. A record naming this
-# swtpm is not enough: without the environment the default device is tried.
+# default devices, never from a document or a record's keys section (the
+# record's own "tcti", written by join, is tcti_record.sh's). A keys.tcti
+# naming this swtpm is not enough: without the environment the default
+# device is tried.
 rec=$STATE/device.json
 $PY - "$rec" "$SWTPM_TCTI" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1])); d["keys"]["tcti"] = sys.argv[2]
+d = json.load(open(sys.argv[1])); d["keys"]["tcti"] = sys.argv[2]; d.pop("tcti", None)
 open(sys.argv[1], "w").write(json.dumps(d))
 PY
 if [ ! -e /dev/tpmrm0 ] && [ ! -e /dev/tpm0 ]; then

@@ -1,0 +1,265 @@
+/* config.c - the optional configuration file (see config.h). */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "answer.h"
+#include "cli.h"
+#include "cloud.h"
+#include "config.h"
+#include "discovery.h"
+#include "log.h"
+#include "proc.h"
+#include "state.h"
+#include "util.h"
+
+struct config config;
+
+static char *text;		/* the file's bytes; the values point into it */
+static char *abs_path;		/* the file's name, for messages */
+static int tcti_chosen;		/* --tcti or the environment chose the TPM */
+
+enum kind { K_WORD, K_TENANT, K_CLOUD, K_STORE, K_FILE, K_TOKEN_FILE };
+
+static const struct key {
+	const char *name;
+	size_t off;
+	enum kind kind;
+} keys[] = {
+	{ "tenant", offsetof(struct config, tenant), K_TENANT },
+	{ "cloud", offsetof(struct config, cloud), K_CLOUD },
+	{ "proxy", offsetof(struct config, proxy), K_WORD },
+	{ "cacert", offsetof(struct config, cacert), K_FILE },
+	{ "tcti", offsetof(struct config, tcti), K_WORD },
+	{ "key-store", offsetof(struct config, key_store), K_STORE },
+	{ "token-file", offsetof(struct config, token_file), K_TOKEN_FILE },
+	{ "bprt-file", offsetof(struct config, bprt_file), K_TOKEN_FILE },
+	{ "refresh-token-file", offsetof(struct config, refresh_token_file), K_TOKEN_FILE },
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char **
+slot(const struct key *k)
+{
+	return (const char **)(void *)((char *)&config + k->off);
+}
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* s[0..*n) without the blanks at both ends; returns the new start. */
+static char *
+trim(char *s, size_t *n)
+{
+	while (*n > 0 && is_space(*s)) {
+		s++;
+		(*n)--;
+	}
+	while (*n > 0 && is_space(s[*n - 1]))
+		(*n)--;
+	return s;
+}
+
+/* Checks one value of key k; 0, or -1 reported naming path:line. */
+static int
+check_value(const struct key *k, const char *v, int line)
+{
+	const char *p;
+
+	for (p = v; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+			return log_fail(EXIT_INPUT, "%s:%d: %s: the value holds a "
+			    "space or a byte that is not printable ASCII", abs_path,
+			    line, k->name);
+	switch (k->kind) {
+	case K_TENANT:
+		if (!discovery_tenant_ok(v))
+			return log_fail(EXIT_INPUT, "%s:%d: tenant: '%.100s' is "
+			    "neither a tenant id (GUID) nor a domain name",
+			    abs_path, line, v);
+		break;
+	case K_CLOUD:
+		if (cloud_find(v) == NULL)
+			return log_fail(EXIT_INPUT, "%s:%d: cloud: '%.100s' is not "
+			    "one of %s", abs_path, line, v, cloud_names());
+		break;
+	case K_STORE:
+		if (strcmp(v, "tpm") != 0 && strcmp(v, "software") != 0 &&
+		    strcmp(v, "auto") != 0)
+			return log_fail(EXIT_INPUT, "%s:%d: key-store: '%.100s' is "
+			    "not tpm, software or auto", abs_path, line, v);
+		break;
+	case K_FILE:
+	case K_TOKEN_FILE:
+		/* No working directory to be relative to in a unit; no stdin. */
+		if (v[0] != '/')
+			return log_fail(EXIT_INPUT, "%s:%d: %s: '%.100s' is not an "
+			    "absolute file name", abs_path, line, k->name, v);
+		break;
+	case K_WORD:
+		break;
+	}
+	return 0;
+}
+
+/* One line (n bytes, no newline); 0, or -1 reported. */
+static int
+parse_line(char *s, size_t n, int line, int *first_line)
+{
+	char why[160], *key, *val, *eq;
+	size_t kn, vn, i;
+	const struct key *k = NULL;
+
+	/* Tabs are blanks; any other control byte or bad UTF-8 is refused. */
+	for (i = 0; i < n; i++)
+		if (s[i] == '\t')
+			s[i] = ' ';
+	if (!answer_text_ok(s, n, why, sizeof(why)))
+		return log_fail(EXIT_INPUT, "%s:%d: the line %s", abs_path, line, why);
+	s = trim(s, &n);
+	if (n == 0 || s[0] == '#')
+		return 0;
+	if ((eq = memchr(s, '=', n)) == NULL)
+		return log_fail(EXIT_INPUT, "%s:%d: expected 'key = value' or a "
+		    "'#' comment", abs_path, line);
+	kn = (size_t)(eq - s);
+	key = trim(s, &kn);
+	vn = n - (size_t)(eq + 1 - s);
+	val = trim(eq + 1, &vn);
+	if (kn == 0)
+		return log_fail(EXIT_INPUT, "%s:%d: expected 'key = value': no key "
+		    "before '='", abs_path, line);
+	for (i = 0; i < NKEYS; i++)
+		if (strlen(keys[i].name) == kn && memcmp(keys[i].name, key, kn) == 0)
+			k = &keys[i];
+	if (k == NULL)
+		return log_fail(EXIT_INPUT, "%s:%d: unknown key '%.*s' (keys: tenant, "
+		    "cloud, proxy, cacert, tcti, key-store, token-file, bprt-file, "
+		    "refresh-token-file)", abs_path, line, kn > 64 ? 64 : (int)kn, key);
+	if (*slot(k) != NULL)
+		return log_fail(EXIT_INPUT, "%s:%d: %s given again (first on line %d)",
+		    abs_path, line, k->name, first_line[k - keys]);
+	if (vn == 0)
+		return log_fail(EXIT_INPUT, "%s:%d: %s: no value", abs_path, line, k->name);
+	key[kn] = '\0';
+	val[vn] = '\0';
+	if (check_value(k, val, line) < 0)
+		return -1;
+	if (k->kind == K_TOKEN_FILE)
+		for (i = 0; i < NKEYS; i++)
+			if (keys[i].kind == K_TOKEN_FILE && *slot(&keys[i]) != NULL)
+				return log_fail(EXIT_INPUT, "%s:%d: %s: %s (line %d) "
+				    "names the token already: give one token source",
+				    abs_path, line, k->name, keys[i].name,
+				    first_line[i]);
+	*slot(k) = val;
+	first_line[k - keys] = line;
+	return 0;
+}
+
+int
+config_load(const char *path)
+{
+	const char *env = getenv("DRSJOIN_CONFIG");
+	int named = 1, fd, rc;
+	size_t len;
+
+	if (path != NULL && *path == '\0')
+		return cli_usage(NULL, "--config: empty (--config /dev/null reads none)");
+	if (path == NULL)
+		path = env != NULL && *env != '\0' ? env : NULL;
+	if (path == NULL) {
+		path = DRSJOIN_CONFIG_FILE;
+		named = 0;
+	}
+	if (strcmp(path, "/dev/null") == 0) {
+		log_debug(1, "config: none (/dev/null)");
+		return 0;
+	}
+	if ((abs_path = state_absolute(path)) == NULL)
+		return -1;
+	if ((fd = state_open_safe_file(abs_path, EXIT_INPUT)) == -2) {
+		log_debug(1, "config: %s: none", abs_path);
+		if (!named)
+			return 0;
+		return log_fail(EXIT_INPUT, "%s: no such file (named by %s)", abs_path,
+		    env != NULL && strcmp(env, path) == 0 ? "DRSJOIN_CONFIG" : "--config");
+	}
+	if (fd < 0)
+		return -1;
+	rc = state_read_fd(fd, abs_path, CONFIG_MAX, EXIT_INPUT, &text, &len);
+	close(fd);
+	if (rc < 0 || config_parse(text, len, abs_path) < 0)
+		return -1;
+	config.path = abs_path;
+	log_debug(1, "config: read %s", abs_path);
+	return 0;
+}
+
+int
+config_parse(char *buf, size_t len, const char *path)
+{
+	int line = 0, first_line[NKEYS] = { 0 };
+	size_t off, n;
+	char *nl;
+
+	memset(&config, 0, sizeof(config));
+	abs_path = (char *)path;
+	for (off = 0; off < len; off += n + 1) {
+		line++;
+		nl = memchr(buf + off, '\n', len - off);
+		n = nl != NULL ? (size_t)(nl - (buf + off)) : len - off;
+		if (parse_line(buf + off, n, line, first_line) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0';
+}
+
+void
+config_apply_globals(const char **cloud)
+{
+	tcti_chosen = opts.tcti != NULL || env_set("DRSJOIN_TCTI") ||
+	    env_set("TPM2TOOLS_TCTI");
+	if (*cloud == NULL && config.cloud != NULL)
+		*cloud = config.cloud;
+	/* libcurl's variables for an https URL. */
+	if (opts.proxy == NULL && config.proxy != NULL && !env_set("https_proxy") &&
+	    !env_set("HTTPS_PROXY") && !env_set("all_proxy") && !env_set("ALL_PROXY"))
+		opts.proxy = config.proxy;
+	if (opts.cacert == NULL && config.cacert != NULL && !env_set("SSL_CERT_FILE"))
+		opts.cacert = config.cacert;
+	if (!tcti_chosen && config.tcti != NULL)
+		opts.tcti = config.tcti;
+}
+
+int
+config_tcti_default(void)
+{
+	return !tcti_chosen;
+}
+
+void
+config_token_source(const char **token_file, const char **bprt_file,
+    const char **refresh_file, int device_code)
+{
+	if (*token_file != NULL || *bprt_file != NULL || *refresh_file != NULL ||
+	    device_code || proc_secret_env("DRSJOIN_TOKEN") != NULL ||
+	    proc_secret_env("DRSJOIN_BPRT") != NULL ||
+	    proc_secret_env("DRSJOIN_REFRESH_TOKEN") != NULL)
+		return;
+	*token_file = config.token_file;
+	*bprt_file = config.bprt_file;
+	*refresh_file = config.refresh_token_file;
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# /etc/drsjoin/drsjoin.conf (--config, DRSJOIN_CONFIG): each key applied,
+# the command line and the environment winning over it, and the file as
+# hostile input (links, modes, owners, size, bytes, keys, lines): every
+# refusal exit 3 naming FILE:LINE, before anything is read or written.
+. "$(dirname "$0")/../lib-integ.sh"
+
+emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
+TOK=$(token_file)
+C=$T_WORK/etc/drsjoin.conf
+mkdir -m 755 "$T_WORK/etc"
+conf() { printf '%s\n' "$@" >"$C"; chmod 600 "$C"; }
+# crun ARGS...: drsjoin with the test's config file.
+crun() { t_run --env DRSJOIN_CONFIG="$C" "$@"; }
+
+# --- each key, and what wins over it ---
+conf "# drsjoin settings" "" "tenant = $EMU_TENANT_DOMAIN"
+crun -- --new discover
+t_check "tenant: discover without --tenant uses the file's" \
+    "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["tenant"]["domain"]')" = "$EMU_TENANT_DOMAIN" ]; echo $?)" "rc $RC"
+crun -- --new discover --tenant nosuch.example
+t_check "tenant: --tenant wins over the file" \
+    "$([ "$RC" -ne 0 ] && grep -q 'nosuch.example' "$ERR"; echo $?)" "rc $RC"
+t_run -- --new discover
+t_expect "tenant: without the file discover still wants --tenant" 2 "give --tenant"
+
+conf "cacert = $EMU_CA"
+crun --env SSL_CERT_FILE= -- --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "cacert: the file's CA bundle verifies the service" 0
+crun --env SSL_CERT_FILE=/nonexistent/ca.pem -- --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_check "cacert: SSL_CERT_FILE wins over the file" \
+    "$([ "$RC" -ne 0 ] && grep -q '/nonexistent/ca.pem' "$ERR"; echo $?)" "rc $RC"
+crun --env SSL_CERT_FILE=/nonexistent/ca.pem -- --cacert "$EMU_CA" --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "cacert: --cacert wins over both" 0
+
+conf "proxy = http://127.0.0.1:9"
+crun -- --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_check "proxy: the file's proxy is used (nothing listens there: exit 4)" "$([ "$RC" -eq 4 ]; echo $?)" "rc $RC"
+crun --env https_proxy= --env HTTPS_PROXY= -- --proxy "" --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "proxy: --proxy '' (none) wins over the file" 0
+
+conf "key-store = tpm" "tcti = device:/nonexistent/tpm-of-the-file"
+crun -- keygen
+t_expect "key-store and tcti: keygen uses the file's (its TPM is missing: exit 6)" 6 "tpm-of-the-file"
+crun -- --tcti device:/nonexistent/tpm-of-the-command-line keygen
+t_expect "tcti: --tcti wins over the file" 6 "tpm-of-the-command-line"
+crun --env DRSJOIN_TCTI=device:/nonexistent/tpm-of-the-env -- keygen
+t_expect "tcti: DRSJOIN_TCTI wins over the file" 6 "tpm-of-the-env"
+crun -- keygen --key-store software
+t_check "key-store: --key-store wins over the file" \
+    "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["keys"]["store"]')" = software ]; echo $?)" "rc $RC"
+rm -rf "$STATE"
+
+conf "token-file = $TOK" "key-store = software"
+crun -- join
+t_check "token-file: join without a token option uses the file's (software keys from the file)" \
+    "$([ "$RC" -eq 0 ] && [ "$(jget "$STATE/device.json" 'd["key_store"]')" = software ]; echo $?)" "rc $RC"
+rm -rf "$STATE"
+printf 'not.a.token\n' >"$T_WORK/bad.tok"; chmod 600 "$T_WORK/bad.tok"
+conf "bprt-file = $T_WORK/bad.tok" "key-store = software"
+crun -- join --token-file "$TOK"
+t_expect "token files: --token-file wins over the file's bprt-file" 0
+rm -rf "$STATE"
+crun --env DRSJOIN_TOKEN="$(cat "$TOK")" -- join
+t_expect "token files: DRSJOIN_TOKEN wins over the file's bprt-file" 0
+rm -rf "$STATE"
+conf "token-file = $T_WORK/bad.tok"
+crun -- join
+t_expect "token-file: the file's token is the one read (a bad one: exit 3)" 3
+t_check "token-file: nothing was written" "$([ -z "$(state_files)" ]; echo $?)"
+
+# --- where the file comes from ---
+conf "tenant = $EMU_TENANT_DOMAIN"
+t_run -- --config "$C" --new discover
+t_expect "--config FILE is read" 0
+printf 'bogus\n' >"$T_WORK/other.conf"; chmod 600 "$T_WORK/other.conf"
+t_run --env DRSJOIN_CONFIG="$T_WORK/other.conf" -- --config "$C" --new discover
+t_expect "--config wins over DRSJOIN_CONFIG" 0
+crun -- --config /dev/null --new discover
+t_expect "--config /dev/null reads none" 2 "give --tenant"
+t_run --env DRSJOIN_CONFIG="$T_WORK/missing.conf" -- status
+t_expect "a named file that is missing: exit 3" 3 "$T_WORK/missing.conf: no such file (named by DRSJOIN_CONFIG)"
+t_run -- --config "" status
+t_expect "--config '': usage" 2 "--config: empty"
+(cd "$T_WORK" && env DRSJOIN_STATE_DIR="$STATE" "$DRSJOIN" --config etc/drsjoin.conf -v status \
+    >/dev/null 2>"$ERR")
+t_check "a relative --config is taken from the working directory" \
+    "$(grep -q "config: read $C" "$ERR"; echo $?)"
+if [ ! -e /etc/drsjoin/drsjoin.conf ]; then
+	env -u DRSJOIN_CONFIG DRSJOIN_STATE_DIR="$STATE" "$DRSJOIN" -v status >/dev/null 2>"$ERR"
+	t_check "no /etc/drsjoin/drsjoin.conf: no error (it is optional)" \
+	    "$([ $? -eq 8 ] && grep -q 'config: /etc/drsjoin/drsjoin.conf: none' "$ERR"; echo $?)"
+else
+	t_skip "no /etc/drsjoin/drsjoin.conf" "this machine has one"
+fi
+
+# --- hostile files: exit 3, one line naming the file (and line), nothing written ---
+bad() {	# NAME MESSAGE: runs keygen (it would write) with $C
+	rm -rf "$STATE"
+	crun -- keygen --key-store software
+	t_expect "$1" 3 "$2"
+	t_check "$1: nothing written" "$([ ! -e "$STATE" ]; echo $?)"
+}
+conf "tenant = $EMU_TENANT_DOMAIN" "# fine" "colour = blue"
+bad "an unknown key names FILE:LINE and the key" "$C:3: unknown key 'colour'"
+conf "" "tenant $EMU_TENANT_DOMAIN"
+bad "a line without '=' names FILE:LINE" "$C:2: expected 'key = value'"
+conf "= x"
+bad "no key before '='" "$C:1: expected 'key = value': no key"
+conf "tenant ="
+bad "a key without a value" "$C:1: tenant: no value"
+conf "cloud = public" "cloud = usgov"
+bad "a key given twice" "$C:2: cloud given again (first on line 1)"
+conf "cloud = mars"
+bad "a bad cloud" "$C:1: cloud: 'mars' is not one of"
+conf "tenant = not a domain!"
+bad "a value with a space" "$C:1: tenant: the value holds a space"
+conf "tenant = -bad-"
+bad "a bad tenant" "$C:1: tenant: '-bad-' is neither"
+conf "key-store = hsm"
+bad "a bad key-store" "$C:1: key-store: 'hsm' is not tpm, software or auto"
+conf "token-file = token.jwt"
+bad "a relative token file" "$C:1: token-file: 'token.jwt' is not an absolute file name"
+conf "cacert = -"
+bad "stdin as the CA bundle" "$C:1: cacert: '-' is not an absolute file name"
+conf "token-file = /a" "bprt-file = /b"
+bad "two token sources" "$C:2: bprt-file: token-file (line 1) names the token already"
+printf 'tenant = %s\n# caf\xe9\n' "$EMU_TENANT_DOMAIN" >"$C"
+bad "bytes that are not UTF-8 name FILE:LINE" "$C:2: the line is not valid UTF-8"
+printf 'tenant = x\x01y\n' >"$C"
+bad "a control character" "$C:1: the line holds a control character"
+printf 'tenant = a\0b\n' >"$C"
+bad "a NUL byte" "$C:1: the line holds a control character"
+printf 'tenant = caf\xc3\xa9.example\n' >"$C"
+bad "a value that is not ASCII" "$C:1: tenant: the value holds a space or a byte that is not printable ASCII"
+{ printf 'tenant = %s\n' "$EMU_TENANT_DOMAIN"; head -c 70000 /dev/zero | tr '\0' '#'; echo; } >"$C"
+bad "a file over 64 KiB" "$C: larger than 65536 bytes"
+conf "tenant = $EMU_TENANT_DOMAIN"
+chmod 602 "$C"
+bad "a file writable by others" "$C: writable by others (mode 0602)"
+chmod 620 "$C"
+bad "a file writable by its group" "$C: writable by its group (mode 0620)"
+chmod 600 "$C"; chmod 777 "$T_WORK/etc"
+bad "a parent writable by others" "$C: $T_WORK/etc: writable by others"
+chmod 755 "$T_WORK/etc"
+if [ "$(id -u)" = 0 ]; then
+	chown 65534 "$C"
+	bad "a file owned by another user" "$C: owned by uid 65534"
+	chown 0 "$C"
+else
+	t_skip "a file owned by another user" "needs root"
+fi
+ln -s "$C" "$T_WORK/link.conf"
+rm -rf "$STATE"
+t_run --env DRSJOIN_CONFIG="$T_WORK/link.conf" -- keygen --key-store software
+t_expect "a symbolic link is refused" 3 "$T_WORK/link.conf: a symbolic link, refused"
+ln -s "$T_WORK/etc" "$T_WORK/linkdir"
+t_run --env DRSJOIN_CONFIG="$T_WORK/linkdir/drsjoin.conf" -- keygen --key-store software
+t_expect "a symbolic link among the parents is refused" 3 "$T_WORK/linkdir: a symbolic link, refused"
+mkfifo -m 600 "$T_WORK/fifo.conf"
+RC=0; timeout 10 env DRSJOIN_CONFIG="$T_WORK/fifo.conf" DRSJOIN_STATE_DIR="$STATE" "$DRSJOIN" status \
+    >"$OUT" 2>"$ERR" || RC=$?
+t_expect "a FIFO is refused without blocking" 3 "$T_WORK/fifo.conf: not a regular file"
+t_run --env DRSJOIN_CONFIG="$T_WORK/etc" -- status
+t_expect "a directory is refused" 3 "$T_WORK/etc: not a regular file"
+t_check "no state dir appeared through any refusal" "$([ ! -e "$STATE" ]; echo $?)"
+t_done

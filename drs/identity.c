@@ -198,10 +198,12 @@ removing(const struct json *rec)
 
 /*
  * identity_load; with removing_out (identity_cleanup), a record whose set
- * is being removed is returned (rc 1) and *removing_out set.
+ * is being removed is returned (rc 1) and *removing_out set. quiet: report
+ * nothing (a corrupt record is IDENTITY_CORRUPT); whybuf, when not NULL,
+ * gets what is wrong ("PATH: reason") whenever it is not 0 or 1.
  */
 static int
-load(struct json **rec, int quiet, int *removing_out)
+load(struct json **rec, int quiet, int *removing_out, char *whybuf, size_t whyn)
 {
 	char *buf = NULL, *abs = NULL, moved_why[512];
 	const char *why = NULL, *moved;
@@ -220,8 +222,12 @@ load(struct json **rec, int quiet, int *removing_out)
 			rc = 1;
 		else if (errno == ELOOP)
 			why = "a symbolic link, refused";
-		else if (!quiet)
-			log_fail(EXIT_IO, "%s: %s", abs, strerror(errno));
+		else {
+			if (whybuf != NULL)
+				snprintf(whybuf, whyn, "%s: %s", abs, strerror(errno));
+			if (!quiet)
+				log_fail(EXIT_IO, "%s: %s", abs, strerror(errno));
+		}
 		goto out;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -265,6 +271,8 @@ load(struct json **rec, int quiet, int *removing_out)
 	close(fd);
 out:
 	if (why != NULL) {
+		if (whybuf != NULL)
+			snprintf(whybuf, whyn, "%s: %s", abs, why);
 		if (quiet)
 			rc = IDENTITY_CORRUPT;
 		else
@@ -286,13 +294,21 @@ out:
 int
 identity_load(struct json **rec)
 {
-	return load(rec, 0, NULL);
+	return load(rec, 0, NULL, NULL, 0);
 }
 
 int
 identity_load_quiet(struct json **rec)
 {
-	return load(rec, 1, NULL);
+	return load(rec, 1, NULL, NULL, 0);
+}
+
+int
+identity_load_why(struct json **rec, char *why, size_t n)
+{
+	if (n > 0)
+		why[0] = '\0';
+	return load(rec, 1, NULL, why, n);
 }
 
 char *
@@ -650,7 +666,7 @@ identity_cleanup(void)
 
 	if (check_subdir("staging") < 0 || check_subdir("identity") < 0)
 		return -1;
-	have = load(&rec, 1, &marked);
+	have = load(&rec, 1, &marked, NULL, 0);
 	if (have < 0)
 		return -1;
 	if (marked) {

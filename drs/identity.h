@@ -71,6 +71,8 @@ void identity_staging_discard(const char *dir);
 int identity_load(struct json **rec);
 #define IDENTITY_CORRUPT 2
 int identity_load_quiet(struct json **rec);
+/* As identity_load_quiet, with what is wrong ("PATH: reason") in why. */
+int identity_load_why(struct json **rec, char *why, size_t n);
 /*
  * The paths of a record (identity_dir, certificate, keys) made absolute in
  * place, for people: documents and status output. 0 / -1.

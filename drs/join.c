@@ -14,6 +14,7 @@
 #include "config.h"
 #include "discovery.h"
 #include "doc.h"
+#include "health.h"
 #include "http.h"
 #include "identity.h"
 #include "join.h"
@@ -42,6 +43,7 @@ enum nonce_mode { NONCE_AUTO, NONCE_REQUIRE, NONCE_OFF };
 
 struct join_args {
 	const char *in, *display_name, *target_domain, *tenant;
+	const char *tenant_what;	/* where tenant came from, for messages */
 	enum keystore_choice store;
 	enum nonce_mode nonce;
 	int join_type, join_type_given, force, keep_old_device;
@@ -89,47 +91,6 @@ join_body(const struct json *doc, int join_type, const char *display_name,
 		return NULL;
 	}
 	return b;
-}
-
-/* Is the stored identity whole and current? Says why not under -v. */
-static int
-identity_valid(const struct json *rec)
-{
-	const struct json *keys = json_get_object(rec, "keys");
-	const char *dk = state_rel_any(json_get_string(keys, "device_key"));
-	const char *tk = state_rel_any(json_get_string(keys, "transport_key"));
-	struct cert *c = NULL;
-	struct stat st;
-	char *set = NULL, *cert = NULL, *pem = NULL, *abs = NULL;
-	size_t len;
-	int ok = 0;
-
-	/* A broken record or certificate here is a reason to join again, not an error. */
-	log_mute(1);
-	if (dk == NULL || tk == NULL || state_lstat(dk, &st) < 0 ||
-	    state_lstat(tk, &st) < 0 || (set = identity_set_of(rec)) == NULL) {
-		log_mute(0);
-		log_debug(1, "join: the stored identity lacks a key or its certificate");
-		goto out;
-	}
-	if ((cert = util_asprintf("%s/%s", set, IDENTITY_CERT)) == NULL ||
-	    (abs = state_abs(cert)) == NULL ||
-	    state_read(cert, 64 * 1024, &pem, &len) != 0 ||
-	    cert_parse_pem(pem, len, EXIT_IO, abs, &c) < 0)
-		goto out;
-	if (cert_not_after(c) <= time(NULL)) {
-		log_note("join: the stored device certificate has expired");
-		goto out;
-	}
-	ok = 1;
-out:
-	log_mute(0);
-	cert_free(c);
-	free(pem);
-	free(set);
-	free(cert);
-	free(abs);
-	return ok;
 }
 
 /* The joined document on stdout, or its summary, or nothing (summary.h). */
@@ -526,6 +487,31 @@ join_nonce(struct http_session *s, struct json *doc, const struct join_args *a,
 	return 0;
 }
 
+/*
+ * --tenant against a ready token's tenant tid, EXIT_INPUT naming both: a
+ * GUID before any request; a domain once discovered (discovered: the
+ * TenantId its discovery answered, NULL before), before any request that
+ * carries the token.
+ */
+static int
+tenant_matches_token(const struct join_args *a, const char *tid, const char *discovered)
+{
+	const char *given = a->tenant;
+	const char *what = a->tenant_what != NULL ? a->tenant_what : "--tenant";
+
+	if (given == NULL || tid == NULL)
+		return 0;
+	if (util_is_guid(given, strlen(given))) {
+		if (strcasecmp(given, tid) != 0)
+			return log_fail(EXIT_INPUT, "join: %s %s, but the token "
+			    "is for tenant %s", what, given, tid);
+	} else if (discovered != NULL && strcasecmp(discovered, tid) != 0) {
+		return log_fail(EXIT_INPUT, "join: %s %s is tenant %s, but the "
+		    "token is for tenant %s", what, given, discovered, tid);
+	}
+	return 0;
+}
+
 /* The access token, checked against the tenant and service discovered. */
 static int
 join_token_obtain(struct http_session *s, struct json *doc, struct join_token *t)
@@ -566,7 +552,7 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 {
 	struct http_session *s = NULL;
 	struct keystore_job *job = NULL;
-	const char *tid, *tenant;
+	const char *tid, *tenant, *domain;
 	char why[SVCERR_LINE_MAX], *old_csr = NULL;
 	int rc = -1, own_keys = 0, want_nonce, ready = t->src.kind == TOKEN_ACCESS;
 	struct json *csr;
@@ -576,6 +562,9 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 		return log_fail(EXIT_INPUT, "join: the token is for tenant %s, the "
 		    "document for tenant %s", t->claims.tid, tid);
 	tenant = ready ? t->claims.tid : a->tenant != NULL ? a->tenant : tid;
+	/* --tenant as a domain is discovered, and then checked against the token. */
+	domain = a->tenant != NULL && !util_is_guid(a->tenant, strlen(a->tenant)) ?
+	    a->tenant : NULL;
 	if (json_get_object(doc, "keys") == NULL) {
 		if (keystore_start(a->store, 1, &job) < 0)
 			return -1;
@@ -601,8 +590,11 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 	 * Where the token (or the BPRT, the refresh token) goes is discovery's
 	 * answer now, never the document's.
 	 */
-	if (discovery_confirm(s, doc, ready ? NULL : tenant,
-	    ready ? t->claims.tid : NULL, ready ? t->token : NULL) < 0)
+	if (discovery_confirm(s, doc, ready ? domain : tenant,
+	    ready && domain == NULL ? t->claims.tid : NULL,
+	    ready ? t->token : NULL) < 0 ||
+	    (ready && domain != NULL && tenant_matches_token(a, t->claims.tid,
+	    doc_get(doc, "tenant", "id")) < 0))
 		goto out;
 	if (join_token_obtain(s, doc, t) < 0)
 		goto out;
@@ -666,13 +658,15 @@ join_type_name(int t)
 /*
  * The stored identity, checked before any token is read (a boot script that
  * runs join every boot must keep working after its token file is gone).
- * Returns 1 when this machine is already joined as asked, with the identity
- * printed; 0 to go on and join (*rec set when an identity is stored); -1
- * when refused (reported). Asked: --tenant, or the document's tenant, if
- * either names one, and --join-type, if given.
+ * Returns 1 when this machine is joined as asked, with *rec and h set (the
+ * caller checks h: a damaged identity is an error, never "already
+ * joined"); 0 to go on and join (*rec set with --force when an identity is
+ * stored); -1 when refused (reported). Asked: --tenant, or the document's
+ * tenant, if either names one, and --join-type, if given.
  */
 static int
-already_joined(const struct join_args *a, struct json *doc, struct json **rec)
+already_joined(const struct join_args *a, struct json *doc, struct json **rec,
+    struct health *h)
 {
 	const char *rt, *rd, *want, *stype, *id;
 	int have;
@@ -680,16 +674,21 @@ already_joined(const struct join_args *a, struct json *doc, struct json **rec)
 	*rec = NULL;
 	if (identity_open(opts.state_dir, 1) < 0 || identity_cleanup() < 0)
 		return -1;
-	/* --force gets past a corrupt record, moving it aside, never deleting keys. */
-	if (a->force && identity_load_quiet(rec) == IDENTITY_CORRUPT &&
-	    identity_quarantine() < 0)
-		return -1;
-	json_free(*rec);
-	*rec = NULL;
-	if ((have = identity_load(rec)) < 0)
-		return -1;
-	if (have == 1 || a->force)
-		return 0;
+	if (a->force) {
+		/* --force gets past a corrupt record, moving it aside, never deleting keys. */
+		if (identity_load_quiet(rec) == IDENTITY_CORRUPT &&
+		    identity_quarantine() < 0)
+			return -1;
+		json_free(*rec);
+		*rec = NULL;
+		return identity_load(rec) < 0 ? -1 : 0;
+	}
+	if ((have = health_check(h)) != 0)
+		return have == 1 ? 0 : -1;
+	if (h->rec == NULL)	/* device.json itself is unusable */
+		return health_fail("join", h);
+	*rec = h->rec;
+	h->rec = NULL;
 	id = json_get_string(*rec, "device_id");
 	stype = json_get_string(*rec, "join_type");
 	if (a->join_type_given && stype != NULL &&
@@ -707,13 +706,37 @@ already_joined(const struct join_args *a, struct json *doc, struct json **rec)
 		return log_fail(EXIT_INPUT, "join: this machine is already joined to "
 		    "tenant %s as device %s, not to %s; --force replaces that identity",
 		    rt ? rt : "(unknown)", id, want);
-	if (!identity_valid(*rec)) {
-		log_note("join: the stored identity is not usable; joining again");
+	return 1;
+}
+
+/*
+ * A re-run on a joined machine with a ready token at hand: a token for
+ * another tenant than the stored identity's asks for another join, and is
+ * refused naming both. The token is optional here: one that cannot be read
+ * or parsed is ignored, as on any re-run (its file may be long gone).
+ */
+static int
+token_for_stored(struct join_token *t, int chosen, const struct json *rec)
+{
+	struct jwt_claims c = { 0 };
+	const char *rt = json_get_string(rec, "tenant_id");
+	char why[512];
+	int rc = 0, bad;
+
+	if (!chosen || t->src.kind != TOKEN_ACCESS || rt == NULL)
 		return 0;
-	}
-	log_note("join: already joined as device %s; nothing to do (--force joins "
-	    "again)", id);
-	return print_identity(doc, *rec, a->json) < 0 ? -1 : 1;
+	log_catch(why, sizeof(why));
+	bad = token_source_read(&t->src) < 0 || jwt_parse(t->src.secret, &c) < 0;
+	log_catch(NULL, 0);
+	if (bad)
+		log_debug(1, "join: the token is not needed on a re-run, and not "
+		    "used (%s)", why);
+	else if (strcasecmp(c.tid, rt) != 0)
+		rc = log_fail(EXIT_INPUT, "join: the token is for tenant %s, this "
+		    "machine is joined to tenant %s as device %s; --force replaces "
+		    "that identity", c.tid, rt, json_get_string(rec, "device_id"));
+	jwt_claims_free(&c);
+	return rc;
 }
 
 static void
@@ -731,13 +754,15 @@ usage(void)
 	    "Joins this machine to the tenant: runs whichever phases the document\n"
 	    "(--in, or stdin when it is not a terminal) lacks - discover, nonce,\n"
 	    "keygen, csr - then the join, checks the certificate, and commits the\n"
-	    "identity to the state dir. When the state dir already holds a valid\n"
-	    "identity (for --tenant, or the document's tenant, if one is named),\n"
-	    "prints it and changes nothing, without reading any token; another\n"
-	    "--join-type than the stored one is refused. --force joins again,\n"
-	    "replaces the identity once the new join succeeded, then deletes the\n"
-	    "replaced device from its tenant (a failure there is a warning);\n"
-	    "--keep-old-device leaves it there.\n"
+	    "identity to the state dir. When the state dir already holds a usable\n"
+	    "identity (as 'drsjoin status' checks it; for --tenant, or the\n"
+	    "document's tenant, if one is named), prints it and changes nothing,\n"
+	    "needing no token; a damaged or expired one is an error (exit 7), and\n"
+	    "another --join-type or tenant (also a token's) than the stored one is\n"
+	    "refused. A --tenant that contradicts the token is refused. --force\n"
+	    "joins again, replaces the identity once the new join succeeded, then\n"
+	    "deletes the replaced device from its tenant (a failure there is a\n"
+	    "warning); --keep-old-device leaves it there.\n"
 	    "\n"
 	    "Prints the document with the identity as its \"device\" section; at a\n"
 	    "terminal a short summary instead (device id, tenant, user, key store),\n"
@@ -761,17 +786,6 @@ usage(void)
 	    "joins without it when the nonce service is missing or fails or the\n"
 	    "service refuses the CSR carrying it; require makes those errors; off\n"
 	    "(or --no-nonce) sends none.\n", LOGIN_BROKER_CLIENT_ID);
-}
-
-/* The tenant a stored identity is for matches t (id or domain, any case). */
-static int
-same_tenant(const struct json *rec, const char *t)
-{
-	const char *id = json_get_string(rec, "tenant_id");
-	const char *dom = json_get_string(rec, "tenant_domain");
-
-	return t != NULL && ((id != NULL && strcasecmp(id, t) == 0) ||
-	    (dom != NULL && strcasecmp(dom, t) == 0));
 }
 
 int
@@ -802,8 +816,9 @@ cmd_join(int argc, char **argv)
 	struct join_args a = { .store = KEYSTORE_AUTO, .join_type = JOIN_TYPE_JOIN };
 	struct join_token t = { 0 };
 	struct json *doc = NULL, *rec = NULL;
+	struct health h = { 0 };
 	const char *token_file = NULL, *bprt_file = NULL, *refresh_file = NULL;
-	const char *client_id = NULL, *rt, *tenant;
+	const char *client_id = NULL, *tenant;
 	struct leave_old *old = NULL;
 	char why[1024], no_token[512];
 	int c, rc = -1, done, code = 0, device_code = 0;
@@ -879,8 +894,8 @@ cmd_join(int argc, char **argv)
 	 * No token at all is an error only when a join is needed: a re-run on
 	 * a joined machine needs none (already_joined below).
 	 */
-	if (a.tenant == NULL)
-		a.tenant = config.tenant;
+	if (a.tenant == NULL && (a.tenant = config.tenant) != NULL)
+		a.tenant_what = "the config file's tenant";
 	config_token_source(&token_file, &bprt_file, &refresh_file, device_code);
 	log_catch(no_token, sizeof(no_token));
 	c = token_source_choose(&t.src, token_file, bprt_file, refresh_file,
@@ -899,8 +914,19 @@ cmd_join(int argc, char **argv)
 	    doc_new(&doc) : doc_read(a.in, &doc)) < 0)
 		goto out;
 	/* The stored identity first: a re-run needs no token at all. */
-	if ((done = already_joined(&a, doc, &rec)) != 0) {
-		rc = done > 0 ? 0 : -1;
+	if ((done = already_joined(&a, doc, &rec, &h)) < 0)
+		goto out;
+	if (done > 0) {
+		/* Another tenant asked for is the clearer error than damage. */
+		if (token_for_stored(&t, no_token[0] == '\0', rec) < 0)
+			goto out;
+		if (h.code != 0) {
+			rc = health_fail("join", &h);
+			goto out;
+		}
+		log_note("join: already joined as device %s; nothing to do (--force "
+		    "joins again)", json_get_string(rec, "device_id"));
+		rc = print_identity(doc, rec, a.json);
 		goto out;
 	}
 	if (no_token[0] != '\0') {
@@ -917,7 +943,8 @@ cmd_join(int argc, char **argv)
 		t.token = t.src.secret;
 		t.src.secret = NULL;
 		if (jwt_parse(t.token, &t.claims) < 0 ||
-		    jwt_check(&t.claims, time(NULL)) < 0)
+		    jwt_check(&t.claims, time(NULL)) < 0 ||
+		    tenant_matches_token(&a, t.claims.tid, NULL) < 0)
 			goto out;
 	}
 	tenant = t.src.kind == TOKEN_ACCESS ? t.claims.tid : a.tenant != NULL ?
@@ -927,16 +954,6 @@ cmd_join(int argc, char **argv)
 		rc = cli_usage("join", "with a %s, give --tenant ID|DOMAIN",
 		    token_source_name(&t.src));
 		goto out;
-	}
-	if (rec != NULL && !a.force) {
-		/* An unusable identity of another tenant is not replaced unasked. */
-		rt = json_get_string(rec, "tenant_id");
-		if (!same_tenant(rec, tenant)) {
-			log_fail(EXIT_INPUT, "join: this machine is already joined to "
-			    "tenant %s as device %s; --force replaces that identity",
-			    rt ? rt : "(unknown)", json_get_string(rec, "device_id"));
-			goto out;
-		}
 	}
 	/*
 	 * The replaced device is deleted with its own certificate and key once
@@ -969,6 +986,7 @@ cmd_join(int argc, char **argv)
 	}
 out:
 	leave_old_free(old);
+	health_free(&h);
 	json_free(doc);
 	json_free(rec);
 	jwt_claims_free(&t.claims);

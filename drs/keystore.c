@@ -655,17 +655,42 @@ keystore_tpm_srk(const struct json *keys, char *buf, size_t n)
 }
 
 int
-keystore_check(const struct json *keys)
+keystore_tpm_ready(const struct json *keys)
 {
-	struct keystore_key *d = NULL, *t = NULL;
-	int rc;
+	return keys_tpm(keys) != NULL ? 0 : -1;
+}
 
-	rc = load(keys, 0, NULL, 0, &d);
-	keystore_key_free(d);
-	if (rc == 0) {
-		rc = load(keys, 1, NULL, 0, &t);
-		keystore_key_free(t);
+int
+keystore_check_transport(const struct json *keys)
+{
+	struct keystore_key *t = NULL;
+	uint8_t blob[BCRYPT_BLOB_LEN];
+	const char *want = json_get_string(keys, "transport_blob"), *store;
+	char *have = NULL, *set = NULL;
+	int rc = -1;
+
+	if (load(keys, 1, NULL, 0, &t) < 0)
+		goto out;
+	/* The service encrypts to the key it was given at the join. */
+	if (want != NULL) {
+		if (keys_bcrypt_blob(t->key, blob) < 0 ||
+		    (have = b64_encode(blob, sizeof(blob))) == NULL)
+			goto out;
+		if (strcmp(have, want) != 0) {
+			store = store_of(keys);
+			set = keys_set(keys, 0);
+			log_fail(EXIT_IO, "keys: %s/%s/%s is not the transport key "
+			    "the device was registered with (the record's "
+			    "transport_blob)", state_path(), set ? set : "?",
+			    key_file_name(store ? store : "software", 1));
+			goto out;
+		}
 	}
+	rc = 0;
+out:
+	keystore_key_free(t);
+	free(have);
+	free(set);
 	return rc;
 }
 

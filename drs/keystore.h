@@ -66,8 +66,13 @@ int keystore_load_device(const struct json *keys, struct keystore_key **out);
 int keystore_read_device(const struct json *keys, char **buf, size_t *len);
 int keystore_load_device_bytes(const struct json *keys, const char *buf,
     size_t len, struct keystore_key **out);
-/* Checks that both keys of a "keys" section load (status). */
-int keystore_check(const struct json *keys);
+/*
+ * For a record's keys (health.c): the TPM they are in can be opened
+ * (EXIT_TPM); the transport key loads (a TPM key under the SRK its blob
+ * names) and, when the section has a transport_blob, is that key (EXIT_IO).
+ */
+int keystore_tpm_ready(const struct json *keys);
+int keystore_check_transport(const struct json *keys);
 /* The key to sign or compare with. Borrowed. */
 struct key *keystore_key(struct keystore_key *k);
 void keystore_key_free(struct keystore_key *k);

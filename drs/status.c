@@ -6,9 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cert.h"
 #include "cli.h"
 #include "doc.h"
+#include "health.h"
 #include "identity.h"
 #include "json.h"
 #include "keystore.h"
@@ -32,38 +32,13 @@ usage(void)
 	    "Shows the identity stored in the state dir: device id, tenant, UPN,\n"
 	    "join type, thumbprint, expiry and days left, the join endpoint's host,\n"
 	    "the key store and where the keys are (for TPM keys also the TCTI and the\n"
-	    "SRK). Checks that the certificate and both keys still load. At a\n"
-	    "terminal a short summary, otherwise (or with --json) JSON. When this\n"
-	    "machine is not joined, prints {\"joined\": false} (or \"Joined: no\")\n"
-	    "and exits 8.\n");
-}
-
-/* The certificate's expiry, from the certificate in the record's set. */
-static int
-cert_expiry(const struct json *rec, time_t *not_after)
-{
-	struct cert *c = NULL;
-	char *set, *rel = NULL, *abs = NULL, *pem = NULL;
-	size_t len;
-	int rc = -1, r;
-
-	if ((set = identity_set_of(rec)) == NULL ||
-	    (rel = util_asprintf("%s/%s", set, IDENTITY_CERT)) == NULL ||
-	    (abs = state_abs(rel)) == NULL)
-		goto out;
-	if ((r = state_read(rel, 64 * 1024, &pem, &len)) == 1)
-		log_fail(EXIT_IO, "%s: missing", abs);
-	if (r != 0 || cert_parse_pem(pem, len, EXIT_IO, abs, &c) < 0)
-		goto out;
-	*not_after = cert_not_after(c);
-	rc = 0;
-out:
-	cert_free(c);
-	free(pem);
-	free(set);
-	free(rel);
-	free(abs);
-	return rc;
+	    "SRK). Checks what join checks before it calls this machine joined:\n"
+	    "the certificate is the record's and valid now, both keys load, the\n"
+	    "device key is the certificate's (\"healthy\"; when false, \"reason\"\n"
+	    "says why, and status exits 7, or 6 when the TPM cannot be opened).\n"
+	    "At a terminal a short summary, otherwise (or with --json) JSON, in\n"
+	    "every case. When this machine is not joined, prints {\"joined\": false}\n"
+	    "(or \"Joined: no\") and exits 8.\n");
 }
 
 /* A record field for the terminal, escaped (summary.h). */
@@ -78,9 +53,22 @@ static int
 summary(const struct json *o)
 {
 	double days = 0;
+	int healthy = json_get_bool(o, "healthy");
 
+	if (json_get_string(o, "device_id") == NULL) {
+		/* No record to show (damaged, or the state dir unreadable). */
+		printf("Joined:        %s\n", json_get(o, "joined") != NULL ?
+		    "yes (the record cannot be used)" : "unknown");
+		printf("Healthy:       no: %s\n", field(o, "reason"));
+		printf("State dir:     %s\n", field(o, "state_dir"));
+		return 0;
+	}
 	json_get_number(o, "days_left", &days);
 	printf("Joined:        yes (%s)\n", field(o, "join_type"));
+	if (healthy)
+		printf("Healthy:       yes\n");
+	else
+		printf("Healthy:       no: %s\n", field(o, "reason"));
 	printf("Tenant:        %s (%s)\n", field(o, "tenant_domain"), field(o, "tenant_id"));
 	printf("Device id:     %s\n", field(o, "device_id"));
 	printf("Display name:  %s\n", field(o, "display_name"));
@@ -90,8 +78,12 @@ summary(const struct json *o)
 	else
 		printf("Key store:     %s\n", field(o, "key_store"));
 	printf("Certificate:   %s\n", field(o, "thumbprint"));
-	printf("Valid:         %s to %s (%s%ld days left)\n", field(o, "not_before"),
-	    field(o, "not_after"), days < 0 ? "expired, " : "", (long)days);
+	if (json_get(o, "days_left") != NULL)
+		printf("Valid:         %s to %s (%s%ld days left)\n", field(o, "not_before"),
+		    field(o, "not_after"), days < 0 ? "expired, " : "", (long)days);
+	else
+		printf("Valid:         %s to %s (the certificate cannot be read)\n",
+		    field(o, "not_before"), field(o, "not_after"));
 	printf("Join host:     %s\n", field(o, "join_host"));
 	if (json_get_string(o, "srk") != NULL)
 		printf("SRK:           %s\n", field(o, "srk"));
@@ -119,6 +111,91 @@ endpoint_host(const char *ep, char *out, size_t n)
 	return 0;
 }
 
+/* What the state dir says when it holds no identity: exit 8. */
+static int
+not_joined(int json)
+{
+	struct json *out = NULL;
+	int rc = 0;
+
+	/* Parseable either way: scripts read stdout, people the line. */
+	if (!json && isatty(1))
+		printf("Joined:        no\n");
+	else if ((out = json_new_object()) == NULL ||
+	    json_set_bool(out, "joined", 0) < 0 || doc_write(out) < 0)
+		rc = -1;
+	json_free(out);
+	if (rc < 0)
+		return -1;
+	return log_fail(EXIT_NOT_JOINED, "status: not joined (no %s/%s)", opts.state_dir,
+	    IDENTITY_RECORD);
+}
+
+/* The TPM's name and SRK for TPM keys; best effort for an unusable identity. */
+static int
+tpm_fields(struct json *out, const struct json *keys, int healthy)
+{
+	const char *spec;
+	char info[128];
+	int rc = 0;
+
+	log_mute(!healthy);
+	if (keystore_tpm_info(keys, info, sizeof(info), &spec) < 0 ||
+	    json_set_string(out, "tpm", info) < 0 ||
+	    json_set_string(out, "tcti", spec) < 0 ||
+	    keystore_tpm_srk(keys, info, sizeof(info)) < 0 ||
+	    json_set_string(out, "srk", info) < 0)
+		rc = healthy ? -1 : 0;
+	log_mute(0);
+	return rc;
+}
+
+/* The status document of a stored identity, usable or not (h->code). */
+static struct json *
+status_doc(const struct health *h)
+{
+	const struct json *rec = h->rec, *keys = json_get_object(h->rec, "keys");
+	struct json *out;
+	const char *v;
+	char host[300];
+	size_t i;
+
+	if ((out = json_new_object()) == NULL ||
+	    json_set_bool(out, "joined", 1) < 0 ||
+	    json_set_bool(out, "healthy", h->code == 0) < 0 ||
+	    (h->code != 0 && json_set_string(out, "reason", h->reason) < 0) ||
+	    json_set_string(out, "state_dir", opts.state_dir) < 0)
+		goto fail;
+	if (rec == NULL)
+		return out;
+	for (i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
+		if ((v = json_get_string(rec, copied[i])) != NULL &&
+		    json_set_string(out, copied[i], v) < 0)
+			goto fail;
+	if (h->have_cert && json_set_number(out, "days_left",
+	    (double)(long)((h->not_after - time(NULL)) / 86400)) < 0)
+		goto fail;
+	if (endpoint_host(json_get_string(json_get_object(rec, "endpoints"),
+	    "join_endpoint"), host, sizeof(host)) == 0 &&
+	    json_set_string(out, "join_host", host) < 0)
+		goto fail;
+	v = json_get_string(keys, "store");
+	if (v != NULL && strcmp(v, "tpm") == 0 && h->code != EXIT_TPM &&
+	    tpm_fields(out, keys, h->code == 0) < 0)
+		goto fail;
+	/* Where the keys are: what a support ticket asks for. */
+	if ((v = json_get_string(keys, "device_key")) != NULL &&
+	    json_set_string(out, "device_key", v) < 0)
+		goto fail;
+	if ((v = json_get_string(keys, "transport_key")) != NULL &&
+	    json_set_string(out, "transport_key", v) < 0)
+		goto fail;
+	return out;
+fail:
+	json_free(out);
+	return NULL;
+}
+
 int
 cmd_status(int argc, char **argv)
 {
@@ -127,13 +204,10 @@ cmd_status(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct json *rec = NULL, *out = NULL, *keys;
-	const char *v, *spec;
-	char info[128], host[300];
-	time_t not_after = 0;
-	long days;
-	size_t i;
-	int c, rc = -1, have, json = 0;
+	struct health h = { 0 };
+	struct json *out = NULL;
+	char why[LOG_LINE_MAX];
+	int c, rc = -1, have, json = 0, code;
 
 	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		if (c == 'h') {
@@ -151,66 +225,35 @@ cmd_status(int argc, char **argv)
 		    CLI_SHOWN(argv[optind]));
 	if (sandbox_enter() < 0)
 		return -1;
-	if ((have = identity_open(opts.state_dir, 0)) < 0 ||
-	    (have == 0 && (have = identity_load(&rec)) < 0) ||
-	    (have == 0 && identity_paths_absolute(rec) < 0))
-		goto out;
-	if (have == 1) {
-		/* Parseable either way: scripts read stdout, people the line. */
-		if (!json && isatty(1))
-			printf("Joined:        no\n");
-		else if ((out = json_new_object()) == NULL ||
-		    json_set_bool(out, "joined", 0) < 0 || doc_write(out) < 0)
+	log_catch(why, sizeof(why));
+	have = identity_open(opts.state_dir, 0);
+	code = log_caught_code();
+	log_catch(NULL, 0);
+	if (have < 0) {
+		/* Still a document on stdout: "joined" is unknown, so absent. */
+		log_escape(h.reason, sizeof(h.reason), why, sizeof(h.reason) - 1);
+		if ((out = json_new_object()) == NULL ||
+		    json_set_bool(out, "healthy", 0) < 0 ||
+		    json_set_string(out, "reason", h.reason) < 0 ||
+		    json_set_string(out, "state_dir", opts.state_dir) < 0 ||
+		    (!json && isatty(1) ? summary(out) : doc_write(out)) < 0)
 			goto out;
-		log_fail(EXIT_NOT_JOINED, "status: not joined (no %s/%s)", opts.state_dir,
-		    IDENTITY_RECORD);
+		rc = log_fail(code ? code : EXIT_IO, "%s", why);
 		goto out;
 	}
-	if (keystore_use_recorded_tcti(rec) < 0)
+	if (have == 1 || (have = health_check(&h)) == 1) {
+		rc = not_joined(json);
 		goto out;
-	if ((out = json_new_object()) == NULL || json_set_bool(out, "joined", 1) < 0)
-		goto out;
-	for (i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
-		if ((v = json_get_string(rec, copied[i])) != NULL &&
-		    json_set_string(out, copied[i], v) < 0)
-			goto out;
-	if (cert_expiry(rec, &not_after) < 0)
-		goto out;
-	days = (long)((not_after - time(NULL)) / 86400);
-	if (json_set_number(out, "days_left", (double)days) < 0 ||
-	    json_set_string(out, "state_dir", opts.state_dir) < 0)
-		goto out;
-	if (endpoint_host(json_get_string(json_get_object(rec, "endpoints"),
-	    "join_endpoint"), host, sizeof(host)) == 0 &&
-	    json_set_string(out, "join_host", host) < 0)
-		goto out;
-	keys = json_get_object(rec, "keys");
-	if (keystore_check(keys) < 0)
-		goto out;
-	v = json_get_string(keys, "store");
-	if (v != NULL && strcmp(v, "tpm") == 0) {
-		if (keystore_tpm_info(keys, info, sizeof(info), &spec) < 0)
-			goto out;
-		if (json_set_string(out, "tpm", info) < 0 ||
-		    json_set_string(out, "tcti", spec) < 0)
-			goto out;
-		if (keystore_tpm_srk(keys, info, sizeof(info)) < 0 ||
-		    json_set_string(out, "srk", info) < 0)
-			goto out;
 	}
-	/* Where the keys are: what a support ticket asks for. */
-	if ((v = json_get_string(keys, "device_key")) != NULL &&
-	    json_set_string(out, "device_key", v) < 0)
+	/* For people: the record's paths are relative to the state dir. */
+	if (have < 0 || (h.rec != NULL && identity_paths_absolute(h.rec) < 0) ||
+	    (out = status_doc(&h)) == NULL)
 		goto out;
-	if ((v = json_get_string(keys, "transport_key")) != NULL &&
-	    json_set_string(out, "transport_key", v) < 0)
+	if ((!json && isatty(1) ? summary(out) : doc_write(out)) < 0)
 		goto out;
-	if (!json && isatty(1))
-		rc = summary(out);
-	else
-		rc = doc_write(out);
+	rc = h.code != 0 ? health_fail("status", &h) : 0;
 out:
 	json_free(out);
-	json_free(rec);
+	health_free(&h);
 	return rc;
 }

@@ -128,3 +128,25 @@ token_file() {
 	chmod 600 "$f"
 	echo "$f"
 }
+
+# t_expect_unhealthy NAME RC [MESSAGE]: status (or another command printing
+# the status document) on an unusable identity: exit RC, MESSAGE and one
+# error line on stderr, and on stdout JSON with "healthy": false and the
+# "reason" that the error line gives.
+t_expect_unhealthy() {
+	local name=$1 want=$2 msg=${3:-} reason
+	reason=$(jget "$OUT" 'd["reason"] if d["healthy"] is False and d["reason"] else ""')
+	if [ "$RC" -ne "$want" ]; then
+		t_fail "$name" "exit $RC, expected $want"
+	elif [ -n "$msg" ] && ! grep -qF -- "$msg" "$ERR"; then
+		t_fail "$name" "stderr lacks '$msg'"
+	elif [ "$(errors)" -ne 1 ]; then
+		t_fail "$name" "expected exactly one error line, got $(errors)"
+	elif [ -z "$reason" ]; then
+		t_fail "$name" "stdout is not JSON with \"healthy\": false and a reason"
+	elif ! grep -qF -- "$reason" "$ERR"; then
+		t_fail "$name" "the error line does not give the reason '$reason'"
+	else
+		t_ok "$name"
+	fi
+}

@@ -73,9 +73,9 @@ t_run -- keygen --key-store software
 t_check "cleanup removes a link in the staging area, not its target" \
     "$([ "$RC" -eq 0 ] && [ ! -e "$STATE/staging/.join-evil" ] && [ "$(cat "$T_WORK/victim/file")" = keep ]; echo $?)"
 
-# Another tenant without --force: a document that names it is refused; the
-# token is not even read (the identity is checked first), so a token for
-# another tenant alone changes nothing.
+# Another tenant without --force: a document that names it is refused, and
+# so is a token for it (the token is read only to see its tenant: it asks
+# for another join than the stored one).
 OTHER=$(token_file --tid 5f0c2a1e-9b7d-4c3a-8e21-6d4b3f2a1c09 --upn bob@fabrikam.example)
 STATE_SAVED=$STATE; STATE=$T_WORK/state-doc
 t_run -- discover --tenant fabrikam.example
@@ -86,9 +86,15 @@ t_run --in "$T_WORK/fabrikam.json" -- join --token-file "$OTHER" --key-store sof
 t_expect "another tenant without --force: refused" 3 \
     "join: this machine is already joined to tenant $EMU_TENANT_ID as device $second, not to 5f0c2a1e-9b7d-4c3a-8e21-6d4b3f2a1c09; --force replaces that identity"
 t_check "another tenant: no request sent" "$([ "$(req_count)" -eq "$n" ]; echo $?)"
+snap=$(cd "$STATE" && find . -type f ! -name .lock | sort | xargs sha256sum)
 t_run -- join --token-file "$OTHER" --key-store software
-t_expect "a token alone for another tenant: the stored identity stands" 0 \
-    "already joined as device $second"
+t_expect "a token alone for another tenant: refused, naming both tenants" 3 \
+    "join: the token is for tenant 5f0c2a1e-9b7d-4c3a-8e21-6d4b3f2a1c09, this machine is joined to tenant $EMU_TENANT_ID as device $second; --force replaces that identity"
+t_check "a token for another tenant: no request, the identity untouched" \
+    "$([ "$(req_count)" -eq "$n" ] &&
+       [ "$(cd "$STATE" && find . -type f ! -name .lock | sort | xargs sha256sum)" = "$snap" ]; echo $?)"
+t_run -- join --token-file "$TOK" --key-store software
+t_expect "a token for the stored tenant: already joined" 0 "already joined as device $second"
 
 # A document for one tenant with a token for another.
 STATE=$T_WORK/state-mix
@@ -98,20 +104,18 @@ t_run --in "$T_WORK/doc" -- join --token-file "$OTHER" --key-store software
 t_expect "document and token disagree on the tenant" 3 \
     "join: the token is for tenant 5f0c2a1e-9b7d-4c3a-8e21-6d4b3f2a1c09, the document for tenant $EMU_TENANT_ID"
 
-# A stored identity whose files are gone is joined again, not trusted.
+# A stored identity whose files are gone is not "already joined", and not
+# replaced unasked either: exit 7 and the way out (test/integ/health.sh has
+# every kind of damage).
 STATE=$T_WORK/state-broken
 t_run -- join --token-file "$TOK" --key-store software
 rm -f "$(recpath "$STATE/device.json" 'd["keys"]["device_key"]')"
+n=$(req_count)
 t_run -- join --token-file "$TOK" --key-store software
-t_expect "identity with a missing key: joined again" 0 "the stored identity is not usable; joining again"
-
-# A stored certificate that no longer parses: joined again, and that is no error.
-STATE=$T_WORK/state-badcert
-t_run -- join --token-file "$TOK" --key-store software
-echo garbage >"$(recpath "$STATE/device.json" 'd["certificate"]')"
-t_run -- join --token-file "$TOK" --key-store software
-t_check "identity with a broken certificate: joined again without an error line" \
-    "$([ "$RC" -eq 0 ] && grep -q 'the stored identity is not usable; joining again' "$ERR" &&
-       [ "$(errors)" -eq 2 ] && ! grep -q 'not a PEM' "$ERR"; echo $?)"
+t_expect "identity with a missing key: exit 7 with the way out" 7 \
+    "device-key.pem: No such file or directory ('drsjoin join --force' joins again and replaces it; 'drsjoin leave --local-only' removes it)"
+t_check "identity with a missing key: no request" "$([ "$(req_count)" -eq "$n" ]; echo $?)"
+t_run -- join --token-file "$TOK" --key-store software --force
+t_expect "identity with a missing key: --force joins again" 0
 
 t_done

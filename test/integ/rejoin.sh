@@ -21,7 +21,7 @@ t_check "re-run: prints the identity, sends nothing" \
 t_run -- join
 t_expect "re-run with no token at all: exit 0" 0 "already joined as device $dev"
 t_run --env DRSJOIN_TOKEN=not-a-jwt -- join
-t_expect "re-run with a malformed token: not even read" 0 "already joined as device $dev"
+t_expect "re-run with a malformed token: not needed, ignored" 0 "already joined as device $dev"
 t_run -- join --join-type join
 t_expect "re-run with the same --join-type: exit 0" 0 "already joined as device $dev"
 

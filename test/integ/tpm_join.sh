@@ -64,8 +64,8 @@ open(sys.argv[1], "w").write(json.dumps(d))
 PY
 if [ ! -e /dev/tpmrm0 ] && [ ! -e /dev/tpm0 ]; then
 	t_run -- status
-	t_expect "a record's keys.tcti is not used (swtpm: outbound connections)" 6 \
-	    "tpm: cannot open device:/dev/tpmrm0"
+	t_expect_unhealthy "a record's keys.tcti is not used (swtpm: outbound connections)" 6 \
+	    "status: the stored identity cannot be checked: tpm: cannot open device:/dev/tpmrm0"
 	t_run -- -v status
 	t_check "-v says that keys.tcti is ignored" \
 	    "$(grep -q "keys.tcti is ignored" "$ERR"; echo $?)"
@@ -99,7 +99,7 @@ t_check "issue 10 replay: the victim is unchanged and not named" \
 STATE=$joined_state
 # From the command line (trusted), a device TCTI must still be a character device.
 t_run -- --tcti "device:$victim" status
-t_expect "--tcti device: on a regular file is refused" 6 "not a character device (a regular file)"
+t_expect_unhealthy "--tcti device: on a regular file is refused" 6 "not a character device (a regular file)"
 t_check "--tcti device: on a regular file: the file is unchanged" \
     "$(cmp -s "$victim" "$T_WORK/victim.orig"; echo $?)"
 
@@ -117,7 +117,8 @@ kill "$SWTPM_PID" 2>/dev/null; wait "$SWTPM_PID" 2>/dev/null || true
 SWTPM_PID=
 swtpm_start "$T_WORK/fresh-tpm" "$port" >/dev/null || { t_fail "fresh swtpm starts" "swtpm_start failed"; exit 1; }
 t_run "${TPM[@]}" -- status
-t_expect "keys of another TPM" 6 "tpm: these keys belong to another TPM"
+t_expect_unhealthy "keys of another TPM: unusable, exit 7" 7 \
+    "device-key.tpm: tpm: these keys belong to another TPM"
 t_check "another TPM: the state is untouched" \
     "$([ "$(cd "$STATE" && find . -type f ! -name .lock -exec sha256sum {} + | sort)" = "$sum" ]; echo $?)"
 
@@ -136,7 +137,7 @@ if [ -x "$TEST_TPM" ]; then
 	DRSJOIN_TEST_TCTI=$SWTPM_TCTI "$TEST_TPM" persist another-srk >>"$T_WORK/persist.out" 2>&1
 	t_check "the persistent SRK was replaced" "$(grep -c '^ok' "$T_WORK/persist.out" | grep -qx 2; echo $?)"
 	t_run "${TPM[@]}" -- status --json
-	t_expect "a replaced SRK is refused" 6 \
+	t_expect_unhealthy "a replaced SRK is refused" 7 \
 	    "tpm: these keys belong to another TPM, or its storage root key was replaced (they were made under the SRK named 000b"
 	t_check "a replaced SRK: the state is untouched" \
 	    "$([ "$(cd "$STATE" && find . -type f ! -name .lock -exec sha256sum {} + | sort)" = "$sum" ]; echo $?)"

@@ -39,7 +39,7 @@ t_check "deep link: leftover links removed, their targets untouched" \
 # device.json itself a link: refused, the link's target never read as a record.
 mv "$STATE/device.json" "$T_WORK/real.json"; ln -s "$T_WORK/real.json" "$STATE/device.json"
 t_run -- status
-t_expect "device.json is a symlink: refused" 7 "$STATE/device.json: a symbolic link, refused"
+t_expect_unhealthy "device.json is a symlink: refused" 7 "$STATE/device.json: a symbolic link, refused"
 
 # The state dir and its parents: owner and mode as OpenSSH's safe_path.
 n=$(req_count)
@@ -54,7 +54,7 @@ mkdir -m 700 "$T_WORK/theirs"
 if chown 12345 "$T_WORK/theirs" 2>/dev/null; then
 	STATE=$T_WORK/theirs
 	t_run -- status
-	t_expect "a state dir owned by another user: refused" 7 "state dir $STATE: owned by uid 12345"
+	t_expect_unhealthy "a state dir owned by another user: refused" 7 "state dir $STATE: owned by uid 12345"
 else
 	t_skip "a state dir owned by another user" "chown needs root"
 fi
@@ -103,7 +103,7 @@ t_expect "corrupt: a first identity" 0
 old_set=$(basename "$(jget "$STATE/device.json" 'd["identity_dir"]')")
 printf '{"device_id": "trunc' >"$STATE/device.json"
 t_run -- status
-t_expect "corrupt record: status names the file and what is wrong" 7 "$STATE/device.json: not valid JSON"
+t_expect_unhealthy "corrupt record: status names the file and what is wrong" 7 "$STATE/device.json: not valid JSON"
 t_run -- join --token-file "$TOK" --key-store software
 t_expect "corrupt record: join without --force refused" 7 "$STATE/device.json: not valid JSON"
 t_run -- keygen --key-store software

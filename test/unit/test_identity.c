@@ -249,6 +249,19 @@ test_corrupt(void)
 	    "a corrupt record: exit 7 naming the file and what is wrong");
 	free(err);
 	CHECK(identity_load_quiet(&got) == IDENTITY_CORRUPT, "load_quiet says corrupt");
+	{
+		char why[256];
+
+		log_reset();
+		capture_begin();
+		rc = identity_load_why(&got, why, sizeof(why));
+		err = capture_end();
+		CHECK_ERR(rc == IDENTITY_CORRUPT && got == NULL && *err == '\0' &&
+		    has(why, top) && has(why, "device.json: not valid JSON") &&
+		    !has(why, "--force"), err,
+		    "load_why: corrupt, silent, what is wrong without the advice");
+		free(err);
+	}
 	CHECK(identity_cleanup() == 0 && state_lstat(set, &st) == 0,
 	    "cleanup under a corrupt record removes no identity set");
 	log_reset();

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "proc.h"
 #include "state.h"
+#include "tpm.h"
 #include "util.h"
 
 struct config config;
@@ -20,7 +21,7 @@ static char *text;		/* the file's bytes; the values point into it */
 static char *abs_path;		/* the file's name, for messages */
 static int tcti_chosen;		/* --tcti or the environment chose the TPM */
 
-enum kind { K_WORD, K_TENANT, K_CLOUD, K_STORE, K_FILE, K_TOKEN_FILE };
+enum kind { K_WORD, K_TENANT, K_CLOUD, K_STORE, K_FILE, K_TOKEN_FILE, K_TCTI };
 
 static const struct key {
 	const char *name;
@@ -31,7 +32,7 @@ static const struct key {
 	{ "cloud", offsetof(struct config, cloud), K_CLOUD },
 	{ "proxy", offsetof(struct config, proxy), K_WORD },
 	{ "cacert", offsetof(struct config, cacert), K_FILE },
-	{ "tcti", offsetof(struct config, tcti), K_WORD },
+	{ "tcti", offsetof(struct config, tcti), K_TCTI },
 	{ "key-store", offsetof(struct config, key_store), K_STORE },
 	{ "token-file", offsetof(struct config, token_file), K_TOKEN_FILE },
 	{ "bprt-file", offsetof(struct config, bprt_file), K_TOKEN_FILE },
@@ -99,6 +100,16 @@ check_value(const struct key *k, const char *v, int line)
 		if (v[0] != '/')
 			return log_fail(EXIT_INPUT, "%s:%d: %s: '%.100s' is not an "
 			    "absolute file name", abs_path, line, k->name, v);
+		break;
+	case K_TCTI:
+		/* Checked here, not at tpm_open: the error names the file. */
+		if (!tpm_spec_known(v))
+			return log_fail(EXIT_INPUT, "%s:%d: tcti: '%.100s' is not a "
+			    "TCTI drsjoin has (device[:PATH], swtpm[:CONF], "
+			    "mssim[:CONF])", abs_path, line, v);
+		if (strncmp(v, "device:", 7) == 0 && v[7] != '\0' && v[7] != '/')
+			return log_fail(EXIT_INPUT, "%s:%d: tcti: '%.100s': the "
+			    "device is not an absolute file name", abs_path, line, v);
 		break;
 	case K_WORD:
 		break;

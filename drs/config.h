@@ -9,7 +9,9 @@
  * SSL_CERT_FILE, the proxy variables, DRSJOIN_TCTI or TPM2TOOLS_TCTI,
  * DRSJOIN_TOKEN, DRSJOIN_BPRT, DRSJOIN_REFRESH_TOKEN), then the file, then
  * the built-in default. For status and leave a TCTI recorded at join comes
- * between the environment and the file (identity_tcti()).
+ * between the environment and the file (keystore_use_recorded_tcti()); for
+ * join a tenant the document names comes before the file's. main reads no
+ * file for "COMMAND --help".
  *
  * The file names token files and the TPM, and root runs drsjoin: it is
  * read like the state dir is opened (every parent and the file itself

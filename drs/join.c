@@ -759,8 +759,6 @@ cmd_join(int argc, char **argv)
 	 * No token at all is an error only when a join is needed: a re-run on
 	 * a joined machine needs none (already_joined below).
 	 */
-	if (a.tenant == NULL)
-		a.tenant = config.tenant;
 	config_token_source(&token_file, &bprt_file, &refresh_file, device_code);
 	log_catch(no_token, sizeof(no_token));
 	c = token_source_choose(&t.src, token_file, bprt_file, refresh_file,
@@ -778,6 +776,10 @@ cmd_join(int argc, char **argv)
 	if ((token_source_stdin(&t.src) && a.in == NULL ?
 	    doc_new(&doc) : doc_read(a.in, &doc)) < 0)
 		goto out;
+	/* The file's tenant is a default: --tenant and the document win. */
+	if (a.tenant == NULL && doc_get(doc, "tenant", "id") == NULL &&
+	    doc_get(doc, "tenant", "requested") == NULL)
+		a.tenant = config.tenant;
 	/* The stored identity first: a re-run needs no token at all. */
 	if ((done = already_joined(&a, doc, &rec)) != 0) {
 		rc = done > 0 ? 0 : -1;

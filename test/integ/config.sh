@@ -44,6 +44,16 @@ crun -- --new discover --tenant "$EMU_TENANT_DOMAIN"
 t_check "proxy: the file's proxy is used (nothing listens there: exit 4)" "$([ "$RC" -eq 4 ]; echo $?)" "rc $RC"
 crun --env https_proxy= --env HTTPS_PROXY= -- --proxy "" --new discover --tenant "$EMU_TENANT_DOMAIN"
 t_expect "proxy: --proxy '' (none) wins over the file" 0
+plog=$T_WORK/proxy.log
+coproc PROXY { exec "$DRSJOIN_TOP/test/integ/connect-proxy.py" "$plog"; }
+read -r -t 10 pport <&"${PROXY[0]}" || { t_fail "proxy starts" "no port"; exit 1; }
+for v in https_proxy HTTPS_PROXY ALL_PROXY; do
+	: >"$plog"
+	crun --env "$v=http://127.0.0.1:$pport" -- --new discover --tenant "$EMU_TENANT_DOMAIN"
+	t_check "proxy: $v wins over the file's (a dead one)" \
+	    "$([ "$RC" -eq 0 ] && grep -q '^CONNECT ' "$plog"; echo $?)" "rc $RC"
+done
+kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
 
 conf "key-store = tpm" "tcti = device:/nonexistent/tpm-of-the-file"
 crun -- keygen

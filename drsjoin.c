@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "answer.h"
 #include "cli.h"
 #include "cloud.h"
 #include "config.h"
@@ -84,7 +85,8 @@ usage(FILE *f)
 	    "\n"
 	    "Global options:\n"
 	    "  -v, --verbose          more detail on stderr (repeat for more)\n"
-	    "  -q, --quiet            errors only\n"
+	    "  -q, --quiet            errors only (join and leave: no JSON either,\n"
+	    "                         unless --json)\n"
 	    "  --cacert FILE          CA bundle for the service (or SSL_CERT_FILE)\n"
 	    "  --proxy URL            HTTPS proxy (default: the proxy environment variables)\n"
 	    "  --timeout SECONDS      time limit of each request (default 30)\n"
@@ -106,7 +108,8 @@ usage(FILE *f)
 	    "  -h, --help             this text\n"
 	    "  -V, --version          versions of drsjoin and its libraries\n"
 	    "\n"
-	    "'drsjoin COMMAND --help' describes a command.\n"
+	    "Global options come before the command. 'drsjoin COMMAND --help'\n"
+	    "describes a command.\n"
 	    "\n%s",
 	    DRSJOIN_STATE_DIR, DRSJOIN_DISCOVERY_URL, DRSJOIN_CONFIG_FILE, exit_table);
 }
@@ -159,6 +162,19 @@ state_dir_option(char **copy)
 		return -1;
 	opts.state_dir = *copy;
 	return 0;
+}
+
+/* Said before any key is made: a typo must not cost a TPM key generation. */
+static int
+discovery_url_check(void)
+{
+	char why[128];
+
+	if (answer_url_ok(opts.discovery_url, why, sizeof(why)))
+		return 0;
+	return cli_usage(NULL, "%s: not a usable https URL (%s)",
+	    opts.discovery_url == getenv("DRSJOIN_DISCOVERY_URL") ?
+	    "DRSJOIN_DISCOVERY_URL" : "--discovery-url", why);
 }
 
 /* Writes stdout out; a full disk must not look like success. */
@@ -220,6 +236,8 @@ main(int argc, char **argv)
 
 	/* '+': global options stop at the command name. */
 	opterr = 0;
+	cli_global_options = longopts;
+	cli_global_short = "vqV";
 	while ((c = cli_getopt(argc, argv, "+:vqhV", longopts)) != -1) {
 		switch (c) {
 		case 'v':
@@ -342,7 +360,7 @@ main(int argc, char **argv)
 		if (http_global_init() < 0)
 			return log_exit_code();
 		net = 1;
-		if (http_set_options(&ho) < 0) {
+		if (http_set_options(&ho) < 0 || discovery_url_check() < 0) {
 			http_global_cleanup();
 			return log_exit_code();
 		}

@@ -16,6 +16,34 @@ struct options opts = {
 	.attempts = 4,
 };
 
+const struct option *cli_global_options;
+const char *cli_global_short = "";
+
+/* The global long option named name (n bytes), or NULL. */
+static const struct option *
+global_long(const char *name, size_t n)
+{
+	const struct option *o;
+
+	for (o = cli_global_options; o != NULL && o->name != NULL; o++)
+		if (strlen(o->name) == n && strncmp(o->name, name, n) == 0)
+			return o;
+	return NULL;
+}
+
+/*
+ * A global option given after the command: say where it goes. (Taking it
+ * there would make the command's options and the global ones one name
+ * space, where a command's own option could later shadow a global one.)
+ */
+static int
+global_after_command(const char *cmd, const char *opt, size_t n, int value)
+{
+	return log_fail(EXIT_USAGE, "%s: '%.*s' is a global option: put it "
+	    "before the command, as in 'drsjoin %.*s%s %s ...' (see 'drsjoin "
+	    "--help')", cmd, (int)n, opt, (int)n, opt, value ? " VALUE" : "", cmd);
+}
+
 int
 cli_usage(const char *cmd, const char *fmt, ...)
 {
@@ -38,6 +66,8 @@ bad_long(const char *cmd, const char *arg, size_t n, const struct option *lo)
 	const struct option *o, *match = NULL;
 	int count = 0;
 
+	if (cmd != NULL && (o = global_long(arg + 2, n - 2)) != NULL)
+		return global_after_command(cmd, arg, n, o->has_arg != no_argument);
 	for (o = lo; o->name != NULL; o++)
 		if (strncmp(o->name, arg + 2, n - 2) == 0) {
 			match = o;
@@ -111,6 +141,10 @@ cli_bad_option(const char *cmd, int c, char **argv)
 	if (c == ':')
 		return cli_usage(cmd, "option '%s' needs a value",
 		    cli_shown(argv[optind - 1], shown, sizeof(shown)));
+	if (cmd != NULL && c == '?' && optopt > ' ' && optopt < 0x7f &&
+	    strchr(cli_global_short, optopt) != NULL)
+		return global_after_command(cmd, (char[3]){ '-', (char)optopt, 0 },
+		    2, 0);
 	/* In a cluster ("-xyz") optind may not have moved: name the letter. */
 	if (optopt > ' ' && optopt < 0x7f)
 		return cli_usage(cmd, "unknown option '-%c'", optopt);

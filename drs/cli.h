@@ -65,6 +65,13 @@ const char *cli_shown(const char *arg, char *buf, size_t bufsz);
 /* cli_shown with a buffer that lives as long as the full expression. */
 #define CLI_SHOWN(arg) cli_shown((arg), (char[CLI_SHOWN_BUF]){ 0 }, CLI_SHOWN_BUF)
 
+/*
+ * main's options, set by main: a command that meets one of them after its
+ * name says to put it before the command (cli_getopt, cli_bad_option).
+ */
+extern const struct option *cli_global_options;
+extern const char *cli_global_short;	/* the letters, e.g. "vqV" */
+
 /* The usage error for getopt_long's c that is no option of cmd (':' or '?'). */
 int cli_bad_option(const char *cmd, int c, char **argv);
 

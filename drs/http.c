@@ -31,6 +31,7 @@ static struct {
 	char *cacert;
 	char *proxy;
 	char *proxy_shown;	/* for messages: without user information */
+	char *env_proxy_shown;	/* the environment's, as libcurl picks it, and which variable */
 	long timeout_s;
 	int attempts;
 	long max_retry_wait_s;
@@ -82,8 +83,9 @@ http_global_cleanup(void)
 	free(cfg.cacert);
 	util_free_secret(cfg.proxy);
 	free(cfg.proxy_shown);
+	free(cfg.env_proxy_shown);
 	curl_slist_free_all(cfg.resolve);
-	cfg.cacert = cfg.proxy = cfg.proxy_shown = NULL;
+	cfg.cacert = cfg.proxy = cfg.proxy_shown = cfg.env_proxy_shown = NULL;
 	cfg.resolve = NULL;
 }
 
@@ -135,11 +137,114 @@ resolve_ok(const char *e)
 	return inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1;
 }
 
+/*
+ * A proxy as libcurl takes it: [SCHEME://][USER:PASSWORD@]HOST[:PORT][/],
+ * SCHEME one libcurl speaks. 1, or 0 with why. Checked before any key is
+ * made, so that a typo costs no key generation.
+ */
+static int
+proxy_ok(const char *p, char *why, size_t whysz)
+{
+	static const char *const schemes[] = { "http://", "https://", "socks4://",
+	    "socks4a://", "socks5://", "socks5h://", NULL };
+	const char *h = strstr(p, "://"), *end, *at, *port;
+	size_t i;
+
+	for (i = 0; p[i] != '\0'; i++)
+		if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 0x7f) {
+			snprintf(why, whysz, "a space or control character at "
+			    "byte %zu", i);
+			return 0;
+		}
+	if (h != NULL) {
+		for (i = 0; schemes[i] != NULL; i++)
+			if (strncasecmp(p, schemes[i], strlen(schemes[i])) == 0)
+				break;
+		if (schemes[i] == NULL) {
+			snprintf(why, whysz, "the scheme is not http, https, "
+			    "socks4, socks4a, socks5 or socks5h");
+			return 0;
+		}
+		h += 3;
+	} else {
+		h = p;
+	}
+	end = h + strcspn(h, "/?#");
+	if (*end != '\0' && strcmp(end, "/") != 0) {
+		snprintf(why, whysz, "a path after the host");
+		return 0;
+	}
+	at = memchr(h, '@', (size_t)(end - h));
+	if (at != NULL)
+		h = at + 1;
+	port = *h == '[' ? memchr(h, ']', (size_t)(end - h)) : h;
+	port = port != NULL ? memchr(port, ':', (size_t)(end - port)) : NULL;
+	if (h == end || h == port) {
+		snprintf(why, whysz, "no host");
+		return 0;
+	}
+	if (port != NULL) {
+		long n = 0;
+
+		for (port++; port < end && *port >= '0' && *port <= '9' && n <= 65535;
+		    port++)
+			n = n * 10 + (*port - '0');
+		if (port != end || n < 1 || n > 65535) {
+			snprintf(why, whysz, "the port is not a number from 1 "
+			    "to 65535");
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * A proxy for messages, without its user information: libcurl reads one
+ * without a scheme as http://, and so is it shown (the user information of
+ * "user:password@host" then goes too). NULL: out of memory (reported).
+ */
+static char *
+proxy_shown(const char *p)
+{
+	char *full = NULL, *shown;
+
+	if (strstr(p, "://") == NULL) {
+		if ((full = util_asprintf("http://%s", p)) == NULL)
+			return NULL;
+		p = full;
+	}
+	if ((shown = redact_url(p, strlen(p))) == NULL)
+		log_fail(EXIT_INTERNAL, "out of memory");
+	util_free_secret(full);
+	return shown;
+}
+
+/*
+ * The proxy libcurl takes from the environment for https:// URLs, in its
+ * order, with the variable's name; NULL when none is set.
+ */
+static const char *
+env_proxy(const char **var)
+{
+	static const char *const vars[] = { "https_proxy", "HTTPS_PROXY",
+	    "all_proxy", "ALL_PROXY", NULL };
+	const char *v;
+	size_t i;
+
+	for (i = 0; vars[i] != NULL; i++)
+		if ((v = getenv(vars[i])) != NULL && *v != '\0') {
+			*var = vars[i];
+			return v;
+		}
+	return NULL;
+}
+
 int
 http_set_options(const struct http_options *o)
 {
 	struct curl_slist *resolve = NULL, *l;
-	char *cacert = NULL, *proxy = NULL;
+	char *cacert = NULL, *proxy = NULL, *shown, why[128];
+	const char *ev, *var = NULL;
 	size_t i;
 
 	if (o->timeout_s < 0 || o->timeout_s > 3600)
@@ -164,6 +269,13 @@ http_set_options(const struct http_options *o)
 		}
 		resolve = l;
 	}
+	/* "" is libcurl's "no proxy", the environment's included. */
+	if (o->proxy != NULL && *o->proxy != '\0' && !proxy_ok(o->proxy, why,
+	    sizeof(why))) {
+		curl_slist_free_all(resolve);
+		return log_fail(EXIT_USAGE, "--proxy: not a proxy URL (%s); expected "
+		    "[http://|https://|socks5://...][USER:PASSWORD@]HOST[:PORT]", why);
+	}
 	if (o->cacert != NULL && (cacert = util_strdup(o->cacert)) == NULL) {
 		curl_slist_free_all(resolve);
 		return -1;
@@ -181,14 +293,38 @@ http_set_options(const struct http_options *o)
 	cfg.cacert = cacert;
 	cfg.proxy = proxy;
 	cfg.proxy_shown = NULL;
-	if (proxy != NULL &&
-	    (cfg.proxy_shown = redact_url(proxy, strlen(proxy))) == NULL)
-		return log_fail(EXIT_INTERNAL, "out of memory");
+	if (proxy != NULL && *proxy != '\0' &&
+	    (cfg.proxy_shown = proxy_shown(proxy)) == NULL)
+		return -1;
+	free(cfg.env_proxy_shown);
+	cfg.env_proxy_shown = NULL;
+	if (proxy != NULL) {
+		log_debug(1, "proxy: %s", cfg.proxy_shown != NULL ?
+		    cfg.proxy_shown : "none (--proxy '')");
+	} else if ((ev = env_proxy(&var)) != NULL) {
+		/* Named in errors when libcurl used it (no_proxy may skip it). */
+		if ((shown = proxy_shown(ev)) == NULL)
+			return -1;
+		cfg.env_proxy_shown = util_asprintf("%s (from %s)", shown, var);
+		free(shown);
+		if (cfg.env_proxy_shown == NULL)
+			return -1;
+		log_debug(1, "proxy: %s%s", cfg.env_proxy_shown,
+		    getenv("no_proxy") != NULL || getenv("NO_PROXY") != NULL ?
+		    "; not for the hosts no_proxy names" : "");
+	}
 	cfg.timeout_s = o->timeout_s ? o->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
 	cfg.attempts = o->attempts ? o->attempts : RETRY_DEFAULT_ATTEMPTS;
 	cfg.max_retry_wait_s = o->max_retry_wait_s ? o->max_retry_wait_s :
 	    RETRY_DEFAULT_MAX_WAIT_S;
 	return 0;
+}
+
+int
+http_cabundle_check(void)
+{
+	return cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, NULL) ==
+	    NULL ? -1 : 0;
 }
 
 struct http_session *
@@ -598,13 +734,19 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 	const char *cs = curl_easy_strerror(rc);
 	char hp[300], host[300], reason[CURL_ERROR_SIZE + 160];
 	long oserr = 0, status = 0, used_proxy = 0;
+	const char *proxy = cfg.proxy_shown;
+	size_t n;
 
+	/* The environment's proxy, when libcurl took it for this URL. */
+	curl_easy_getinfo(s->curl, CURLINFO_USED_PROXY, &used_proxy);
+	if (proxy == NULL && (used_proxy || rc == CURLE_COULDNT_RESOLVE_PROXY))
+		proxy = cfg.env_proxy_shown;
 	host_port(rq->url, hp, sizeof(hp));
 	if (s->errbuf[0] == '\0') {
 		snprintf(reason, sizeof(reason), "%s", cs);
 	} else {
 		/* One line: mbedTLS's verify notes end in (and may hold) \n. */
-		size_t n = strnlen(s->errbuf, sizeof(s->errbuf));
+		n = strnlen(s->errbuf, sizeof(s->errbuf));
 
 		while (n > 0 && (s->errbuf[n - 1] == '\n' ||
 		    s->errbuf[n - 1] == '\r' || s->errbuf[n - 1] == ' '))
@@ -619,14 +761,14 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 		break;
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		snprintf(out, outsz, "cannot resolve the proxy%s%s: %s",
-		    cfg.proxy_shown != NULL ? " " : "",
-		    cfg.proxy_shown != NULL ? cfg.proxy_shown : "", reason);
+		    proxy != NULL ? " " : "",
+		    proxy != NULL ? proxy : "", reason);
 		break;
 	case CURLE_COULDNT_CONNECT:
 		curl_easy_getinfo(s->curl, CURLINFO_OS_ERRNO, &oserr);
 		snprintf(out, outsz, "cannot connect to %s%s%s: %s", hp,
-		    cfg.proxy_shown != NULL ? " through the proxy " : "",
-		    cfg.proxy_shown != NULL ? cfg.proxy_shown : "",
+		    proxy != NULL ? " through the proxy " : "",
+		    proxy != NULL ? proxy : "",
 		    oserr != 0 ? strerror((int)oserr) : reason);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
@@ -639,13 +781,12 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 	case CURLE_PEER_FAILED_VERIFICATION:
 		/* Through a proxy that never answered the CONNECT: the proxy's
 		 * own certificate (an https:// proxy) is the one refused. */
-		curl_easy_getinfo(s->curl, CURLINFO_USED_PROXY, &used_proxy);
 		curl_easy_getinfo(s->curl, CURLINFO_HTTP_CONNECTCODE, &status);
 		if (used_proxy && status == 0)
 			snprintf(out, outsz, "TLS: the certificate of the proxy%s%s "
 			    "cannot be verified with the CA bundle %s: %s",
-			    cfg.proxy_shown != NULL ? " " : "",
-			    cfg.proxy_shown != NULL ? cfg.proxy_shown : "",
+			    proxy != NULL ? " " : "",
+			    proxy != NULL ? proxy : "",
 			    s->cabundle, reason);
 		else
 			snprintf(out, outsz, "TLS: the certificate of %s cannot be "
@@ -712,6 +853,10 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 			snprintf(out, outsz, "request to %s failed: %s", hp, cs);
 		break;
 	}
+	/* Whatever failed, a proxy in the way is named. */
+	n = strlen(out);
+	if (proxy != NULL && strstr(out, "proxy") == NULL && n + 1 < outsz)
+		snprintf(out + n, outsz - n, " (through the proxy %s)", proxy);
 }
 
 /*

@@ -84,6 +84,13 @@ struct http_options {
  */
 int http_set_options(const struct http_options *opt);
 
+/*
+ * The CA bundle the first request will use can be opened and is not empty
+ * (cabundle.h): 0, or -1 reported (EXIT_INPUT). For a check before slow
+ * local work (key generation); the bundle is read at the first request.
+ */
+int http_cabundle_check(void);
+
 /* One connection (kept alive) per host for the whole run. */
 struct http_session;
 struct http_session *http_session_new(void);	/* NULL: reported */

@@ -27,6 +27,7 @@
 #include "request.h"
 #include "sandbox.h"
 #include "state.h"
+#include "summary.h"
 #include "svcerr.h"
 #include "token.h"
 #include "util.h"
@@ -43,6 +44,7 @@ struct join_args {
 	enum keystore_choice store;
 	enum nonce_mode nonce;
 	int join_type, join_type_given, force, keep_old_device;
+	int json;	/* --json: JSON on stdout even under -q or at a terminal */
 };
 
 /* The join's access token: read before any traffic, or obtained after discovery. */
@@ -129,13 +131,28 @@ out:
 	return ok;
 }
 
+/* The joined document on stdout, or its summary, or nothing (summary.h). */
+static int
+join_print(const struct json *doc, int already, int json)
+{
+	switch (summary_out(json)) {
+	case SUMMARY_NONE:
+		return 0;
+	case SUMMARY_TEXT:
+		return summary_join(json_get_object(doc, "device"), already);
+	case SUMMARY_JSON:
+		break;
+	}
+	return doc_write(doc);
+}
+
 /*
  * Prints the document with the stored identity as its "device" section, in
  * the shape of a first join: tenant, discovery, keys, device; no nonce or
  * CSR. Records from before "tenant" was kept give the id and domain.
  */
 static int
-print_identity(struct json *doc, const struct json *rec)
+print_identity(struct json *doc, const struct json *rec, int json)
 {
 	struct json *keys = json_get_object(rec, "keys");
 	struct json *tenant = json_get_object(rec, "tenant");
@@ -160,7 +177,7 @@ print_identity(struct json *doc, const struct json *rec)
 		return -1;
 	if (json_set(doc, "device", json_dup(rec)) < 0)
 		return -1;
-	return doc_write(doc);
+	return join_print(doc, 1, json);
 }
 
 static struct json *
@@ -435,7 +452,7 @@ join_token_obtain(struct http_session *s, struct json *doc, struct join_token *t
 {
 	const char *tid = doc_get(doc, "tenant", "id");
 
-	if (t->src.kind != TOKEN_ACCESS) {
+	if (t->src.kind != TOKEN_ACCESS && t->token == NULL) {
 		char why[512];
 		int bad;
 
@@ -456,7 +473,9 @@ join_token_obtain(struct http_session *s, struct json *doc, struct join_token *t
 		log_debug(1, "login: got an access token for %s (audience %s)",
 		    t->claims.upn != NULL ? t->claims.upn : "(no upn)", t->claims.aud);
 	}
-	/* Refused here, before any join request. */
+	/* Refused here, before any join request; checked once discovered. */
+	if (doc_get(doc, "discovery", "join_endpoint") == NULL)
+		return 0;
 	return jwt_check_audience(&t->claims,
 	    doc_get(doc, "discovery", "join_resource_id"));
 }
@@ -487,6 +506,17 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 	}
 	if ((s = http_session_new()) == NULL)
 		goto out;
+	/*
+	 * No tenant named (a refresh token, the device code): the sign-in at
+	 * the cloud's "organizations" authority comes first, and the token's
+	 * tid is the tenant discovered, as for a ready token.
+	 */
+	if (tenant == NULL) {
+		if (join_token_obtain(s, doc, t) < 0)
+			goto out;
+		ready = 1;
+		log_note("join: signed in for tenant %s", t->claims.tid);
+	}
 	/*
 	 * Where the token (or the BPRT, the refresh token) goes is discovery's
 	 * answer now, never the document's.
@@ -603,7 +633,7 @@ already_joined(const struct join_args *a, struct json *doc, struct json **rec)
 	}
 	log_note("join: already joined as device %s; nothing to do (--force joins "
 	    "again)", id);
-	return print_identity(doc, *rec) < 0 ? -1 : 1;
+	return print_identity(doc, *rec, a->json) < 0 ? -1 : 1;
 }
 
 static void
@@ -616,6 +646,7 @@ usage(void)
 	    "                    [--target-domain DOMAIN] [--force [--keep-old-device]]\n"
 	    "                    [--key-store tpm|software|auto]\n"
 	    "                    [--nonce auto|require|off] [--no-nonce] [--in FILE]\n"
+	    "                    [--json]\n"
 	    "\n"
 	    "Joins this machine to the tenant: runs whichever phases the document\n"
 	    "(--in, or stdin when it is not a terminal) lacks - discover, nonce,\n"
@@ -628,6 +659,10 @@ usage(void)
 	    "replaced device from its tenant (a failure there is a warning);\n"
 	    "--keep-old-device leaves it there.\n"
 	    "\n"
+	    "Prints the document with the identity as its \"device\" section; at a\n"
+	    "terminal a short summary instead (device id, tenant, user, key store),\n"
+	    "and under -q nothing; --json prints the document always.\n"
+	    "\n"
 	    "The access token, never on the command line, comes from one of:\n"
 	    "  --token-file FILE          a DRS access token (or DRSJOIN_TOKEN)\n"
 	    "  --bprt-file FILE           a bulk enrolment token, exchanged at the\n"
@@ -637,7 +672,10 @@ usage(void)
 	    "  --device-code              a person signs in with a code on another screen\n"
 	    "FILE - is stdin. --client-id ID: the app of a refresh token or of the\n"
 	    "device code sign-in (default %s). With the last three, the tenant\n"
-	    "comes from --tenant (or the document's tenant section).\n"
+	    "comes from --tenant (or the document's tenant section); a BPRT needs\n"
+	    "it, while without it a refresh token or the device code signs in at\n"
+	    "the cloud's \"organizations\" authority and the access token names\n"
+	    "the tenant.\n"
 	    "\n"
 	    "--nonce auto (the default) uses a nonce when the service gives one, and\n"
 	    "joins without it when the nonce service is missing or fails or the\n"
@@ -677,6 +715,7 @@ cmd_join(int argc, char **argv)
 		{ "key-store", required_argument, NULL, 'k' },
 		{ "no-nonce", no_argument, NULL, 'n' },
 		{ "in", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -742,6 +781,7 @@ cmd_join(int argc, char **argv)
 			break;
 		case 'n': a.nonce = NONCE_OFF; break;
 		case 'i': a.in = optarg; break;
+		case 'J': a.json = 1; break;
 		case 'h': usage(); return 0;
 		default:
 			return cli_bad_option("join", c, argv);
@@ -804,7 +844,8 @@ cmd_join(int argc, char **argv)
 	}
 	tenant = t.src.kind == TOKEN_ACCESS ? t.claims.tid : a.tenant != NULL ?
 	    a.tenant : doc_get(doc, "tenant", "id");
-	if (tenant == NULL) {
+	/* A refresh token or the device code finds its tenant (run_join). */
+	if (tenant == NULL && t.src.kind == TOKEN_BPRT) {
 		rc = cli_usage("join", "with a %s, give --tenant ID|DOMAIN",
 		    token_source_name(&t.src));
 		goto out;
@@ -831,10 +872,13 @@ cmd_join(int argc, char **argv)
 			log_note("warning: join: the replaced device %s will stay in the "
 			    "tenant (%s)", json_get_string(rec, "device_id"), why);
 	}
+	/* A CA bundle that cannot be used is said before any key is made. */
+	if (http_cabundle_check() < 0)
+		goto out;
 	if ((rc = run_join(doc, &t, &a)) == 0) {
 		if (old != NULL)
 			leave_delete_old(old, doc_get(doc, "device", "device_id"));
-		rc = doc_write(doc);
+		rc = join_print(doc, 0, a.json);
 	}
 out:
 	leave_old_free(old);

@@ -27,6 +27,8 @@
 #include "log.h"
 #include "sandbox.h"
 #include "state.h"
+#include "summary.h"
+#include "svcerr.h"
 #include "util.h"
 
 #define CERT_FILE_MAX (64 * 1024)
@@ -120,10 +122,12 @@ device_not_found(const struct http_response *rs)
 /*
  * Deletes the device of o from its tenant: 0 with *outcome, or -1
  * (reported: the device id, the HTTP status, the error type and the trace
- * id, or why no answer came).
+ * id, or why no answer came; refused_hint, when not NULL, added after a
+ * 401 or 403).
  */
 static int
-delete_device(const struct leave_old *o, enum outcome *outcome)
+delete_device(const struct leave_old *o, enum outcome *outcome,
+    const char *refused_hint)
 {
 	const char *id = json_get_string(o->rec, "device_id");
 	struct http_request rq = { 0 };
@@ -181,6 +185,16 @@ delete_device(const struct leave_old *o, enum outcome *outcome)
 		*outcome = DELETED;
 	} else if (device_not_found(&rs)) {
 		*outcome = NOT_FOUND;
+	} else if ((rs.status == 401 || rs.status == 403) && refused_hint != NULL) {
+		char line[SVCERR_LINE_MAX + 256];
+		int code;
+
+		log_catch(line, sizeof(line));
+		http_fail_answer(&rq, &rs);
+		code = log_caught_code();
+		log_catch(NULL, 0);
+		log_fail(code, "%s; %s", line, refused_hint);
+		goto out;
 	} else {
 		http_fail_answer(&rq, &rs);
 		goto out;
@@ -259,7 +273,7 @@ leave_delete_old(struct leave_old *o, const char *new_id)
 		return;
 	}
 	log_catch(why, sizeof(why));
-	rc = delete_device(o, &oc);
+	rc = delete_device(o, &oc, NULL);
 	log_catch(NULL, 0);
 	if (rc < 0)
 		log_note("warning: join: the replaced device %s is still in the "
@@ -270,20 +284,32 @@ leave_delete_old(struct leave_old *o, const char *new_id)
 		log_note("join: deleted the replaced device %s from the tenant", id);
 }
 
-/* stdout: what was done, for scripts. */
+/*
+ * stdout: what was done, for scripts (JSON), or for a person (summary.h).
+ * service NULL: not joined (--if-joined), printed as "not_contacted".
+ */
 static int
-print_result(const struct json *rec, const char *service)
+print_result(const struct json *rec, const char *service, int json)
 {
 	struct json *out;
 	int rc = -1;
 
+	switch (summary_out(json)) {
+	case SUMMARY_NONE:
+		return 0;
+	case SUMMARY_TEXT:
+		return summary_leave(rec, service);
+	case SUMMARY_JSON:
+		break;
+	}
 	if ((out = json_new_object()) == NULL)
 		return -1;
 	if ((json_get_string(rec, "device_id") == NULL ||
 	    json_set_string(out, "device_id", json_get_string(rec, "device_id")) == 0) &&
 	    (json_get_string(rec, "tenant_id") == NULL ||
 	    json_set_string(out, "tenant_id", json_get_string(rec, "tenant_id")) == 0) &&
-	    json_set_string(out, "service", service) == 0 &&
+	    json_set_string(out, "service", service != NULL ? service :
+	    "not_contacted") == 0 &&
 	    json_set_bool(out, "joined", 0) == 0)
 		rc = doc_write(out);
 	json_free(out);
@@ -293,7 +319,7 @@ print_result(const struct json *rec, const char *service)
 static void
 usage(void)
 {
-	printf("usage: drsjoin leave [--local-only]\n"
+	printf("usage: drsjoin leave [--local-only] [--if-joined] [--json]\n"
 	    "\n"
 	    "Deletes this machine's device from the tenant, authenticated by the\n"
 	    "device certificate and key (TLS client authentication, no token), on\n"
@@ -302,9 +328,15 @@ usage(void)
 	    "removed too. When the service refuses or cannot be reached, nothing\n"
 	    "local changes: run it again. --local-only removes the local identity\n"
 	    "without contacting the service (the device then stays in the tenant).\n"
+	    "A refused deletion (401, 403: the device was deleted or disabled in\n"
+	    "the tenant) names --local-only.\n"
+	    "\n"
 	    "Prints {\"device_id\", \"tenant_id\", \"service\": \"deleted\" |\n"
-	    "\"not_found\" | \"not_contacted\", \"joined\": false}. Exits 8 when\n"
-	    "this machine is not joined.\n");
+	    "\"not_found\" | \"not_contacted\", \"joined\": false}; at a terminal a\n"
+	    "short summary instead, and under -q nothing (--json: the JSON always).\n"
+	    "Exits 8 when this machine is not joined; --if-joined makes that a\n"
+	    "success (exit 0, {\"joined\": false, \"service\": \"not_contacted\"}), for\n"
+	    "an EXIT trap that must not hide why a job failed.\n");
 }
 
 int
@@ -312,6 +344,8 @@ cmd_leave(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "local-only", no_argument, NULL, 'l' },
+		{ "if-joined", no_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -319,11 +353,13 @@ cmd_leave(int argc, char **argv)
 	struct leave_old *o = NULL;
 	enum outcome oc = DELETED;
 	const char *id, *tid;
-	int c, rc = -1, have, local_only = 0;
+	int c, rc = -1, have, local_only = 0, if_joined = 0, json = 0;
 
 	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'l': local_only = 1; break;
+		case 'i': if_joined = 1; break;
+		case 'j': json = 1; break;
 		case 'h': usage(); return 0;
 		default:
 			return cli_bad_option("leave", c, argv);
@@ -342,16 +378,21 @@ cmd_leave(int argc, char **argv)
 			goto out;
 		log_note("leave: the identity record was corrupt and is moved aside; "
 		    "its device may still exist in the tenant");
-		rc = print_result(NULL, "not_contacted");
+		rc = print_result(NULL, "not_contacted", json);
 		goto out;
 	}
 	json_free(rec);
 	rec = NULL;
 	if ((have = identity_load(&rec)) < 0)
 		goto out;
+	if (have == 1 && if_joined) {
+		log_note("leave: not joined; nothing to do (--if-joined)");
+		rc = print_result(NULL, NULL, json);
+		goto out;
+	}
 	if (have == 1) {
-		log_fail(EXIT_NOT_JOINED, "leave: not joined (no %s/%s)", state_path(),
-		    IDENTITY_RECORD);
+		log_fail(EXIT_NOT_JOINED, "leave: not joined (no %s/%s); "
+		    "--if-joined makes this no error", state_path(), IDENTITY_RECORD);
 		goto out;
 	}
 	if (keystore_use_recorded_tcti(rec) < 0)
@@ -364,10 +405,13 @@ cmd_leave(int argc, char **argv)
 		    tid != NULL ? tid : "(unknown)");
 		if (identity_remove(rec) < 0)
 			goto out;
-		rc = print_result(rec, "not_contacted");
+		rc = print_result(rec, "not_contacted", json);
 		goto out;
 	}
-	if (leave_keep_old(rec, &o) < 0 || delete_device(o, &oc) < 0)
+	/* The service no longer takes this device: only the local copy can go. */
+	if (leave_keep_old(rec, &o) < 0 || delete_device(o, &oc, "if the device "
+	    "was deleted or disabled in the tenant, 'drsjoin leave --local-only' "
+	    "removes the local identity") < 0)
 		goto out;
 	/* The key is wiped from memory before its files go. */
 	leave_old_free(o);
@@ -381,7 +425,7 @@ cmd_leave(int argc, char **argv)
 	if (oc == DELETED)
 		log_note("left: device %s deleted from tenant %s", id,
 		    tid != NULL ? tid : "(unknown)");
-	rc = print_result(rec, oc == DELETED ? "deleted" : "not_found");
+	rc = print_result(rec, oc == DELETED ? "deleted" : "not_found", json);
 out:
 	leave_old_free(o);
 	json_free(rec);

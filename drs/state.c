@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "log.h"
 #include "state.h"
 #include "util.h"
@@ -105,12 +106,26 @@ unsafe(const struct stat *st, int leaf, char *why, size_t n)
 	return why;
 }
 
+/*
+ * A user who is not root meeting root's default state dir (EACCES, EPERM,
+ * or refused as root's) is told the two ways on; "" otherwise.
+ */
+static const char *
+root_hint(const char *dir, int e, int refused_owner)
+{
+	if (geteuid() == 0 || strcmp(dir, DRSJOIN_STATE_DIR) != 0 ||
+	    !(e == EACCES || e == EPERM || refused_owner))
+		return "";
+	return "; it is root's: run drsjoin as root (sudo), or give --state-dir "
+	    "DIR (or DRSJOIN_STATE_DIR) for a state dir of your own";
+}
+
 int
 state_open(const char *dir, int create)
 {
 	struct stat st;
 	char *copy = NULL, *p, *next, why[128];
-	const char *bad = NULL;
+	const char *bad = NULL, *hint;
 	int fd = -1, sub, rc = -1, leaf;
 
 	if (dir == NULL || dir[0] != '/')
@@ -138,8 +153,8 @@ state_open(const char *dir, int create)
 		    O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0 && errno == ENOENT && create) {
 			if (mkdirat(fd, p, leaf ? 0700 : 0755) < 0 && errno != EEXIST) {
-				log_fail(EXIT_IO, "state dir %s: %s: cannot create: %s", dir,
-				    copy, strerror(errno));
+				log_fail(EXIT_IO, "state dir %s: %s: cannot create: %s%s",
+				    dir, copy, strerror(errno), root_hint(dir, errno, 0));
 				goto out;
 			}
 			sub = openat(fd, p, (leaf ? O_RDONLY : O_PATH) | O_DIRECTORY |
@@ -156,7 +171,8 @@ state_open(const char *dir, int create)
 				    "(give the real path)" : "not a directory";
 				goto refused;
 			}
-			log_fail(EXIT_IO, "state dir %s: %s: %s", dir, copy, strerror(errno));
+			log_fail(EXIT_IO, "state dir %s: %s: %s%s", dir, copy,
+			    strerror(errno), root_hint(dir, errno, 0));
 			goto out;
 		}
 		close(fd);
@@ -183,10 +199,11 @@ state_open(const char *dir, int create)
 	goto out;
 refused:
 	/* copy is cut after the component that is wrong. */
+	hint = root_hint(dir, 0, bad == why && strncmp(why, "owned", 5) == 0);
 	if (strcmp(copy, dir) == 0)
-		log_fail(EXIT_IO, "state dir %s: %s", dir, bad);
+		log_fail(EXIT_IO, "state dir %s: %s%s", dir, bad, hint);
 	else
-		log_fail(EXIT_IO, "state dir %s: %s: %s", dir, copy, bad);
+		log_fail(EXIT_IO, "state dir %s: %s: %s%s", dir, copy, bad, hint);
 out:
 	if (fd >= 0)
 		close(fd);

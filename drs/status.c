@@ -15,6 +15,7 @@
 #include "log.h"
 #include "sandbox.h"
 #include "state.h"
+#include "summary.h"
 #include "util.h"
 
 static const char *const copied[] = {
@@ -65,33 +66,11 @@ out:
 	return rc;
 }
 
-/*
- * A record field for the terminal, at most 200 bytes. device.json is ours,
- * but a tampered one must not drive the terminal: control characters (C0,
- * DEL, and C1 as UTF-8) become '?'.
- */
+/* A record field for the terminal, escaped (summary.h). */
 static const char *
 field(const struct json *o, const char *key)
 {
-	static char buf[4][201];
-	static int n;
-	const unsigned char *v = (const unsigned char *)json_get_string(o, key);
-	char *b = buf[n++ % 4];
-	size_t i = 0;
-
-	if (v == NULL || *v == '\0')
-		return "-";
-	for (; *v != '\0' && i < sizeof(buf[0]) - 1; v++) {
-		if (*v < 0x20 || *v == 0x7f)
-			b[i++] = '?';
-		else if (*v == 0xc2 && v[1] >= 0x80 && v[1] <= 0x9f) {
-			b[i++] = '?';
-			v++;
-		} else
-			b[i++] = (char)*v;
-	}
-	b[i] = '\0';
-	return b;
+	return summary_field(o, key);
 }
 
 /* For people at a terminal, as dsregcmd /status: one fact a line. */

@@ -210,6 +210,29 @@ check_refresh_token(const struct token_source *src)
 	return 0;
 }
 
+/*
+ * An access token is a JWT, whose header always starts "eyJ". Microsoft's
+ * refresh tokens (and BPRTs, which are refresh tokens) start "0.", "1." or
+ * "M."; a long opaque run is one too. Said without showing any of it.
+ */
+static int
+check_access_token(const struct token_source *src)
+{
+	const char *s = src->secret, *where = src->file != NULL ?
+	    src->file : sources[src->kind].env;
+	size_t n = strlen(s);
+
+	if (strncmp(s, "eyJ", 3) == 0 || strpbrk(s, " \t") != NULL)
+		return 0;
+	if ((n > 2 && strchr("01M", s[0]) != NULL && s[1] == '.') || n >= 100)
+		return log_fail(EXIT_INPUT, "token %s: not an access token (a JWT); "
+		    "this looks like a refresh token or BPRT: use --bprt-file or "
+		    "--refresh-token-file%s", strcmp(where, "-") == 0 ? "(stdin)" :
+		    where, src->file == NULL ? " (or DRSJOIN_BPRT, "
+		    "DRSJOIN_REFRESH_TOKEN)" : "");
+	return 0;
+}
+
 int
 token_source_read(struct token_source *src)
 {
@@ -221,6 +244,8 @@ token_source_read(struct token_source *src)
 	    sources[src->kind].option, sources[src->kind].what, &src->secret) < 0)
 		return -1;
 	if (src->kind != TOKEN_ACCESS && check_refresh_token(src) < 0)
+		return -1;
+	if (src->kind == TOKEN_ACCESS && check_access_token(src) < 0)
 		return -1;
 	return 0;
 }
@@ -242,10 +267,16 @@ token_obtain(struct http_session *s, struct token_source *src,
 		src->secret = NULL;
 		return 0;
 	}
-	if (tid == NULL)
+	if (tid == NULL && src->kind == TOKEN_BPRT)
 		return log_fail(EXIT_INTERNAL, "login: no tenant id after discovery");
-	if (login_endpoints(doc_get(doc, "discovery", "token_endpoint"),
-	    opts.cloud->login_host, tid, &ep) < 0)
+	/*
+	 * No tenant yet (a refresh token or the device code without --tenant):
+	 * the cloud's own "organizations" authority, never a document's
+	 * endpoint; the access token's tid then names the tenant.
+	 */
+	if (login_endpoints(tid != NULL ? doc_get(doc, "discovery",
+	    "token_endpoint") : NULL, opts.cloud->login_host, tid != NULL ? tid :
+	    TOKEN_ANY_TENANT, &ep) < 0)
 		return -1;
 	if (res == NULL) {
 		if ((fallback = util_asprintf("urn:ms-drs:%s",

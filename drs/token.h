@@ -16,6 +16,9 @@
  * - token_obtain(): after the join's own discovery, exchanges a BPRT or
  *   refresh token, or runs the device code flow, at the login endpoints that
  *   discovery answer named (login.h). A ready token is handed over as is.
+ *   Without a tenant (no --tenant, and a refresh token or the device code),
+ *   before any discovery: at the --cloud's login host, authority
+ *   "organizations"; the caller takes the tenant from the token's tid.
  * Secrets are wiped when freed and never written anywhere.
  */
 #ifndef DRS_TOKEN_H
@@ -25,6 +28,9 @@
 
 #include "http.h"
 #include "json.h"
+
+/* The authority of a sign-in whose tenant the access token will name. */
+#define TOKEN_ANY_TENANT "organizations"
 
 /* Longest token, BPRT or refresh token read. */
 #define TOKEN_MAX (64 * 1024)
@@ -60,7 +66,8 @@ const char *token_source_name(const struct token_source *src);
 
 /*
  * An access token for the join (*token: util_free_secret). doc holds the
- * discovery answer join fetched itself ("tenant", "discovery").
+ * discovery answer join fetched itself ("tenant", "discovery"), or no
+ * tenant id at all (then TOKEN_ANY_TENANT; not for a BPRT).
  */
 int token_obtain(struct http_session *s, struct token_source *src,
     const struct json *doc, char **token);

@@ -10,14 +10,15 @@ set -eu
 # Tests: openssl (TLS servers), swtpm (TPM simulator), python3-cryptography
 # (DRS emulator), file (static-link check), time (peak RSS in make bench),
 # strace (crash-consistency tests: it makes each step of a commit fail),
-# binutils (nm, objdump, readelf: the hardening checks).
+# binutils (nm, objdump, readelf: the hardening checks), iproute2 (ip: the
+# loopback of organizations.sh's network namespace).
 # Shipping: mandoc and man-db (man page lint), bash and zsh (completion
 # tests), systemd (systemd-analyze verify of the units), cloud-init (its
 # schema check of the examples), lintian (the .deb).
 pkgs="build-essential gcc make musl-tools linux-libc-dev dpkg-dev patch
 autoconf automake libtool autoconf-archive libltdl-dev pkg-config
 python3 python3-cryptography openssl ca-certificates
-swtpm swtpm-tools file xz-utils bzip2 util-linux procps time strace binutils
+swtpm swtpm-tools file xz-utils bzip2 util-linux iproute2 procps time strace binutils
 mandoc man-db bash zsh systemd cloud-init lintian"
 # "install-deps.sh fuzz" (make fuzz) adds clang and libFuzzer's runtime.
 if [ "${1:-}" = fuzz ]; then

@@ -9,7 +9,7 @@ recipe=$T_WORK/job.sh
 awk '/<!-- ci-recipe -->/ { on = 1; next } on && /^```sh/ { inb = 1; next }
      inb && /^```/ { exit } inb { print }' "$DRSJOIN_TOP/README.md" >"$recipe"
 t_check "the README has the recipe, with its trap" \
-    "$(grep -q "^trap 'drsjoin -q leave' EXIT" "$recipe" && grep -q '^drsjoin -q join$' "$recipe"; echo $?)"
+    "$(grep -q "^trap 'drsjoin -q leave --if-joined' EXIT" "$recipe" && grep -q '^drsjoin -q join$' "$recipe"; echo $?)"
 
 mkdir -p "$T_WORK/bin" "$T_WORK/job/ci"
 ln -s "$DRSJOIN" "$T_WORK/bin/drsjoin"
@@ -27,7 +27,7 @@ awk '/^A CI job/ { on = 1; next } on && /^\.Bd/ { inb = 1; next }
      inb && /^\.Ed/ { exit } inb { gsub(/\\&/, ""); gsub(/\\e/, "\\"); print }' \
     "$DRSJOIN_TOP/drsjoin.8" >"$manjob"
 t_check "the man page's CI example leaves in an EXIT trap" \
-    "$(grep -q "^trap 'drsjoin -q leave' EXIT" "$manjob" && grep -q 'drsjoin -q join' "$manjob"; echo $?)" \
+    "$(grep -q "^trap 'drsjoin -q leave --if-joined' EXIT" "$manjob" && grep -q 'drsjoin -q join$' "$manjob"; echo $?)" \
     "$(head -c 300 "$manjob")"
 
 for what in readme man; do
@@ -48,7 +48,26 @@ for status in 0 3; do
 	t_check "$what recipe, job exiting $status: the device left the tenant, nothing local is left" \
 	    "$([ "$(emu_device_count)" -eq "$before" ] && [ "$(req_count delete)" -gt "$deletes" ] &&
 	       [ ! -e "$STATE/device.json" ] && [ -z "$(ls -A "$STATE/identity")" ]; echo $?)"
+	t_check "$what recipe, job exiting $status: -q join and leave print nothing; stdout is status's alone" \
+	    "$([ ! -s "$ERR" ] && [ "$(jget "$OUT" 'd["joined"]')" = True ]; echo $?)" \
+	    "$(head -c 300 "$ERR")"
 done
+
+# The join fails (an expired token): the script exits with the join's code,
+# and the log ends with the join's error, not with the trap's "not joined".
+before=$(emu_device_count)
+rm -f "$T_WORK/seen"
+rc=0
+(cd "$T_WORK/job" && env PATH="$T_WORK/bin:$PATH" DRSJOIN_TOKEN="$(emu_token --expired)" \
+    CI_DRS_TOKEN="$(emu_token --expired)" \
+    DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
+    JOB_SEEN="$T_WORK/seen" JOB_STATUS=0 bash -e "$job" >"$OUT" 2>"$ERR") || rc=$?
+t_check "$what recipe, the join fails: the script exits 3, the join's, and the job never ran" \
+    "$([ "$rc" -eq 3 ] && [ ! -e "$T_WORK/seen" ]; echo $?)" "script exit $rc"
+t_check "$what recipe, the join fails: its error is the log's one and last line; the trap adds none" \
+    "$([ "$(wc -l <"$ERR")" -eq 1 ] && tail -n 1 "$ERR" | grep -q '^drsjoin: token: expired' &&
+       ! grep -q 'not joined' "$ERR" && [ ! -s "$OUT" ] && [ "$(emu_device_count)" -eq "$before" ]; echo $?)" \
+    "$(head -c 300 "$ERR")"
 done
 
 t_done

@@ -83,10 +83,17 @@ t_expect "leave refused with 403: exit 5, naming the device, status, type, trace
     "leave: device $DEV: server answered 403 ServiceError: drs-emulator fault: HTTP 403 (trace id "
 t_check "403: identity unchanged, device still in the tenant" \
     "$([ "$(snapshot)" = "$before" ] && [ "$(emu_device_count)" -eq "$devs" ]; echo $?)"
+t_check "403: the one error line names --local-only" \
+    "$(grep -q "trace id .*; if the device was deleted or disabled in the tenant, 'drsjoin leave --local-only' removes the local identity\$" "$ERR"; echo $?)"
+emu_fault --route delete --status 401
+t_run -- leave
+t_expect "leave refused with 401: exit 5, naming --local-only" 5 "'drsjoin leave --local-only' removes the local identity"
+t_check "401: identity unchanged" "$([ "$(snapshot)" = "$before" ]; echo $?)"
 emu_fault --route delete --status 500 --count 2
 t_run -- --attempts 2 leave
 t_expect "leave answered 500 after the retries: exit 5" 5 \
     "leave: device $DEV: server answered 500 InternalServerError"
+t_check "500: no --local-only hint (the service may take it later)" "$(! grep -q 'local-only' "$ERR"; echo $?)"
 t_check "500: identity unchanged" "$([ "$(snapshot)" = "$before" ]; echo $?)"
 emu_fault --route delete --drop
 t_run -- --attempts 1 leave

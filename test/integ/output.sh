@@ -79,6 +79,40 @@ tty_run "$T_WORK/tty" status
 t_check "status at a terminal: control characters from the record are shown as '?'" \
     "$(grep -q '^Display name:  x?\[31mred?K?' "$T_WORK/tty" && ! grep -q "$ESC" "$T_WORK/tty" &&
        ! grep -q "$(printf '\a')" "$T_WORK/tty"; echo $?)" "$(cat -v "$T_WORK/tty" | head -5)"
+
+# join and leave at a terminal: a short summary instead of the document
+# (device id, tenant, user, key store); --json forces the JSON; -q prints
+# nothing; the record's strings escaped as status escapes them.
+STATE=$T_WORK/state-tty-join
+tty_run "$T_WORK/tty" join --token-file "$(token_file --upn "alice@$EMU_TENANT_DOMAIN")" --key-store software
+id=$(jget "$STATE/device.json" 'd["device_id"]')
+t_check "join at a terminal: the summary, not the document" \
+    "$(grep -q '^Joined:        yes (join)' "$T_WORK/tty" && grep -q "^Device id:     $id" "$T_WORK/tty" &&
+       grep -q "^Tenant:        $EMU_TENANT_DOMAIN ($EMU_TENANT_ID)" "$T_WORK/tty" &&
+       grep -q "^User:          alice@$EMU_TENANT_DOMAIN" "$T_WORK/tty" &&
+       grep -q '^Key store:     software' "$T_WORK/tty" && ! grep -q '[{}]' "$T_WORK/tty"; echo $?)" \
+    "$(cat -v "$T_WORK/tty" | head -8)"
+tty_run "$T_WORK/tty" join --json --token-file "$(token_file)"
+t_check "join --json at a terminal: the document (already joined), no summary" \
+    "$(grep -q "\"device_id\": \"$id\"" "$T_WORK/tty" && grep -q 'already joined as device' "$T_WORK/tty" &&
+       ! grep -q '^Joined:' "$T_WORK/tty"; echo $?)" "$(cat -v "$T_WORK/tty" | head -5)"
+tty_run "$T_WORK/tty" -q join --token-file "$(token_file)"
+t_check "-q join at a terminal: nothing at all" "$([ ! -s "$T_WORK/tty" ]; echo $?)" "$(cat -v "$T_WORK/tty" | head -3)"
+$PY -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); d["upn"]="x\u001b[31mred\u009bK"; json.dump(d,open(p,"w"))' \
+    "$STATE/device.json"
+tty_run "$T_WORK/tty" leave
+t_check "leave at a terminal: the summary, the record's strings escaped" \
+    "$(grep -q '^Joined:        no (left)' "$T_WORK/tty" && grep -q "^Device id:     $id" "$T_WORK/tty" &&
+       grep -q '^Service:       deleted from the tenant' "$T_WORK/tty" &&
+       grep -q '^User:          x?\[31mred?K' "$T_WORK/tty" && ! grep -q "$ESC" "$T_WORK/tty" &&
+       ! grep -q '[{}]' "$T_WORK/tty" && [ ! -e "$STATE/device.json" ]; echo $?)" "$(cat -v "$T_WORK/tty" | head -8)"
+tty_run "$T_WORK/tty" leave --if-joined; rc=$?
+t_check "leave --if-joined at a terminal, not joined: says so, exit 0" \
+    "$([ "$rc" -eq 0 ] && grep -q '^Joined:        no (was not joined: nothing to do)' "$T_WORK/tty" &&
+       grep -q 'leave: not joined; nothing to do (--if-joined)' "$T_WORK/tty"; echo $?)" "$(cat -v "$T_WORK/tty" | head -3)"
+tty_run "$T_WORK/tty" leave --if-joined --json
+t_check "leave --if-joined --json at a terminal: the JSON" \
+    "$(grep -q '"service": "not_contacted"' "$T_WORK/tty" && grep -q '"joined": false' "$T_WORK/tty"; echo $?)"
 STATE=$T_WORK/state
 
 # A retry with backoff: a countdown at a terminal.

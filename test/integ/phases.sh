@@ -191,7 +191,12 @@ t_check "register: JoinType 4 sent, join type register stored" \
 # -q: a successful join says nothing on stderr.
 STATE=$T_WORK/state-quiet
 t_run -- -q join --token-file "$TOK" --key-store software
-t_check "-q: silent on success" "$([ "$RC" -eq 0 ] && [ ! -s "$ERR" ] && [ -s "$OUT" ]; echo $?)"
+t_check "-q: silent on success, nothing on stdout either" \
+    "$([ "$RC" -eq 0 ] && [ ! -s "$ERR" ] && [ ! -s "$OUT" ] && [ -s "$STATE/device.json" ]; echo $?)"
+t_run -- -q join --json --token-file "$TOK" --key-store software
+t_check "-q with --json: the document on stdout, nothing on stderr" \
+    "$([ "$RC" -eq 0 ] && [ ! -s "$ERR" ] &&
+       [ "$(jget "$OUT" 'd["device"]["device_id"]')" = "$(jget "$STATE/device.json" 'd["device_id"]')" ]; echo $?)"
 
 # -v -v shows the exchange but never the token or the nonce.
 STATE=$T_WORK/state-verbose

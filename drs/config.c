@@ -1,5 +1,6 @@
 /* config.c - the optional configuration file (see config.h). */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@ struct config config;
 static char *text;		/* the file's bytes; the values point into it */
 static char *abs_path;		/* the file's name, for messages */
 static int tcti_chosen;		/* --tcti or the environment chose the TPM */
+static char token_where[512];	/* "FILE:LINE: KEY" of the token file */
 
 enum kind { K_WORD, K_TENANT, K_CLOUD, K_STORE, K_FILE, K_TOKEN_FILE, K_TCTI };
 
@@ -169,6 +171,9 @@ parse_line(char *s, size_t n, int line, int *first_line)
 				    first_line[i]);
 	*slot(k) = val;
 	first_line[k - keys] = line;
+	if (k->kind == K_TOKEN_FILE)
+		snprintf(token_where, sizeof(token_where), "%s:%d: %s", abs_path,
+		    line, k->name);
 	return 0;
 }
 
@@ -219,6 +224,7 @@ config_parse(char *buf, size_t len, const char *path)
 	char *nl;
 
 	memset(&config, 0, sizeof(config));
+	token_where[0] = '\0';
 	abs_path = (char *)path;
 	for (off = 0; off < len; off += n + 1) {
 		line++;
@@ -261,7 +267,7 @@ config_tcti_default(void)
 	return !tcti_chosen;
 }
 
-void
+const char *
 config_token_source(const char **token_file, const char **bprt_file,
     const char **refresh_file, int device_code)
 {
@@ -269,8 +275,9 @@ config_token_source(const char **token_file, const char **bprt_file,
 	    device_code || proc_secret_env("DRSJOIN_TOKEN") != NULL ||
 	    proc_secret_env("DRSJOIN_BPRT") != NULL ||
 	    proc_secret_env("DRSJOIN_REFRESH_TOKEN") != NULL)
-		return;
+		return NULL;
 	*token_file = config.token_file;
 	*bprt_file = config.bprt_file;
 	*refresh_file = config.refresh_token_file;
+	return token_where[0] != '\0' ? token_where : NULL;
 }

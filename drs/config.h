@@ -73,9 +73,10 @@ int config_tcti_default(void);
 /*
  * The token source of the file for join, when the command line gave none
  * (*token_file, *bprt_file, *refresh_file NULL, no device_code) and no
- * secret variable is set.
+ * secret variable is set. Returns "FILE:LINE: KEY" for messages about the
+ * file when it was the file's, else NULL.
  */
-void config_token_source(const char **token_file, const char **bprt_file,
+const char *config_token_source(const char **token_file, const char **bprt_file,
     const char **refresh_file, int device_code);
 
 #endif

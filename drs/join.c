@@ -723,7 +723,7 @@ cmd_join(int argc, char **argv)
 	struct join_token t = { 0 };
 	struct json *doc = NULL, *rec = NULL;
 	const char *token_file = NULL, *bprt_file = NULL, *refresh_file = NULL;
-	const char *client_id = NULL, *rt, *tenant;
+	const char *client_id = NULL, *rt, *tenant, *conf_token;
 	struct leave_old *old = NULL;
 	char why[1024], no_token[512];
 	int c, rc = -1, done, code = 0, device_code = 0;
@@ -799,10 +799,12 @@ cmd_join(int argc, char **argv)
 	 * No token at all is an error only when a join is needed: a re-run on
 	 * a joined machine needs none (already_joined below).
 	 */
-	config_token_source(&token_file, &bprt_file, &refresh_file, device_code);
+	conf_token = config_token_source(&token_file, &bprt_file, &refresh_file,
+	    device_code);
 	log_catch(no_token, sizeof(no_token));
 	c = token_source_choose(&t.src, token_file, bprt_file, refresh_file,
 	    device_code, client_id);
+	t.src.named_by = conf_token;
 	code = log_caught_code();
 	log_catch(NULL, 0);
 	if (c < 0 && strncmp(no_token, "no token", 8) != 0)

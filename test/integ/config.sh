@@ -84,6 +84,14 @@ conf "token-file = $T_WORK/bad.tok"
 crun -- join
 t_expect "token-file: the file's token is the one read (a bad one: exit 3)" 3
 t_check "token-file: nothing was written" "$([ -z "$(state_files)" ]; echo $?)"
+conf "key-store = software" "token-file = $T_WORK/gone.jwt"
+crun -- join
+t_expect "token-file: a missing one is named with the FILE:LINE that named it" 3 \
+    "$C:2: token-file $T_WORK/gone.jwt: No such file or directory"
+t_run -- join --token-file "$TOK" --key-store software
+crun -- join
+t_expect "token-file: a joined machine's re-run needs none (the file's is gone)" 0 "already joined"
+rm -rf "$STATE"
 
 # --- where the file comes from ---
 conf "tenant = $EMU_TENANT_DOMAIN"

@@ -5,13 +5,16 @@
 #                 TLS, integration, TPM, integration under ASan+UBSan); ends
 #                 with "N passed, N failed, N skipped"
 #   make demo     the main job: a one-shot join against the bundled DRS emulator
-#   make bench    timings, peak RSS and size
+#   make bench    timings, peak RSS and size, and the fleet summary
+#   make bench-fleet  N=200 joins at once against an emulator throttled to R=10/s
 #   make size     the stripped size of ./drsjoin
 #   make install  PREFIX=/usr/local DESTDIR= (and SBINDIR, MANDIR, ...: below);
 #                 make uninstall reverses it
 #   make dist     build/dist/drsjoin-VERSION-x86_64-linux.tar.gz and SHA256SUMS
 #   make deb      build/dist/drsjoin_VERSION_amd64.deb; make deb-lint runs lintian
 #   make fuzz     coverage-guided fuzzing (libFuzzer), FUZZ_SECONDS per target
+#   make ARCH=aarch64 / check-aarch64   the aarch64 build, tested under
+#                 qemu-user (third_party/cross.mk); dist, deb and bench include it
 
 # MODE picks the build: release (./drsjoin), check (-Werror), asan (glibc,
 # ASan+UBSan: the unit tests, the fuzz smoke and a second run of the main
@@ -68,6 +71,10 @@ CFLAGS_MODE += -Werror -DDRSJOIN_TEST_HOOKS
 endif
 endif
 
+# aarch64 (make ARCH=aarch64, check-aarch64, and the aarch64 side of dist,
+# deb, bench and check): sets B, CC_MODE, DEPS and MUSL_* for ARCH=aarch64.
+include third_party/cross.mk
+
 CC := $(CC_MODE)
 ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS_MODE) $(CPPFLAGS_DRS) -I$(DEPS)/include $(CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS_MODE) -L$(DEPS)/lib $(LDFLAGS)
@@ -81,7 +88,7 @@ UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(B)/test/%)
 # document (fuzz_whole.c, on a fake HTTP layer). `make check` runs each in
 # the asan build over a fixed set of mutated inputs (driver.c); `make fuzz`
 # builds them with libFuzzer and runs each for FUZZ_SECONDS.
-FUZZ_LEAF := answer json jwt svcerr redact retry b64 bcrypt cert key tpmblob login config
+FUZZ_LEAF := answer json jwt svcerr redact b64 bcrypt cert key tpmblob login config
 FUZZ_WHOLE := discovery nonce join doc redeem
 FUZZ_NAMES := $(FUZZ_LEAF) $(FUZZ_WHOLE)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/test/fuzz_%)
@@ -92,13 +99,17 @@ else
 FUZZ_MAIN := test/fuzz/driver.c
 endif
 
-.PHONY: all sysdeps deps bins unit fuzz fuzz-bins fuzz-smoke check demo bench size \
+.PHONY: all sysdeps deps bins unit fuzz fuzz-bins fuzz-smoke check demo bench bench-fleet size \
 	clean distclean install uninstall dist deb deb-lint
 .DEFAULT_GOAL := all
 
+ifeq ($(CROSS_ARCH),)
 all: sysdeps
 	@$(MAKE) --no-print-directory deps-musl
 	@$(MAKE) --no-print-directory MODE=release drsjoin
+else
+all: cross-$(CROSS_ARCH)
+endif
 
 # Build packages: installs only what is missing (needs root then).
 sysdeps:
@@ -171,6 +182,7 @@ check: sysdeps
 	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe \
 	    build/check/test/bench_handshake
 	@$(MAKE) --no-print-directory MODE=asan unit fuzz-smoke build/asan/drsjoin
+	@$(MAKE) --no-print-directory check-cross-build
 	DRSJOIN_ASAN=build/asan/drsjoin test/run build/check/drsjoin build/check/test build/asan/test
 
 demo: all
@@ -179,6 +191,13 @@ demo: all
 bench: all
 	@$(MAKE) --no-print-directory MODE=release build/release/test/bench_handshake
 	scripts/bench.sh ./drsjoin
+
+# FLEET_N joins at once, the emulator throttling join to FLEET_RATE/s (burst FLEET_BURST).
+FLEET_N ?= 200
+FLEET_RATE ?= 10
+FLEET_BURST ?= 10
+bench-fleet: all
+	scripts/bench_fleet.py ./drsjoin $(FLEET_N) $(FLEET_RATE) $(FLEET_BURST)
 
 size: all
 	@strip -o build/drsjoin.stripped drsjoin

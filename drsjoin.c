@@ -22,6 +22,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "proc.h"
+#include "retry.h"
 #include "sandbox.h"
 #include "state.h"
 #include "tpm.h"
@@ -63,7 +64,8 @@ static const char exit_table[] =
     "  1  internal error (a bug, or an unexpected library failure)\n"
     "  2  usage: bad command line\n"
     "  3  bad input: a file, the JSON document or the token\n"
-    "  4  network: the service could not be reached, or its answer was unusable\n"
+    "  4  network: the service could not be reached, or its answer was unusable,\n"
+    "     or it throttled the requests (429/503) past --attempts or --max-wait\n"
     "  5  refused: the service answered with an error\n"
     "  6  TPM: no usable TPM, or the TPM failed\n"
     "  7  local I/O: the state directory, key files, or writing the output\n"
@@ -91,6 +93,9 @@ usage(FILE *f)
 	    "  --proxy URL            HTTPS proxy (default: the proxy environment variables)\n"
 	    "  --timeout SECONDS      time limit of each request (default 30)\n"
 	    "  --attempts N           tries per request, with retries (default 4)\n"
+	    "  --max-wait SECONDS     the most time spent waiting between tries, in\n"
+	    "                         all (default 120); a Retry-After is waited plus\n"
+	    "                         a random extra of up to half of it (at least 1 s)\n"
 	    "  --state-dir DIR        where the identity lives (default %s,\n"
 	    "                         or DRSJOIN_STATE_DIR)\n"
 	    "  --cloud NAME           public, usgov or china: the cloud's registration\n"
@@ -189,7 +194,7 @@ flush_stdout(void)
 int
 main(int argc, char **argv)
 {
-	enum { O_CACERT = 256, O_PROXY, O_TIMEOUT, O_ATTEMPTS, O_STATE_DIR,
+	enum { O_CACERT = 256, O_PROXY, O_TIMEOUT, O_ATTEMPTS, O_MAX_WAIT, O_STATE_DIR,
 	    O_DISCOVERY_URL, O_TCTI, O_COMPACT, O_CLOUD, O_RESOLVE, O_NEW, O_CONFIG };
 	enum { RESOLVE_MAX = 16 };
 	static const struct option longopts[] = {
@@ -201,6 +206,7 @@ main(int argc, char **argv)
 		{ "proxy", required_argument, NULL, O_PROXY },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "attempts", required_argument, NULL, O_ATTEMPTS },
+		{ "max-wait", required_argument, NULL, O_MAX_WAIT },
 		{ "state-dir", required_argument, NULL, O_STATE_DIR },
 		{ "discovery-url", required_argument, NULL, O_DISCOVERY_URL },
 		{ "tcti", required_argument, NULL, O_TCTI },
@@ -218,7 +224,7 @@ main(int argc, char **argv)
 	const struct command *cmd = NULL;
 	char *state_dir = NULL;
 	int c, rc = -1, verbose = 0, quiet = 0, show_version = 0, net = 0;
-	long n;
+	long n, max_wait = 0;
 	size_t i;
 
 	/* Before anything opens a file or reads a secret. */
@@ -267,6 +273,12 @@ main(int argc, char **argv)
 			if (parse_long("--attempts", optarg, 1, 20, &n) < 0)
 				return log_exit_code();
 			opts.attempts = (int)n;
+			break;
+		case O_MAX_WAIT:
+			if (parse_long("--max-wait", optarg, 1, RETRY_MAX_WAIT_LIMIT_S,
+			    &n) < 0)
+				return log_exit_code();
+			max_wait = n;
 			break;
 		case O_STATE_DIR:
 			opts.state_dir = optarg;
@@ -355,7 +367,7 @@ main(int argc, char **argv)
 
 	if (cmd->flags & CMD_NETWORK) {
 		struct http_options ho = { opts.cacert, opts.proxy, opts.timeout,
-		    opts.attempts, 0, resolve };
+		    opts.attempts, max_wait, resolve };
 
 		if (http_global_init() < 0)
 			return log_exit_code();

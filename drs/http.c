@@ -1,6 +1,7 @@
 /* http.c - HTTPS requests to the service; the only user of curl_* (see http.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>		/* malloc_usable_size */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,13 +35,16 @@ static struct {
 	char *env_proxy_shown;	/* the environment's, as libcurl picks it, and which variable */
 	long timeout_s;
 	int attempts;
-	long max_retry_wait_s;
+	long max_wait_s;
 	struct curl_slist *resolve;	/* --resolve, as CURLOPT_RESOLVE wants it */
 } cfg = {
 	.timeout_s = HTTP_DEFAULT_TIMEOUT_S,
 	.attempts = RETRY_DEFAULT_ATTEMPTS,
-	.max_retry_wait_s = RETRY_DEFAULT_MAX_WAIT_S,
+	.max_wait_s = RETRY_DEFAULT_MAX_WAIT_S,
 };
+
+/* Waited between attempts so far, over every request of the run (--max-wait). */
+static long waited_ms;
 
 struct http_session {
 	CURL *curl;
@@ -58,13 +62,63 @@ struct http_session {
 	int have_retry_after;
 };
 
+/*
+ * libcurl's memory, wiped when it is given back. POSTFIELDS sends from our
+ * buffer, but libcurl still copies the request (headers with the bearer
+ * token, and the body: a form with a BPRT or refresh token) into its send
+ * buffer and dynamic buffers, and frees them without wiping (issue 16).
+ */
+static void
+curl_wipe_free(void *p)
+{
+	if (p != NULL) {
+		util_wipe(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *
+curl_wipe_realloc(void *p, size_t n)
+{
+	size_t have;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0) {
+		curl_wipe_free(p);
+		return NULL;
+	}
+	if (n <= (have = malloc_usable_size(p)))
+		return p;
+	/* Never realloc(): it may move the bytes and leave the old ones. */
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, have);
+	curl_wipe_free(p);
+	return q;
+}
+
+static char *
+curl_wipe_strdup(const char *str)
+{
+	size_t n = strlen(str) + 1;
+	char *d = malloc(n);
+
+	if (d != NULL)
+		memcpy(d, str, n);
+	return d;
+}
+
 int
 http_global_init(void)
 {
 	const curl_version_info_data *v;
 	CURLcode rc;
 
-	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK)
+	if ((rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc,
+	    curl_wipe_free, curl_wipe_realloc, curl_wipe_strdup, calloc)) !=
+	    CURLE_OK)
 		return log_fail(EXIT_INTERNAL, "cannot initialise libcurl: %s",
 		    curl_easy_strerror(rc));
 	v = curl_version_info(CURLVERSION_NOW);
@@ -213,7 +267,14 @@ proxy_shown(const char *p)
 			return NULL;
 		p = full;
 	}
-	if ((shown = redact_url(p, strlen(p))) == NULL)
+	/* Its password redacted, then echoed as any argument is. */
+	if ((shown = redact_url(p, strlen(p))) != NULL && CLI_SHOWN(shown) != shown) {
+		char *cut = util_strdup(CLI_SHOWN(shown));
+
+		free(shown);
+		shown = cut;
+	}
+	if (shown == NULL)
 		log_fail(EXIT_INTERNAL, "out of memory");
 	util_free_secret(full);
 	return shown;
@@ -253,15 +314,15 @@ http_set_options(const struct http_options *o)
 	if (o->attempts < 0 || o->attempts > RETRY_MAX_ATTEMPTS)
 		return log_fail(EXIT_USAGE, "--attempts %d: expected 1 to %d",
 		    o->attempts, RETRY_MAX_ATTEMPTS);
-	if (o->max_retry_wait_s < 0 || o->max_retry_wait_s > 3600)
-		return log_fail(EXIT_USAGE, "longest retry wait %ld: expected 0 "
-		    "to 3600 seconds", o->max_retry_wait_s);
+	if (o->max_wait_s < 0 || o->max_wait_s > RETRY_MAX_WAIT_LIMIT_S)
+		return log_fail(EXIT_USAGE, "--max-wait %ld: expected 1 to %d "
+		    "seconds", o->max_wait_s, RETRY_MAX_WAIT_LIMIT_S);
 	for (i = 0; o->resolve != NULL && o->resolve[i] != NULL; i++) {
 		if (!resolve_ok(o->resolve[i])) {
 			curl_slist_free_all(resolve);
-			return log_fail(EXIT_USAGE, "--resolve '%.300s': expected "
+			return log_fail(EXIT_USAGE, "--resolve '%s': expected "
 			    "HOST:PORT:ADDRESS, e.g. enterpriseregistration."
-			    "windows.net:443:192.0.2.10", o->resolve[i]);
+			    "windows.net:443:192.0.2.10", CLI_SHOWN(o->resolve[i]));
 		}
 		if ((l = curl_slist_append(resolve, o->resolve[i])) == NULL) {
 			curl_slist_free_all(resolve);
@@ -315,8 +376,7 @@ http_set_options(const struct http_options *o)
 	}
 	cfg.timeout_s = o->timeout_s ? o->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
 	cfg.attempts = o->attempts ? o->attempts : RETRY_DEFAULT_ATTEMPTS;
-	cfg.max_retry_wait_s = o->max_retry_wait_s ? o->max_retry_wait_s :
-	    RETRY_DEFAULT_MAX_WAIT_S;
+	cfg.max_wait_s = o->max_wait_s ? o->max_wait_s : RETRY_DEFAULT_MAX_WAIT_S;
 	return 0;
 }
 
@@ -630,20 +690,86 @@ once_only(const struct http_request *rq)
 	}								\
 } while (0)
 
+/* Whether the proxy libcurl uses is an https:// one (--proxy, else env_proxy()). */
+static int
+proxy_is_tls(void)
+{
+	const char *var, *p = cfg.proxy != NULL ? cfg.proxy : env_proxy(&var);
+
+	return p != NULL && strncasecmp(p, "https://", 8) == 0;
+}
+
+/* a and b name the same host (case, a final dot and IPv6 brackets aside). */
+static int
+same_host(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na >= 2 && a[0] == '[' && a[na - 1] == ']') {
+		a++;
+		na -= 2;
+	}
+	if (nb >= 2 && b[0] == '[' && b[nb - 1] == ']') {
+		b++;
+		nb -= 2;
+	}
+	if (na > 1 && a[na - 1] == '.')
+		na--;
+	if (nb > 1 && b[nb - 1] == '.')
+		nb--;
+	return na == nb && na > 0 && strncasecmp(a, b, na) == 0;
+}
+
+/*
+ * Whether the handshake being set up is the service's, not an https://
+ * proxy's: libcurl calls on_tls_config for both, and the TLS client
+ * identity is for the service alone (issue 16). Both must hold: the name
+ * the handshake sends and verifies the peer against is the URL's host, and
+ * no https:// proxy still waits for its CONNECT answer (its handshake comes
+ * first; the service's after a 2xx CONNECT; a SOCKS proxy has neither).
+ */
+static int
+origin_handshake(struct http_session *s, CURL *c, void *tls_config)
+{
+	struct curl_tlssessioninfo *ti = NULL;
+	long used_proxy = 0, connect_code = 0;
+	const char *name;
+	char hp[300], host[300];
+
+	if (curl_easy_getinfo(c, CURLINFO_USED_PROXY, &used_proxy) != CURLE_OK ||
+	    curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &connect_code) != CURLE_OK)
+		return 0;
+	if (used_proxy && connect_code / 100 != 2 && proxy_is_tls())
+		return 0;
+	if (curl_easy_getinfo(c, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
+	    ti == NULL || ti->backend != CURLSSLBACKEND_MBEDTLS ||
+	    (name = cert_tls_server_name(ti->internals, tls_config)) == NULL)
+		return 0;
+	host_port(s->rq->url, hp, sizeof(hp));
+	host_only(hp, host, sizeof(host));
+	return same_host(name, host);
+}
+
 /*
  * CURLOPT_SSL_CTX_FUNCTION, for every TLS connection (the proxy's too): the
  * session's CA bundle as trust anchors (libcurl is given no CA file, and
- * has none built in), and the request's TLS client identity if it has one.
+ * has none built in), and the request's TLS client identity if it has one,
+ * in the service's handshake only.
  */
 static CURLcode
 on_tls_config(CURL *c, void *tls_config, void *arg)
 {
 	struct http_session *s = arg;
 
-	(void)c;
 	cert_ca_configure(tls_config, s->ca);
-	if (s->rq->tls_client != NULL &&
-	    s->rq->tls_client(tls_config, s->rq->tls_client_arg) < 0) {
+	if (s->rq->tls_client == NULL)
+		return CURLE_OK;
+	if (!origin_handshake(s, c, tls_config)) {
+		log_debug(1, "%s: a TLS handshake not with the service (an "
+		    "https proxy's): no client certificate offered", s->phase);
+		return CURLE_OK;
+	}
+	if (s->rq->tls_client(tls_config, s->rq->tls_client_arg) < 0) {
 		s->hook_failed = 1;
 		return CURLE_SSL_CERTPROBLEM;
 	}
@@ -746,12 +872,18 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 		snprintf(reason, sizeof(reason), "%s", cs);
 	} else {
 		/* One line: mbedTLS's verify notes end in (and may hold) \n. */
-		n = strnlen(s->errbuf, sizeof(s->errbuf));
+		char *r;
 
+		n = strnlen(s->errbuf, sizeof(s->errbuf));
 		while (n > 0 && (s->errbuf[n - 1] == '\n' ||
 		    s->errbuf[n - 1] == '\r' || s->errbuf[n - 1] == ' '))
 			n--;
-		redact_sanitize(reason, sizeof(reason), s->errbuf, n, 1);
+		/* libcurl quotes what it was given (a proxy URL): redacted. */
+		if ((r = redact_text(s->errbuf, n, &n)) != NULL)
+			redact_sanitize(reason, sizeof(reason), r, n, 1);
+		else
+			snprintf(reason, sizeof(reason), "%s", cs);
+		free(r);
 	}
 	*code = EXIT_NETWORK;
 	switch (rc) {
@@ -924,6 +1056,16 @@ maybe_done_status(long status)
 	    status != 503 && status != 505;
 }
 
+/*
+ * Given up on a 429/503: the service throttles (or is too busy). That is
+ * EXIT_NETWORK, worth a restart later, and the line says "throttled".
+ */
+static int
+throttled(long status)
+{
+	return retry_status_kind(status) == RETRY_AFTER;
+}
+
 int
 http_fail_answer(const struct http_request *rq, const struct http_response *rs)
 {
@@ -931,6 +1073,8 @@ http_fail_answer(const struct http_request *rq, const struct http_response *rs)
 
 	svcerr_format(line, sizeof(line), rq->phase, rs->status, rs->body,
 	    rs->body_len, rs->content_type, rs->request_id);
+	if (throttled(rs->status))
+		return log_fail(EXIT_NETWORK, "%s; throttled", line);
 	if (rq->if_maybe_done != NULL && maybe_done_status(rs->status))
 		return log_fail(EXIT_REFUSED, "%s; %s", line, rq->if_maybe_done);
 	return log_fail(EXIT_REFUSED, "%s", line);
@@ -945,6 +1089,8 @@ fail_answer_because(const struct http_request *rq,
 
 	svcerr_format(line, sizeof(line), rq->phase, rs->status, rs->body,
 	    rs->body_len, rs->content_type, rs->request_id);
+	if (throttled(rs->status))
+		return log_fail(EXIT_NETWORK, "%s; throttled: %s", line, why);
 	if (rq->if_maybe_done != NULL && maybe_done_status(rs->status))
 		return log_fail(EXIT_REFUSED, "%s; %s; %s", line, why,
 		    rq->if_maybe_done);
@@ -1007,10 +1153,11 @@ load_cabundle(struct http_session *s, const char *phase)
 	free(s->cabundle);
 	s->cabundle = NULL;
 	path = cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, NULL);
-	if (path == NULL || (s->cabundle = util_strdup(path)) == NULL ||
-	    (what = util_asprintf("%s: the CA bundle %s", phase, path)) == NULL)
+	/* s->cabundle names it in messages: as an argument is echoed. */
+	if (path == NULL || (s->cabundle = util_strdup(CLI_SHOWN(path))) == NULL ||
+	    (what = util_asprintf("%s: the CA bundle %s", phase, s->cabundle)) == NULL)
 		return -1;
-	if (cabundle_read(s->cabundle, what, &buf, &len) == 0 &&
+	if (cabundle_read(path, what, &buf, &len) == 0 &&
 	    cert_ca_parse(buf, len, what, &s->ca) == 0) {
 		count = cert_ca_count(s->ca, &skipped);
 		log_debug(1, "CA bundle: %zu certificates (%zu blocks skipped)",
@@ -1059,6 +1206,24 @@ check_request(const struct http_request *rq)
 	return 0;
 }
 
+/* What is left of --max-wait, in milliseconds. */
+static long
+wait_left_ms(void)
+{
+	long left = cfg.max_wait_s * 1000L - waited_ms;
+
+	return left > 0 ? left : 0;
+}
+
+/* Waits before the next attempt, counted against --max-wait. */
+static void
+retry_pause(const struct http_request *rq, long ms, long *req_waited)
+{
+	log_sleep_ms(ms, "%s: retrying in", rq->phase);
+	waited_ms += ms;
+	*req_waited += ms;
+}
+
 /* http_send, where pass_401 returns a 401 answer (0) instead of reporting it. */
 static int
 send_attempts(struct http_session *s, const struct http_request *rq,
@@ -1066,9 +1231,9 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 {
 	struct curl_slist *headers = NULL;
 	int is_post, repeatable, resendable, attempt, ret = -1, code;
-	char why[CURL_ERROR_SIZE + 600], delay[32], *shown = NULL;
-	long wait_ms, status, conns, secs;
-	curl_off_t us;
+	char why[CURL_ERROR_SIZE + 600], delay[32], total[32], *shown = NULL;
+	long wait_ms, status, conns, left, req_waited = 0;
+	curl_off_t us, ra;
 	CURLcode rc;
 
 	memset(rs, 0, sizeof(*rs));
@@ -1121,15 +1286,20 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				ret = 0;
 				goto out;
 			}
-			if (attempt < cfg.attempts && retryable(s, rc, resendable)) {
+			if (attempt < cfg.attempts && retryable(s, rc, resendable) &&
+			    (left = wait_left_ms()) > 0) {
 				wait_ms = retry_backoff_ms(attempt,
 				    RETRY_BACKOFF_BASE_MS, RETRY_BACKOFF_CAP_MS,
 				    jitter());
+				if (wait_ms > left)
+					wait_ms = left;
 				format_delay(delay, sizeof(delay), wait_ms);
 				log_note("%s: %s, retrying in %s (attempt %d of %d)",
 				    rq->phase, why, delay, attempt + 1,
 				    cfg.attempts);
-				log_sleep_ms(wait_ms, "%s: retrying in", rq->phase);
+				log_debug(1, "%s: waiting %ld ms (backoff, jittered)",
+				    rq->phase, wait_ms);
+				retry_pause(rq, wait_ms, &req_waited);
 				continue;
 			}
 			if (rq->if_maybe_done != NULL && maybe_sent(s, rc))
@@ -1176,7 +1346,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		case RETRY_NEVER:
 		default:
 			if (rq->pass_errors || (pass_401 && status == 401) ||
-			    (rq->pass_status != 0 && status == rq->pass_status)) {
+			    (rq->pass_if != NULL && rq->pass_if(status))) {
 				ret = 0;
 			} else if (status >= 300 && status <= 399 &&
 			    redirect_note(s, why, sizeof(why)) == 0) {
@@ -1186,44 +1356,81 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 			}
 			goto out;
 		}
+		left = wait_left_ms();
+		format_delay(total, sizeof(total), waited_ms);
 		if (attempt == cfg.attempts) {
 			if (rq->pass_errors) {
 				ret = 0;
 			} else {
-				snprintf(why, sizeof(why), "gave up after %d attempts",
-				    attempt);
+				snprintf(why, sizeof(why), "gave up after %d attempts "
+				    "(--attempts), having waited %s in all", attempt,
+				    total);
 				fail_answer_because(rq, rs, why);
 			}
 			goto out;
 		}
+		ra = 0;
 		if (retry_status_kind(status) == RETRY_AFTER && s->have_retry_after &&
-		    retry_after_parse(s->retry_after, time(NULL), &secs) == 0) {
-			if (secs > cfg.max_retry_wait_s) {
+		    curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &ra) ==
+		    CURLE_OK && ra > 0) {
+			/* libcurl read it: seconds, or an HTTP-date still ahead. */
+			if (ra > left / 1000) {
 				if (rq->pass_errors) {
 					ret = 0;
 					goto out;
 				}
+				format_delay(delay, sizeof(delay), left);
+				/* libcurl caps what it reads at 6 hours. */
 				snprintf(why, sizeof(why), "it asks to retry after "
-				    "%ld s, longer than the %ld s drsjoin waits",
-				    secs, cfg.max_retry_wait_s);
+				    "%s%ld s, more than the %s left of the %ld s "
+				    "drsjoin waits in all (--max-wait)",
+				    ra >= 21600 ? "at least " : "", (long)ra, delay,
+				    cfg.max_wait_s);
 				fail_answer_because(rq, rs, why);
 				goto out;
 			}
-			wait_ms = secs * 1000L;
+			wait_ms = retry_after_ms((long)ra, jitter());
+			if (wait_ms > left)
+				wait_ms = left;
+			log_debug(1, "%s: waiting %ld ms (Retry-After %ld s, plus "
+			    "%ld ms of jitter)", rq->phase, wait_ms, (long)ra,
+			    wait_ms - (long)ra * 1000);
 		} else {
 			if (s->have_retry_after)
-				log_debug(1, "%s: ignoring the Retry-After \"%s\": "
-				    "neither seconds nor an HTTP-date", rq->phase,
-				    s->retry_after);
+				log_debug(1, "%s: the Retry-After \"%s\" asks for no "
+				    "wait (0, a date past, or unreadable): backing "
+				    "off", rq->phase, s->retry_after);
+			if (left == 0) {
+				if (rq->pass_errors) {
+					ret = 0;
+					goto out;
+				}
+				snprintf(why, sizeof(why), "gave up after %d "
+				    "attempts, having waited %s in all (--max-wait)",
+				    attempt, total);
+				fail_answer_because(rq, rs, why);
+				goto out;
+			}
 			wait_ms = retry_backoff_ms(attempt, RETRY_BACKOFF_BASE_MS,
 			    RETRY_BACKOFF_CAP_MS, jitter());
+			if (wait_ms > left)
+				wait_ms = left;
+			log_debug(1, "%s: waiting %ld ms (backoff, jittered)",
+			    rq->phase, wait_ms);
 		}
 		format_delay(delay, sizeof(delay), wait_ms);
 		log_note("%s: server answered %ld, retrying in %s (attempt %d of %d)",
 		    rq->phase, status, delay, attempt + 1, cfg.attempts);
-		log_sleep_ms(wait_ms, "%s: retrying in", rq->phase);
+		retry_pause(rq, wait_ms, &req_waited);
 	}
 out:
+	if (req_waited > 0) {
+		format_delay(delay, sizeof(delay), req_waited);
+		format_delay(total, sizeof(total), waited_ms);
+		log_debug(1, "%s: waited %s in all over %d attempts (this run: %s "
+		    "of at most %ld s, --max-wait)", rq->phase, delay, rs->attempts,
+		    total, cfg.max_wait_s);
+	}
 	/* Drop the handle's pointers to this request's buffers. */
 	curl_easy_reset(s->curl);
 	body_reset(s);

@@ -16,8 +16,10 @@
  *   protocol.md).
  * - An answer body of at most HTTP_MAX_BODY bytes (more is an error).
  * - The retry policy of retry.h, with these bounds (see struct http_options):
- *   at most 4 attempts; Retry-After honoured up to 30 s, a longer one is an
- *   error at once; backoff 1, 2, 4, 8 s (jittered down to half). Connection
+ *   at most 4 attempts a request; at most 120 s of waiting in all, over the
+ *   whole run (a Retry-After longer than what is left is an error at once);
+ *   Retry-After waited plus a random extra of up to half (at least up to
+ *   1 s); backoff 1, 2, 4, 8 s (jittered down to half). Connection
  *   failures before the request went out (cannot resolve, cannot connect,
  *   connect timeout) are retried for every method. A 429/503 means the
  *   request was not processed, so it is retried for every method. Failures
@@ -35,7 +37,11 @@
  * - Per attempt: the whole exchange within the timeout (default 30 s), the
  *   connection within min(timeout, 15 s).
  * - Each retry is one log_note line, e.g.
- *   "join: server answered 503, retrying in 2 s (attempt 2 of 4)".
+ *   "join: server answered 503, retrying in 2.3 s (attempt 2 of 4)"; -v
+ *   adds the wait chosen in milliseconds, and how long was waited in all.
+ * - Giving up on 429/503 (attempts or --max-wait spent) is "throttled":
+ *   the svcerr.h line with "; throttled: ..." added, EXIT_NETWORK (a unit
+ *   may restart the command later), by http_fail_answer too.
  * - Errors (log_fail, one line): network failures name the phase, the host
  *   and port and the reason (EXIT_NETWORK); TLS verification failures name
  *   the CA bundle used (EXIT_NETWORK); an unusable CA bundle is EXIT_INPUT; an error answer (after the retries) is the
@@ -72,7 +78,7 @@ struct http_options {
 	const char *proxy;	/* --proxy URL, or NULL (then https_proxy, no_proxy... apply) */
 	long timeout_s;		/* --timeout: per attempt; 0: HTTP_DEFAULT_TIMEOUT_S */
 	int attempts;		/* attempts per request, 1..RETRY_MAX_ATTEMPTS; 0: RETRY_DEFAULT_ATTEMPTS */
-	long max_retry_wait_s;	/* longest Retry-After honoured; 0: RETRY_DEFAULT_MAX_WAIT_S */
+	long max_wait_s;	/* --max-wait: the most waited between attempts in all, over the run; 0: RETRY_DEFAULT_MAX_WAIT_S */
 	const char *const *resolve;	/* --resolve HOST:PORT:ADDRESS entries, NULL-terminated, or NULL */
 };
 
@@ -113,7 +119,10 @@ struct http_request {
 	 * install the client certificate and key (keys_tls_configure); 0, or
 	 * -1 (reported). Such a request always opens a connection of its own:
 	 * one made without the certificate is never reused for it, nor is its
-	 * own kept for later requests. Also offered to an https:// proxy.
+	 * own kept for later requests. Called only for the service's
+	 * handshake, never for an https:// proxy's (the proxy gets the CA
+	 * bundle alone): the name the handshake verifies must be the URL's
+	 * host, and no https proxy may still await its CONNECT answer.
 	 */
 	int (*tls_client)(void *tls_config, void *arg);
 	void *tls_client_arg;
@@ -123,7 +132,7 @@ struct http_request {
 	const char *if_maybe_done;	/* a POST that may have been done: said in its error */
 	int body_informational;	/* a 2xx whose body did not arrive whole (cut short, too large) still succeeds, with no body: the service acted (leave's DELETE) */
 	int pass_errors;	/* return an error answer that is not retried further (status set, 0) instead of reporting it */
-	long pass_status;	/* the same for this one status only (0: none) */
+	int (*pass_if)(long status);	/* the same for the error statuses this says 1 for (NULL: none) */
 };
 
 struct http_response {
@@ -145,7 +154,7 @@ int http_send(struct http_session *s, const struct http_request *rq,
     struct http_response *rs);
 void http_response_free(struct http_response *rs);
 
-/* Reports an error answer the way http_send does (the svcerr.h line, EXIT_REFUSED); -1. */
+/* Reports an error answer the way http_send does (the svcerr.h line, EXIT_REFUSED; 429/503: throttled, EXIT_NETWORK); -1. */
 int http_fail_answer(const struct http_request *rq, const struct http_response *rs);
 
 /* A fresh random (v4) GUID, lower case, from getrandom(): 0 / -1 (reported). */

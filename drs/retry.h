@@ -2,30 +2,38 @@
  * retry.h - when to ask the service again, and how long to wait first.
  *
  * The policy http.c follows (pure parts here, so they are unit-tested):
- * - 429 and 503: retried; a Retry-After header (delay-seconds or an
- *   HTTP-date) is honoured when it asks for at most the configured cap
- *   (default RETRY_DEFAULT_MAX_WAIT_S); when it asks for longer, drsjoin
- *   gives up at once with an error saying so rather than sleep that long.
- *   Without a usable Retry-After: the backoff below.
+ * - 429 and 503 (throttled, or busy): retried. A Retry-After header (seconds
+ *   or an HTTP-date; libcurl reads it: CURLINFO_RETRY_AFTER) is honoured as a
+ *   minimum: the wait is Retry-After plus a random extra of up to half of it,
+ *   and at least up to RETRY_AFTER_JITTER_MIN_MS (retry_after_ms), so that a
+ *   fleet throttled together does not come back in one wave. A Retry-After
+ *   of 0, a date already past, or one libcurl cannot read: the backoff below.
  * - Other 5xx except 501 and 505 (those will not change by asking again):
- *   retried with exponential backoff and jitter.
+ *   retried with the backoff below.
  * - Every other status (1xx/3xx/4xx): never retried.
  * - Connection failures (see http.c): retried with the same backoff.
  * - Backoff before attempt n+1: d = RETRY_BACKOFF_BASE_MS * 2^(n-1), capped
  *   at RETRY_BACKOFF_CAP_MS, then "equal jitter": a delay drawn uniformly
  *   from [d/2, d] (1 s, 2 s, 4 s, 8 s... each halved at worst).
- * - At most RETRY_DEFAULT_ATTEMPTS attempts (configurable 1..RETRY_MAX_ATTEMPTS).
+ * - Bounds: at most RETRY_DEFAULT_ATTEMPTS attempts a request (--attempts,
+ *   1..RETRY_MAX_ATTEMPTS), and at most RETRY_DEFAULT_MAX_WAIT_S seconds of
+ *   waiting in all, over every request of the run (--max-wait,
+ *   1..RETRY_MAX_WAIT_LIMIT_S). A Retry-After longer than what is left of
+ *   that is not waited for: drsjoin gives up at once; a jittered wait is cut
+ *   to what is left.
+ * - Every draw comes from getrandom() in the process that waits, so that
+ *   processes started together do not share it.
  */
 #ifndef DRS_RETRY_H
 #define DRS_RETRY_H
 
-#include <time.h>
-
 #define RETRY_DEFAULT_ATTEMPTS 4
 #define RETRY_MAX_ATTEMPTS 20
-#define RETRY_DEFAULT_MAX_WAIT_S 30
+#define RETRY_DEFAULT_MAX_WAIT_S 120
+#define RETRY_MAX_WAIT_LIMIT_S 3600
 #define RETRY_BACKOFF_BASE_MS 1000L
 #define RETRY_BACKOFF_CAP_MS 8000L
+#define RETRY_AFTER_JITTER_MIN_MS 1000L
 
 enum retry_kind {
 	RETRY_NEVER,	/* give up: the answer will not change */
@@ -37,17 +45,11 @@ enum retry_kind {
 enum retry_kind retry_status_kind(long status);
 
 /*
- * Parses a Retry-After value (surrounding white space allowed): 1*DIGIT
- * seconds, or an HTTP-date in any of the three forms of RFC 9110 (IMF-fixdate
- * "Sun, 06 Nov 1994 08:49:37 GMT", RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT",
- * asctime "Sun Nov  6 08:49:37 1994"), taken relative to now. Sets *seconds
- * (a date in the past gives 0; a huge number saturates at LONG_MAX) and
- * returns 0; returns -1 for anything else (negative, fractional, garbage).
+ * The wait in milliseconds for a Retry-After of secs seconds (secs >= 0):
+ * secs * 1000 plus rnd drawn into [0, max(secs * 500, RETRY_AFTER_JITTER_MIN_MS)]
+ * (any random 32-bit value). Saturates rather than overflows.
  */
-int retry_after_parse(const char *value, time_t now, long *seconds);
-
-/* Parses an HTTP-date (the three forms above) into *t. 0 / -1. */
-int retry_http_date(const char *s, time_t *t);
+long retry_after_ms(long secs, unsigned long rnd);
 
 /*
  * The wait in milliseconds before the next attempt after `failed` failed

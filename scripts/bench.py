@@ -5,12 +5,12 @@ every figure), over RUNS runs; peak RSS is GNU time's maximum resident set
 of a one-shot join (the largest of three). Targets (issue 4, 5 and 8):
   one-shot join (software keys) <= 1.3 x (keygen + the three round trips)
   peak RSS <= 4 MB; one-shot join with TPM keys on swtpm <= 1.5 s;
-  leave (software keys) <= 1.3 x one TLS handshake and one round trip on
-  loopback, against two yardsticks, each its own target: the same DELETE
-  with the device certificate and key made with OpenSSL (Python's ssl, in
-  this process; the yardstick first used), and made with mbedTLS alone
-  (drsjoin's TLS library: test/bench/handshake.c, a cold first handshake in
-  a fresh process, timed from connect() to the answer's end). Both include
+  leave (software keys) <= 1.3 x one TLS handshake and one DELETE on
+  loopback made with mbedTLS alone (drsjoin's TLS library:
+  test/bench/handshake.c, a cold first handshake in a fresh process, timed
+  from connect() to the answer's end; issue 17). The same DELETE made with
+  OpenSSL (Python's ssl, in this process; the yardstick first used) is
+  reported for scale, with no target. Both include
   the emulator's work and no process start-up; leave's figure is a whole
   drsjoin process (start-up, libcurl, the local removal). Each run does the
   three in turn (and leave with the system CA bundle, for scale, and with
@@ -301,6 +301,13 @@ rss = max(rss_of(["join", "--token-file", token, "--key-store", "software"],
 bound = 1.3 * (med["keygen"] + med["discover"] + med["nonce"] + med["join"])
 print(f"peak RSS: {rss} kB (one-shot join, software keys; largest of 3)")
 print(f"stripped size: {size} bytes")
+# aarch64 (issue 18): its size only. It runs under qemu-user here, where
+# time is the emulator's, so nothing of it is timed.
+a64_size = os.environ.get("BENCH_AARCH64_SIZE", "")
+if a64_size:
+    print(f"aarch64 stripped size: {a64_size} bytes (not timed: emulated under qemu-user)")
+else:
+    print("aarch64: not built, not measured (make bench builds it)")
 
 ok = True
 def target(name, good, text):
@@ -312,16 +319,20 @@ target("one-shot join", whole <= bound,
        f"{whole * 1000:.0f} ms <= 1.3 x (keygen + discover + nonce + join) = {bound * 1000:.0f} ms")
 target("peak RSS", rss <= 4096, f"{rss} kB <= 4096 kB")
 target("size", int(size) <= 1600000, f"{size} <= 1600000 bytes")
+if a64_size:
+    target("size, aarch64", int(a64_size) <= 1600000, f"{a64_size} <= 1600000 bytes")
 if tpm is not None:
     target("one-shot join, TPM keys", tpm <= 1.5, f"{tpm * 1000:.0f} ms <= 1500 ms")
 target("token exchange, one round trip", exchanges == 1 and reused,
        f"{exchanges} request(s) to the token endpoint, "
        f"{'reusing' if reused else 'NOT reusing'} discovery's connection")
-target("leave vs one handshake + round trip with OpenSSL (Python's ssl; the yardstick "
-       "first used)", r_ossl <= 1.3,
-       f"{r_ossl:.2f} x <= 1.3 x (median of the paired runs; leave {lv * 1000:.1f} ms, "
-       f"yardstick {base_ossl * 1000:.1f} ms)")
-target("leave vs the same with mbedTLS alone (drsjoin's TLS library)", r_mbed <= 1.3,
+# The target is the same library's handshake (issue 17): OpenSSL's RSA is
+# about twice as fast as mbedTLS's, which no change in drsjoin can close.
+print(f"for scale, no target: leave vs one handshake + round trip with OpenSSL (Python's "
+      f"ssl): {r_ossl:.2f} x (median of the paired runs; leave {lv * 1000:.1f} ms, "
+      f"OpenSSL {base_ossl * 1000:.1f} ms)")
+target("leave vs one handshake + DELETE with mbedTLS alone (drsjoin's TLS library)",
+       r_mbed <= 1.3,
        f"{r_mbed:.2f} x <= 1.3 x (median of the paired runs; leave {lv * 1000:.1f} ms, "
        f"yardstick {base * 1000:.1f} ms)")
 sys.exit(0 if ok else 1)

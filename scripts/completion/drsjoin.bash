@@ -8,15 +8,15 @@
 _drsjoin() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	local globals="-v --verbose -q --quiet --cacert --proxy --timeout --attempts
-		--state-dir --cloud --discovery-url --resolve --tcti --config --compact --new
-		-h --help -V --version"
+		--max-wait --state-dir --cloud --discovery-url --resolve --tcti --config --compact
+		--new -h --help -V --version"
 	local commands="csr discover join keygen leave nonce status"
 	local cmd="" opts="" i
 
 	# The command is the first word that is neither an option nor a value.
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		--cacert | --proxy | --timeout | --attempts | --state-dir | \
+		--cacert | --proxy | --timeout | --attempts | --max-wait | --state-dir | \
 		    --cloud | --discovery-url | --resolve | --tcti | --config) ((i++)) ;;
 		-*) ;;
 		*) cmd=${COMP_WORDS[i]}; break ;;
@@ -48,7 +48,7 @@ _drsjoin() {
 	--tcti)
 		COMPREPLY=($(compgen -W "device:/dev/tpmrm0 device:/dev/tpm0 swtpm: mssim:" -- "$cur"))
 		return ;;
-	--proxy | --timeout | --attempts | --discovery-url | --tenant | \
+	--proxy | --timeout | --attempts | --max-wait | --discovery-url | --tenant | \
 	    --display-name | --target-domain | --resolve | --client-id)
 		return ;;	# free text: nothing to offer
 	esac

@@ -8,6 +8,7 @@ Output: one line per case, "ok - NAME", "not ok - NAME: REASON" or
 Run: /usr/bin/python3 test/drs-emulator/test_emulator.py [NAME-SUBSTRING...]
 """
 import base64
+from html import escape as html_escape
 import datetime
 import hashlib
 import http.client
@@ -1861,6 +1862,25 @@ def _():
         check(r.headers["Content-Type"].startswith("text/html"), "Content-Type")
 
 
+@case("fault: echo repeats the request body as text, in a login error, in HTML")
+@with_faults
+def _():
+    fields = {"grant_type": "refresh_token", "refresh_token": "0.AXEA+secret/value="}
+    sent = urllib.parse.urlencode(fields)
+    S.emu.fault(route="token", count=1, echo="text")
+    S.emu.fault(route="token", count=1, echo="json", status=401)
+    S.emu.fault(route="token", count=1, echo="html")
+    r = form(S.emu, "/%s/oauth2/token" % S.emu.tid, fields)
+    eq(r.status, 400, "text: status")
+    eq(r.data, b"bad request: " + sent.encode(), "text: body")
+    r = form(S.emu, "/%s/oauth2/token" % S.emu.tid, fields)
+    eq(r.status, 401, "json: status")
+    check(sent in r.json["error_description"], "json: %r" % r.json)
+    r = form(S.emu, "/%s/oauth2/token" % S.emu.tid, fields)
+    check(r.headers["Content-Type"].startswith("text/html") and
+          html_escape(sent).encode() in r.data, "html: %r" % r.data[:200])
+
+
 @case("fault: wrong-key-cert issues a certificate for another key than the CSR's")
 @with_faults
 def _():
@@ -1928,6 +1948,144 @@ def _():
     S.emu.get(DISCOVER % S.emu.tid)
     rec = S.emu.records()[-1]
     eq((rec["status"], rec["fault"]["status"]), (503, 503), "logged status and fault")
+
+
+# ======================================================================================
+# throttling: a token bucket per tenant and route (429), a concurrency limit (503)
+# ======================================================================================
+
+def with_throttle(fn):
+    def wrapped():
+        try:
+            return fn()
+        finally:
+            S.emu.ctl("POST", "/config", {"throttle": {r: None for r in
+                                                       ("discover", "nonce", "join", "delete",
+                                                        "token")},
+                                          "max_concurrent": 0})
+    return wrapped
+
+
+def throttled_records(route):
+    return [r for r in S.emu.records() if r["route"] == route and "throttled" in r]
+
+
+@case("throttle: join's bucket per tenant: the burst passes, then 429 with Retry-After, logged")
+@with_throttle
+def _():
+    status, out = S.emu.ctl("POST", "/config", {"throttle": {"join": {"rate": 0.5, "burst": 2}}})
+    eq(status, 200, "config: %r" % (out,))
+    eq(out["config"]["throttle"]["limits"], {"join": {"rate": 0.5, "burst": 2}}, "limits")
+    before = len(S.emu.devices())
+    for i in range(2):
+        expect_ok_join(S.emu.join(body()))
+    n = len(throttled_records("join"))
+    r = S.emu.join(body())
+    expect_drs(r, 429, "DirectoryError", "throttled temporarily", "try after 2 seconds")
+    # 1 / 0.5 per second: a token in at most 2 s, rounded up to whole seconds.
+    eq(r.headers.get("Retry-After"), "2", "Retry-After")
+    eq(len(S.emu.devices()), before + 2, "devices: a refused join made none")
+    recs = throttled_records("join")
+    eq(len(recs), n + 1, "refusals logged")
+    eq((recs[-1]["status"], recs[-1]["throttled"]), (429, {"reason": "rate", "retry_after": 2}),
+       "the log record")
+    # Another tenant has a bucket of its own; other routes are not limited.
+    other = mint("--tid", EXTRA_TID, "--upn", "bob@" + EXTRA_DOMAIN)
+    expect_ok_join(S.emu.join(body(TargetDomain=EXTRA_DOMAIN), token=other))
+    eq(S.emu.get(DISCOVER % S.emu.tid).status, 200, "discover is not limited")
+    eq(S.emu.ctl("GET", "/status")[1]["throttle"]["refused"]["rate"] >= 1, True,
+       "status counts the refusal")
+
+
+@case("throttle: the bucket refills at its rate; a tenant's id and domain share one bucket")
+@with_throttle
+def _():
+    S.emu.ctl("POST", "/config", {"throttle": {"nonce": {"rate": 20, "burst": 1}}})
+    path = "/EnrollmentServer/nonce/%s/?api-version=1.0"
+    eq(S.emu.get(path % S.emu.tid).status, 200, "first nonce")
+    r = S.emu.get(path % S.emu.domain)
+    expect_drs(r, 429, "DirectoryError")
+    eq(r.headers.get("Retry-After"), "1", "Retry-After, at least 1 s")
+    eq(S.emu.get(path % EXTRA_TID).status, 200, "another tenant")
+    time.sleep(0.3)     # 6 tokens' worth at 20/s, capped at the burst of 1
+    eq(S.emu.get(path % S.emu.tid).status, 200, "after the refill")
+    expect_drs(S.emu.get(path % S.emu.tid), 429, "DirectoryError")
+
+
+@case("throttle: the token route answers 429 in the login error shape")
+@with_throttle
+def _():
+    S.emu.ctl("POST", "/config", {"throttle": {"token": {"rate": 1, "burst": 1}}})
+    path = "/%s/v2.0/.well-known/openid-configuration" % S.emu.tid
+    eq(S.emu.get(path).status, 200, "first")
+    r = S.emu.get(path)
+    eq((r.status, r.json.get("error")), (429, "temporarily_unavailable"), "second: %r" % (r,))
+    eq(r.headers.get("Retry-After"), "1", "Retry-After")
+
+
+@case("throttle: beyond max_concurrent requests in flight: 503 with Retry-After 1, logged")
+@with_throttle
+def _():
+    eq(S.emu.ctl("POST", "/config", {"max_concurrent": 1})[0], 200, "config")
+    S.emu.fault(route="discover", count=1, delay=1.5)
+    slow = {}
+    t = threading.Thread(target=lambda: slow.setdefault("r", S.emu.get(DISCOVER % S.emu.tid)))
+    t.start()
+    try:
+        deadline = time.monotonic() + 5
+        while S.emu.ctl("GET", "/status")[1]["throttle"]["in_flight"] < 1:
+            check(time.monotonic() < deadline, "the slow request never arrived")
+            time.sleep(0.02)
+        r = S.emu.get(DISCOVER % S.emu.tid)
+    finally:
+        t.join(10)
+        S.emu.clear()
+    expect_drs(r, 503, "ServiceUnavailable", "too many requests at once")
+    eq(r.headers.get("Retry-After"), "1", "Retry-After")
+    eq(slow["r"].status, 200, "the request in flight")
+    rec = [x for x in S.emu.records() if x.get("throttled")][-1]
+    eq((rec["status"], rec["throttled"]), (503, {"reason": "concurrency", "retry_after": 1}),
+       "the log record")
+    eq(S.emu.get(DISCOVER % S.emu.tid).status, 200, "once the other is done")
+
+
+@case("throttle: --throttle and --max-concurrent at start; emuctl config sets and removes them")
+def _():
+    e = Emu("--throttle", "join=2.5:7", "--throttle", "nonce=1:1", "--max-concurrent", "50")
+    S.others.append(e)
+    th = e.ctl("GET", "/status")[1]["throttle"]
+    eq((th["limits"], th["max_concurrent"]),
+       ({"join": {"rate": 2.5, "burst": 7}, "nonce": {"rate": 1.0, "burst": 1}}, 50), "at start")
+    run(EMUCTL, "--state-dir", e.dir, "config", "--throttle", "discover=3:4", "--no-throttle",
+        "nonce", "--max-concurrent", "0")
+    th = e.ctl("GET", "/status")[1]["throttle"]
+    eq((th["limits"], th["max_concurrent"]),
+       ({"join": {"rate": 2.5, "burst": 7}, "discover": {"rate": 3.0, "burst": 4}}, 0),
+       "after emuctl config")
+
+
+@case("throttle: bad settings are refused whole (start-up 2, control 400, emuctl non-zero)")
+@with_throttle
+def _():
+    for args in (["--throttle", "join=0:5"], ["--throttle", "join=5"], ["--throttle", "any=1:1"],
+                 ["--throttle", "join=1:0"], ["--max-concurrent", "-1"]):
+        d = tempfile.mkdtemp(prefix="state.", dir=S.work)
+        p = run(EMULATOR, "--state-dir", d, *args, check_rc=False)
+        check(p.returncode == 2 and b"drs-emulator: " in p.stderr,
+              "%r: rc %d, %r" % (args, p.returncode, p.stderr))
+    for cfg in ({"throttle": {"join": {"rate": 1, "burst": 1}, "nowhere": None}},
+                {"throttle": {"join": {"rate": -1, "burst": 1}}},
+                {"throttle": {"join": {"rate": 1}}}, {"throttle": []},
+                {"throttle": {"join": {"rate": 1, "burst": 1}}, "max_concurrent": "many"},
+                {"throttle": {"join": {"rate": 1, "burst": 1}}, "no_such_setting": 1}):
+        status, out = S.emu.ctl("POST", "/config", cfg)
+        eq(status, 400, "status for %r (%r)" % (cfg, out))
+    th = S.emu.ctl("GET", "/status")[1]["throttle"]
+    eq((th["limits"], th["max_concurrent"]), ({}, 0), "nothing changed")
+    p = run(EMUCTL, "--state-dir", S.emu.dir, "config", "--throttle", "join=fast:1",
+            check_rc=False)
+    check(p.returncode == 2 and b"ROUTE=RATE:BURST" in p.stderr,
+          "emuctl: rc %d, %r" % (p.returncode, p.stderr))
 
 
 # ======================================================================================

@@ -21,7 +21,6 @@
 #include "log.h"
 #include "login.h"
 #include "redact.h"
-#include "retry.h"
 #include "svcerr.h"
 #include "tpm.h"
 
@@ -119,14 +118,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(redact_body("application/x-www-form-urlencoded", s, size));
 	free(redact_url(s, size));
 	free(redact_header(s, size));
-#elif defined(FUZZ_RETRY)
-	{
-		long secs;
-		time_t t;
-
-		retry_after_parse(s, 1790000000, &secs);
-		retry_http_date(s, &t);
-	}
 #elif defined(FUZZ_B64)
 	{
 		uint8_t *out = NULL;

@@ -1,4 +1,4 @@
-/* test_retry.c - which answers are retried, Retry-After, backoff bounds. */
+/* test_retry.c - which answers are retried, Retry-After's jitter, backoff bounds. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,9 +6,6 @@
 #include "fixture.h"
 #include "retry.h"
 #include "tap.h"
-
-/* RFC 9110's example date, Sun, 06 Nov 1994 08:49:37 GMT. */
-#define T1994 ((time_t)784111777)
 
 static void
 statuses(void)
@@ -38,101 +35,58 @@ statuses(void)
 		    "retried with backoff");
 }
 
-static void
-ok_after(const char *value, time_t now, long want)
-{
-	long got = -12345;
-	int rc = retry_after_parse(value, now, &got);
-
-	CHECK(rc == 0 && got == want, "Retry-After \"%s\" is %ld s", escaped(value),
-	    want);
-	if (rc != 0 || got != want)
-		fprintf(stderr, "  rc %d, got %ld\n", rc, got);
-}
-
-static void
-bad_after(const char *value)
-{
-	long got = -12345;
-
-	CHECK(retry_after_parse(value, T1994, &got) == -1 && got == -12345,
-	    "Retry-After \"%s\" is refused, *seconds untouched",
-	    value != NULL ? value : "(none)");
-}
-
-static void
-dates(void)
-{
-	static const struct {
-		const char *s;
-		time_t t;
-	} good[] = {
-		{ "Sun, 06 Nov 1994 08:49:37 GMT", T1994 },
-		{ "Sunday, 06-Nov-94 08:49:37 GMT", T1994 },
-		{ "Sun Nov  6 08:49:37 1994", T1994 },
-		{ "Thu, 01 Jan 1970 00:00:00 GMT", 0 },
-		{ "Thu, 29 Feb 2024 12:00:00 GMT", 1709208000 },
-		{ "Fri, 01 Jan 2100 00:00:00 GMT", (time_t)4102444800LL },
-		{ "Fri, 31 Dec 1999 23:59:59 GMT", 946684799 },
-		{ "Saturday, 01-Jan-00 00:00:00 GMT", 946684800 },
-		{ "Wed Dec 31 23:59:60 2025", (time_t)1767225600LL },
-	};
-	static const char *const bad[] = {
-		"Sun, 06 Nov 1994 08:49:37 UTC",	/* GMT only */
-		"Sun, 6 Nov 1994 08:49:37 GMT",		/* 2-digit day */
-		"Sun, 06 Nov 94 08:49:37 GMT",		/* 4-digit year */
-		"Sun, 32 Nov 1994 08:49:37 GMT",
-		"Sun, 31 Nov 1994 08:49:37 GMT",
-		"Tue, 29 Feb 2022 00:00:00 GMT",	/* not a leap year */
-		"Sun, 06 Nov 1994 24:00:00 GMT",
-		"Sun, 06 Nov 1994 08:60:00 GMT",
-		"Sun, 06 Nov 1994 08:49:61 GMT",
-		"Sun, 06 Foo 1994 08:49:37 GMT",
-		"Xyz, 06 Nov 1994 08:49:37 GMT",
-		"Sun, 06 Nov 1994 08:49:37 GMT trailing",
-		"Sun, 06 Nov 1994 08:49 GMT",
-		"Sun Nov 6 08:49:37 1994",		/* asctime pads with a space */
-		"",
-	};
-	size_t i;
-	time_t t;
-
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		t = -1;
-		CHECK(retry_http_date(good[i].s, &t) == 0 && t == good[i].t,
-		    "HTTP-date \"%s\"", good[i].s);
-	}
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK(retry_http_date(bad[i], &t) == -1,
-		    "HTTP-date \"%s\" is refused", bad[i]);
-}
-
+/*
+ * Retry-After as a minimum plus jitter: the bounds at both ends of rnd, and a
+ * spread over many draws (every 1/8 of the range well hit), with no clock.
+ */
 static void
 after(void)
 {
-	ok_after("0", T1994, 0);
-	ok_after("2", T1994, 2);
-	ok_after("120", T1994, 120);
-	ok_after(" 5 \r\n", T1994, 5);
-	ok_after("007", T1994, 7);
-	ok_after("99999999999999999999999", T1994, LONG_MAX);
-	ok_after("Sun, 06 Nov 1994 08:50:07 GMT", T1994, 30);
-	ok_after("Sunday, 06-Nov-94 08:50:07 GMT", T1994, 30);
-	ok_after("Sun Nov  6 08:50:07 1994", T1994, 30);
-	ok_after("Sun, 06 Nov 1994 08:49:37 GMT", T1994, 0);
-	ok_after("Sat, 05 Nov 1994 08:49:37 GMT", T1994, 0);	/* past: now */
-	ok_after("Mon, 07 Nov 1994 08:49:37 GMT", T1994, 86400);
-	bad_after(NULL);
-	bad_after("");
-	bad_after("   ");
-	bad_after("-1");
-	bad_after("+5");
-	bad_after("1.5");
-	bad_after("5s");
-	bad_after("5 6");
-	bad_after("soon");
-	bad_after("Sun, 06 Nov 1994 08:50:07 PST");
-	bad_after("0x10");
+	static const struct {
+		long secs, lo, hi;
+	} t[] = {
+		{ 0, 0, 1000 }, { 1, 1000, 2000 }, { 2, 2000, 3000 },
+		{ 3, 3000, 4500 }, { 10, 10000, 15000 }, { 120, 120000, 180000 },
+		{ -5, 0, 1000 },
+	};
+	unsigned long x = 2463534242UL;
+	size_t i, j;
+	long d, lo, hi, span;
+	int bins[8];
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		CHECK(retry_after_ms(t[i].secs, 0) == t[i].lo &&
+		    retry_after_ms(t[i].secs, (unsigned long)(t[i].hi - t[i].lo)) ==
+		    t[i].hi &&
+		    retry_after_ms(t[i].secs, (unsigned long)(t[i].hi - t[i].lo) + 1) ==
+		    t[i].lo,
+		    "Retry-After %ld s: waits %ld..%ld ms, rnd reaching both ends",
+		    t[i].secs, t[i].lo, t[i].hi);
+		memset(bins, 0, sizeof(bins));
+		lo = LONG_MAX;
+		hi = -1;
+		span = t[i].hi - t[i].lo;
+		for (j = 0; j < 4000; j++) {
+			/* xorshift32: any 32-bit values, as getrandom gives */
+			x ^= (x << 13) & 0xffffffffUL;
+			x ^= x >> 17;
+			x ^= (x << 5) & 0xffffffffUL;
+			d = retry_after_ms(t[i].secs, x);
+			lo = d < lo ? d : lo;
+			hi = d > hi ? d : hi;
+			if (d >= t[i].lo && d <= t[i].hi)
+				bins[(d - t[i].lo) * 8 / (span + 1)]++;
+		}
+		for (j = 0; j < 8 && bins[j] > 4000 / 8 / 2; j++)
+			;
+		CHECK(lo >= t[i].lo && hi <= t[i].hi && j == 8,
+		    "Retry-After %ld s: 4000 draws within %ld..%ld ms, spread over "
+		    "the whole range (saw %ld..%ld)", t[i].secs, t[i].lo, t[i].hi,
+		    lo, hi);
+	}
+	CHECK(retry_after_ms(LONG_MAX, 4294967295UL) > 0 &&
+	    retry_after_ms(21600, 4294967295UL) <= 21600L * 1500,
+	    "Retry-After: no overflow with huge values");
 }
 
 static void
@@ -183,12 +137,13 @@ int
 main(void)
 {
 	statuses();
-	dates();
 	after();
 	backoff();
-	CHECK(RETRY_DEFAULT_ATTEMPTS == 4 && RETRY_DEFAULT_MAX_WAIT_S == 30 &&
+	CHECK(RETRY_DEFAULT_ATTEMPTS == 4 && RETRY_DEFAULT_MAX_WAIT_S == 120 &&
+	    RETRY_MAX_WAIT_LIMIT_S == 3600 && RETRY_AFTER_JITTER_MIN_MS == 1000 &&
 	    RETRY_BACKOFF_BASE_MS == 1000 && RETRY_BACKOFF_CAP_MS == 8000,
-	    "the documented defaults: 4 attempts, Retry-After up to 30 s, "
-	    "backoff 1 s doubling to 8 s");
+	    "the documented defaults: 4 attempts, 120 s of waiting in all (at "
+	    "most 3600), Retry-After + up to 50 %% (at least 1 s), backoff 1 s "
+	    "doubling to 8 s");
 	return tap_done();
 }

@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass, field
 
 from .errors import DrsError
+from .throttle import Throttle
 
 
 @dataclass
@@ -14,6 +15,7 @@ class Config:
     require_nonce: bool = False
     device_code_interval: int = 1
     device_code_lifetime: int = 900
+    device_code_message: str = ""   # the answer's message, {uri} and {code} filled in
     refuse_nonce: bool = False      # 400 for any CSR carrying the nonce extension
     nonce_service: bool = True      # False: discovery names no NonceService
     auth_service: bool = True       # False: discovery names no AuthenticationService
@@ -34,6 +36,7 @@ class Emulator:
         self.client_cert_check = None   # "http" or "tls", see tlsverify
         self.tls_versions = None        # "1.2-1.3", "1.2" or "1.3": what the server offers
         self.deletes = 0                # devices deleted (leave) since the start
+        self.throttle = Throttle()      # rate and concurrency limits (none by default)
         self._lock = threading.Lock()
 
     def count_delete(self):

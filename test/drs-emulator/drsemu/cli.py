@@ -16,6 +16,7 @@ from .pki import Pki
 from .server import HttpsServer, make_tls_context
 from .state import State
 from .tenants import Tenant, Tenants
+from .throttle import ThrottleError, parse_spec
 
 DEFAULT_TENANT_ID = "d3b07384-d9a0-4c9b-8a0e-2f4c6e8a1b3d"
 DEFAULT_TENANT_DOMAIN = "contoso.example"
@@ -54,6 +55,12 @@ def parse_args(argv):
     p.add_argument("--tls-max", choices=("1.2", "1.3"), default="1.3",
                    help="the newest TLS version offered (default 1.3): 1.2 tests TLS 1.2 "
                    "client authentication (PKCS#1 v1.5), --tls-min 1.3 TLS 1.3 (RSA-PSS)")
+    p.add_argument("--throttle", action="append", default=[], metavar="ROUTE=RATE:BURST",
+                   help="a token bucket per tenant on ROUTE (discover, nonce, join, delete, "
+                   "token): BURST requests at once, then RATE a second; beyond, 429 with "
+                   "Retry-After (repeatable)")
+    p.add_argument("--max-concurrent", type=int, default=0, metavar="N",
+                   help="answer 503 (Retry-After: 1) to requests beyond N in flight (0: no limit)")
     p.add_argument("--exit-with-parent", action="store_true",
                    help="stop when the process that started it exits (no orphans after a "
                    "test script dies without cleanup)")
@@ -109,6 +116,12 @@ def main(argv=None):
                     refuse_nonce=args.refuse_nonce, nonce_service=not args.no_nonce_service)
     emu = Emulator(tenants, pki, state, FaultBoard(), config,
                    RequestLog(os.path.join(d, "requests.jsonl")))
+    try:
+        for spec in args.throttle:
+            emu.throttle.set_limit(*parse_spec(spec))
+        emu.throttle.set_max_concurrent(args.max_concurrent)
+    except ThrottleError as e:
+        die("--throttle/--max-concurrent: %s" % e, 2)
     if args.tls_min > args.tls_max:
         die("--tls-min %s is newer than --tls-max %s" % (args.tls_min, args.tls_max), 2)
     tls_ctx, emu.client_cert_check = make_tls_context(pki, args.client_cert_check,

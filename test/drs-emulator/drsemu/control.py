@@ -9,7 +9,7 @@ import json
 import socketserver
 import urllib.parse
 
-from . import login
+from . import login, throttle
 from .faults import FaultError
 
 
@@ -85,20 +85,48 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
         return {"url": emu.origin, "tenants": [t.as_json() for t in emu.tenants],
                 "config": emu.config.as_json(), "client_cert_check": emu.client_cert_check,
                 "devices": len(emu.state.devices()), "deletes": emu.deletes,
-                "tls": emu.tls_versions, "faults": emu.faults.list()}
+                "tls": emu.tls_versions, "faults": emu.faults.list(),
+                "throttle": emu.throttle.as_json()}
 
     def config(self, body):
-        cfg = self.server.emu.config
+        emu = self.server.emu
+        cfg = emu.config
+        # The throttle settings are checked whole before anything changes.
+        limits = body.get("throttle", {})
+        if not isinstance(limits, dict):
+            raise ValueError("throttle must be an object {ROUTE: {\"rate\": R, \"burst\": B} "
+                             "or null}")
+        for route, lim in limits.items():
+            if lim is None:
+                throttle.check_route(route)
+            elif not isinstance(lim, dict) or set(lim) != {"rate", "burst"}:
+                raise ValueError("throttle.%s must be {\"rate\": R, \"burst\": B} or null"
+                                 % route)
+            else:
+                throttle.check(route, lim["rate"], lim["burst"])
+        if "max_concurrent" in body:
+            throttle.check_concurrent(body["max_concurrent"])
         for k, v in body.items():
+            if k in ("throttle", "max_concurrent"):
+                continue
             if k in ("require_nonce", "refuse_nonce", "nonce_service", "auth_service") \
                     and isinstance(v, bool):
                 setattr(cfg, k, v)
             elif k in ("nonce_lifetime", "device_code_interval", "device_code_lifetime") \
                     and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:
                 setattr(cfg, k, type(getattr(cfg, k))(v))
+            elif k == "device_code_message" and isinstance(v, str) and len(v) <= 1000:
+                cfg.device_code_message = v
             else:
                 raise ValueError("bad config setting %s=%r" % (k, v))
-        return {"config": cfg.as_json()}
+        for route, lim in limits.items():
+            if lim is None:
+                emu.throttle.remove_limit(route)
+            else:
+                emu.throttle.set_limit(route, lim["rate"], lim["burst"])
+        if "max_concurrent" in body:
+            emu.throttle.set_max_concurrent(body["max_concurrent"])
+        return {"config": dict(cfg.as_json(), throttle=emu.throttle.as_json())}
 
     def approve(self, body):
         rec = login.approve_device_code(self.server.emu, body.get("user_code"), body.get("upn"),

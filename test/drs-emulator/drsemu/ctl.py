@@ -8,6 +8,7 @@ import urllib.request
 
 from .cli import INFO_FILE
 from .faults import ROUTES
+from .throttle import ROUTES as THROTTLE_ROUTES, ThrottleError, parse_spec
 
 
 def die(msg, code=1):
@@ -60,6 +61,8 @@ def parse_args(argv):
     f.add_argument("--aadsts", type=int, metavar="CODE", help="token: fail with this AADSTS code")
     f.add_argument("--oauth-error", metavar="NAME",
                    help="token: fail with this OAuth error (slow_down, authorization_pending, ...)")
+    f.add_argument("--echo", choices=("text", "json", "html"),
+                   help="answer an error (--status, default 400) repeating the request body")
     c = sub.add_parser("clear", help="disarm faults")
     c.add_argument("--route", choices=ROUTES)
     sub.add_parser("faults", help="list armed faults")
@@ -78,6 +81,15 @@ def parse_args(argv):
     g.add_argument("--nonce-lifetime", type=float, metavar="S")
     g.add_argument("--device-code-interval", type=int, metavar="S")
     g.add_argument("--device-code-lifetime", type=int, metavar="S")
+    g.add_argument("--throttle", action="append", default=[], metavar="ROUTE=RATE:BURST",
+                   help="a token bucket per tenant on ROUTE (repeatable)")
+    g.add_argument("--no-throttle", action="append", default=[], metavar="ROUTE",
+                   choices=THROTTLE_ROUTES, help="remove ROUTE's bucket (repeatable)")
+    g.add_argument("--max-concurrent", type=int, metavar="N",
+                   help="503 beyond N requests in flight (0: no limit)")
+    g.add_argument("--device-code-message", metavar="TEXT",
+                   help="the device code answer's message ({uri} and {code} filled in; "
+                   "empty: the usual one)")
     a = sub.add_parser("approve", help="complete a pending device-code sign-in")
     a.add_argument("--user-code", help="default: the newest pending code")
     a.add_argument("--upn", help="the user who signs in (default user@<tenant domain>)")
@@ -95,7 +107,7 @@ def main(argv=None):
     out = None
     if a.cmd == "fault":
         spec = {"route": a.route, "count": a.count}
-        for k in ("status", "retry_after", "delay", "aadsts", "oauth_error"):
+        for k in ("status", "retry_after", "delay", "aadsts", "oauth_error", "echo"):
             if getattr(a, k) is not None:
                 spec[k] = getattr(a, k)
         for k in ("drop", "truncate", "non_json", "wrong_key_cert"):
@@ -118,8 +130,20 @@ def main(argv=None):
         body = {k: getattr(a, k) for k in ("require_nonce", "refuse_nonce", "nonce_service",
                                            "auth_service",
                                            "nonce_lifetime",
-                                           "device_code_interval", "device_code_lifetime")
+                                           "device_code_interval", "device_code_lifetime",
+                                           "device_code_message")
                 if getattr(a, k) is not None}
+        limits = {r: None for r in a.no_throttle}
+        for spec in a.throttle:
+            try:
+                route, rate, burst = parse_spec(spec)
+            except ThrottleError as e:
+                die("--throttle: %s" % e, 2)
+            limits[route] = {"rate": rate, "burst": burst}
+        if limits:
+            body["throttle"] = limits
+        if a.max_concurrent is not None:
+            body["max_concurrent"] = a.max_concurrent
         out = call(base, "POST", "/config", body)
     elif a.cmd == "approve":
         out = call(base, "POST", "/devicecode/approve",

@@ -1,4 +1,5 @@
 """The HTTPS server: TLS, routing, faults, and the request log."""
+import html
 import http.server
 import json
 import re
@@ -9,7 +10,7 @@ import time
 import traceback
 import urllib.parse
 
-from . import drs, login, tokens
+from . import drs, login, throttle, tokens
 from .app import Request, Response, now_iso
 from .errors import DrsError, HttpError, LoginError, drs_error_body
 from .tlsverify import accept_any_client_cert
@@ -186,6 +187,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         record["tls"] = req.tls_version
         req.host, req.origin = self.origin_of(emu)
         fault = emu.faults.take(route)
+        refusal = emu.throttle.enter()
+        try:
+            self.serve_counted(emu, method, route, params, methods, req, record, fault, refusal,
+                               start)
+        finally:
+            emu.throttle.leave()
+
+    def serve_counted(self, emu, method, route, params, methods, req, record, fault, refusal,
+                      start):
         resp = None
         try:
             req.body = self.read_body()
@@ -194,13 +204,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 record["fault"] = fault
                 if "delay" in fault:
                     time.sleep(fault["delay"])
-                resp = self.fault_response(fault, route)
+                resp = self.fault_response(fault, route, req)
                 req.wrong_key_cert = bool(fault.get("wrong_key_cert"))
             if fault and fault.get("drop"):
                 record["status"] = None
                 self.finish_record(record, req, start)
                 self.close_connection = True
                 return
+            if resp is None and refusal is None and route in throttle.ROUTES:
+                refusal = emu.throttle.take(self.tenant_key(emu, req, params), route)
+            if resp is None and refusal is not None:
+                emu.throttle.refusing(refusal)
+                record["throttled"] = {"reason": refusal[0], "retry_after": refusal[1]}
+                resp = self.throttled_response(refusal, route)
             if resp is None:
                 resp = self.dispatch(req, route, params, methods)
         except HttpError as e:
@@ -240,8 +256,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            % (req.method, req.path))
         return handler(self.server.emu, req, **params)
 
-    def fault_response(self, fault, route):
+    def fault_response(self, fault, route, req):
         """The answer a fault forces, or None when the request goes on."""
+        if "echo" in fault:
+            return self._echo(fault, req)
         if "aadsts" in fault:
             e = login.fault_error(fault["aadsts"])
             return Response(e.status, e.body)
@@ -267,6 +285,49 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return Response(status, drs_error_body(kind, "drs-emulator fault: HTTP %d" % status),
                             self._retry_after(fault))
         return None
+
+    def _echo(self, fault, req):
+        """An error answer repeating the request body (a secret in it too)."""
+        status = fault.get("status", 400)
+        sent = req.body.decode("utf-8", "replace")
+        if fault["echo"] == "json":
+            e = LoginError(status, "invalid_request", 900144,
+                           "drs-emulator fault: the request was: %s" % sent)
+            return Response(status, e.body, self._retry_after(fault))
+        if fault["echo"] == "html":
+            page = ("<html><body><h1>%d Bad Request</h1><pre>%s</pre></body></html>"
+                    % (status, html.escape(sent))).encode()
+            return Response(status, page, self._retry_after(fault), "text/html; charset=utf-8")
+        return Response(status, b"bad request: " + req.body, self._retry_after(fault),
+                        "text/plain; charset=utf-8")
+
+    @staticmethod
+    def tenant_key(emu, req, params):
+        """The tenant a request counts against: the path's, else the token's
+        tid (unverified), as a tenant id when the emulator serves it."""
+        key = params.get("tenant") or throttle.tenant_of_token(req.header("Authorization"))
+        if key is None:
+            return "-"
+        t = emu.tenants.lookup(key)
+        return t.id if t is not None else key.lower()
+
+    @staticmethod
+    def throttled_response(refusal, route):
+        """429 (a bucket is empty) or 503 (too many in flight), as the
+        service words them."""
+        reason, secs = refusal
+        headers = {"Retry-After": str(secs)}
+        status = 429 if reason == "rate" else 503
+        if route in LOGIN_ROUTES:
+            e = LoginError(status, "temporarily_unavailable", 50196 if status == 429 else 90033,
+                           "drs-emulator: throttled (%s); retry after %d seconds." % (reason, secs))
+            return Response(status, e.body, headers)
+        if status == 429:
+            msg = "Your request is throttled temporarily. Please try after %d seconds." % secs
+            return Response(429, drs_error_body("DirectoryError", msg), headers)
+        return Response(503, drs_error_body("ServiceUnavailable", "The service is busy: too many "
+                                            "requests at once. Please try after %d seconds."
+                                            % secs), headers)
 
     @staticmethod
     def _retry_after(fault):

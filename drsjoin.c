@@ -326,7 +326,9 @@ main(int argc, char **argv)
 	    crypto_library_version(), http_library_version(), tpm_library_version(),
 	    json_library_version());
 	/* The file's settings where the command line and environment set none. */
-	if (!show_version && config_load(config_path) < 0)
+	/* "COMMAND --help" is fixed text: a broken file does not hide it. */
+	if (!show_version && !(optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
+	    strcmp(argv[optind + 1], "-h") == 0)) && config_load(config_path) < 0)
 		return log_exit_code();
 	config_apply_globals(&cloud);
 	if (state_dir_option(&state_dir) < 0)

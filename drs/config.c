@@ -1,5 +1,6 @@
 /* config.c - the optional configuration file (see config.h). */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "proc.h"
 #include "state.h"
+#include "tpm.h"
 #include "util.h"
 
 struct config config;
@@ -19,8 +21,9 @@ struct config config;
 static char *text;		/* the file's bytes; the values point into it */
 static char *abs_path;		/* the file's name, for messages */
 static int tcti_chosen;		/* --tcti or the environment chose the TPM */
+static char token_where[512];	/* "FILE:LINE: KEY" of the token file */
 
-enum kind { K_WORD, K_TENANT, K_CLOUD, K_STORE, K_FILE, K_TOKEN_FILE };
+enum kind { K_WORD, K_TENANT, K_CLOUD, K_STORE, K_FILE, K_TOKEN_FILE, K_TCTI };
 
 static const struct key {
 	const char *name;
@@ -31,7 +34,7 @@ static const struct key {
 	{ "cloud", offsetof(struct config, cloud), K_CLOUD },
 	{ "proxy", offsetof(struct config, proxy), K_WORD },
 	{ "cacert", offsetof(struct config, cacert), K_FILE },
-	{ "tcti", offsetof(struct config, tcti), K_WORD },
+	{ "tcti", offsetof(struct config, tcti), K_TCTI },
 	{ "key-store", offsetof(struct config, key_store), K_STORE },
 	{ "token-file", offsetof(struct config, token_file), K_TOKEN_FILE },
 	{ "bprt-file", offsetof(struct config, bprt_file), K_TOKEN_FILE },
@@ -100,6 +103,16 @@ check_value(const struct key *k, const char *v, int line)
 			return log_fail(EXIT_INPUT, "%s:%d: %s: '%.100s' is not an "
 			    "absolute file name", abs_path, line, k->name, v);
 		break;
+	case K_TCTI:
+		/* Checked here, not at tpm_open: the error names the file. */
+		if (!tpm_spec_known(v))
+			return log_fail(EXIT_INPUT, "%s:%d: tcti: '%.100s' is not a "
+			    "TCTI drsjoin has (device[:PATH], swtpm[:CONF], "
+			    "mssim[:CONF])", abs_path, line, v);
+		if (strncmp(v, "device:", 7) == 0 && v[7] != '\0' && v[7] != '/')
+			return log_fail(EXIT_INPUT, "%s:%d: tcti: '%.100s': the "
+			    "device is not an absolute file name", abs_path, line, v);
+		break;
 	case K_WORD:
 		break;
 	}
@@ -158,6 +171,9 @@ parse_line(char *s, size_t n, int line, int *first_line)
 				    first_line[i]);
 	*slot(k) = val;
 	first_line[k - keys] = line;
+	if (k->kind == K_TOKEN_FILE)
+		snprintf(token_where, sizeof(token_where), "%s:%d: %s", abs_path,
+		    line, k->name);
 	return 0;
 }
 
@@ -208,6 +224,7 @@ config_parse(char *buf, size_t len, const char *path)
 	char *nl;
 
 	memset(&config, 0, sizeof(config));
+	token_where[0] = '\0';
 	abs_path = (char *)path;
 	for (off = 0; off < len; off += n + 1) {
 		line++;
@@ -250,7 +267,7 @@ config_tcti_default(void)
 	return !tcti_chosen;
 }
 
-void
+const char *
 config_token_source(const char **token_file, const char **bprt_file,
     const char **refresh_file, int device_code)
 {
@@ -258,8 +275,9 @@ config_token_source(const char **token_file, const char **bprt_file,
 	    device_code || proc_secret_env("DRSJOIN_TOKEN") != NULL ||
 	    proc_secret_env("DRSJOIN_BPRT") != NULL ||
 	    proc_secret_env("DRSJOIN_REFRESH_TOKEN") != NULL)
-		return;
+		return NULL;
 	*token_file = config.token_file;
 	*bprt_file = config.bprt_file;
 	*refresh_file = config.refresh_token_file;
+	return token_where[0] != '\0' ? token_where : NULL;
 }

@@ -9,7 +9,9 @@
  * SSL_CERT_FILE, the proxy variables, DRSJOIN_TCTI or TPM2TOOLS_TCTI,
  * DRSJOIN_TOKEN, DRSJOIN_BPRT, DRSJOIN_REFRESH_TOKEN), then the file, then
  * the built-in default. For status and leave a TCTI recorded at join comes
- * between the environment and the file (identity_tcti()).
+ * between the environment and the file (keystore_use_recorded_tcti()); for
+ * join a tenant the document names comes before the file's. main reads no
+ * file for "COMMAND --help".
  *
  * The file names token files and the TPM, and root runs drsjoin: it is
  * read like the state dir is opened (every parent and the file itself
@@ -71,9 +73,10 @@ int config_tcti_default(void);
 /*
  * The token source of the file for join, when the command line gave none
  * (*token_file, *bprt_file, *refresh_file NULL, no device_code) and no
- * secret variable is set.
+ * secret variable is set. Returns "FILE:LINE: KEY" for messages about the
+ * file when it was the file's, else NULL.
  */
-void config_token_source(const char **token_file, const char **bprt_file,
+const char *config_token_source(const char **token_file, const char **bprt_file,
     const char **refresh_file, int device_code);
 
 #endif

@@ -818,7 +818,7 @@ cmd_join(int argc, char **argv)
 	struct json *doc = NULL, *rec = NULL;
 	struct health h = { 0 };
 	const char *token_file = NULL, *bprt_file = NULL, *refresh_file = NULL;
-	const char *client_id = NULL, *tenant;
+	const char *client_id = NULL, *tenant, *conf_token;
 	struct leave_old *old = NULL;
 	char why[1024], no_token[512];
 	int c, rc = -1, done, code = 0, device_code = 0;
@@ -894,12 +894,12 @@ cmd_join(int argc, char **argv)
 	 * No token at all is an error only when a join is needed: a re-run on
 	 * a joined machine needs none (already_joined below).
 	 */
-	if (a.tenant == NULL && (a.tenant = config.tenant) != NULL)
-		a.tenant_what = "the config file's tenant";
-	config_token_source(&token_file, &bprt_file, &refresh_file, device_code);
+	conf_token = config_token_source(&token_file, &bprt_file, &refresh_file,
+	    device_code);
 	log_catch(no_token, sizeof(no_token));
 	c = token_source_choose(&t.src, token_file, bprt_file, refresh_file,
 	    device_code, client_id);
+	t.src.named_by = conf_token;
 	code = log_caught_code();
 	log_catch(NULL, 0);
 	if (c < 0 && strncmp(no_token, "no token", 8) != 0)
@@ -913,6 +913,11 @@ cmd_join(int argc, char **argv)
 	if ((token_source_stdin(&t.src) && a.in == NULL ?
 	    doc_new(&doc) : doc_read(a.in, &doc)) < 0)
 		goto out;
+	/* The file's tenant is a default: --tenant and the document win. */
+	if (a.tenant == NULL && doc_get(doc, "tenant", "id") == NULL &&
+	    doc_get(doc, "tenant", "requested") == NULL &&
+	    (a.tenant = config.tenant) != NULL)
+		a.tenant_what = "the config file's tenant";
 	/* The stored identity first: a re-run needs no token at all. */
 	if ((done = already_joined(&a, doc, &rec, &h)) < 0)
 		goto out;

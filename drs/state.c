@@ -237,7 +237,13 @@ state_open_safe_file(const char *path, int code)
 		if ((next = strchr(p, '/')) != NULL)
 			*next++ = '\0';
 		leaf = next == NULL || *next == '\0';
-		/* O_NONBLOCK: a FIFO fails the regular-file check, never blocks. */
+		/* Opening a FIFO or a device acts on it: look first. */
+		if (leaf && fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+			bad = "not a regular file";
+			goto refused;
+		}
+		/* O_NONBLOCK: one swapped in since fails the check below, never blocks. */
 		sub = openat(fd, p, (leaf ? O_RDONLY | O_NONBLOCK | O_NOCTTY :
 		    O_PATH | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0) {

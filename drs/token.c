@@ -133,6 +133,8 @@ token_source_choose(struct token_source *src, const char *token_file,
 int
 token_source_open_check(const struct token_source *src)
 {
+	const char *named_by = src->named_by != NULL ? src->named_by :
+	    sources[src->kind].option;
 	int fd, e;
 
 	if (src->file == NULL || strcmp(src->file, "-") == 0)
@@ -147,10 +149,9 @@ token_source_open_check(const struct token_source *src)
 		return log_fail(EXIT_INPUT, "%s: a file of %zu characters that "
 		    "cannot be opened (%s); the name is not shown: give the file "
 		    "that holds the %s, not the %s itself",
-		    sources[src->kind].option, strlen(src->file), strerror(e),
+		    named_by, strlen(src->file), strerror(e),
 		    sources[src->kind].what, sources[src->kind].what);
-	return log_fail(EXIT_INPUT, "%s %s: %s", sources[src->kind].option,
-	    src->file, strerror(e));
+	return log_fail(EXIT_INPUT, "%s %s: %s", named_by, src->file, strerror(e));
 }
 
 int

@@ -42,6 +42,7 @@ struct token_source {
 	const char *file;	/* FILE or "-" (stdin); NULL: the environment */
 	const char *client_id;	/* refresh token and device code */
 	char *secret;		/* what was read (NULL for the device code) */
+	const char *named_by;	/* who named file, for messages (NULL: its option) */
 };
 
 /*

@@ -379,6 +379,16 @@ tpm_available(const char *spec)
 	return 1;
 }
 
+int
+tpm_spec_known(const char *spec)
+{
+	tcti_init_fn init;
+	const char *conf;
+	char why[160];
+
+	return spec != NULL && parse_spec(spec, &init, &conf, why, sizeof(why)) == 0;
+}
+
 const char *
 tpm_spec(const struct tpm *tpm)
 {

@@ -84,6 +84,11 @@ const char *tpm_spec(const struct tpm *tpm);
  * printed), -1 when the spec is malformed (log_fail, EXIT_USAGE).
  */
 int tpm_available(const char *spec);
+/*
+ * 1 when spec names a TCTI drsjoin has (device, swtpm, mssim), as tpm_open
+ * parses it, else 0: a TCTI from a file is checked where it is read.
+ */
+int tpm_spec_known(const char *spec);
 
 /*
  * Creates the device key (RSA-2048, sign, null scheme: it signs both

@@ -23,6 +23,12 @@ t_check "tenant: --tenant wins over the file" \
     "$([ "$RC" -ne 0 ] && grep -q 'nosuch.example' "$ERR"; echo $?)" "rc $RC"
 t_run -- --new discover
 t_expect "tenant: without the file discover still wants --tenant" 2 "give --tenant"
+emu_token --bprt >"$T_WORK/bprt"; chmod 600 "$T_WORK/bprt"
+conf "tenant = other.example"
+t_run -- --new discover --tenant "$EMU_TENANT_DOMAIN"; cp "$OUT" "$T_WORK/disc.json"
+crun --in "$T_WORK/disc.json" -- join --bprt-file "$T_WORK/bprt" --key-store software
+t_expect "tenant: the document's (discover --tenant) wins over the file's" 0
+rm -rf "$STATE"
 
 conf "cacert = $EMU_CA"
 crun --env SSL_CERT_FILE= -- --new discover --tenant "$EMU_TENANT_DOMAIN"
@@ -38,6 +44,16 @@ crun -- --new discover --tenant "$EMU_TENANT_DOMAIN"
 t_check "proxy: the file's proxy is used (nothing listens there: exit 4)" "$([ "$RC" -eq 4 ]; echo $?)" "rc $RC"
 crun --env https_proxy= --env HTTPS_PROXY= -- --proxy "" --new discover --tenant "$EMU_TENANT_DOMAIN"
 t_expect "proxy: --proxy '' (none) wins over the file" 0
+plog=$T_WORK/proxy.log
+coproc PROXY { exec "$DRSJOIN_TOP/test/integ/connect-proxy.py" "$plog"; }
+read -r -t 10 pport <&"${PROXY[0]}" || { t_fail "proxy starts" "no port"; exit 1; }
+for v in https_proxy HTTPS_PROXY ALL_PROXY; do
+	: >"$plog"
+	crun --env "$v=http://127.0.0.1:$pport" -- --new discover --tenant "$EMU_TENANT_DOMAIN"
+	t_check "proxy: $v wins over the file's (a dead one)" \
+	    "$([ "$RC" -eq 0 ] && grep -q '^CONNECT ' "$plog"; echo $?)" "rc $RC"
+done
+kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null
 
 conf "key-store = tpm" "tcti = device:/nonexistent/tpm-of-the-file"
 crun -- keygen
@@ -68,6 +84,14 @@ conf "token-file = $T_WORK/bad.tok"
 crun -- join
 t_expect "token-file: the file's token is the one read (a bad one: exit 3)" 3
 t_check "token-file: nothing was written" "$([ -z "$(state_files)" ]; echo $?)"
+conf "key-store = software" "token-file = $T_WORK/gone.jwt"
+crun -- join
+t_expect "token-file: a missing one is named with the FILE:LINE that named it" 3 \
+    "$C:2: token-file $T_WORK/gone.jwt: No such file or directory"
+t_run -- join --token-file "$TOK" --key-store software
+crun -- join
+t_expect "token-file: a joined machine's re-run needs none (the file's is gone)" 0 "already joined"
+rm -rf "$STATE"
 
 # --- where the file comes from ---
 conf "tenant = $EMU_TENANT_DOMAIN"
@@ -94,6 +118,20 @@ else
 	t_skip "no /etc/drsjoin/drsjoin.conf" "this machine has one"
 fi
 
+# --- a broken file: COMMAND --help still works, the commands do not ---
+conf "colour = blue"
+for cmd in csr discover join keygen leave nonce status; do
+	crun -- "$cmd" --help
+	t_check "$cmd --help is shown despite a broken file" \
+	    "$([ "$RC" -eq 0 ] && grep -q "usage: drsjoin $cmd" "$OUT" && [ ! -s "$ERR" ]; echo $?)" "rc $RC"
+done
+crun -- status -h
+t_check "status -h is shown despite a broken file" "$([ "$RC" -eq 0 ] && [ -s "$OUT" ]; echo $?)" "rc $RC"
+crun -- leave --local-only
+t_expect "leave --local-only with a broken file: exit 3 (no local-only exception)" 3 "$C:1: unknown key 'colour'"
+crun -- join --display-name --help
+t_expect "--help as an option's value is not a request for help" 3 "$C:1: unknown key 'colour'"
+
 # --- hostile files: exit 3, one line naming the file (and line), nothing written ---
 bad() {	# NAME MESSAGE: runs keygen (it would write) with $C
 	rm -rf "$STATE"
@@ -119,6 +157,10 @@ conf "tenant = -bad-"
 bad "a bad tenant" "$C:1: tenant: '-bad-' is neither"
 conf "key-store = hsm"
 bad "a bad key-store" "$C:1: key-store: 'hsm' is not tpm, software or auto"
+conf "tcti = tabrmd:bus_type=system"
+bad "a TCTI drsjoin does not have" "$C:1: tcti: 'tabrmd:bus_type=system' is not a TCTI drsjoin has"
+conf "tcti = device:dev/tpmrm0"
+bad "a relative TPM device" "$C:1: tcti: 'device:dev/tpmrm0': the device is not an absolute file name"
 conf "token-file = token.jwt"
 bad "a relative token file" "$C:1: token-file: 'token.jwt' is not an absolute file name"
 conf "cacert = -"
@@ -161,6 +203,21 @@ mkfifo -m 600 "$T_WORK/fifo.conf"
 RC=0; timeout 10 env DRSJOIN_CONFIG="$T_WORK/fifo.conf" DRSJOIN_STATE_DIR="$STATE" "$DRSJOIN" status \
     >"$OUT" 2>"$ERR" || RC=$?
 t_expect "a FIFO is refused without blocking" 3 "$T_WORK/fifo.conf: not a regular file"
+# Not even opened: opening a FIFO wakes its writer (a device: acts on it).
+rm -f "$T_WORK/woke"
+$PY -c 'import os, sys; os.open(sys.argv[1], os.O_WRONLY); open(sys.argv[2], "w").close()' \
+    "$T_WORK/fifo.conf" "$T_WORK/woke" &
+wpid=$!
+for i in $(seq 200); do [ "$(cat /proc/$wpid/wchan 2>/dev/null)" = wait_for_partner ] && break; sleep 0.05; done
+if [ "$(cat /proc/$wpid/wchan 2>/dev/null)" = wait_for_partner ]; then
+	t_run --env DRSJOIN_CONFIG="$T_WORK/fifo.conf" -- status
+	sleep 0.5
+	t_check "a FIFO is not opened (its writer still waits)" \
+	    "$([ "$RC" -eq 3 ] && [ ! -e "$T_WORK/woke" ]; echo $?)" "rc $RC"
+else
+	t_skip "a FIFO is not opened" "the writer never blocked in open"
+fi
+kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
 t_run --env DRSJOIN_CONFIG="$T_WORK/etc" -- status
 t_expect "a directory is refused" 3 "$T_WORK/etc: not a regular file"
 t_check "no state dir appeared through any refusal" "$([ ! -e "$STATE" ]; echo $?)"

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "login.h"
 #include "redact.h"
+#include "retry.h"
 #include "svcerr.h"
 #include "util.h"
 
@@ -331,6 +332,10 @@ login_fail(const char *url, const char *what, const struct http_response *rs)
 	url_host(url, host, sizeof(host));
 	login_error_line(line, sizeof(line), host, what, rs->status, rs->body,
 	    rs->body_len, rs->content_type, rs->request_id);
+	/* 429/503 left after the retries: throttled, worth a later run (http.c). */
+	if (retry_status_kind(rs->status) == RETRY_AFTER)
+		return log_fail(EXIT_NETWORK, "%s; throttled (past --attempts or "
+		    "--max-wait)", line);
 	return log_fail(EXIT_REFUSED, "%s", line);
 }
 

@@ -84,7 +84,8 @@ int login_take_token(const struct http_response *rs, const char *what,
     char **access_token);
 /* The "error" of an error answer in the login shape, else "" (into err). */
 void login_error_code(const struct http_response *rs, char *err, size_t errsz);
-/* Reports an error answer as above (EXIT_REFUSED); -1. */
+/* Reports an error answer as above (EXIT_REFUSED; a 429/503: EXIT_NETWORK,
+ * "throttled"); -1. */
 int login_fail(const char *url, const char *what, const struct http_response *rs);
 
 /*

@@ -114,6 +114,26 @@ t_check "--max-wait over the run: throttled, the left time named, nothing kept" 
        no_identity; echo $?)"
 emu_fault clear >/dev/null
 
+# The login service throttled too (a fleet's BPRTs redeemed at once): the
+# exchange gives up "throttled", exit 4, as the DRS routes do, not "refused".
+BPRT=$T_WORK/bprt
+emu_token --bprt >"$BPRT"
+chmod 600 "$BPRT"
+fresh login-maxwait
+emu_fault --route token --status 429 --retry-after 100 --count 1 >/dev/null
+n=$(req_count join)
+t_run -- --max-wait 5 join --bprt-file "$BPRT" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_expect "login 429, Retry-After beyond --max-wait: exit 4, throttled" 4 "throttled"
+t_check "login 429 beyond --max-wait: no join POST, nothing kept" \
+    "$([ "$(req_count join)" -eq "$n" ] && no_identity; echo $?)"
+emu_fault clear >/dev/null
+fresh login-attempts
+emu_fault --route token --status 503 --retry-after 1 --count 5 >/dev/null
+t_run -- --attempts 2 join --bprt-file "$BPRT" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_expect "login 503 past --attempts: exit 4, throttled" 4 "throttled"
+t_check "login 503 past --attempts: nothing kept" "$(no_identity; echo $?)"
+emu_fault clear >/dev/null
+
 fresh usage
 for bad in 0 3601 x ""; do
 	t_run -- --max-wait "$bad" status

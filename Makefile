@@ -13,6 +13,8 @@
 #   make dist     build/dist/drsjoin-VERSION-x86_64-linux.tar.gz and SHA256SUMS
 #   make deb      build/dist/drsjoin_VERSION_amd64.deb; make deb-lint runs lintian
 #   make fuzz     coverage-guided fuzzing (libFuzzer), FUZZ_SECONDS per target
+#   make ARCH=aarch64 / check-aarch64   the aarch64 build, tested under
+#                 qemu-user (third_party/cross.mk); dist, deb and bench include it
 
 # MODE picks the build: release (./drsjoin), check (-Werror), asan (glibc,
 # ASan+UBSan: the unit tests, the fuzz smoke and a second run of the main
@@ -69,6 +71,10 @@ CFLAGS_MODE += -Werror -DDRSJOIN_TEST_HOOKS
 endif
 endif
 
+# aarch64 (make ARCH=aarch64, check-aarch64, and the aarch64 side of dist,
+# deb, bench and check): sets B, CC_MODE, DEPS and MUSL_* for ARCH=aarch64.
+include third_party/cross.mk
+
 CC := $(CC_MODE)
 ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS_MODE) $(CPPFLAGS_DRS) -I$(DEPS)/include $(CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS_MODE) -L$(DEPS)/lib $(LDFLAGS)
@@ -97,9 +103,13 @@ endif
 	clean distclean install uninstall dist deb deb-lint
 .DEFAULT_GOAL := all
 
+ifeq ($(CROSS_ARCH),)
 all: sysdeps
 	@$(MAKE) --no-print-directory deps-musl
 	@$(MAKE) --no-print-directory MODE=release drsjoin
+else
+all: cross-$(CROSS_ARCH)
+endif
 
 # Build packages: installs only what is missing (needs root then).
 sysdeps:
@@ -172,6 +182,7 @@ check: sysdeps
 	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe \
 	    build/check/test/bench_handshake
 	@$(MAKE) --no-print-directory MODE=asan unit fuzz-smoke build/asan/drsjoin
+	@$(MAKE) --no-print-directory check-cross-build
 	DRSJOIN_ASAN=build/asan/drsjoin test/run build/check/drsjoin build/check/test build/asan/test
 
 demo: all

@@ -272,7 +272,7 @@ answer_string(const char *phase, const struct json *obj, const char *where,
 struct json *
 answer_parse(const char *phase, const struct http_response *rs)
 {
-	char why[128], ctype[104], *excerpt;
+	char why[128], ctype[104], shown[ANSWER_EXCERPT_MAX * 4 + 8], *excerpt;
 	struct json *j;
 	size_t n;
 
@@ -292,12 +292,21 @@ answer_parse(const char *phase, const struct http_response *rs)
 		    why, rs->status, ctype);
 		return NULL;
 	}
-	/* Redacted as -v would show it: the server may echo a secret. */
-	n = rs->body_len < ANSWER_EXCERPT_MAX ? rs->body_len : ANSWER_EXCERPT_MAX;
-	excerpt = redact_body(rs->content_type, rs->body, n);
-	log_fail(EXIT_NETWORK, "%s: the answer: %s (HTTP %ld, %s, %zu bytes): %s%s",
+	/*
+	 * Redacted whole as -vvv shows it (the server may echo a secret), then
+	 * its first ANSWER_EXCERPT_MAX bytes: a token is never cut in two.
+	 */
+	excerpt = redact_answer(rs->content_type, rs->body, rs->body_len, &n);
+	if (excerpt != NULL) {
+		size_t cut = n < ANSWER_EXCERPT_MAX ? n : ANSWER_EXCERPT_MAX;
+
+		redact_sanitize(shown, sizeof(shown), excerpt, cut, 1);
+		if (cut < n)
+			strcat(shown, "...");
+	}
+	log_fail(EXIT_NETWORK, "%s: the answer: %s (HTTP %ld, %s, %zu bytes): %s",
 	    phase, why, rs->status, ctype, rs->body_len,
-	    excerpt != NULL ? excerpt : "(not shown)", n < rs->body_len ? "..." : "");
+	    excerpt != NULL ? shown : "(not shown)");
 	free(excerpt);
 	return NULL;
 }

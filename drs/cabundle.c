@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cabundle.h"
+#include "cli.h"
 #include "log.h"
 #include "state.h"
 
@@ -29,6 +31,7 @@ unusable(const char *path)
 	const char *why = NULL;
 	int fd;
 
+	/* The input rule of state.h: no wait, a file or a handed-over pipe. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return strerror(errno);
@@ -36,9 +39,8 @@ unusable(const char *path)
 		why = strerror(errno);
 	else if (S_ISDIR(st.st_mode))
 		why = "is a directory, expected a PEM file";
-	else if (!S_ISREG(st.st_mode))
-		why = "is not a regular file";
-	else if (st.st_size == 0)
+	else if ((why = state_input_refused(path, &st)) == NULL &&
+	    S_ISREG(st.st_mode) && st.st_size == 0)
 		why = "is empty";
 	close(fd);
 	return why;
@@ -55,20 +57,22 @@ cabundle_find(const char *cacert, const char *ssl_cert_file,
 
 	if (cacert != NULL) {
 		if ((why = unusable(cacert)) != NULL) {
-			log_fail(EXIT_INPUT, "--cacert %s: %s", cacert, why);
+			log_fail(EXIT_INPUT, "--cacert %s: %s", CLI_SHOWN(cacert), why);
 			return NULL;
 		}
-		log_debug(1, "CA bundle: %s (from --cacert)", cacert);
+		log_debug(1, "CA bundle: %s (from --cacert)", CLI_SHOWN(cacert));
 		if (source != NULL)
 			*source = CABUNDLE_OPTION;
 		return cacert;
 	}
 	if (ssl_cert_file != NULL && ssl_cert_file[0] != '\0') {
 		if ((why = unusable(ssl_cert_file)) != NULL) {
-			log_fail(EXIT_INPUT, "SSL_CERT_FILE %s: %s", ssl_cert_file, why);
+			log_fail(EXIT_INPUT, "SSL_CERT_FILE %s: %s",
+			    CLI_SHOWN(ssl_cert_file), why);
 			return NULL;
 		}
-		log_debug(1, "CA bundle: %s (from SSL_CERT_FILE)", ssl_cert_file);
+		log_debug(1, "CA bundle: %s (from SSL_CERT_FILE)",
+		    CLI_SHOWN(ssl_cert_file));
 		if (source != NULL)
 			*source = CABUNDLE_ENV;
 		return ssl_cert_file;
@@ -102,5 +106,28 @@ cabundle_find(const char *cacert, const char *ssl_cert_file,
 int
 cabundle_read(const char *path, const char *what, char **buf, size_t *len)
 {
-	return state_read_linked(path, what, CABUNDLE_MAX, EXIT_INPUT, buf, len);
+	/* A pipe (--cacert <(cmd)) reads once: later sessions get a copy. */
+	static char *kept_path, *kept;
+	static size_t kept_len;
+
+	if (kept != NULL && strcmp(path, kept_path) == 0) {
+		if ((*buf = malloc(kept_len + 1)) == NULL)
+			return log_fail(EXIT_INTERNAL, "out of memory");
+		memcpy(*buf, kept, kept_len + 1);
+		*len = kept_len;
+		return 0;
+	}
+	if (state_read_linked(path, what, CABUNDLE_MAX, EXIT_INPUT, buf, len) < 0)
+		return -1;
+	if (state_fd_path(path) && kept == NULL &&
+	    (kept_path = strdup(path)) != NULL) {
+		if ((kept = malloc(*len + 1)) != NULL) {
+			memcpy(kept, *buf, *len + 1);
+			kept_len = *len;
+		} else {
+			free(kept_path);
+			kept_path = NULL;
+		}
+	}
+	return 0;
 }

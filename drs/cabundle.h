@@ -55,7 +55,8 @@ const char *cabundle_find(const char *cacert, const char *ssl_cert_file,
  * Reads the bundle at path (symlinks followed, as cabundle_find checks it)
  * into a new NUL-terminated buffer. Errors (EXIT_INPUT) start with what,
  * e.g. "discover: the CA bundle /etc/ssl/cert.pem: larger than 8388608
- * bytes". 0 / -1.
+ * bytes". A pipe named by a descriptor path (--cacert <(cmd)) is read
+ * once; later calls for it get a copy. 0 / -1.
  */
 int cabundle_read(const char *path, const char *what, char **buf, size_t *len);
 

@@ -484,6 +484,18 @@ cert_ca_configure(void *tls_config, const struct cert_ca *ca)
 	    NULL);
 }
 
+const char *
+cert_tls_server_name(void *ssl, const void *tls_config)
+{
+	const char *name;
+
+	if (ssl == NULL || tls_config == NULL ||
+	    mbedtls_ssl_context_get_config(ssl) != tls_config)
+		return NULL;
+	name = mbedtls_ssl_get_hostname(ssl);
+	return name != NULL && *name != '\0' ? name : NULL;
+}
+
 void
 cert_ca_free(struct cert_ca *ca)
 {

@@ -98,5 +98,12 @@ const uint8_t *cert_ca_der(const struct cert_ca *ca, size_t i, size_t *len);
  * *, as void *); ca must outlive every connection made with it. */
 void cert_ca_configure(void *tls_config, const struct cert_ca *ca);
 void cert_ca_free(struct cert_ca *ca);
+/*
+ * The server name a TLS connection (an mbedtls_ssl_context *, as void *)
+ * sends and verifies the peer's certificate against, when that connection
+ * is set up with tls_config; NULL otherwise (not that connection, or no
+ * name set). Borrowed.
+ */
+const char *cert_tls_server_name(void *ssl, const void *tls_config);
 
 #endif

@@ -55,12 +55,12 @@ int cli_getopt(int argc, char **argv, const char *shortopts,
     const struct option *longopts);
 
 /*
- * arg itself, for a usage error, when it is short and nothing in it looks
- * like a token; else "(N characters, not shown)" written into buf: a
- * token pasted on the command line never reaches stderr (or a CI log).
+ * arg as an error may echo it (an option's value, a file name): itself,
+ * unless it may be a token; then at most a short prefix and its length
+ * (redact_arg in redact.h), so a token pasted on the command line never
+ * reaches stderr (or a CI log). Every echoed argument goes through it.
  */
-#define CLI_SHOWN_MAX 32
-#define CLI_SHOWN_BUF 48
+#define CLI_SHOWN_BUF 64
 const char *cli_shown(const char *arg, char *buf, size_t bufsz);
 /* cli_shown with a buffer that lives as long as the full expression. */
 #define CLI_SHOWN(arg) cli_shown((arg), (char[CLI_SHOWN_BUF]){ 0 }, CLI_SHOWN_BUF)

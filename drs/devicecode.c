@@ -122,11 +122,13 @@ static void
 countdown(int tty, double left, const char *user_code)
 {
 	long s = left > 0 ? (long)(left + 0.5) : 0;
+	char code[sizeof(((struct devicecode *)0)->user_code) * 4];
 
 	if (!tty || log_level < 1)
 		return;
+	log_escape(code, sizeof(code), user_code, sizeof(code) - 1);
 	fprintf(stderr, "\rdrsjoin: waiting for the sign-in with code %s: "
-	    "%ld:%02ld left (Ctrl-C gives up) \033[K", user_code, s / 60, s % 60);
+	    "%ld:%02ld left (Ctrl-C gives up) \033[K", code, s / 60, s % 60);
 	fflush(stderr);
 }
 
@@ -163,7 +165,7 @@ devicecode_run(struct http_session *s, const struct login_endpoints *ep,
 	struct http_response rs = { 0 };
 	struct devicecode c = { 0 };
 	struct sigaction sa, old_sa;
-	char *form = NULL, err[64];
+	char *form = NULL, err[64], shown[LOG_LINE_MAX + 1];
 	const char *pairs[8];
 	double start, deadline, next;
 	int rc = -1, tty = isatty(2), handler = 0;
@@ -192,8 +194,9 @@ devicecode_run(struct http_session *s, const struct login_endpoints *ep,
 	start = now_mono();
 	deadline = start + (double)c.expires_in;
 
-	/* The person needs this even under -q. */
-	fprintf(stderr, "drsjoin: %s\n", c.message);
+	/* The person needs this even under -q; escaped as every line is. */
+	log_escape(shown, sizeof(shown), c.message, LOG_LINE_MAX);
+	fprintf(stderr, "drsjoin: %s\n", shown);
 	if (!tty)
 		log_note("login: waiting for the sign-in (the code expires in "
 		    "%ld s; polling every %ld s)", c.expires_in, c.interval);
@@ -260,7 +263,9 @@ devicecode_run(struct http_session *s, const struct login_endpoints *ep,
 			log_fail(EXIT_REFUSED, "login: the sign-in with code %s "
 			    "was declined", c.user_code);
 			goto out;
-		} else if (strcmp(err, "expired_token") == 0) {
+		} else if (strcmp(err, "expired_token") == 0 ||
+		    strcmp(err, "code_expired") == 0) {
+			/* RFC 8628 says expired_token; some Entra answers code_expired. */
 			countdown_end(tty);
 			log_fail(EXIT_REFUSED, "login: the device code expired "
 			    "before anyone signed in; run drsjoin again for a new one");

@@ -27,7 +27,7 @@ struct devicecode {
 	char *device_code;	/* secret */
 	char user_code[64];
 	char uri[520];		/* verification_uri (v2) or verification_url (v1) */
-	char message[1100];	/* the service's, made one printable line */
+	char message[1100];	/* the service's, as sent: printed through log_escape */
 	long expires_in, interval;	/* numbers, or numeric strings (v1) */
 };
 

@@ -16,6 +16,7 @@
 #include "login.h"
 #include "proc.h"
 #include "sandbox.h"
+#include "state.h"
 #include "util.h"
 
 /* The api-version drsjoin speaks (protocol.md, phase 1). */
@@ -187,7 +188,7 @@ discovery_run(struct http_session *s, struct json *doc, const char *tenant,
 
 	if (!discovery_tenant_ok(tenant))
 		return log_fail(EXIT_INPUT, "discover: '%s' is neither a tenant id "
-		    "(GUID) nor a domain name", tenant);
+		    "(GUID) nor a domain name", CLI_SHOWN(tenant));
 	if ((base = util_strdup(opts.discovery_url)) == NULL)
 		goto out;
 	for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
@@ -325,7 +326,7 @@ cmd_discover(int argc, char **argv)
 		goto out;
 	}
 	/* With --token-file -, stdin was the token: the document comes from --in only. */
-	if ((token_file != NULL && strcmp(token_file, "-") == 0 && in == NULL ?
+	if ((state_is_stdin(token_file) && in == NULL ?
 	    doc_new(&doc) : doc_read(in, &doc)) < 0 || (s = http_session_new()) == NULL)
 		goto out;
 	if (discovery_run(s, doc, tenant, claims.tid, token) < 0)

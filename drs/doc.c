@@ -44,7 +44,8 @@ int
 doc_read(const char *path, struct json **docp)
 {
 	char *buf = NULL;
-	const char *what = path != NULL ? path : "document (stdin)";
+	/* --in as any argument is echoed (a token given as one is not). */
+	const char *what = path != NULL ? CLI_SHOWN(path) : "document (stdin)";
 	const char *schema;
 	struct json *doc = NULL;
 	size_t len = 0, i;
@@ -74,7 +75,7 @@ doc_read(const char *path, struct json **docp)
 			    "fail? (--new starts a new document)");
 		else
 			log_fail(EXIT_INPUT, "%s: empty, no document: did the phase that "
-			    "wrote it fail? (--new starts a new document)", path);
+			    "wrote it fail? (--new starts a new document)", what);
 		goto out;
 	}
 	if ((doc = json_parse(buf, len, EXIT_INPUT, what)) == NULL)

@@ -1,6 +1,7 @@
 /* http.c - HTTPS requests to the service; the only user of curl_* (see http.h). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>		/* malloc_usable_size */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,13 +62,63 @@ struct http_session {
 	int have_retry_after;
 };
 
+/*
+ * libcurl's memory, wiped when it is given back. POSTFIELDS sends from our
+ * buffer, but libcurl still copies the request (headers with the bearer
+ * token, and the body: a form with a BPRT or refresh token) into its send
+ * buffer and dynamic buffers, and frees them without wiping (issue 16).
+ */
+static void
+curl_wipe_free(void *p)
+{
+	if (p != NULL) {
+		util_wipe(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *
+curl_wipe_realloc(void *p, size_t n)
+{
+	size_t have;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0) {
+		curl_wipe_free(p);
+		return NULL;
+	}
+	if (n <= (have = malloc_usable_size(p)))
+		return p;
+	/* Never realloc(): it may move the bytes and leave the old ones. */
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, have);
+	curl_wipe_free(p);
+	return q;
+}
+
+static char *
+curl_wipe_strdup(const char *str)
+{
+	size_t n = strlen(str) + 1;
+	char *d = malloc(n);
+
+	if (d != NULL)
+		memcpy(d, str, n);
+	return d;
+}
+
 int
 http_global_init(void)
 {
 	const curl_version_info_data *v;
 	CURLcode rc;
 
-	if ((rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK)
+	if ((rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc,
+	    curl_wipe_free, curl_wipe_realloc, curl_wipe_strdup, calloc)) !=
+	    CURLE_OK)
 		return log_fail(EXIT_INTERNAL, "cannot initialise libcurl: %s",
 		    curl_easy_strerror(rc));
 	v = curl_version_info(CURLVERSION_NOW);
@@ -216,7 +267,14 @@ proxy_shown(const char *p)
 			return NULL;
 		p = full;
 	}
-	if ((shown = redact_url(p, strlen(p))) == NULL)
+	/* Its password redacted, then echoed as any argument is. */
+	if ((shown = redact_url(p, strlen(p))) != NULL && CLI_SHOWN(shown) != shown) {
+		char *cut = util_strdup(CLI_SHOWN(shown));
+
+		free(shown);
+		shown = cut;
+	}
+	if (shown == NULL)
 		log_fail(EXIT_INTERNAL, "out of memory");
 	util_free_secret(full);
 	return shown;
@@ -262,9 +320,9 @@ http_set_options(const struct http_options *o)
 	for (i = 0; o->resolve != NULL && o->resolve[i] != NULL; i++) {
 		if (!resolve_ok(o->resolve[i])) {
 			curl_slist_free_all(resolve);
-			return log_fail(EXIT_USAGE, "--resolve '%.300s': expected "
+			return log_fail(EXIT_USAGE, "--resolve '%s': expected "
 			    "HOST:PORT:ADDRESS, e.g. enterpriseregistration."
-			    "windows.net:443:192.0.2.10", o->resolve[i]);
+			    "windows.net:443:192.0.2.10", CLI_SHOWN(o->resolve[i]));
 		}
 		if ((l = curl_slist_append(resolve, o->resolve[i])) == NULL) {
 			curl_slist_free_all(resolve);
@@ -632,20 +690,86 @@ once_only(const struct http_request *rq)
 	}								\
 } while (0)
 
+/* Whether the proxy libcurl uses is an https:// one (--proxy, else env_proxy()). */
+static int
+proxy_is_tls(void)
+{
+	const char *var, *p = cfg.proxy != NULL ? cfg.proxy : env_proxy(&var);
+
+	return p != NULL && strncasecmp(p, "https://", 8) == 0;
+}
+
+/* a and b name the same host (case, a final dot and IPv6 brackets aside). */
+static int
+same_host(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na >= 2 && a[0] == '[' && a[na - 1] == ']') {
+		a++;
+		na -= 2;
+	}
+	if (nb >= 2 && b[0] == '[' && b[nb - 1] == ']') {
+		b++;
+		nb -= 2;
+	}
+	if (na > 1 && a[na - 1] == '.')
+		na--;
+	if (nb > 1 && b[nb - 1] == '.')
+		nb--;
+	return na == nb && na > 0 && strncasecmp(a, b, na) == 0;
+}
+
+/*
+ * Whether the handshake being set up is the service's, not an https://
+ * proxy's: libcurl calls on_tls_config for both, and the TLS client
+ * identity is for the service alone (issue 16). Both must hold: the name
+ * the handshake sends and verifies the peer against is the URL's host, and
+ * no https:// proxy still waits for its CONNECT answer (its handshake comes
+ * first; the service's after a 2xx CONNECT; a SOCKS proxy has neither).
+ */
+static int
+origin_handshake(struct http_session *s, CURL *c, void *tls_config)
+{
+	struct curl_tlssessioninfo *ti = NULL;
+	long used_proxy = 0, connect_code = 0;
+	const char *name;
+	char hp[300], host[300];
+
+	if (curl_easy_getinfo(c, CURLINFO_USED_PROXY, &used_proxy) != CURLE_OK ||
+	    curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &connect_code) != CURLE_OK)
+		return 0;
+	if (used_proxy && connect_code / 100 != 2 && proxy_is_tls())
+		return 0;
+	if (curl_easy_getinfo(c, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
+	    ti == NULL || ti->backend != CURLSSLBACKEND_MBEDTLS ||
+	    (name = cert_tls_server_name(ti->internals, tls_config)) == NULL)
+		return 0;
+	host_port(s->rq->url, hp, sizeof(hp));
+	host_only(hp, host, sizeof(host));
+	return same_host(name, host);
+}
+
 /*
  * CURLOPT_SSL_CTX_FUNCTION, for every TLS connection (the proxy's too): the
  * session's CA bundle as trust anchors (libcurl is given no CA file, and
- * has none built in), and the request's TLS client identity if it has one.
+ * has none built in), and the request's TLS client identity if it has one,
+ * in the service's handshake only.
  */
 static CURLcode
 on_tls_config(CURL *c, void *tls_config, void *arg)
 {
 	struct http_session *s = arg;
 
-	(void)c;
 	cert_ca_configure(tls_config, s->ca);
-	if (s->rq->tls_client != NULL &&
-	    s->rq->tls_client(tls_config, s->rq->tls_client_arg) < 0) {
+	if (s->rq->tls_client == NULL)
+		return CURLE_OK;
+	if (!origin_handshake(s, c, tls_config)) {
+		log_debug(1, "%s: a TLS handshake not with the service (an "
+		    "https proxy's): no client certificate offered", s->phase);
+		return CURLE_OK;
+	}
+	if (s->rq->tls_client(tls_config, s->rq->tls_client_arg) < 0) {
 		s->hook_failed = 1;
 		return CURLE_SSL_CERTPROBLEM;
 	}
@@ -748,12 +872,18 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 		snprintf(reason, sizeof(reason), "%s", cs);
 	} else {
 		/* One line: mbedTLS's verify notes end in (and may hold) \n. */
-		n = strnlen(s->errbuf, sizeof(s->errbuf));
+		char *r;
 
+		n = strnlen(s->errbuf, sizeof(s->errbuf));
 		while (n > 0 && (s->errbuf[n - 1] == '\n' ||
 		    s->errbuf[n - 1] == '\r' || s->errbuf[n - 1] == ' '))
 			n--;
-		redact_sanitize(reason, sizeof(reason), s->errbuf, n, 1);
+		/* libcurl quotes what it was given (a proxy URL): redacted. */
+		if ((r = redact_text(s->errbuf, n, &n)) != NULL)
+			redact_sanitize(reason, sizeof(reason), r, n, 1);
+		else
+			snprintf(reason, sizeof(reason), "%s", cs);
+		free(r);
 	}
 	*code = EXIT_NETWORK;
 	switch (rc) {
@@ -1023,10 +1153,11 @@ load_cabundle(struct http_session *s, const char *phase)
 	free(s->cabundle);
 	s->cabundle = NULL;
 	path = cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, NULL);
-	if (path == NULL || (s->cabundle = util_strdup(path)) == NULL ||
-	    (what = util_asprintf("%s: the CA bundle %s", phase, path)) == NULL)
+	/* s->cabundle names it in messages: as an argument is echoed. */
+	if (path == NULL || (s->cabundle = util_strdup(CLI_SHOWN(path))) == NULL ||
+	    (what = util_asprintf("%s: the CA bundle %s", phase, s->cabundle)) == NULL)
 		return -1;
-	if (cabundle_read(s->cabundle, what, &buf, &len) == 0 &&
+	if (cabundle_read(path, what, &buf, &len) == 0 &&
 	    cert_ca_parse(buf, len, what, &s->ca) == 0) {
 		count = cert_ca_count(s->ca, &skipped);
 		log_debug(1, "CA bundle: %zu certificates (%zu blocks skipped)",
@@ -1215,7 +1346,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		case RETRY_NEVER:
 		default:
 			if (rq->pass_errors || (pass_401 && status == 401) ||
-			    (rq->pass_status != 0 && status == rq->pass_status)) {
+			    (rq->pass_if != NULL && rq->pass_if(status))) {
 				ret = 0;
 			} else if (status >= 300 && status <= 399 &&
 			    redirect_note(s, why, sizeof(why)) == 0) {

@@ -119,7 +119,10 @@ struct http_request {
 	 * install the client certificate and key (keys_tls_configure); 0, or
 	 * -1 (reported). Such a request always opens a connection of its own:
 	 * one made without the certificate is never reused for it, nor is its
-	 * own kept for later requests. Also offered to an https:// proxy.
+	 * own kept for later requests. Called only for the service's
+	 * handshake, never for an https:// proxy's (the proxy gets the CA
+	 * bundle alone): the name the handshake verifies must be the URL's
+	 * host, and no https proxy may still await its CONNECT answer.
 	 */
 	int (*tls_client)(void *tls_config, void *arg);
 	void *tls_client_arg;
@@ -129,7 +132,7 @@ struct http_request {
 	const char *if_maybe_done;	/* a POST that may have been done: said in its error */
 	int body_informational;	/* a 2xx whose body did not arrive whole (cut short, too large) still succeeds, with no body: the service acted (leave's DELETE) */
 	int pass_errors;	/* return an error answer that is not retried further (status set, 0) instead of reporting it */
-	long pass_status;	/* the same for this one status only (0: none) */
+	int (*pass_if)(long status);	/* the same for the error statuses this says 1 for (NULL: none) */
 };
 
 struct http_response {

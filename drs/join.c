@@ -254,9 +254,28 @@ text_ok(const char *what, const char *s)
 }
 
 /*
+ * Whether a join whose CSR carried the nonce, answered with this error
+ * status, is sent once more without it (--nonce auto): no public client
+ * sends the nonce extension, so any refusal may be of it. Every 4xx but
+ * 401 and 403 (the token's; no nonce changes them) and 429 (retried by
+ * http.c, then given up): a refused request creates no device. Of the
+ * 5xx only 501 and 505, which say the request was not processed (503 is
+ * retried by http.c). After 500, 502, 504 and the rest a device may exist,
+ * and a second POST could make a second one (HACKING.md, no duplicate
+ * joins): the error says so, and how to join without the nonce.
+ */
+static int
+nonce_fallback_status(long status)
+{
+	if (status >= 400 && status <= 499)
+		return status != 401 && status != 403 && status != 429;
+	return status == 501 || status == 505;
+}
+
+/*
  * Phase 5 proper: the POST, the checks of the answer, the commit. Returns 1
  * (nothing reported, the refusal in *refusal) when the service refused a CSR
- * carrying a nonce with 400 and --nonce auto may try without it.
+ * carrying a nonce (nonce_fallback_status) and --nonce auto may try without it.
  */
 static int
 post_join(struct http_session *s, struct json *doc, const char *token,
@@ -314,12 +333,17 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	    "client-request-id in the tenant's audit logs (Entra admin center, "
 	    "Devices, Audit logs) before joining again";
 	/* A refused request creates no device: the fallback cannot duplicate one. */
-	if (a->nonce == NONCE_AUTO && json_get_bool(json_get_object(doc, "csr"), "nonce"))
-		rq.pass_status = 400;
+	if (a->nonce == NONCE_AUTO && json_get_bool(json_get_object(doc, "csr"), "nonce")) {
+		rq.pass_if = nonce_fallback_status;
+		rq.if_maybe_done = "a device may have been created: look for this "
+		    "client-request-id in the tenant's audit logs (Entra admin "
+		    "center, Devices, Audit logs) before joining again; if none "
+		    "was and the nonce is the cause, --nonce off joins without it";
+	}
 	if (http_send(s, &rq, &rs) < 0)
 		goto out;
 	log_debug(1, "join: answered %ld (client-request-id %s)", rs.status, rs.request_id);
-	if (rs.status == 400 && rq.pass_status == 400) {
+	if (rq.pass_if != NULL && (rs.status < 200 || rs.status > 299)) {
 		svcerr_format(refusal, refusalsz, "join", rs.status, rs.body, rs.body_len,
 		    rs.content_type, rs.request_id);
 		rc = 1;
@@ -738,16 +762,16 @@ cmd_join(int argc, char **argv)
 		case O_REFRESH: refresh_file = optarg; break;
 		case O_CLIENT_ID:
 			if (!util_is_guid(optarg, strlen(optarg)))
-				return cli_usage("join", "--client-id: '%.100s' is "
-				    "not an application id (a GUID)", optarg);
+				return cli_usage("join", "--client-id: '%s' is "
+				    "not an application id (a GUID)", CLI_SHOWN(optarg));
 			client_id = optarg;
 			break;
 		case O_DEVICE_CODE: device_code = 1; break;
 		case O_TENANT:
 			if (!discovery_tenant_ok(optarg))
-				return cli_usage("join", "--tenant: '%.100s' is "
+				return cli_usage("join", "--tenant: '%s' is "
 				    "neither a tenant id (GUID) nor a domain name",
-				    optarg);
+				    CLI_SHOWN(optarg));
 			a.tenant = optarg;
 			break;
 		case O_NONCE:

@@ -80,9 +80,16 @@ utf8_ok(const unsigned char *s, size_t n)
 	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
 	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
-	/* C1 controls (CSI is U+009B), line separators, bidirectional overrides. */
-	if (cp <= 0x9f || cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
-	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f)
+	/*
+	 * C1 controls (CSI is U+009B), line and paragraph separators, bidi
+	 * overrides, isolates and marks (U+061C, U+200E/F), and the invisible
+	 * ones that make two strings look alike (zero-width space, joiners,
+	 * word joiner and invisible operators, the BOM).
+	 */
+	if (cp <= 0x9f || cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) ||
+	    cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+	    (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) ||
+	    cp == 0xfeff)
 		return 0;
 	return len;
 }

@@ -236,16 +236,25 @@ login_hint(long code, const char *error)
 static void
 first_line(char *dst, size_t dstsz, const char *s, size_t max)
 {
-	size_t n = strcspn(s, "\r\n"), used;
+	size_t n = strcspn(s, "\r\n"), used, rlen;
+	int cut;
+	char *r;
 
 	dst[0] = '\0';
 	if (dstsz < 4)
 		return;
-	if (n > max)
-		n = max;
-	used = redact_sanitize(dst, dstsz - 3, s, n, 1);
-	if (used < n || (s[n] != '\0' && s[n] != '\r' && s[n] != '\n'))
+	/* Redacted before the cut: a service may echo the request's token. */
+	if ((r = redact_text(s, n, &rlen)) == NULL) {
+		snprintf(dst, dstsz, "(not shown)");
+		return;
+	}
+	cut = rlen > max;
+	if (cut)
+		rlen = max;
+	used = redact_sanitize(dst, dstsz - 3, r, rlen, 1);
+	if (used < rlen || cut)
 		strcat(dst, "...");
+	free(r);
 }
 
 char *

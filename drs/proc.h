@@ -10,7 +10,8 @@
  * closed (else the state dir's lock file or a key could become stdout),
  * disables core dumps (PR_SET_DUMPABLE 0, RLIMIT_CORE 0: the process holds
  * tokens and keys), and takes the secret variables (PROC_SECRET_VARS) out
- * of the environment: each value is copied, wiped where it was (so
+ * of the environment: each value is copied (the first, when a name is
+ * there twice, as getenv() reads it), every copy wiped where it was (so
  * /proc/PID/environ no longer shows it) and unset. 0 / -1 (EXIT_INTERNAL).
  */
 int proc_harden(void);

@@ -155,39 +155,145 @@ redact_sanitize(char *out, size_t outsz, const char *in, size_t len,
 	return i;
 }
 
+/*
+ * The characters of tokens: base64 and base64url, JWT dots, %-escapes,
+ * and the * ! $ ~ of Microsoft account refresh tokens and client secrets.
+ */
 static int
-b64url_or_dot(int c)
+run_char(int c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+	    c == '+' || c == '/' || c == '=' || c == '%' || c == '~' ||
+	    c == '*' || c == '!' || c == '$';
 }
 
-/* Copies s into b, each JWT/JWE-looking run replaced by the mark. */
+/* 1 upper, 2 lower, 3 digit, 0 anything else. */
+static int
+char_class(int c)
+{
+	return c >= 'A' && c <= 'Z' ? 1 : c >= 'a' && c <= 'z' ? 2 :
+	    c >= '0' && c <= '9' ? 3 : 0;
+}
+
+/*
+ * Random base64 changes between upper case, lower case and digits at about
+ * two adjacent characters in three; words, paths, host names and GUIDs
+ * (one case) far less often. Mixed case, 16 or more adjacent pairs, and
+ * changes at 45% of them or more: a token.
+ */
+static int
+random_looking(const char *s, size_t n)
+{
+	size_t i, pairs = 0, changes = 0;
+	int seen = 0, a, b;
+
+	for (i = 0; i < n; i++) {
+		a = char_class((unsigned char)s[i]);
+		seen |= a ? 1 << a : 0;
+		if (i == 0 || a == 0 || (b = char_class((unsigned char)s[i - 1])) == 0)
+			continue;
+		pairs++;
+		changes += a != b;
+	}
+	return (seen & 6) == 6 && pairs >= 16 && changes * 20 >= pairs * 9;
+}
+
+int
+redact_looks_token(const char *s, size_t n)
+{
+	size_t i, start = 0;
+
+	/* A JWT or JWE: a base64url JSON header ("eyJ"). */
+	for (i = 0; n >= 16 && i + 3 <= n; i++)
+		if (memcmp(s + i, "eyJ", 3) == 0)
+			return 1;
+	if (random_looking(s, n))
+		return 1;
+	/* Standard base64 split at '/' and '+', or parts between dots. */
+	for (i = 0; i <= n; i++)
+		if (i == n || strchr("/+.=%~*!$", s[i]) != NULL) {
+			if (random_looking(s + start, i - start))
+				return 1;
+			start = i + 1;
+		}
+	return 0;
+}
+
+const char *
+redact_arg(const char *arg, char *buf, size_t bufsz)
+{
+	size_t n = strlen(arg), i = 0, j, k;
+	int hide = 0;
+
+	while (!hide && i < n) {
+		if (!run_char((unsigned char)arg[i])) {
+			i++;
+			continue;
+		}
+		for (j = i; j < n && run_char((unsigned char)arg[j]); j++)
+			;
+		hide = redact_looks_token(arg + i, j - i);
+		/* One long word of base64 or hex, without - / or .: a secret. */
+		for (k = i; !hide && k < j; ) {
+			size_t w = k;
+
+			while (w < j && strchr("-/.", arg[w]) == NULL)
+				w++;
+			hide = w - k > REDACT_ARG_WORD_MAX;
+			k = w + 1;
+		}
+		i = j;
+	}
+	if (!hide)
+		return arg;
+	/* At most an eighth of it, from a token's public start ("eyJ0", "0.AX"). */
+	snprintf(buf, bufsz, "%.*s...(%zu characters, not shown)",
+	    n >= 8 * REDACT_ARG_PREFIX ? REDACT_ARG_PREFIX : 0, arg, n);
+	return buf;
+}
+
+/*
+ * Copies s into b, made safe to show as text: the value after a secret
+ * key and '=' (a form echoed back) and every run of token characters that
+ * redact_looks_token() takes for a token become the mark.
+ */
 static void
 add_scrubbed(struct buf *b, const char *s, size_t n)
 {
-	size_t i = 0, start = 0;
+	size_t i = 0, start = 0, j, eq;
 
-	while (i + 3 <= n) {
-		if (memcmp(s + i, "eyJ", 3) == 0 &&
-		    (i == 0 || !b64url_or_dot((unsigned char)s[i - 1]))) {
-			size_t j = i, dots = 0;
-
-			while (j < n && b64url_or_dot((unsigned char)s[j])) {
-				if (s[j] == '.')
-					dots++;
-				j++;
-			}
-			if (dots >= 2) {
-				add(b, s + start, i - start);
+	while (i < n) {
+		if (!run_char((unsigned char)s[i]) ||
+		    (i > 0 && run_char((unsigned char)s[i - 1]))) {
+			i++;
+			continue;
+		}
+		for (j = i; j < n && run_char((unsigned char)s[j]); j++)
+			;
+		/* Dots that end a run end a sentence, not a token. */
+		while (j > i + 1 && s[j - 1] == '.')
+			j--;
+		for (eq = i; eq < j && s[eq] != '='; eq++)
+			;
+		if (eq < j && eq > i && redact_is_secret_key(s + i, eq - i, 1)) {
+			/* key=value: the value ends where a form field would. */
+			for (j = eq + 1; j < n && strchr("&\"' \t\r\n<>,;", s[j]) == NULL; j++)
+				;
+			if (j > eq + 1) {	/* an empty value stays empty */
+				add(b, s + start, eq + 1 - start);
 				adds(b, REDACT_MARK);
-				start = i = j;
-				continue;
+				start = j;
 			}
 			i = j;
 			continue;
 		}
-		i++;
+		if (redact_looks_token(s + i, j - i)) {
+			add(b, s + start, i - start);
+			adds(b, REDACT_MARK);
+			start = j;
+		}
+		i = j;
 	}
 	add(b, s + start, n - start);
 }
@@ -448,11 +554,22 @@ redact_json(const char *text, size_t len)
 }
 
 char *
-redact_body(const char *content_type, const char *body, size_t len)
+redact_text(const char *text, size_t len, size_t *outlen)
+{
+	size_t n;
+	char *out = rewrite(NULL, text, len, &n);
+
+	if (out != NULL && outlen != NULL)
+		*outlen = n;
+	return out;
+}
+
+char *
+redact_answer(const char *content_type, const char *body, size_t len,
+    size_t *outlen)
 {
 	void (*fn)(struct buf *, const char *, size_t) = NULL;
-	char *raw, *out;
-	size_t i, n;
+	size_t i;
 
 	if (content_type != NULL && strstr(content_type, "json") != NULL)
 		fn = add_json;
@@ -465,7 +582,16 @@ redact_body(const char *content_type, const char *body, size_t len)
 		if (i < len && (body[i] == '{' || body[i] == '['))
 			fn = add_json;
 	}
-	if ((raw = rewrite(fn, body, len, &n)) == NULL)
+	return rewrite(fn, body, len, outlen);
+}
+
+char *
+redact_body(const char *content_type, const char *body, size_t len)
+{
+	char *raw, *out;
+	size_t n;
+
+	if ((raw = redact_answer(content_type, body, len, &n)) == NULL)
 		return NULL;
 	out = sanitized(raw, n, 1, REDACT_BODY_MAX, len);
 	free(raw);

@@ -124,9 +124,10 @@ add_path(const char *path, uint64_t rights, int nofollow)
 	fd = open(path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP ||
-		    errno == EACCES)
+		    errno == EACCES || errno == ENAMETOOLONG)
 			return 0;	/* opening it later fails the same way */
-		return log_fail(EXIT_INTERNAL, "sandbox: %s: %s", path, strerror(errno));
+		return log_fail(EXIT_INTERNAL, "sandbox: %s: %s", CLI_SHOWN(path),
+		    strerror(errno));
 	}
 	if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))
 		rights &= FILE_RIGHTS;

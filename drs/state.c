@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "redact.h"
 #include "state.h"
 #include "util.h"
 
@@ -800,23 +801,103 @@ state_read_fd(int fd, const char *what, size_t max, int code, char **bufp, size_
 	return 0;
 }
 
-/* state_read_file and state_read_linked: open with oflags, then the same. */
-static int
-read_regular(const char *path, int oflags, const char *what, size_t max,
-    int code, char **buf, size_t *len)
+int
+state_fd_path(const char *path)
+{
+	const char *n;
+
+	if (strcmp(path, "/dev/stdin") == 0)
+		return 1;
+	if (strncmp(path, "/dev/fd/", 8) == 0)
+		n = path + 8;
+	else if (strncmp(path, "/proc/self/fd/", 14) == 0)
+		n = path + 14;
+	else
+		return 0;
+	if (*n == '\0' || strlen(n) > 9)
+		return 0;
+	for (; *n != '\0'; n++)
+		if (*n < '0' || *n > '9')
+			return 0;
+	return 1;
+}
+
+int
+state_is_stdin(const char *path)
+{
+	return path != NULL && (strcmp(path, "-") == 0 ||
+	    strcmp(path, "/dev/stdin") == 0 || strcmp(path, "/dev/fd/0") == 0 ||
+	    strcmp(path, "/proc/self/fd/0") == 0);
+}
+
+const char *
+state_input_refused(const char *path, const struct stat *st)
+{
+	if (S_ISREG(st->st_mode))
+		return NULL;
+	/* A pipe the shell handed over (<(cmd), /dev/stdin): its writer runs. */
+	if (S_ISFIFO(st->st_mode) && state_fd_path(path))
+		return NULL;
+	if (S_ISFIFO(st->st_mode))
+		return "is a named pipe (FIFO), refused: give a regular file, - "
+		    "for stdin, or <(command)";
+	if (S_ISDIR(st->st_mode))
+		return "is a directory, not a regular file";
+	if (S_ISCHR(st->st_mode))
+		return "is a character device, refused: give a regular file";
+	if (S_ISBLK(st->st_mode))
+		return "is a block device, refused: give a regular file";
+	if (S_ISSOCK(st->st_mode))
+		return "is a socket, refused: give a regular file";
+	return "is not a regular file";
+}
+
+int
+state_input_open(const char *path, int follow, const char *what, int code)
 {
 	struct stat st;
+	const char *why;
+	int fd, flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+
+	/*
+	 * Non-blocking: opening a FIFO without a writer, or a device, must
+	 * not wait. A descriptor path (/dev/fd/N, /dev/stdin) is a link to
+	 * what the shell opened, so it is followed whatever follow says.
+	 */
+	fd = open(path, flags | (follow || state_fd_path(path) ? 0 : O_NOFOLLOW));
+	if (fd < 0)
+		return log_fail(code, "%s: %s", what, errno == ELOOP && !follow &&
+		    !state_fd_path(path) ? "is a symbolic link, refused" :
+		    strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		log_fail(code, "%s: %s", what, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if ((why = state_input_refused(path, &st)) != NULL) {
+		log_fail(code, "%s: %s", what, why);
+		close(fd);
+		return -1;
+	}
+	/* A pipe is read to its end, as stdin is: block for its writer. */
+	if (S_ISFIFO(st.st_mode) && fcntl(fd, F_SETFL,
+	    fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		log_fail(code, "%s: %s", what, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* state_read_file and state_read_linked: open as an input, then read it all. */
+static int
+read_input(const char *path, int follow, const char *what, size_t max,
+    int code, char **buf, size_t *len)
+{
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | oflags);
-	if (fd < 0)
-		return log_fail(code, "%s: %s", what,
-		    errno == ELOOP && (oflags & O_NOFOLLOW) ?
-		    "is a symbolic link, refused" : strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return log_fail(code, "%s: not a regular file", what);
-	}
+	if ((fd = state_input_open(path, follow, what, code)) < 0)
+		return -1;
 	rc = state_read_fd(fd, what, max, code, buf, len);
 	close(fd);
 	return rc;
@@ -825,13 +906,16 @@ read_regular(const char *path, int oflags, const char *what, size_t max,
 int
 state_read_file(const char *path, size_t max, int code, char **buf, size_t *len)
 {
-	return read_regular(path, O_NOFOLLOW, path, max, code, buf, len);
+	char shown[REDACT_ARG_BUF];
+
+	/* The name as any argument is echoed: a token given as one is not. */
+	return read_input(path, 0, redact_arg(path, shown, sizeof(shown)), max,
+	    code, buf, len);
 }
 
 int
 state_read_linked(const char *path, const char *what, size_t max, int code,
     char **buf, size_t *len)
 {
-	/* O_NONBLOCK: a FIFO put there after the check fails fstat, not open. */
-	return read_regular(path, O_NONBLOCK, what, max, code, buf, len);
+	return read_input(path, 1, what, max, code, buf, len);
 }

@@ -91,9 +91,33 @@ int state_sync(const char *rel);
 int state_remove(const char *rel);
 
 /*
- * Files outside the state dir. Reads a whole regular file (not through a
- * final symlink) of at most max bytes into a new NUL-terminated buffer.
- * Errors are reported with code naming path. *len may be NULL.
+ * Files outside the state dir (documents, token files, CA bundles): the
+ * input rule. A path is opened O_NONBLOCK (no open waits for a FIFO's
+ * writer or a device) and must then be
+ *   - a regular file, or
+ *   - a pipe named by a descriptor path (state_fd_path: /dev/stdin,
+ *     /dev/fd/N, /proc/self/fd/N: process substitution "<(cmd)", or the
+ *     shell's stdin), read to its end like stdin (O_NONBLOCK cleared);
+ * anything else - a named FIFO on disk (mkfifo: it may never get a
+ * writer), a directory, a device (/dev/zero, /dev/tty), a socket - is
+ * refused with code, naming what. Reads stop at their size limit, so a
+ * pipe or file that never ends is refused, not read into memory.
+ */
+int state_fd_path(const char *path);
+/* 1 when path is stdin ("-", /dev/stdin, /dev/fd/0, /proc/self/fd/0). */
+int state_is_stdin(const char *path);
+/* Why st (of path) is refused as an input, or NULL when it is accepted. */
+const char *state_input_refused(const char *path, const struct stat *st);
+/*
+ * Opens path as the input rule says (following a final symbolic link only
+ * with follow, or for a descriptor path); the descriptor, or -1 reported
+ * with code, starting with what.
+ */
+int state_input_open(const char *path, int follow, const char *what, int code);
+/*
+ * Reads a whole input (not through a final symlink, save a descriptor
+ * path) of at most max bytes into a new NUL-terminated buffer. Errors are
+ * reported with code naming path. *len may be NULL.
  */
 int state_read_file(const char *path, size_t max, int code, char **buf, size_t *len);
 /* The same through symlinks (a system CA bundle may be one), errors

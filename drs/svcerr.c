@@ -1,5 +1,6 @@
 /* svcerr.c - one line for an error answer of the service (see svcerr.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -8,13 +9,15 @@
 #include "util.h"
 
 /*
- * A field value as shown: trimmed, one printable line, cut to fit dstsz
- * with "..." when longer. Empty when s is NULL.
+ * A field value as shown: trimmed, redacted as -vvv shows text (a service
+ * may echo the request), one printable line, cut to fit dstsz with "..."
+ * when longer. Empty when s is NULL.
  */
 static void
 field(char *dst, size_t dstsz, const char *s)
 {
 	size_t n, used;
+	char *r;
 
 	dst[0] = '\0';
 	if (s == NULL)
@@ -25,9 +28,14 @@ field(char *dst, size_t dstsz, const char *s)
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
 	    s[n - 1] == '\r' || s[n - 1] == '\n'))
 		n--;
-	used = redact_sanitize(dst, dstsz - 3, s, n, 1);
+	if ((r = redact_text(s, n, &n)) == NULL) {
+		snprintf(dst, dstsz, "(not shown)");
+		return;
+	}
+	used = redact_sanitize(dst, dstsz - 3, r, n, 1);
 	if (used < n)
 		strcat(dst, "...");
+	free(r);
 }
 
 /* A string member by key in any letter case; NULL when absent. */
@@ -71,11 +79,18 @@ format_excerpt(char *out, size_t outsz, const char *body, size_t len,
 {
 	char excerpt[SVCERR_EXCERPT_MAX * 4 + 4];
 	char ctype[SVCERR_FIELD_MAX + 1];
-	size_t n = len < SVCERR_EXCERPT_MAX ? len : SVCERR_EXCERPT_MAX;
+	size_t rlen = 0, n;
+	/* Redacted whole as -vvv shows it, then cut: a secret is never cut in two. */
+	char *r = redact_answer(content_type, body, len, &rlen);
 
-	redact_sanitize(excerpt, sizeof(excerpt) - 3, body, n, 0);
-	if (n < len)
+	n = rlen < SVCERR_EXCERPT_MAX ? rlen : SVCERR_EXCERPT_MAX;
+	if (r != NULL)
+		redact_sanitize(excerpt, sizeof(excerpt) - 3, r, n, 0);
+	else
+		snprintf(excerpt, sizeof(excerpt), "(not shown)");
+	if (r != NULL && n < rlen)
 		strcat(excerpt, "...");
+	free(r);
 	field(ctype, sizeof(ctype), content_type);
 	if (is_json && ctype[0] != '\0')
 		util_appendf(out, outsz, ", no error details (%s, %zu bytes): %s",

@@ -24,7 +24,9 @@
  * A body that is not JSON, or JSON in none of the shapes above:
  *   <phase>: server answered <status>, not JSON (<content type>, <n> bytes): <excerpt> (client-request-id <crid>)
  *   <phase>: server answered <status>, no error details (<content type>, <n> bytes): <excerpt> (client-request-id <crid>)
- * where <excerpt> is the first SVCERR_EXCERPT_MAX bytes, sanitised with
+ * Every field and the excerpt are redacted first (redact.h: secret keys'
+ * values, "KEY=value" echoes, token-looking runs), as -vvv shows bodies.
+ * <excerpt> is the first SVCERR_EXCERPT_MAX bytes of that, sanitised with
  * escapes (\n, \r, \t, \xNN), followed by "..." when cut; the content type
  * is left out when unknown.
  *

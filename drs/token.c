@@ -61,7 +61,7 @@ token_read_secret(const char *path, const char *env, const char *option,
 			return -1;
 		if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
 			log_note("warning: %s file %s can be read by %s (mode %04o): "
-			    "make it 0600", what, path, (st.st_mode & 007) ? "others" :
+			    "make it 0600", what, CLI_SHOWN(path), (st.st_mode & 007) ? "others" :
 			    "its group", (unsigned)(st.st_mode & 07777));
 	}
 	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
@@ -71,7 +71,8 @@ token_read_secret(const char *path, const char *env, const char *option,
 	if (start == len) {
 		util_free_secret(buf);
 		if (path != NULL)
-			return log_fail(EXIT_INPUT, "%s file %s: empty", what, path);
+			return log_fail(EXIT_INPUT, "%s file %s: empty", what,
+			    CLI_SHOWN(path));
 		return log_fail(EXIT_INPUT, "%s (%s): empty", what, env);
 	}
 	memmove(buf, buf + start, len - start + 1);
@@ -129,31 +130,6 @@ token_source_choose(struct token_source *src, const char *token_file,
 	return 0;
 }
 
-/*
- * A file name that could be the secret itself (given where its file goes):
- * anything but plain path characters, or a component of 40 or more.
- */
-static int
-name_may_be_secret(const char *path)
-{
-	size_t seg = 0;
-	const char *p;
-
-	if (strstr(path, "eyJ") != NULL)
-		return 1;
-	for (p = path; *p != '\0'; p++) {
-		if (*p == '/') {
-			seg = 0;
-			continue;
-		}
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-		    *p == '-') || ++seg >= 40)
-			return 1;
-	}
-	return 0;
-}
-
 int
 token_source_open_check(const struct token_source *src)
 {
@@ -167,7 +143,7 @@ token_source_open_check(const struct token_source *src)
 	}
 	e = errno;
 	/* "--bprt-file $BPRT": the token must not reach a CI log as a file name. */
-	if (name_may_be_secret(src->file))
+	if (CLI_SHOWN(src->file) != src->file)
 		return log_fail(EXIT_INPUT, "%s: a file of %zu characters that "
 		    "cannot be opened (%s); the name is not shown: give the file "
 		    "that holds the %s, not the %s itself",
@@ -180,7 +156,7 @@ token_source_open_check(const struct token_source *src)
 int
 token_source_stdin(const struct token_source *src)
 {
-	return src->file != NULL && strcmp(src->file, "-") == 0;
+	return state_is_stdin(src->file);
 }
 
 const char *
@@ -194,7 +170,7 @@ static int
 check_refresh_token(const struct token_source *src)
 {
 	const char *s = src->secret, *p, *where = src->file != NULL ?
-	    src->file : sources[src->kind].env;
+	    CLI_SHOWN(src->file) : sources[src->kind].env;
 	const char *what = sources[src->kind].what;
 
 	for (p = s; *p != '\0'; p++)

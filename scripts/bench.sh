@@ -4,8 +4,10 @@
 # stripped size; leave, against a second, fresh emulator, beside one
 # handshake and DELETE made with OpenSSL (Python's ssl) and with mbedTLS
 # alone (test/bench/handshake.c; OpenSSL's for scale); the fleet summary of
-# scripts/bench_fleet.py (make bench-fleet). Targets are checked and
-# reported; the exit status says whether they were met.
+# scripts/bench_fleet.py (make bench-fleet); the aarch64 build
+# (BENCH_AARCH64, by default build/release-aarch64/drsjoin): its stripped
+# size only. Targets are checked and reported; the exit status says whether
+# they were met.
 # usage: scripts/bench.sh [DRSJOIN] [RUNS]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,9 +55,16 @@ emu_token --lifetime 7200 >"$work/token.jwt"
 emu_token --bprt >"$work/bprt"
 chmod 600 "$work/token.jwt" "$work/bprt" "$work/leave-token.jwt"
 strip -o "$work/drsjoin.stripped" "$drsjoin"
+# The aarch64 build (make bench builds it): its stripped size, nothing timed.
+aarch64=${BENCH_AARCH64:-$top/build/release-aarch64/drsjoin}
+aarch64_size=
+if [ -x "$aarch64" ]; then
+	aarch64-linux-gnu-strip -o "$work/drsjoin-aarch64.stripped" "$aarch64"
+	aarch64_size=$(stat -c %s "$work/drsjoin-aarch64.stripped")
+fi
 
 rc=0
-BENCH_TCTI=$tcti /usr/bin/python3 "$top/scripts/bench.py" "$drsjoin" "$work" "$runs" \
+BENCH_AARCH64_SIZE=$aarch64_size BENCH_TCTI=$tcti /usr/bin/python3 "$top/scripts/bench.py" "$drsjoin" "$work" "$runs" \
     "$EMU_URL" "$EMU_CA" "$EMU_TENANT_DOMAIN" "$(stat -c %s "$work/drsjoin.stripped")" \
     "$handshake" "$leave_url" "$leave_ca" "$work/leave-token.jwt" \
     "$work/emulator-leave/requests.jsonl" "$sysbundle" || rc=$?

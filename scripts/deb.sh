@@ -1,9 +1,12 @@
 #!/bin/sh
-# deb.sh TOP ROOT OUTDIR - packs ROOT (a `make install DESTDIR=ROOT
-# PREFIX=/usr` tree) into OUTDIR/drsjoin_VERSION_amd64.deb with dpkg-deb,
+# deb.sh TOP ROOT OUTDIR [ARCH] - packs ROOT (a `make install DESTDIR=ROOT
+# PREFIX=/usr` tree) into OUTDIR/drsjoin_VERSION_ARCH.deb with dpkg-deb,
 # adding what Debian policy asks: a stripped binary, the man page and the
 # changelog compressed, the copyright file, md5sums, the control file.
 # Reproducible like dist.sh (dpkg-deb clamps times to SOURCE_DATE_EPOCH).
+# ARCH: amd64 (the default) or arm64 (x86_64 and aarch64 are taken too);
+# the binary must be one for it. OUTDIR/SHA256SUMS is rewritten as dist.sh
+# does.
 #
 # No maintainer scripts: the units are not enabled on install, since a join
 # needs a token the admin provides first (see drsjoin(8)).
@@ -12,14 +15,16 @@ set -eu
 top=${1:?usage: deb.sh TOP ROOT OUTDIR}
 root=${2:?usage: deb.sh TOP ROOT OUTDIR}
 out=${3:?usage: deb.sh TOP ROOT OUTDIR}
+arch=${4:-amd64}
 die() { echo "deb.sh: $*" >&2; exit 1; }
 
 # shellcheck source=scripts/release-env.sh
 . "$(dirname "$0")/release-env.sh"
 [ -x "$root/usr/sbin/drsjoin" ] || die "$root/usr/sbin/drsjoin: missing (make install DESTDIR=$root PREFIX=/usr)"
+release_arch "$arch" "$root/usr/sbin/drsjoin"
 
 doc=$root/usr/share/doc/drsjoin
-strip --strip-all --remove-section=.comment "$root/usr/sbin/drsjoin"
+$strip --strip-all --remove-section=.comment "$root/usr/sbin/drsjoin"
 gzip -9nf "$root/usr/share/man/man8/drsjoin.8"
 # The licence is in the copyright file; README.md stays as documentation.
 rm -f "$doc/LICENSE"
@@ -31,7 +36,8 @@ cat >"$doc/copyright" <<COPYRIGHT
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: drsjoin
 Comment: /usr/sbin/drsjoin is statically linked with Mbed TLS, libcurl,
- tpm2-tss and cJSON, at the versions drsjoin --version names.
+ tpm2-tss and cJSON, at the versions drsjoin --version names, and with the
+ musl C library.
 
 Files: *
 Copyright: 2026 the drsjoin authors
@@ -89,6 +95,12 @@ License: BSD-2-Clause
 Files: cjson
 Copyright: 2009-2017 Dave Gamble and cJSON contributors
 License: MIT
+
+Files: musl
+Copyright: 2005-2020 Rich Felker, et al.
+License: MIT
+
+License: MIT
  Permission is hereby granted, free of charge, to any person obtaining a copy
  of this software and associated documentation files (the "Software"), to
  deal in the Software without restriction, including without limitation the
@@ -134,7 +146,7 @@ size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 cat >"$root/DEBIAN/control" <<CONTROL
 Package: drsjoin
 Version: $version
-Architecture: amd64
+Architecture: $debarch
 Maintainer: drsjoin <dev@drsjoin.invalid>
 Installed-Size: $size
 Recommends: ca-certificates
@@ -157,9 +169,8 @@ find "$root" -type d -exec chmod 0755 {} +
 chmod 0700 "$root/etc/drsjoin"
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
 mkdir -p "$out"
-deb=$out/drsjoin_${version}_amd64.deb
+deb=$out/drsjoin_${version}_$debarch.deb
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb.tmp" >/dev/null
 mv "$deb.tmp" "$deb"
-(cd "$out" && sha256sum -- $(ls drsjoin-*.tar.gz drsjoin_*.deb 2>/dev/null | sort) >SHA256SUMS.tmp &&
-    mv SHA256SUMS.tmp SHA256SUMS)
+release_sums "$out"
 echo "$deb"

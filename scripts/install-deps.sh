@@ -15,7 +15,11 @@ set -eu
 # Shipping: mandoc and man-db (man page lint), bash and zsh (completion
 # tests), systemd (systemd-analyze verify of the units), cloud-init (its
 # schema check of the examples), lintian (the .deb).
+# aarch64 (third_party/cross.mk): Debian's cross compiler and binutils, the
+# target's kernel headers (tpm2-tss), and qemu-user to run what is built.
 pkgs="build-essential gcc make musl-tools linux-libc-dev dpkg-dev patch
+gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu linux-libc-dev-arm64-cross
+qemu-user-static
 autoconf automake libtool autoconf-archive libltdl-dev pkg-config
 python3 python3-cryptography openssl ca-certificates
 swtpm swtpm-tools file xz-utils bzip2 util-linux iproute2 procps time strace binutils

@@ -5,8 +5,12 @@
 #                        by deps.mk to name the stamp file make depends on)
 # build.sh --clean       remove every built directory (sources stay cached)
 #
-# FLAVOUR: musl  release libraries for the static drsjoin (musl-gcc, -Os)
-#          asan  glibc gcc with ASan+UBSan, for the unit tests only
+# FLAVOUR: musl          release libraries for the static drsjoin (musl-gcc, -Os)
+#          asan          glibc gcc with ASan+UBSan, for the unit tests only
+#          musl-aarch64  the release libraries for aarch64: musl itself built
+#                        from its pinned source with Debian's cross compiler
+#                        (gcc-aarch64-linux-gnu) into musl/, with its
+#                        musl-gcc wrapper, then the four libraries with it
 #
 # The result is ${DRSJOIN_DEPS_CACHE:-~/.cache/drsjoin-deps}/FLAVOUR-KEY/ with
 # include/ and lib/*.a. KEY hashes everything that decides the bytes built:
@@ -37,15 +41,21 @@ case ${1:-} in
 esac
 flavour=${1:-}
 
+# The architecture built for; part of the key (see inputs()). cross is the
+# GNU triplet of Debian's cross toolchain, empty for a native build.
+arch=$(uname -m)
+cross=
+# The flags every release flavour's libraries are built with.
+# Sections let the final -Wl,--gc-sections drop what drsjoin never calls.
+# -fPIE: drsjoin is linked static-PIE (the Makefile), so every object
+# must be position-independent. The stack protector and stack-clash
+# probes harden the libraries that parse what servers send
+# (test/integ/hardening.sh checks them with nm).
+release_cflags="-Os -ffunction-sections -fdata-sections -fPIE -fstack-protector-strong -fstack-clash-protection"
 case $flavour in
 musl)
 	CC=musl-gcc
-	# Sections let the final -Wl,--gc-sections drop what drsjoin never calls.
-	# -fPIE: drsjoin is linked static-PIE (the Makefile), so every object
-	# must be position-independent. The stack protector and stack-clash
-	# probes harden the libraries that parse what servers send
-	# (test/integ/hardening.sh checks them with nm).
-	CFLAGS="-Os -ffunction-sections -fdata-sections -fPIE -fstack-protector-strong -fstack-clash-protection"
+	CFLAGS=$release_cflags
 	LDFLAGS=
 	;;
 asan)
@@ -53,8 +63,19 @@ asan)
 	CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined"
 	LDFLAGS="-fsanitize=address,undefined"
 	;;
+musl-aarch64)
+	# Debian has no musl cross toolchain: musl is built here first, with
+	# the cross gcc, and its own musl-gcc wrapper (build_musl) becomes CC
+	# for the four libraries. Same flags as the x86-64 release build.
+	arch=aarch64
+	cross=aarch64-linux-gnu
+	debarch=arm64
+	CC=$cross-gcc
+	CFLAGS=$release_cflags
+	LDFLAGS=
+	;;
 *)
-	die "usage: build.sh [--dir] musl|asan | --clean"
+	die "usage: build.sh [--dir] musl|asan|musl-aarch64 | --clean"
 	;;
 esac
 
@@ -64,6 +85,7 @@ esac
 # (a Debian stable toolchain update keeps the ABI; clear the cache to rebuild).
 inputs() {
 	echo "flavour $flavour"
+	echo "arch $arch"
 	echo "cc $CC"
 	echo "cflags $CFLAGS"
 	echo "ldflags $LDFLAGS"
@@ -122,7 +144,12 @@ trap 'exit 130' INT TERM HUP
 inputs >"$work/inputs"
 {
 	echo "cc-version $("$CC" -dumpfullversion 2>/dev/null || "$CC" -dumpversion)"
-	dpkg-query -W -f='${Package} ${Version}\n' gcc musl-dev libc6-dev 2>/dev/null || true
+	if [ -n "$cross" ]; then
+		dpkg-query -W -f='${Package} ${Version}\n' "gcc-$cross" "binutils-$cross" \
+			"linux-libc-dev-$debarch-cross" 2>/dev/null || true
+	else
+		dpkg-query -W -f='${Package} ${Version}\n' gcc musl-dev libc6-dev 2>/dev/null || true
+	fi
 } >"$work/toolchain"
 { echo "== drsjoin deps $flavour-$key"; cat "$work/inputs" "$work/toolchain"; } >>"$log"
 
@@ -150,6 +177,17 @@ unset CPPFLAGS LIBS 2>/dev/null || true
 # would reach the dependencies' own makes.
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES 2>/dev/null || true
 
+# The archiver, and for a cross build the configure arguments that name
+# the target and its binutils (autoconf would otherwise look for
+# aarch64-linux-musl-ar and fall back to the host's).
+AR=ar
+cross_conf=
+if [ -n "$cross" ]; then
+	AR=$cross-ar
+	cross_conf="--build=$(gcc -dumpmachine) --host=$arch-linux-musl AR=$AR
+		RANLIB=$cross-ranlib NM=$cross-nm STRIP=$cross-strip OBJDUMP=$cross-objdump"
+fi
+
 start=$(date +%s)
 echo "build.sh: building $flavour dependencies into $dest" >&2
 
@@ -163,6 +201,38 @@ apply_patches() { # pkg dir
 	done
 }
 
+# The musl-gcc wrapper of a cross build, in DIR/musl/bin: the cross gcc with
+# musl's specs (from musl's own tools/musl-gcc.specs.sh, installed by
+# make install, which hold absolute paths: rewritten when the build moves
+# into place). Ours rather than musl's generated one, which would run
+# $REALGCC when that is set (for the host's musl-gcc, say).
+write_musl_gcc() { # DIR
+	printf '%s\n' '#!/bin/sh' \
+		"# drsjoin's $arch musl-gcc (third_party/build.sh): Debian's cross gcc with musl." \
+		"exec $cross-gcc \"\$@\" -specs \"$1/musl/lib/musl-gcc.specs\"" \
+		>"$prefix/musl/bin/musl-gcc.tmp" &&
+		chmod 755 "$prefix/musl/bin/musl-gcc.tmp" &&
+		mv "$prefix/musl/bin/musl-gcc.tmp" "$prefix/musl/bin/musl-gcc"
+}
+
+# musl for a cross build, into $prefix/musl (include/, lib/, bin/musl-gcc).
+# Debian's patches are applied (dpkg-source); its package adds musl-fts,
+# which drsjoin does not use. musl picks its own optimisation (-O2, speed
+# for string/malloc); -fPIE for static-PIE, and the hardening flags of the
+# libraries (musl builds its start-up code without the stack protector).
+build_musl() {
+	s=$src/musl
+	apply_patches musl "$s" || return 1
+	(cd "$s" && ./configure CC="$cross-gcc" CROSS_COMPILE="$cross-" \
+		CFLAGS="-fPIE -fstack-protector-strong -fstack-clash-protection" \
+		--target="$cross" --prefix="$prefix/musl" --syslibdir=/lib \
+		--disable-shared --enable-static --enable-wrapper=gcc) || return 1
+	make -C "$s" -j"$jobs" && make -C "$s" install || return 1
+	[ -f "$prefix/musl/lib/rcrt1.o" ] && [ -f "$prefix/musl/lib/musl-gcc.specs" ] ||
+		{ echo "musl: rcrt1.o or musl-gcc.specs not installed"; return 1; }
+	write_musl_gcc "$prefix"
+}
+
 build_mbedtls() {
 	s=$src/mbedtls
 	apply_patches mbedtls "$s" || return 1
@@ -172,7 +242,7 @@ build_mbedtls() {
 			{ echo "config.py $op $name failed"; exit 1; }
 	done || return 1
 	# Libraries only: no programs, no tests.
-	make -C "$s/library" -j"$jobs" CC="$CC" CFLAGS="$CFLAGS" static || return 1
+	make -C "$s/library" -j"$jobs" CC="$CC" AR="$AR" CFLAGS="$CFLAGS" static || return 1
 	cp -R "$s/include/mbedtls" "$s/include/psa" "$prefix/include/" &&
 		cp "$s/library/libmbedcrypto.a" "$s/library/libmbedx509.a" \
 			"$s/library/libmbedtls.a" "$prefix/lib/"
@@ -184,7 +254,7 @@ build_cjson() {
 	# One file; its CMake would add nothing but a configure step.
 	# shellcheck disable=SC2086 # CFLAGS is a list of flags
 	"$CC" $CFLAGS -std=c89 -c "$s/cJSON.c" -o "$s/cJSON.o" &&
-		ar rcs "$prefix/lib/libcjson.a" "$s/cJSON.o" &&
+		"$AR" rcs "$prefix/lib/libcjson.a" "$s/cJSON.o" &&
 		mkdir -p "$prefix/include/cjson" &&
 		cp "$s/cJSON.h" "$prefix/include/cjson/"
 }
@@ -202,7 +272,8 @@ bootstrap_tss() {
 build_curl() {
 	s=$src/curl
 	apply_patches curl "$s" || return 1
-	(cd "$s" && ./configure CC="$CC" CFLAGS="$CFLAGS" LDFLAGS="$LDFLAGS" \
+	# shellcheck disable=SC2086 # cross_conf is a list of arguments
+	(cd "$s" && ./configure CC="$CC" CFLAGS="$CFLAGS" LDFLAGS="$LDFLAGS" $cross_conf \
 		--prefix="$prefix" --disable-shared --enable-static \
 		--disable-dependency-tracking --enable-unity \
 		--with-mbedtls="$prefix" --without-openssl --without-gnutls \
@@ -244,12 +315,22 @@ build_tss() {
 		ln -s /usr/include/asm-generic "$kinc/asm-generic"
 		ln -s "/usr/include/$multiarch/asm" "$kinc/asm"
 		extra="-isystem $kinc"
+	elif [ -n "$cross" ]; then
+		# The same for the target: the kernel headers of Debian's
+		# linux-libc-dev-ARCH-cross, and not the cross glibc beside them.
+		kinc=$work/kernel-include
+		mkdir -p "$kinc"
+		for d in linux asm-generic asm; do
+			ln -s "/usr/$cross/include/$d" "$kinc/$d"
+		done
+		extra="-isystem $kinc"
 	fi
 	# --enable-nodl: TCTIs linked in and initialised directly, no dlopen.
 	# --disable-defaultflags: its -O2 and -fstack-protector-all would
 	# override ours. Logging compiled out: errors reach the user once,
 	# decoded by drsjoin (Tss2_RC_Decode), and the strings cost size.
-	(cd "$s" && ./configure CC="$CC" CFLAGS="$CFLAGS -std=gnu99 $extra" \
+	# shellcheck disable=SC2086 # cross_conf is a list of arguments
+	(cd "$s" && ./configure CC="$CC" CFLAGS="$CFLAGS -std=gnu99 $extra" $cross_conf \
 		CPPFLAGS="-I$prefix/include" LDFLAGS="$LDFLAGS -L$prefix/lib" \
 		--prefix="$prefix" --disable-shared --enable-static \
 		--disable-dependency-tracking \
@@ -284,6 +365,14 @@ step() { # name command...
 step tss-bootstrap bootstrap_tss & tss_boot=$!
 bgpids=$tss_boot
 
+# A cross build needs its C library before anything is compiled.
+if [ -n "$cross" ]; then
+	step musl build_musl & musl_pid=$!
+	bgpids="$tss_boot $musl_pid"
+	wait "$musl_pid" || fail "musl build failed" musl
+	CC=$prefix/musl/bin/musl-gcc
+fi
+
 # Steps run in the background and are waited for, so that a signal is acted
 # on at once (sh defers traps while a foreground command runs).
 step mbedtls build_mbedtls & mbedtls_pid=$!
@@ -313,6 +402,15 @@ for lib in mbedtls mbedx509 mbedcrypto curl cjson tss2-esys tss2-sys tss2-mu \
 	tss2-rc tss2-tcti-device tss2-tcti-swtpm tss2-tcti-mssim; do
 	[ -f "$prefix/lib/lib$lib.a" ] || fail "lib$lib.a was not built"
 done
+
+# The musl wrapper and specs name their directory: make them name the
+# place the build is moved to.
+if [ -n "$cross" ]; then
+	sed -i "s|$prefix/|$dest/|g" "$prefix/musl/lib/musl-gcc.specs" || fail "musl-gcc.specs"
+	write_musl_gcc "$dest" || fail "musl-gcc"
+	! grep -q "$work" "$prefix/musl/lib/musl-gcc.specs" "$prefix/musl/bin/musl-gcc" ||
+		fail "the musl wrapper still names $work"
+fi
 
 cp "$work/inputs" "$prefix/.inputs"
 cp "$work/toolchain" "$prefix/.toolchain"

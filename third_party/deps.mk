@@ -6,7 +6,11 @@
 #   DEPS_ASAN_LIBS   the same list, with -L$(DEPS_ASAN)/lib
 #   DEPS_MUSL_STAMP  $(DEPS_MUSL)/.complete: exists once that build is done
 #   DEPS_ASAN_STAMP  $(DEPS_ASAN)/.complete
-#   deps-musl, deps-asan   targets that build (or find) each flavour
+#   DEPS_AARCH64     directory of the aarch64 release build (musl-aarch64):
+#                    musl/ (musl itself and its musl-gcc), include/, lib/*.a
+#   DEPS_AARCH64_STAMP  $(DEPS_AARCH64)/.complete
+#   deps-musl, deps-asan, deps-musl-aarch64
+#                    targets that build (or find) each flavour
 #
 # The directory names are computed when make reads this file, cheaply and
 # without a compiler: third_party/build.sh --dir hashes the pins, the build
@@ -33,6 +37,11 @@ $(error $(DEPS_BUILD) --dir asan failed)
 endif
 DEPS_MUSL_STAMP := $(DEPS_MUSL)/.complete
 DEPS_ASAN_STAMP := $(DEPS_ASAN)/.complete
+DEPS_AARCH64 := $(shell $(DEPS_BUILD) --dir musl-aarch64)
+ifeq ($(DEPS_AARCH64),)
+$(error $(DEPS_BUILD) --dir musl-aarch64 failed)
+endif
+DEPS_AARCH64_STAMP := $(DEPS_AARCH64)/.complete
 
 DEPS_LIBS := -lcurl \
 	-ltss2-esys -ltss2-tcti-device -ltss2-tcti-swtpm -ltss2-tcti-mssim \
@@ -41,13 +50,14 @@ DEPS_LIBS := -lcurl \
 	-lcjson -lpthread
 DEPS_ASAN_LIBS := $(DEPS_LIBS)
 
-.PHONY: deps-musl deps-asan
+.PHONY: deps-musl deps-asan deps-musl-aarch64
 deps-musl: $(DEPS_MUSL_STAMP)
 deps-asan: $(DEPS_ASAN_STAMP)
+deps-musl-aarch64: $(DEPS_AARCH64_STAMP)
 
 # build.sh prints the directory it built; it must be the one named above.
-$(DEPS_MUSL_STAMP) $(DEPS_ASAN_STAMP):
-	@flavour=$(if $(filter $(DEPS_MUSL_STAMP),$@),musl,asan); \
+$(DEPS_MUSL_STAMP) $(DEPS_ASAN_STAMP) $(DEPS_AARCH64_STAMP):
+	@flavour=$(if $(filter $(DEPS_MUSL_STAMP),$@),musl,$(if $(filter $(DEPS_ASAN_STAMP),$@),asan,musl-aarch64)); \
 	d=$$($(DEPS_BUILD) $$flavour) || exit 1; \
 	if [ "$$d/.complete" != "$@" ]; then \
 		echo "deps.mk: build.sh built $$d, expected $(dir $@) (inputs changed during make?)" >&2; \

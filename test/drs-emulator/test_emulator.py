@@ -8,6 +8,7 @@ Output: one line per case, "ok - NAME", "not ok - NAME: REASON" or
 Run: /usr/bin/python3 test/drs-emulator/test_emulator.py [NAME-SUBSTRING...]
 """
 import base64
+from html import escape as html_escape
 import datetime
 import hashlib
 import http.client
@@ -1859,6 +1860,25 @@ def _():
         eq(r.status, want, "status")
         check(r.json is None and r.data.startswith(b"<html>"), "body is JSON: %r" % r.data[:80])
         check(r.headers["Content-Type"].startswith("text/html"), "Content-Type")
+
+
+@case("fault: echo repeats the request body as text, in a login error, in HTML")
+@with_faults
+def _():
+    fields = {"grant_type": "refresh_token", "refresh_token": "0.AXEA+secret/value="}
+    sent = urllib.parse.urlencode(fields)
+    S.emu.fault(route="token", count=1, echo="text")
+    S.emu.fault(route="token", count=1, echo="json", status=401)
+    S.emu.fault(route="token", count=1, echo="html")
+    r = form(S.emu, "/%s/oauth2/token" % S.emu.tid, fields)
+    eq(r.status, 400, "text: status")
+    eq(r.data, b"bad request: " + sent.encode(), "text: body")
+    r = form(S.emu, "/%s/oauth2/token" % S.emu.tid, fields)
+    eq(r.status, 401, "json: status")
+    check(sent in r.json["error_description"], "json: %r" % r.json)
+    r = form(S.emu, "/%s/oauth2/token" % S.emu.tid, fields)
+    check(r.headers["Content-Type"].startswith("text/html") and
+          html_escape(sent).encode() in r.data, "html: %r" % r.data[:200])
 
 
 @case("fault: wrong-key-cert issues a certificate for another key than the CSR's")

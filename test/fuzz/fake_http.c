@@ -56,8 +56,9 @@ http_send(struct http_session *s, const struct http_request *rq,
 	memset(rs, 0, sizeof(*rs));
 	if (rq == NULL || rq->url == NULL || strncmp(rq->url, "https://", 8) != 0)
 		return log_fail(EXIT_INTERNAL, "fake http: not an https URL");
-	/* As http.c: an error answer is the caller's only with pass_errors. */
-	if ((answer_status < 200 || answer_status > 299) && !rq->pass_errors)
+	/* As http.c: an error answer is the caller's only with pass_errors or pass_if. */
+	if ((answer_status < 200 || answer_status > 299) && !rq->pass_errors &&
+	    (rq->pass_if == NULL || !rq->pass_if(answer_status)))
 		return log_fail(EXIT_REFUSED, "%s: server answered %ld", rq->phase,
 		    answer_status);
 	/* As http.c gives it: a NUL-terminated copy, NUL bytes inside kept. */

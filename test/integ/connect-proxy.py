@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """A tiny HTTP CONNECT proxy on loopback for the proxy tests.
 
-usage: connect-proxy.py LOG [CERT KEY]
+usage: connect-proxy.py LOG [CERT KEY [CLIENT_CA]]
 Prints its port on stdout once it listens, logs each CONNECT target to the
 file LOG, and only ever connects to 127.0.0.1. With CERT and KEY it is an
 https:// proxy: each client connection is TLS first, and LOG gets a line
-"TLS-OK <version>" or "TLS-FAIL <why>" for it.
+"TLS-OK <version>" or "TLS-FAIL <why>" for it. With CLIENT_CA too, it asks
+every client for a certificate (optional; one offered must chain to
+CLIENT_CA) and logs "CLIENT-CERT <subject>" or "NO-CLIENT-CERT".
 """
 import socket
 import ssl
@@ -14,9 +16,13 @@ import threading
 
 log = open(sys.argv[1], "a", buffering=1)
 tls = None
-if len(sys.argv) == 4:
+if len(sys.argv) in (4, 5):
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(sys.argv[2], sys.argv[3])
+ask_cert = len(sys.argv) == 5
+if ask_cert:
+    tls.verify_mode = ssl.CERT_OPTIONAL
+    tls.load_verify_locations(sys.argv[4])
 
 
 def pipe(a, b):
@@ -45,6 +51,12 @@ def handle(c):
             c.close()
             return
         log.write("TLS-OK %s\n" % c.version())
+        if ask_cert:
+            peer = c.getpeercert()
+            if peer:
+                log.write("CLIENT-CERT %s\n" % (peer.get("subject"),))
+            else:
+                log.write("NO-CLIENT-CERT\n")
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = c.recv(4096)

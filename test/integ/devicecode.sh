@@ -124,6 +124,18 @@ wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
 emu_fault --route token --oauth-error expired_token --count 1
 finish_bg
 t_expect "expired_token from the service" 5 "the device code expired before anyone signed in"
+t_check "expired_token: nothing kept" "$(no_identity; echo $?)"
+# code_expired (another name for it in some answers) is the same, not a
+# login failure with the service's text.
+fresh code-expired
+p0=$(polls authorization_pending)
+start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
+emu_fault --route token --oauth-error code_expired --count 1
+finish_bg
+t_expect "code_expired from the service: as expired_token" 5 \
+    "the device code expired before anyone signed in; run drsjoin again for a new one"
+t_check "code_expired: nothing kept" "$(no_identity; echo $?)"
 
 # --- Ctrl-C ------------------------------------------------------------------
 fresh sigint
@@ -184,5 +196,22 @@ fresh dc-html
 emu_fault --route token --non-json --count 1
 t_run -- join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
 t_expect "device code answer not JSON" 4 "login: the answer: not valid JSON"
+
+# --- the service's message is escaped like every line --------------------
+# Replays: the message went to stderr as the service sent it, so a line
+# separator, a zero-width space or a right-to-left mark reached the
+# terminal (bidi overrides and isolates are refused in any answer text).
+fresh message
+emu_ctl config --device-code-message $'Open {uri}\u2028and\u200b enter \u200f{code}\u2060 now.\ufeff\u2029' >/dev/null
+p0=$(polls authorization_pending)
+start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
+emu_ctl approve >/dev/null
+finish_bg
+emu_ctl config --device-code-message '' >/dev/null
+t_check "device code: the message's U+2028, U+200B, U+200F, U+2060, U+FEFF and U+2029 are escaped" \
+    "$([ "$RC" -eq 0 ] && grep -q 'Open https://.*/devicelogin\\xe2\\x80\\xa8and\\xe2\\x80\\x8b enter \\xe2\\x80\\x8f[A-Z0-9]\{9\}\\xe2\\x81\\xa0 now\.\\xef\\xbb\\xbf\\xe2\\x80\\xa9' "$ERR.full" &&
+       ! grep -qP '[\x{2028}\x{2029}\x{200b}\x{200f}\x{2060}\x{feff}]' "$ERR.full"; echo $?)" \
+    "exit $RC; $(grep 'Open' "$ERR.full" | head -1)"
 
 t_done

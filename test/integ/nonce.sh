@@ -97,4 +97,79 @@ emu_ctl config --nonce-service >/dev/null
 t_run -- join --token-file "$TOK" --nonce sometimes
 t_expect "--nonce with a bad value" 2 "--nonce: 'sometimes' is not auto, require or off"
 
+# --- issue 16, item 10: any refusal of a join carrying the nonce ---------------
+# The joins logged since the N-th: "nonce" or "plain" (the extension in the
+# CSR of the logged body) and the status, on one line.
+JOINS=$T_WORK/joins.py
+cat >"$JOINS" <<'PY'
+import base64, json, sys
+oid = bytes.fromhex("060c2a864886f7140105821c0201")	# 1.2.840.113556.1.5.284.2.1
+rs = [json.loads(l) for l in open(sys.argv[1])]
+rs = [r for r in rs if r.get("route") == "join"][int(sys.argv[2]):]
+out = []
+for r in rs:
+    cr = ((r.get("body") or {}).get("CertificateRequest") or {}).get("Data") or ""
+    out.append("%s %s" % ("nonce" if oid in base64.b64decode(cr) else "plain", r.get("status")))
+print(" ".join(out))
+PY
+joins() { "$PY" "$JOINS" "$(emu_requests)" "$1"; }
+# Each status once, on the join with the nonce: joined by one more join
+# without it, one note, exactly one device made.
+for st in 400 404 409 413 422 501; do
+	fresh fb$st
+	emu_fault --route join --status "$st" --count 1
+	n=$(req_count join)
+	d=$(emu_device_count)
+	t_run -- join --token-file "$TOK" --key-store software
+	cp "$ERR" "$ERR.full"; notes_out
+	t_expect "join with the nonce answered $st: joined without it" 0 "joined: device"
+	t_check "$st: the nonce, then once without it; one note; one device" \
+	    "$([ "$(joins "$n")" = "nonce $st plain 200" ] &&
+	       [ "$(grep -c "join: server answered $st .*; joining again without the nonce" "$ERR.full")" -eq 1 ] &&
+	       [ "$(emu_device_count)" -eq $((d + 1)) ] &&
+	       [ -n "$(jget "$STATE/device.json" 'd["device_id"]')" ]; echo $?)" "joins: $(joins "$n")"
+	emu_fault clear
+done
+# The token's refusals, a throttle that lasts, a 503 that lasts: no fallback.
+for st in 401 403 429 503; do
+	fresh nofb$st
+	emu_fault --route join --status "$st" --retry-after 0 --count 5
+	n=$(req_count join)
+	d=$(emu_device_count)
+	t_run -- --attempts 2 join --token-file "$TOK" --key-store software
+	t_expect "join with the nonce answered $st: an error, no fallback" 5 "join: server answered $st"
+	want="nonce $st"
+	[ "$st" = 401 ] || [ "$st" = 403 ] || want="nonce $st nonce $st"
+	t_check "$st: no join without the nonce, no device, nothing kept" \
+	    "$([ "$(joins "$n")" = "$want" ] && [ "$(emu_device_count)" -eq "$d" ] &&
+	       no_identity; echo $?)" "joins: $(joins "$n")"
+	emu_fault clear
+done
+# After 500, 502, 504 a device may exist, and a second POST could make
+# another (HACKING.md, no duplicate joins): one POST; the error says what to do.
+for st in 500 502 504; do
+	fresh maybe$st
+	emu_fault --route join --status "$st" --count 1
+	n=$(req_count join)
+	t_run -- join --token-file "$TOK" --key-store software
+	t_expect "join with the nonce answered $st: not sent again (a device may exist)" 5 \
+	    "a device may have been created: look for this client-request-id"
+	t_check "$st: one POST; the error names the way without the nonce; nothing kept" \
+	    "$([ "$(joins "$n")" = "nonce $st" ] &&
+	       grep -q "join: server answered $st .*if none was and the nonce is the cause, --nonce off joins without it" "$ERR" &&
+	       no_identity; echo $?)" "joins: $(joins "$n")"
+	emu_fault clear
+done
+# --nonce require: any refusal is the error.
+for st in 404 501; do
+	fresh req$st
+	emu_fault --route join --status "$st" --count 1
+	n=$(req_count join)
+	t_run -- join --token-file "$TOK" --key-store software --nonce require
+	t_expect "--nonce require, answered $st: the error, no fallback" 5 "join: server answered $st"
+	t_check "--nonce require, $st: one POST, nothing kept" \
+	    "$([ "$(joins "$n")" = "nonce $st" ] && no_identity; echo $?)" "joins: $(joins "$n")"
+	emu_fault clear
+done
+
 t_done

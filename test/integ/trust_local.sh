@@ -229,6 +229,38 @@ t_check "DRSJOIN_TOKEN and DRSJOIN_REFRESH_TOKEN are gone from /proc/PID/environ
        ! grep -qF "$SECRET_RT" <<<"$env_now" && grep -q '^DRSJOIN_STATE_DIR=' <<<"$env_now"; echo $?)"
 t_check "core dumps off (RLIMIT_CORE 0)" \
     "$(grep -q '^Max core file size *0 *0 ' <<<"$limits"; echo $?)"
+# Issue 16: a name given twice (execve() takes such an environment; env(1)
+# cannot make one) is wiped in every copy, not only the first.
+mkfifo "$T_WORK/errfifo2"
+exec 6>>"$STATE/.lock"
+flock -x 6
+SECOND_RT=0.AXEAsecondREFRESHcopy0987654321zyxwvutsrqponmlkj
+"$PY" -c '
+import ctypes, os, sys
+path, state, tok, rt = (a.encode() for a in sys.argv[1:5])
+argv = [path, b"keygen", b"--key-store", b"software"]
+envp = [b"DRSJOIN_TOKEN=" + tok, b"DRSJOIN_STATE_DIR=" + state,
+        b"DRSJOIN_REFRESH_TOKEN=" + rt, b"DRSJOIN_TOKEN=" + rt + b"X",
+        b"PATH=" + os.environ["PATH"].encode()]
+arr = lambda l: (ctypes.c_char_p * (len(l) + 1))(*l, None)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.execve(path, arr(argv), arr(envp))
+sys.exit("execve: %s" % os.strerror(ctypes.get_errno()))
+' "$DRSJOIN" "$STATE" "$JWT" "$SECOND_RT" </dev/null >/dev/null 2>"$T_WORK/errfifo2" 6>&- &
+pid=$!
+exec 7<"$T_WORK/errfifo2"
+read -r note <&7
+env_now=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null)
+exec 6>&-
+RC=0; wait "$pid" || RC=$?
+exec 7<&-
+t_check "a name given twice: held at the lock (the test's own synchronisation)" \
+    "$([ "$RC" -eq 0 ] && grep -q 'waiting for another drsjoin' <<<"$note"; echo $?)"
+t_check "a name given twice: no copy left in /proc/PID/environ" \
+    "$([ "$(grep -c '^DRSJOIN_TOKEN=' <<<"$env_now")" -eq 2 ] &&
+       ! grep -qF "${JWT:0:20}" <<<"$env_now" && ! grep -qF "${SECOND_RT:0:20}" <<<"$env_now" &&
+       grep -q '^DRSJOIN_STATE_DIR=' <<<"$env_now"; echo $?)" \
+    "environ: $(tr '\n' '|' <<<"$env_now" | cut -c1-300)"
 # A token file others can read: a warning (the join still goes on).
 cp "$TOK" "$T_WORK/tok644"; chmod 644 "$T_WORK/tok644"
 STATE=$T_WORK/st-tokmode

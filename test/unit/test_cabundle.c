@@ -29,7 +29,7 @@ untimed(const char *line)
 	return line[9 + 23] == 'Z' && line[9 + 24] == ' ' ? line + 9 + 25 : "";
 }
 static char good[128], good2[128], empty[128], sub[128], missing[128];
-static char unreadable[128];
+static char unreadable[128], fifo[128];
 
 static int
 write_file(const char *path, const char *text)
@@ -54,11 +54,13 @@ setup(void)
 	snprintf(sub, sizeof(sub), "%s/certs", dir);
 	snprintf(missing, sizeof(missing), "%s/missing.pem", dir);
 	snprintf(unreadable, sizeof(unreadable), "%s/unreadable.pem", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.pem", dir);
 	if (write_file(good, "-----BEGIN CERTIFICATE-----\n") < 0 ||
 	    write_file(good2, "-----BEGIN CERTIFICATE-----\n") < 0 ||
 	    write_file(empty, "") < 0 ||
 	    write_file(unreadable, "-----BEGIN CERTIFICATE-----\n") < 0 ||
-	    chmod(unreadable, 0) < 0 || mkdir(sub, 0755) < 0)
+	    chmod(unreadable, 0) < 0 || mkdir(sub, 0755) < 0 ||
+	    mkfifo(fifo, 0600) < 0)
 		return -1;
 	return 0;
 }
@@ -70,6 +72,7 @@ cleanup(void)
 	unlink(good2);
 	unlink(empty);
 	unlink(unreadable);
+	unlink(fifo);
 	rmdir(sub);
 	rmdir(dir);
 }
@@ -158,9 +161,22 @@ main(void)
 		    "file or directory\n", missing);
 		expect_error("a missing SSL_CERT_FILE is an error naming it, no "
 		    "fall-back", NULL, missing, order, want);
-		expect_error("--cacert /dev/null: not a regular file", "/dev/null",
-		    NULL, order, "drsjoin: --cacert /dev/null: is not a regular "
-		    "file\n");
+		expect_error("--cacert /dev/null: a device, refused", "/dev/null",
+		    NULL, order, "drsjoin: --cacert /dev/null: is a character "
+		    "device, refused: give a regular file\n");
+		/* No writer will ever come: refused at once, not waited for. */
+		snprintf(want, sizeof(want), "drsjoin: --cacert %s: is a named "
+		    "pipe (FIFO), refused: give a regular file, - for stdin, or "
+		    "<(command)\n", fifo);
+		expect_error("a named FIFO as --cacert is refused, no wait", fifo,
+		    NULL, order, want);
+		{
+			const char *const with_fifo[] = { fifo, good, NULL };
+
+			expect_found("a named FIFO among the system paths is "
+			    "skipped", NULL, NULL, with_fifo, good,
+			    CABUNDLE_SYSTEM);
+		}
 		if (geteuid() == 0) {
 			SKIP("an unreadable --cacert is an error: running as "
 			    "root, which reads anything");

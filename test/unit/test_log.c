@@ -39,6 +39,45 @@ main(void)
 	CHECK(strcmp(esc("\xc2\x9b" "2J \xe2\x80\xae" "evil \xe2\x80\xa8", 100),
 	    "\\xc2\\x9b2J \\xe2\\x80\\xaeevil \\xe2\\x80\\xa8") == 0,
 	    "C1 CSI, bidi override and line separator are escaped");
+	{
+		/* Each invisible or reordering code point, alone between two letters. */
+		static const char *const cps[][2] = {
+			{ "\xe2\x80\x8b", "U+200B zero-width space" },
+			{ "\xe2\x80\x8c", "U+200C zero-width non-joiner" },
+			{ "\xe2\x80\x8d", "U+200D zero-width joiner" },
+			{ "\xe2\x80\x8e", "U+200E left-to-right mark" },
+			{ "\xe2\x80\x8f", "U+200F right-to-left mark" },
+			{ "\xe2\x80\xa8", "U+2028 line separator" },
+			{ "\xe2\x80\xa9", "U+2029 paragraph separator" },
+			{ "\xe2\x80\xaa", "U+202A left-to-right embedding" },
+			{ "\xe2\x80\xae", "U+202E right-to-left override" },
+			{ "\xe2\x81\xa0", "U+2060 word joiner" },
+			{ "\xe2\x81\xa4", "U+2064 invisible plus" },
+			{ "\xe2\x81\xa6", "U+2066 left-to-right isolate" },
+			{ "\xe2\x81\xa9", "U+2069 pop directional isolate" },
+			{ "\xef\xbb\xbf", "U+FEFF zero-width no-break space (BOM)" },
+			{ "\xd8\x9c", "U+061C Arabic letter mark" },
+		};
+		char in[16], want[32];
+
+		for (i = 0; i < sizeof(cps) / sizeof(cps[0]); i++) {
+			const unsigned char *b = (const unsigned char *)cps[i][0];
+			size_t k;
+
+			snprintf(in, sizeof(in), "a%sb", cps[i][0]);
+			snprintf(want, sizeof(want), "a");
+			for (k = 0; b[k] != '\0'; k++)
+				snprintf(want + strlen(want), sizeof(want) - strlen(want),
+				    "\\x%02x", b[k]);
+			strcat(want, "b");
+			CHECK_ERR(strcmp(esc(in, 100), want) == 0, out, "%s is escaped",
+			    cps[i][1]);
+		}
+		/* Their neighbours are ordinary text and stay. */
+		CHECK(strcmp(esc("\xe2\x80\x8a\xe2\x80\x90\xe2\x81\xa5\xef\xbb\xbe", 100),
+		    "\xe2\x80\x8a\xe2\x80\x90\xe2\x81\xa5\xef\xbb\xbe") == 0,
+		    "U+200A hair space, U+2010 hyphen, U+2065 and U+FEFE are kept");
+	}
 	for (i = 0; i < sizeof(big) - 1; i++)
 		big[i] = (char)('a' + i % 26);
 	big[sizeof(big) - 1] = '\0';

@@ -3,6 +3,7 @@
  * Defects replayed (issue 10): with fd 1 or 2 closed at start, output
  * landed in the state dir's lock file; DRSJOIN_TOKEN stayed in the
  * environment (/proc/PID/environ) for the whole run; core dumps were on.
+ * Issue 16: a name given twice kept its second value where it was.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include "log.h"
 #include "proc.h"
 #include "tap.h"
+
+extern char **environ;	/* declared by unistd.h only for _GNU_SOURCE */
 
 /* In a child with fds 0-2 closed: are they /dev/null after proc_harden? */
 static int
@@ -42,6 +45,42 @@ closed_fds_child(void)
 	return 0;
 }
 
+/*
+ * In a child whose environment names DRSJOIN_TOKEN and DRSJOIN_BPRT twice
+ * (execve() takes such an array; a shell's env cannot make one): is every
+ * copy wiped, and the first one kept, as getenv() would read it?
+ */
+static int
+twice_child(void)
+{
+	static char t1[] = "DRSJOIN_TOKEN=eyJfirst.e30.c2ln";
+	static char home[] = "HOME=/root";
+	static char t2[] = "DRSJOIN_TOKEN=eyJsecond.e30.c2ln";
+	static char b1[] = "DRSJOIN_BPRT=";
+	static char b2[] = "DRSJOIN_BPRT=bprtSECOND";
+	static char t3[] = "DRSJOIN_TOKEN=eyJthird.e30.c2ln";
+	static char *env[] = { t1, home, t2, b1, b2, t3, NULL };
+	const char *v;
+
+	environ = env;
+	if (proc_harden() < 0)
+		return 10;
+	if (strstr(t1, "first") != NULL || strstr(t2, "second") != NULL ||
+	    strstr(t3, "third") != NULL || strstr(b2, "SECOND") != NULL)
+		return 20;	/* a copy left where it was */
+	if (getenv("DRSJOIN_TOKEN") != NULL || getenv("DRSJOIN_BPRT") != NULL)
+		return 30;
+	if ((v = proc_secret_env("DRSJOIN_TOKEN")) == NULL ||
+	    strcmp(v, "eyJfirst.e30.c2ln") != 0)
+		return 40;
+	/* The first BPRT is empty, so none, as getenv() would say. */
+	if (proc_secret_env("DRSJOIN_BPRT") != NULL)
+		return 50;
+	if ((v = getenv("HOME")) == NULL || strcmp(v, "/root") != 0)
+		return 60;
+	return 0;
+}
+
 int
 main(void)
 {
@@ -58,6 +97,14 @@ main(void)
 	waitpid(pid, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "closed fds 0-2 are opened on /dev/null, read-write (child said %d)",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+
+	fflush(stdout);
+	if ((pid = fork()) == 0)
+		_exit(twice_child());
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "a name given twice: every copy wiped, the first kept (child said %d)",
 	    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 
 	putenv(tok);

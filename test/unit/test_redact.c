@@ -232,14 +232,17 @@ json(void)
 	    "{ \"nonce\" :\n  \"n0nce\" }", "{ \"nonce\" :\n  \"<redacted>\" }",
 	    "n0nce");
 
-	/* A long public value (a CSR) is shortened, not hidden. */
+	/*
+	 * A long public value (a CSR) is shortened; what is left of it is
+	 * random base64, so it is shown as a token would be.
+	 */
 	big = malloc(2000);
 	want = malloc(2100);
 	for (i = 0; i < 1200; i++)
 		big[i] = "MIIDxTCCAq2gAwIB"[i % 16];
 	big[1200] = '\0';
 	snprintf(want, 2100, "{\"CertificateRequest\":{\"Type\":\"pkcs10\","
-	    "\"Data\":\"%.32s...(1200 chars)\"}}", big);
+	    "\"Data\":\"<redacted>...(1200 chars)\"}}");
 	{
 		char body[1400];
 
@@ -268,7 +271,7 @@ bodies(void)
 	BODY("a form body", "application/x-www-form-urlencoded",
 	    "refresh_token=" REFRESH "&a=b", "refresh_token=<redacted>&a=b",
 	    REFRESH);
-	BODY("a text body: only JWTs redacted, bytes escaped", "text/html",
+	BODY("a text body: JWTs redacted, bytes escaped", "text/html",
 	    "<p>token " JWT "</p>\x01\xe9", "<p>token <redacted></p>\\x01\\xe9",
 	    JWT);
 
@@ -293,9 +296,109 @@ bodies(void)
 	free(got);
 }
 
+/* What redact_looks_token() takes for a token, and what it must not. */
+static void
+tokens(void)
+{
+	static const char *const yes[] = {
+		JWT, NONCE, REFRESH,
+		/* A JWE: five parts. */
+		"eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.OKOawDo13gRp2ojaHV7LFpZ"
+		    "cgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGeipsEdY3mx_etLbbWSrFr05kLzc"
+		    ".48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9t"
+		    "X_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A.XFBoMYUZodetZdvTiFvSkQ",
+		/* Standard base64, split by / and +. */
+		"1.AXkA/Yj2+3x7Q0G0bJxE5n/2mKl9Qz+Hd4vPz0xR/7kmNdLsR+Ug=",
+		/* The same, form-encoded. */
+		"1.AXkA%2FYj2%2B3x7Q0G0bJxE5n%2F2mKl9Qz%2BHd4vPz0xR%2F7kmNdLsR%2BUg%3D",
+		/* The emulator's BPRT: a prefix, base64url JSON and a signature. */
+		"1.AQbprt.eyJ0eXAiOiJicHJ0IiwidGlkIjoiN2EzYjVjOWQifQ.c2lnbmF0dXJlX2J5dGVz",
+		"0.AAAAq8nQb3Z1dGhlbnRpY2F0ZWRGcm9tVGhlVG9rZW5TZXJ2aWNl",
+		"Zm9vYmFyYmF6cXV4cXV1eHh4eHh4eHg9PT0K",
+		"8Q~xKp3vLmN2qRsT7uVwXyZ0aBcDeFgHiJkL",
+		/* A Microsoft account refresh token's shape. */
+		"M.C105_BAY.0.U.-Cq*ewn!Ab3cDEf9GhIjK*LmNoP!qRsTuV$",
+	};
+	static const char *const no[] = {
+		"d3b07384-d9a0-4c9b-8a0e-2f4c6e8a1b3d",
+		"D3B07384-D9A0-4C9B-8A0E-2F4C6E8A1B3D",
+		"BD92A8664425E4821A55BEA85E7A564FD03AD7D2",
+		"EnterpriseRegistration.windows.net",
+		"/etc/ssl/certs/ca-certificates.crt",
+		"/home/JohnSmith/Projects/DrsJoinTest/CaBundle/MyRootCA2024.pem",
+		"MyCompanyRootCA2024-backup.pem",
+		"/tmp/drsjoin-it.v3lWHt/x",
+		"contoso.onmicrosoft.com",
+		"AADSTS700082", "2026-12-05T08:15:35.123Z", "urn:ms-drs:enterpriseregistration.windows.net",
+		"https://login.microsoftonline.com/common/oauth2/v2.0/token",
+		"ServiceUnavailable", "DeviceRegistrationService", "iPhone14ProMax",
+		"package_6c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f@contoso.example",
+		"eyJ0",
+	};
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!redact_looks_token(yes[i], strlen(yes[i]))) {
+			fprintf(stderr, "  not taken for a token: %s\n", yes[i]);
+			bad++;
+		}
+	CHECK(bad == 0, "JWT, JWE, base64 and base64url tokens are taken for tokens");
+	bad = 0;
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (redact_looks_token(no[i], strlen(no[i]))) {
+			fprintf(stderr, "  taken for a token: %s\n", no[i]);
+			bad++;
+		}
+	CHECK(bad == 0, "GUIDs, hex, host names, paths, codes and times are not");
+}
+
+/* A service's error text that echoes the request (a token endpoint). */
+static void
+texts(void)
+{
+	static const char std[] = "1.AXkA%2FYj2%2B3x7Q0G0bJxE5n%2F2mKl9Qz%2BHd4vPz0xR";
+	const char *in;
+	char *got;
+	size_t n = 0;
+
+	in = "bad request: grant_type=refresh_token&client_id=b90d5b8f&"
+	    "refresh_token=" "abc" "&resource=urn:ms-drs:x";
+	got = redact_text(in, strlen(in), &n);
+	CHECK(got != NULL && strcmp(got, "bad request: grant_type=refresh_token&"
+	    "client_id=b90d5b8f&refresh_token=<redacted>&resource=urn:ms-drs:x") == 0 &&
+	    n == strlen(got), "a form echoed: a secret key's value, however short");
+	free(got);
+	in = "AADSTS9002313: Invalid request. Request is malformed or invalid. "
+	    "Got 1.AXkA/Yj2+3x7Q0G0bJxE5n/2mKl9Qz+Hd4vPz0xR/7kmNdLsR+Ug= here.";
+	got = redact_text(in, strlen(in), &n);
+	CHECK(got != NULL && strcmp(got, "AADSTS9002313: Invalid request. Request is "
+	    "malformed or invalid. Got <redacted> here.") == 0,
+	    "a standard base64 token in a message: the words stay");
+	free(got);
+	in = std;
+	got = redact_text(in, strlen(in), &n);
+	CHECK(got != NULL && strstr(got, "AXkA") == NULL, "a form-encoded token alone");
+	free(got);
+	BODY("a text body: a form echoed back", "text/plain",
+	    "bad request: refresh_token=" REFRESH "&scope=openid",
+	    "bad request: refresh_token=<redacted>&scope=openid", REFRESH);
+	BODY("a JSON error whose message echoes the form", "application/json",
+	    "{\"error\":\"invalid_request\",\"error_description\":\"AADSTS900144: "
+	    "the request was: grant_type=refresh_token&refresh_token=" REFRESH "\"}",
+	    "{\"error\":\"invalid_request\",\"error_description\":\"AADSTS900144: "
+	    "the request was: grant_type=refresh_token&refresh_token=<redacted>\"}",
+	    REFRESH);
+	BODY("an HTML page quoting a token", "text/html",
+	    "<pre>token: 1.AXkA/Yj2+3x7Q0G0bJxE5n/2mKl9Qz+Hd4vPz0xR/7kmNdLsR+Ug=</pre>",
+	    "<pre>token: <redacted></pre>", "Yj2+3x7Q0G0bJxE5n");
+}
+
 int
 main(void)
 {
+	tokens();
+	texts();
 	keys();
 	sanitize();
 	headers();

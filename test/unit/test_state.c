@@ -330,6 +330,64 @@ test_files(void)
 	free(d);
 }
 
+/* The input rule (state.h): which paths are descriptor paths and stdin. */
+static void
+test_inputs(void)
+{
+	static const char *const fd_paths[] = { "/dev/stdin", "/dev/fd/0",
+	    "/dev/fd/63", "/proc/self/fd/9", NULL };
+	static const char *const not_fd[] = { "/dev/fd/", "/dev/fd/x",
+	    "/dev/fd/1/x", "/dev/fd/1234567890", "/dev/stdinx", "/tmp/dev/fd/3",
+	    "/proc/1/fd/3", "/dev/zero", "-", NULL };
+	static const char *const stdin_paths[] = { "-", "/dev/stdin", "/dev/fd/0",
+	    "/proc/self/fd/0", NULL };
+	int pipefd[2], fd, ok = 1;
+	char *f = path("named-fifo"), *err = NULL, *buf = NULL, fdp[32];
+	size_t i, len = 0;
+
+	for (i = 0; fd_paths[i] != NULL; i++)
+		ok &= state_fd_path(fd_paths[i]) == 1;
+	for (i = 0; not_fd[i] != NULL; i++)
+		ok &= state_fd_path(not_fd[i]) == 0;
+	CHECK(ok, "descriptor paths: /dev/stdin, /dev/fd/N, /proc/self/fd/N only");
+	ok = state_is_stdin(NULL) == 0 && state_is_stdin("/dev/fd/1") == 0;
+	for (i = 0; stdin_paths[i] != NULL; i++)
+		ok &= state_is_stdin(stdin_paths[i]) == 1;
+	CHECK(ok, "stdin: -, /dev/stdin, /dev/fd/0, /proc/self/fd/0");
+
+	/* A named FIFO without a writer: refused at once. */
+	CHECK(f != NULL && mkfifo(f, 0600) == 0, "mkfifo");
+	log_reset();
+	capture_begin();
+	fd = state_input_open(f, 0, f, EXIT_INPUT);
+	err = capture_end();
+	CHECK_ERR(fd == -1 && log_exit_code() == EXIT_INPUT &&
+	    has(err, "is a named pipe (FIFO), refused") && has(err, f), err,
+	    "a named FIFO is refused, naming it");
+	free(err);
+	/* The same pipe through a descriptor path: read to its end. */
+	if (pipe(pipefd) == 0) {
+		if (write(pipefd[1], "{\"a\":1}", 7) != 7)
+			CHECK(0, "write the pipe");
+		close(pipefd[1]);
+		snprintf(fdp, sizeof(fdp), "/dev/fd/%d", pipefd[0]);
+		CHECK(state_read_file(fdp, 100, EXIT_INPUT, &buf, &len) == 0 &&
+		    len == 7 && strcmp(buf, "{\"a\":1}") == 0,
+		    "a pipe named /dev/fd/N is read to its end");
+		free(buf);
+		close(pipefd[0]);
+	}
+	log_reset();
+	capture_begin();
+	fd = state_input_open("/dev/zero", 1, "/dev/zero", EXIT_INPUT);
+	err = capture_end();
+	CHECK_ERR(fd == -1 && has(err, "/dev/zero: is a character device, refused"),
+	    err, "a character device is refused, even with links followed");
+	free(err);
+	unlink(f);
+	free(f);
+}
+
 int
 main(void)
 {
@@ -341,6 +399,7 @@ main(void)
 	test_absolute();
 	test_open();
 	test_files();
+	test_inputs();
 	/* Clean up with the code under test, from a fresh descriptor. */
 	if (state_open(top, 0) == 0) {
 		DIR *dd = opendir(top);

@@ -31,6 +31,26 @@ main(void)
 	static const char bin[] = { 0x00, (char)0xff, 0x1b, 'A', '\n', (char)0x80 };
 	size_t i;
 
+	/* A token endpoint that echoes the form: never the token. */
+	EXPECT("an echoed form (text): the token's value redacted", "login", 400,
+	    "bad request: grant_type=refresh_token&refresh_token="
+	    "1.AXkA%2FYj2%2B3x7Q0G0bJxE5n%2F2mKl9Qz%2BHd4vPz0xR&scope=openid",
+	    "text/plain", NULL,
+	    "login: server answered 400, not JSON (text/plain, 115 bytes): "
+	    "bad request: grant_type=refresh_token&refresh_token=<redacted>"
+	    "&scope=openid");
+	EXPECT("an echoed token in a message field: redacted", "join", 400,
+	    "{\"ErrorType\": \"BadRequest\", \"Message\": \"bad token "
+	    "1.AXkA/Yj2+3x7Q0G0bJxE5n/2mKl9Qz+Hd4vPz0xR/7kmNdLsR+Ug= given\"}",
+	    "application/json", NULL,
+	    "join: server answered 400 BadRequest: bad token <redacted> given");
+	EXPECT("a token past the excerpt's cut is not cut in two", "login", 400,
+	    "<html><body><p>Something went wrong with this request, here is what "
+	    "we received from you:</p> 1.AXkA/Yj2+3x7Q0G0bJxE5n/2mKl9Qz+Hd4vPz0xR"
+	    "/7kmNdLsR+Ug=</body></html>", "text/html", NULL,
+	    "login: server answered 400, not JSON (text/html, 163 bytes): "
+	    "<html><body><p>Something went wrong with this request, here is what "
+	    "we received from you:</p> <redacted></body></html>");
 	EXPECT("DRS shape", "join", 400,
 	    "{\"ErrorType\": \"DirectoryError\", \"Message\": \"The device "
 	    "object by the given id (6bd1c62d) is not found.\", \"TraceId\": "

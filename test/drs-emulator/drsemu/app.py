@@ -15,6 +15,7 @@ class Config:
     require_nonce: bool = False
     device_code_interval: int = 1
     device_code_lifetime: int = 900
+    device_code_message: str = ""   # the answer's message, {uri} and {code} filled in
     refuse_nonce: bool = False      # 400 for any CSR carrying the nonce extension
     nonce_service: bool = True      # False: discovery names no NonceService
     auth_service: bool = True       # False: discovery names no AuthenticationService

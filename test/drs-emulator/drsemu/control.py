@@ -115,6 +115,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
             elif k in ("nonce_lifetime", "device_code_interval", "device_code_lifetime") \
                     and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:
                 setattr(cfg, k, type(getattr(cfg, k))(v))
+            elif k == "device_code_message" and isinstance(v, str) and len(v) <= 1000:
+                cfg.device_code_message = v
             else:
                 raise ValueError("bad config setting %s=%r" % (k, v))
         for route, lim in limits.items():

@@ -61,6 +61,8 @@ def parse_args(argv):
     f.add_argument("--aadsts", type=int, metavar="CODE", help="token: fail with this AADSTS code")
     f.add_argument("--oauth-error", metavar="NAME",
                    help="token: fail with this OAuth error (slow_down, authorization_pending, ...)")
+    f.add_argument("--echo", choices=("text", "json", "html"),
+                   help="answer an error (--status, default 400) repeating the request body")
     c = sub.add_parser("clear", help="disarm faults")
     c.add_argument("--route", choices=ROUTES)
     sub.add_parser("faults", help="list armed faults")
@@ -85,6 +87,9 @@ def parse_args(argv):
                    choices=THROTTLE_ROUTES, help="remove ROUTE's bucket (repeatable)")
     g.add_argument("--max-concurrent", type=int, metavar="N",
                    help="503 beyond N requests in flight (0: no limit)")
+    g.add_argument("--device-code-message", metavar="TEXT",
+                   help="the device code answer's message ({uri} and {code} filled in; "
+                   "empty: the usual one)")
     a = sub.add_parser("approve", help="complete a pending device-code sign-in")
     a.add_argument("--user-code", help="default: the newest pending code")
     a.add_argument("--upn", help="the user who signs in (default user@<tenant domain>)")
@@ -102,7 +107,7 @@ def main(argv=None):
     out = None
     if a.cmd == "fault":
         spec = {"route": a.route, "count": a.count}
-        for k in ("status", "retry_after", "delay", "aadsts", "oauth_error"):
+        for k in ("status", "retry_after", "delay", "aadsts", "oauth_error", "echo"):
             if getattr(a, k) is not None:
                 spec[k] = getattr(a, k)
         for k in ("drop", "truncate", "non_json", "wrong_key_cert"):
@@ -125,7 +130,8 @@ def main(argv=None):
         body = {k: getattr(a, k) for k in ("require_nonce", "refuse_nonce", "nonce_service",
                                            "auth_service",
                                            "nonce_lifetime",
-                                           "device_code_interval", "device_code_lifetime")
+                                           "device_code_interval", "device_code_lifetime",
+                                           "device_code_message")
                 if getattr(a, k) is not None}
         limits = {r: None for r in a.no_throttle}
         for spec in a.throttle:

@@ -8,7 +8,10 @@ import threading
 
 ROUTES = ("discover", "nonce", "join", "delete", "token", "any")
 ACTIONS = ("status", "delay", "drop", "truncate", "non_json", "wrong_key_cert", "aadsts",
-           "oauth_error")
+           "oauth_error", "echo")
+# echo: an error answer that repeats the request body, as some servers do:
+# as text/plain, inside a login-shaped JSON error, or inside an HTML page.
+ECHO_SHAPES = ("text", "json", "html")
 
 
 class FaultError(ValueError):
@@ -44,6 +47,11 @@ def normalise(spec):
             raise FaultError("oauth_error must be an OAuth error name such as slow_down, got %r"
                              % (oe,))
         f["oauth_error"] = oe
+    echo = s.pop("echo", None)
+    if echo is not None:
+        if echo not in ECHO_SHAPES:
+            raise FaultError("echo must be one of %s, got %r" % ("|".join(ECHO_SHAPES), echo))
+        f["echo"] = echo
     delay = s.pop("delay", None)
     if delay is not None:
         if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay <= 600:
@@ -54,12 +62,12 @@ def normalise(spec):
     acts = [a for a in ACTIONS if a in f]
     if not acts:
         raise FaultError("a fault needs an action: status, delay, drop, truncate, non_json, "
-                         "wrong_key_cert, aadsts or oauth_error")
-    # delay may precede anything; a non-JSON body may carry any status.
+                         "wrong_key_cert, aadsts, oauth_error or echo")
+    # delay may precede anything; a non-JSON body or an echo may carry any status.
     main = [a for a in acts if a != "delay"]
-    if len(main) > 1 and set(main) != {"status", "non_json"}:
-        raise FaultError("choose one of %s (delay combines with any; non_json with status)"
-                         % ", ".join(main))
+    if len(main) > 1 and set(main) not in ({"status", "non_json"}, {"status", "echo"}):
+        raise FaultError("choose one of %s (delay combines with any; non_json and echo with "
+                         "status)" % ", ".join(main))
     if "retry_after" in f and "status" not in f:
         raise FaultError("retry_after needs a status (429 or 503)")
     if f.get("wrong_key_cert") and route != "join":

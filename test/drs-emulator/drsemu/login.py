@@ -47,6 +47,7 @@ def fault_error(code):
 # OAuth errors a fault can force (device code polling), with their AADSTS codes.
 OAUTH_ERRORS = {"authorization_pending": 70016, "slow_down": 70016,
                 "authorization_declined": 70000, "expired_token": 70020,
+                "code_expired": 70020,
                 "invalid_grant": 70000, "invalid_request": 900144}
 
 
@@ -138,6 +139,8 @@ def devicecode(emu, req, tenant, v1=False):
     uri = (req.origin or emu.origin) + "/devicelogin"
     message = ("To sign in, use a web browser to open the page %s and enter the code %s to "
                "authenticate." % (uri, user_code))
+    if emu.config.device_code_message:
+        message = emu.config.device_code_message.replace("{uri}", uri).replace("{code}", user_code)
     if v1:
         # The v1 answer: verification_url, and numbers as strings.
         return Response(200, {

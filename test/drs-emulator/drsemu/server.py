@@ -1,4 +1,5 @@
 """The HTTPS server: TLS, routing, faults, and the request log."""
+import html
 import http.server
 import json
 import re
@@ -203,7 +204,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 record["fault"] = fault
                 if "delay" in fault:
                     time.sleep(fault["delay"])
-                resp = self.fault_response(fault, route)
+                resp = self.fault_response(fault, route, req)
                 req.wrong_key_cert = bool(fault.get("wrong_key_cert"))
             if fault and fault.get("drop"):
                 record["status"] = None
@@ -255,8 +256,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            % (req.method, req.path))
         return handler(self.server.emu, req, **params)
 
-    def fault_response(self, fault, route):
+    def fault_response(self, fault, route, req):
         """The answer a fault forces, or None when the request goes on."""
+        if "echo" in fault:
+            return self._echo(fault, req)
         if "aadsts" in fault:
             e = login.fault_error(fault["aadsts"])
             return Response(e.status, e.body)
@@ -282,6 +285,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return Response(status, drs_error_body(kind, "drs-emulator fault: HTTP %d" % status),
                             self._retry_after(fault))
         return None
+
+    def _echo(self, fault, req):
+        """An error answer repeating the request body (a secret in it too)."""
+        status = fault.get("status", 400)
+        sent = req.body.decode("utf-8", "replace")
+        if fault["echo"] == "json":
+            e = LoginError(status, "invalid_request", 900144,
+                           "drs-emulator fault: the request was: %s" % sent)
+            return Response(status, e.body, self._retry_after(fault))
+        if fault["echo"] == "html":
+            page = ("<html><body><h1>%d Bad Request</h1><pre>%s</pre></body></html>"
+                    % (status, html.escape(sent))).encode()
+            return Response(status, page, self._retry_after(fault), "text/html; charset=utf-8")
+        return Response(status, b"bad request: " + req.body, self._retry_after(fault),
+                        "text/plain; charset=utf-8")
 
     @staticmethod
     def tenant_key(emu, req, params):

@@ -1,8 +1,13 @@
 """Persistent state: devices, nonces, device codes, refresh tokens.
 
 One JSON document (state.json) rewritten atomically after every change,
-under one lock, so concurrent requests never see or write half a change and
-a restarted emulator knows everything the previous one did.
+so a restarted emulator knows everything the previous one did. Changes are
+made under one lock, so concurrent requests never see or make half a
+change; writing is a group commit: a request returns once a save that began
+after its change has reached the disk, and one save (two fsyncs) covers
+every change made while the previous one was being written. Without it,
+saves in turn under the lock held a fleet's joins to a few a second (each
+save ~0.1 s on a loaded disk, two per join: nonce and join).
 """
 import base64
 import hashlib
@@ -36,6 +41,9 @@ class State:
         self.dir = directory
         self.path = os.path.join(directory, "state.json")
         self.lock = threading.RLock()
+        self._io = threading.Lock()     # one save at a time; never taken under lock
+        self._changes = 0               # changes made (under lock)
+        self._saved = 0                 # changes on disk (under _io)
         remove_stale_temps(directory)
         if os.path.exists(self.path):
             with open(self.path, encoding="utf-8") as f:
@@ -46,15 +54,31 @@ class State:
             self.data.setdefault(k, {})
         self.data["version"] = 1
         if not os.path.exists(self.path):
-            self.save()
+            self.save(self._changed())
 
-    def save(self):
-        with self.lock:
-            # Compact: json's C encoder (indent= falls back to the Python
-            # one, twice as slow), as this runs under the lock on every
-            # nonce and join of a fleet.
-            write_atomic(self.path, json.dumps(self.data, sort_keys=True,
-                                               separators=(",", ":")))
+    def _changed(self):
+        """Count a change; call under lock, then save(the result) after it."""
+        self._changes += 1
+        return self._changes
+
+    def save(self, change=None):
+        """Return once change (default: every change so far) is on disk.
+        Must not be called with lock held: the save takes it to copy."""
+        if change is None:
+            with self.lock:
+                change = self._changes
+        if self._saved >= change:
+            return                  # nothing changed, or already on disk
+        with self._io:
+            if self._saved >= change:
+                return              # a later save covered it while we waited
+            with self.lock:
+                covered = self._changes
+                # Compact: json's C encoder (indent= falls back to the
+                # Python one, twice as slow).
+                text = json.dumps(self.data, sort_keys=True, separators=(",", ":"))
+            write_atomic(self.path, text)
+            self._saved = covered
 
     # -- nonces -------------------------------------------------------------
 
@@ -67,7 +91,8 @@ class State:
             self._prune_nonces(now)
             self.data["nonces"][value] = {"tenant_id": tenant_id, "issued": now,
                                           "expires": now + lifetime, "used": None}
-            self.save()
+            change = self._changed()
+        self.save(change)
         return value
 
     def _prune_nonces(self, now):
@@ -107,7 +132,8 @@ class State:
                 self.data["nonces"][nonce]["used"] = {"device_id": record["device_id"],
                                                       "time": time.time()}
             self.data["devices"][record["device_id"]] = record
-            self.save()
+            change = self._changed()
+        self.save(change)
 
     def device(self, device_id):
         with self.lock:
@@ -120,9 +146,9 @@ class State:
     def delete_device(self, device_id):
         with self.lock:
             rec = self.data["devices"].pop(device_id, None)
-            if rec is not None:
-                self.save()
-            return rec
+            change = self._changed() if rec is not None else 0
+        self.save(change)
+        return rec
 
     # -- login: device codes and refresh tokens -----------------------------
 
@@ -137,7 +163,8 @@ class State:
                 del codes[k]
             record.update(user_code=user_code, status="pending", issued=now)
             codes[_hash(device_code)] = record
-            self.save()
+            change = self._changed()
+        self.save(change)
         return device_code, user_code
 
     def device_code(self, device_code):
@@ -158,22 +185,26 @@ class State:
                 return None
             k, c = max(hits, key=lambda kc: kc[1]["issued"])
             c.update(changes)
-            self.save()
-            return dict(c)
+            rec, change = dict(c), self._changed()
+        self.save(change)
+        return rec
 
     def redeem_device_code(self, device_code):
         with self.lock:
             rec = self.data["device_codes"].get(_hash(device_code))
+            change = 0
             if rec and rec["status"] == "approved":
                 rec["status"] = "redeemed"
-                self.save()
+                change = self._changed()
+        self.save(change)
 
     def new_refresh_token(self, user):
         token = "0.AAAA" + secrets.token_urlsafe(96)
         with self.lock:
             # Only a hash is stored: the state file holds no usable token.
             self.data["refresh_tokens"][_hash(token)] = dict(user, issued=time.time())
-            self.save()
+            change = self._changed()
+        self.save(change)
         return token
 
     def refresh_token(self, token):

@@ -261,13 +261,29 @@ static char *
 proxy_shown(const char *p)
 {
 	char *full = NULL, *shown;
+	const char *at, *sep;
 
 	if (strstr(p, "://") == NULL) {
 		if ((full = util_asprintf("http://%s", p)) == NULL)
 			return NULL;
 		p = full;
 	}
-	/* Its password redacted, then echoed as any argument is. */
+	/*
+	 * Its user information redacted up to the last '@' (an environment
+	 * proxy's password may hold an unencoded / ? # or space, where
+	 * redact_url stops), then echoed as any argument is.
+	 */
+	if ((at = strrchr(p, '@')) != NULL && (sep = strstr(p, "://")) != NULL &&
+	    sep < at) {
+		char *cut = util_asprintf("%.*s://<redacted>%s", (int)(sep - p), p, at);
+
+		util_free_secret(full);
+		full = cut;
+		if ((p = full) == NULL) {
+			log_fail(EXIT_INTERNAL, "out of memory");
+			return NULL;
+		}
+	}
 	if ((shown = redact_url(p, strlen(p))) != NULL && CLI_SHOWN(shown) != shown) {
 		char *cut = util_strdup(CLI_SHOWN(shown));
 
@@ -298,6 +314,15 @@ env_proxy(const char **var)
 			return v;
 		}
 	return NULL;
+}
+
+/* Whether libcurl's error text quotes the proxy (given or the environment's). */
+static int
+quotes_proxy(const char *err)
+{
+	const char *var, *p = cfg.proxy != NULL ? cfg.proxy : env_proxy(&var);
+
+	return p != NULL && *p != '\0' && strstr(err, p) != NULL;
 }
 
 int
@@ -878,8 +903,15 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 		while (n > 0 && (s->errbuf[n - 1] == '\n' ||
 		    s->errbuf[n - 1] == '\r' || s->errbuf[n - 1] == ' '))
 			n--;
-		/* libcurl quotes what it was given (a proxy URL): redacted. */
-		if ((r = redact_text(s->errbuf, n, &n)) != NULL)
+		/*
+		 * libcurl quotes what it was given (a proxy URL): redacted, and
+		 * not shown at all when it holds the proxy as given (a password
+		 * redact_text cannot delimit).
+		 */
+		if (quotes_proxy(s->errbuf)) {
+			snprintf(reason, sizeof(reason), "%s", cs);
+			r = NULL;
+		} else if ((r = redact_text(s->errbuf, n, &n)) != NULL)
 			redact_sanitize(reason, sizeof(reason), r, n, 1);
 		else
 			snprintf(reason, sizeof(reason), "%s", cs);

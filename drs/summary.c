@@ -21,22 +21,17 @@ summary_field(const struct json *o, const char *key)
 {
 	static char buf[4][201];
 	static int n;
-	const unsigned char *v = (const unsigned char *)json_get_string(o, key);
+	const char *v = json_get_string(o, key);
 	char *b = buf[n++ % 4];
-	size_t i = 0;
 
 	if (v == NULL || *v == '\0')
 		return "-";
-	for (; *v != '\0' && i < sizeof(buf[0]) - 1; v++) {
-		if (*v < 0x20 || *v == 0x7f)
-			b[i++] = '?';
-		else if (*v == 0xc2 && v[1] >= 0x80 && v[1] <= 0x9f) {
-			b[i++] = '?';
-			v++;
-		} else
-			b[i++] = (char)*v;
-	}
-	b[i] = '\0';
+	/*
+	 * device.json is ours, but a tampered one must not drive the terminal:
+	 * escaped as every stderr line is (C0/C1 controls, invalid UTF-8, bidi
+	 * and invisible characters as \xNN; cut on a character boundary).
+	 */
+	log_escape(b, sizeof(buf[0]), v, sizeof(buf[0]) - 1);
 	return b;
 }
 

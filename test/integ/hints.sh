@@ -64,6 +64,15 @@ for var in https_proxy HTTPS_PROXY all_proxy ALL_PROXY; do
 	t_check "$var: the proxy's user and password are not shown" \
 	    "$(! grep -qE 'S3cretPw|proxyuser' "$ERR"; echo $?)"
 done
+# A password with an unencoded / ? # or space (libcurl may still take it):
+# everything up to the last @ is redacted, at -v and in any error.
+for pw in 'p/ss?w#rd' 'pa ss'; do
+	t_run --env "https_proxy=http://proxyuser:$pw@127.0.0.1:$closed" -- -v --attempts 1 \
+	    discover --tenant "$EMU_TENANT_DOMAIN"
+	t_check "https_proxy with '$pw' as password: not shown at -v or in the error" \
+	    "$(grep -q "proxy: http://<redacted>@127.0.0.1:$closed (from https_proxy)" "$ERR" &&
+	       ! grep -qF -e "$pw" -e proxyuser "$ERR"; echo $?)" "$(grep proxy "$ERR" | head -3)"
+done
 t_run --env "HTTPS_PROXY=proxyuser:S3cretPw@127.0.0.1:$closed" -- -v --attempts 1 \
     discover --tenant "$EMU_TENANT_DOMAIN"
 t_check "-v, a proxy without a scheme: named as http:// at -v and in the error, the password not" \

@@ -73,11 +73,12 @@ wait_for() {
 # not drive the terminal.
 STATE=$T_WORK/state-tty
 t_run -- join --token-file "$(token_file)" --key-store software
-$PY -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); d["display_name"]="x\u001b[31mred\u009bK\u0007"; json.dump(d,open(p,"w"))' \
+$PY -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); d["display_name"]="x\u001b[31mred\u009bK\u0007\u202egnp"; json.dump(d,open(p,"w"))' \
     "$STATE/device.json"
 tty_run "$T_WORK/tty" status
-t_check "status at a terminal: control characters from the record are shown as '?'" \
-    "$(grep -q '^Display name:  x?\[31mred?K?' "$T_WORK/tty" && ! grep -q "$ESC" "$T_WORK/tty" &&
+t_check "status at a terminal: control, C1 and bidi characters from the record escaped" \
+    "$(grep -qF 'Display name:  x\x1b[31mred\xc2\x9bK\x07\xe2\x80\xaegnp' "$T_WORK/tty" &&
+       ! grep -q "$(printf '\u202e')" "$T_WORK/tty" && ! grep -q "$ESC" "$T_WORK/tty" &&
        ! grep -q "$(printf '\a')" "$T_WORK/tty"; echo $?)" "$(cat -v "$T_WORK/tty" | head -5)"
 
 # join and leave at a terminal: a short summary instead of the document
@@ -104,7 +105,7 @@ tty_run "$T_WORK/tty" leave
 t_check "leave at a terminal: the summary, the record's strings escaped" \
     "$(grep -q '^Joined:        no (left)' "$T_WORK/tty" && grep -q "^Device id:     $id" "$T_WORK/tty" &&
        grep -q '^Service:       deleted from the tenant' "$T_WORK/tty" &&
-       grep -q '^User:          x?\[31mred?K' "$T_WORK/tty" && ! grep -q "$ESC" "$T_WORK/tty" &&
+       grep -qF 'User:          x\x1b[31mred\xc2\x9bK' "$T_WORK/tty" && ! grep -q "$ESC" "$T_WORK/tty" &&
        ! grep -q '[{}]' "$T_WORK/tty" && [ ! -e "$STATE/device.json" ]; echo $?)" "$(cat -v "$T_WORK/tty" | head -8)"
 tty_run "$T_WORK/tty" leave --if-joined; rc=$?
 t_check "leave --if-joined at a terminal, not joined: says so, exit 0" \

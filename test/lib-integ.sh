@@ -31,6 +31,20 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 
+# t_with_mounts: a test that mounts things (tmpfs, bind mounts) lists them
+# in MOUNTS; they are unmounted before the work dir goes.
+t_with_mounts() {
+	MOUNTS=()
+	trap 't_cleanup_mounts' EXIT
+}
+t_cleanup_mounts() {
+	local m
+	for m in ${MOUNTS[@]+"${MOUNTS[@]}"}; do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done
+	t_cleanup
+}
+
 t_ok() { echo "ok - $1"; }
 t_fail() {
 	echo "not ok - $1: $2"

@@ -5,15 +5,7 @@
 # walk from the state dir's descriptor alone must keep drsjoin inside it.
 . "$(dirname "$0")/../lib-integ.sh"
 
-MOUNTS=()
-cleanup_mounts() {
-	local m
-	for m in ${MOUNTS[@]+"${MOUNTS[@]}"}; do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-	done
-	t_cleanup
-}
-trap cleanup_mounts EXIT
+t_with_mounts
 
 emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
 TOK=$(token_file)

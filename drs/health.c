@@ -125,10 +125,16 @@ health_check(struct health *h)
 	}
 	h->code = tpm_closed ? EXIT_TPM : EXIT_IO;
 	/* "tpm: these keys belong to another TPM": which key file. */
-	if (which != NULL && strncmp(why, "tpm: ", 5) == 0 &&
-	    (named = util_asprintf("%s: %s", json_get_string(keys, which) ?
-	    json_get_string(keys, which) : which, why)) != NULL)
-		snprintf(why, sizeof(why), "%s", named);
+	if (which != NULL && strncmp(why, "tpm: ", 5) == 0) {
+		/* The record's paths are relative to the state dir: named whole. */
+		const char *kp = json_get_string(keys, which);
+		char *abs = kp != NULL && kp[0] != '/' ? state_abs(kp) : NULL;
+
+		if ((named = util_asprintf("%s: %s", abs != NULL ? abs :
+		    kp != NULL ? kp : which, why)) != NULL)
+			snprintf(why, sizeof(why), "%s", named);
+		free(abs);
+	}
 	free(named);
 	log_escape(h->reason, sizeof(h->reason), why, sizeof(h->reason) - 1);
 	return 0;

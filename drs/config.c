@@ -1,4 +1,6 @@
 /* config.c - the optional configuration file (see config.h). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,17 +269,84 @@ config_tcti_default(void)
 	return !tcti_chosen;
 }
 
-const char *
-config_token_source(const char **token_file, const char **bprt_file,
-    const char **refresh_file, int device_code)
+/*
+ * The join unit's token comes as a systemd credential: LoadCredential= of
+ * /etc/drsjoin/token.jwt, or a drop-in's LoadCredentialEncrypted=, named
+ * for the kind of token. The unit's SetCredential= default for a file that
+ * is not there is a newline: blank means none, so that a token source in
+ * the file works under the unit too. Only under systemd's own directory:
+ * the environment does not get to name files to read as tokens elsewhere.
+ */
+#define CRED_DIR_PREFIX	"/run/credentials/"
+
+static int
+cred_given(const char *path)
 {
+	char buf[8];
+	ssize_t n, i;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno != ENOENT;	/* there but unreadable: say so later */
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0 || (size_t)n == sizeof(buf))
+		return 1;
+	for (i = 0; i < n; i++)
+		if (buf[i] != '\n' && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r')
+			return 1;
+	return 0;
+}
+
+static int
+cred_source(const char **out[3], const char **named_by)
+{
+	static const char *const ids[3] = {
+		"drsjoin-token", "drsjoin-bprt", "drsjoin-refresh-token"
+	};
+	static char path[3][512], where[3][64];
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	int i, found = -1;
+
+	if (dir == NULL || strncmp(dir, CRED_DIR_PREFIX, strlen(CRED_DIR_PREFIX)) != 0 ||
+	    strstr(dir, "/..") != NULL || strlen(dir) > 256)
+		return 0;
+	for (i = 0; i < 3; i++) {
+		snprintf(path[i], sizeof(path[i]), "%s/%s", dir, ids[i]);
+		if (!cred_given(path[i]))
+			continue;
+		if (found >= 0)
+			return log_fail(EXIT_USAGE, "join: systemd credentials %s "
+			    "and %s both hold a token: give the unit one",
+			    ids[found], ids[i]);
+		found = i;
+	}
+	if (found < 0)
+		return 0;
+	*out[found] = path[found];
+	snprintf(where[found], sizeof(where[found]), "systemd credential %s", ids[found]);
+	*named_by = where[found];
+	log_debug(1, "join: the token from the systemd credential %s", ids[found]);
+	return 0;
+}
+
+int
+config_token_source(const char **token_file, const char **bprt_file,
+    const char **refresh_file, int device_code, const char **named_by)
+{
+	const char **out[3] = { token_file, bprt_file, refresh_file };
+
+	*named_by = NULL;
 	if (*token_file != NULL || *bprt_file != NULL || *refresh_file != NULL ||
 	    device_code || proc_secret_env("DRSJOIN_TOKEN") != NULL ||
 	    proc_secret_env("DRSJOIN_BPRT") != NULL ||
 	    proc_secret_env("DRSJOIN_REFRESH_TOKEN") != NULL)
-		return NULL;
+		return 0;
+	if (token_where[0] == '\0')
+		return cred_source(out, named_by);
 	*token_file = config.token_file;
 	*bprt_file = config.bprt_file;
 	*refresh_file = config.refresh_token_file;
-	return token_where[0] != '\0' ? token_where : NULL;
+	*named_by = token_where;
+	return 0;
 }

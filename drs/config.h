@@ -73,10 +73,12 @@ int config_tcti_default(void);
 /*
  * The token source of the file for join, when the command line gave none
  * (*token_file, *bprt_file, *refresh_file NULL, no device_code) and no
- * secret variable is set. Returns "FILE:LINE: KEY" for messages about the
- * file when it was the file's, else NULL.
+ * secret variable is set; without one in the file, the systemd credential
+ * drsjoin-token, drsjoin-bprt or drsjoin-refresh-token (a blank one is
+ * none). *named_by: "FILE:LINE: KEY" or "systemd credential ID" for
+ * messages, else NULL. 0, or -1 (EXIT_USAGE: two credentials).
  */
-const char *config_token_source(const char **token_file, const char **bprt_file,
-    const char **refresh_file, int device_code);
+int config_token_source(const char **token_file, const char **bprt_file,
+    const char **refresh_file, int device_code, const char **named_by);
 
 #endif

@@ -894,8 +894,9 @@ cmd_join(int argc, char **argv)
 	 * No token at all is an error only when a join is needed: a re-run on
 	 * a joined machine needs none (already_joined below).
 	 */
-	conf_token = config_token_source(&token_file, &bprt_file, &refresh_file,
-	    device_code);
+	if (config_token_source(&token_file, &bprt_file, &refresh_file,
+	    device_code, &conf_token) < 0)
+		return -1;
 	log_catch(no_token, sizeof(no_token));
 	c = token_source_choose(&t.src, token_file, bprt_file, refresh_file,
 	    device_code, client_id);

@@ -111,6 +111,17 @@ unsafe(const struct stat *st, int leaf, char *why, size_t n)
  * A user who is not root meeting root's default state dir (EACCES, EPERM,
  * or refused as root's) is told the two ways on; "" otherwise.
  */
+/* Why openat(O_NOFOLLOW|O_DIRECTORY) of a path component refused it. */
+static const char *
+link_or_not_dir(int fd, const char *p)
+{
+	struct stat st;
+
+	return fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode) ? "a symbolic link, refused (give the real path)" :
+	    "not a directory";
+}
+
 static const char *
 root_hint(const char *dir, int e, int refused_owner)
 {
@@ -167,9 +178,7 @@ state_open(const char *dir, int create)
 				goto out;
 			}
 			if (errno == ELOOP || errno == ENOTDIR) {
-				bad = fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-				    S_ISLNK(st.st_mode) ? "a symbolic link, refused "
-				    "(give the real path)" : "not a directory";
+				bad = link_or_not_dir(fd, p);
 				goto refused;
 			}
 			log_fail(EXIT_IO, "state dir %s: %s: %s%s", dir, copy,
@@ -252,9 +261,7 @@ state_open_safe_file(const char *path, int code)
 				goto out;
 			}
 			if (errno == ELOOP || errno == ENOTDIR) {
-				bad = fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-				    S_ISLNK(st.st_mode) ? "a symbolic link, refused "
-				    "(give the real path)" : "not a directory";
+				bad = link_or_not_dir(fd, p);
 				goto refused;
 			}
 			log_fail(code, "%s: %s: %s", path, copy, strerror(errno));

@@ -84,6 +84,13 @@ conf "token-file = $T_WORK/bad.tok"
 crun -- join
 t_expect "token-file: the file's token is the one read (a bad one: exit 3)" 3
 t_check "token-file: nothing was written" "$([ -z "$(state_files)" ]; echo $?)"
+# A systemd credential is the token source only in systemd's own directory
+# (systemd.sh runs the unit's, and one climbing out of it): a
+# CREDENTIALS_DIRECTORY elsewhere names no file to read as a token.
+mkdir -m 700 "$T_WORK/creds"; cp "$TOK" "$T_WORK/creds/drsjoin-token"
+t_run --env CREDENTIALS_DIRECTORY="$T_WORK/creds" -- --config /dev/null join --key-store software
+t_expect "CREDENTIALS_DIRECTORY outside /run/credentials/: not systemd's, no token read" 2 "no token"
+t_check "CREDENTIALS_DIRECTORY elsewhere: nothing was written" "$([ -z "$(state_files)" ]; echo $?)"
 conf "key-store = software" "token-file = $T_WORK/gone.jwt"
 crun -- join
 t_expect "token-file: a missing one is named with the FILE:LINE that named it" 3 \

@@ -46,8 +46,9 @@ fi
 has() { grep -qxF -- "$2" "$1"; }
 t_check "join unit: oneshot, once (ConditionPathExists=! on the identity), token by LoadCredential=" \
     "$(has "$JOIN" 'Type=oneshot' && has "$JOIN" 'ConditionPathExists=!/var/lib/drsjoin/device.json' &&
-       grep -q '^LoadCredential=drsjoin-token:' "$JOIN" &&
-       grep -q '^ExecStart=.* --token-file ${CREDENTIALS_DIRECTORY}/drsjoin-token$' "$JOIN" &&
+       has "$JOIN" 'LoadCredential=drsjoin-token:/etc/drsjoin/token.jwt' &&
+       has "$JOIN" 'SetCredential=drsjoin-token:\n' &&
+       grep -q '^ExecStart=/usr/sbin/drsjoin [a-z -]*join$' "$JOIN" &&
        has "$JOIN" 'After=network-online.target time-sync.target'; echo $?)"
 t_check "leave unit: leaves in ExecStop=, after the network (stopped before it)" \
     "$(grep -q '^ExecStop=/usr/sbin/drsjoin .*leave' "$LEAVE" && has "$LEAVE" 'RemainAfterExit=yes' &&
@@ -84,7 +85,10 @@ emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
 # sandboxed UNIT KEY RW [ENV...]: runs the unit's Exec KEY (ExecStart or
 # ExecStop) in the sandbox with STATE as /var/lib/drsjoin, writable when RW
 # is "unit" and the unit says ReadWritePaths=/var/lib/drsjoin (or RW is 1).
-# Sets RC, OUT, ERR.
+# The credential drsjoin-token is the file TOKEN, or without one (TOKEN
+# empty) the unit's SetCredential= default, as systemd does; CRED2=ID:FILE
+# adds another; CONF is the config file (DRSJOIN_CONFIG=/run/bin/drsjoin.conf)
+# and BPRT a file it may name as /run/bin/bprt. Sets RC, OUT, ERR.
 sandboxed() {
 	local unit=$1 key=$2 rw=$3; shift 3
 	local cmd
@@ -93,10 +97,13 @@ sandboxed() {
 		rw=0
 		grep -qx 'ReadWritePaths=/var/lib/drsjoin' "$unit" && rw=1
 	fi
+	local dflt
+	dflt=$(sed -n 's/^SetCredential=drsjoin-token://p' "$unit")
 	RC=0
 	unshare -m --propagation private /bin/bash -c '
 		set -e
-		unit_cmd=$1 rw=$2 state=$3 bin=$4 token=$5 ca=$6 conf=$7; shift 7
+		unit_cmd=$1 rw=$2 state=$3 bin=$4 token=$5 ca=$6 conf=$7 dflt=$8 cred2=$9
+		bprt=${10}; shift 10
 		# ProtectSystem=strict: every mount read-only but the API ones.
 		findmnt -rn -o TARGET | while read -r m; do
 			case $m in /proc* | /sys* | /dev*) continue ;; esac
@@ -105,11 +112,19 @@ sandboxed() {
 		# The credential (read-only), the binary and the CA bundle.
 		mount -t tmpfs -o mode=0755 tmpfs /run
 		mkdir -p /run/credentials/unit /run/bin
-		install -m 0400 "$token" /run/credentials/unit/drsjoin-token
+		if [ -n "$token" ]; then
+			install -m 0400 "$token" /run/credentials/unit/drsjoin-token
+		else
+			printf "%b" "$dflt" >/run/credentials/unit/drsjoin-token
+			chmod 0400 /run/credentials/unit/drsjoin-token
+		fi
+		[ -z "$cred2" ] || install -m 0400 "${cred2#*:}" "/run/credentials/unit/${cred2%%:*}"
 		install -m 0755 "$bin" /run/bin/drsjoin
 		install -m 0644 "$ca" /run/bin/ca.pem
 		# /etc/drsjoin/drsjoin.conf stands in here (DRSJOIN_CONFIG).
 		[ -z "$conf" ] || install -m 0600 "$conf" /run/bin/drsjoin.conf
+		# A BPRT the config file names (/tmp is the unit'"'"'s own).
+		[ -z "$bprt" ] || install -m 0600 "$bprt" /run/bin/bprt
 		mount -o remount,ro /run
 		# StateDirectory=drsjoin, ReadWritePaths=/var/lib/drsjoin.
 		mount -t tmpfs -o mode=0755 tmpfs /var/lib
@@ -123,8 +138,10 @@ sandboxed() {
 		unit_cmd=${unit_cmd//\/usr\/sbin\/drsjoin/\/run\/bin\/drsjoin}
 		# NoNewPrivileges=yes, CapabilityBoundingSet= (empty).
 		exec setpriv --no-new-privs --bounding-set=-all --inh-caps=-all \
-		    env -i PATH=/usr/bin:/bin SSL_CERT_FILE=/run/bin/ca.pem "$@" $unit_cmd
+		    env -i PATH=/usr/bin:/bin SSL_CERT_FILE=/run/bin/ca.pem \
+		    CREDENTIALS_DIRECTORY=/run/credentials/unit "$@" $unit_cmd
 	' sandbox "$cmd" "$rw" "$STATE" "$DRSJOIN" "$TOKEN" "$EMU_CA" "${CONF:-}" \
+	    "$dflt" "${CRED2:-}" "${BPRT:-}" \
 	    DRSJOIN_DISCOVERY_URL="$EMU_URL" "$@" >"$OUT" 2>"$ERR" || RC=$?
 }
 
@@ -157,6 +174,45 @@ t_check "the identity the join made is the unit's ConditionPathExists=! (the nex
 t_check "under UMask=0077 only the (public) certificate is readable by others; the state dir is 0700" \
     "$([ -z "$(find "$STATE" -perm /077 ! -type l ! -name certificate.pem)" ] &&
        [ "$(stat -c %a "$STATE")" = 700 ]; echo $?)" "$(find "$STATE" -perm /077 | head -3)"
+
+# The token sources under the unit: token.jwt's credential, or without it
+# (a blank credential) the config file's, which also wins over token.jwt.
+emu_token --bprt >"$T_WORK/bprt"
+CONF=$T_WORK/drsjoin.conf BPRT=$T_WORK/bprt
+printf 'tenant = %s\nbprt-file = /run/bin/bprt\nkey-store = software\n' "$EMU_TENANT_DOMAIN" >"$CONF"
+for tok in "" "$T_WORK/bad.tok"; do
+	STATE=$T_WORK/state-bprt${tok:+-over}; mkdir -m 700 "$STATE"
+	n=$(req_count token)
+	TOKEN=$tok sandboxed "$JOIN" ExecStart unit DRSJOIN_CONFIG=/run/bin/drsjoin.conf
+	t_check "join unit: the config file's bprt-file joins ${tok:+over a (bad) token.jwt}${tok:-without token.jwt (the blank default credential)}" \
+	    "$([ "$RC" -eq 0 ] && [ -f "$STATE/device.json" ] && [ "$(req_count token)" -gt "$n" ]; echo $?)" \
+	    "rc $RC: $(head -c 300 "$ERR")"
+done
+STATE=$T_WORK/state-none; mkdir -m 700 "$STATE"
+n=$(req_count)
+CONF= BPRT= TOKEN= sandboxed "$JOIN" ExecStart unit
+t_check "join unit: no token.jwt and no token in the config file: exit 2 'no token', not restarted, nothing sent" \
+    "$([ "$RC" -eq 2 ] && grep -q '^drsjoin: no token' "$ERR" && ! restarts "$RC" &&
+       [ "$(req_count)" -eq "$n" ] && [ -z "$(state_files)" ]; echo $?)" "rc $RC: $(head -c 300 "$ERR")"
+CONF= BPRT= CRED2=drsjoin-bprt:$T_WORK/bprt sandboxed "$JOIN" ExecStart unit
+t_check "join unit: two credentials holding a token (drsjoin-token, a drop-in's drsjoin-bprt): exit 2 naming both" \
+    "$([ "$RC" -eq 2 ] && grep -q 'credentials drsjoin-token and drsjoin-bprt both hold a token' "$ERR" &&
+       [ "$(req_count)" -eq "$n" ] && [ -z "$(state_files)" ]; echo $?)" "rc $RC: $(head -c 300 "$ERR")"
+printf 'tenant = %s\n' "$EMU_TENANT_DOMAIN" >"$CONF"
+BPRT= CRED2=drsjoin-bprt:$T_WORK/bprt TOKEN= sandboxed "$JOIN" ExecStart unit \
+    DRSJOIN_CONFIG=/run/bin/drsjoin.conf
+t_check "join unit: a drop-in's drsjoin-bprt credential beside the blank default joins" \
+    "$([ "$RC" -eq 0 ] && [ -f "$STATE/device.json" ]; echo $?)" "rc $RC: $(head -c 300 "$ERR")"
+# Where /run/credentials/ exists, a CREDENTIALS_DIRECTORY that climbs out
+# of it is still not systemd's: a token planted elsewhere is not read.
+STATE=$T_WORK/state-climb; mkdir -m 700 "$STATE"
+install -m 0600 "$(token_file)" "$STATE/drsjoin-token"
+CONF= BPRT= TOKEN= sandboxed "$JOIN" ExecStart unit \
+    CREDENTIALS_DIRECTORY=/run/credentials/unit/../../../var/lib/drsjoin
+t_check "join unit: CREDENTIALS_DIRECTORY climbing out of /run/credentials/ reads no token there (exit 2)" \
+    "$([ "$RC" -eq 2 ] && grep -q '^drsjoin: no token' "$ERR" && [ ! -e "$STATE/device.json" ]; echo $?)" \
+    "rc $RC: $(head -c 300 "$ERR")"
+TOKEN=$(token_file)
 
 # The TPM through the sandbox: swtpm stands in for /dev/tpmrm0.
 if swtpm_available >/dev/null && swtpm_start; then

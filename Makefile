@@ -177,11 +177,8 @@ fuzz:
 	@$(MAKE) --no-print-directory MODE=fuzz fuzz-bins
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh build/fuzz/test $(FUZZ_NAMES)
 
-# The dependency flavours build at once: most of a flavour's time is
-# configure scripts, which use one core.
 check: sysdeps
-	@$(MAKE) --no-print-directory -j3 deps-musl deps-asan \
-	    $(if $(filter yes,$(CROSS_CAN_RUN)),deps-musl-aarch64)
+	@$(MAKE) --no-print-directory deps-musl deps-asan
 	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe \
 	    build/check/test/bench_handshake
 	@$(MAKE) --no-print-directory MODE=asan unit fuzz-smoke build/asan/drsjoin

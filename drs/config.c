@@ -15,6 +15,7 @@
 #include "log.h"
 #include "proc.h"
 #include "state.h"
+#include "token.h"
 #include "tpm.h"
 #include "util.h"
 
@@ -278,75 +279,128 @@ config_tcti_default(void)
  * the environment does not get to name files to read as tokens elsewhere.
  */
 #define CRED_DIR_PREFIX	"/run/credentials/"
+#define NCRED		3
 
+static const char *const cred_ids[NCRED] = {
+	"drsjoin-token", "drsjoin-bprt", "drsjoin-refresh-token"
+};
+static char cred_path[NCRED][512];
+static int cred_blank_seen;	/* a blank credential, and no token anywhere */
+
+/* 1 holds a token, 0 absent or blank, -1 unreadable (EXIT_INPUT). */
 static int
-cred_given(const char *path)
+cred_state(int i)
 {
-	char buf[8];
-	ssize_t n, i;
-	int fd;
+	char buf[512];
+	ssize_t n, k;
+	size_t total = 0;
+	int fd, rc = 0;
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return errno != ENOENT;	/* there but unreadable: say so later */
-	n = read(fd, buf, sizeof(buf));
+	if ((fd = open(cred_path[i], O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return log_fail(EXIT_INPUT, "systemd credential %s (%s): %s",
+		    cred_ids[i], cred_path[i], errno == ELOOP ?
+		    "a symbolic link, refused" : strerror(errno));
+	}
+	/* Blank to its end (bounded: a token is never that long). */
+	while (rc == 0 && total < TOKEN_MAX && (n = read(fd, buf, sizeof(buf))) > 0) {
+		total += (size_t)n;
+		for (k = 0; k < n; k++)
+			if (buf[k] != '\n' && buf[k] != ' ' && buf[k] != '\t' && buf[k] != '\r')
+				rc = 1;
+	}
+	if (total >= TOKEN_MAX)
+		rc = 1;		/* the token reader says what is wrong */
 	close(fd);
-	if (n < 0 || (size_t)n == sizeof(buf))
-		return 1;
-	for (i = 0; i < n; i++)
-		if (buf[i] != '\n' && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r')
-			return 1;
-	return 0;
+	if (rc == 0)
+		cred_blank_seen = 1;
+	return rc;
 }
 
 static int
-cred_source(const char **out[3], const char **named_by)
+cred_dir_ok(const char *dir)
 {
-	static const char *const ids[3] = {
-		"drsjoin-token", "drsjoin-bprt", "drsjoin-refresh-token"
-	};
-	static char path[3][512], where[3][64];
-	const char *dir = getenv("CREDENTIALS_DIRECTORY");
-	int i, found = -1;
+	return dir != NULL && strncmp(dir, CRED_DIR_PREFIX, strlen(CRED_DIR_PREFIX)) == 0 &&
+	    strstr(dir, "/..") == NULL && strlen(dir) <= 256;
+}
 
-	if (dir == NULL || strncmp(dir, CRED_DIR_PREFIX, strlen(CRED_DIR_PREFIX)) != 0 ||
-	    strstr(dir, "/..") != NULL || strlen(dir) > 256)
-		return 0;
-	for (i = 0; i < 3; i++) {
-		snprintf(path[i], sizeof(path[i]), "%s/%s", dir, ids[i]);
-		if (!cred_given(path[i]))
+/*
+ * The one credential holding a token: its index, -1 for none, -2 on error
+ * (two of them, or one unreadable).
+ */
+static int
+cred_find(void)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	int i, st, found = -1;
+
+	if (!cred_dir_ok(dir))
+		return -1;
+	for (i = 0; i < NCRED; i++) {
+		snprintf(cred_path[i], sizeof(cred_path[i]), "%s/%s", dir, cred_ids[i]);
+		if ((st = cred_state(i)) < 0)
+			return -2;
+		if (st == 0)
 			continue;
-		if (found >= 0)
-			return log_fail(EXIT_USAGE, "join: systemd credentials %s "
+		if (found >= 0) {
+			log_fail(EXIT_USAGE, "join: systemd credentials %s "
 			    "and %s both hold a token: give the unit one",
-			    ids[found], ids[i]);
+			    cred_ids[found], cred_ids[i]);
+			return -2;
+		}
 		found = i;
 	}
-	if (found < 0)
-		return 0;
-	*out[found] = path[found];
-	snprintf(where[found], sizeof(where[found]), "systemd credential %s", ids[found]);
-	*named_by = where[found];
-	log_debug(1, "join: the token from the systemd credential %s", ids[found]);
-	return 0;
+	return found;
+}
+
+/* token_source_choose() passes over an empty token variable: so does this. */
+static int
+env_given(const char *v)
+{
+	return v != NULL && *v != '\0';
 }
 
 int
 config_token_source(const char **token_file, const char **bprt_file,
     const char **refresh_file, int device_code, const char **named_by)
 {
-	const char **out[3] = { token_file, bprt_file, refresh_file };
+	const char **out[NCRED] = { token_file, bprt_file, refresh_file };
+	static char where[64];
+	int c;
 
 	*named_by = NULL;
+	cred_blank_seen = 0;
 	if (*token_file != NULL || *bprt_file != NULL || *refresh_file != NULL ||
-	    device_code || proc_secret_env("DRSJOIN_TOKEN") != NULL ||
-	    proc_secret_env("DRSJOIN_BPRT") != NULL ||
-	    proc_secret_env("DRSJOIN_REFRESH_TOKEN") != NULL)
+	    device_code || env_given(proc_secret_env("DRSJOIN_TOKEN")) ||
+	    env_given(proc_secret_env("DRSJOIN_BPRT")) ||
+	    env_given(proc_secret_env("DRSJOIN_REFRESH_TOKEN")))
 		return 0;
-	if (token_where[0] == '\0')
-		return cred_source(out, named_by);
-	*token_file = config.token_file;
-	*bprt_file = config.bprt_file;
-	*refresh_file = config.refresh_token_file;
-	*named_by = token_where;
+	if ((c = cred_find()) == -2)
+		return -1;
+	if (token_where[0] != '\0') {
+		/* token.jwt (or a drop-in's credential) is an act too: no silent winner. */
+		if (c >= 0)
+			return log_fail(EXIT_USAGE, "join: %s and the systemd "
+			    "credential %s both give a token: remove one",
+			    token_where, cred_ids[c]);
+		*token_file = config.token_file;
+		*bprt_file = config.bprt_file;
+		*refresh_file = config.refresh_token_file;
+		*named_by = token_where;
+		return 0;
+	}
+	if (c < 0)
+		return 0;
+	*out[c] = cred_path[c];
+	snprintf(where, sizeof(where), "systemd credential %s", cred_ids[c]);
+	*named_by = where;
+	log_debug(1, "join: the token from the systemd credential %s", cred_ids[c]);
 	return 0;
+}
+
+int
+config_unit_without_token(void)
+{
+	return cred_blank_seen;
 }

@@ -73,12 +73,21 @@ int config_tcti_default(void);
 /*
  * The token source of the file for join, when the command line gave none
  * (*token_file, *bprt_file, *refresh_file NULL, no device_code) and no
- * secret variable is set; without one in the file, the systemd credential
- * drsjoin-token, drsjoin-bprt or drsjoin-refresh-token (a blank one is
- * none). *named_by: "FILE:LINE: KEY" or "systemd credential ID" for
- * messages, else NULL. 0, or -1 (EXIT_USAGE: two credentials).
+ * non-empty secret variable is set; without one in the file, the systemd
+ * credential drsjoin-token, drsjoin-bprt or drsjoin-refresh-token (a blank
+ * one is none; the file's and a credential together are refused). *named_by: "FILE:LINE: KEY" or "systemd credential ID" for
+ * messages, else NULL. 0, or -1: two credentials hold a token, or the
+ * file and a credential both give one (EXIT_USAGE); a credential cannot
+ * be read (EXIT_INPUT).
  */
 int config_token_source(const char **token_file, const char **bprt_file,
     const char **refresh_file, int device_code, const char **named_by);
+
+/*
+ * 1 when config_token_source() found no token anywhere but a blank
+ * credential: the join unit with neither /etc/drsjoin/token.jwt nor a
+ * token in the file (the "no token" message says so).
+ */
+int config_unit_without_token(void);
 
 #endif

@@ -905,6 +905,11 @@ cmd_join(int argc, char **argv)
 	log_catch(NULL, 0);
 	if (c < 0 && strncmp(no_token, "no token", 8) != 0)
 		return log_fail(code, "%s", no_token);
+	if (c < 0 && config_unit_without_token())
+		snprintf(no_token, sizeof(no_token), "no token: put an access "
+		    "token in /etc/drsjoin/token.jwt, or name bprt-file or "
+		    "refresh-token-file in " DRSJOIN_CONFIG_FILE " (the systemd "
+		    "credential drsjoin-token is blank)");
 	if (c == 0)
 		no_token[0] = '\0';
 	if (sandbox_read(a.in) < 0 || sandbox_read(t.src.file) < 0 || sandbox_enter() < 0)

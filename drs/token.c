@@ -11,6 +11,7 @@
 #include "cloud.h"
 #include "devicecode.h"
 #include "doc.h"
+#include "config.h"
 #include "log.h"
 #include "login.h"
 #include "proc.h"
@@ -203,10 +204,14 @@ check_access_token(const struct token_source *src)
 		return 0;
 	if ((n > 2 && strchr("01M", s[0]) != NULL && s[1] == '.') || n >= 100)
 		return log_fail(EXIT_INPUT, "token %s: not an access token (a JWT); "
-		    "this looks like a refresh token or BPRT: use --bprt-file or "
-		    "--refresh-token-file%s", strcmp(where, "-") == 0 ? "(stdin)" :
-		    where, src->file == NULL ? " (or DRSJOIN_BPRT, "
-		    "DRSJOIN_REFRESH_TOKEN)" : "");
+		    "this looks like a refresh token or BPRT: use %s",
+		    strcmp(where, "-") == 0 ? "(stdin)" : where,
+		    src->named_by != NULL && strncmp(src->named_by, "systemd", 7) == 0 ?
+		    "bprt-file or refresh-token-file in " DRSJOIN_CONFIG_FILE
+		    " (or the credential drsjoin-bprt or drsjoin-refresh-token)" :
+		    src->file == NULL ? "--bprt-file or --refresh-token-file (or "
+		    "DRSJOIN_BPRT, DRSJOIN_REFRESH_TOKEN)" :
+		    "--bprt-file or --refresh-token-file");
 	return 0;
 }
 

@@ -72,6 +72,9 @@ crun -- join
 t_check "token-file: join without a token option uses the file's (software keys from the file)" \
     "$([ "$RC" -eq 0 ] && [ "$(jget "$STATE/device.json" 'd["key_store"]')" = software ]; echo $?)" "rc $RC"
 rm -rf "$STATE"
+crun --env DRSJOIN_TOKEN= -- join
+t_expect "token-file: an empty DRSJOIN_TOKEN is no token, so the file's is used" 0
+rm -rf "$STATE"
 printf 'not.a.token\n' >"$T_WORK/bad.tok"; chmod 600 "$T_WORK/bad.tok"
 conf "bprt-file = $T_WORK/bad.tok" "key-store = software"
 crun -- join --token-file "$TOK"

@@ -87,7 +87,7 @@ emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
 # is "unit" and the unit says ReadWritePaths=/var/lib/drsjoin (or RW is 1).
 # The credential drsjoin-token is the file TOKEN, or without one (TOKEN
 # empty) the unit's SetCredential= default, as systemd does; CRED2=ID:FILE
-# adds another; CONF is the config file (DRSJOIN_CONFIG=/run/bin/drsjoin.conf)
+# adds another (ID@TARGET: a symbolic link); CONF is the config file (DRSJOIN_CONFIG=/run/bin/drsjoin.conf)
 # and BPRT a file it may name as /run/bin/bprt. Sets RC, OUT, ERR.
 sandboxed() {
 	local unit=$1 key=$2 rw=$3; shift 3
@@ -118,7 +118,11 @@ sandboxed() {
 			printf "%b" "$dflt" >/run/credentials/unit/drsjoin-token
 			chmod 0400 /run/credentials/unit/drsjoin-token
 		fi
-		[ -z "$cred2" ] || install -m 0400 "${cred2#*:}" "/run/credentials/unit/${cred2%%:*}"
+		case $cred2 in
+		"") ;;
+		*@*) ln -s "${cred2#*@}" "/run/credentials/unit/${cred2%%@*}" ;;
+		*) install -m 0400 "${cred2#*:}" "/run/credentials/unit/${cred2%%:*}" ;;
+		esac
 		install -m 0755 "$bin" /run/bin/drsjoin
 		install -m 0644 "$ca" /run/bin/ca.pem
 		# /etc/drsjoin/drsjoin.conf stands in here (DRSJOIN_CONFIG).
@@ -176,33 +180,51 @@ t_check "under UMask=0077 only the (public) certificate is readable by others; t
        [ "$(stat -c %a "$STATE")" = 700 ]; echo $?)" "$(find "$STATE" -perm /077 | head -3)"
 
 # The token sources under the unit: token.jwt's credential, or without it
-# (a blank credential) the config file's, which also wins over token.jwt.
+# (a blank credential) the config file's; both at once is refused.
 emu_token --bprt >"$T_WORK/bprt"
 CONF=$T_WORK/drsjoin.conf BPRT=$T_WORK/bprt
 printf 'tenant = %s\nbprt-file = /run/bin/bprt\nkey-store = software\n' "$EMU_TENANT_DOMAIN" >"$CONF"
-for tok in "" "$T_WORK/bad.tok"; do
-	STATE=$T_WORK/state-bprt${tok:+-over}; mkdir -m 700 "$STATE"
-	n=$(req_count token)
-	TOKEN=$tok sandboxed "$JOIN" ExecStart unit DRSJOIN_CONFIG=/run/bin/drsjoin.conf
-	t_check "join unit: the config file's bprt-file joins ${tok:+over a (bad) token.jwt}${tok:-without token.jwt (the blank default credential)}" \
-	    "$([ "$RC" -eq 0 ] && [ -f "$STATE/device.json" ] && [ "$(req_count token)" -gt "$n" ]; echo $?)" \
-	    "rc $RC: $(head -c 300 "$ERR")"
-done
-STATE=$T_WORK/state-none; mkdir -m 700 "$STATE"
+STATE=$T_WORK/state-bprt; mkdir -m 700 "$STATE"
+n=$(req_count token)
+TOKEN= sandboxed "$JOIN" ExecStart unit DRSJOIN_CONFIG=/run/bin/drsjoin.conf
+t_check "join unit: the config file's bprt-file joins without token.jwt (the blank default credential)" \
+    "$([ "$RC" -eq 0 ] && [ -f "$STATE/device.json" ] && [ "$(req_count token)" -gt "$n" ]; echo $?)" \
+    "rc $RC: $(head -c 300 "$ERR")"
+STATE=$T_WORK/state-both; mkdir -m 700 "$STATE"
 n=$(req_count)
-CONF= BPRT= TOKEN= sandboxed "$JOIN" ExecStart unit
-t_check "join unit: no token.jwt and no token in the config file: exit 2 'no token', not restarted, nothing sent" \
-    "$([ "$RC" -eq 2 ] && grep -q '^drsjoin: no token' "$ERR" && ! restarts "$RC" &&
+sandboxed "$JOIN" ExecStart unit DRSJOIN_CONFIG=/run/bin/drsjoin.conf
+t_check "join unit: token.jwt and the config file's bprt-file both: exit 2 naming both, nothing sent" \
+    "$([ "$RC" -eq 2 ] && grep -q 'drsjoin.conf:2: bprt-file and the systemd credential drsjoin-token both give a token' "$ERR" &&
        [ "$(req_count)" -eq "$n" ] && [ -z "$(state_files)" ]; echo $?)" "rc $RC: $(head -c 300 "$ERR")"
+STATE=$T_WORK/state-none; mkdir -m 700 "$STATE"
+printf ' \n\t\n          \n\n' >"$T_WORK/blank"
+CONF= BPRT= TOKEN= CRED2=drsjoin-refresh-token:$T_WORK/blank sandboxed "$JOIN" ExecStart unit
+t_check "join unit: no token.jwt, no token in the config file (and a longer blank credential): exit 2, what to do, not restarted, nothing sent" \
+    "$([ "$RC" -eq 2 ] && grep -q '^drsjoin: no token: put an access token in /etc/drsjoin/token.jwt, or name bprt-file' "$ERR" &&
+       ! restarts "$RC" && [ "$(req_count)" -eq "$n" ] && [ -z "$(state_files)" ]; echo $?)" "rc $RC: $(head -c 300 "$ERR")"
 CONF= BPRT= CRED2=drsjoin-bprt:$T_WORK/bprt sandboxed "$JOIN" ExecStart unit
 t_check "join unit: two credentials holding a token (drsjoin-token, a drop-in's drsjoin-bprt): exit 2 naming both" \
     "$([ "$RC" -eq 2 ] && grep -q 'credentials drsjoin-token and drsjoin-bprt both hold a token' "$ERR" &&
        [ "$(req_count)" -eq "$n" ] && [ -z "$(state_files)" ]; echo $?)" "rc $RC: $(head -c 300 "$ERR")"
+CONF= BPRT= TOKEN= CRED2=drsjoin-bprt@/run/bin/ca.pem sandboxed "$JOIN" ExecStart unit
+t_check "join unit: a credential that is a symbolic link: exit 3 naming it, nothing sent" \
+    "$([ "$RC" -eq 3 ] && grep -q 'systemd credential drsjoin-bprt (/run/credentials/unit/drsjoin-bprt): a symbolic link, refused' "$ERR" &&
+       [ "$(req_count)" -eq "$n" ] && [ -z "$(state_files)" ]; echo $?)" "rc $RC: $(head -c 300 "$ERR")"
+CONF= BPRT= TOKEN= sandboxed "$JOIN" ExecStart unit CREDENTIALS_DIRECTORY=/run/credentials/unit/drsjoin-token
+t_check "join unit: a CREDENTIALS_DIRECTORY that is not a directory: exit 3 naming the credential" \
+    "$([ "$RC" -eq 3 ] && grep -q 'systemd credential drsjoin-token (.*): Not a directory' "$ERR" &&
+       [ "$(req_count)" -eq "$n" ]; echo $?)" "rc $RC: $(head -c 300 "$ERR")"
+CONF= BPRT= TOKEN=$T_WORK/bprt sandboxed "$JOIN" ExecStart unit
+t_check "join unit: a BPRT in token.jwt says where a BPRT goes under the unit" \
+    "$([ "$RC" -eq 3 ] && grep -q 'bprt-file or refresh-token-file in /etc/drsjoin/drsjoin.conf (or the credential drsjoin-bprt' "$ERR"; echo $?)" \
+    "rc $RC: $(head -c 300 "$ERR")"
 printf 'tenant = %s\n' "$EMU_TENANT_DOMAIN" >"$CONF"
 BPRT= CRED2=drsjoin-bprt:$T_WORK/bprt TOKEN= sandboxed "$JOIN" ExecStart unit \
     DRSJOIN_CONFIG=/run/bin/drsjoin.conf
 t_check "join unit: a drop-in's drsjoin-bprt credential beside the blank default joins" \
     "$([ "$RC" -eq 0 ] && [ -f "$STATE/device.json" ]; echo $?)" "rc $RC: $(head -c 300 "$ERR")"
+TOKEN=$(token_file)
+
 # Where /run/credentials/ exists, a CREDENTIALS_DIRECTORY that climbs out
 # of it is still not systemd's: a token planted elsewhere is not read.
 STATE=$T_WORK/state-climb; mkdir -m 700 "$STATE"

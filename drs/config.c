@@ -299,7 +299,7 @@ cred_state(int i)
 	if ((fd = open(cred_path[i], O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return log_fail(EXIT_INPUT, "systemd credential %s (%s): %s",
+		return log_fail(EXIT_INPUT, CONFIG_CREDENTIAL "%s (%s): %s",
 		    cred_ids[i], cred_path[i], errno == ELOOP ?
 		    "a symbolic link, refused" : strerror(errno));
 	}
@@ -393,7 +393,7 @@ config_token_source(const char **token_file, const char **bprt_file,
 	if (c < 0)
 		return 0;
 	*out[c] = cred_path[c];
-	snprintf(where, sizeof(where), "systemd credential %s", cred_ids[c]);
+	snprintf(where, sizeof(where), CONFIG_CREDENTIAL "%s", cred_ids[c]);
 	*named_by = where;
 	log_debug(1, "join: the token from the systemd credential %s", cred_ids[c]);
 	return 0;

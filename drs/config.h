@@ -75,11 +75,13 @@ int config_tcti_default(void);
  * (*token_file, *bprt_file, *refresh_file NULL, no device_code) and no
  * non-empty secret variable is set; without one in the file, the systemd
  * credential drsjoin-token, drsjoin-bprt or drsjoin-refresh-token (a blank
- * one is none; the file's and a credential together are refused). *named_by: "FILE:LINE: KEY" or "systemd credential ID" for
- * messages, else NULL. 0, or -1: two credentials hold a token, or the
- * file and a credential both give one (EXIT_USAGE); a credential cannot
- * be read (EXIT_INPUT).
+ * one is none; the file's and a credential together are refused).
+ * *named_by: "FILE:LINE: KEY", or CONFIG_CREDENTIAL "ID", for messages;
+ * else NULL. 0, or -1: two credentials hold a token, or the file and a
+ * credential both give one (EXIT_USAGE); a credential cannot be read
+ * (EXIT_INPUT).
  */
+#define CONFIG_CREDENTIAL	"systemd credential "
 int config_token_source(const char **token_file, const char **bprt_file,
     const char **refresh_file, int device_code, const char **named_by);
 

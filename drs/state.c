@@ -107,10 +107,6 @@ unsafe(const struct stat *st, int leaf, char *why, size_t n)
 	return why;
 }
 
-/*
- * A user who is not root meeting root's default state dir (EACCES, EPERM,
- * or refused as root's) is told the two ways on; "" otherwise.
- */
 /* Why openat(O_NOFOLLOW|O_DIRECTORY) of a path component refused it. */
 static const char *
 link_or_not_dir(int fd, const char *p)
@@ -122,6 +118,10 @@ link_or_not_dir(int fd, const char *p)
 	    "not a directory";
 }
 
+/*
+ * A user who is not root meeting root's default state dir (EACCES, EPERM,
+ * or refused as root's) is told the two ways on; "" otherwise.
+ */
 static const char *
 root_hint(const char *dir, int e, int refused_owner)
 {

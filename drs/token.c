@@ -206,7 +206,8 @@ check_access_token(const struct token_source *src)
 		return log_fail(EXIT_INPUT, "token %s: not an access token (a JWT); "
 		    "this looks like a refresh token or BPRT: use %s",
 		    strcmp(where, "-") == 0 ? "(stdin)" : where,
-		    src->named_by != NULL && strncmp(src->named_by, "systemd", 7) == 0 ?
+		    src->named_by != NULL && strncmp(src->named_by,
+		    CONFIG_CREDENTIAL, strlen(CONFIG_CREDENTIAL)) == 0 ?
 		    "bprt-file or refresh-token-file in " DRSJOIN_CONFIG_FILE
 		    " (or the credential drsjoin-bprt or drsjoin-refresh-token)" :
 		    src->file == NULL ? "--bprt-file or --refresh-token-file (or "

@@ -214,6 +214,16 @@ CONF= BPRT= TOKEN= sandboxed "$JOIN" ExecStart unit CREDENTIALS_DIRECTORY=/run/c
 t_check "join unit: a CREDENTIALS_DIRECTORY that is not a directory: exit 3 naming the credential" \
     "$([ "$RC" -eq 3 ] && grep -q 'systemd credential drsjoin-token (.*): Not a directory' "$ERR" &&
        [ "$(req_count)" -eq "$n" ]; echo $?)" "rc $RC: $(head -c 300 "$ERR")"
+# Hostile credentials: blank past the token limit, and bytes that are not
+# UTF-8; the token reader refuses both, naming the credential's file.
+head -c 70000 /dev/zero | tr '\0' ' ' >"$T_WORK/huge-blank"
+printf '\xff\xfe\x80not-utf8\n' >"$T_WORK/not-utf8"
+for f in huge-blank not-utf8; do
+	CONF= BPRT= TOKEN= CRED2=drsjoin-refresh-token:$T_WORK/$f sandboxed "$JOIN" ExecStart unit
+	t_check "join unit: a credential $f: exit 3 naming it, nothing sent" \
+	    "$([ "$RC" -eq 3 ] && grep -q '/run/credentials/unit/drsjoin-refresh-token' "$ERR" &&
+	       [ "$(req_count)" -eq "$n" ] && [ -z "$(state_files)" ]; echo $?)" "rc $RC: $(head -c 300 "$ERR")"
+done
 CONF= BPRT= TOKEN=$T_WORK/bprt sandboxed "$JOIN" ExecStart unit
 t_check "join unit: a BPRT in token.jwt says where a BPRT goes under the unit" \
     "$([ "$RC" -eq 3 ] && grep -q 'bprt-file or refresh-token-file in /etc/drsjoin/drsjoin.conf (or the credential drsjoin-bprt' "$ERR"; echo $?)" \

@@ -888,6 +888,15 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 	const char *proxy = cfg.proxy_shown;
 	size_t n;
 
+	/*
+	 * libcurl's threaded resolver at times reports a proxy it could not
+	 * resolve as CURLE_COULDNT_RESOLVE_HOST (its text still says "proxy"):
+	 * the host we would name is not the one that failed.
+	 */
+	if (rc == CURLE_COULDNT_RESOLVE_HOST &&
+	    (cfg.proxy_shown != NULL || cfg.env_proxy_shown != NULL) &&
+	    strncmp(s->errbuf, "Could not resolve proxy", 23) == 0)
+		rc = CURLE_COULDNT_RESOLVE_PROXY;
 	/* The environment's proxy, when libcurl took it for this URL. */
 	curl_easy_getinfo(s->curl, CURLINFO_USED_PROXY, &used_proxy);
 	if (proxy == NULL && (used_proxy || rc == CURLE_COULDNT_RESOLVE_PROXY))

@@ -11,11 +11,9 @@
 #include "cli.h"
 #include "cloud.h"
 #include "config.h"
-#include "discovery.h"
 #include "log.h"
 #include "proc.h"
 #include "state.h"
-#include "token.h"
 #include "tpm.h"
 #include "util.h"
 
@@ -83,7 +81,7 @@ check_value(const struct key *k, const char *v, int line)
 			    line, k->name);
 	switch (k->kind) {
 	case K_TENANT:
-		if (!discovery_tenant_ok(v))
+		if (!util_tenant_ok(v))
 			return log_fail(EXIT_INPUT, "%s:%d: tenant: '%.100s' is "
 			    "neither a tenant id (GUID) nor a domain name",
 			    abs_path, line, v);

@@ -26,6 +26,8 @@
 
 #define DRSJOIN_CONFIG_FILE	"/etc/drsjoin/drsjoin.conf"
 #define CONFIG_MAX		(64 * 1024)
+/* Longest token, BPRT or refresh token read (a file, a variable, a credential). */
+#define TOKEN_MAX		(64 * 1024)
 
 /* What the file said; NULL for a key it did not set. Strings live until exit. */
 struct config {

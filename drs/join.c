@@ -839,7 +839,7 @@ cmd_join(int argc, char **argv)
 			break;
 		case O_DEVICE_CODE: device_code = 1; break;
 		case O_TENANT:
-			if (!discovery_tenant_ok(optarg))
+			if (!util_tenant_ok(optarg))
 				return cli_usage("join", "--tenant: '%s' is "
 				    "neither a tenant id (GUID) nor a domain name",
 				    CLI_SHOWN(optarg));

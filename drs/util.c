@@ -53,6 +53,23 @@ util_is_guid(const char *s, size_t len)
 	return 1;
 }
 
+int
+util_tenant_ok(const char *t)
+{
+	size_t i, n = strlen(t);
+
+	if (util_is_guid(t, n))
+		return 1;
+	/* A domain: letters, digits, '-' and '.', no leading or double dot. */
+	if (n == 0 || n > 253 || t[0] == '.' || t[0] == '-' || strchr(t, '.') == NULL ||
+	    strstr(t, "..") != NULL || t[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)t[i]) && t[i] != '-' && t[i] != '.')
+			return 0;
+	return 1;
+}
+
 char *
 util_strdup(const char *s)
 {

@@ -12,6 +12,8 @@ void util_free_secret(char *s);
 void util_free_secret_buf(void *p, size_t n);
 /* 1 when s (len bytes) is a GUID: 8-4-4-4-12 hex digits. */
 int util_is_guid(const char *s, size_t len);
+/* 1 when tenant is a GUID or a plausible domain name, else 0. */
+int util_tenant_ok(const char *tenant);
 /* strdup that reports failure through log_fail. */
 char *util_strdup(const char *s);
 /* printf into a new string; NULL (reported) on failure. */

@@ -226,11 +226,12 @@ SYSCONFDIR ?= /etc
 INSTALL_BIN ?= drsjoin
 UNITS := $(notdir $(wildcard scripts/systemd/*.service))
 EXAMPLES := $(notdir $(wildcard scripts/examples/*))
+DOCS := $(notdir $(wildcard docs/*.md))
 
 install: $(if $(filter drsjoin,$(INSTALL_BIN)),all)
 	install -d -m 755 '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man8' \
 	    '$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(ZSHCOMPDIR)' '$(DESTDIR)$(UNITDIR)' \
-	    '$(DESTDIR)$(DOCDIR)/examples'
+	    '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)/docs'
 	install -d -m 700 '$(DESTDIR)$(SYSCONFDIR)/drsjoin'
 	install -m 755 '$(INSTALL_BIN)' '$(DESTDIR)$(BINDIR)/drsjoin'
 	install -m 644 drsjoin.8 '$(DESTDIR)$(MANDIR)/man8/drsjoin.8'
@@ -242,14 +243,16 @@ install: $(if $(filter drsjoin,$(INSTALL_BIN)),all)
 	done
 	install -m 644 README.md LICENSE '$(DESTDIR)$(DOCDIR)/'
 	install -m 644 $(addprefix scripts/examples/,$(EXAMPLES)) '$(DESTDIR)$(DOCDIR)/examples/'
+	install -m 644 $(addprefix docs/,$(DOCS)) '$(DESTDIR)$(DOCDIR)/docs/'
 
 uninstall:
 	rm -f '$(DESTDIR)$(BINDIR)/drsjoin' '$(DESTDIR)$(MANDIR)/man8/drsjoin.8' \
 	    '$(DESTDIR)$(BASHCOMPDIR)/drsjoin' '$(DESTDIR)$(ZSHCOMPDIR)/_drsjoin' \
 	    $(foreach u,$(UNITS),'$(DESTDIR)$(UNITDIR)/$(u)') \
 	    '$(DESTDIR)$(DOCDIR)/README.md' '$(DESTDIR)$(DOCDIR)/LICENSE' \
-	    $(foreach e,$(EXAMPLES),'$(DESTDIR)$(DOCDIR)/examples/$(e)')
-	-rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null
+	    $(foreach e,$(EXAMPLES),'$(DESTDIR)$(DOCDIR)/examples/$(e)') \
+	    $(foreach d,$(DOCS),'$(DESTDIR)$(DOCDIR)/docs/$(d)')
+	-rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)/docs' '$(DESTDIR)$(DOCDIR)' 2>/dev/null
 	rmdir '$(DESTDIR)$(SYSCONFDIR)/drsjoin' 2>/dev/null || true
 
 # Release artefacts, under DISTDIR (ignored by git): `make dist`, the

@@ -2,7 +2,7 @@
  * doc.h - the JSON document the phases pass along a pipe.
  *
  * Each phase reads the document, adds its own part, keeps every key it does
- * not know, and writes it to stdout. The schema is in README.md.
+ * not know, and writes it to stdout. The schema is in docs/state.md.
  */
 #ifndef DRS_DOC_H
 #define DRS_DOC_H

@@ -167,7 +167,7 @@ login_take_token(const struct http_response *rs, const char *what,
 	}
 	if ((*access_token = util_strdup(at)) == NULL)
 		goto out;
-	/* A rotated refresh token is not kept: see README, "Tokens". */
+	/* A rotated refresh token is not kept: see docs/tokens.md. */
 	log_mute(1);
 	if (answer_string("login", ans, NULL, "refresh_token", ANSWER_WORD,
 	    LOGIN_TOKEN_MAX, 0, &rt) == 0 && rt != NULL)

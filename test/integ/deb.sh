@@ -71,7 +71,7 @@ if command -v lintian >/dev/null; then
 		    "$(grep '^[EW]:' "$OUT" | head -5 | tr '\n' ' ')"
 		ov=$(dpkg-deb --fsys-tarfile "$A/$d" | tar -xOf - ./usr/share/lintian/overrides/drsjoin | grep -v '^#')
 		extra=$(grep -vE '^drsjoin: ((embedded-library (curl|mbedtls)|shared-library-lacks-prerequisites) \[usr/sbin/drsjoin\]|non-standard-dir-perm 0700 != 0755 \[etc/drsjoin/\])$' <<<"$ov")
-		readme=$(tr '\n' ' ' <"$top/README.md" | sed -n 's/.*no error, no warning; \([0-9]*\) lintian overrides.*/\1/p')
+		readme=$(tr '\n' ' ' <"$top/docs/building.md" | sed -n 's/.*no error, no warning; \([0-9]*\) lintian overrides.*/\1/p')
 		t_check "lintian overrides ($d) are only the static binary's and /etc/drsjoin's 0700, as many as the README says ($readme)" \
 		    "$([ "$(wc -l <<<"$ov")" -eq 4 ] && [ "$readme" = "$(wc -l <<<"$ov")" ] && [ -z "$extra" ]; echo $?)" "$extra"
 	done

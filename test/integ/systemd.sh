@@ -33,11 +33,11 @@ else
 	rm "$T_WORK/units/broken.service"
 	# The README states the figure: it must be the one measured.
 	readme=$(sed -n 's/.*`systemd-analyze security` rates them \([0-9.]*\)[^0-9].*/\1/p' \
-	    "$DRSJOIN_TOP/README.md")
+	    "$DRSJOIN_TOP/docs/configuration.md")
 	for u in drsjoin-join drsjoin-leave; do
 		lvl=$(systemd-analyze security --offline=yes "$T_WORK/units/$u.service" 2>&1 |
 		    sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p')
-		t_check "$u: systemd-analyze security exposure at most 2.5, as the README says ($readme; got $lvl)" \
+		t_check "$u: systemd-analyze security exposure at most 2.5, as docs/configuration.md says ($readme; got $lvl)" \
 		    "$([ -n "$lvl" ] && awk -v l="$lvl" 'BEGIN { exit !(l <= 2.5) }' &&
 		       [ "$lvl" = "$readme" ]; echo $?)"
 	done

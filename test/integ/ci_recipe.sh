@@ -35,13 +35,15 @@ t_check "the man page's CI example leaves in an EXIT trap" \
 # with and without set -e. Each shell gets a passing and a failing job
 # between the two texts; the failed join is tried in every shell for both.
 command -v dash >/dev/null || { t_fail "dash" "not installed (Debian's /bin/sh)"; exit 1; }
-run_job() {	# JOB SHELL TOKEN-ARGS STATUS: runs JOB in SHELL; sets rc
+# One token of each kind for every run (minting one costs a Python start).
+TOK=$(emu_token) TOK_EXPIRED=$(emu_token --expired)
+run_job() {	# JOB SHELL TOKEN STATUS: runs JOB in SHELL; sets rc
 	local job=$1 sh=$2 tok=$3 status=$4
 	rm -f "$T_WORK/seen"
 	rc=0
 	# shellcheck disable=SC2086 # the shell and its option are two words
-	(cd "$T_WORK/job" && env PATH="$T_WORK/bin:$PATH" DRSJOIN_TOKEN="$(emu_token $tok)" \
-	    CI_DRS_TOKEN="$(emu_token $tok)" \
+	(cd "$T_WORK/job" && env PATH="$T_WORK/bin:$PATH" DRSJOIN_TOKEN="$tok" \
+	    CI_DRS_TOKEN="$tok" \
 	    DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
 	    JOB_SEEN="$T_WORK/seen" JOB_STATUS=$status $sh "$job" >"$OUT" 2>"$ERR") || rc=$?
 }
@@ -57,7 +59,7 @@ for r in "${runs[@]}"; do
 	status=${r##* } sh=${r% *}
 	before=$(emu_device_count)
 	deletes=$(req_count delete)
-	run_job "$job" "$sh" "" "$status"
+	run_job "$job" "$sh" "$TOK" "$status"
 	t_check "$what recipe under $sh, job exiting $status: the script exits $status, the job ran joined" \
 	    "$([ "$rc" -eq "$status" ] && [ "$(jget "$T_WORK/seen" 'd["joined"]')" = True ]; echo $?)" \
 	    "script exit $rc; $(head -c 300 "$ERR")"
@@ -73,9 +75,11 @@ done
 # the job never runs, and the log ends with the join's error, not with the
 # trap's "not joined": in every shell, with set -e or without (where a
 # join without "|| exit" goes on to a job that passes unjoined).
-for sh in dash "dash -e" bash "bash -e"; do
+shells=(dash "dash -e" bash "bash -e")
+[ "$what" = man ] && shells=(dash "bash -e")
+for sh in "${shells[@]}"; do
 	before=$(emu_device_count)
-	run_job "$job" "$sh" --expired 0
+	run_job "$job" "$sh" "$TOK_EXPIRED" 0
 	t_check "$what recipe under $sh, the join fails: the script exits 3, the join's, and the job never ran" \
 	    "$([ "$rc" -eq 3 ] && [ ! -e "$T_WORK/seen" ]; echo $?)" "script exit $rc; stdout: $(head -c 200 "$OUT")"
 	t_check "$what recipe under $sh, the join fails: its error is the log's one and last line; the trap adds none" \
@@ -83,6 +87,39 @@ for sh in dash "dash -e" bash "bash -e"; do
 	       ! grep -q 'not joined' "$ERR" && [ ! -s "$OUT" ] && [ "$(emu_device_count)" -eq "$before" ]; echo $?)" \
 	    "$(head -c 300 "$ERR")"
 done
+done
+
+# The README's BPRT job (the block after <!-- ci-bprt -->), as printed:
+# joins and prints the status in either shell; a refused BPRT fails it
+# with the join's code (5) and no status.
+bjob=$T_WORK/bprt-job.sh
+awk '/<!-- ci-bprt -->/ { on = 1; next } on && /^```sh/ { inb = 1; next }
+     inb && /^```/ { exit } inb { print }' "$DRSJOIN_TOP/README.md" >"$bjob"
+emu_token --bprt >"$T_WORK/bprt" && chmod 600 "$T_WORK/bprt"
+for r in "dash 0" "bash -e 5"; do
+	want=${r##* } sh=${r% *}
+	[ "$want" -eq 5 ] && emu_fault --route token --oauth-error invalid_grant
+	rc=0
+	# shellcheck disable=SC2086 # the shell and its option are two words
+	(cd "$T_WORK/job" && env PATH="$T_WORK/bin:$PATH" BPRT_FILE="$T_WORK/bprt" \
+	    DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
+	    $sh "$bjob" >"$OUT" 2>"$ERR") || rc=$?
+	emu_fault clear
+	if [ "$want" -eq 0 ]; then
+		t_check "BPRT job under $sh: joins, prints the join's document and the status, exits 0" \
+		    "$([ "$rc" -eq 0 ] && [ -f "$STATE/device.json" ] &&
+		       $PY -c 'import json,sys
+t = open(sys.argv[1]).read(); d = json.JSONDecoder(); i, docs = 0, []
+while t[i:].strip():
+    o, i = d.raw_decode(t, i + len(t[i:]) - len(t[i:].lstrip())); docs.append(o)
+sys.exit(not (len(docs) == 2 and docs[-1]["joined"] is True))' "$OUT"; echo $?)" \
+		    "script exit $rc; $(head -c 300 "$ERR")"
+		t_run -- -q leave
+	else
+		t_check "BPRT job under $sh, the BPRT refused: the job fails with the join's exit 5, no status" \
+		    "$([ "$rc" -eq 5 ] && [ ! -s "$OUT" ] && [ ! -e "$STATE/device.json" ] &&
+		       grep -q '^drsjoin: .*invalid_grant' "$ERR"; echo $?)" "script exit $rc; $(head -c 300 "$ERR")"
+	fi
 done
 
 t_done

@@ -41,12 +41,13 @@ root=$cache/$suite-$arch-$key
 [ -x "$root/lib/systemd/systemd" ] && { echo "$root"; exit 0; }
 
 # The mirror apt uses for the suite's main component.
+# shellcheck disable=SC2016 # $(REPO_URI) is apt's field, not the shell's
 mirror=$(apt-get indextargets --format '$(REPO_URI)' "Release: $suite" \
     'Identifier: Packages' 'Component: main' 2>/dev/null | head -n 1)
 [ -n "$mirror" ] || die "apt has no source for $suite main (or no lists: apt-get update)"
 case $mirror in
 http://* | https://* | file:/*) ;;
-*) die "apt's source for $suite is $mirror: debootstrap takes http, https or file" ;;
+*) die "apt's source for $suite is not http, https or file, which debootstrap takes" ;;
 esac
 # apt's own proxy, when the environment names none.
 if [ -z "${http_proxy:-}" ]; then
@@ -64,10 +65,14 @@ rm -rf "$tmp"
 mkdir -p "$tmp"
 if ! debootstrap --variant="$variant" --include="$include" --arch="$arch" \
     "$suite" "$tmp/root" "$mirror" >"$tmp/debootstrap.log" 2>&1; then
-	line=$(tail -n 1 "$tmp/debootstrap.log")
+	# Its last line, with the mirror's address left to the log.
+	line=$(tail -n 1 "$tmp/debootstrap.log" | awk -v m="$mirror" '{
+	    while ((i = index($0, m)) > 0)
+	        $0 = substr($0, 1, i - 1) "MIRROR/" substr($0, i + length(m))
+	    print }')
 	cp "$tmp/debootstrap.log" "$cache/debootstrap-failed.log" 2>/dev/null || true
 	rm -rf "$tmp"
-	die "debootstrap $suite from $mirror failed (log: $cache/debootstrap-failed.log): $line"
+	die "debootstrap $suite from apt's mirror for it failed (log: $cache/debootstrap-failed.log): $line"
 fi
 # The apt lists and the downloaded packages are not needed to boot.
 rm -rf "$tmp/root/var/cache/apt/archives/"*.deb "$tmp/root/var/lib/apt/lists/"*_Packages 2>/dev/null || true

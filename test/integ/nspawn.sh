@@ -34,17 +34,19 @@ emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
 # binary under test; the CA and the tokens beside it, read-only in /mnt.
 CT=$T_WORK/ct
 mkdir -p "$CT" "$T_WORK/debroot"
-make -s -C "$top" install DESTDIR="$T_WORK/debroot" PREFIX=/usr UNITDIR=/lib/systemd/system \
-    ZSHCOMPDIR=/usr/share/zsh/vendor-completions INSTALL_BIN="$DRSJOIN" >/dev/null 2>"$ERR" &&
-    deb=$("$top/scripts/deb.sh" "$top" "$T_WORK/debroot" "$CT" "$(dpkg --print-architecture)" 2>>"$ERR") ||
-    { t_fail "the .deb to install" "$(tail -n 2 "$ERR")"; exit 1; }
+if ! make -s -C "$top" install DESTDIR="$T_WORK/debroot" PREFIX=/usr UNITDIR=/lib/systemd/system \
+    ZSHCOMPDIR=/usr/share/zsh/vendor-completions INSTALL_BIN="$DRSJOIN" >/dev/null 2>"$ERR" ||
+    ! deb=$("$top/scripts/deb.sh" "$top" "$T_WORK/debroot" "$CT" "$(dpkg --print-architecture)" 2>>"$ERR"); then
+	t_fail "the .deb to install" "$(tail -n 2 "$ERR")"
+	exit 1
+fi
 install -m 0644 "$EMU_CA" "$CT/ca.pem"
 emu_token >"$CT/token.jwt"
 emu_token --bprt >"$CT/bprt"
 M=/mnt/drsjoin-test
 mkdir -m 0700 "$STATE"
 
-CT_PID=
+CT_PID= CT_RC=1
 ct_cleanup() {
 	if [ -n "$CT_PID" ] && kill -0 "$CT_PID" 2>/dev/null; then
 		kill -TERM "$CT_PID" 2>/dev/null
@@ -60,7 +62,7 @@ in_ct() { nsenter -t "$CT_LEADER" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "
 # ct_boot N: boots the root, journal in $T_WORK/journalN; waits until
 # systemd is up (running or degraded). 1 with CT_WHY when it does not.
 ct_boot() {
-	local n=$1 i s
+	local n=$1 s c
 	CONSOLE=$T_WORK/console$n
 	mkdir -p "$T_WORK/journal$n"
 	systemd-nspawn -q -D "$ROOT" --volatile=overlay -b --register=no --keep-unit \
@@ -69,7 +71,7 @@ ct_boot() {
 	    --bind="$T_WORK/journal$n:/var/log/journal" </dev/null >"$CONSOLE" 2>&1 &
 	CT_PID=$!
 	CT_LEADER=
-	for i in $(seq 120); do
+	for _ in $(seq 120); do
 		kill -0 "$CT_PID" 2>/dev/null || break
 		if [ -z "$CT_LEADER" ]; then
 			for c in $(pgrep -P "$CT_PID"); do
@@ -82,8 +84,16 @@ ct_boot() {
 		fi
 		sleep 0.5
 	done
-	CT_WHY="systemd-nspawn -b did not bring systemd up within 60 s: $(tr -d '\r' <"$CONSOLE" |
-	    grep -v '^$' | tail -n 2 | tr '\n' ' ' | head -c 300)"
+	if kill -0 "$CT_PID" 2>/dev/null; then
+		CT_WHY="systemd-nspawn -b: systemd not up within 60 s"
+	else
+		wait "$CT_PID"
+		CT_WHY="systemd-nspawn -b exited ($?) before systemd was up"
+		CT_PID=
+	fi
+	# Its last words, but for a cleanup note it prints on every exit here.
+	CT_WHY="$CT_WHY: $(tr -d '\r' <"$CONSOLE" | grep -v -e '^$' -e '^Attempted to remove disk file system' |
+	    tail -n 2 | tr '\n' ' ' | head -c 300)"
 	return 1
 }
 
@@ -109,9 +119,8 @@ ct_said() { in_ct journalctl -q --no-pager -o cat "_SYSTEMD_UNIT=$1"; }
 # ct_poweroff: shuts the container down (the units are stopped: the leave
 # unit's ExecStop= runs) and waits for systemd-nspawn to end.
 ct_poweroff() {
-	local i
 	in_ct systemctl poweroff --no-block
-	for i in $(seq 180); do
+	for _ in $(seq 180); do
 		kill -0 "$CT_PID" 2>/dev/null || { wait "$CT_PID"; CT_RC=$?; CT_PID=; return 0; }
 		sleep 0.5
 	done
@@ -150,7 +159,7 @@ in_ct install -m 0600 "$M/token.jwt" /etc/drsjoin/token.jwt
 emu_fault --route discover --status 400 --count 1
 in_ct systemctl reset-failed drsjoin-join.service
 in_ct systemctl start drsjoin-join.service 2>/dev/null
-for i in $(seq 60); do
+for _ in $(seq 60); do
 	[ "$(ct_show drsjoin-join.service ActiveState)" = active ] && break
 	sleep 0.5
 done
@@ -174,8 +183,8 @@ t_check "the journal: not the document (no JSON, no line over 300 bytes, every l
 in_ct systemctl start drsjoin-leave.service
 deletes=$(req_count delete)
 ct_poweroff
-t_check "shutdown, joined: the leave unit deletes the device and the local identity" \
-    "$([ -z "$CT_PID" ] && [ "$(emu_device_count)" -eq "$before" ] && [ "$(req_count delete)" -eq $((deletes + 1)) ] &&
+t_check "shutdown, joined: the container powers off cleanly; the leave unit deletes the device and the local identity" \
+    "$([ -z "$CT_PID" ] && [ "$CT_RC" -eq 0 ] && [ "$(emu_device_count)" -eq "$before" ] && [ "$(req_count delete)" -eq $((deletes + 1)) ] &&
        [ ! -e "$STATE/device.json" ]; echo $?)" "devices $(emu_device_count), was $before"
 said=$(journal 1 _SYSTEMD_UNIT=drsjoin-leave.service)
 t_check "shutdown, joined: the journal says which device left which tenant, and no failure" \

@@ -32,8 +32,8 @@ t_check "the man page's CI example leaves in an EXIT trap" \
     "$(head -c 300 "$manjob")"
 
 # Every shell a CI system may run the job with: dash (sh job.sh) and bash,
-# with and without set -e. Each shell gets a passing and a failing job
-# between the two texts; the failed join is tried in every shell for both.
+# with and without set -e. The failed join is tried in every shell (for the
+# man page's text in two).
 command -v dash >/dev/null || { t_fail "dash" "not installed (Debian's /bin/sh)"; exit 1; }
 # One token of each kind for every run (minting one costs a Python start).
 TOK=$(emu_token) TOK_EXPIRED=$(emu_token --expired)
@@ -50,10 +50,12 @@ run_job() {	# JOB SHELL TOKEN STATUS: runs JOB in SHELL; sets rc
 for what in readme man; do
 job=$recipe
 [ "$what" = man ] && job=$manjob
+# A join costs two RSA key generations: each shell joins once, between the
+# two texts, once with a job that passes and once with one that fails.
 if [ "$what" = readme ]; then
-	runs=("dash 0" "dash -e 3" "bash 3" "bash -e 0")
+	runs=("dash 0" "bash -e 3")
 else
-	runs=("dash 3" "bash -e 0")
+	runs=("dash -e 3" "bash 0")
 fi
 for r in "${runs[@]}"; do
 	status=${r##* } sh=${r% *}

@@ -11,7 +11,8 @@
 #   make install  PREFIX=/usr/local DESTDIR= (and SBINDIR, MANDIR, ...: below);
 #                 make uninstall reverses it
 #   make dist     build/dist/drsjoin-VERSION-x86_64-linux.tar.gz and SHA256SUMS
-#   make deb      build/dist/drsjoin_VERSION_amd64.deb; make deb-lint runs lintian
+#   make deb      build/dist/drsjoin_VERSION_amd64.deb and _arm64.deb (the aarch64
+#                 cross build too); make deb-lint runs lintian on both
 #   make fuzz     coverage-guided fuzzing (libFuzzer), FUZZ_SECONDS per target
 #   make ARCH=aarch64 / check-aarch64   the aarch64 build, tested under
 #                 qemu-user (third_party/cross.mk); dist, deb and bench include it
@@ -265,6 +266,12 @@ DIST_BIN ?= drsjoin
 dist: $(if $(filter drsjoin,$(DIST_BIN)),all)
 	scripts/dist.sh . '$(DIST_BIN)' '$(DISTDIR)'
 
+# make deb builds the arm64 package too (third_party/cross.mk: deb-arm64),
+# cross-compiling drsjoin and, the first time, its dependencies for aarch64:
+# said before anything starts, so that a long build is no surprise.
+ifneq ($(filter deb deb-lint,$(MAKECMDGOALS)),)
+$(info make deb: builds $(DISTDIR)/drsjoin_VERSION_amd64.deb and the aarch64 package $(DISTDIR)/drsjoin_VERSION_arm64.deb (cross-compiled: the aarch64 build, and its dependencies the first time, come first))
+endif
 deb: $(if $(filter drsjoin,$(DIST_BIN)),all)
 	rm -rf '$(DISTDIR)/deb-root'
 	$(MAKE) --no-print-directory install DESTDIR='$(abspath $(DISTDIR))/deb-root' PREFIX=/usr \

@@ -37,6 +37,17 @@ t_check "make deb: $deb and $deb64, both in SHA256SUMS" \
        grep -q " $deb\$" "$A/SHA256SUMS" && grep -q " $deb64\$" "$A/SHA256SUMS" &&
        [ "$(wc -l <"$A/SHA256SUMS")" -eq 2 ] && [ ! -e "$A/deb-root" ] && [ ! -e "$A/deb-root-arm64" ]; echo $?)" \
     "rc $RC: $(ls "$A" | tr '\n' ' ')"
+t_check "make deb says first that it builds the aarch64 package too" \
+    "$(head -n 1 "$OUT" | grep -q "^make deb: builds $A/drsjoin_VERSION_amd64.deb and the aarch64 package $A/drsjoin_VERSION_arm64.deb (cross-compiled"; echo $?)" \
+    "$(head -n 1 "$OUT")"
+# docs/building.md's install line, expanded where both packages are: this
+# machine's alone (a glob naming both is a conflict for apt).
+cmd=$(sed -n 's|^ *apt install \(\./build/dist/drsjoin_.*\.deb\)$|\1|p' "$top/docs/building.md")
+mkdir -p "$T_WORK/g/build" && ln -s "$A" "$T_WORK/g/build/dist"
+got=$(cd "$T_WORK/g" && eval "printf '%s\n' $cmd")
+t_check "docs/building.md's apt install line names this machine's package alone, of the two" \
+    "$([ "$(wc -l <<<"$cmd")" -eq 1 ] && [ "$got" = "./build/dist/drsjoin_${version}_$(dpkg --print-architecture).deb" ] &&
+       ! grep -q 'apt install [^ ]*drsjoin_\*\.deb' "$top/docs/building.md" "$top/README.md"; echo $?)" "'$cmd' gives '$got'"
 mk_deb "$T_WORK/b"
 t_check "make deb is reproducible (both)" \
     "$(cmp "$A/$deb" "$T_WORK/b/$deb" >&2 && cmp "$A/$deb64" "$T_WORK/b/$deb64" >&2; echo $?)"

@@ -38,7 +38,7 @@ t_check "the installed binary is the one built, and runs" \
     "$(cmp -s "$DRSJOIN" "$D/usr/local/sbin/drsjoin" &&
        "$D/usr/local/sbin/drsjoin" --version | grep -q '^drsjoin [0-9]'; echo $?)"
 t_check "the installed units run the installed binary" \
-    "$(grep -qx 'ExecStart=/usr/local/sbin/drsjoin --compact join' \
+    "$(grep -qx 'ExecStart=/usr/local/sbin/drsjoin join' \
         "$D/usr/local/lib/systemd/system/drsjoin-join.service" &&
        ! grep -q /usr/sbin/ "$D"/usr/local/lib/systemd/system/*.service; echo $?)"
 t_check "the installed man page renders" \

@@ -57,6 +57,9 @@ t_check "join unit: restarts on failure after RestartSec=, without a start limit
     "$(has "$JOIN" 'Restart=on-failure' && grep -qx 'RestartSec=[1-9][0-9]*\(s\|min\)' "$JOIN" &&
        has "$JOIN" 'RestartPreventExitStatus=2 3' && has "$JOIN" 'StartLimitIntervalSec=0' &&
        ! grep -q '^Restart\(Steps\|MaxDelaySec\)=' "$JOIN"; echo $?)"
+t_check "both units: stdout (the JSON) not in the journal, stderr (the one line) in it: stderr follows stdout unless said" \
+    "$(has "$JOIN" 'StandardOutput=null' && has "$LEAVE" 'StandardOutput=null' &&
+       has "$JOIN" 'StandardError=journal' && has "$LEAVE" 'StandardError=journal'; echo $?)"
 t_check "leave unit: not joined (exit 8) is success" \
     "$(has "$LEAVE" 'SuccessExitStatus=8' && ! grep -q '^Restart=' "$LEAVE"; echo $?)"
 # What systemd does with an exit code of the join, from the unit's lists.
@@ -170,9 +173,11 @@ t_check "sandbox without ReadWritePaths=: the join fails on the read-only state 
     "$([ "$RC" -eq 7 ] && grep -q 'Read-only file system' "$ERR" && [ -z "$(ls -A "$STATE")" ]; echo $?)" "rc $RC"
 sandboxed "$JOIN" ExecStart unit
 dev=$(jget "$STATE/device.json" 'd["device_id"]')
-t_check "drsjoin-join.service's ExecStart joins under the sandbox (software keys)" \
-    "$([ "$RC" -eq 0 ] && [ -n "$dev" ] && [ "$(wc -l <"$OUT")" -eq 1 ] &&
-       [ "$(jget "$OUT" 'd["device"]["device_id"]')" = "$dev" ]; echo $?)" "rc $RC"
+t_check "drsjoin-join.service's ExecStart joins under the sandbox (software keys); stderr, the journal's, ends with the one-line summary" \
+    "$([ "$RC" -eq 0 ] && [ -n "$dev" ] && [ "$(jget "$OUT" 'd["device"]["device_id"]')" = "$dev" ] &&
+       [ "$(tail -n 1 "$ERR")" = "drsjoin: joined: device $dev in tenant $EMU_TENANT_ID" ] &&
+       ! grep -qv '^drsjoin: [a-z]' "$ERR"; echo $?)" \
+    "rc $RC: $(head -c 300 "$ERR")"
 t_check "the identity the join made is the unit's ConditionPathExists=! (the next boot skips it)" \
     "$(grep -qx "ConditionPathExists=!/var/lib/drsjoin/device.json" "$JOIN" && [ -f "$STATE/device.json" ]; echo $?)"
 t_check "under UMask=0077 only the (public) certificate is readable by others; the state dir is 0700" \

@@ -41,6 +41,8 @@ struct key {
 	int signer_failed;	/* the signer reported its own failure */
 	int signer_bad;		/* its signature did not verify */
 	size_t signer_len;	/* the length the signer returned */
+	keys_decrypt_fn decrypt;	/* signer only: RSA-OAEP (the TPM) */
+	void *decrypt_ctx;
 };
 
 static struct key *
@@ -383,6 +385,67 @@ keys_from_public_and_signer(const uint8_t *n, size_t n_len,
 fail:
 	keys_free(k);
 	return crypto_fail(EXIT_INTERNAL, ret, "keys: the signer's public key");
+}
+
+void
+keys_set_decrypter(struct key *k, keys_decrypt_fn decrypt, void *ctx)
+{
+	k->decrypt = decrypt;
+	k->decrypt_ctx = ctx;
+}
+
+/* A signer key's decryption: its decrypter, checked for the length. */
+static int
+signer_decrypt(const struct key *k, const uint8_t *in, size_t in_len,
+    uint8_t *out, size_t out_size, size_t *out_len, const char *what)
+{
+	if (k->decrypt == NULL)
+		return log_fail(EXIT_INTERNAL, "%s: this key cannot decrypt",
+		    what);
+	if (k->decrypt(k->decrypt_ctx, in, in_len, out, out_size,
+	    out_len) != 0)
+		return -1;	/* reported by the decrypter */
+	if (*out_len > out_size)
+		return log_fail(EXIT_TPM, "%s: the key's decrypter returned "
+		    "%zu bytes, more than %zu", what, *out_len, out_size);
+	return 0;
+}
+
+int
+keys_decrypt_oaep_sha1(const struct key *k, const uint8_t *in,
+    size_t in_len, uint8_t *out, size_t out_size, size_t *out_len, int code,
+    const char *what)
+{
+	mbedtls_rsa_context *rsa;
+	int ret, padding, md;
+
+	*out_len = 0;
+	if (in_len != KEYS_MODULUS_LEN)
+		return log_fail(code, "%s: the wrapped key is %zu bytes, not "
+		    "%d", what, in_len, KEYS_MODULUS_LEN);
+	if (!k->software)
+		return signer_decrypt(k, in, in_len, out, out_size, out_len,
+		    what);
+	/* The padding is the context's state: set for this call only, so
+	 * that the key signs as before afterwards. */
+	rsa = mbedtls_pk_rsa(k->pk);
+	padding = mbedtls_rsa_get_padding_mode(rsa);
+	md = mbedtls_rsa_get_md_alg(rsa);
+	ret = mbedtls_rsa_set_padding(rsa, MBEDTLS_RSA_PKCS_V21,
+	    MBEDTLS_MD_SHA1);
+	if (ret == 0)
+		ret = mbedtls_rsa_rsaes_oaep_decrypt(rsa, crypto_rng, NULL,
+		    NULL, 0, out_len, in, out, out_size);
+	mbedtls_rsa_set_padding(rsa, padding, (mbedtls_md_type_t)md);
+	if (ret != 0) {
+		/* Bad padding, a number past the modulus, too long: all are
+		 * the ciphertext's fault (crypto_fail names a broken random
+		 * generator, the blinding's, instead). */
+		*out_len = 0;
+		return crypto_fail(code, ret, "%s: the wrapped key does not "
+		    "decrypt with the transport key (RSA-OAEP)", what);
+	}
+	return 0;
 }
 
 /*

@@ -273,6 +273,63 @@ test_session_key(struct key *tk, struct key *signer, struct key *soft)
 	util_wipe(got, sizeof(got));
 }
 
+/* A decrypter that finds every ciphertext bad, as the TPM may. */
+static int
+refusing_decrypt(void *ctx, const uint8_t *in, size_t in_len, uint8_t *out,
+    size_t out_size, size_t *out_len)
+{
+	(void)ctx;
+	(void)in;
+	(void)in_len;
+	(void)out;
+	(void)out_size;
+	*out_len = 0;
+	return 1;
+}
+
+/* A decrypter-only key (a TPM transport key's shape). */
+static void
+test_decrypter_key(struct key *soft)
+{
+	uint8_t n[KEYS_MODULUS_LEN], e[KEYS_EXPONENT_MAX], got[32], hash[32];
+	uint8_t sig[KEYS_SIG_LEN];
+	const char *j = vec("session_jwe");
+	struct key *tk = NULL, *bad_tk = NULL;
+	size_t e_len = 0, sig_len = 0;
+	char *err;
+	int rc;
+
+	CHECK(keys_public_rsa(soft, n, e, &e_len) == 0 &&
+	    keys_from_public_and_decrypter(n, sizeof(n), e, e_len, soft_decrypt,
+	    soft, &tk) == 0 && jwe_session_key(j, strlen(j), tk, EXIT_NETWORK,
+	    "prt", got) == 0 && memcmp(got, session_key, sizeof(got)) == 0,
+	    "jwe: session_key_jwe unwraps with a decrypter-only key");
+	log_reset();
+	capture_begin();
+	rc = keys_from_public_and_decrypter(n, sizeof(n), e, e_len,
+	    refusing_decrypt, NULL, &bad_tk) == 0 ?
+	    jwe_session_key(j, strlen(j), bad_tk, EXIT_NETWORK, "prt", got) : 0;
+	err = capture_end();
+	CHECK_ERR(rc == -1 && log_exit_code() == EXIT_NETWORK && lines(err) == 1 &&
+	    has(err, "prt: the wrapped key does not decrypt with the transport "
+	    "key (RSA-OAEP, in the TPM)"), err,
+	    "jwe: a ciphertext the decrypter refuses is the caller's error");
+	free(err);
+	log_reset();
+	memset(hash, 1, sizeof(hash));
+	capture_begin();
+	rc = tk != NULL ? keys_sign_sha256(tk, hash, sig, sizeof(sig), &sig_len,
+	    "jwt") : 0;
+	err = capture_end();
+	CHECK_ERR(rc == -1 && has(err, "jwt: this key cannot sign"), err,
+	    "keys: a decrypter-only key does not sign");
+	free(err);
+	log_reset();
+	util_wipe(got, sizeof(got));
+	keys_free(tk);
+	keys_free(bad_tk);
+}
+
 /* The kanidm compact-jwt vector: a session key and an answer of the service. */
 static void
 test_ms_vector(void)
@@ -456,6 +513,7 @@ main(void)
 	test_rs256(dk, signer);
 	test_answers();
 	test_session_key(dk, signer, dk);
+	test_decrypter_key(dk);
 	/* The key decrypted with OAEP: it still signs PKCS#1 v1.5. */
 	test_rs256(dk, signer);
 	test_ms_vector();

@@ -74,13 +74,6 @@ split(const char *text, size_t len, const char *p[5], size_t n[5], int code,
 	return 0;
 }
 
-/* A header member as a string of at most 32 bytes, for messages. */
-static const char *
-shown(const char *s)
-{
-	return s != NULL ? s : "(none)";
-}
-
 /* Every member once, and nothing drsjoin would have to honour. */
 static int
 header_members_ok(const struct json *h, int code, const char *what)
@@ -113,7 +106,7 @@ header_is(const struct json *h, const char *key, const char *want, int code,
 		    json_get(h, key) == NULL ? "missing" : "not a string");
 	if (strcmp(v, want) != 0)
 		return log_fail(code, "%s: header: %s is '%.32s', %s expected",
-		    what, key, shown(v), want);
+		    what, key, v, want);
 	return 0;
 }
 

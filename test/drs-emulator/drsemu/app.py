@@ -19,6 +19,7 @@ class Config:
     refuse_nonce: bool = False      # 400 for any CSR carrying the nonce extension
     nonce_service: bool = True      # False: discovery names no NonceService
     auth_service: bool = True       # False: discovery names no AuthenticationService
+    prt_jwe_gcm: bool = False       # PRT answers as AES-GCM (12-byte IV), not the observed CBC
 
     def as_json(self):
         return dict(self.__dict__)

@@ -78,6 +78,9 @@ def parse_args(argv):
     g.add_argument("--no-nonce-service", dest="nonce_service", action="store_false")
     g.add_argument("--auth-service", dest="auth_service", action="store_true", default=None)
     g.add_argument("--no-auth-service", dest="auth_service", action="store_false")
+    g.add_argument("--prt-jwe-gcm", dest="prt_jwe_gcm", action="store_true", default=None,
+                   help="PRT answers as AES-GCM (12-byte IV) instead of the observed AES-CBC")
+    g.add_argument("--no-prt-jwe-gcm", dest="prt_jwe_gcm", action="store_false")
     g.add_argument("--nonce-lifetime", type=float, metavar="S")
     g.add_argument("--device-code-interval", type=int, metavar="S")
     g.add_argument("--device-code-lifetime", type=int, metavar="S")
@@ -98,6 +101,20 @@ def parse_args(argv):
     r.add_argument("--upn")
     r.add_argument("--tid")
     r.add_argument("--client-id")
+    u = sub.add_parser("user", help="add a user with a password (read from stdin) for the "
+                       "PRT's password grant")
+    u.add_argument("--upn", required=True)
+    v = sub.add_parser("revoke-prt", help="revoke the PRTs of a user (default: every user)")
+    v.add_argument("--upn")
+    ag = sub.add_parser("age-prt", help="move a user's PRTs back in time (past 4 hours: "
+                        "14400; past their lifetime: 1209600)")
+    ag.add_argument("--upn")
+    ag.add_argument("--seconds", type=float, required=True)
+    dv = sub.add_parser("device", help="disable or enable a device")
+    dv.add_argument("--device-id", required=True)
+    onoff = dv.add_mutually_exclusive_group(required=True)
+    onoff.add_argument("--disable", dest="disabled", action="store_true", default=None)
+    onoff.add_argument("--enable", dest="disabled", action="store_false")
     return p.parse_args(argv)
 
 
@@ -128,7 +145,7 @@ def main(argv=None):
         out = call(base, "GET", "/status")
     elif a.cmd == "config":
         body = {k: getattr(a, k) for k in ("require_nonce", "refuse_nonce", "nonce_service",
-                                           "auth_service",
+                                           "auth_service", "prt_jwe_gcm",
                                            "nonce_lifetime",
                                            "device_code_interval", "device_code_lifetime",
                                            "device_code_message")
@@ -152,5 +169,14 @@ def main(argv=None):
         print(call(base, "POST", "/refresh-token",
                    {"upn": a.upn, "tid": a.tid, "client_id": a.client_id})["refresh_token"])
         return 0
+    elif a.cmd == "user":
+        password = sys.stdin.readline().rstrip("\n")
+        out = call(base, "POST", "/user", {"upn": a.upn, "password": password})
+    elif a.cmd == "revoke-prt":
+        out = call(base, "POST", "/prt/revoke", {"upn": a.upn})
+    elif a.cmd == "age-prt":
+        out = call(base, "POST", "/prt/age", {"upn": a.upn, "seconds": a.seconds})
+    elif a.cmd == "device":
+        out = call(base, "POST", "/device", {"device_id": a.device_id, "disabled": a.disabled})
     print(json.dumps(out, indent=1))
     return 0

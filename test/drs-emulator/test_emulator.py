@@ -2459,7 +2459,7 @@ def use_prt(prt, session_key, v2=False, **extra):
          "iss": "aad:brokerplugin", "aud": "login.microsoftonline.com",
          "iat": int(time.time()), "exp": int(time.time()) + 300}
     c.update(extra)
-    return prt_post(hs256(session_key, c, v2=v2))
+    return prt_post(hs256(session_key, {k: v for k, v in c.items() if v is not None}, v2=v2))
 
 
 def jwt_claims(token):
@@ -2564,6 +2564,12 @@ def _():
            % (BROKER, c["request_nonce"], c["refresh_token"])).encode()
     r = prt_post(hs256(sk, c, v2=True, payload=odd))
     eq(r.status, 200, "v2 over odd payload bytes (%r)" % r)
+    # Without a resource (roadlib's id-token-only request): no access token.
+    r = use_prt(a["refresh_token"], sk, resource=None, scope="openid")
+    check(r.status == 200, "no resource: %r" % r)
+    body, _ = open_answer(r.data.decode(), sk)
+    check("access_token" not in body and body["refresh_token"] and body["id_token"],
+          "no resource: %s" % sorted(body))
     expect_login(use_prt(a["refresh_token"], os.urandom(32)), 400, "invalid_grant", 50013,
                  "KDF v1")
     expect_login(use_prt(a["refresh_token"], os.urandom(32), v2=True), 400, "invalid_grant",

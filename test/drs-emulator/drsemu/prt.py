@@ -332,20 +332,22 @@ def prt_use(emu, req, tenant, header, claims, payload, signing_input, sig):
 
 def _access_answer(emu, rec, user, client_id, claims, scope, now):
     res = claims.get("resource") or (login._resource_of(scope) if scope else None)
+    body = {"token_type": "Bearer", "scope": scope or "openid",
+            "refresh_token": emu.state.new_refresh_token(dict(user, client_id=client_id)),
+            "id_token": unsigned_jwt({"oid": user["oid"], "tid": user["tid"],
+                                      "upn": user["upn"], "aud": client_id, "iat": now,
+                                      "exp": now + 3600})}
     if not res:
-        raise login._missing("resource")
+        return body         # roadlib: an id token and refresh token, no access token
     login._check_resource(res)
     c = tokens.access_claims(user["tid"], user["upn"], aud=res, oid=user["oid"],
                              appid=client_id, now=now)
     c["deviceid"] = rec["device_id"]
     c["amr"] = ["pwd", "rsa"]
-    access = tokens.sign(c, emu.pki.token_key, tokens.kid_of(emu.pki.token_cert))
-    return {"token_type": "Bearer", "resource": res, "expires_in": "3599",
-            "ext_expires_in": "3599", "expires_on": str(now + 3599), "access_token": access,
-            "refresh_token": emu.state.new_refresh_token(dict(user, client_id=client_id)),
-            "id_token": unsigned_jwt({"oid": user["oid"], "tid": user["tid"],
-                                      "upn": user["upn"], "aud": client_id, "iat": now,
-                                      "exp": now + 3600})}
+    body.update(resource=res, expires_in="3599", ext_expires_in="3599",
+                expires_on=str(now + 3599),
+                access_token=tokens.sign(c, emu.pki.token_key, tokens.kid_of(emu.pki.token_cert)))
+    return body
 
 
 # -- control (emuctl) -----------------------------------------------------------------

@@ -2626,6 +2626,68 @@ def _():
     expect_login(prt_post(rs256(rt_claims(), S.dk, cert)), 400, "invalid_grant", 700003)
 
 
+NATIVE = "https://login.microsoftonline.com/common/oauth2/nativeclient"
+
+
+def sso_cookie(prt, session_key, v2=False, **extra):
+    """x-ms-RefreshTokenCredential as roadtx makes it: no typ, ctx[, kdf_ver 2]."""
+    c = {"refresh_token": prt, "is_primary": "true", "request_nonce": srv_nonce()}
+    c.update(extra)
+    c = {k: v for k, v in c.items() if v is not None}
+    ctx, payload = os.urandom(24), json.dumps(c).encode()
+    header = {"alg": "HS256", "ctx": b64(ctx)}
+    if v2:
+        header["kdf_ver"] = 2
+    key = prt_kdf(session_key, hashlib.sha256(ctx + payload).digest() if v2 else ctx)
+    return jws(header, payload, lambda s: hmac.new(key, s, hashlib.sha256).digest())
+
+
+def authorize(cookie, tenant=None, **params):
+    q = {"client_id": BROKER, "response_type": "code", "redirect_uri": NATIVE,
+         "resource": "https://graph.microsoft.com", "sso_nonce": srv_nonce()}
+    q.update(params)
+    headers = {"Cookie": "x-ms-RefreshTokenCredential=" + cookie} if cookie else {}
+    return S.emu.get("/%s/oauth2/authorize?%s" % (tenant or S.emu.tid, urllib.parse.urlencode(
+        {k: v for k, v in q.items() if v is not None})), headers=headers)
+
+
+def redeem(code, **extra):
+    f = {"grant_type": "authorization_code", "code": code, "client_id": BROKER,
+         "redirect_uri": NATIVE, "resource": "https://graph.microsoft.com"}
+    f.update(extra)
+    return token_post(f)
+
+
+@case("PRT: the SSO cookie on /authorize (KDF v1 and v2) answers 302 with a code; the code grant gives a token with deviceid, once")
+def _():
+    device_id, cert, a, sk = new_prt()
+    for v2 in (False, True):
+        r = authorize(sso_cookie(a["refresh_token"], sk, v2=v2), state="st8")
+        eq(r.status, 302, "authorize status (%r)" % r)
+        loc = urllib.parse.urlsplit(r.headers["Location"])
+        eq(loc.scheme + "://" + loc.netloc + loc.path, NATIVE, "redirect")
+        q = urllib.parse.parse_qs(loc.query)
+        eq(q["state"], ["st8"], "state")
+        t = redeem(q["code"][0])
+        check(t.status == 200, "code grant: %r" % t)
+        eq(jwt_claims(t.json["access_token"])["deviceid"], device_id, "deviceid")
+    expect_login(redeem(q["code"][0]), 400, "invalid_grant", 54005)
+    r = authorize(sso_cookie(a["refresh_token"], sk))
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(r.headers["Location"]).query)["code"][0]
+    expect_login(redeem(code, redirect_uri="https://evil.example/"), 400, "invalid_grant", 70000)
+    # The cookie without request_nonce: its iat must be recent.
+    eq(authorize(sso_cookie(a["refresh_token"], sk, request_nonce=None,
+                            iat=str(int(time.time())))).status, 302, "iat cookie")
+    expect_login(authorize(sso_cookie(a["refresh_token"], sk, request_nonce=None,
+                                      iat=str(int(time.time()) - 3600))), 400, "invalid_grant",
+                 50138)
+    expect_login(authorize(sso_cookie(a["refresh_token"], os.urandom(32))), 400,
+                 "invalid_grant", 50013)
+    expect_login(authorize(None), 400, "interaction_required", 50058)
+    expect_login(authorize(sso_cookie(a["refresh_token"], sk), tenant=EXTRA_TID), 400,
+                 "invalid_grant", 50020)
+
+
 @case("PRT: emuctl user (password on stdin), device --disable/--enable, age-prt, revoke-prt, config --prt-jwe-gcm")
 def _():
     ctl = [EMUCTL, "--state-dir", S.emu.dir]

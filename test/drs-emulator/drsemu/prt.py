@@ -20,10 +20,12 @@ import base64
 import binascii
 import hashlib
 import hmac
+import http.cookies
 import json
 import os
 import re
 import time
+import urllib.parse
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -159,6 +161,8 @@ def token_v1(emu, req, tenant):
     if grant == "srv_challenge":
         login._tenant(emu, tenant)
         return Response(200, {"Nonce": emu.state.new_prt_nonce(emu.config.nonce_lifetime)})
+    if grant == "authorization_code":
+        return code_grant(emu, req, tenant, form)
     if grant != JWT_BEARER:
         return login.token_v1(emu, req, tenant)
     t = login._tenant(emu, tenant)
@@ -348,6 +352,81 @@ def _access_answer(emu, rec, user, client_id, claims, scope, now):
                 expires_on=str(now + 3599),
                 access_token=tokens.sign(c, emu.pki.token_key, tokens.kid_of(emu.pki.token_cert)))
     return body
+
+
+# -- the browser SSO cookie: /authorize, then the authorization_code grant ---------------
+
+COOKIE = "x-ms-RefreshTokenCredential"
+COOKIE_LIFETIME = 300           # a cookie without request_nonce: its iat this recent
+
+
+def _cookie_of(req):
+    """The cookie's JWT: from the Cookie header, else a header of its name."""
+    jar = http.cookies.SimpleCookie()
+    try:
+        jar.load(req.header("Cookie") or "")
+    except http.cookies.CookieError:
+        raise _bad_request("The Cookie header does not parse.")
+    if COOKIE in jar:
+        return jar[COOKIE].value
+    if req.header(COOKIE):
+        return req.header(COOKIE)
+    raise LoginError(400, "interaction_required", 50058, "A silent sign-in request was sent "
+                     "but no user is signed in: no %s cookie." % COOKIE)
+
+
+def authorize(emu, req, tenant):
+    t = login._tenant(emu, tenant)
+    client_id, redirect = req.param("client_id"), req.param("redirect_uri")
+    if not client_id or not redirect:
+        raise login._missing("client_id" if not client_id else "redirect_uri")
+    if req.param("response_type") != "code":
+        raise _bad_request("response_type %r: code expected." % req.param("response_type"))
+    header, claims, payload, signing_input, sig = split_jwt(_cookie_of(req))
+    if header.get("alg") != "HS256":
+        raise _bad_request("The %s cookie's alg %r is not HS256." % (COOKIE, header.get("alg")))
+    rec = _prt_record(emu, claims.get("refresh_token"))
+    _check_hs256(rec, header, payload, signing_input, sig)
+    if "request_nonce" in claims:
+        _nonce_ok(emu, claims)
+    elif not abs(time.time() - float(claims.get("iat") or 0)) <= COOKIE_LIFETIME:
+        raise _bad_grant("The cookie has neither a request_nonce nor a recent iat.", 50138)
+    if t is not None and t.id != rec["tid"]:
+        raise _bad_grant("The PRT is of tenant %s, not %s." % (rec["tid"], t.id), 50020)
+    code = emu.state.new_auth_code({
+        "upn": rec["upn"], "oid": rec["oid"], "tid": rec["tid"], "device_id": rec["device_id"],
+        "client_id": client_id, "redirect_uri": redirect,
+        "resource": req.param("resource") or login._resource_of(req.param("scope") or "")})
+    query = {"code": code}
+    if req.param("state"):
+        query["state"] = req.param("state")
+    sep = "&" if "?" in redirect else "?"
+    req.log["prt_cookie_user"] = rec["upn"]
+    return Response(302, b"", headers={"Location": redirect + sep +
+                                       urllib.parse.urlencode(query)}, content_type="text/html")
+
+
+def code_grant(emu, req, tenant, form):
+    """authorization_code: the code of /authorize, once, for its client and redirect."""
+    t = login._tenant(emu, tenant)
+    rec = emu.state.take_auth_code(login._need(form, "code"))
+    if rec is None:
+        raise _bad_grant("The authorization code is unknown to this emulator.", 9002313)
+    if rec["used"]:
+        raise _bad_grant("The authorization code was already redeemed.", 54005)
+    if time.time() >= rec["expires"]:
+        raise _bad_grant("The authorization code has expired.", 70008)
+    if form.get("client_id") != rec["client_id"] or form.get("redirect_uri") != rec["redirect_uri"]:
+        raise _bad_grant("The code was issued to client %s for %s." % (rec["client_id"],
+                                                                       rec["redirect_uri"]))
+    if t is not None and t.id != rec["tid"]:
+        raise _bad_grant("The code is of tenant %s, not %s." % (rec["tid"], t.id), 50020)
+    if emu.state.device(rec["device_id"]) is None:
+        raise _device_gone(rec["device_id"])
+    user = {k: rec[k] for k in ("upn", "oid", "tid")}
+    claims = {"resource": form.get("resource") or rec["resource"], "scope": form.get("scope")}
+    return Response(200, _access_answer(emu, rec, user, rec["client_id"], claims,
+                                        form.get("scope") or "", int(time.time())))
 
 
 # -- control (emuctl) -----------------------------------------------------------------

@@ -28,6 +28,7 @@ ROUTES = [
     (r"/enrollmentserver/device/(?P<device_id>[^/]+)/?", "delete", {"DELETE": drs.delete}),
     (r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", "token", {"POST": login.token}),
     (r"/(?P<tenant>[^/]+)/oauth2/token", "token", {"POST": prt.token_v1}),
+    (r"/(?P<tenant>[^/]+)/oauth2/(?:v2\.0/)?authorize", "token", {"GET": prt.authorize}),
     (r"/(?P<tenant>[^/]+)/oauth2/v2\.0/devicecode", "token", {"POST": login.devicecode}),
     (r"/(?P<tenant>[^/]+)/oauth2/devicecode", "token", {"POST": login.devicecode_v1}),
     (r"/(?P<tenant>[^/]+)/discovery/(?:v2\.0/)?keys", "token", {"GET": login.keys}),

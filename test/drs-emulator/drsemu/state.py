@@ -51,7 +51,7 @@ class State:
         else:
             self.data = {}
         for k in ("devices", "nonces", "device_codes", "refresh_tokens", "prt_nonces", "prts",
-                  "users"):
+                  "users", "auth_codes"):
             self.data.setdefault(k, {})
         self.data["version"] = 1
         if not os.path.exists(self.path):
@@ -274,6 +274,32 @@ class State:
             change = self._changed() if hits else 0
         self.save(change)
         return len(hits)
+
+    def new_auth_code(self, record, lifetime=600):
+        """An authorization code (the SSO cookie's /authorize), used once."""
+        code = "0.AUTH" + secrets.token_urlsafe(96)
+        now = time.time()
+        with self.lock:
+            codes = self.data["auth_codes"]
+            for k in [k for k, c in codes.items() if c["expires"] + 3600 < now]:
+                del codes[k]
+            codes[_hash(code)] = dict(record, expires=now + lifetime, used=False)
+            change = self._changed()
+        self.save(change)
+        return code
+
+    def take_auth_code(self, code):
+        """The code's record, marked used; None when unknown. The caller
+        checks used and expires on the record as it was."""
+        with self.lock:
+            rec = self.data["auth_codes"].get(_hash(code or ""))
+            if rec is None:
+                return None
+            was = dict(rec)
+            rec["used"] = True
+            change = self._changed()
+        self.save(change)
+        return was
 
     def set_user(self, record):
         with self.lock:

@@ -2575,6 +2575,13 @@ def _():
     expect_login(use_prt(a["refresh_token"], os.urandom(32), v2=True), 400, "invalid_grant",
                  50013, "KDF v2")
     expect_login(use_prt("0.AVPRT-not-one", sk), 400, "invalid_grant", 9002313)
+    for path in ("/%s/oauth2/token", "/%s/oauth2/v2.0/token"):
+        r = S.emu.call("POST", path % S.emu.tid, body=urllib.parse.urlencode({
+            "grant_type": "refresh_token", "refresh_token": a["refresh_token"],
+            "client_id": BROKER, "resource": "https://graph.microsoft.com",
+            "scope": "https://graph.microsoft.com/.default"}).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        expect_login(r, 400, "invalid_grant", 7000016)
 
 
 @case("PRT: the AES-GCM answer (12-byte IV, header as AAD) behind config prt_jwe_gcm")
@@ -2686,6 +2693,27 @@ def _():
     expect_login(authorize(None), 400, "interaction_required", 50058)
     expect_login(authorize(sso_cookie(a["refresh_token"], sk), tenant=EXTRA_TID), 400,
                  "invalid_grant", 50020)
+
+
+@case("PRT: the device-only token (grant_type device_token, roadlib's get_token_for_device): answered, then disabled, then deleted")
+def _():
+    device_id, _, cert = joined_device(S.dk, "prt-devtok")
+
+    def ask():
+        c = {"resource": "https://graph.microsoft.com", "client_id": BROKER,
+             "request_nonce": srv_nonce(), "grant_type": "device_token", "iss": "aad:brokerplugin",
+             "redirect_uri": "ms-appx-web://Microsoft.AAD.BrokerPlugin/" + BROKER}
+        return prt_post(rs256(c, S.dk, cert), tgt=None, client_info=None)
+    r = ask()
+    check(r.status == 200, "device token: %r" % r)
+    c = jwt_claims(r.json["access_token"])
+    eq((c["deviceid"], c["idtyp"], c["tid"]), (device_id, "device", S.emu.tid), "device claims")
+    S.emu.ctl("POST", "/device", {"device_id": device_id, "disabled": True})
+    expect_login(ask(), 400, "invalid_grant", 135011)
+    S.emu.ctl("POST", "/device", {"device_id": device_id, "disabled": False})
+    pair = write_pair("prt-devtok-" + device_id, cert, S.dk)
+    eq(delete(device_id, cert=pair).status, 200, "leave")
+    expect_login(ask(), 400, "invalid_grant", 700003)
 
 
 @case("PRT: emuctl user (password on stdin), device --disable/--enable, age-prt, revoke-prt, config --prt-jwe-gcm")

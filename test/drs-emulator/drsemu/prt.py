@@ -239,9 +239,33 @@ def _user_of(emu, claims):
                      "neither refresh_token nor password." % grant)
 
 
+def device_token(emu, req, tenant, device, claims):
+    """grant_type device_token (roadlib's get_token_for_device): a token for
+    the device alone; whether it is answered is what says the device still
+    authenticates (deleted: AADSTS700003, disabled: AADSTS135011)."""
+    if tenant is not None and tenant.id != device["tenant_id"]:
+        raise _bad_grant("The device %s is of tenant %s, not %s." % (
+            device["device_id"], device["tenant_id"], tenant.id), 50020)
+    res = claims.get("resource")
+    if not res:
+        raise login._missing("resource")
+    login._check_resource(res)
+    now = int(time.time())
+    c = {"aud": res, "iss": tokens.issuer_v1(device["tenant_id"]), "iat": now, "nbf": now,
+         "exp": now + 3600, "tid": device["tenant_id"], "deviceid": device["device_id"],
+         "appid": claims.get("client_id"), "oid": device["device_id"], "sub": device["device_id"],
+         "idtyp": "device", "ver": "1.0"}
+    req.log["device_token"] = device["device_id"]
+    return Response(200, {"token_type": "Bearer", "resource": res, "expires_in": "3599",
+                          "expires_on": str(now + 3599), "access_token": tokens.sign(
+                              c, emu.pki.token_key, tokens.kid_of(emu.pki.token_cert))})
+
+
 def prt_request(emu, req, tenant, header, claims, signing_input, sig):
     device = _device_of_cert(emu, header, signing_input, sig)
     _nonce_ok(emu, claims)
+    if claims.get("grant_type") == "device_token":
+        return device_token(emu, req, tenant, device, claims)
     scope = str(claims.get("scope") or "").split()
     if "openid" not in scope or "aza" not in scope:
         raise LoginError(400, "invalid_scope", 70011, "The scope of a PRT request must hold "

@@ -2716,6 +2716,58 @@ def _():
     expect_login(ask(), 400, "invalid_grant", 700003)
 
 
+@case("PRT: faults of route prt: status with Retry-After, aadsts, and answers that lie (malformed, wrong_ctx, bad_padding, wrong_tenant)")
+def _():
+    device_id, cert, a, sk = new_prt()
+    S.emu.fault(route="prt", status=503, retry_after=7)
+    r = token_post({"grant_type": "srv_challenge"}, "common")
+    expect_login(r, 503, "temporarily_unavailable", 90033)
+    eq(r.headers["Retry-After"], "7", "Retry-After")
+
+    def hs_request():
+        return hs256(sk, {"grant_type": "refresh_token", "refresh_token": a["refresh_token"],
+                          "request_nonce": srv_nonce(), "client_id": BROKER,
+                          "resource": "https://graph.microsoft.com"})
+
+    def with_fault(request, **spec):
+        S.emu.fault(route="prt", **spec)
+        return prt_post(request)
+    expect_login(with_fault(hs_request(), aadsts=700082), 400, "invalid_grant", 700082)
+    r = with_fault(hs_request(), prt_answer="malformed")
+    eq((r.status, len(r.data.decode().split("."))), (200, 4), "malformed: 4 parts")
+    for lie in ("wrong_ctx", "bad_padding"):
+        r = with_fault(hs_request(), prt_answer=lie)
+        eq(r.status, 200, lie)
+        try:
+            open_answer(r.data.decode(), sk)
+            raise Failure("%s: the answer decrypted" % lie)
+        except ValueError:
+            pass
+    r = with_fault(hs_request(), prt_answer="wrong_tenant")
+    body, _ = open_answer(r.data.decode(), sk)
+    check(jwt_claims(body["access_token"])["tid"] not in (S.emu.tid, EXTRA_TID),
+          "wrong_tenant: access token tid %s" % jwt_claims(body["access_token"])["tid"])
+    req = rs256(rt_claims(), S.dk, cert)
+    r = with_fault(req, prt_answer="wrong_tenant")
+    check(r.status == 200 and jwt_claims(r.json["id_token"])["tid"] != S.emu.tid and
+          json.loads(b64url_decode(r.json["client_info"]))["utid"] != S.emu.tid,
+          "wrong_tenant PRT answer: %r" % r)
+    r = with_fault(rs256(rt_claims(), S.dk, cert), prt_answer="malformed")
+    eq(len(r.json["session_key_jwe"].split(".")), 4, "malformed session_key_jwe")
+    # Faults of route prt are taken by PRT requests only; bad specs are refused.
+    S.emu.fault(route="prt", status=500)
+    eq(S.emu.get("/%s/discovery/v2.0/keys" % S.emu.tid).status, 200, "keys untouched")
+    expect_login(token_post({"grant_type": "srv_challenge"}), 500, "temporarily_unavailable",
+                 90033)
+    for spec in ({"route": "prt", "drop": True}, {"route": "token", "prt_answer": "malformed"},
+                 {"route": "prt", "prt_answer": "lie"}):
+        eq(S.emu.ctl("POST", "/faults", spec)[0], 400, "refused fault %r" % spec)
+    out = json.loads(run(EMUCTL, "--state-dir", S.emu.dir, "fault", "--route", "prt",
+                         "--prt-answer", "bad_padding").stdout)
+    eq(out["armed"]["prt_answer"], "bad_padding", "emuctl fault --prt-answer")
+    S.emu.clear()
+
+
 @case("PRT: emuctl user (password on stdin), device --disable/--enable, age-prt, revoke-prt, config --prt-jwe-gcm")
 def _():
     ctl = [EMUCTL, "--state-dir", S.emu.dir]

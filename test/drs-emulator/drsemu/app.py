@@ -57,6 +57,7 @@ class Request:
     warnings: list = field(default_factory=list)
     log: dict = field(default_factory=dict)   # extra fields for requests.jsonl
     wrong_key_cert: bool = False     # fault: certify another key than the CSR's
+    prt_fault: str = None            # fault prt_answer: how a PRT answer lies (prt.py)
     origin: str = None               # https://HOST:PORT as the client addressed us
     host: str = None                 # HOST of that (lower case, no port)
 

@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 
 from .cli import INFO_FILE
-from .faults import ROUTES
+from .faults import PRT_ANSWERS, ROUTES
 from .throttle import ROUTES as THROTTLE_ROUTES, ThrottleError, parse_spec
 
 
@@ -58,9 +58,13 @@ def parse_args(argv):
     f.add_argument("--non-json", action="store_true", help="answer an HTML page")
     f.add_argument("--wrong-key-cert", action="store_true",
                    help="join: certify another key than the CSR's")
-    f.add_argument("--aadsts", type=int, metavar="CODE", help="token: fail with this AADSTS code")
+    f.add_argument("--aadsts", type=int, metavar="CODE",
+                   help="token, prt: fail with this AADSTS code")
     f.add_argument("--oauth-error", metavar="NAME",
                    help="token: fail with this OAuth error (slow_down, authorization_pending, ...)")
+    f.add_argument("--prt-answer", choices=PRT_ANSWERS,
+                   help="prt: answer a PRT request with a lie (malformed JWE, wrong ctx, bad "
+                   "padding, another tenant)")
     f.add_argument("--echo", choices=("text", "json", "html"),
                    help="answer an error (--status, default 400) repeating the request body")
     c = sub.add_parser("clear", help="disarm faults")
@@ -124,7 +128,8 @@ def main(argv=None):
     out = None
     if a.cmd == "fault":
         spec = {"route": a.route, "count": a.count}
-        for k in ("status", "retry_after", "delay", "aadsts", "oauth_error", "echo"):
+        for k in ("status", "retry_after", "delay", "aadsts", "oauth_error", "echo",
+                  "prt_answer"):
             if getattr(a, k) is not None:
                 spec[k] = getattr(a, k)
         for k in ("drop", "truncate", "non_json", "wrong_key_cert"):

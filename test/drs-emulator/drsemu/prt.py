@@ -44,6 +44,7 @@ PASSWORD_CLIENT_ID = "38aa3b87-a06d-4817-b275-7a316988d93b"
 PRT_LIFETIME = 1209599          # refresh_token_expires_in seen from the service
 LABEL = b"AzureAD-SecureConversation"
 API_VERSIONS = ("2.0", "2.2")   # libhimmelblau and AADInternals; roadtx
+OTHER_TENANT = "00000000-0000-4000-8000-00000000bad1"   # fault wrong_tenant
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 
 
@@ -128,13 +129,16 @@ def wrap_session_key(transport_key_b64, session_key):
                      tokens.b64url(sealed[-16:])])
 
 
-def encrypt_answer(emu, session_key, plaintext):
-    """A JWE answer: alg dir, a fresh ctx, the KDF v1 key of it."""
+def encrypt_answer(emu, session_key, plaintext, fault=None):
+    """A JWE answer: alg dir, a fresh ctx, the KDF v1 key of it. fault
+    (prt_answer): malformed drops the tag part, wrong_ctx derives the key
+    from another ctx than the header's, bad_padding ends CBC's padding with
+    a byte of 17."""
     ctx = os.urandom(24)
     header = tokens.b64url(json.dumps({"alg": "dir", "enc": "A256GCM",
                                        "ctx": base64.b64encode(ctx).decode()},
                                       separators=(",", ":")).encode())
-    key = kdf(session_key, ctx)
+    key = kdf(session_key, os.urandom(24) if fault == "wrong_ctx" else ctx)
     if emu.config.prt_jwe_gcm:
         iv = os.urandom(12)
         sealed = AESGCM(key).encrypt(iv, plaintext, header.encode())
@@ -142,10 +146,14 @@ def encrypt_answer(emu, session_key, plaintext):
     else:
         iv = os.urandom(16)
         padder = sympadding.PKCS7(128).padder()
+        padded = padder.update(plaintext) + padder.finalize()
+        if fault == "bad_padding":
+            padded = padded[:-1] + b"\x11"
         enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-        ct = enc.update(padder.update(plaintext) + padder.finalize()) + enc.finalize()
+        ct = enc.update(padded) + enc.finalize()
         tag = b""
-    return ".".join([header, "", tokens.b64url(iv), tokens.b64url(ct), tokens.b64url(tag)])
+    parts = [header, "", tokens.b64url(iv), tokens.b64url(ct), tokens.b64url(tag)]
+    return ".".join(parts[:4] if fault == "malformed" else parts)
 
 
 def unsigned_jwt(claims):
@@ -155,9 +163,30 @@ def unsigned_jwt(claims):
 
 # -- the routes -----------------------------------------------------------------
 
+def take_fault(emu, req):
+    """A fault armed for route prt: raised (status, aadsts), slept (delay), or
+    the prt_answer that makes the answer lie, for the handler to apply."""
+    f = emu.faults.take_own("prt")
+    if f is None:
+        return None
+    req.log["prt_fault"] = f
+    if "delay" in f:
+        time.sleep(f["delay"])
+    if "aadsts" in f:
+        raise login.fault_error(f["aadsts"])
+    if "status" in f:
+        headers = {"Retry-After": str(f["retry_after"])} if "retry_after" in f else None
+        raise LoginError(f["status"], "temporarily_unavailable",
+                         90033 if f["status"] >= 500 else 50196,
+                         "drs-emulator fault: HTTP %d." % f["status"], headers)
+    return f.get("prt_answer")
+
+
 def token_v1(emu, req, tenant):
     form = login.parse_form(req)
     grant = form.get("grant_type")
+    if grant in ("srv_challenge", "authorization_code", JWT_BEARER):
+        req.prt_fault = take_fault(emu, req)
     if grant == "srv_challenge":
         login._tenant(emu, tenant)
         return Response(200, {"Nonce": emu.state.new_prt_nonce(emu.config.nonce_lifetime)})
@@ -281,9 +310,11 @@ def prt_request(emu, req, tenant, header, claims, signing_input, sig):
                                    issued=now, renewed=now, expires=now + PRT_LIFETIME,
                                    revoked=False))
     req.log.update(prt_user=user["upn"], device_id=device["device_id"])
-    return Response(200, dict(
-        _prt_fields(user, token, now),
-        session_key_jwe=wrap_session_key(device["transport_key"], session_key)))
+    shown = dict(user, tid=OTHER_TENANT) if req.prt_fault == "wrong_tenant" else user
+    skj = wrap_session_key(device["transport_key"], session_key)
+    if req.prt_fault == "malformed":
+        skj = skj.rsplit(".", 1)[0]
+    return Response(200, dict(_prt_fields(shown, token, now), session_key_jwe=skj))
 
 
 def _prt_fields(user, token, now):
@@ -347,15 +378,17 @@ def prt_use(emu, req, tenant, header, claims, payload, signing_input, sig):
     user = {k: rec[k] for k in ("upn", "oid", "tid")}
     scope = str(claims.get("scope") or "")
     now = int(time.time())
+    # fault wrong_tenant: the answer names another tenant than the PRT's.
+    shown = dict(user, tid=OTHER_TENANT) if req.prt_fault == "wrong_tenant" else user
     if "aza" in scope.split():
         token = emu.state.new_prt(dict(rec, issued=now, renewed=now, expires=now + PRT_LIFETIME))
         req.log.update(prt_renewed=user["upn"])
-        body = _prt_fields(user, token, now)
+        body = _prt_fields(shown, token, now)
     else:
-        body = _access_answer(emu, rec, user, client_id, claims, scope, now)
+        body = _access_answer(emu, rec, shown, client_id, claims, scope, now)
     plain = json.dumps(body, separators=(",", ":")).encode()
-    return Response(200, encrypt_answer(emu, bytes.fromhex(rec["session_key"]), plain).encode(),
-                    content_type="application/jwt")
+    return Response(200, encrypt_answer(emu, bytes.fromhex(rec["session_key"]), plain,
+                                        req.prt_fault).encode(), content_type="application/jwt")
 
 
 def _access_answer(emu, rec, user, client_id, claims, scope, now):
@@ -400,6 +433,7 @@ def _cookie_of(req):
 
 
 def authorize(emu, req, tenant):
+    take_fault(emu, req)
     t = login._tenant(emu, tenant)
     client_id, redirect = req.param("client_id"), req.param("redirect_uri")
     if not client_id or not redirect:

@@ -2754,6 +2754,11 @@ def _():
           "wrong_tenant PRT answer: %r" % r)
     r = with_fault(rs256(rt_claims(), S.dk, cert), prt_answer="malformed")
     eq(len(r.json["session_key_jwe"].split(".")), 4, "malformed session_key_jwe")
+    # A PRT request takes no second fault of route any (the server took one).
+    S.emu.fault(route="any", delay=0.01)
+    S.emu.fault(route="any", status=500)
+    eq(token_post({"grant_type": "srv_challenge"}).status, 200, "delayed only")
+    eq(token_post({"grant_type": "srv_challenge"}).status, 500, "then the second any fault")
     # Faults of route prt are taken by PRT requests only; bad specs are refused.
     S.emu.fault(route="prt", status=500)
     eq(S.emu.get("/%s/discovery/v2.0/keys" % S.emu.tid).status, 200, "keys untouched")

@@ -2773,7 +2773,7 @@ def _():
     S.emu.clear()
 
 
-@case("PRT: emuctl user (password on stdin), device --disable/--enable, age-prt, revoke-prt, config --prt-jwe-gcm")
+@case("PRT: emuctl user (password on stdin), device --disable/--enable/--delete, age-prt, revoke-prt, config --prt-jwe-gcm")
 def _():
     ctl = [EMUCTL, "--state-dir", S.emu.dir]
     upn = "emuctl-user@" + S.emu.domain
@@ -2803,6 +2803,12 @@ def _():
     prt, sk = r.json["refresh_token"], unwrap(r.json["session_key_jwe"])
     eq(json.loads(run(*ctl, "revoke-prt", "--upn", upn).stdout)["revoked"], 2, "revoked")
     expect_login(use_prt(prt, sk), 400, "invalid_grant", 70000, "revoked")
+    c.update(request_nonce=srv_nonce())
+    r = prt_post(rs256(c, S.dk, cert))
+    prt, sk = r.json["refresh_token"], unwrap(r.json["session_key_jwe"])
+    run(*ctl, "device", "--device-id", device_id, "--delete")
+    check(device_id not in S.emu.devices(), "deleted")
+    expect_login(use_prt(prt, sk), 400, "invalid_grant", 700003)
 
 
 # ======================================================================================

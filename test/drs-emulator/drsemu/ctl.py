@@ -119,6 +119,8 @@ def parse_args(argv):
     onoff = dv.add_mutually_exclusive_group(required=True)
     onoff.add_argument("--disable", dest="disabled", action="store_true", default=None)
     onoff.add_argument("--enable", dest="disabled", action="store_false")
+    onoff.add_argument("--delete", action="store_true",
+                       help="delete it from the directory (as an administrator would)")
     return p.parse_args(argv)
 
 
@@ -182,6 +184,7 @@ def main(argv=None):
     elif a.cmd == "age-prt":
         out = call(base, "POST", "/prt/age", {"upn": a.upn, "seconds": a.seconds})
     elif a.cmd == "device":
-        out = call(base, "POST", "/device", {"device_id": a.device_id, "disabled": a.disabled})
+        out = call(base, "POST", "/device", {"device_id": a.device_id, "delete": True}
+                   if a.delete else {"device_id": a.device_id, "disabled": a.disabled})
     print(json.dumps(out, indent=1))
     return 0

@@ -516,11 +516,17 @@ def age(emu, body):
 
 
 def set_device(emu, body):
-    """Disable or enable a device: {"device_id": ID, "disabled": true|false}."""
+    """Disable or enable a device ({"device_id": ID, "disabled": true|false}),
+    or delete it as an administrator would ({"device_id": ID, "delete": true})."""
+    device_id = str(body.get("device_id", "")).lower()
+    if body.get("delete") is True:
+        rec = emu.state.delete_device(device_id)
+        if rec is None:
+            raise LookupError("no device %s" % body.get("device_id"))
+        return dict(rec, deleted=True)
     if not isinstance(body.get("disabled"), bool):
-        raise ValueError("device needs device_id and disabled (true or false)")
-    rec = emu.state.update_device(str(body.get("device_id", "")).lower(),
-                                  disabled=body["disabled"])
+        raise ValueError("device needs device_id and disabled (true or false), or delete: true")
+    rec = emu.state.update_device(device_id, disabled=body["disabled"])
     if rec is None:
         raise LookupError("no device %s" % body.get("device_id"))
     return rec

@@ -14,6 +14,7 @@
 #include "kdf.h"
 #include "keys.h"
 #include "log.h"
+#include "redact.h"
 #include "util.h"
 
 /* Bounds of the parts no one checks (session_key_jwe's IV, content, tag). */
@@ -74,19 +75,40 @@ split(const char *text, size_t len, const char *p[5], size_t n[5], int code,
 	return 0;
 }
 
+#define SHOWN_MAX	32	/* bytes of a header string shown in a message */
+
+/* A header string for a message: redacted before the cut (a service may
+ * echo a token), then cut to SHOWN_MAX bytes. */
+static void
+shown(char *dst, size_t dstsz, const char *v)
+{
+	size_t n = 0;
+	char *r = redact_text(v, strlen(v), &n);
+
+	if (r == NULL)
+		snprintf(dst, dstsz, "(not shown)");
+	else
+		snprintf(dst, dstsz, "%.*s%s", (int)(n < SHOWN_MAX ? n : SHOWN_MAX),
+		    r, n > SHOWN_MAX ? "..." : "");
+	free(r);
+}
+
 /* Every member once, and nothing drsjoin would have to honour. */
 static int
 header_members_ok(const struct json *h, int code, const char *what)
 {
 	const struct json *m, *m2;
 	const char *key;
+	char buf[SHOWN_MAX * 4 + 8];
 
 	for (m = json_first(h); m != NULL; m = json_next(m)) {
 		key = json_key(m);
 		for (m2 = json_next(m); m2 != NULL; m2 = json_next(m2))
-			if (strcmp(key, json_key(m2)) == 0)
+			if (strcmp(key, json_key(m2)) == 0) {
+				shown(buf, sizeof(buf), key);
 				return log_fail(code, "%s: header: member "
-				    "'%.32s' appears twice", what, key);
+				    "'%s' appears twice", what, buf);
+			}
 		if (strcmp(key, "zip") == 0 || strcmp(key, "crit") == 0)
 			return log_fail(code, "%s: header: '%s' is not "
 			    "supported", what, key);
@@ -100,13 +122,16 @@ header_is(const struct json *h, const char *key, const char *want, int code,
     const char *what)
 {
 	const char *v = json_get_string(h, key);
+	char buf[SHOWN_MAX * 4 + 8];
 
 	if (v == NULL)
 		return log_fail(code, "%s: header: %s is %s", what, key,
 		    json_get(h, key) == NULL ? "missing" : "not a string");
-	if (strcmp(v, want) != 0)
-		return log_fail(code, "%s: header: %s is '%.32s', %s expected",
-		    what, key, v, want);
+	if (strcmp(v, want) != 0) {
+		shown(buf, sizeof(buf), v);
+		return log_fail(code, "%s: header: %s is '%s', %s expected",
+		    what, key, buf, want);
+	}
 	return 0;
 }
 

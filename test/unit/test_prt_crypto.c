@@ -480,6 +480,36 @@ test_malformed(struct key *tk)
 	refused("too long", big, JWE_TEXT_MAX + 1, 0, tk,
 	    "token: 262145 bytes, at most 262144");
 	free(big);
+	/* A header string in a message is redacted before it is cut. */
+	{
+		const char *jwt = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1cG4iO"
+		    "iJhbGljZUBleGFtcGxlIiwidGlkIjoieCJ9.c2lnbmF0dXJlLXNpZ25h"
+		    "dHVyZS1zaWduYXR1cmU";
+		char *hj = util_asprintf("{\"alg\":\"%s\",\"enc\":"
+		    "\"A256GCM\",\"ctx\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+		    jwt);
+		char *h64 = b64url_encode((const uint8_t *)hj, strlen(hj));
+		char *t = util_asprintf("%s..AAAAAAAAAAAAAAAAAAAAAA."
+		    "AAAAAAAAAAAAAAAAAAAAAA.", h64);
+		char *err;
+		char *plain = NULL;
+		size_t n = 0;
+
+		log_reset();
+		capture_begin();
+		jwe_decrypt_answer(t, strlen(t), session_key, EXIT_NETWORK,
+		    "token", &plain, &n);
+		err = capture_end();
+		CHECK_ERR(has(err, "token: header: alg is '") &&
+		    has(err, "', dir expected") && !has(err, "eyJhbGci") &&
+		    !has(err, "eyJ1cG4i"), err,
+		    "jwe: a token in a header value is not shown");
+		free(err);
+		free(t);
+		free(h64);
+		free(hj);
+		log_reset();
+	}
 	/* A NUL inside: the length counts, not the terminator. */
 	refused("NUL inside", "a\0b.c.d.e.f", 11, 0, tk,
 	    "token: header: not valid base64");

@@ -1034,6 +1034,88 @@ tpm_sign_pss_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
 	return sign_digest(key, TPM2_ALG_RSAPSS, hash, sig, sig_size, sig_len);
 }
 
+/* 1 when the TPM says its self-test passed: it is in service. */
+static int
+in_service(struct tpm *t)
+{
+	TPM2B_MAX_BUFFER *data = NULL;
+	TPM2_RC result = TPM2_RC_FAILURE;
+	TSS2_RC rc;
+
+	rc = Esys_GetTestResult(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+	    ESYS_TR_NONE, &data, &result);
+	Esys_Free(data);
+	return rc == TSS2_RC_SUCCESS && result == TPM2_RC_SUCCESS;
+}
+
+/*
+ * The TPM refused the ciphertext itself: a value or size out of range (bad
+ * OAEP padding, a number past the modulus), as the specification has it.
+ * libtpms (swtpm) answers a bad padding with TPM_RC_FAILURE instead and
+ * stays in service: a TPM whose self-test still passes refused the
+ * ciphertext, not itself.
+ */
+static int
+ciphertext_refused(struct tpm *t, TSS2_RC rc)
+{
+	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+		return 0;
+	if (rc == TPM2_RC_FAILURE)
+		return in_service(t);
+	if (!(rc & TPM2_RC_FMT1))
+		return 0;
+	rc &= TPM2_RC_FMT1 | 0x3f;	/* the error, without its parameter */
+	return rc == TPM2_RC_VALUE || rc == TPM2_RC_SIZE;
+}
+
+int
+tpm_rsa_decrypt_oaep(void *key, const uint8_t *in, size_t in_len,
+    uint8_t *out, size_t out_size, size_t *out_len)
+{
+	const char *what = "decrypt with transport key";
+	struct tpm_key *k = key;
+	TPM2B_PUBLIC_KEY_RSA cipher;
+	TPM2B_PUBLIC_KEY_RSA *plain = NULL;
+	TPMT_RSA_DECRYPT scheme;
+	TPM2B_DATA label;
+	TSS2_RC rc;
+	int ret = -1;
+
+	*out_len = 0;
+	if (k == NULL || k->pub.sign)
+		return log_fail(EXIT_INTERNAL, "tpm: decrypt: not a "
+		    "decryption key");
+	if (in_len != RSA_BYTES)
+		return log_fail(EXIT_INTERNAL, "tpm: decrypt: %zu bytes, not "
+		    "%d", in_len, RSA_BYTES);
+	memset(&cipher, 0, sizeof(cipher));
+	memset(&scheme, 0, sizeof(scheme));
+	memset(&label, 0, sizeof(label));	/* the empty label */
+	cipher.size = RSA_BYTES;
+	memcpy(cipher.buffer, in, RSA_BYTES);
+	scheme.scheme = TPM2_ALG_OAEP;
+	scheme.details.oaep.hashAlg = TPM2_ALG_SHA1;
+	/* The session key comes back encrypted; the ciphertext is public. */
+	if (session_for(k->tpm, TPMA_SESSION_ENCRYPT, "decrypt") < 0)
+		return -1;
+	rc = Esys_RSA_Decrypt(k->tpm->esys, k->handle, k->tpm->session,
+	    ESYS_TR_NONE, ESYS_TR_NONE, &cipher, &scheme, &label, &plain);
+	if (rc != TSS2_RC_SUCCESS)
+		return ciphertext_refused(k->tpm, rc) ? 1 : fail_rc(what, rc);
+	if (plain->size > out_size) {
+		log_fail(EXIT_TPM, "tpm: %s: %u bytes from the TPM, more than "
+		    "%zu", what, (unsigned)plain->size, out_size);
+		goto out;
+	}
+	memcpy(out, plain->buffer, plain->size);
+	*out_len = plain->size;
+	ret = 0;
+out:
+	util_wipe(plain, sizeof(*plain));
+	Esys_Free(plain);
+	return ret;
+}
+
 /* ---- what the TPM is -------------------------------------------------- */
 
 /* Four big-endian ASCII bytes; NULs and control characters dropped. */

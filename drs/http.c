@@ -1271,7 +1271,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
     struct http_response *rs, int pass_401)
 {
 	struct curl_slist *headers = NULL;
-	int is_post, repeatable, resendable, attempt, ret = -1, code;
+	int is_post, repeatable, resendable, attempt, ret = -1, code, refused = 0;
 	char why[CURL_ERROR_SIZE + 600], delay[32], total[32], *shown = NULL;
 	long wait_ms, status, conns, left, req_waited = 0;
 	curl_off_t us, ra;
@@ -1411,6 +1411,8 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 			goto out;
 		}
 		ra = 0;
+		/* Throttled again: the next wait spreads wider (retry.h). */
+		refused += retry_status_kind(status) == RETRY_AFTER;
 		if (retry_status_kind(status) == RETRY_AFTER && s->have_retry_after &&
 		    curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &ra) ==
 		    CURLE_OK && ra > 0) {
@@ -1430,7 +1432,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				fail_answer_because(rq, rs, why);
 				goto out;
 			}
-			wait_ms = retry_after_ms((long)ra, jitter());
+			wait_ms = retry_after_ms((long)ra, refused, jitter());
 			if (wait_ms > left)
 				wait_ms = left;
 			log_debug(1, "%s: waiting %ld ms (Retry-After %ld s, plus "

@@ -229,6 +229,7 @@ main(int argc, char **argv)
 	long n, max_wait = 0;
 	size_t i;
 
+	util_clock_start();
 	/* Before anything opens a file or reads a secret. */
 	if (proc_harden() < 0)
 		return log_exit_code();

@@ -1274,7 +1274,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 	int is_post, repeatable, resendable, attempt, ret = -1, code, refused = 0;
 	char why[CURL_ERROR_SIZE + 600], delay[32], total[32], *shown = NULL;
 	long wait_ms, status, conns, left, req_waited = 0;
-	curl_off_t us, ra;
+	curl_off_t us, ra, t_us;
 	CURLcode rc;
 
 	memset(rs, 0, sizeof(*rs));
@@ -1358,6 +1358,11 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		us = 0;
 		curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &conns);
 		curl_easy_getinfo(s->curl, CURLINFO_TOTAL_TIME_T, &us);
+		rs->total_ms = (double)us / 1e3;
+		if (curl_easy_getinfo(s->curl, CURLINFO_CONNECT_TIME_T, &t_us) == CURLE_OK)
+			rs->connect_ms = (double)t_us / 1e3;
+		if (curl_easy_getinfo(s->curl, CURLINFO_APPCONNECT_TIME_T, &t_us) == CURLE_OK)
+			rs->tls_ms = (double)t_us / 1e3;
 		rs->status = status;
 		if (take_answer(s, rs) < 0)
 			goto out;

@@ -142,6 +142,8 @@ struct http_response {
 	char *content_type;	/* or NULL */
 	char request_id[HTTP_REQUEST_ID_LEN + 1];	/* the client-request-id sent */
 	int attempts;		/* attempts made */
+	/* The last attempt's times from its start, ms: connected, TLS done, answered. */
+	double connect_ms, tls_ms, total_ms;
 };
 
 /*

@@ -97,7 +97,8 @@ usage(FILE *f)
 	    "  --attempts N           tries per request, with retries (default 4)\n"
 	    "  --max-wait SECONDS     the most time spent waiting between tries, in\n"
 	    "                         all (default 120); a Retry-After is waited plus\n"
-	    "                         a random extra of up to half of it (at least 1 s)\n"
+	    "                         a random extra of up to 1 s, 2 s, then 4 s as\n"
+	    "                         the same request is refused again\n"
 	    "  --state-dir DIR        where the identity lives (default %s,\n"
 	    "                         or DRSJOIN_STATE_DIR)\n"
 	    "  --cloud NAME           public, usgov or china: the cloud's registration\n"
@@ -394,6 +395,7 @@ main(int argc, char **argv)
 	const struct command *cmd;
 	int rc = -1;
 
+	util_clock_start();
 	/* Before anything opens a file or reads a secret. */
 	if (proc_harden() < 0)
 		return log_exit_code();

@@ -18,8 +18,8 @@
  * - The retry policy of retry.h, with these bounds (see struct http_options):
  *   at most 4 attempts a request; at most 120 s of waiting in all, over the
  *   whole run (a Retry-After longer than what is left is an error at once);
- *   Retry-After waited plus a random extra of up to half (at least up to
- *   1 s); backoff 1, 2, 4, 8 s (jittered down to half). Connection
+ *   Retry-After waited plus a random extra of up to 1, 2, then 4 s as the
+ *   same request is refused again (retry_after_ms); backoff 1, 2, 4, 8 s (jittered down to half). Connection
  *   failures before the request went out (cannot resolve, cannot connect,
  *   connect timeout) are retried for every method. A 429/503 means the
  *   request was not processed, so it is retried for every method. Failures
@@ -142,6 +142,8 @@ struct http_response {
 	char *content_type;	/* or NULL */
 	char request_id[HTTP_REQUEST_ID_LEN + 1];	/* the client-request-id sent */
 	int attempts;		/* attempts made */
+	/* The last attempt's times from its start, ms: connected, TLS done, answered. */
+	double connect_ms, tls_ms, total_ms;
 };
 
 /*

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "util.h"
@@ -152,3 +153,21 @@ util_fault_point(const char *name)
 		raise(SIGSTOP);
 }
 #endif
+
+static struct timespec clock_start;
+
+void
+util_clock_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &clock_start);
+}
+
+double
+util_clock_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - clock_start.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - clock_start.tv_nsec) / 1e6;
+}

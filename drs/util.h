@@ -26,6 +26,12 @@ char *util_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int util_secret_append(char **buf, size_t *len, size_t *cap, const void *data,
     size_t n, size_t first_cap);
+/*
+ * Milliseconds on the monotonic clock since util_clock_start() (main's
+ * first line): where a command's time went, for -v.
+ */
+void util_clock_start(void);
+double util_clock_ms(void);
 /* Appends what printf would to out (size outsz, holding a string); cut to fit. */
 void util_appendf(char *out, size_t outsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -2068,6 +2068,39 @@ def _():
        "after emuctl config")
 
 
+@case("throttle: --throttle-retry-after queue: each refusal is told the slot after those before")
+def _():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from drsemu.throttle import Throttle, ThrottleError
+    now = [100.0]
+    for mode, want in (("bucket", [1, 1, 1, 1, 1, 1]), ("queue", [1, 1, 1, 1, 2, 2])):
+        t = Throttle([("join", 4.0, 2)], clock=lambda: now[0], retry_after=mode)
+        got = [t.take("a", "join") for _ in range(8)]
+        eq(got[:2], [None, None], "%s: the burst passes" % mode)
+        eq([g[1] for g in got[2:]], want, "%s: Retry-After of refusals 1..6" % mode)
+        eq(t.take("b", "join"), None, "%s: another tenant has its own bucket" % mode)
+    # Queue: the slots go on from the last promised; once they are past,
+    # from the next token again. Refusals take no token.
+    now[0] += 1.5       # the 6 slots promised end at 101.5: the bucket is full
+    eq([t.take("a", "join") for _ in range(2)], [None, None], "queue: the burst after the wait")
+    eq(t.take("a", "join"), ("rate", 1), "queue: a new refusal, the queue drained")
+    t.set_limit("join", 1.0, 1)
+    eq(t.take("a", "join"), None, "queue: a new limit forgets the promised slots")
+    eq([t.take("a", "join")[1] for _ in range(3)], [1, 2, 3], "queue: at 1 a second")
+    try:
+        Throttle(retry_after="fifo")
+        check(False, "a bad mode accepted")
+    except ThrottleError:
+        pass
+    e = Emu("--throttle", "join=1:1", "--throttle-retry-after", "queue")
+    S.others.append(e)
+    eq(e.ctl("GET", "/status")[1]["throttle"]["retry_after"], "queue", "the switch, in /status")
+    eq(S.emu.ctl("GET", "/status")[1]["throttle"]["retry_after"], "bucket", "the default")
+    d = tempfile.mkdtemp(prefix="state.", dir=S.work)
+    p = run(EMULATOR, "--state-dir", d, "--throttle-retry-after", "fifo", check_rc=False)
+    check(p.returncode == 2, "a bad switch: rc %d" % p.returncode)
+
+
 @case("throttle: bad settings are refused whole (start-up 2, control 400, emuctl non-zero)")
 @with_throttle
 def _():

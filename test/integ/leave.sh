@@ -62,6 +62,19 @@ done
 emu_stop
 emu_start --state-dir "$EMU_DIR" >/dev/null || { t_fail "emulator restarts" "emu_start failed"; exit 1; }
 
+# -v: one line says where the time went, every step named, in ms.
+join_sw
+t_run -- -v leave
+split=$(grep 'leave: time split: ' "$ERR")
+t_check "leave -v: one time split line (start-up and config, key load, handshake, DELETE, removal)" \
+    "$([ "$RC" -eq 0 ] && [ "$(printf '%s\n' "$split" | grep -c .)" -eq 1 ] &&
+       printf '%s\n' "$split" | grep -Eq 'start-up and config [0-9]+\.[0-9]{2} ms, state dir and key load [0-9]+\.[0-9]{2} ms, handshake [0-9]+\.[0-9]{2} ms \(TCP [0-9]+\.[0-9]{2} ms\), DELETE [0-9]+\.[0-9]{2} ms, local removal [0-9]+\.[0-9]{2} ms; [0-9]+\.[0-9]{2} ms since main' &&
+       all_gone; echo $?)" "rc $RC, line: $split"
+join_sw
+t_run -- -v leave --local-only
+t_check "leave --local-only -v: no time split (no request made)" \
+    "$([ "$RC" -eq 0 ] && ! grep -q 'time split' "$ERR" && all_gone; echo $?)"
+
 # A device already deleted (by an admin, or a leave whose answer was lost):
 # the identity is kept in a copy, the device deleted, the copy put back.
 join_sw

@@ -117,6 +117,10 @@ for p in pages:
                 out("make", where, words[1])
             else:
                 cmd = "any"
+                # Another program's options (drs-emulator, emuctl, ...) are its own.
+                if words and not words[0].startswith("-") and words[0] != "drsjoin" and \
+                   words[0] not in commands:
+                    continue
                 if words and words[0] == "drsjoin":
                     words = words[1:]
                     cmd = "global"

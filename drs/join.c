@@ -975,7 +975,7 @@ cmd_join(int argc, char **argv)
 		c = leave_keep_old(rec, &old);
 		log_catch(NULL, 0);
 		if (c < 0)
-			log_note("warning: join: the replaced device %s will stay in the "
+			log_warn("join: the replaced device %s will stay in the "
 			    "tenant (%s)", json_get_string(rec, "device_id"), why);
 	}
 	/* A CA bundle that cannot be used is said before any key is made. */

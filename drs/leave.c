@@ -344,7 +344,7 @@ leave_delete_old(struct leave_old *o, const char *new_id)
 	rc = delete_device(o, &oc, NULL);
 	log_catch(NULL, 0);
 	if (rc < 0)
-		log_note("warning: join: the replaced device %s is still in the "
+		log_warn("join: the replaced device %s is still in the "
 		    "tenant (%s); delete it there", id, why);
 	else if (oc == NOT_FOUND)
 		log_note("join: the replaced device %s was no longer in the tenant", id);

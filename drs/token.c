@@ -61,7 +61,7 @@ token_read_secret(const char *path, const char *env, const char *option,
 		if (state_read_file(path, TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0)
 			return -1;
 		if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
-			log_note("warning: %s file %s can be read by %s (mode %04o): "
+			log_warn("%s file %s can be read by %s (mode %04o): "
 			    "make it 0600", what, CLI_SHOWN(path), (st.st_mode & 007) ? "others" :
 			    "its group", (unsigned)(st.st_mode & 07777));
 	}

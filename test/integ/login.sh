@@ -57,6 +57,15 @@ fresh bprt-stdin
 t_run --in "$BPRT_FILE" -- join --bprt-file - --tenant "$EMU_TENANT_DOMAIN" --key-store software
 t_expect "BPRT from stdin" 0
 
+# Issue 23, item 8: -q hides notes, never a warning (the README's CI style).
+fresh bprt-quiet
+cp "$BPRT_FILE" "$T_WORK/bprt-open"; chmod 644 "$T_WORK/bprt-open"
+t_run -- -q join --bprt-file "$T_WORK/bprt-open" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_check "-q: the warning about a BPRT file readable by others still shows, alone" \
+    "$([ "$RC" -eq 0 ] && [ "$(wc -l <"$ERR")" -eq 1 ] &&
+       grep -qx "drsjoin: warning: bulk enrolment token file $T_WORK/bprt-open can be read by others (mode 0644): make it 0600" "$ERR" &&
+       [ ! -s "$OUT" ]; echo $?)" "exit $RC, stderr: $(head -3 "$ERR")"
+
 fresh bprt-expired
 t_run -- join --bprt-file "$(secret_file bprt-old "$(emu_token --bprt --expired)")" \
     --tenant "$EMU_TENANT_DOMAIN" --key-store software

@@ -232,9 +232,10 @@ main(int argc, char **argv)
 	/* Before anything opens a file or reads a secret. */
 	if (proc_harden() < 0)
 		return log_exit_code();
+	/* NULL when not set: the config file's comes before the default. */
 	opts.state_dir = getenv("DRSJOIN_STATE_DIR");
-	if (opts.state_dir == NULL || *opts.state_dir == '\0')
-		opts.state_dir = DRSJOIN_STATE_DIR;
+	if (opts.state_dir != NULL && *opts.state_dir == '\0')
+		opts.state_dir = NULL;
 	opts.discovery_url = getenv("DRSJOIN_DISCOVERY_URL");
 	if (opts.discovery_url != NULL && *opts.discovery_url == '\0')
 		opts.discovery_url = NULL;
@@ -330,7 +331,9 @@ main(int argc, char **argv)
 	if (!show_version && !(optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
 	    strcmp(argv[optind + 1], "-h") == 0)) && config_load(config_path) < 0)
 		return log_exit_code();
-	config_apply_globals(&cloud);
+	config_apply_globals(&cloud, &max_wait);
+	if (opts.state_dir == NULL)
+		opts.state_dir = DRSJOIN_STATE_DIR;
 	if (state_dir_option(&state_dir) < 0)
 		return log_exit_code();
 	opts.cloud = cloud_default();

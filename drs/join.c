@@ -826,6 +826,10 @@ cmd_join(int argc, char **argv)
 	/* The config file's key-store (checked when read), unless given. */
 	if (config.key_store != NULL && keystore_parse("join", config.key_store, &a.store) < 0)
 		return -1;
+	/* Defaults of a new join (checked when read); the options win. */
+	if (config.join_type != NULL && strcmp(config.join_type, "register") == 0)
+		a.join_type = JOIN_TYPE_REGISTER;
+	a.display_name = config.display_name;
 	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'T': token_file = optarg; break;

@@ -434,7 +434,8 @@ cmd_leave(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_usage("leave", "unexpected argument '%s'", argv[optind]);
+		return cli_usage("leave", "unexpected argument '%s'",
+		    CLI_SHOWN(argv[optind]));
 	if (sandbox_enter() < 0)
 		return -1;
 	/* The cleanup also finishes a leave that was killed half-way. */

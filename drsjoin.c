@@ -17,6 +17,7 @@
 #include "cloud.h"
 #include "config.h"
 #include "crypto.h"
+#include "doc.h"
 #include "http.h"
 #include "json.h"
 #include "keystore.h"
@@ -29,6 +30,7 @@
 #include "util.h"
 
 #define CMD_NETWORK	0x1	/* may talk to the service: set up HTTP */
+#define CMD_PHASE	0x2	/* writes a document for a next phase: doc_announce */
 
 struct command {
 	const char *name;
@@ -40,19 +42,19 @@ struct command {
 
 /* Kept alphabetical. */
 static const struct command commands[] = {
-	{ "csr", cmd_csr, 0, SANDBOX_STATE_READ | SANDBOX_STATE_MAKE | SANDBOX_TPM,
+	{ "csr", cmd_csr, CMD_PHASE, SANDBOX_STATE_READ | SANDBOX_STATE_MAKE | SANDBOX_TPM,
 	    "build the certificate request from the device key (and nonce)" },
-	{ "discover", cmd_discover, CMD_NETWORK, SANDBOX_NET,
+	{ "discover", cmd_discover, CMD_NETWORK | CMD_PHASE, SANDBOX_NET,
 	    "find the tenant's registration endpoints" },
 	{ "join", cmd_join, CMD_NETWORK,
 	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "join the device (runs every missing phase first)" },
-	{ "keygen", cmd_keygen, 0, SANDBOX_STATE_WRITE | SANDBOX_TPM,
+	{ "keygen", cmd_keygen, CMD_PHASE, SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "make the device and transport keys" },
 	{ "leave", cmd_leave, CMD_NETWORK,
 	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "delete this device from the tenant, then the local identity" },
-	{ "nonce", cmd_nonce, CMD_NETWORK, SANDBOX_NET,
+	{ "nonce", cmd_nonce, CMD_NETWORK | CMD_PHASE, SANDBOX_NET,
 	    "get a nonce from the tenant's nonce service" },
 	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
 	    "show the identity stored on this machine" },
@@ -326,6 +328,13 @@ main(int argc, char **argv)
 	log_debug(1, "drsjoin %s (%s; %s; tpm2-tss %s; cJSON %s)", DRSJOIN_VERSION,
 	    crypto_library_version(), http_library_version(), tpm_library_version(),
 	    json_library_version());
+	/* First: a next phase waits for the document once it sees this byte. */
+	if (optind < argc && !show_version && !(optind + 1 < argc &&
+	    (strcmp(argv[optind + 1], "--help") == 0 || strcmp(argv[optind + 1], "-h") == 0)))
+		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (strcmp(argv[optind], commands[i].name) == 0 &&
+			    (commands[i].flags & CMD_PHASE))
+				doc_announce();
 	/* The file's settings where the command line and environment set none. */
 	/* "COMMAND --help" is fixed text: a broken file does not hide it. */
 	if (!show_version && !(optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||

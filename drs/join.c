@@ -921,7 +921,7 @@ cmd_join(int argc, char **argv)
 
 	/* With a secret on stdin, the document comes from --in only. */
 	if ((token_source_stdin(&t.src) && a.in == NULL ?
-	    doc_new(&doc) : doc_read(a.in, &doc)) < 0)
+	    doc_new(&doc) : doc_read_start(a.in, &doc)) < 0)
 		goto out;
 	/* The file's tenant is a default: --tenant and the document win. */
 	if (a.tenant == NULL && doc_get(doc, "tenant", "id") == NULL &&

@@ -98,8 +98,11 @@ no_document(size_t len)
 {
 	struct stat st;
 
+	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode))
+		log_fail(EXIT_INPUT, "no document on stdin: the file is empty or "
+		    "blank (--new starts a new document)");
 	/* A phase's newline and no document: the phase failed. */
-	if (len > 0 && fstat(0, &st) == 0 && !S_ISREG(st.st_mode))
+	else if (len > 0)
 		log_fail(EXIT_INPUT, "no document on stdin: did the previous phase "
 		    "fail? (--new starts a new document)");
 	else

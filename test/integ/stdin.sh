@@ -64,6 +64,10 @@ RC=0; : | "$DRSJOIN" join --token-file "$TOK" >"$OUT" 2>"$ERR" || RC=$?
 t_expect "join on an empty pipe: exit 3, 'it is empty'" 3 \
     "no document on stdin: it is empty, nothing was written to it (--new, or </dev/null, starts a new document)"
 t_check "join on an empty pipe: no earlier phase blamed" "$(! grep -q 'previous phase' "$ERR"; echo $?)"
+printf ' \n\n' >"$T_WORK/blank.json"
+t_run --in "$T_WORK/blank.json" -- keygen --key-store software
+t_expect "a blank file as stdin: exit 3, the file named as blank, no phase blamed" 3 \
+    "no document on stdin: the file is empty or blank"
 
 # --- a phase announces itself: a slow pipeline is awaited, not replaced ---
 STATE=$T_WORK/st-pipe

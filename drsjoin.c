@@ -17,6 +17,7 @@
 #include "cloud.h"
 #include "config.h"
 #include "crypto.h"
+#include "doc.h"
 #include "http.h"
 #include "json.h"
 #include "keystore.h"
@@ -29,6 +30,7 @@
 #include "util.h"
 
 #define CMD_NETWORK	0x1	/* may talk to the service: set up HTTP */
+#define CMD_PHASE	0x2	/* writes a document for a next phase: doc_announce */
 
 struct command {
 	const char *name;
@@ -40,19 +42,19 @@ struct command {
 
 /* Kept alphabetical. */
 static const struct command commands[] = {
-	{ "csr", cmd_csr, 0, SANDBOX_STATE_READ | SANDBOX_STATE_MAKE | SANDBOX_TPM,
+	{ "csr", cmd_csr, CMD_PHASE, SANDBOX_STATE_READ | SANDBOX_STATE_MAKE | SANDBOX_TPM,
 	    "build the certificate request from the device key (and nonce)" },
-	{ "discover", cmd_discover, CMD_NETWORK, SANDBOX_NET,
+	{ "discover", cmd_discover, CMD_NETWORK | CMD_PHASE, SANDBOX_NET,
 	    "find the tenant's registration endpoints" },
 	{ "join", cmd_join, CMD_NETWORK,
 	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "join the device (runs every missing phase first)" },
-	{ "keygen", cmd_keygen, 0, SANDBOX_STATE_WRITE | SANDBOX_TPM,
+	{ "keygen", cmd_keygen, CMD_PHASE, SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "make the device and transport keys" },
 	{ "leave", cmd_leave, CMD_NETWORK,
 	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "delete this device from the tenant, then the local identity" },
-	{ "nonce", cmd_nonce, CMD_NETWORK, SANDBOX_NET,
+	{ "nonce", cmd_nonce, CMD_NETWORK | CMD_PHASE, SANDBOX_NET,
 	    "get a nonce from the tenant's nonce service" },
 	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
 	    "show the identity stored on this machine" },
@@ -89,8 +91,8 @@ usage(FILE *f)
 	    "\n"
 	    "Global options:\n"
 	    "  -v, --verbose          more detail on stderr (repeat for more)\n"
-	    "  -q, --quiet            errors only (join and leave: no JSON either,\n"
-	    "                         unless --json)\n"
+	    "  -q, --quiet            errors and warnings only (join and leave: no\n"
+	    "                         JSON either, unless --json)\n"
 	    "  --cacert FILE          CA bundle for the service (or SSL_CERT_FILE)\n"
 	    "  --proxy URL            HTTPS proxy (default: the proxy environment variables)\n"
 	    "  --timeout SECONDS      time limit of each request (default 30)\n"
@@ -232,9 +234,10 @@ struct globals {
 static void
 from_environment(struct globals *g)
 {
+	/* NULL when not set: the config file's comes before the default. */
 	opts.state_dir = getenv("DRSJOIN_STATE_DIR");
-	if (opts.state_dir == NULL || *opts.state_dir == '\0')
-		opts.state_dir = DRSJOIN_STATE_DIR;
+	if (opts.state_dir != NULL && *opts.state_dir == '\0')
+		opts.state_dir = NULL;
 	opts.discovery_url = getenv("DRSJOIN_DISCOVERY_URL");
 	if (opts.discovery_url != NULL && *opts.discovery_url == '\0')
 		opts.discovery_url = NULL;
@@ -313,6 +316,29 @@ parse_globals(int argc, char **argv, struct globals *g)
 	return 0;
 }
 
+/* The command of that name, or NULL. */
+static const struct command *
+lookup(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* The command of that name, or NULL (reported). */
+static const struct command *
+find_command(const char *name)
+{
+	const struct command *cmd = lookup(name);
+
+	if (cmd == NULL)
+		cli_usage(NULL, "unknown command '%s'", CLI_SHOWN(name));
+	return cmd;
+}
+
 /* The config file, the state dir, the cloud and its discovery URL. */
 static int
 settle_globals(int argc, char **argv, struct globals *g)
@@ -320,11 +346,18 @@ settle_globals(int argc, char **argv, struct globals *g)
 	/* "COMMAND --help" is fixed text: a broken file does not hide it. */
 	int help = optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
 	    strcmp(argv[optind + 1], "-h") == 0);
+	const struct command *cmd;
 
+	/* First: a next phase waits for the document once it sees this byte. */
+	if (optind < argc && !g->show_version && !help &&
+	    (cmd = lookup(argv[optind])) != NULL && (cmd->flags & CMD_PHASE))
+		doc_announce();
 	/* The file's settings where the command line and environment set none. */
 	if (!g->show_version && !help && config_load(g->config_path) < 0)
 		return -1;
-	config_apply_globals(&g->cloud);
+	config_apply_globals(&g->cloud, &g->max_wait);
+	if (opts.state_dir == NULL)
+		opts.state_dir = DRSJOIN_STATE_DIR;
 	if (state_dir_option(&g->state_dir) < 0)
 		return -1;
 	opts.cloud = cloud_default();
@@ -340,19 +373,6 @@ settle_globals(int argc, char **argv, struct globals *g)
 		opts.discovery_url = g->discovery_url;
 	}
 	return 0;
-}
-
-/* The command of that name, or NULL (reported). */
-static const struct command *
-find_command(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(name, commands[i].name) == 0)
-			return &commands[i];
-	cli_usage(NULL, "unknown command '%s'", CLI_SHOWN(name));
-	return NULL;
 }
 
 /* Shared setup chosen by the command's flags, the command, the teardown. */

@@ -310,7 +310,7 @@ cmd_discover(int argc, char **argv)
 	}
 	/* With --token-file -, stdin was the token: the document comes from --in only. */
 	if ((state_is_stdin(token_file) && in == NULL ?
-	    doc_new(&doc) : doc_read(in, &doc)) < 0 || (s = http_session_new()) == NULL)
+	    doc_new(&doc) : doc_read_start(in, &doc)) < 0 || (s = http_session_new()) == NULL)
 		goto out;
 	if (discovery_run(s, doc, tenant, claims.tid, token) < 0)
 		goto out;

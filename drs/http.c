@@ -715,6 +715,12 @@ once_only(const struct http_request *rq)
 	}								\
 } while (0)
 
+int
+http_proxy_ok(const char *url, char *why, size_t whysz)
+{
+	return proxy_ok(url, why, whysz);
+}
+
 /* Whether the proxy libcurl uses is an https:// one (--proxy, else env_proxy()). */
 static int
 proxy_is_tls(void)

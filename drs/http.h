@@ -159,6 +159,13 @@ void http_response_free(struct http_response *rs);
 /* Reports an error answer the way http_send does (the svcerr.h line, EXIT_REFUSED; 429/503: throttled, EXIT_NETWORK); -1. */
 int http_fail_answer(const struct http_request *rq, const struct http_response *rs);
 
+/*
+ * 1 when url is a proxy as --proxy takes it ([SCHEME://][USER:PASSWORD@]
+ * HOST[:PORT]), else 0 with why (never echoing url): the config file's
+ * proxy is checked with it, so that its error names FILE:LINE.
+ */
+int http_proxy_ok(const char *url, char *why, size_t whysz);
+
 /* A fresh random (v4) GUID, lower case, from getrandom(): 0 / -1 (reported). */
 int http_new_request_id(char out[HTTP_REQUEST_ID_LEN + 1]);
 

@@ -752,9 +752,10 @@ usage(void)
 	    "                    [--json]\n"
 	    "\n"
 	    "Joins this machine to the tenant: runs whichever phases the document\n"
-	    "(--in, or stdin when it is not a terminal) lacks - discover, nonce,\n"
-	    "keygen, csr - then the join, checks the certificate, and commits the\n"
-	    "identity to the state dir. When the state dir already holds a usable\n"
+	    "(--in, or stdin when it is not a terminal and not silent for 2 s)\n"
+	    "lacks - discover, nonce, keygen, csr - then the join, checks the\n"
+	    "certificate, and commits the identity to the state dir. When the\n"
+	    "state dir already holds a usable\n"
 	    "identity (as 'drsjoin status' checks it; for --tenant, or the\n"
 	    "document's tenant, if one is named), prints it and changes nothing,\n"
 	    "needing no token; a damaged or expired one is an error (exit 7), and\n"
@@ -826,6 +827,10 @@ cmd_join(int argc, char **argv)
 	/* The config file's key-store (checked when read), unless given. */
 	if (config.key_store != NULL && keystore_parse("join", config.key_store, &a.store) < 0)
 		return -1;
+	/* Defaults of a new join (checked when read); the options win. */
+	if (config.join_type != NULL && strcmp(config.join_type, "register") == 0)
+		a.join_type = JOIN_TYPE_REGISTER;
+	a.display_name = config.display_name;
 	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'T': token_file = optarg; break;
@@ -917,7 +922,7 @@ cmd_join(int argc, char **argv)
 
 	/* With a secret on stdin, the document comes from --in only. */
 	if ((token_source_stdin(&t.src) && a.in == NULL ?
-	    doc_new(&doc) : doc_read(a.in, &doc)) < 0)
+	    doc_new(&doc) : doc_read_start(a.in, &doc)) < 0)
 		goto out;
 	/* The file's tenant is a default: --tenant and the document win. */
 	if (a.tenant == NULL && doc_get(doc, "tenant", "id") == NULL &&
@@ -975,7 +980,7 @@ cmd_join(int argc, char **argv)
 		c = leave_keep_old(rec, &old);
 		log_catch(NULL, 0);
 		if (c < 0)
-			log_note("warning: join: the replaced device %s will stay in the "
+			log_warn("join: the replaced device %s will stay in the "
 			    "tenant (%s)", json_get_string(rec, "device_id"), why);
 	}
 	/* A CA bundle that cannot be used is said before any key is made. */

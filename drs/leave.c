@@ -359,7 +359,7 @@ leave_delete_old(struct leave_old *o, const char *new_id)
 	rc = delete_device(o, &oc, NULL);
 	log_catch(NULL, 0);
 	if (rc < 0)
-		log_note("warning: join: the replaced device %s is still in the "
+		log_warn("join: the replaced device %s is still in the "
 		    "tenant (%s); delete it there", id, why);
 	else if (oc == NOT_FOUND)
 		log_note("join: the replaced device %s was no longer in the tenant", id);
@@ -462,7 +462,8 @@ cmd_leave(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_usage("leave", "unexpected argument '%s'", argv[optind]);
+		return cli_usage("leave", "unexpected argument '%s'",
+		    CLI_SHOWN(argv[optind]));
 	if (sandbox_enter() < 0)
 		return -1;
 	split.config = util_clock_ms();

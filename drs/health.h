@@ -21,12 +21,14 @@ struct health {
 	 * so nothing is known about them (a wrong --tcti, a TPM not ready).
 	 */
 	int code;
+	int copied;	/* joined on another machine (machine.h): not ours to delete */
 	char reason[LOG_LINE_MAX];	/* what is wrong: one escaped line */
 };
 
 /*
  * With the state dir open: loads device.json and checks, the first failure
- * winning: the record (it loads, names a set of identity/ and a key store);
+ * winning: the record (it loads, names a set of identity/ and a key store,
+ * and was joined on this machine when it says which: machine.h);
  * the certificate (it reads and parses, is the record's thumbprint and
  * device id, and is valid now: an expired certificate is unusable); the
  * TPM opens (TPM keys); the device key loads (a TPM key under the SRK its

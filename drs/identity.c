@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "identity.h"
 #include "log.h"
+#include "machine.h"
 #include "state.h"
 #include "util.h"
 
@@ -403,6 +404,8 @@ identity_commit(const char *staging, const char *cert_pem, struct json *rec)
 		goto out;
 	/* Relative to the state dir: a moved state dir keeps a usable record. */
 	if (move_key_paths(rec, abs_staging, set) < 0 ||
+	    /* The machine joined on (machine.h): a copy elsewhere is told. */
+	    json_set(rec, "machine", machine_identity()) < 0 ||
 	    json_set_string(rec, "identity_dir", set) < 0 ||
 	    json_set_string(rec, "certificate", cert) < 0 ||
 	    (text = json_print(rec, JSON_SORT | JSON_INDENT)) == NULL)

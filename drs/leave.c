@@ -25,6 +25,7 @@
 #include "keystore.h"
 #include "leave.h"
 #include "log.h"
+#include "machine.h"
 #include "sandbox.h"
 #include "sigdefer.h"
 #include "state.h"
@@ -384,6 +385,24 @@ print_result(const struct json *rec, const char *service, int json)
 	return rc;
 }
 
+/*
+ * An identity joined on another machine (machine.h) is a copy: deleting
+ * its device would take it from the machine it belongs to. -1 (reported).
+ */
+static int
+copied_elsewhere(const struct json *rec, const char *id)
+{
+	char why[128];
+	int r;
+
+	if ((r = machine_differs(json_get_object(rec, "machine"), why, sizeof(why))) <= 0)
+		return r;
+	return log_fail(EXIT_IO, "leave: device %s was joined on another machine "
+	    "(its %s): this is a copy (a cloned image or state dir), and deleting "
+	    "the device would take it from that machine; nothing was deleted: "
+	    "'drsjoin leave --local-only' removes the copy here", id, why);
+}
+
 static void
 usage(void)
 {
@@ -396,6 +415,8 @@ usage(void)
 	    "removed too. When the service refuses or cannot be reached, nothing\n"
 	    "local changes: run it again. --local-only removes the local identity\n"
 	    "without contacting the service (the device then stays in the tenant).\n"
+	    "An identity joined on another machine (a cloned image or state dir)\n"
+	    "is not deleted from the tenant: --local-only removes the copy.\n"
 	    "A refused deletion (401, 403: the device was deleted or disabled in\n"
 	    "the tenant) names --local-only.\n"
 	    "\n"
@@ -476,6 +497,8 @@ cmd_leave(int argc, char **argv)
 		rc = print_result(rec, "not_contacted", json);
 		goto out;
 	}
+	if (copied_elsewhere(rec, id) < 0)
+		goto out;
 	/* The service no longer takes this device: only the local copy can go. */
 	if (leave_keep_old(rec, &o) < 0 || delete_device(o, &oc, "if the device "
 	    "was deleted or disabled in the tenant, 'drsjoin leave --local-only' "

@@ -15,6 +15,7 @@
 #include "cabundle.h"
 #include "cli.h"
 #include "log.h"
+#include "machine.h"
 #include "sandbox.h"
 #include "state.h"
 
@@ -302,7 +303,10 @@ sandbox_enter(void)
 		state_open(opts.state_dir, 1);
 		log_mute(0);
 	}
-	if (add_list(common_files, READ_RIGHTS) < 0)
+	/* Which machine this is (machine.h): keygen, join, status, leave. */
+	if (add_list(common_files, READ_RIGHTS) < 0 ||
+	    add_path(machine_id_path(), READ_RIGHTS, 0) < 0 ||
+	    add_path(machine_dmi_path(), READ_RIGHTS, 0) < 0)
 		goto out;
 	if ((sb.needs & SANDBOX_NET) &&
 	    (add_list(net_files, READ_RIGHTS) < 0 ||

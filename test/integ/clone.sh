@@ -30,7 +30,7 @@ rm "$T_WORK/m-ct/product_uuid"
 snapshot() { (cd "$STATE" && find . -type f ! -name .lock | sort | xargs sha256sum); }
 deletes_of() { $PY -c 'import json,sys
 print(sum(1 for l in open(sys.argv[1]) if json.loads(l).get("route")=="delete" and sys.argv[2].lower() in json.loads(l)["path"].lower()))' "$(emu_requests)" "$1"; }
-has_device() { emu_ctl devices | grep -qi "\"$1\""; }
+has_device() { emu_ctl devices >"$T_WORK/devices.json" && grep -qi "\"$1\"" "$T_WORK/devices.json"; }
 
 # --- keys made by keygen on machine a ---------------------------------------
 STATE=$T_WORK/image

@@ -701,12 +701,20 @@ identity_cleanup(void)
 int
 identity_quarantine(void)
 {
+	return identity_quarantine_sets(NULL);
+}
+
+int
+identity_quarantine_sets(char **sets)
+{
 	char stamp[32], *rec_to = NULL, *ids_to = NULL;
 	struct stat st;
 	time_t now = time(NULL);
 	struct tm tm;
 	int rc = -1, ids;
 
+	if (sets != NULL)
+		*sets = NULL;
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
 		return log_fail(EXIT_INTERNAL, "quarantine: no clock");
@@ -731,6 +739,10 @@ identity_quarantine(void)
 	    state_path(), IDENTITY_RECORD, rec_to, ids ? ", its key sets as " : "",
 	    ids ? ids_to : "");
 	rc = 0;
+	if (sets != NULL && ids) {
+		*sets = ids_to;
+		ids_to = NULL;
+	}
 out:
 	free(rec_to);
 	free(ids_to);

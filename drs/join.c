@@ -669,9 +669,10 @@ join_type_name(int t)
  */
 static int
 already_joined(const struct join_args *a, struct json *doc, struct json **rec,
-    struct health *h)
+    struct health *h, struct leave_old **old)
 {
 	const char *rt, *rd, *want, *stype, *id;
+	char *moved = NULL;
 	int have;
 
 	*rec = NULL;
@@ -680,7 +681,13 @@ already_joined(const struct join_args *a, struct json *doc, struct json **rec,
 	if (a->force) {
 		/* --force gets past a corrupt record, moving it aside, never deleting keys. */
 		if (identity_load_quiet(rec) == IDENTITY_CORRUPT &&
-		    identity_quarantine() < 0)
+		    identity_quarantine_sets(&moved) < 0)
+			return -1;
+		/* Its device is named, and deleted after the join when its key loads. */
+		have = moved != NULL ? leave_keep_quarantined(moved, !a->keep_old_device,
+		    old) : 0;
+		free(moved);
+		if (have < 0)
 			return -1;
 		json_free(*rec);
 		*rec = NULL;
@@ -950,7 +957,7 @@ cmd_join(int argc, char **argv)
 	    (a.tenant = config.tenant) != NULL)
 		a.tenant_what = "the config file's tenant";
 	/* The stored identity first: a re-run needs no token at all. */
-	if ((done = already_joined(&a, doc, &rec, &h)) < 0)
+	if ((done = already_joined(&a, doc, &rec, &h, &old)) < 0)
 		goto out;
 	if (done > 0) {
 		/* Another tenant asked for is the clearer error than damage. */
@@ -1016,7 +1023,8 @@ cmd_join(int argc, char **argv)
 		    old != NULL ? json_get_string(rec, "device_id") : "",
 		    old != NULL ? " stays in the tenant: delete it there" : "");
 	} else if (rc == 0) {
-		if (old != NULL)
+		if (old != NULL && leave_old_endpoint(old, json_get_object(doc,
+		    "discovery")) == 0)
 			leave_delete_old(old, doc_get(doc, "device", "device_id"));
 		rc = join_print(doc, 0, a.json);
 	}

@@ -160,6 +160,39 @@ t_expect "the way out: leave --local-only removes a damaged identity" 0
 t_run -- status --json
 t_check "after leave --local-only: not joined" "$([ "$RC" -eq 8 ]; echo $?)"
 
+# join --force over a corrupt record (issue 23 item 11): the record is moved
+# aside with its sets; the device the certificate there names is named, and
+# deleted once the new join stands when its key loads; else it stays, named.
+has_device() { emu_ctl devices >"$T_WORK/devices.json" && grep -qi "\"$1\"" "$T_WORK/devices.json"; }
+corrupt() {	# NAME: a fresh identity whose device.json is cut short; OLD its device
+	fresh "$1" software
+	OLD=$(jget "$STATE/device.json" 'd["device_id"]')
+	head -c 100 "$STATE/device.json" >"$STATE/device.json.new" && mv "$STATE/device.json.new" "$STATE/device.json"
+}
+corrupt force-corrupt
+t_run -- join --token-file "$TOK" --force
+t_check "join --force over a corrupt record: names the old device from its certificate and deletes it" \
+    "$([ "$RC" -eq 0 ] && grep -q "^drsjoin: join: the unusable record was device $OLD's (its certificate in $STATE/identity.corrupt-[0-9TZ]*/[0-9a-f]*): deleted from the tenant once the new join succeeds" "$ERR" &&
+       grep -q "^drsjoin: join: deleted the replaced device $OLD from the tenant" "$ERR" && ! has_device "$OLD"; echo $?)" \
+    "exit $RC: $(cat "$ERR")"
+corrupt force-corrupt-key
+echo garbage >"$SET/device-key.pem"
+t_run -- join --token-file "$TOK" --force
+t_check "join --force over a corrupt record whose key does not load: the old device named, kept, the reason given" \
+    "$([ "$RC" -eq 0 ] && grep -q "^drsjoin: warning: join: the unusable record was device $OLD's (its certificate in $STATE/identity.corrupt-.*), whose key device-key.pem cannot be used (.*not a usable private key.*): it stays in the tenant; delete it there" "$ERR" &&
+       has_device "$OLD"; echo $?)" "exit $RC: $(cat "$ERR")"
+corrupt force-corrupt-keep
+t_run -- join --token-file "$TOK" --force --keep-old-device
+t_check "join --force --keep-old-device over a corrupt record: the old device named and kept" \
+    "$([ "$RC" -eq 0 ] && grep -q "^drsjoin: join: the unusable record was device $OLD's (.*): it stays in the tenant (--keep-old-device)" "$ERR" &&
+       has_device "$OLD"; echo $?)" "exit $RC: $(cat "$ERR")"
+corrupt force-corrupt-nocert
+rm "$SET/certificate.pem"
+t_run -- join --token-file "$TOK" --force
+t_check "join --force over a corrupt record without a readable certificate: says the old device is not known" \
+    "$([ "$RC" -eq 0 ] && grep -q "^drsjoin: warning: join: identity.corrupt-[0-9TZ]*: the unusable record's device is not known (no certificate could be read): it may stay in the tenant" "$ERR" &&
+       has_device "$OLD"; echo $?)" "exit $RC: $(cat "$ERR")"
+
 # At a terminal, status's summary says why.
 STATE=$T_WORK/state-dk-garbled SET=$(rec 'd["identity_dir"]')
 env DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \

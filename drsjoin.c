@@ -54,7 +54,7 @@ static const struct command commands[] = {
 	    "delete this device from the tenant, then the local identity" },
 	{ "nonce", cmd_nonce, CMD_NETWORK, SANDBOX_NET,
 	    "get a nonce from the tenant's nonce service" },
-	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
+	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_STATE_UPDATE | SANDBOX_TPM,
 	    "show the identity stored on this machine" },
 };
 

@@ -13,6 +13,7 @@
 #include "identity.h"
 #include "log.h"
 #include "machine.h"
+#include "pubrec.h"
 #include "state.h"
 #include "util.h"
 
@@ -481,6 +482,10 @@ finish_removal(const char *gone, const char *id)
 		goto out;
 	}
 	util_fault_point("remove-record-unlinked");
+	/* What users see goes with it (pubrec.h). */
+	if (pubrec_remove() < 0)
+		log_note("could not remove %s/%s: %s", state_path(), PUBREC_FILE,
+		    strerror(errno));
 	if (state_sync(".") < 0)
 		goto out;
 	util_fault_point("remove-record-synced");
@@ -694,6 +699,10 @@ identity_cleanup(void)
 		sweep("identity", keep_identity, have == 0 ? record_set(rec) : NULL);
 	/* device.json.tmp-* from a write that was killed. */
 	sweep(".", keep_state_entry, NULL);
+	/* A public record left by a removal killed before it went. */
+	if (have == 1 && pubrec_remove() < 0)
+		log_note("could not remove %s/%s: %s", state_path(), PUBREC_FILE,
+		    strerror(errno));
 	json_free(rec);
 	return 0;
 }
@@ -733,6 +742,10 @@ identity_quarantine_sets(char **sets)
 	if (state_lstat(IDENTITY_RECORD, &st) == 0 &&
 	    state_rename(IDENTITY_RECORD, rec_to) < 0)
 		goto out;
+	/* It told users of the record moved aside. */
+	if (pubrec_remove() < 0)
+		log_note("could not remove %s/%s: %s", state_path(), PUBREC_FILE,
+		    strerror(errno));
 	if (state_sync(".") < 0)
 		goto out;
 	log_note("moved the unusable %s/%s aside as %s%s%s: nothing was deleted",

@@ -26,6 +26,7 @@
 #include "machine.h"
 #include "nonce.h"
 #include "osinfo.h"
+#include "pubrec.h"
 #include "request.h"
 #include "sandbox.h"
 #include "sigdefer.h"
@@ -969,6 +970,8 @@ cmd_join(int argc, char **argv)
 		}
 		log_note("join: already joined as device %s; nothing to do (--force "
 		    "joins again)", json_get_string(rec, "device_id"));
+		/* A machine joined before status.json was written gets it now. */
+		pubrec_update(rec, NULL, 1, 0);
 		rc = print_identity(doc, rec, a.json);
 		goto out;
 	}
@@ -1023,6 +1026,7 @@ cmd_join(int argc, char **argv)
 		    old != NULL ? json_get_string(rec, "device_id") : "",
 		    old != NULL ? " stays in the tenant: delete it there" : "");
 	} else if (rc == 0) {
+		pubrec_update(json_get_object(doc, "device"), NULL, 1, 1);
 		if (old != NULL && leave_old_endpoint(old, json_get_object(doc,
 		    "discovery")) == 0)
 			leave_delete_old(old, doc_get(doc, "device", "device_id"));

@@ -321,8 +321,8 @@ sandbox_enter(void)
 		goto out;
 	/* Not through a link: the state code refuses a linked state dir itself. */
 	if ((sb.needs & (SANDBOX_STATE_READ | SANDBOX_STATE_WRITE)) &&
-	    add_path(opts.state_dir, sb.needs & SANDBOX_STATE_WRITE ?
-	    STATE_RIGHTS : READ_RIGHTS, 1) < 0)
+	    add_path(opts.state_dir, sb.needs & (SANDBOX_STATE_WRITE |
+	    SANDBOX_STATE_UPDATE) ? STATE_RIGHTS : READ_RIGHTS, 1) < 0)
 		goto out;
 
 	abi = TEST_NO_LANDLOCK() ? (errno = ENOSYS, -1) :
@@ -371,8 +371,8 @@ sandbox_enter(void)
 		goto out;
 	}
 	log_debug(1, "sandbox: Landlock ABI %ld: %zu paths readable, writes %s",
-	    abi, sb.n, sb.needs & SANDBOX_STATE_WRITE ? "under the state dir only" :
-	    "nowhere");
+	    abi, sb.n, sb.needs & (SANDBOX_STATE_WRITE | SANDBOX_STATE_UPDATE) ?
+	    "under the state dir only" : "nowhere");
 	rc = 0;
 out:
 	if (rs >= 0)

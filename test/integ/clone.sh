@@ -27,7 +27,8 @@ machine vm 0123456789abcdef0123456789abcdef 1b3c5d7e-0000-4000-8000-00000000abcd
 machine ct 0123456789abcdef0123456789abcdef /nonexistent
 rm "$T_WORK/m-ct/product_uuid"
 
-snapshot() { (cd "$STATE" && find . -type f ! -name .lock | sort | xargs sha256sum); }
+# (status.json, the public record, says what status found)
+snapshot() { (cd "$STATE" && find . -type f ! -name .lock ! -name status.json | sort | xargs sha256sum); }
 deletes_of() { $PY -c 'import json,sys
 print(sum(1 for l in open(sys.argv[1]) if json.loads(l).get("route")=="delete" and sys.argv[2].lower() in json.loads(l)["path"].lower()))' "$(emu_requests)" "$1"; }
 has_device() { emu_ctl devices >"$T_WORK/devices.json" && grep -qi "\"$1\"" "$T_WORK/devices.json"; }

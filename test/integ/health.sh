@@ -11,6 +11,8 @@ TOK=$(token_file)
 HINT="('drsjoin join --force' joins again and replaces it; 'drsjoin leave --local-only' removes it)"
 
 snapshot() { (cd "$STATE" && find . -type f ! -name .lock | sort | xargs sha256sum); }
+# status writes one file, the public record (status.json): the rest stays.
+snapshot_private() { (cd "$STATE" && find . -type f ! -name .lock ! -name status.json | sort | xargs sha256sum); }
 rec() { recpath "$STATE/device.json" "$1"; }
 # edit_record PYTHON: runs PYTHON on device.json as d, writes it back.
 edit_record() {
@@ -36,9 +38,9 @@ fresh() {
 
 # damaged NAME CODE REASON [drsjoin global args...]: the re-run and status.
 damaged() {
-	local name=$1 code=$2 reason=$3 snap n
+	local name=$1 code=$2 reason=$3 snap n priv
 	shift 3
-	snap=$(snapshot); n=$(req_count)
+	snap=$(snapshot); n=$(req_count); priv=$(snapshot_private)
 	t_run "$@" -- join --token-file "$TOK"
 	if [ "$code" -eq 7 ]; then
 		t_expect "$name: join exits 7 with the reason and the way out" 7 \
@@ -56,7 +58,9 @@ damaged() {
 	    "$(jget "$OUT" 'd["joined"] is True and d["state_dir"]' | grep -q .; echo $?)"
 	t_run "$@" -- status
 	t_expect_unhealthy "$name: status in a pipe: the same JSON" "$code" "$reason"
-	t_check "$name: status changed nothing" "$([ "$(snapshot)" = "$snap" ]; echo $?)"
+	t_check "$name: status changed nothing but status.json, which now says unhealthy, with the reason" \
+	    "$([ "$(snapshot_private)" = "$priv" ] && { [ "$code" -eq 6 ] ||
+	       [ "$(jget "$STATE/status.json" 'd["healthy"] is False and d["reason"]' | head -c 40)" = "$(jget "$OUT" 'd["reason"]' | head -c 40)" ]; }; echo $?)"
 }
 
 # A healthy identity: "healthy": true and no reason, at exit 0.

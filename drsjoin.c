@@ -74,6 +74,25 @@ static const char exit_table[] =
     "  130  interrupted by Ctrl-C (join --device-code; join's request)\n"
     "  143  join interrupted by SIGTERM (after its request: kept or deleted again)\n";
 
+/*
+ * status as a user: root's config file (0600) cannot be read, and status
+ * needs nothing from it (the public record, pubrec.h): not an error.
+ */
+static int
+config_not_for_user(int argc, char **argv, const char *config_path)
+{
+	const char *p = config_path != NULL ? config_path : getenv("DRSJOIN_CONFIG");
+
+	if (p == NULL || *p == '\0')
+		p = DRSJOIN_CONFIG_FILE;
+	if (optind >= argc || strcmp(argv[optind], "status") != 0 || geteuid() == 0 ||
+	    access(p, R_OK) == 0 || errno != EACCES)
+		return 0;
+	log_debug(1, "config: %s cannot be read as uid %u (it is root's): status "
+	    "goes on without it", p, (unsigned)geteuid());
+	return 1;
+}
+
 static void
 usage(FILE *f)
 {
@@ -328,7 +347,8 @@ main(int argc, char **argv)
 	/* The file's settings where the command line and environment set none. */
 	/* "COMMAND --help" is fixed text: a broken file does not hide it. */
 	if (!show_version && !(optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
-	    strcmp(argv[optind + 1], "-h") == 0)) && config_load(config_path) < 0)
+	    strcmp(argv[optind + 1], "-h") == 0)) &&
+	    !config_not_for_user(argc, argv, config_path) && config_load(config_path) < 0)
 		return log_exit_code();
 	config_apply_globals(&cloud);
 	if (state_dir_option(&state_dir) < 0)

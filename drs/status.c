@@ -39,7 +39,9 @@ usage(void)
 	    "says why, and status exits 7, or 6 when the TPM cannot be opened).\n"
 	    "At a terminal a short summary, otherwise (or with --json) JSON, in\n"
 	    "every case. When this machine is not joined, prints {\"joined\": false}\n"
-	    "(or \"Joined: no\") and exits 8.\n");
+	    "(or \"Joined: no\") and exits 8. Root's status writes what it found to\n"
+	    "the public record status.json in the state dir; a user who is not root\n"
+	    "gets the public facts from it (no keys checked), with \"checked_at\".\n");
 }
 
 /* A record field for the terminal, escaped (summary.h). */

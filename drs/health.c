@@ -71,7 +71,6 @@ check_machine(struct health *h)
 	if ((r = machine_differs(json_get_object(h->rec, "machine"), why,
 	    sizeof(why))) <= 0)
 		return r;
-	h->copied = 1;
 	return log_fail(EXIT_IO, "%s/%s: device %s was joined on another machine "
 	    "(its %s): a cloned image or a copied state dir; this machine needs "
 	    "a device of its own", state_path(), IDENTITY_RECORD,

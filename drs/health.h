@@ -21,7 +21,6 @@ struct health {
 	 * so nothing is known about them (a wrong --tcti, a TPM not ready).
 	 */
 	int code;
-	int copied;	/* joined on another machine (machine.h): not ours to delete */
 	char reason[LOG_LINE_MAX];	/* what is wrong: one escaped line */
 };
 

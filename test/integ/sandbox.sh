@@ -64,6 +64,22 @@ else
 	t_skip "os-release inside the sandbox" "this machine has no PRETTY_NAME"
 fi
 
+# The machine's identity (machine.h) read inside the sandbox: machine-id, and
+# the DMI product UUID where there is one; both hashed into device.json.
+if grep -qxE '[0-9a-f]{32}' /etc/machine-id 2>/dev/null; then
+	t_check "join read /etc/machine-id inside the sandbox (its hash in device.json)" \
+	    "$([ "$(jget "$STATE/device.json" 'len(d["machine"]["machine_id"])')" = 32 ]; echo $?)"
+else
+	t_skip "machine-id inside the sandbox" "this machine has no /etc/machine-id"
+fi
+if grep -qxiE '[0-9a-f-]{36}' /sys/class/dmi/id/product_uuid 2>/dev/null &&
+    ! grep -qxE '[0-]{36}|03000200-0400-0500-0006-000700080009' /sys/class/dmi/id/product_uuid; then
+	t_check "join read the DMI product UUID inside the sandbox (its hash in device.json)" \
+	    "$([ "$(jget "$STATE/device.json" 'len(d["machine"]["product_uuid"])')" = 32 ]; echo $?)"
+else
+	t_skip "DMI product UUID inside the sandbox" "no readable /sys/class/dmi/id/product_uuid here"
+fi
+
 # A write outside the state dir, as a bug would try it: refused by the kernel.
 # The same probe inside the state dir succeeds, and without Landlock outside
 # too, so the probe itself is known to work.

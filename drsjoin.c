@@ -56,7 +56,7 @@ static const struct command commands[] = {
 	    "delete this device from the tenant, then the local identity" },
 	{ "nonce", cmd_nonce, CMD_NETWORK | CMD_PHASE, SANDBOX_NET,
 	    "get a nonce from the tenant's nonce service" },
-	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
+	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_STATE_UPDATE | SANDBOX_TPM,
 	    "show the identity stored on this machine" },
 };
 
@@ -75,6 +75,25 @@ static const char exit_table[] =
     "  129  join interrupted by SIGHUP (after its request: kept or deleted again)\n"
     "  130  interrupted by Ctrl-C (join --device-code; join's request)\n"
     "  143  join interrupted by SIGTERM (after its request: kept or deleted again)\n";
+
+/*
+ * status as a user: root's config file (0600) cannot be read, and status
+ * needs nothing from it (the public record, pubrec.h): not an error.
+ */
+static int
+config_not_for_user(int argc, char **argv, const char *config_path)
+{
+	const char *p = config_path != NULL ? config_path : getenv("DRSJOIN_CONFIG");
+
+	if (p == NULL || *p == '\0')
+		p = DRSJOIN_CONFIG_FILE;
+	if (optind >= argc || strcmp(argv[optind], "status") != 0 || geteuid() == 0 ||
+	    access(p, R_OK) == 0 || errno != EACCES)
+		return 0;
+	log_debug(1, "config: %s cannot be read as uid %u (it is root's): status "
+	    "goes on without it", p, (unsigned)geteuid());
+	return 1;
+}
 
 static void
 usage(FILE *f)
@@ -353,7 +372,9 @@ settle_globals(int argc, char **argv, struct globals *g)
 	    (cmd = lookup(argv[optind])) != NULL && (cmd->flags & CMD_PHASE))
 		doc_announce();
 	/* The file's settings where the command line and environment set none. */
-	if (!g->show_version && !help && config_load(g->config_path) < 0)
+	if (!g->show_version && !help &&
+	    !config_not_for_user(argc, argv, g->config_path) &&
+	    config_load(g->config_path) < 0)
 		return -1;
 	config_apply_globals(&g->cloud, &g->max_wait);
 	if (opts.state_dir == NULL)

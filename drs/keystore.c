@@ -15,6 +15,7 @@
 #include "keys.h"
 #include "keystore.h"
 #include "log.h"
+#include "machine.h"
 #include "sandbox.h"
 #include "state.h"
 #include "tpm.h"
@@ -313,6 +314,26 @@ job_free(struct keystore_job *j)
 	free(j);
 }
 
+/*
+ * The machine the keys are made on, in their set (machine.h): a join
+ * elsewhere (a cloned image, a copied state dir) sees they are copies.
+ */
+static int
+write_machine(struct keystore_job *j)
+{
+	struct json *m = machine_identity();
+	char *text = m != NULL ? json_print(m, JSON_SORT) : NULL, *rel = NULL;
+	int rc = -1;
+
+	if (text != NULL && (rel = util_asprintf("%s/%s", j->tmp_dir,
+	    KEYSTORE_MACHINE)) != NULL)
+		rc = state_create(rel, text, strlen(text), 0600) < 0 ? -1 : 0;
+	json_free(m);
+	free(text);
+	free(rel);
+	return rc;
+}
+
 int
 keystore_start(enum keystore_choice choice, int ephemeral, struct keystore_job **out)
 {
@@ -361,7 +382,7 @@ keystore_finish(struct keystore_job *j, struct json *doc)
 		state_remove(j->tmp_dir);
 		goto out;
 	}
-	if (identity_staging_publish(j->tmp_dir, j->dir) < 0) {
+	if (write_machine(j) < 0 || identity_staging_publish(j->tmp_dir, j->dir) < 0) {
 		state_remove(j->tmp_dir);
 		goto out;
 	}
@@ -607,6 +628,52 @@ keystore_check_doc(struct json *doc)
 out:
 	free(blob);
 	free(set);
+	return rc;
+}
+
+int
+keystore_check_machine(const struct json *keys, int accept)
+{
+	struct json *m = NULL;
+	char *set = NULL, *rel = NULL, *buf = NULL, why[128];
+	const char *name;
+	size_t len = 0;
+	int rc = -1, r;
+
+	if ((set = keys_set(keys, 1)) == NULL ||
+	    (rel = util_asprintf("%s/%s", set, KEYSTORE_MACHINE)) == NULL)
+		goto out;
+	name = strrchr(set, '/') != NULL ? strrchr(set, '/') + 1 : set;
+	/* A set made before drsjoin recorded the machine: nothing to compare. */
+	if ((r = state_read(rel, 4096, &buf, &len)) != 0) {
+		rc = r == 1 ? 0 : -1;
+		goto out;
+	}
+	if ((m = json_parse_quiet(buf, len)) == NULL || !json_is_object(m)) {
+		log_fail(EXIT_IO, "%s/%s: not a machine record (damaged): run "
+		    "'drsjoin keygen' again", state_path(), rel);
+		goto out;
+	}
+	if ((r = machine_differs(m, why, sizeof(why))) <= 0) {
+		rc = r;
+		goto out;
+	}
+	if (accept) {
+		log_note("join: key set %s was made on another machine (%s): used "
+		    "as asked (--accept-copied-keys)", name, why);
+		rc = 0;
+		goto out;
+	}
+	log_fail(EXIT_INPUT, "join: key set %s was made on another machine (its %s): "
+	    "a cloned image or a copied state dir, and every copy would join "
+	    "with the same device key; run 'drsjoin keygen' on this machine (or "
+	    "join without the document's keys), or give --accept-copied-keys "
+	    "if the keys were copied on purpose", name, why);
+out:
+	json_free(m);
+	free(buf);
+	free(set);
+	free(rel);
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 #include "cabundle.h"
 #include "cli.h"
 #include "log.h"
+#include "machine.h"
 #include "sandbox.h"
 #include "state.h"
 
@@ -294,7 +295,10 @@ declare_rules(void)
 		state_open(opts.state_dir, 1);
 		log_mute(0);
 	}
-	if (add_list(common_files, READ_RIGHTS) < 0)
+	/* Which machine this is (machine.h): keygen, join, status, leave. */
+	if (add_list(common_files, READ_RIGHTS) < 0 ||
+	    add_path(machine_id_path(), READ_RIGHTS, 0) < 0 ||
+	    add_path(machine_dmi_path(), READ_RIGHTS, 0) < 0)
 		return -1;
 	if ((sb.needs & SANDBOX_NET) &&
 	    (add_list(net_files, READ_RIGHTS) < 0 ||
@@ -309,8 +313,8 @@ declare_rules(void)
 		return -1;
 	/* Not through a link: the state code refuses a linked state dir itself. */
 	if ((sb.needs & (SANDBOX_STATE_READ | SANDBOX_STATE_WRITE)) &&
-	    add_path(opts.state_dir, sb.needs & SANDBOX_STATE_WRITE ?
-	    STATE_RIGHTS : READ_RIGHTS, 1) < 0)
+	    add_path(opts.state_dir, sb.needs & (SANDBOX_STATE_WRITE |
+	    SANDBOX_STATE_UPDATE) ? STATE_RIGHTS : READ_RIGHTS, 1) < 0)
 		return -1;
 	return 0;
 }
@@ -379,8 +383,8 @@ confine(void)
 		goto out;
 	}
 	log_debug(1, "sandbox: Landlock ABI %ld: %zu paths readable, writes %s",
-	    abi, sb.n, sb.needs & SANDBOX_STATE_WRITE ? "under the state dir only" :
-	    "nowhere");
+	    abi, sb.n, sb.needs & (SANDBOX_STATE_WRITE | SANDBOX_STATE_UPDATE) ?
+	    "under the state dir only" : "nowhere");
 	rc = 0;
 out:
 	close(rs);

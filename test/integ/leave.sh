@@ -195,4 +195,28 @@ t_expect "a device key that is not the certificate's: refused" 7 \
 t_check "key mismatch: no request" "$([ "$(req_count)" -eq "$n" ]; echo $?)"
 t_run -- leave --local-only
 
+# A record whose device_id names another device of the tenant (issue 23
+# item 13): its certificate is this device's, and no DELETE goes out for the
+# other one, by leave nor by the join --force that replaces the record (it
+# makes no health check of what it replaces).
+deletes_of() { $PY -c 'import json,sys
+print(sum(1 for l in open(sys.argv[1]) if json.loads(l).get("route")=="delete" and sys.argv[2].lower() in json.loads(l)["path"].lower()))' "$(emu_requests)" "$1"; }
+has_device() { emu_ctl devices >"$T_WORK/devices.json" && grep -qi "\"$1\"" "$T_WORK/devices.json"; }
+MINE=$STATE
+STATE=$T_WORK/other-device; join_sw; OTHER=$DEV
+STATE=$MINE; join_sw
+tamper "d['device_id'] = '$OTHER'"
+before=$(snapshot)
+t_run -- leave
+t_expect "a record naming another device: leave refused, exit 7, naming both" 7 \
+    "leave: the stored certificate is device $DEV's, the identity record is device $OTHER's"
+t_check "a record naming another device: no DELETE for it, it stays, nothing removed" \
+    "$([ "$(deletes_of "$OTHER")" -eq 0 ] && [ "$(deletes_of "$DEV")" -eq 0 ] &&
+       has_device "$OTHER" && [ "$(snapshot)" = "$before" ]; echo $?)"
+t_run -- join --token-file "$TOK" --key-store software --force
+t_check "join --force over a record naming another device: joined, no DELETE for it, a warning naming both" \
+    "$([ "$RC" -eq 0 ] && [ "$(deletes_of "$OTHER")" -eq 0 ] && has_device "$OTHER" &&
+       grep -q "^drsjoin: warning: join: the replaced device $OTHER is still in the tenant (leave: the stored certificate is device $DEV's, the identity record is device $OTHER's); delete it there" "$ERR"; echo $?)" \
+    "exit $RC: $(cat "$ERR")"
+
 t_done

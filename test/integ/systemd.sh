@@ -180,9 +180,10 @@ t_check "drsjoin-join.service's ExecStart joins under the sandbox (software keys
     "rc $RC: $(head -c 300 "$ERR")"
 t_check "the identity the join made is the unit's ConditionPathExists=! (the next boot skips it)" \
     "$(grep -qx "ConditionPathExists=!/var/lib/drsjoin/device.json" "$JOIN" && [ -f "$STATE/device.json" ]; echo $?)"
-t_check "under UMask=0077 only the (public) certificate is readable by others; the state dir is 0700" \
-    "$([ -z "$(find "$STATE" -perm /077 ! -type l ! -name certificate.pem)" ] &&
-       [ "$(stat -c %a "$STATE")" = 700 ]; echo $?)" "$(find "$STATE" -perm /077 | head -3)"
+t_check "under UMask=0077 only the (public) certificate and status.json are readable by others; the state dir is 0711" \
+    "$([ -z "$(find "$STATE" -mindepth 1 -perm /077 ! -type l ! -name certificate.pem ! -name status.json)" ] &&
+       [ "$(stat -c %a "$STATE")" = 711 ] && [ "$(stat -c %a "$STATE/status.json")" = 644 ]; echo $?)" \
+    "$(find "$STATE" -perm /077 | head -3)"
 
 # The token sources under the unit: token.jwt's credential, or without it
 # (a blank credential) the config file's; both at once is refused.

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,12 @@ main(int argc, char **argv)
 	/* Before anything opens a file or reads a secret. */
 	if (proc_harden() < 0)
 		return log_exit_code();
+	/*
+	 * A reader of stdout or stderr that went away (| head -1) must not kill
+	 * a join between its request and its commit: writes fail with EPIPE
+	 * instead, stdout's reported when it is closed, stderr's ignored.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	opts.state_dir = getenv("DRSJOIN_STATE_DIR");
 	if (opts.state_dir == NULL || *opts.state_dir == '\0')
 		opts.state_dir = DRSJOIN_STATE_DIR;

@@ -60,6 +60,7 @@
 #define DRS_HTTP_H
 
 #include <stddef.h>
+#include <time.h>
 
 #define HTTP_DEFAULT_TIMEOUT_S 30L
 #define HTTP_CONNECT_TIMEOUT_MAX_S 15L
@@ -142,6 +143,7 @@ struct http_response {
 	char *content_type;	/* or NULL */
 	char request_id[HTTP_REQUEST_ID_LEN + 1];	/* the client-request-id sent */
 	int attempts;		/* attempts made */
+	time_t date;		/* the answer's Date header; 0 when absent or unreadable */
 };
 
 /*

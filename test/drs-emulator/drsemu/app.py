@@ -19,6 +19,10 @@ class Config:
     refuse_nonce: bool = False      # 400 for any CSR carrying the nonce extension
     nonce_service: bool = True      # False: discovery names no NonceService
     auth_service: bool = True       # False: discovery names no AuthenticationService
+    # A join asking ReuseDevice from a user who has a device of its display
+    # name in the tenant gets that device's id (and a new certificate), as
+    # the real service may: the case leave_delete_old/leave_undo_join guard.
+    reuse_device: bool = False
 
     def as_json(self):
         return dict(self.__dict__)

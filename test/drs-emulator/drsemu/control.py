@@ -109,7 +109,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
         for k, v in body.items():
             if k in ("throttle", "max_concurrent"):
                 continue
-            if k in ("require_nonce", "refuse_nonce", "nonce_service", "auth_service") \
+            if k in ("require_nonce", "refuse_nonce", "nonce_service", "auth_service",
+                     "reuse_device") \
                     and isinstance(v, bool):
                 setattr(cfg, k, v)
             elif k in ("nonce_lifetime", "device_code_interval", "device_code_lifetime") \

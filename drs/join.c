@@ -485,18 +485,23 @@ step_cert_time(struct join_txn *t)
 	if (nb <= now + CERT_SKEW)
 		return cert_check_time(t->c, now, "join: the device certificate");
 	join_time_text(nb, a, sizeof(a));
-	if (t->rs.date > 0) {
-		join_time_text(t->rs.date, d, sizeof(d));
+	join_time_text(t->rs.date, d, sizeof(d));
+	if (t->rs.date > 0 && t->rs.date - now > CERT_SKEW)
 		log_note("warning: join: the device certificate is not valid before "
-		    "%s, %lld s ahead of this machine's clock; the service's clock "
-		    "(its answer's Date, %s) is %lld s ahead of it: set the clock "
-		    "right (NTP)", a, (long long)(nb - now), d,
-		    (long long)(t->rs.date - now));
-	} else {
+		    "%s, %lld s ahead of this machine's clock, which is %lld s behind "
+		    "the service's (its answer's Date, %s): set the clock right (NTP); "
+		    "the certificate is kept", a, (long long)(nb - now),
+		    (long long)(t->rs.date - now), d);
+	else if (t->rs.date > 0)
 		log_note("warning: join: the device certificate is not valid before "
-		    "%s, %lld s ahead of this machine's clock: set the clock right "
-		    "(NTP)", a, (long long)(nb - now));
-	}
+		    "%s, %lld s ahead of this machine's clock, which agrees with the "
+		    "service's (its answer's Date, %s): the service dated it ahead; "
+		    "the certificate is kept", a, (long long)(nb - now), d);
+	else
+		log_note("warning: join: the device certificate is not valid before "
+		    "%s, %lld s ahead of this machine's clock (the answer had no "
+		    "Date): check the clock (NTP); the certificate is kept", a,
+		    (long long)(nb - now));
 	return 0;
 }
 

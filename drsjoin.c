@@ -73,6 +73,7 @@ static const char exit_table[] =
     "  8  not joined (status, leave)\n"
     "  129  join interrupted by SIGHUP (after its request: kept or deleted again)\n"
     "  130  interrupted by Ctrl-C (join --device-code; join's request)\n"
+    "  131  join interrupted by SIGQUIT (after its request: kept or deleted again)\n"
     "  143  join interrupted by SIGTERM (after its request: kept or deleted again)\n";
 
 static void

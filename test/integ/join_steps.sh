@@ -214,6 +214,16 @@ if wait_stopped "$PID"; then
 	kill -CONT "$PID"
 	wait_polling "$PID" || true
 	kill -TERM "$PID"
+	# A second POST would stop at join-post again: that is the failure.
+	for i in $(seq 600); do
+		kill -0 "$PID" 2>/dev/null || break
+		[ "$(awk '{print $3}' "/proc/$PID/stat" 2>/dev/null)" = T ] && break
+		sleep 0.1
+	done
+	if [ "$(awk '{print $3}' "/proc/$PID/stat" 2>/dev/null)" = T ]; then
+		kill -KILL "$PID" 2>/dev/null
+		echo "(stopped at join-post again: a second POST)" >>"$ERR"
+	fi
 	RC=0; wait "$PID" || RC=$?
 	t_expect "SIGTERM during a refused POST: exit 143" 143 \
 	    "join: interrupted (SIGTERM) during the join request, which the service refused"

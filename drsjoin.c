@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,7 @@ static const char exit_table[] =
     "  8  not joined (status, leave)\n"
     "  129  join interrupted by SIGHUP (after its request: kept or deleted again)\n"
     "  130  interrupted by Ctrl-C (join --device-code; join's request)\n"
+    "  131  join interrupted by SIGQUIT (after its request: kept or deleted again)\n"
     "  143  join interrupted by SIGTERM (after its request: kept or deleted again)\n";
 
 /*
@@ -440,6 +442,12 @@ main(int argc, char **argv)
 	/* Before anything opens a file or reads a secret. */
 	if (proc_harden() < 0)
 		return log_exit_code();
+	/*
+	 * A reader of stdout or stderr that went away (| head -1) must not kill
+	 * a join between its request and its commit: writes fail with EPIPE
+	 * instead, stdout's reported when it is closed, stderr's ignored.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	from_environment(&g);
 	if ((rc = parse_globals(argc, argv, &g)) != 0)
 		return rc > 0 ? EXIT_OK : log_exit_code();

@@ -60,6 +60,7 @@ struct http_session {
 	int too_large;
 	char retry_after[64];
 	int have_retry_after;
+	time_t date;			/* its Date header (join: the service's clock) */
 };
 
 /*
@@ -568,6 +569,15 @@ on_header(char *data, size_t size, size_t nmemb, void *arg)
 		/* A new answer (after a 100 Continue, say): start afresh. */
 		s->have_retry_after = 0;
 		s->retry_after[0] = '\0';
+		s->date = 0;
+	} else if (n > 5 && n < 128 && strncasecmp(data, "Date:", 5) == 0) {
+		char v[128];
+		time_t t;
+
+		memcpy(v, data + 5, n - 5);
+		v[n - 5] = '\0';
+		v[strcspn(v, "\r\n")] = '\0';
+		s->date = (t = curl_getdate(v, NULL)) > 0 ? t : 0;
 	} else if (n > sizeof(ra) - 1 &&
 	    strncasecmp(data, ra, sizeof(ra) - 1) == 0) {
 		const char *v = data + sizeof(ra) - 1;
@@ -1160,6 +1170,7 @@ take_answer(struct http_session *s, struct http_response *rs)
 		s->body_cap = 1;
 	rs->body = s->body;
 	rs->body_len = s->body_len;
+	rs->date = s->date;
 	/* The buffer moves to rs. */
 	s->body = NULL;
 	s->body_len = s->body_cap = 0;
@@ -1305,6 +1316,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		rs->attempts = attempt;
 		body_reset(s);
 		s->have_retry_after = 0;
+		s->date = 0;
 		s->hook_failed = 0;
 		if (setup(s, rq, headers) < 0)
 			goto out;

@@ -60,6 +60,7 @@
 #define DRS_HTTP_H
 
 #include <stddef.h>
+#include <time.h>
 
 #define HTTP_DEFAULT_TIMEOUT_S 30L
 #define HTTP_CONNECT_TIMEOUT_MAX_S 15L
@@ -144,6 +145,7 @@ struct http_response {
 	int attempts;		/* attempts made */
 	/* The last attempt's times from its start, ms: connected, TLS done, answered. */
 	double connect_ms, tls_ms, total_ms;
+	time_t date;		/* the answer's Date header; 0 when absent or unreadable */
 };
 
 /*

@@ -250,48 +250,117 @@ nonce_maybe_done(long status)
 }
 
 /*
- * Phase 5 proper: the POST, the checks of the answer, the commit. Returns 1
- * (nothing reported, the refusal in *refusal) when the service refused a CSR
- * carrying a nonce (nonce_fallback_status) and --nonce auto may try without it.
+ * The join from its POST to the commit or the rollback. From the 2xx
+ * answer on a device may exist: the state every step after it needs, and
+ * join_settle() needs to delete or name that device, lives here, so that
+ * the rule is written once, in join_check_commit().
  */
-static int
-post_join(struct http_session *s, struct json *doc, const char *token,
-    const struct jwt_claims *claims, const struct join_args *a,
-    char *refusal, size_t refusalsz)
-{
-	struct http_request rq = { 0 };
-	struct http_response rs = { 0 };
-	struct json *body = NULL, *ans = NULL, *certj, *user, *rec = NULL;
-	struct keystore_key *dk = NULL;
-	struct leave_old *held = NULL;
-	struct cert *c = NULL;
-	char os[256], host[256], why[1024], *url = NULL, *text = NULL, *pem = NULL, *set = NULL;
-	char crid[HTTP_REQUEST_ID_LEN + 1];
-	const char *ep, *ver, *raw, *thumb, *upn, *domain, *name;
-	size_t pem_len = 0;
-	int rc = -1, r, sig;
+struct join_txn {
+	struct json *doc;			/* borrowed */
+	const struct join_args *a;		/* borrowed */
+	const struct jwt_claims *claims;	/* borrowed */
+	const char *tenant, *domain, *name;	/* borrowed */
+	char host[256];				/* name's storage when the host name */
+	char crid[HTTP_REQUEST_ID_LEN + 1];	/* the POST's client-request-id */
+	struct keystore_key *dk;	/* the device key, loaded before the POST */
+	struct http_response rs;	/* the 2xx answer */
+	struct json *ans;
+	const char *raw, *thumb, *upn;	/* borrowed from ans (upn: or the token) */
+	struct cert *c;			/* once parsed: the device id is known */
+	char *pem;
+	size_t pem_len;
+	struct json *rec;		/* the record to commit */
+	char *set;			/* "staging/SET" */
+	struct leave_old *held;		/* certificate and key, to delete the device */
+	char why[SVCERR_LINE_MAX + 512];	/* a step's failure (log_catch) */
+};
 
-	if ((ep = doc_need(doc, "discovery", "join_endpoint", "join", "discover")) == NULL ||
-	    (ver = doc_need(doc, "discovery", "join_version", "join", "discover")) == NULL ||
-	    doc_need(doc, "tenant", "id", "join", "discover") == NULL ||
+static void
+join_txn_free(struct join_txn *t)
+{
+	leave_old_free(t->held);
+	json_free(t->ans);
+	json_free(t->rec);
+	cert_free(t->c);
+	keystore_key_free(t->dk);
+	http_response_free(&t->rs);
+	free(t->pem);
+	free(t->set);
+}
+
+/* What the POST needs from the document, and the device key, loaded and checked. */
+static int
+join_prepare(struct join_txn *t)
+{
+	struct json *doc = t->doc;
+
+	if (doc_need(doc, "discovery", "join_endpoint", "join", "discover") == NULL ||
+	    doc_need(doc, "discovery", "join_version", "join", "discover") == NULL ||
+	    (t->tenant = doc_need(doc, "tenant", "id", "join", "discover")) == NULL ||
 	    doc_need(doc, "keys", "transport_blob", "join", "keygen") == NULL ||
 	    doc_need(doc, "keys", "store", "join", "keygen") == NULL ||
 	    doc_need(doc, "csr", "data", "join", "csr") == NULL)
 		return -1;
-	domain = a->target_domain ? a->target_domain : doc_get(doc, "tenant", "domain");
-	if (domain == NULL)
+	t->domain = t->a->target_domain ? t->a->target_domain :
+	    doc_get(doc, "tenant", "domain");
+	if (t->domain == NULL)
 		return log_fail(EXIT_INPUT, "join: no target domain; give --target-domain");
-	name = a->display_name;
-	if (name == NULL) {
-		if (osinfo_hostname(host, sizeof(host)) < 0)
+	t->name = t->a->display_name;
+	if (t->name == NULL) {
+		if (osinfo_hostname(t->host, sizeof(t->host)) < 0)
 			return -1;
-		name = host;
+		t->name = t->host;
 	}
+	/* A key that cannot be used must fail here, before the service makes a device. */
+	return keystore_load_device(json_get_object(doc, "keys"), &t->dk);
+}
+
+/*
+ * The service refused a CSR carrying the nonce (rq->pass_if): 1, the
+ * refusal in refusal, for --nonce auto to try without it; a signal held
+ * over that request ends the join here instead (never a second POST).
+ */
+static int
+join_refused(struct join_txn *t, char *refusal, size_t refusalsz)
+{
+	int sig;
+
+	svcerr_format(refusal, refusalsz, "join", t->rs.status, t->rs.body,
+	    t->rs.body_len, t->rs.content_type, t->rs.request_id);
+	if (nonce_maybe_done(t->rs.status))
+		log_note("join: the service answered %ld: a device may have been "
+		    "created by that request; if the tenant shows two for this "
+		    "machine, delete the one of client-request-id %s",
+		    t->rs.status, t->rs.request_id);
+	if ((sig = sigdefer_end()) != 0)
+		return log_fail(sigdefer_exit_code(sig), "join: interrupted (%s) "
+		    "during the join request, which the service refused (%s): %s",
+		    sigdefer_name(sig), refusal, nonce_maybe_done(t->rs.status) ?
+		    "a device may have been created: look for its "
+		    "client-request-id in the tenant's audit logs" :
+		    "no device was created");
+	return 1;
+}
+
+/*
+ * The POST: 0 with a 2xx answer in t->rs (signals held from here until
+ * post_join ends), 1 or -1 as join_refused, -1 reported.
+ */
+static int
+join_send(struct http_session *s, struct join_txn *t, const char *token,
+    char *refusal, size_t refusalsz)
+{
+	struct http_request rq = { 0 };
+	struct json *body = NULL;
+	const char *ep = doc_get(t->doc, "discovery", "join_endpoint");
+	char os[256], *url = NULL, *text = NULL;
+	int rc = -1;
+
 	osinfo_version(NULL, os, sizeof(os));
-	if ((body = join_body(doc, a->join_type, name, domain, os)) == NULL ||
+	if ((body = join_body(t->doc, t->a->join_type, t->name, t->domain, os)) == NULL ||
 	    (text = json_print(body, 0)) == NULL ||
 	    (url = util_asprintf("%s%sapi-version=%s", ep, strchr(ep, '?') ? "&" : "?",
-	    ver)) == NULL)
+	    doc_get(t->doc, "discovery", "join_version"))) == NULL)
 		goto out;
 	rq.phase = "join";
 	rq.method = "POST";
@@ -312,114 +381,312 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	    "client-request-id in the tenant's audit logs (Entra admin center, "
 	    "Devices, Audit logs) before joining again";
 	/* A refused request creates no device: the fallback cannot duplicate one. */
-	if (a->nonce == NONCE_AUTO && json_get_bool(json_get_object(doc, "csr"), "nonce"))
+	if (t->a->nonce == NONCE_AUTO && json_get_bool(json_get_object(t->doc, "csr"), "nonce"))
 		rq.pass_if = nonce_fallback_status;
 	/*
-	 * From the request on a device may exist: SIGINT, SIGTERM and SIGHUP
-	 * wait until its identity is stored or the device deleted again.
+	 * From the request on a device may exist: SIGINT, SIGTERM, SIGHUP and
+	 * SIGQUIT wait until its identity is stored or the device deleted again.
 	 */
-	if (http_new_request_id(crid) < 0 || sigdefer_begin() < 0)
+	if (http_new_request_id(t->crid) < 0 || sigdefer_begin() < 0)
 		goto out;
-	rq.request_id = crid;
+	rq.request_id = t->crid;
 	sigdefer_abort_line("join: interrupted twice during the join request "
 	    "(client-request-id %s): a device may have been created in tenant %s; "
 	    "look for the client-request-id in the tenant's audit logs (Entra admin "
-	    "center, Devices, Audit logs)", crid, doc_get(doc, "tenant", "id"));
+	    "center, Devices, Audit logs)", t->crid, t->tenant);
 	util_fault_point("join-post");
-	if (http_send(s, &rq, &rs) < 0)
+	if (http_send(s, &rq, &t->rs) < 0)
 		goto out;
-	log_debug(1, "join: answered %ld (client-request-id %s)", rs.status, rs.request_id);
-	if (rq.pass_if != NULL && (rs.status < 200 || rs.status > 299)) {
-		svcerr_format(refusal, refusalsz, "join", rs.status, rs.body, rs.body_len,
-		    rs.content_type, rs.request_id);
-		if (nonce_maybe_done(rs.status))
-			log_note("join: the service answered %ld: a device may have "
-			    "been created by that request; if the tenant shows two "
-			    "for this machine, delete the one of client-request-id %s",
-			    rs.status, rs.request_id);
-		rc = 1;
-		if ((sig = sigdefer_end()) != 0)
-			rc = log_fail(sigdefer_exit_code(sig), "join: interrupted (%s) "
-			    "during the join request, which the service refused (%s): %s",
-			    sigdefer_name(sig), refusal, nonce_maybe_done(rs.status) ?
-			    "a device may have been created: look for its "
-			    "client-request-id in the tenant's audit logs" :
-			    "no device was created");
-		goto out;
+	log_debug(1, "join: answered %ld (client-request-id %s)", t->rs.status,
+	    t->rs.request_id);
+	rc = rq.pass_if != NULL && (t->rs.status < 200 || t->rs.status > 299) ?
+	    join_refused(t, refusal, refusalsz) : 0;
+out:
+	json_free(body);
+	free(url);
+	util_free_secret(text);	/* holds the nonce */
+	return rc;
+}
+
+/*
+ * User.Upn is optional, and the service's word: one that is not usable
+ * text is dropped with a warning, the identity stored without a user.
+ */
+static void
+answer_upn(struct join_txn *t)
+{
+	struct json *user;
+	char why[512];
+	int bad;
+
+	log_catch(why, sizeof(why));
+	bad = opt_object(t->ans, "User", &user) < 0 ||
+	    answer_string("join", user, "User", "Upn", ANSWER_TEXT, ANSWER_TEXT_MAX,
+	    0, &t->upn) < 0;
+	/* Back to the driver's catch (join_check_commit). */
+	log_catch(t->why, sizeof(t->why));
+	if (bad) {
+		t->upn = NULL;
+		log_note("warning: %s: the identity is stored without a user", why);
+		return;
 	}
-	if ((ans = answer_parse("join", &rs)) == NULL)
-		goto out;
-	if (opt_object(ans, "Certificate", &certj) < 0 ||
-	    answer_string("join", certj, "Certificate", "RawBody", ANSWER_WORD,
-	    ANSWER_CERT_MAX, 1, &raw) < 0 ||
-	    answer_string("join", certj, "Certificate", "Thumbprint", ANSWER_WORD,
-	    ANSWER_WORD_MAX, 1, &thumb) < 0 ||
-	    opt_object(ans, "User", &user) < 0 ||
-	    answer_string("join", user, "User", "Upn", ANSWER_TEXT,
-	    ANSWER_TEXT_MAX, 0, &upn) < 0)
-		goto out;
-	if (cert_parse_base64(raw, EXIT_NETWORK, "join: Certificate.RawBody", &c) < 0 ||
-	    keystore_load_device(json_get_object(doc, "keys"), &dk) < 0 ||
-	    cert_check_join(c, keystore_key(dk), thumb) < 0 ||
-	    cert_check_time(c, time(NULL), "join: the device certificate") < 0 ||
-	    text_ok("join: the certificate's issuer", cert_issuer(c)) < 0)
-		goto out;
 	/* The token's upn is not checked by anyone: store it only as text. */
-	if (upn == NULL && claims->upn != NULL &&
-	    answer_text_ok(claims->upn, strlen(claims->upn), why, sizeof(why)) &&
-	    strlen(claims->upn) <= ANSWER_TEXT_MAX)
-		upn = claims->upn;
+	if (t->upn == NULL && t->claims->upn != NULL &&
+	    answer_text_ok(t->claims->upn, strlen(t->claims->upn), why, sizeof(why)) &&
+	    strlen(t->claims->upn) <= ANSWER_TEXT_MAX)
+		t->upn = t->claims->upn;
+}
+
+/* The answer's certificate fields, and its user. */
+static int
+step_answer(struct join_txn *t)
+{
+	struct json *certj;
+
+	if ((t->ans = answer_parse("join", &t->rs)) == NULL ||
+	    opt_object(t->ans, "Certificate", &certj) < 0 ||
+	    answer_string("join", certj, "Certificate", "RawBody", ANSWER_WORD,
+	    ANSWER_CERT_MAX, 1, &t->raw) < 0 ||
+	    answer_string("join", certj, "Certificate", "Thumbprint", ANSWER_WORD,
+	    ANSWER_WORD_MAX, 1, &t->thumb) < 0)
+		return -1;
+	answer_upn(t);
+	return 0;
+}
+
+/* The certificate: from here on the device id is known. */
+static int
+step_cert(struct join_txn *t)
+{
+	if (cert_parse_base64(t->raw, EXIT_NETWORK, "join: Certificate.RawBody", &t->c) < 0)
+		return -1;
 	sigdefer_abort_line("join: interrupted twice: device %s was created in tenant "
 	    "%s (client-request-id %s); if 'drsjoin status' does not show it, delete "
 	    "it in the Entra admin center (Devices, All devices, by its device id)",
-	    cert_device_id(c), doc_get(doc, "tenant", "id"), rs.request_id);
-	if (cert_pem(c, &pem, &pem_len) < 0 ||
-	    (rec = make_record(doc, c, upn, a, domain, name, rs.request_id)) == NULL)
-		goto out;
-	/* The identity is stored, or the device deleted again (leave_undo_join). */
-	log_catch(why, sizeof(why));
-	r = (set = identity_staging_check(doc_get(doc, "keys", "dir"))) == NULL ||
-	    leave_hold_new(rec, json_get_object(doc, "keys"), pem, &held) < 0 ? -1 : 0;
-	util_fault_point("join-commit");
-	if (r == 0)
-		r = identity_commit(set, pem, rec);
-	log_catch(NULL, 0);
-	if (r < 0) {
-		leave_undo_join(rec, held, why, log_caught_code());
-		goto out;
+	    cert_device_id(t->c), t->tenant, t->crid);
+	return 0;
+}
+
+/* Thumbprint and key (protocol.md, Phase 5). */
+static int
+step_cert_key(struct join_txn *t)
+{
+	return cert_check_join(t->c, keystore_key(t->dk), t->thumb);
+}
+
+/*
+ * Expired is an error. Not yet valid by this machine's clock is the clock's
+ * fault, not the service's (it is authoritative): kept, with a warning
+ * giving the skew, from the answer's Date when it had one.
+ */
+static int
+step_cert_time(struct join_txn *t)
+{
+	time_t now = time(NULL), nb = cert_not_before(t->c);
+	char a[32], d[32];
+
+	if (nb <= now + CERT_SKEW)
+		return cert_check_time(t->c, now, "join: the device certificate");
+	join_time_text(nb, a, sizeof(a));
+	join_time_text(t->rs.date, d, sizeof(d));
+	if (t->rs.date > 0 && t->rs.date - now > CERT_SKEW)
+		log_note("warning: join: the device certificate is not valid before "
+		    "%s, %lld s ahead of this machine's clock, which is %lld s behind "
+		    "the service's (its answer's Date, %s): set the clock right (NTP); "
+		    "the certificate is kept", a, (long long)(nb - now),
+		    (long long)(t->rs.date - now), d);
+	else if (t->rs.date > 0)
+		log_note("warning: join: the device certificate is not valid before "
+		    "%s, %lld s ahead of this machine's clock, which agrees with the "
+		    "service's (its answer's Date, %s): the service dated it ahead; "
+		    "the certificate is kept", a, (long long)(nb - now), d);
+	else
+		log_note("warning: join: the device certificate is not valid before "
+		    "%s, %lld s ahead of this machine's clock (the answer had no "
+		    "Date): check the clock (NTP); the certificate is kept", a,
+		    (long long)(nb - now));
+	return 0;
+}
+
+/* The record to commit: only text from the certificate that is fit for it. */
+static int
+step_record(struct join_txn *t)
+{
+	if (text_ok("join: the certificate's issuer", cert_issuer(t->c)) < 0 ||
+	    cert_pem(t->c, &t->pem, &t->pem_len) < 0 ||
+	    (t->rec = make_record(t->doc, t->c, t->upn, t->a, t->domain, t->name,
+	    t->crid)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* The certificate and the key's file held in memory: the commit may move them. */
+static int
+step_hold(struct join_txn *t)
+{
+	const struct json *keys = json_get_object(t->doc, "keys");
+
+	if ((t->set = identity_staging_check(json_get_string(keys, "dir"))) == NULL)
+		return -1;
+	return leave_hold_new(t->rec, keys, t->pem, &t->held);
+}
+
+static int
+step_commit(struct join_txn *t)
+{
+	return identity_commit(t->set, t->pem, t->rec);
+}
+
+/*
+ * The steps after a 2xx answer, in order; each may fail, and then
+ * join_settle() deletes or names the device. The names are the test hooks'
+ * (DRSJOIN_TEST_FAIL_AT, _STOP_AT, _KILL_AT; join_rollback.sh lists them
+ * from here).
+ */
+static const struct join_step {
+	const char *name;
+	int (*run)(struct join_txn *);
+} join_steps[] = {
+	{ "join-answer", step_answer },
+	{ "join-cert", step_cert },
+	{ "join-cert-key", step_cert_key },
+	{ "join-cert-time", step_cert_time },
+	{ "join-record", step_record },
+	{ "join-hold", step_hold },
+	{ "join-commit", step_commit },
+};
+
+/* The device the answer's certificate names, as leave_undo_join wants it. */
+static struct json *
+undo_record(const struct join_txn *t)
+{
+	struct json *r;
+
+	if (t->rec != NULL)
+		return json_dup(t->rec);
+	if ((r = json_new_object()) == NULL ||
+	    json_set_string(r, "device_id", cert_device_id(t->c)) < 0 ||
+	    json_set_string(r, "tenant_id", t->tenant) < 0 ||
+	    json_set_string(r, "client_request_id", t->crid) < 0 ||
+	    json_set(r, "endpoints", json_dup(json_get_object(t->doc, "discovery"))) < 0 ||
+	    json_set(r, "keys", json_dup(json_get_object(t->doc, "keys"))) < 0) {
+		json_free(r);
+		return NULL;
 	}
+	return r;
+}
+
+/*
+ * A step after the 2xx answer failed (why, its exit code code): the
+ * device is deleted again with the certificate in hand when it is for our
+ * key; else the one line names the device id (when the answer gave one),
+ * the tenant and the client-request-id. Always -1.
+ */
+static int
+join_settle(struct join_txn *t, const char *why, int code)
+{
+	struct json *rec = NULL;
+	const char *cannot = NULL;
+	char intr[64] = "";
+	int sig, rc;
+
+	if (strncmp(why, "join: ", 6) == 0)
+		why += 6;
+	if (t->c == NULL || (rec = undo_record(t)) == NULL) {
+		if ((sig = sigdefer_pending()) != 0) {
+			snprintf(intr, sizeof(intr), "interrupted (%s); ", sigdefer_name(sig));
+			code = sigdefer_exit_code(sig);
+		}
+		return log_fail(code, "join: %s%s; %s%s may have been created in "
+		    "tenant %s (client-request-id %s) and is not stored here: look for "
+		    "the client-request-id in the tenant's audit logs (Entra admin "
+		    "center, Devices, Audit logs) and delete it there", intr, why,
+		    t->c != NULL ? "device " : "a device", t->c != NULL ?
+		    cert_device_id(t->c) : "", t->tenant, t->crid);
+	}
+	if (!cert_public_matches(t->c, keystore_key(t->dk))) {
+		cannot = "its certificate is not for this machine's device key, "
+		    "so it cannot authenticate the deletion";
+	} else if (t->held == NULL) {
+		if (t->pem == NULL && cert_pem(t->c, &t->pem, &t->pem_len) < 0)
+			cannot = "its certificate could not be kept";
+		else if (leave_hold_new(rec, json_get_object(t->doc, "keys"), t->pem,
+		    &t->held) < 0)
+			cannot = "its key could not be read";
+	}
+	rc = leave_undo_join(rec, cannot == NULL ? t->held : NULL, why, code, cannot);
+	json_free(rec);
+	return rc;
+}
+
+/* The steps after the 2xx answer; any failure settles the device. */
+static int
+join_check_commit(struct join_txn *t)
+{
+	size_t i;
+	int r = 0, code;
+
+	log_catch(t->why, sizeof(t->why));
+	for (i = 0; r == 0 && i < sizeof(join_steps) / sizeof(join_steps[0]); i++) {
+		util_fault_point(join_steps[i].name);
+		if (util_fault_fail(join_steps[i].name))
+			r = log_fail(EXIT_INTERNAL, "join: the step %s failed "
+			    "(DRSJOIN_TEST_FAIL_AT)", join_steps[i].name);
+		else
+			r = join_steps[i].run(t);
+	}
+	code = log_caught_code();
+	log_catch(NULL, 0);
+	return r == 0 ? 0 : join_settle(t, t->why, code);
+}
+
+/* Committed: the document says so (its spent nonce and CSR removed). */
+static int
+join_done(struct join_txn *t)
+{
+	struct json *doc = t->doc;
+
 	/* Interrupted, cmd_join's one line says it instead. */
 	if (sigdefer_pending() == 0)
-		log_note("joined: device %s in tenant %s", cert_device_id(c),
-		    doc_get(doc, "tenant", "id"));
-	/* The nonce and the CSR are spent: a document fed back must not reuse them. */
+		log_note("joined: device %s in tenant %s", cert_device_id(t->c), t->tenant);
 	json_remove(doc, "nonce");
 	json_remove(doc, "csr");
-	if (json_set(doc, "keys", json_dup(json_get_object(rec, "keys"))) < 0 ||
-	    json_set(doc, "device", rec) < 0) {
-		rec = NULL;
-		goto out;
+	if (json_set(doc, "keys", json_dup(json_get_object(t->rec, "keys"))) < 0 ||
+	    json_set(doc, "device", t->rec) < 0) {
+		t->rec = NULL;
+		return -1;
 	}
-	rec = NULL;
+	t->rec = NULL;
 	/* For people: the record's paths are relative to the state dir. */
 	if (identity_paths_absolute(json_get_object(doc, "device")) < 0 ||
 	    identity_paths_absolute(doc) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Phase 5 proper: the POST, the checks of the answer, the commit or the
+ * rollback. Returns 1 (nothing reported, the refusal in *refusal) when the
+ * service refused a CSR carrying a nonce (nonce_fallback_status) and
+ * --nonce auto may try without it.
+ */
+static int
+post_join(struct http_session *s, struct json *doc, const char *token,
+    const struct jwt_claims *claims, const struct join_args *a,
+    char *refusal, size_t refusalsz)
+{
+	struct join_txn t = { .doc = doc, .a = a, .claims = claims };
+	int rc = -1;
+
+	if (join_prepare(&t) < 0)
 		goto out;
-	rc = 0;
+	if ((rc = join_send(s, &t, token, refusal, refusalsz)) != 0)
+		goto out;
+	rc = join_check_commit(&t) < 0 || join_done(&t) < 0 ? -1 : 0;
 out:
 	/* A signal held over a committed join is reported by cmd_join. */
 	sigdefer_end();
-	leave_old_free(held);
-	json_free(body);
-	json_free(ans);
-	json_free(rec);
-	cert_free(c);
-	keystore_key_free(dk);
-	http_response_free(&rs);
-	free(url);
-	util_free_secret(text);	/* holds the nonce */
-	free(pem);
-	free(set);
+	join_txn_free(&t);
 	return rc;
 }
 

@@ -435,16 +435,31 @@ leave_hold_new(const struct json *rec, const struct json *keys, const char *cert
 	return 0;
 }
 
+/* 1 when device id is the identity stored here: never deleted by a rollback. */
+static int
+stored_device(const char *id)
+{
+	struct json *rec = NULL;
+	const char *sid;
+	int same = 0;
+
+	if (identity_load_quiet(&rec) == 0 && (sid = json_get_string(rec,
+	    "device_id")) != NULL)
+		same = strcasecmp(sid, id) == 0;
+	json_free(rec);
+	return same;
+}
+
 int
 leave_undo_join(const struct json *rec, struct leave_old *o, const char *commit_error,
-    int code)
+    int code, const char *cannot)
 {
 	const char *id = json_get_string(rec, "device_id");
 	const char *tid = json_get_string(rec, "tenant_id");
 	const char *crid = json_get_string(rec, "client_request_id");
 	enum outcome oc = DELETED;
 	char why[1024], intr[64] = "";
-	int rc = -1, sig;
+	int rc = -1, sig, kept = 0;
 
 	if (id == NULL)
 		id = "(unknown)";
@@ -452,15 +467,19 @@ leave_undo_join(const struct json *rec, struct leave_old *o, const char *commit_
 		tid = "(unknown)";
 	if (crid == NULL)
 		crid = "(unknown)";
-	log_debug(1, "join: the identity could not be stored; deleting device %s "
-	    "again", id);
 	sigdefer_abort_line("join: interrupted twice while deleting device %s again "
 	    "(tenant %s, client-request-id %s), whose identity could not be stored "
 	    "here: it may stay in the tenant; delete it in the Entra admin center "
 	    "(Devices, All devices, by its device id)", id, tid, crid);
-	if (o == NULL) {
-		snprintf(why, sizeof(why), "its key could not be read");
+	/* The service reused the stored identity's device (ReuseDevice): it stays. */
+	if (stored_device(id)) {
+		kept = 1;
+	} else if (o == NULL) {
+		snprintf(why, sizeof(why), "%s", cannot != NULL ? cannot :
+		    "its key could not be read");
 	} else {
+		log_debug(1, "join: the identity could not be stored; deleting "
+		    "device %s again", id);
 		log_catch(why, sizeof(why));
 		rc = delete_device(o, &oc, NULL);
 		log_catch(NULL, 0);
@@ -470,6 +489,11 @@ leave_undo_join(const struct json *rec, struct leave_old *o, const char *commit_
 		snprintf(intr, sizeof(intr), "interrupted (%s); ", sigdefer_name(sig));
 		code = sigdefer_exit_code(sig);
 	}
+	if (kept)
+		return log_fail(code, "join: %s%s; device %s is the identity still "
+		    "stored here (the service gave the new join its id): kept, not "
+		    "deleted (tenant %s, client-request-id %s)", intr, commit_error,
+		    id, tid, crid);
 	if (rc == 0)
 		return log_fail(code, "join: %s%s; device %s was deleted from tenant %s "
 		    "again%s: nothing is joined", intr, commit_error, id, tid,

@@ -46,14 +46,15 @@ int leave_hold_new(const struct json *rec, const struct json *keys,
 /*
  * A join whose identity could not be stored (commit_error, its exit code
  * code): deletes the device it created again, with the certificate and
- * key held in o (NULL: none could be held), and reports one line: the
- * commit error, then that the device was deleted, or that it stays (its id,
- * tenant and client-request-id, the deletion's error, how to delete it).
- * A signal held over the join (sigdefer_pending) gives the exit code then.
- * Always -1.
+ * key held in o (NULL: none could be held, cannot says why), and reports
+ * one line: the commit error, then that the device was deleted, or that it
+ * stays (its id, tenant and client-request-id, the deletion's error, how to
+ * delete it). The device of the identity still stored here (a service that
+ * reused its id) is never deleted: the line says it is kept. A signal held
+ * over the join (sigdefer_pending) gives the exit code then. Always -1.
  */
 int leave_undo_join(const struct json *rec, struct leave_old *o,
-    const char *commit_error, int code);
+    const char *commit_error, int code, const char *cannot);
 /* Wipes the key bytes and frees; NULL is fine. */
 void leave_old_free(struct leave_old *o);
 

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "sigdefer.h"
 
-static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 #define NSIGS (sizeof(sigs) / sizeof(sigs[0]))
 
 static struct sigaction saved[NSIGS];
@@ -129,5 +129,5 @@ const char *
 sigdefer_name(int sig)
 {
 	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" :
-	    sig == SIGHUP ? "SIGHUP" : "a signal";
+	    sig == SIGHUP ? "SIGHUP" : sig == SIGQUIT ? "SIGQUIT" : "a signal";
 }

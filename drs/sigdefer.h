@@ -1,5 +1,5 @@
 /*
- * sigdefer.h - SIGINT, SIGTERM and SIGHUP held over a step that must not
+ * sigdefer.h - SIGINT, SIGTERM, SIGHUP and SIGQUIT held over a step that must not
  * stop half-way (a join's request and the commit or removal of what it
  * created). The first such signal is only recorded; the caller finishes
  * the step, then exits with sigdefer_exit_code() and a line saying what it
@@ -29,7 +29,7 @@ int sigdefer_pending(void);
 int sigdefer_end(void);
 /* What a process killed by sig exits with in a shell: 128 + sig. */
 int sigdefer_exit_code(int sig);
-/* "SIGINT", "SIGTERM", "SIGHUP". */
+/* "SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT". */
 const char *sigdefer_name(int sig);
 
 #endif

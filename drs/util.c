@@ -139,18 +139,40 @@ util_appendf(char *out, size_t outsz, const char *fmt, ...)
 }
 
 #ifdef DRSJOIN_TEST_HOOKS
+/* 1 when the comma-separated list names name. */
+static int
+listed(const char *list, const char *name)
+{
+	size_t n = strlen(name), k;
+
+	while (list != NULL && *list != '\0') {
+		k = strcspn(list, ",");
+		if (k == n && strncmp(list, name, n) == 0)
+			return 1;
+		list += k + (list[k] == ',');
+	}
+	return 0;
+}
+
 void
 util_fault_point(const char *name)
 {
 	const char *at = getenv("DRSJOIN_TEST_KILL_AT");
-
 	const char *stop = getenv("DRSJOIN_TEST_STOP_AT");
 
 	if (at != NULL && strcmp(at, name) == 0)
 		raise(SIGKILL);
 	/* Stopped there, for a test to send signals at a known step. */
-	if (stop != NULL && strcmp(stop, name) == 0)
+	if (listed(stop, name))
 		raise(SIGSTOP);
+}
+
+int
+util_fault_fail(const char *name)
+{
+	const char *at = getenv("DRSJOIN_TEST_FAIL_AT");
+
+	return at != NULL && strcmp(at, name) == 0;
 }
 #endif
 

@@ -39,13 +39,18 @@ void util_appendf(char *out, size_t outsz, const char *fmt, ...)
  * Crash tests: in a test build (make MODE=check, which defines
  * DRSJOIN_TEST_HOOKS) the process kills itself with SIGKILL here when the
  * environment variable DRSJOIN_TEST_KILL_AT names this point, and stops
- * itself (SIGSTOP) when DRSJOIN_TEST_STOP_AT does. A release build
- * compiles it to nothing and reads no such variable.
+ * itself (SIGSTOP) when DRSJOIN_TEST_STOP_AT does (a comma-separated list
+ * of points: stopped at each in turn). util_fault_fail(name) is 1 when
+ * DRSJOIN_TEST_FAIL_AT names this point: the step there is made to fail
+ * (the join's steps after the answer, join_rollback.sh). A release build
+ * compiles them to nothing and reads no such variable.
  */
 #ifdef DRSJOIN_TEST_HOOKS
 void util_fault_point(const char *name);
+int util_fault_fail(const char *name);
 #else
 #define util_fault_point(name) ((void)0)
+#define util_fault_fail(name) 0
 #endif
 
 #endif

@@ -1705,6 +1705,33 @@ def _():
     expect_ok_join(S.emu.join(body(csr=make_csr(nonce=S.emu.nonce()))))
 
 
+@case("config reuse_device: a ReuseDevice re-join of the user's device of that name gets its id, "
+      "a new certificate")
+def _():
+    name = "reuse-" + str(uuid.uuid4())[:8]
+    run(EMUCTL, "--state-dir", S.emu.dir, "config", "--reuse-device")
+    try:
+        c1, id1 = expect_ok_join(S.emu.join(body(DeviceDisplayName=name)))
+        c2, id2 = expect_ok_join(S.emu.join(body(DeviceDisplayName=name)))
+        eq(id2, id1, "the same device id")
+        check(c1.serial_number != c2.serial_number, "a new certificate")
+        eq(S.emu.devices()[id1]["thumbprint"], expect_thumb(c2), "the device holds the new one")
+        _, id3 = expect_ok_join(S.emu.join(body(DeviceDisplayName=name,
+                                                Attributes={"ReuseDevice": "false"})))
+        check(id3 != id1, "without ReuseDevice: a new device")
+        _, id4 = expect_ok_join(S.emu.join(body(DeviceDisplayName=name),
+                                           token=jwt(claims(upn="bob@" + S.emu.domain))))
+        check(id4 not in (id1, id3), "another user's join: a new device")
+    finally:
+        run(EMUCTL, "--state-dir", S.emu.dir, "config", "--no-reuse-device")
+    _, id5 = expect_ok_join(S.emu.join(body(DeviceDisplayName=name)))
+    check(id5 not in (id1, id3, id4), "switched off: a new device")
+
+
+def expect_thumb(cert):
+    return hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
+
+
 @case("--no-nonce-service (config nonce_service): discovery without NonceService")
 def _():
     run(EMUCTL, "--state-dir", S.emu.dir, "config", "--no-nonce-service")

@@ -20,6 +20,10 @@ class Config:
     nonce_service: bool = True      # False: discovery names no NonceService
     auth_service: bool = True       # False: discovery names no AuthenticationService
     prt_jwe_gcm: bool = False       # PRT answers as AES-GCM (12-byte IV), not the observed CBC
+    # A join asking ReuseDevice from a user who has a device of its display
+    # name in the tenant gets that device's id (and a new certificate), as
+    # the real service may: the case leave_delete_old/leave_undo_join guard.
+    reuse_device: bool = False
 
     def as_json(self):
         return dict(self.__dict__)

@@ -114,7 +114,7 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
             if k in ("throttle", "max_concurrent"):
                 continue
             if k in ("require_nonce", "refuse_nonce", "nonce_service", "auth_service",
-                     "prt_jwe_gcm") \
+                     "prt_jwe_gcm", "reuse_device") \
                     and isinstance(v, bool):
                 setattr(cfg, k, v)
             elif k in ("nonce_lifetime", "device_code_interval", "device_code_lifetime") \

@@ -85,6 +85,10 @@ def parse_args(argv):
     g.add_argument("--prt-jwe-gcm", dest="prt_jwe_gcm", action="store_true", default=None,
                    help="PRT answers as AES-GCM (12-byte IV) instead of the observed AES-CBC")
     g.add_argument("--no-prt-jwe-gcm", dest="prt_jwe_gcm", action="store_false")
+    g.add_argument("--reuse-device", dest="reuse_device", action="store_true", default=None,
+                   help="a join asking ReuseDevice gets the id of the user's device of that "
+                   "display name, with a new certificate")
+    g.add_argument("--no-reuse-device", dest="reuse_device", action="store_false")
     g.add_argument("--nonce-lifetime", type=float, metavar="S")
     g.add_argument("--device-code-interval", type=int, metavar="S")
     g.add_argument("--device-code-lifetime", type=int, metavar="S")
@@ -152,7 +156,7 @@ def main(argv=None):
         out = call(base, "GET", "/status")
     elif a.cmd == "config":
         body = {k: getattr(a, k) for k in ("require_nonce", "refuse_nonce", "nonce_service",
-                                           "auth_service", "prt_jwe_gcm",
+                                           "auth_service", "prt_jwe_gcm", "reuse_device",
                                            "nonce_lifetime",
                                            "device_code_interval", "device_code_lifetime",
                                            "device_code_message")

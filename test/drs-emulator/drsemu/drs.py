@@ -112,6 +112,18 @@ def _sid(tenant_id, role):
     return "S-1-12-1-" + "-".join(str(int.from_bytes(b[i:i + 4], "little")) for i in range(0, 16, 4))
 
 
+def _reused_id(emu, tenant_id, oid, fields):
+    """--reuse-device: the newest device of this user, tenant and display name."""
+    if not emu.config.reuse_device:
+        return None
+    if str(fields.get("Attributes", {}).get("ReuseDevice", "")).lower() != "true":
+        return None
+    same = [d for d in emu.state.devices() if d["tenant_id"] == tenant_id and
+            d.get("owner_oid") == oid and d.get("display_name") == fields["DeviceDisplayName"]]
+    same.sort(key=lambda d: d["created"])
+    return same[-1]["device_id"] if same else None
+
+
 def join(emu, req):
     require_api_version(req, "2.0")
     claims = tokens.verify_bearer(req.header("Authorization"), emu.pki.token_cert, emu.tenants,
@@ -135,7 +147,7 @@ def join(emu, req):
             raise validate.bad_param(p.message)
         req.log["nonce"] = "valid"
     f = jr.fields
-    device_id = str(uuid.uuid4())
+    device_id = _reused_id(emu, tenant.id, claims["oid"], f) or str(uuid.uuid4())
     key = emu.pki.other_public_key() if req.wrong_key_cert else jr.device_key
     cert = emu.pki.issue_device_cert(key, device_id, claims["oid"], tenant.id, f["JoinType"] == 0)
     raw = base64.b64encode(pkimod.cert_der(cert)).decode()

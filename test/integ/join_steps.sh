@@ -173,14 +173,17 @@ fi
 emu_ctl config --reuse-device >/dev/null
 STATE=$T_WORK/reuse
 mkdir -p "$STATE"
-if mount -t tmpfs -o size=24k,mode=0700 tmpfs "$STATE" 2>"$T_WORK/mount.err"; then
+if mount -t tmpfs -o size=256k,mode=0700 tmpfs "$STATE" 2>"$T_WORK/mount.err"; then
 	MOUNTS+=("$STATE")
 	t_run -- join --token-file "$TOK" --key-store software --display-name reuse-host
 	x=$(jget "$STATE/device.json" 'd["device_id"]')
 	cp "$STATE/device.json" "$T_WORK/reuse-before.json"
+	# Room for the new key set (two keys and machine.json), not for its commit.
+	used=$(df --output=used -k "$STATE" | tail -n 1 | tr -d ' ')
+	mount -o remount,size=$((used + 12))k "$STATE"
 	dels=$(req_count delete)
 	t_run -- join --token-file "$TOK" --key-store software --display-name reuse-host --force
-	t_expect "reused id, the --force commit fails (24 KiB): exit 7, the device kept" 7 \
+	t_expect "reused id, the --force commit fails (a full state dir): exit 7, the device kept" 7 \
 	    "device $x is the identity still stored here (the service gave the new join its id): kept, not deleted"
 	t_check "reused id, failed commit: no DELETE, X still in the tenant, status healthy with X" \
 	    "$([ -n "$x" ] && [ "$(req_count delete)" -eq "$dels" ] && devices | grep -qx "$x" &&

@@ -14,6 +14,28 @@
 #include "state.h"
 #include "util.h"
 
+/*
+ * A certificate the service issued that this machine's clock says is not
+ * valid yet is the clock's fault, not the identity's (join keeps it too):
+ * healthy, with a warning. 1 when so (warned), else 0.
+ */
+static int
+not_yet_valid(const struct cert *c, const char *abs)
+{
+	time_t now = time(NULL), nb = cert_not_before(c);
+	char a[32];
+	struct tm tm;
+
+	if (nb <= now + CERT_SKEW || cert_not_after(c) <= now)
+		return 0;
+	gmtime_r(&nb, &tm);
+	strftime(a, sizeof(a), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	log_warn("%s is not valid before %s, %lld s ahead of this machine's "
+	    "clock: set the clock right (NTP); the identity is kept", abs, a,
+	    (long long)(nb - now));
+	return 1;
+}
+
 /* The record's certificate, parsed, and checked against the record. */
 static int
 check_cert(struct health *h, struct cert **out)
@@ -47,7 +69,8 @@ check_cert(struct health *h, struct cert **out)
 		    cert_device_id(c), id != NULL ? id : "(none)");
 		goto out;
 	}
-	if (cert_check_time(c, time(NULL), "the device certificate") < 0)
+	if (not_yet_valid(c, abs) == 0 &&
+	    cert_check_time(c, time(NULL), "the device certificate") < 0)
 		goto out;
 	*out = c;
 	c = NULL;

@@ -427,7 +427,7 @@ answer_upn(struct join_txn *t)
 	log_catch(t->why, sizeof(t->why));
 	if (bad) {
 		t->upn = NULL;
-		log_note("warning: %s: the identity is stored without a user", why);
+		log_warn("%s: the identity is stored without a user", why);
 		return;
 	}
 	/* The token's upn is not checked by anyone: store it only as text. */
@@ -490,18 +490,18 @@ step_cert_time(struct join_txn *t)
 	join_time_text(nb, a, sizeof(a));
 	join_time_text(t->rs.date, d, sizeof(d));
 	if (t->rs.date > 0 && t->rs.date - now > CERT_SKEW)
-		log_note("warning: join: the device certificate is not valid before "
+		log_warn("join: the device certificate is not valid before "
 		    "%s, %lld s ahead of this machine's clock, which is %lld s behind "
 		    "the service's (its answer's Date, %s): set the clock right (NTP); "
 		    "the certificate is kept", a, (long long)(nb - now),
 		    (long long)(t->rs.date - now), d);
 	else if (t->rs.date > 0)
-		log_note("warning: join: the device certificate is not valid before "
+		log_warn("join: the device certificate is not valid before "
 		    "%s, %lld s ahead of this machine's clock, which agrees with the "
 		    "service's (its answer's Date, %s): the service dated it ahead; "
 		    "the certificate is kept", a, (long long)(nb - now), d);
 	else
-		log_note("warning: join: the device certificate is not valid before "
+		log_warn("join: the device certificate is not valid before "
 		    "%s, %lld s ahead of this machine's clock (the answer had no "
 		    "Date): check the clock (NTP); the certificate is kept", a,
 		    (long long)(nb - now));

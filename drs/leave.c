@@ -354,7 +354,7 @@ leave_keep_quarantined(const char *qdir, int keep_device, struct leave_old **out
 	    sizeof(ids), &n) < 0)
 		return -1;
 	if (n != 1) {
-		log_note("warning: join: %s: the unusable record's device is not known "
+		log_warn("join: %s: the unusable record's device is not known "
 		    "(%s): it may stay in the tenant; delete it there", qdir, n == 0 ?
 		    "no certificate could be read" : ids);
 		free(pem);
@@ -384,7 +384,7 @@ leave_keep_quarantined(const char *qdir, int keep_device, struct leave_old **out
 		    "in %s/%s): it stays in the tenant (--keep-old-device)",
 		    cert_device_id(c), state_path(), dir);
 	else if (why[0] != '\0')
-		log_note("warning: join: the unusable record was device %s's (its "
+		log_warn("join: the unusable record was device %s's (its "
 		    "certificate in %s/%s), whose key %s cannot be used (%s): it "
 		    "stays in the tenant; delete it there", cert_device_id(c),
 		    state_path(), dir, strrchr(kf, '/') + 1, why);

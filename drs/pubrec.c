@@ -179,7 +179,7 @@ pubrec_update(const struct json *rec, const char *reason, int locked, int loud)
 out:
 	log_catch(NULL, 0);
 	if (why[0] != '\0' && loud)
-		log_note("warning: %s/%s, the public record 'drsjoin status' shows "
+		log_warn("%s/%s, the public record 'drsjoin status' shows "
 		    "users, was not written (%s); root's next status writes it",
 		    state_path(), PUBREC_FILE, why);
 	else if (why[0] != '\0')

@@ -312,9 +312,13 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	if (a->nonce == NONCE_AUTO && json_get_bool(json_get_object(doc, "csr"), "nonce"))
 		rq.pass_if = nonce_fallback_status;
 	/*
-	 * From the request on a device may exist: SIGINT, SIGTERM and SIGHUP
-	 * wait until its identity is stored or the device deleted again.
+	 * From the request's first byte on a device may exist: SIGINT, SIGTERM
+	 * and SIGHUP wait until its identity is stored or the device deleted
+	 * again. Before that byte, and in a wait between attempts (a 429),
+	 * none can: they stop the join at once (http.h).
 	 */
+	rq.hold_signals = 1;
+	rq.if_stopped = "no device was created";
 	if (http_new_request_id(crid) < 0 || sigdefer_begin() < 0)
 		goto out;
 	rq.request_id = crid;

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# A stop request is obeyed at once when no device can exist (issue 23):
+# SIGINT, SIGTERM and SIGHUP are held only while a join request is in
+# flight (from its first byte) and over the commit or rollback
+# (join_rollback.sh). In a wait between attempts (a 429 asking for 30 s),
+# and before any byte of the POST went out, the join stops at once: exit
+# 128+N, one line saying "no device was created", no further POST, no
+# device in the emulator, nothing kept. A second signal's line says what
+# was in flight: nothing. No timing is asserted but "well before the
+# wait would have ended".
+. "$(dirname "$0")/../lib-integ.sh"
+
+emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
+TOK=$(token_file)
+fresh() { STATE=$T_WORK/state-$1; }
+nothing_kept() { [ ! -e "$STATE/device.json" ] && [ -z "$(ls -A "$STATE/staging" 2>/dev/null)" ]; }
+
+# join in the background, extra env first; sets PID. A background job of a
+# script starts with SIGINT ignored (and drsjoin keeps an ignored signal
+# ignored, as for nohup): it gets the default back first.
+join_bg() {
+	env DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" \
+	    SSL_CERT_FILE="$EMU_CA" "$@" \
+	    $PY -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$DRSJOIN" join --token-file "$TOK" --key-store software \
+	    </dev/null >"$OUT" 2>"$ERR" &
+	PID=$!
+}
+
+# Waits (bounded, 20 s) until stderr says the join waits to retry.
+wait_retrying() {
+	local i
+	for i in $(seq 400); do
+		grep -q 'join: server answered 429, retrying in' "$ERR" 2>/dev/null && return 0
+		kill -0 "$PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# Waits (bounded) until process $1 is stopped (DRSJOIN_TEST_STOP_AT).
+wait_stopped() {
+	local i
+	for i in $(seq 200); do
+		[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# 1. The reproduction: 429 with Retry-After: 30, SIGTERM in the wait.
+for sig in TERM INT HUP; do
+	case $sig in TERM) code=143 ;; INT) code=130 ;; HUP) code=129 ;; esac
+	fresh "wait-$sig"
+	emu_fault --route join --status 429 --retry-after 30 --count 1
+	n=$(req_count join)
+	d=$(emu_device_count)
+	join_bg
+	if wait_retrying; then
+		t0=$(date +%s)
+		kill -"$sig" "$PID"
+		RC=0; wait "$PID" || RC=$?
+		took=$(($(date +%s) - t0))
+		t_expect "SIG$sig in the wait after a 429: exit $code at once" "$code" \
+		    "join: interrupted (SIG$sig) while waiting to send the request again: no device was created"
+		t_check "SIG$sig in the wait: stopped well before the 30 s, no second POST, no device, nothing kept" \
+		    "$([ "$took" -lt 15 ] && [ "$(req_count join)" -eq $((n + 1)) ] &&
+		       [ "$(emu_device_count)" -eq "$d" ] && nothing_kept; echo $?)" \
+		    "took $took s, POSTs $(($(req_count join) - n)), devices $(emu_device_count) (was $d)"
+	else
+		kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
+		t_fail "SIG$sig in the wait after a 429" "drsjoin never said it waits to retry"
+	fi
+	emu_fault clear
+done
+
+# 2. Two signals in the wait: the second's line says nothing was in flight.
+fresh wait-twice
+emu_fault --route join --status 429 --retry-after 30 --count 1
+n=$(req_count join)
+d=$(emu_device_count)
+join_bg
+if wait_retrying; then
+	kill -TERM "$PID"
+	kill -TERM "$PID"
+	RC=0; wait "$PID" || RC=$?
+	t_check "two SIGTERMs in the wait: exit 143, 'no device was created', never 'may have been created'" \
+	    "$([ "$RC" -eq 143 ] && grep -q 'no device was created' "$ERR" &&
+	       ! grep -q 'may have been created' "$ERR"; echo $?)" "exit $RC: $(head -c 400 "$ERR")"
+	t_check "two SIGTERMs in the wait: one POST, no device, nothing kept" \
+	    "$([ "$(req_count join)" -eq $((n + 1)) ] && [ "$(emu_device_count)" -eq "$d" ] &&
+	       nothing_kept; echo $?)"
+else
+	kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
+	t_fail "two SIGTERMs in the wait" "drsjoin never said it waits to retry"
+fi
+emu_fault clear
+
+# 3. A signal before any byte of the POST went out (stopped just before
+# http_send): no POST at all.
+fresh before-post
+n=$(req_count join)
+d=$(emu_device_count)
+join_bg DRSJOIN_TEST_STOP_AT=join-post
+if wait_stopped "$PID"; then
+	kill -TERM "$PID"
+	kill -CONT "$PID"
+	RC=0; wait "$PID" || RC=$?
+	t_expect "SIGTERM before the join request went out: exit 143" 143 \
+	    "join: interrupted (SIGTERM) before the request went out: no device was created"
+	t_check "SIGTERM before the join request: no POST, no device, nothing kept" \
+	    "$([ "$(req_count join)" -eq "$n" ] && [ "$(emu_device_count)" -eq "$d" ] &&
+	       nothing_kept; echo $?)" "POSTs $(($(req_count join) - n))"
+else
+	kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
+	t_fail "SIGTERM before the join request" "drsjoin never stopped at join-post (a test build?)"
+fi
+
+# 4. Held from the first byte on: SIGTERM while the service takes 2 s to
+# answer is obeyed after the join is stored (join_rollback.sh has more).
+# The request is out once the emulator took its armed delay fault.
+fresh in-flight
+emu_fault --route join --delay 2 --count 1
+d=$(emu_device_count)
+join_bg
+for i in $(seq 200); do
+	emu_ctl faults | grep -q '"route": "join"' || break
+	sleep 0.05
+done
+kill -TERM "$PID"
+RC=0; wait "$PID" || RC=$?
+t_check "SIGTERM while the POST is answered: held, exit 143 once joined, stored, in the emulator" \
+    "$([ "$RC" -eq 143 ] && grep -q 'join: interrupted (SIGTERM) during the join: device' "$ERR" &&
+       [ -f "$STATE/device.json" ] && [ "$(emu_device_count)" -eq $((d + 1)) ]; echo $?)" \
+    "exit $RC: $(grep -v ': [<>*] \|(attempt' "$ERR" | tail -n 3)"
+emu_fault clear
+t_done

@@ -248,8 +248,9 @@ nonce_maybe_done(long status)
 
 /*
  * Phase 5 proper: the POST, the checks of the answer, the commit. Returns 1
- * (nothing reported, the refusal in *refusal) when the service refused a CSR
- * carrying a nonce (nonce_fallback_status) and --nonce auto may try without it.
+ * (noted: the refusal, in *refusal too, then whether a device may exist)
+ * when the service refused a CSR carrying a nonce (nonce_fallback_status)
+ * and --nonce auto may try without it.
  */
 static int
 post_join(struct http_session *s, struct json *doc, const char *token,
@@ -333,19 +334,24 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	if (rq.pass_if != NULL && (rs.status < 200 || rs.status > 299)) {
 		svcerr_format(refusal, refusalsz, "join", rs.status, rs.body, rs.body_len,
 		    rs.content_type, rs.request_id);
-		if (nonce_maybe_done(rs.status))
-			log_note("join: the service answered %ld: a device may have "
-			    "been created by that request; if the tenant shows two "
-			    "for this machine, delete the one of client-request-id %s",
-			    rs.status, rs.request_id);
 		rc = 1;
-		if ((sig = sigdefer_end()) != 0)
+		if ((sig = sigdefer_end()) != 0) {
 			rc = log_fail(sigdefer_exit_code(sig), "join: interrupted (%s) "
 			    "during the join request, which the service refused (%s): %s",
 			    sigdefer_name(sig), refusal, nonce_maybe_done(rs.status) ?
 			    "a device may have been created: look for its "
 			    "client-request-id in the tenant's audit logs" :
 			    "no device was created");
+			goto out;
+		}
+		/* The refusal first, then what it may have left. */
+		log_note("%s; joining again without the nonce (--nonce require "
+		    "makes this an error)", refusal);
+		if (nonce_maybe_done(rs.status))
+			log_note("join: the service answered %ld: a device may have "
+			    "been created by that request; if the tenant shows two "
+			    "for this machine, delete the one of client-request-id %s",
+			    rs.status, rs.request_id);
 		goto out;
 	}
 	if ((ans = answer_parse("join", &rs)) == NULL)
@@ -635,9 +641,7 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 	}
 	rc = post_join(s, doc, t->token, &t->claims, a, why, sizeof(why));
 	if (rc == 1) {
-		/* Once, at once: the service would not take our nonce. */
-		log_note("%s; joining again without the nonce (--nonce require "
-		    "makes this an error)", why);
+		/* Once, at once: the service would not take our nonce (noted). */
 		json_remove(doc, "nonce");
 		rc = request_csr(doc, 1) < 0 ? -1 :
 		    post_join(s, doc, t->token, &t->claims, a, why, sizeof(why));

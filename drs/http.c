@@ -1296,6 +1296,21 @@ check_request(const struct http_request *rq)
 	return 0;
 }
 
+/* libcurl's cap on a Retry-After it reads (6 hours). */
+#define RETRY_AFTER_CAP_S 21600
+
+/*
+ * A Retry-After of seconds with more digits than libcurl reads (it then
+ * says 0, as for none): longer than any wait, not absent.
+ */
+static int
+too_many_seconds(const char *v)
+{
+	size_t n = strspn(v, "0123456789");
+
+	return n > 0 && v[n] == '\0' && strspn(v, "0") < n;
+}
+
 /* What is left of --max-wait, in milliseconds. */
 static long
 wait_left_ms(void)
@@ -1553,7 +1568,10 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		ra = 0;
 		if (retry_status_kind(status) == RETRY_AFTER && s->have_retry_after &&
 		    curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &ra) ==
-		    CURLE_OK && ra > 0) {
+		    CURLE_OK && ra == 0 && too_many_seconds(s->retry_after))
+			ra = RETRY_AFTER_CAP_S;
+		if (retry_status_kind(status) == RETRY_AFTER && s->have_retry_after &&
+		    ra > 0) {
 			/* libcurl read it: seconds, or an HTTP-date still ahead. */
 			if (ra > left / 1000) {
 				if (rq->pass_errors) {
@@ -1565,7 +1583,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				snprintf(why, sizeof(why), "it asks to retry after "
 				    "%s%ld s, more than the %s left of the %ld s "
 				    "drsjoin waits in all (--max-wait)",
-				    ra >= 21600 ? "at least " : "", (long)ra, delay,
+				    ra >= RETRY_AFTER_CAP_S ? "at least " : "", (long)ra, delay,
 				    cfg.max_wait_s);
 				fail_answer_because(rq, rs, why);
 				goto out;

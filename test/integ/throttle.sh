@@ -91,6 +91,30 @@ t_check "Retry-After beyond --max-wait: one POST, nothing kept" \
     "$([ "$(req_count join)" -eq $((n + 1)) ] && no_identity; echo $?)"
 emu_fault clear >/dev/null
 
+# More digits than a number holds (libcurl reads it as none): longer than
+# any --max-wait, so given up at once as for 100000 s, not the backoff.
+fresh huge
+emu_fault --route join --status 429 --retry-after-digits 99999999999999999999999999 --count 1 >/dev/null
+n=$(req_count join)
+t_run -- --max-wait 5 join --token-file "$TOK" --key-store software
+t_expect "Retry-After too large to parse: gives up at once, exit 4" 4 \
+    "throttled: it asks to retry after at least 21600 s, more than the 5 s left of the 5 s drsjoin waits in all (--max-wait)"
+t_check "Retry-After too large to parse: one POST, nothing kept" \
+    "$([ "$(req_count join)" -eq $((n + 1)) ] && no_identity; echo $?)" "POSTs $(($(req_count join) - n))"
+emu_fault clear >/dev/null
+
+# The Retry-After plus its random extra is cut to what is left of
+# --max-wait: 2 s asked, 2 s left, exactly 2000 ms waited.
+fresh cut
+emu_fault --route join --status 429 --retry-after 2 --count 1 >/dev/null
+t_run -- -v --max-wait 2 join --token-file "$TOK" --key-store software
+w=$(waits join)
+t_check "a Retry-After wait is cut to what is left of --max-wait, then joins" \
+    "$([ "$RC" -eq 0 ] && [ "$w" = 2000 ] &&
+       grep -q 'join: waited 2 s in all over 2 attempts (this run: 2 s of at most 2 s' "$ERR"; echo $?)" \
+    "rc $RC, wait '$w'"
+emu_fault clear >/dev/null
+
 fresh attempts
 emu_fault --route join --status 429 --retry-after 1 --count 5 >/dev/null
 n=$(req_count join)

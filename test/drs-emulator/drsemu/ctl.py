@@ -52,6 +52,8 @@ def parse_args(argv):
     f.add_argument("--count", type=int, default=1)
     f.add_argument("--status", type=int, help="answer with this HTTP status (e.g. 500, 503, 429)")
     f.add_argument("--retry-after", type=int, metavar="S", help="Retry-After header (with --status)")
+    f.add_argument("--retry-after-digits", metavar="DIGITS",
+                   help="Retry-After header of these digits, as many as given (with --status)")
     f.add_argument("--delay", type=float, metavar="S", help="wait S seconds, then answer")
     f.add_argument("--drop", action="store_true", help="close the connection without answering")
     f.add_argument("--truncate", action="store_true", help="send half the body, then close")
@@ -107,7 +109,8 @@ def main(argv=None):
     out = None
     if a.cmd == "fault":
         spec = {"route": a.route, "count": a.count}
-        for k in ("status", "retry_after", "delay", "aadsts", "oauth_error", "echo"):
+        for k in ("status", "retry_after", "retry_after_digits", "delay", "aadsts",
+                  "oauth_error", "echo"):
             if getattr(a, k) is not None:
                 spec[k] = getattr(a, k)
         for k in ("drop", "truncate", "non_json", "wrong_key_cert"):

@@ -1228,6 +1228,7 @@ redirect_note(struct http_session *s, char *out, size_t outsz)
 static int
 load_cabundle(struct http_session *s, const char *phase)
 {
+	enum cabundle_source from = CABUNDLE_SYSTEM;
 	const char *path;
 	char *what = NULL, *buf = NULL;
 	size_t len = 0, count, skipped;
@@ -1242,9 +1243,13 @@ load_cabundle(struct http_session *s, const char *phase)
 		return 0;
 	free(s->cabundle);
 	s->cabundle = NULL;
-	path = cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, NULL);
-	/* s->cabundle names it in messages: as an argument is echoed. */
-	if (path == NULL || (s->cabundle = util_strdup(CLI_SHOWN(path))) == NULL ||
+	path = cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, &from);
+	/*
+	 * s->cabundle names it in messages: as an argument is echoed, and
+	 * from the environment said so (nobody typed that name here).
+	 */
+	if (path == NULL || (s->cabundle = util_asprintf("%s%s", CLI_SHOWN(path),
+	    from == CABUNDLE_ENV ? " (from SSL_CERT_FILE)" : "")) == NULL ||
 	    (what = util_asprintf("%s: the CA bundle %s", phase, s->cabundle)) == NULL)
 		return -1;
 	if (cabundle_read(path, what, &buf, &len) == 0 &&

@@ -160,7 +160,7 @@ wait_until(double t, double deadline, int tty, const char *user_code)
 
 int
 devicecode_run(struct http_session *s, const struct login_endpoints *ep,
-    const char *client_id, char **token)
+    const char *client_id, char **token, char **refresh)
 {
 	struct http_response rs = { 0 };
 	struct devicecode c = { 0 };
@@ -243,7 +243,8 @@ devicecode_run(struct http_session *s, const struct login_endpoints *ep,
 			break;
 		if (rs.status >= 200 && rs.status <= 299) {
 			countdown_end(tty);
-			if (login_take_token(&rs, "device code sign-in", token) < 0)
+			if (login_take_tokens(&rs, "device code sign-in", token,
+			    refresh) < 0)
 				goto out;
 			log_note("login: signed in");
 			rc = 0;

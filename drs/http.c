@@ -1325,12 +1325,12 @@ wait_left_ms(void)
 	return left > 0 ? left : 0;
 }
 
-/* The request whose before_wait runs (its requests are part of its wait). */
+/* The request whose retry_hook runs (its requests are part of its wait). */
 static const struct http_request *waiting_rq;
 
 /*
  * Stopped by a signal that is not held (sigdefer.h): -1, reported. A
- * request made by a before_wait hook is said as the waiting one's stop.
+ * request made by a retry_hook is said as the waiting one's stop.
  */
 static int
 fail_stopped(const struct http_request *rq, int sig, const char *when)
@@ -1349,26 +1349,30 @@ fail_stopped(const struct http_request *rq, int sig, const char *when)
 }
 
 /*
- * Before a wait: the caller's check (before_wait), which may give a new
- * bearer token; then the headers carry it. 0, or -1 (reported).
+ * Around a wait (wait_ms 0: after it): the caller's retry_hook, which may
+ * give a new bearer token; then the headers carry it. 0, or -1 (reported).
  */
 static int
-before_retry(const struct http_request *rq, long wait_ms, const char **bearer,
-    const char *request_id, struct curl_slist **headers)
+call_retry_hook(struct http_session *s, const struct http_request *rq,
+    long wait_ms, const char **bearer, const char *request_id,
+    struct curl_slist **headers)
 {
 	const struct http_request *outer = waiting_rq;
 	struct curl_slist *h;
 	const char *was = *bearer;
 	int r;
 
-	if (rq->before_wait == NULL)
+	if (rq->retry_hook == NULL)
 		return 0;
 	if (rq->hold_signals)
 		sigdefer_release();	/* not carried out: nothing in flight */
 	if (waiting_rq == NULL)
 		waiting_rq = rq;
-	r = rq->before_wait(rq->before_wait_arg, wait_ms, bearer);
+	r = rq->retry_hook(rq->retry_hook_arg, wait_ms, bearer);
+	/* Its requests (on this session, say) ended theirs: ours again. */
 	waiting_rq = outer;
+	s->phase = rq->phase;
+	s->rq = rq;
 	if (r < 0)
 		return -1;
 	if (*bearer == was)
@@ -1490,7 +1494,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				    jitter());
 				if (wait_ms > left)
 					wait_ms = left;
-				if (before_retry(rq, wait_ms, &bearer,
+				if (call_retry_hook(s, rq, wait_ms, &bearer,
 				    rs->request_id, &headers) < 0)
 					goto out;
 				format_delay(delay, sizeof(delay), wait_ms);
@@ -1499,7 +1503,9 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				    cfg.attempts);
 				log_debug(1, "%s: waiting %ld ms (backoff, jittered)",
 				    rq->phase, wait_ms);
-				if (retry_pause(rq, wait_ms, &req_waited) < 0)
+				if (retry_pause(rq, wait_ms, &req_waited) < 0 ||
+				    call_retry_hook(s, rq, 0, &bearer, rs->request_id,
+				    &headers) < 0)
 					goto out;
 				continue;
 			}
@@ -1622,12 +1628,15 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 			log_debug(1, "%s: waiting %ld ms (backoff, jittered)",
 			    rq->phase, wait_ms);
 		}
-		if (before_retry(rq, wait_ms, &bearer, rs->request_id, &headers) < 0)
+		if (call_retry_hook(s, rq, wait_ms, &bearer, rs->request_id,
+		    &headers) < 0)
 			goto out;
 		format_delay(delay, sizeof(delay), wait_ms);
 		log_note("%s: server answered %ld, retrying in %s (attempt %d of %d)",
 		    rq->phase, status, delay, attempt + 1, cfg.attempts);
-		if (retry_pause(rq, wait_ms, &req_waited) < 0)
+		if (retry_pause(rq, wait_ms, &req_waited) < 0 ||
+		    call_retry_hook(s, rq, 0, &bearer, rs->request_id,
+		    &headers) < 0)
 			goto out;
 	}
 out:

@@ -146,13 +146,15 @@ struct http_request {
 	int hold_signals;
 	const char *if_stopped;	/* what that line adds: "no device was created" */
 	/*
-	 * Called before each wait between attempts with the wait in ms: 0 to
-	 * wait and send again, -1 (reported) to give up at once. It may put a
-	 * new bearer token in *bearer for the attempts after the wait (valid
-	 * until http_send returns): the join's token would expire meanwhile.
+	 * Called around each wait between attempts (the join's: its token
+	 * must not expire meanwhile): before it with the wait in ms, 0 to wait,
+	 * -1 (reported) to give up at once; after it with wait_ms 0, when it
+	 * may put a new bearer token in *bearer for the next attempts (valid
+	 * until http_send returns): 0, or -1 (reported). A signal during its
+	 * own requests is a stop in the wait.
 	 */
-	int (*before_wait)(void *arg, long wait_ms, const char **bearer);
-	void *before_wait_arg;
+	int (*retry_hook)(void *arg, long wait_ms, const char **bearer);
+	void *retry_hook_arg;
 };
 
 struct http_response {

@@ -38,6 +38,8 @@
 #define JOIN_TYPE_REGISTER 4
 /* Seconds a nonce from the document is trusted to be still valid. */
 #define NONCE_MAX_AGE 240
+/* Seconds of life a token needs to be sent: one request's, on a slow link. */
+#define JOIN_TOKEN_MARGIN_S 10
 
 enum nonce_mode { NONCE_AUTO, NONCE_REQUIRE, NONCE_OFF };
 
@@ -56,6 +58,14 @@ struct join_token {
 	char *token;		/* the access token, once there is one */
 	struct jwt_claims claims;
 };
+
+/* What the join request's retry_hook needs (http.h): a token outliving the waits. */
+struct join_wait {
+	struct http_session *s;
+	struct json *doc;
+	struct join_token *t;
+};
+static int join_token_retry(void *arg, long wait_ms, const char **bearer);
 
 void
 join_time_text(time_t t, char *buf, size_t n)
@@ -253,10 +263,10 @@ nonce_maybe_done(long status)
  * and --nonce auto may try without it.
  */
 static int
-post_join(struct http_session *s, struct json *doc, const char *token,
-    const struct jwt_claims *claims, const struct join_args *a,
-    char *refusal, size_t refusalsz)
+post_join(struct http_session *s, struct json *doc, struct join_token *t,
+    const struct join_args *a, char *refusal, size_t refusalsz)
 {
+	struct join_wait wait = { s, doc, t };
 	struct http_request rq = { 0 };
 	struct http_response rs = { 0 };
 	struct json *body = NULL, *ans = NULL, *certj, *user, *rec = NULL;
@@ -294,7 +304,9 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	rq.phase = "join";
 	rq.method = "POST";
 	rq.url = url;
-	rq.bearer = token;
+	rq.bearer = t->token;
+	rq.retry_hook = join_token_retry;
+	rq.retry_hook_arg = &wait;
 	rq.body = text;
 	rq.body_len = strlen(text);
 	rq.content_type = "application/json";
@@ -372,10 +384,10 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 	    text_ok("join: the certificate's issuer", cert_issuer(c)) < 0)
 		goto out;
 	/* The token's upn is not checked by anyone: store it only as text. */
-	if (upn == NULL && claims->upn != NULL &&
-	    answer_text_ok(claims->upn, strlen(claims->upn), why, sizeof(why)) &&
-	    strlen(claims->upn) <= ANSWER_TEXT_MAX)
-		upn = claims->upn;
+	if (upn == NULL && t->claims.upn != NULL &&
+	    answer_text_ok(t->claims.upn, strlen(t->claims.upn), why, sizeof(why)) &&
+	    strlen(t->claims.upn) <= ANSWER_TEXT_MAX)
+		upn = t->claims.upn;
 	sigdefer_abort_line("join: interrupted twice: device %s was created in tenant "
 	    "%s (client-request-id %s); if 'drsjoin status' does not show it, delete "
 	    "it in the Entra admin center (Devices, All devices, by its device id)",
@@ -556,6 +568,45 @@ join_token_obtain(struct http_session *s, struct json *doc, struct join_token *t
 	    doc_get(doc, "discovery", "join_resource_id"));
 }
 
+/*
+ * The join request's retry_hook: a token that would expire before the
+ * request is sent again is not sent. Before a wait, a ready access token
+ * that would fails at once, naming its expiry; after it, one from a BPRT,
+ * a refresh token or the device code sign-in is redeemed again.
+ */
+static int
+join_token_retry(void *arg, long wait_ms, const char **bearer)
+{
+	struct join_wait *w = arg;
+	struct join_token *t = w->t;
+	time_t now = time(NULL);
+	long long need = (long long)now + (wait_ms + 999) / 1000 + JOIN_TOKEN_MARGIN_S;
+	char at[32];
+
+	if (t->claims.exp == 0 || t->claims.exp > need)
+		return 0;
+	join_time_text((time_t)t->claims.exp, at, sizeof(at));
+	if (t->src.kind == TOKEN_ACCESS) {
+		if (wait_ms == 0)
+			return 0;	/* said before the wait */
+		return log_fail(EXIT_INPUT, "join: the access token expires at %s, "
+		    "before the join request can be sent again (in %ld s): give "
+		    "one with more time left (a BPRT or refresh token is redeemed "
+		    "again as needed)", at, (wait_ms + 999) / 1000);
+	}
+	if (wait_ms != 0)
+		return 0;	/* after the wait */
+	log_note("join: the access token expires at %s: redeeming the %s again",
+	    at, token_source_name(&t->src));
+	util_free_secret(t->token);
+	t->token = NULL;
+	jwt_claims_free(&t->claims);
+	if (join_token_obtain(w->s, w->doc, t) < 0)
+		return -1;
+	*bearer = t->token;
+	return 0;
+}
+
 /* The phases the document lacks, key generation overlapping the network. */
 static int
 run_join(struct json *doc, struct join_token *t, const struct join_args *a)
@@ -639,12 +690,12 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 		    "csr' again", set_name(doc_get(doc, "keys", "dir")));
 		goto out;
 	}
-	rc = post_join(s, doc, t->token, &t->claims, a, why, sizeof(why));
+	rc = post_join(s, doc, t, a, why, sizeof(why));
 	if (rc == 1) {
 		/* Once, at once: the service would not take our nonce (noted). */
 		json_remove(doc, "nonce");
 		rc = request_csr(doc, 1) < 0 ? -1 :
-		    post_join(s, doc, t->token, &t->claims, a, why, sizeof(why));
+		    post_join(s, doc, t, a, why, sizeof(why));
 	}
 out:
 	if (job != NULL)

@@ -158,6 +158,37 @@ t_expect "login 503 past --attempts: exit 4, throttled" 4 "throttled"
 t_check "login 503 past --attempts: nothing kept" "$(no_identity; echo $?)"
 emu_fault clear >/dev/null
 
+# A token that would expire during the wait is never sent (issue 23): a
+# ready access token with 15 s left and a 429 asking for 20 s fails at
+# once naming its expiry; one from a BPRT is redeemed again after the wait.
+fresh short-token
+SHORT=$(token_file --lifetime 15)
+emu_fault --route join --status 429 --retry-after 20 --count 1 >/dev/null
+n=$(req_count join)
+t_run -- join --token-file "$SHORT" --key-store software
+t_expect "a ready token expiring before the retry: exit 3 at once, naming its expiry" 3 \
+    "join: the access token expires at "
+t_check "... before the wait: one POST, no wait, nothing kept" \
+    "$(grep -Eq 'expires at [0-9T:-]+Z, before the join request can be sent again \(in (2[0-9]|30) s\)' "$ERR" &&
+       ! grep -q 'retrying in' "$ERR" && [ "$(req_count join)" -eq $((n + 1)) ] && no_identity; echo $?)" \
+    "POSTs $(($(req_count join) - n)): $(head -c 300 "$ERR")"
+emu_fault clear >/dev/null
+
+fresh short-bprt
+emu_ctl config --access-token-lifetime 15 >/dev/null
+emu_fault --route join --status 429 --retry-after 20 --count 1 >/dev/null
+n=$(req_count join)
+nt=$(req_count token)
+t_run -- join --bprt-file "$BPRT" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_expect "a token from a BPRT expiring in the wait: redeemed again, joined" 0 \
+    "join: the access token expires at "
+t_check "... the BPRT redeemed twice, two POSTs, the second accepted" \
+    "$(grep -q 'redeeming the bulk enrolment token again' "$ERR" && [ "$(req_count token)" -eq $((nt + 2)) ] &&
+       [ "$(req_count join)" -eq $((n + 2)) ] && [ -f "$STATE/device.json" ]; echo $?)" \
+    "token requests $(($(req_count token) - nt)), POSTs $(($(req_count join) - n))"
+emu_ctl config --access-token-lifetime 3600 >/dev/null
+emu_fault clear >/dev/null
+
 fresh usage
 for bad in 0 3601 x ""; do
 	t_run -- --max-wait "$bad" status

@@ -19,6 +19,7 @@ class Config:
     refuse_nonce: bool = False      # 400 for any CSR carrying the nonce extension
     nonce_service: bool = True      # False: discovery names no NonceService
     auth_service: bool = True       # False: discovery names no AuthenticationService
+    access_token_lifetime: int = 3600   # seconds of the access tokens the token endpoint gives
 
     def as_json(self):
         return dict(self.__dict__)

@@ -83,6 +83,8 @@ def parse_args(argv):
     g.add_argument("--nonce-lifetime", type=float, metavar="S")
     g.add_argument("--device-code-interval", type=int, metavar="S")
     g.add_argument("--device-code-lifetime", type=int, metavar="S")
+    g.add_argument("--access-token-lifetime", type=int, metavar="S",
+                   help="seconds until exp of the access tokens the token endpoint gives")
     g.add_argument("--throttle", action="append", default=[], metavar="ROUTE=RATE:BURST",
                    help="a token bucket per tenant on ROUTE (repeatable)")
     g.add_argument("--no-throttle", action="append", default=[], metavar="ROUTE",
@@ -134,7 +136,7 @@ def main(argv=None):
                                            "auth_service",
                                            "nonce_lifetime",
                                            "device_code_interval", "device_code_lifetime",
-                                           "device_code_message")
+                                           "device_code_message", "access_token_lifetime")
                 if getattr(a, k) is not None}
         limits = {r: None for r in a.no_throttle}
         for spec in a.throttle:

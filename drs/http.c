@@ -1359,7 +1359,6 @@ call_retry_hook(struct http_session *s, const struct http_request *rq,
 {
 	const struct http_request *outer = waiting_rq;
 	struct curl_slist *h;
-	const char *was = *bearer;
 	int r;
 
 	if (rq->retry_hook == NULL)
@@ -1373,10 +1372,8 @@ call_retry_hook(struct http_session *s, const struct http_request *rq,
 	waiting_rq = outer;
 	s->phase = rq->phase;
 	s->rq = rq;
-	if (r < 0)
-		return -1;
-	if (*bearer == was)
-		return 0;
+	if (r <= 0)
+		return r;
 	if ((h = build_headers(rq, *bearer, request_id)) == NULL)
 		return -1;
 	free_headers(*headers);

@@ -150,8 +150,9 @@ struct http_request {
 	 * must not expire meanwhile): before it with the wait in ms, 0 to wait,
 	 * -1 (reported) to give up at once; after it with wait_ms 0, when it
 	 * may put a new bearer token in *bearer for the next attempts (valid
-	 * until http_send returns): 0, or -1 (reported). A signal during its
-	 * own requests is a stop in the wait.
+	 * until http_send returns): 0, 1 when it did (the old one may be freed
+	 * and its address reused), or -1 (reported). A signal during its own
+	 * requests is a stop in the wait.
 	 */
 	int (*retry_hook)(void *arg, long wait_ms, const char **bearer);
 	void *retry_hook_arg;

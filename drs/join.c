@@ -596,15 +596,19 @@ join_token_retry(void *arg, long wait_ms, const char **bearer)
 	}
 	if (wait_ms != 0)
 		return 0;	/* after the wait */
-	log_note("join: the access token expires at %s: redeeming the %s again",
-	    at, token_source_name(&t->src));
+	if (t->src.kind == TOKEN_DEVICE_CODE)
+		log_note("join: the access token expires at %s: getting a new one "
+		    "with the sign-in's refresh token", at);
+	else
+		log_note("join: the access token expires at %s: redeeming the %s "
+		    "again", at, token_source_name(&t->src));
 	util_free_secret(t->token);
 	t->token = NULL;
 	jwt_claims_free(&t->claims);
 	if (join_token_obtain(w->s, w->doc, t) < 0)
 		return -1;
 	*bearer = t->token;
-	return 0;
+	return 1;
 }
 
 /* The phases the document lacks, key generation overlapping the network. */

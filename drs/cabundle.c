@@ -53,6 +53,8 @@ name_bundle(const char *path, const char *from)
 	static char said[1024];
 	char line[sizeof(said)];
 
+	if (log_level < 2)	/* not shown: nothing said */
+		return;
 	snprintf(line, sizeof(line), "%s (%s)", path, from);
 	if (strcmp(line, said) == 0)
 		return;

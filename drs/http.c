@@ -56,7 +56,7 @@ struct http_session {
 	const struct http_request *rq;	/* under way, for the TLS hook */
 	int hook_failed;		/* the TLS hook reported its failure */
 	int stopped;			/* the signal that aborted the transfer (sigdefer.h) */
-	int request_out;		/* the request's bytes may go out (CURLOPT_PREREQFUNCTION) */
+	int request_out;		/* its bytes may go out (CURLOPT_PREREQFUNCTION) */
 	/* The answer being received. */
 	char *body;
 	size_t body_len, body_cap;
@@ -1591,8 +1591,8 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				snprintf(why, sizeof(why), "it asks to retry after "
 				    "%s%ld s, more than the %s left of the %ld s "
 				    "drsjoin waits in all (--max-wait)",
-				    ra >= RETRY_AFTER_CAP_S ? "at least " : "", (long)ra, delay,
-				    cfg.max_wait_s);
+				    ra >= RETRY_AFTER_CAP_S ? "at least " : "",
+				    (long)ra, delay, cfg.max_wait_s);
 				fail_answer_because(rq, rs, why);
 				goto out;
 			}

@@ -189,6 +189,24 @@ t_check "... the BPRT redeemed twice, two POSTs, the second accepted" \
 emu_ctl config --access-token-lifetime 3600 >/dev/null
 emu_fault clear >/dev/null
 
+# The same for a user's refresh token.
+fresh short-refresh
+RT=$T_WORK/rt
+emu_ctl refresh-token >"$RT"
+chmod 600 "$RT"
+emu_ctl config --access-token-lifetime 15 >/dev/null
+emu_fault --route join --status 429 --retry-after 20 --count 1 >/dev/null
+n=$(req_count join)
+nt=$(req_count token)
+t_run -- join --refresh-token-file "$RT" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_check "a token from a refresh token expiring in the wait: redeemed again, joined" \
+    "$([ "$RC" -eq 0 ] && grep -q 'redeeming the refresh token again' "$ERR" &&
+       [ "$(req_count token)" -eq $((nt + 2)) ] && [ "$(req_count join)" -eq $((n + 2)) ] &&
+       [ -f "$STATE/device.json" ]; echo $?)" \
+    "exit $RC, token requests $(($(req_count token) - nt)), POSTs $(($(req_count join) - n))"
+emu_ctl config --access-token-lifetime 3600 >/dev/null
+emu_fault clear >/dev/null
+
 fresh usage
 for bad in 0 3601 x ""; do
 	t_run -- --max-wait "$bad" status

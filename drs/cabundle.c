@@ -46,6 +46,22 @@ unusable(const char *path)
 	return why;
 }
 
+/* -v names the bundle once a run, not at each look-up (a check, a session). */
+static void
+name_bundle(const char *path, const char *from)
+{
+	static char said[1024];
+	char line[sizeof(said)];
+
+	if (log_level < 2)	/* not shown: nothing said */
+		return;
+	snprintf(line, sizeof(line), "%s (%s)", path, from);
+	if (strcmp(line, said) == 0)
+		return;
+	memcpy(said, line, sizeof(said));
+	log_debug(1, "CA bundle: %s", line);
+}
+
 const char *
 cabundle_find(const char *cacert, const char *ssl_cert_file,
     const char *const *candidates, enum cabundle_source *source)
@@ -60,7 +76,7 @@ cabundle_find(const char *cacert, const char *ssl_cert_file,
 			log_fail(EXIT_INPUT, "--cacert %s: %s", CLI_SHOWN(cacert), why);
 			return NULL;
 		}
-		log_debug(1, "CA bundle: %s (from --cacert)", CLI_SHOWN(cacert));
+		name_bundle(CLI_SHOWN(cacert), "from --cacert");
 		if (source != NULL)
 			*source = CABUNDLE_OPTION;
 		return cacert;
@@ -71,8 +87,7 @@ cabundle_find(const char *cacert, const char *ssl_cert_file,
 			    CLI_SHOWN(ssl_cert_file), why);
 			return NULL;
 		}
-		log_debug(1, "CA bundle: %s (from SSL_CERT_FILE)",
-		    CLI_SHOWN(ssl_cert_file));
+		name_bundle(CLI_SHOWN(ssl_cert_file), "from SSL_CERT_FILE");
 		if (source != NULL)
 			*source = CABUNDLE_ENV;
 		return ssl_cert_file;
@@ -84,7 +99,7 @@ cabundle_find(const char *cacert, const char *ssl_cert_file,
 		int n;
 
 		if ((why = unusable(candidates[i])) == NULL) {
-			log_debug(1, "CA bundle: %s (system)", candidates[i]);
+			name_bundle(candidates[i], "system");
 			if (source != NULL)
 				*source = CABUNDLE_SYSTEM;
 			return candidates[i];

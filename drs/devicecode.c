@@ -191,13 +191,13 @@ out:
  */
 static int
 poll_answer(const struct login_endpoints *ep, const struct http_response *rs,
-    struct devicecode *c, int tty, char **token)
+    struct devicecode *c, int tty, char **token, char **refresh)
 {
 	char err[64];
 
 	if (rs->status >= 200 && rs->status <= 299) {
 		countdown_end(tty);
-		if (login_take_token(rs, "device code sign-in", token) < 0)
+		if (login_take_tokens(rs, "device code sign-in", token, refresh) < 0)
 			return -1;
 		log_note("login: signed in");
 		return 0;
@@ -229,7 +229,7 @@ poll_answer(const struct login_endpoints *ep, const struct http_response *rs,
 static int
 poll_token(struct http_session *s, const struct login_endpoints *ep,
     const char *client_id, struct devicecode *c, double start, int tty,
-    char **token)
+    char **token, char **refresh)
 {
 	struct http_response rs = { 0 };
 	const char *pairs[] = { "grant_type", GRANT, "client_id", client_id,
@@ -263,7 +263,7 @@ poll_token(struct http_session *s, const struct login_endpoints *ep,
 		/* Ctrl-C during a poll gives up, even if that poll signed in. */
 		if (interrupted)
 			break;
-		if ((rc = poll_answer(ep, &rs, c, tty, token)) <= 0)
+		if ((rc = poll_answer(ep, &rs, c, tty, token, refresh)) <= 0)
 			goto out;
 		rc = -1;
 		next = now_mono() + (double)c->interval;
@@ -279,7 +279,7 @@ out:
 
 int
 devicecode_run(struct http_session *s, const struct login_endpoints *ep,
-    const char *client_id, char **token)
+    const char *client_id, char **token, char **refresh)
 {
 	struct devicecode c = { 0 };
 	struct sigaction sa, old_sa;
@@ -303,7 +303,7 @@ devicecode_run(struct http_session *s, const struct login_endpoints *ep,
 	interrupted = 0;
 	if (sigaction(SIGINT, &sa, &old_sa) == 0)
 		handler = 1;
-	rc = poll_token(s, ep, client_id, &c, start, tty, token);
+	rc = poll_token(s, ep, client_id, &c, start, tty, token, refresh);
 out:
 	if (handler)
 		sigaction(SIGINT, &old_sa, NULL);

@@ -35,8 +35,12 @@ struct devicecode {
 int devicecode_parse(const struct http_response *rs, struct devicecode *c);
 void devicecode_free(struct devicecode *c);
 
-/* Runs the flow: 0 with the access token in *token (util_free_secret), or -1. */
+/*
+ * Runs the flow: 0 with the access token in *token (util_free_secret), or
+ * -1. refresh, when not NULL, gets the answer's refresh token (or NULL):
+ * kept in memory to get a new access token in the same run, never stored.
+ */
 int devicecode_run(struct http_session *s, const struct login_endpoints *ep,
-    const char *client_id, char **token);
+    const char *client_id, char **token, char **refresh);
 
 #endif

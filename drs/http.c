@@ -20,6 +20,7 @@
 #include "redact.h"
 #include "retry.h"
 #include "sandbox.h"
+#include "sigdefer.h"
 #include "svcerr.h"
 #include "util.h"
 
@@ -54,6 +55,8 @@ struct http_session {
 	const char *phase;		/* of the request under way, for -v */
 	const struct http_request *rq;	/* under way, for the TLS hook */
 	int hook_failed;		/* the TLS hook reported its failure */
+	int stopped;			/* the signal that aborted the transfer (sigdefer.h) */
+	int request_out;		/* its bytes may go out (CURLOPT_PREREQFUNCTION) */
 	/* The answer being received. */
 	char *body;
 	size_t body_len, body_cap;
@@ -671,7 +674,8 @@ has_crlf(const char *s)
 
 /* The request's header list, or NULL (reported). */
 static struct curl_slist *
-build_headers(const struct http_request *rq, const char *request_id)
+build_headers(const struct http_request *rq, const char *bearer,
+    const char *request_id)
 {
 	struct curl_slist *l = NULL;
 	char line[256];
@@ -691,10 +695,10 @@ build_headers(const struct http_request *rq, const char *request_id)
 		if (add_header(&l, line) < 0)
 			goto fail;
 	}
-	if (rq->bearer != NULL) {
+	if (bearer != NULL) {
 		int bad;
 
-		if ((auth = util_asprintf("Authorization: Bearer %s", rq->bearer)) == NULL)
+		if ((auth = util_asprintf("Authorization: Bearer %s", bearer)) == NULL)
 			goto fail;
 		bad = add_header(&l, auth) < 0;
 		util_free_secret(auth);
@@ -818,6 +822,46 @@ on_tls_config(CURL *c, void *tls_config, void *arg)
 }
 
 /*
+ * CURLOPT_PREREQFUNCTION: the connection (and TLS) is up, the request's
+ * first byte goes out next. A request that may create a device holds the
+ * signals from here on; one already received stops it, nothing sent.
+ */
+static int
+on_prereq(void *arg, char *conn_primary_ip, char *conn_local_ip,
+    int conn_primary_port, int conn_local_port)
+{
+	struct http_session *s = arg;
+
+	(void)conn_primary_ip;
+	(void)conn_local_ip;
+	(void)conn_primary_port;
+	(void)conn_local_port;
+	if (s->rq->hold_signals)
+		sigdefer_hold();
+	if ((s->stopped = sigdefer_stop_now()) != 0) {
+		if (s->rq->hold_signals)
+			sigdefer_release();
+		return CURL_PREREQFUNC_ABORT;
+	}
+	s->request_out = 1;
+	return CURL_PREREQFUNC_OK;
+}
+
+/* CURLOPT_XFERINFOFUNCTION: a signal not held aborts the transfer. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct http_session *s = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return (s->stopped = sigdefer_stop_now()) != 0;
+}
+
+/*
  * Sets up one attempt. The handle is reset first (live connections, the
  * DNS and TLS session caches stay), so every option is set here.
  */
@@ -867,6 +911,11 @@ setup(struct http_session *s, const struct http_request *rq,
 	SET(CURLOPT_WRITEDATA, s);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_HEADERDATA, s);
+	SET(CURLOPT_PREREQFUNCTION, on_prereq);
+	SET(CURLOPT_PREREQDATA, s);
+	SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+	SET(CURLOPT_XFERINFODATA, s);
+	SET(CURLOPT_NOPROGRESS, 0L);
 	if (strcmp(rq->method, "GET") == 0) {
 		SET(CURLOPT_HTTPGET, 1L);
 	} else {
@@ -1196,6 +1245,7 @@ redirect_note(struct http_session *s, char *out, size_t outsz)
 static int
 load_cabundle(struct http_session *s, const char *phase)
 {
+	enum cabundle_source from = CABUNDLE_SYSTEM;
 	const char *path;
 	char *what = NULL, *buf = NULL;
 	size_t len = 0, count, skipped;
@@ -1210,9 +1260,13 @@ load_cabundle(struct http_session *s, const char *phase)
 		return 0;
 	free(s->cabundle);
 	s->cabundle = NULL;
-	path = cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, NULL);
-	/* s->cabundle names it in messages: as an argument is echoed. */
-	if (path == NULL || (s->cabundle = util_strdup(CLI_SHOWN(path))) == NULL ||
+	path = cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, &from);
+	/*
+	 * s->cabundle names it in messages: as an argument is echoed, and
+	 * from the environment said so (nobody typed that name here).
+	 */
+	if (path == NULL || (s->cabundle = util_asprintf("%s%s", CLI_SHOWN(path),
+	    from == CABUNDLE_ENV ? " (from SSL_CERT_FILE)" : "")) == NULL ||
 	    (what = util_asprintf("%s: the CA bundle %s", phase, s->cabundle)) == NULL)
 		return -1;
 	if (cabundle_read(path, what, &buf, &len) == 0 &&
@@ -1264,6 +1318,21 @@ check_request(const struct http_request *rq)
 	return 0;
 }
 
+/* libcurl's cap on a Retry-After it reads (6 hours). */
+#define RETRY_AFTER_CAP_S 21600
+
+/*
+ * A Retry-After of seconds with more digits than libcurl reads (it then
+ * says 0, as for none): longer than any wait, not absent.
+ */
+static int
+too_many_seconds(const char *v)
+{
+	size_t n = strspn(v, "0123456789");
+
+	return n > 0 && v[n] == '\0' && strspn(v, "0") < n;
+}
+
 /* What is left of --max-wait, in milliseconds. */
 static long
 wait_left_ms(void)
@@ -1273,13 +1342,86 @@ wait_left_ms(void)
 	return left > 0 ? left : 0;
 }
 
-/* Waits before the next attempt, counted against --max-wait. */
-static void
+/* The request whose retry_hook runs (its requests are part of its wait). */
+static const struct http_request *waiting_rq;
+
+/*
+ * Stopped by a signal that is not held (sigdefer.h): -1, reported. A
+ * request made by a retry_hook is said as the waiting one's stop.
+ */
+static int
+fail_stopped(const struct http_request *rq, int sig, const char *when)
+{
+	const struct http_request *w = waiting_rq != NULL ? waiting_rq : rq;
+
+	if (w != rq)
+		return log_fail(sigdefer_exit_code(sig), "%s: interrupted (%s) "
+		    "while waiting to send the request again (%s: %s)%s%s",
+		    w->phase, sigdefer_name(sig), rq->phase, when,
+		    w->if_stopped != NULL ? ": " : "",
+		    w->if_stopped != NULL ? w->if_stopped : "");
+	return log_fail(sigdefer_exit_code(sig), "%s: interrupted (%s) %s%s%s",
+	    rq->phase, sigdefer_name(sig), when, rq->if_stopped != NULL ? ": " : "",
+	    rq->if_stopped != NULL ? rq->if_stopped : "");
+}
+
+/*
+ * Around a wait (wait_ms 0: after it): the caller's retry_hook, which may
+ * give a new bearer token; then the headers carry it. 0, or -1 (reported).
+ */
+static int
+call_retry_hook(struct http_session *s, const struct http_request *rq,
+    long wait_ms, const char **bearer, const char *request_id,
+    struct curl_slist **headers)
+{
+	const struct http_request *outer = waiting_rq;
+	struct curl_slist *h;
+	int r;
+
+	if (rq->retry_hook == NULL)
+		return 0;
+	if (rq->hold_signals)
+		sigdefer_release();	/* not carried out: nothing in flight */
+	if (waiting_rq == NULL)
+		waiting_rq = rq;
+	r = rq->retry_hook(rq->retry_hook_arg, wait_ms, bearer);
+	/* Its requests (on this session, say) ended theirs: ours again. */
+	waiting_rq = outer;
+	s->phase = rq->phase;
+	s->rq = rq;
+	if (r <= 0)
+		return r;
+	if ((h = build_headers(rq, *bearer, request_id)) == NULL)
+		return -1;
+	free_headers(*headers);
+	*headers = h;
+	return 0;
+}
+
+/*
+ * Waits before the next attempt, counted against --max-wait: 0, or -1 when
+ * a signal stopped it (reported). The attempt before was not carried out
+ * (or may be sent again): nothing is in flight, nothing held.
+ */
+static int
 retry_pause(const struct http_request *rq, long ms, long *req_waited)
 {
-	log_sleep_ms(ms, "%s: retrying in", rq->phase);
+	int sig;
+
+	if (rq->hold_signals) {
+		sigdefer_release();
+		if (rq->if_stopped != NULL)
+			sigdefer_idle_line("%s: interrupted twice while waiting to "
+			    "send the request again: %s", rq->phase, rq->if_stopped);
+	}
+	sig = log_sleep_ms_unless(ms, sigdefer_stop_now, "%s: retrying in",
+	    rq->phase);
 	waited_ms += ms;
 	*req_waited += ms;
+	if (sig != 0)
+		return fail_stopped(rq, sig, "while waiting to send the request "
+		    "again");
+	return 0;
 }
 
 /* http_send, where pass_401 returns a 401 answer (0) instead of reporting it. */
@@ -1288,7 +1430,8 @@ send_attempts(struct http_session *s, const struct http_request *rq,
     struct http_response *rs, int pass_401)
 {
 	struct curl_slist *headers = NULL;
-	int is_post, repeatable, resendable, attempt, ret = -1, code, refused = 0;
+	const char *bearer = rq->bearer;
+	int is_post, repeatable, resendable, attempt, ret = -1, code, sig, refused = 0;
 	char why[CURL_ERROR_SIZE + 600], delay[32], total[32], *shown = NULL;
 	long wait_ms, status, conns, left, req_waited = 0;
 	curl_off_t us, ra, t_us;
@@ -1303,8 +1446,11 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		return -1;
 	if (load_cabundle(s, rq->phase) < 0)
 		return -1;
-	if ((headers = build_headers(rq, rs->request_id)) == NULL)
+	if ((headers = build_headers(rq, bearer, rs->request_id)) == NULL)
 		return -1;
+	if (rq->hold_signals && rq->if_stopped != NULL)
+		sigdefer_idle_line("%s: interrupted twice before the request went "
+		    "out: %s", rq->phase, rq->if_stopped);
 	is_post = strcmp(rq->method, "POST") == 0;
 	repeatable = !is_post || rq->repeatable;
 	resendable = !is_post || rq->resend_unanswered;
@@ -1318,6 +1464,11 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		s->have_retry_after = 0;
 		s->date = 0;
 		s->hook_failed = 0;
+		s->stopped = s->request_out = 0;
+		if ((sig = sigdefer_stop_now()) != 0) {
+			fail_stopped(rq, sig, "before the request went out");
+			goto out;
+		}
 		if (setup(s, rq, headers) < 0)
 			goto out;
 		log_debug(1, "%s: %s %s (attempt %d of %d)", rq->phase, rq->method,
@@ -1335,6 +1486,12 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		if (rc != CURLE_OK) {
 			if (s->hook_failed)
 				goto out;	/* reported by the hook */
+			if (rc == CURLE_ABORTED_BY_CALLBACK && s->stopped != 0) {
+				fail_stopped(rq, s->stopped, s->request_out ?
+				    "during the request" : "before the request "
+				    "went out");
+				goto out;
+			}
 			describe(s, rq, rc, why, sizeof(why), &code);
 			/* The status line said done: sending again would not be the same request. */
 			if (rq->body_informational && status >= 200 && status <= 299) {
@@ -1352,13 +1509,19 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				    jitter());
 				if (wait_ms > left)
 					wait_ms = left;
+				if (call_retry_hook(s, rq, wait_ms, &bearer,
+				    rs->request_id, &headers) < 0)
+					goto out;
 				format_delay(delay, sizeof(delay), wait_ms);
 				log_note("%s: %s, retrying in %s (attempt %d of %d)",
 				    rq->phase, why, delay, attempt + 1,
 				    cfg.attempts);
 				log_debug(1, "%s: waiting %ld ms (backoff, jittered)",
 				    rq->phase, wait_ms);
-				retry_pause(rq, wait_ms, &req_waited);
+				if (retry_pause(rq, wait_ms, &req_waited) < 0 ||
+				    call_retry_hook(s, rq, 0, &bearer, rs->request_id,
+				    &headers) < 0)
+					goto out;
 				continue;
 			}
 			if (rq->if_maybe_done != NULL && maybe_sent(s, rc))
@@ -1438,7 +1601,10 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		refused += retry_status_kind(status) == RETRY_AFTER;
 		if (retry_status_kind(status) == RETRY_AFTER && s->have_retry_after &&
 		    curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &ra) ==
-		    CURLE_OK && ra > 0) {
+		    CURLE_OK && ra == 0 && too_many_seconds(s->retry_after))
+			ra = RETRY_AFTER_CAP_S;
+		if (retry_status_kind(status) == RETRY_AFTER && s->have_retry_after &&
+		    ra > 0) {
 			/* libcurl read it: seconds, or an HTTP-date still ahead. */
 			if (ra > left / 1000) {
 				if (rq->pass_errors) {
@@ -1450,8 +1616,8 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				snprintf(why, sizeof(why), "it asks to retry after "
 				    "%s%ld s, more than the %s left of the %ld s "
 				    "drsjoin waits in all (--max-wait)",
-				    ra >= 21600 ? "at least " : "", (long)ra, delay,
-				    cfg.max_wait_s);
+				    ra >= RETRY_AFTER_CAP_S ? "at least " : "",
+				    (long)ra, delay, cfg.max_wait_s);
 				fail_answer_because(rq, rs, why);
 				goto out;
 			}
@@ -1484,10 +1650,16 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 			log_debug(1, "%s: waiting %ld ms (backoff, jittered)",
 			    rq->phase, wait_ms);
 		}
+		if (call_retry_hook(s, rq, wait_ms, &bearer, rs->request_id,
+		    &headers) < 0)
+			goto out;
 		format_delay(delay, sizeof(delay), wait_ms);
 		log_note("%s: server answered %ld, retrying in %s (attempt %d of %d)",
 		    rq->phase, status, delay, attempt + 1, cfg.attempts);
-		retry_pause(rq, wait_ms, &req_waited);
+		if (retry_pause(rq, wait_ms, &req_waited) < 0 ||
+		    call_retry_hook(s, rq, 0, &bearer, rs->request_id,
+		    &headers) < 0)
+			goto out;
 	}
 out:
 	if (req_waited > 0) {

@@ -134,6 +134,29 @@ struct http_request {
 	int body_informational;	/* a 2xx whose body did not arrive whole (cut short, too large) still succeeds, with no body: the service acted (leave's DELETE) */
 	int pass_errors;	/* return an error answer that is not retried further (status set, 0) instead of reporting it */
 	int (*pass_if)(long status);	/* the same for the error statuses this says 1 for (NULL: none) */
+	/*
+	 * Signals (sigdefer.h, when its handlers are installed): a request
+	 * that may create a device holds them from the moment its first byte
+	 * can go out (the connection and TLS are up) until the caller's
+	 * sigdefer_end(); a wait before sending it again releases them. Any
+	 * request stops at once on a signal that is not held: before its
+	 * first byte, or in a wait between attempts, with "PHASE: interrupted
+	 * (SIGTERM) before the request went out: <if_stopped>" (or "while
+	 * waiting to send it again") and sigdefer_exit_code().
+	 */
+	int hold_signals;
+	const char *if_stopped;	/* what that line adds: "no device was created" */
+	/*
+	 * Called around each wait between attempts (the join's: its token
+	 * must not expire meanwhile): before it with the wait in ms, 0 to wait,
+	 * -1 (reported) to give up at once; after it with wait_ms 0, when it
+	 * may put a new bearer token in *bearer for the next attempts (valid
+	 * until http_send returns): 0, 1 when it did (the old one may be freed
+	 * and its address reused), or -1 (reported). A signal during its own
+	 * requests is a stop in the wait.
+	 */
+	int (*retry_hook)(void *arg, long wait_ms, const char **bearer);
+	void *retry_hook_arg;
 };
 
 struct http_response {

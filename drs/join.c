@@ -40,6 +40,8 @@
 #define JOIN_TYPE_REGISTER 4
 /* Seconds a nonce from the document is trusted to be still valid. */
 #define NONCE_MAX_AGE 240
+/* Seconds of life a token needs to be sent: one request's, on a slow link. */
+#define JOIN_TOKEN_MARGIN_S 10
 
 enum nonce_mode { NONCE_AUTO, NONCE_REQUIRE, NONCE_OFF };
 
@@ -59,6 +61,14 @@ struct join_token {
 	char *token;		/* the access token, once there is one */
 	struct jwt_claims claims;
 };
+
+/* What the join request's retry_hook needs (http.h): a token outliving the waits. */
+struct join_wait {
+	struct http_session *s;
+	struct json *doc;
+	struct join_token *t;
+};
+static int join_token_retry(void *arg, long wait_ms, const char **bearer);
 
 void
 join_time_text(time_t t, char *buf, size_t n)
@@ -258,7 +268,7 @@ nonce_maybe_done(long status)
 struct join_txn {
 	struct json *doc;			/* borrowed */
 	const struct join_args *a;		/* borrowed */
-	const struct jwt_claims *claims;	/* borrowed */
+	struct join_token *tok;			/* borrowed: renewed over the waits */
 	const char *tenant, *domain, *name;	/* borrowed */
 	char host[256];				/* name's storage when the host name */
 	char crid[HTTP_REQUEST_ID_LEN + 1];	/* the POST's client-request-id */
@@ -316,9 +326,10 @@ join_prepare(struct join_txn *t)
 }
 
 /*
- * The service refused a CSR carrying the nonce (rq->pass_if): 1, the
- * refusal in refusal, for --nonce auto to try without it; a signal held
- * over that request ends the join here instead (never a second POST).
+ * The service refused a CSR carrying the nonce (rq->pass_if): 1 (noted:
+ * the refusal, in refusal too, then whether a device may exist) for
+ * --nonce auto to try without it; a signal held over that request ends
+ * the join here instead (never a second POST).
  */
 static int
 join_refused(struct join_txn *t, char *refusal, size_t refusalsz)
@@ -327,11 +338,6 @@ join_refused(struct join_txn *t, char *refusal, size_t refusalsz)
 
 	svcerr_format(refusal, refusalsz, "join", t->rs.status, t->rs.body,
 	    t->rs.body_len, t->rs.content_type, t->rs.request_id);
-	if (nonce_maybe_done(t->rs.status))
-		log_note("join: the service answered %ld: a device may have been "
-		    "created by that request; if the tenant shows two for this "
-		    "machine, delete the one of client-request-id %s",
-		    t->rs.status, t->rs.request_id);
 	if ((sig = sigdefer_end()) != 0)
 		return log_fail(sigdefer_exit_code(sig), "join: interrupted (%s) "
 		    "during the join request, which the service refused (%s): %s",
@@ -339,6 +345,14 @@ join_refused(struct join_txn *t, char *refusal, size_t refusalsz)
 		    "a device may have been created: look for its "
 		    "client-request-id in the tenant's audit logs" :
 		    "no device was created");
+	/* The refusal first, then what it may have left. */
+	log_note("%s; joining again without the nonce (--nonce require makes "
+	    "this an error)", refusal);
+	if (nonce_maybe_done(t->rs.status))
+		log_note("join: the service answered %ld: a device may have been "
+		    "created by that request; if the tenant shows two for this "
+		    "machine, delete the one of client-request-id %s",
+		    t->rs.status, t->rs.request_id);
 	return 1;
 }
 
@@ -347,9 +361,10 @@ join_refused(struct join_txn *t, char *refusal, size_t refusalsz)
  * post_join ends), 1 or -1 as join_refused, -1 reported.
  */
 static int
-join_send(struct http_session *s, struct join_txn *t, const char *token,
-    char *refusal, size_t refusalsz)
+join_send(struct http_session *s, struct join_txn *t, char *refusal,
+    size_t refusalsz)
 {
+	struct join_wait wait = { s, t->doc, t->tok };
 	struct http_request rq = { 0 };
 	struct json *body = NULL;
 	const char *ep = doc_get(t->doc, "discovery", "join_endpoint");
@@ -365,7 +380,9 @@ join_send(struct http_session *s, struct join_txn *t, const char *token,
 	rq.phase = "join";
 	rq.method = "POST";
 	rq.url = url;
-	rq.bearer = token;
+	rq.bearer = t->tok->token;
+	rq.retry_hook = join_token_retry;
+	rq.retry_hook_arg = &wait;
 	rq.body = text;
 	rq.body_len = strlen(text);
 	rq.content_type = "application/json";
@@ -384,9 +401,13 @@ join_send(struct http_session *s, struct join_txn *t, const char *token,
 	if (t->a->nonce == NONCE_AUTO && json_get_bool(json_get_object(t->doc, "csr"), "nonce"))
 		rq.pass_if = nonce_fallback_status;
 	/*
-	 * From the request on a device may exist: SIGINT, SIGTERM, SIGHUP and
-	 * SIGQUIT wait until its identity is stored or the device deleted again.
+	 * From the request's first byte on a device may exist: SIGINT, SIGTERM,
+	 * SIGHUP and SIGQUIT wait until its identity is stored or the device
+	 * deleted again. Before that byte, and in a wait between attempts (a
+	 * 429), none can: they stop the join at once (http.h).
 	 */
+	rq.hold_signals = 1;
+	rq.if_stopped = "no device was created";
 	if (http_new_request_id(t->crid) < 0 || sigdefer_begin() < 0)
 		goto out;
 	rq.request_id = t->crid;
@@ -431,10 +452,10 @@ answer_upn(struct join_txn *t)
 		return;
 	}
 	/* The token's upn is not checked by anyone: store it only as text. */
-	if (t->upn == NULL && t->claims->upn != NULL &&
-	    answer_text_ok(t->claims->upn, strlen(t->claims->upn), why, sizeof(why)) &&
-	    strlen(t->claims->upn) <= ANSWER_TEXT_MAX)
-		t->upn = t->claims->upn;
+	if (t->upn == NULL && t->tok->claims.upn != NULL &&
+	    answer_text_ok(t->tok->claims.upn, strlen(t->tok->claims.upn), why,
+	    sizeof(why)) && strlen(t->tok->claims.upn) <= ANSWER_TEXT_MAX)
+		t->upn = t->tok->claims.upn;
 }
 
 /* The answer's certificate fields, and its user. */
@@ -666,21 +687,20 @@ join_done(struct join_txn *t)
 
 /*
  * Phase 5 proper: the POST, the checks of the answer, the commit or the
- * rollback. Returns 1 (nothing reported, the refusal in *refusal) when the
- * service refused a CSR carrying a nonce (nonce_fallback_status) and
- * --nonce auto may try without it.
+ * rollback. Returns 1 (noted: the refusal, in *refusal too, then whether a
+ * device may exist) when the service refused a CSR carrying a nonce
+ * (nonce_fallback_status) and --nonce auto may try without it.
  */
 static int
-post_join(struct http_session *s, struct json *doc, const char *token,
-    const struct jwt_claims *claims, const struct join_args *a,
-    char *refusal, size_t refusalsz)
+post_join(struct http_session *s, struct json *doc, struct join_token *tok,
+    const struct join_args *a, char *refusal, size_t refusalsz)
 {
-	struct join_txn t = { .doc = doc, .a = a, .claims = claims };
+	struct join_txn t = { .doc = doc, .a = a, .tok = tok };
 	int rc = -1;
 
 	if (join_prepare(&t) < 0)
 		goto out;
-	if ((rc = join_send(s, &t, token, refusal, refusalsz)) != 0)
+	if ((rc = join_send(s, &t, refusal, refusalsz)) != 0)
 		goto out;
 	rc = join_check_commit(&t) < 0 || join_done(&t) < 0 ? -1 : 0;
 out:
@@ -816,6 +836,49 @@ join_token_obtain(struct http_session *s, struct json *doc, struct join_token *t
 	    doc_get(doc, "discovery", "join_resource_id"));
 }
 
+/*
+ * The join request's retry_hook: a token that would expire before the
+ * request is sent again is not sent. Before a wait, a ready access token
+ * that would fails at once, naming its expiry; after it, one from a BPRT,
+ * a refresh token or the device code sign-in is redeemed again.
+ */
+static int
+join_token_retry(void *arg, long wait_ms, const char **bearer)
+{
+	struct join_wait *w = arg;
+	struct join_token *t = w->t;
+	time_t now = time(NULL);
+	long long need = (long long)now + (wait_ms + 999) / 1000 + JOIN_TOKEN_MARGIN_S;
+	char at[32];
+
+	if (t->claims.exp == 0 || t->claims.exp > need)
+		return 0;
+	join_time_text((time_t)t->claims.exp, at, sizeof(at));
+	if (t->src.kind == TOKEN_ACCESS) {
+		if (wait_ms == 0)
+			return 0;	/* said before the wait */
+		return log_fail(EXIT_INPUT, "join: the access token expires at %s, "
+		    "before the join request can be sent again (in %ld s): give "
+		    "one with more time left (a BPRT or refresh token is redeemed "
+		    "again as needed)", at, (wait_ms + 999) / 1000);
+	}
+	if (wait_ms != 0)
+		return 0;	/* after the wait */
+	if (t->src.kind == TOKEN_DEVICE_CODE)
+		log_note("join: the access token expires at %s: getting a new one "
+		    "with the sign-in's refresh token", at);
+	else
+		log_note("join: the access token expires at %s: redeeming the %s "
+		    "again", at, token_source_name(&t->src));
+	util_free_secret(t->token);
+	t->token = NULL;
+	jwt_claims_free(&t->claims);
+	if (join_token_obtain(w->s, w->doc, t) < 0)
+		return -1;
+	*bearer = t->token;
+	return 1;
+}
+
 /* The phases the document lacks, key generation overlapping the network. */
 static int
 run_join(struct json *doc, struct join_token *t, const struct join_args *a)
@@ -900,14 +963,12 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 		    "csr' again", set_name(doc_get(doc, "keys", "dir")));
 		goto out;
 	}
-	rc = post_join(s, doc, t->token, &t->claims, a, why, sizeof(why));
+	rc = post_join(s, doc, t, a, why, sizeof(why));
 	if (rc == 1) {
-		/* Once, at once: the service would not take our nonce. */
-		log_note("%s; joining again without the nonce (--nonce require "
-		    "makes this an error)", why);
+		/* Once, at once: the service would not take our nonce (noted). */
 		json_remove(doc, "nonce");
 		rc = request_csr(doc, 1) < 0 ? -1 :
-		    post_join(s, doc, t->token, &t->claims, a, why, sizeof(why));
+		    post_join(s, doc, t, a, why, sizeof(why));
 	}
 out:
 	if (job != NULL)

@@ -419,6 +419,34 @@ log_sleep_ms(long ms, const char *fmt, ...)
 	log_progress_end();
 }
 
+int
+log_sleep_ms_unless(long ms, int (*stop)(void), const char *fmt, ...)
+{
+	struct timespec end, step;
+	va_list ap;
+	long left;
+	int why;
+
+	va_start(ap, fmt);
+	progress_start(0, ms, fmt, ap);
+	va_end(ap);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	add_ms(&end, ms);
+	/*
+	 * In slices: the signal may go to another thread (the progress one,
+	 * key generation's), leaving this sleep uninterrupted.
+	 */
+	while ((why = stop()) == 0 && (left = ms_until(&end)) > 0) {
+		if (left > 100)
+			left = 100;
+		step.tv_sec = 0;
+		step.tv_nsec = left * 1000000L;
+		nanosleep(&step, NULL);	/* EINTR: stop() says why */
+	}
+	log_progress_end();
+	return why;
+}
+
 void
 log_catch(char *buf, size_t n)
 {

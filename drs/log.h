@@ -62,6 +62,9 @@ void log_progress_begin(long delay_ms, const char *fmt, ...)
 void log_progress_end(void);
 void log_sleep_ms(long ms, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* log_sleep_ms that ends early, returning it, once stop() is not 0 (else 0). */
+int log_sleep_ms_unless(long ms, int (*stop)(void), const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /*
  * Writes in as one safe terminal line into out (outsz > 0, NUL-terminated),
  * at most max bytes, cut with "...(cut)": printable ASCII and valid UTF-8

@@ -148,11 +148,20 @@ int
 login_take_token(const struct http_response *rs, const char *what,
     char **access_token)
 {
+	return login_take_tokens(rs, what, access_token, NULL);
+}
+
+int
+login_take_tokens(const struct http_response *rs, const char *what,
+    char **access_token, char **refresh_token)
+{
 	struct json *ans;
 	const char *at, *tt, *rt;
 	int rc = -1;
 
 	*access_token = NULL;
+	if (refresh_token != NULL)
+		*refresh_token = NULL;
 	(void)what;
 	if ((ans = answer_parse("login", rs)) == NULL)
 		return -1;
@@ -170,9 +179,13 @@ login_take_token(const struct http_response *rs, const char *what,
 	/* A rotated refresh token is not kept: see docs/tokens.md. */
 	log_mute(1);
 	if (answer_string("login", ans, NULL, "refresh_token", ANSWER_WORD,
-	    LOGIN_TOKEN_MAX, 0, &rt) == 0 && rt != NULL)
-		log_debug(1, "login: the answer holds a new refresh token; drsjoin "
-		    "drops it");
+	    LOGIN_TOKEN_MAX, 0, &rt) == 0 && rt != NULL) {
+		if (refresh_token == NULL)
+			log_debug(1, "login: the answer holds a new refresh token; "
+			    "drsjoin drops it");
+		else if ((*refresh_token = util_strdup(rt)) == NULL)
+			log_debug(1, "login: out of memory keeping the refresh token");
+	}
 	log_mute(0);
 	rc = 0;
 out:

@@ -19,7 +19,8 @@
  * Secrets (BPRT, refresh tokens, device codes, access tokens) travel only in
  * form bodies and answers, never in URLs; the form bodies are wiped; -v -v
  * shows them redacted (redact.h); a new refresh token in an answer is
- * dropped, never stored.
+ * dropped, never stored (the device code sign-in's is kept in memory for
+ * the run: token.h).
  *
  * Errors: an error answer is one line, EXIT_REFUSED:
  *   login: <host> refused the <what>: <error> AADSTS<n>: <first line of
@@ -82,6 +83,12 @@ int login_post(struct http_session *s, const char *url, const char *form,
 /* The access_token of a 200 answer; EXIT_NETWORK when there is none. */
 int login_take_token(const struct http_response *rs, const char *what,
     char **access_token);
+/*
+ * The same, and the answer's refresh token in *refresh_token (NULL when it
+ * has none; util_free_secret) when refresh_token is not NULL.
+ */
+int login_take_tokens(const struct http_response *rs, const char *what,
+    char **access_token, char **refresh_token);
 /* The "error" of an error answer in the login shape, else "" (into err). */
 void login_error_code(const struct http_response *rs, char *err, size_t errsz);
 /* Reports an error answer as above (EXIT_REFUSED; a 429/503: EXIT_NETWORK,

@@ -16,9 +16,14 @@ static struct sigaction saved[NSIGS];
 static int caught[NSIGS];	/* handler installed for sigs[i] */
 static int installed;
 static volatile sig_atomic_t first;
-/* The abort line: written whole before abort_len says it is there. */
-static char abort_buf[1024];
-static volatile sig_atomic_t abort_len;
+/* Held: a step that must not stop half-way is under way (sigdefer_hold). */
+static volatile sig_atomic_t held;
+/*
+ * The lines a second signal writes, held or not: each written whole before
+ * its length says it is there.
+ */
+static char abort_buf[1024], idle_buf[1024];
+static volatile sig_atomic_t abort_len, idle_len;
 
 static void
 on_signal(int sig)
@@ -31,8 +36,10 @@ on_signal(int sig)
 		return;
 	}
 	/* The second: only async-signal-safe calls from here. */
-	if (abort_len > 0)
+	if (held && abort_len > 0)
 		(void)!write(2, abort_buf, (size_t)abort_len);
+	else if (!held && idle_len > 0)
+		(void)!write(2, idle_buf, (size_t)idle_len);
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	sigemptyset(&dfl.sa_mask);
@@ -49,7 +56,8 @@ sigdefer_begin(void)
 	size_t i;
 
 	first = 0;
-	abort_len = 0;
+	held = 0;
+	abort_len = idle_len = 0;
 	if (installed)
 		return 0;
 	memset(&sa, 0, sizeof(sa));
@@ -78,23 +86,60 @@ sigdefer_begin(void)
 	return 0;
 }
 
-void
-sigdefer_abort_line(const char *fmt, ...)
+/* Sets one of the lines (its length 0 while it is written). */
+static void
+set_line(char *buf, size_t bufsz, volatile sig_atomic_t *len, const char *fmt,
+    va_list ap)
 {
 	char raw[900];
 	size_t n;
+
+	*len = 0;
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	memcpy(buf, "drsjoin: ", 9);
+	n = 9 + log_escape(buf + 9, bufsz - 10, raw, strlen(raw));
+	if (n > bufsz - 1)
+		n = bufsz - 1;
+	buf[n++] = '\n';
+	*len = (sig_atomic_t)n;
+}
+
+void
+sigdefer_abort_line(const char *fmt, ...)
+{
 	va_list ap;
 
-	abort_len = 0;
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	set_line(abort_buf, sizeof(abort_buf), &abort_len, fmt, ap);
 	va_end(ap);
-	memcpy(abort_buf, "drsjoin: ", 9);
-	n = 9 + log_escape(abort_buf + 9, sizeof(abort_buf) - 10, raw, strlen(raw));
-	if (n > sizeof(abort_buf) - 1)
-		n = sizeof(abort_buf) - 1;
-	abort_buf[n++] = '\n';
-	abort_len = (sig_atomic_t)n;
+}
+
+void
+sigdefer_idle_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_line(idle_buf, sizeof(idle_buf), &idle_len, fmt, ap);
+	va_end(ap);
+}
+
+void
+sigdefer_hold(void)
+{
+	held = 1;
+}
+
+void
+sigdefer_release(void)
+{
+	held = 0;
+}
+
+int
+sigdefer_stop_now(void)
+{
+	return installed && !held ? first : 0;
 }
 
 int
@@ -114,7 +159,8 @@ sigdefer_end(void)
 				sigaction(sigs[i], &saved[i], NULL);
 		installed = 0;
 	}
-	abort_len = 0;
+	held = 0;
+	abort_len = idle_len = 0;
 	return first;
 }
 

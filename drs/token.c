@@ -338,15 +338,22 @@ token_obtain(struct http_session *s, struct token_source *src,
 		    token);
 		break;
 	case TOKEN_DEVICE_CODE:
-		rc = devicecode_run(s, &ep, src->client_id, token);
+		/* Again (the token would expire in a wait): its refresh token. */
+		if (src->secret != NULL)
+			rc = login_redeem_refresh(s, &ep, src->client_id,
+			    src->secret, token);
+		else
+			rc = devicecode_run(s, &ep, src->client_id, token,
+			    &src->secret);
 		break;
 	default:
 		rc = log_fail(EXIT_INTERNAL, "login: unknown token source");
 		break;
 	}
-	/* Spent: the BPRT or refresh token is not needed again. */
-	util_free_secret(src->secret);
-	src->secret = NULL;
+	/*
+	 * Kept (wiped by token_source_free): redeemed again when the access
+	 * token would expire while the join waits to retry.
+	 */
 out:
 	free(fallback);
 	login_endpoints_free(&ep);

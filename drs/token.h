@@ -19,6 +19,10 @@
  *   Without a tenant (no --tenant, and a refresh token or the device code),
  *   before any discovery: at the --cloud's login host, authority
  *   "organizations"; the caller takes the tenant from the token's tid.
+ *   Called again (join: the access token would expire while the join
+ *   request waits to be sent again), it redeems the BPRT or refresh token
+ *   again, kept for that, or the refresh token the device code sign-in
+ *   gave (kept in src->secret).
  * Secrets are wiped when freed and never written anywhere.
  */
 #ifndef DRS_TOKEN_H

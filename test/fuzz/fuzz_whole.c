@@ -201,8 +201,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #elif defined(FUZZ_JOIN)
 	{
 		struct http_session *s = http_session_new();
-		struct jwt_claims claims = { .tid = TENANT_ID,
-		    .upn = "alice@contoso.example" };
+		static char token[] = "eyJ0eXAiOiJKV1QifQ.e30.c2ln";
+		struct join_token t = { .token = token, .claims = { .tid = TENANT_ID,
+		    .upn = "alice@contoso.example" } };
 		struct join_args a = { .display_name = "fuzz",
 		    .join_type = JOIN_TYPE_JOIN, .store = KEYSTORE_SOFTWARE };
 		struct json *doc;
@@ -210,8 +211,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		join_setup();
 		doc = doc_of(doc_text);
-		post_join(s, doc, "eyJ0eXAiOiJKV1QifQ.e30.c2ln", &claims, &a,
-		    refusal, sizeof(refusal));
+		post_join(s, doc, &t, &a, refusal, sizeof(refusal));
 		json_free(doc);
 		http_session_free(s);
 	}

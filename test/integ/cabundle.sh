@@ -74,4 +74,24 @@ t_expect "a bundle whose only certificate is cut short: exit 3" 3 \
     "discover: the CA bundle $B/cut.pem: no certificate in it"
 t_check "... nothing written, no request sent" \
     "$(nothing_written && [ "$(req_count)" -eq "$before" ]; echo $?)"
+
+# A bundle from SSL_CERT_FILE is named as such in errors (nobody typed its
+# name on this command line) and in -v, whose CA line comes once.
+t_run --env SSL_CERT_FILE="$B/text.pem" -- discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "SSL_CERT_FILE, a bundle of text: exit 3, named as SSL_CERT_FILE's" 3 \
+    "discover: the CA bundle $B/text.pem (from SSL_CERT_FILE): no certificate in it"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$B/other.key" -out "$B/other.pem" \
+    -subj /CN=another-ca -days 2 2>/dev/null
+t_run --env SSL_CERT_FILE="$B/other.pem" -- discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "SSL_CERT_FILE without the emulator's CA: exit 4, named as SSL_CERT_FILE's" 4 \
+    "cannot be verified with the CA bundle $B/other.pem (from SSL_CERT_FILE): "
+with_ca "$B/other.pem" discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "--cacert without the emulator's CA: named as given" 4 \
+    "cannot be verified with the CA bundle $B/other.pem: "
+rm -rf "$STATE"
+t_run -- -v join --token-file "$TOK" --key-store software
+t_check "-v join: one line names the CA bundle and SSL_CERT_FILE" \
+    "$([ "$RC" -eq 0 ] && [ "$(grep -c 'CA bundle: .* (from ' "$ERR")" -eq 1 ] &&
+       grep -qF "CA bundle: $EMU_CA (from SSL_CERT_FILE)" "$ERR"; echo $?)" \
+    "exit $RC, $(grep -c 'CA bundle: .* (from ' "$ERR") lines"
 t_done

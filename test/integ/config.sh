@@ -38,6 +38,19 @@ t_check "cacert: SSL_CERT_FILE wins over the file" \
     "$([ "$RC" -ne 0 ] && grep -q '/nonexistent/ca.pem' "$ERR"; echo $?)" "rc $RC"
 crun --env SSL_CERT_FILE=/nonexistent/ca.pem -- --cacert "$EMU_CA" --new discover --tenant "$EMU_TENANT_DOMAIN"
 t_expect "cacert: --cacert wins over both" 0
+# Told apart: the file names a usable CA that is not the emulator's.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T_WORK/other.key" -out "$T_WORK/other.pem" \
+    -subj /CN=another-ca -days 2 2>/dev/null
+conf "cacert = $T_WORK/other.pem"
+crun --env SSL_CERT_FILE= -- --cacert "$EMU_CA" --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "cacert: --cacert wins over the file's other CA" 0
+crun --env SSL_CERT_FILE= -- --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "cacert: the file's other CA is used without --cacert" 4 \
+    "cannot be verified with the CA bundle $T_WORK/other.pem"
+conf "cacert = $EMU_CA"
+crun --env SSL_CERT_FILE= -- --cacert "$T_WORK/other.pem" --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "cacert: --cacert's other CA wins over the file's right one" 4 \
+    "cannot be verified with the CA bundle $T_WORK/other.pem"
 
 conf "proxy = http://127.0.0.1:9"
 crun -- --new discover --tenant "$EMU_TENANT_DOMAIN"

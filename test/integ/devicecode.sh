@@ -214,4 +214,25 @@ t_check "device code: the message's U+2028, U+200B, U+200F, U+2060, U+FEFF and U
        ! grep -qP '[\x{2028}\x{2029}\x{200b}\x{200f}\x{2060}\x{feff}]' "$ERR.full"; echo $?)" \
     "exit $RC; $(grep 'Open' "$ERR.full" | head -1)"
 
+# --- the access token would expire in a 429's wait (issue 23): the
+# sign-in's refresh token, kept in memory, gets a new one; nobody signs in
+# again ---
+fresh short-token
+emu_ctl config --device-code-message "" --access-token-lifetime 15 >/dev/null
+emu_fault --route join --status 429 --retry-after 20 --count 1
+p0=$(polls authorization_pending)
+nj=$(req_count join)
+start_bg join --device-code --tenant "$EMU_TENANT_DOMAIN" --key-store software
+wait_for eval '[ "$(polls authorization_pending)" -gt "$p0" ]'
+emu_ctl approve --upn "alice@$EMU_TENANT_DOMAIN" >/dev/null
+finish_bg
+t_expect "device code, the token expiring in a 429's wait: joined" 0 "joined: device"
+t_check "... a new token from the sign-in's refresh token after the wait, one sign-in, two POSTs" \
+    "$(grep -q 'join: the access token expires at .*: getting a new one with the sign-in.s refresh token' "$ERR.full" &&
+       [ "$(jget "$(last_request token)" 'd["body"]["grant_type"]')" = refresh_token ] &&
+       [ "$(req_count join)" -eq $((nj + 2)) ] && [ -f "$STATE/device.json" ]; echo $?)" \
+    "$(tail -n 3 "$ERR.full")"
+emu_ctl config --access-token-lifetime 3600 >/dev/null
+emu_fault clear
+
 t_done

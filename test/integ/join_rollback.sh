@@ -68,6 +68,18 @@ wait_polling() {
 	return 1
 }
 
+# Waits (bounded) until the join request of process $1 went out: the
+# emulator took its armed delay fault, then libcurl polls for the answer.
+# (Before its first byte a signal is not held: stop.sh.)
+wait_sent() {
+	local i
+	for i in $(seq 200); do
+		emu_ctl faults | grep -q '"route": "join"' || break
+		sleep 0.05
+	done
+	wait_polling "$1" || true
+}
+
 # join in the background, stopped at the fault point $1; sets PID. A
 # background job of a script starts with SIGINT ignored (and drsjoin keeps
 # an ignored signal ignored, as for nohup): it gets the default back first.
@@ -138,7 +150,7 @@ emu_fault --route join --delay 2 --count 1
 join_bg join-post
 if wait_stopped "$PID"; then
 	kill -CONT "$PID"
-	wait_polling "$PID" || true
+	wait_sent "$PID"
 	kill -TERM "$PID"
 	RC=0; wait "$PID" || RC=$?
 	t_expect "SIGTERM during the join request: exit 143 once joined" 143 \
@@ -155,12 +167,15 @@ fi
 emu_fault clear
 
 # 5. SIGHUP during the request, and the commit fails: deleted again, 129.
+# (Before the request's first byte a signal stops the join at once: stop.sh.)
 small_state tiny-hup
 devices >"$T_WORK/before"
+emu_fault --route join --delay 2 --count 1
 join_bg join-post
 if wait_stopped "$PID"; then
-	kill -HUP "$PID"
 	kill -CONT "$PID"
+	wait_sent "$PID"
+	kill -HUP "$PID"
 	RC=0; wait "$PID" || RC=$?
 	t_expect "SIGHUP during the request, the commit fails: exit 129" 129 \
 	    "join: interrupted (SIGHUP); "
@@ -170,6 +185,7 @@ else
 	kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
 	t_fail "SIGHUP during the join request" "drsjoin never stopped at join-post"
 fi
+emu_fault clear
 
 # An ignored SIGHUP (nohup) stays ignored: the join goes on, exit 0.
 STATE=$T_WORK/sig-nohup

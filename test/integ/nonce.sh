@@ -114,7 +114,8 @@ print(" ".join(out))
 PY
 joins() { "$PY" "$JOINS" "$(emu_requests)" "$1"; }
 # maybe_note STATUS N: after a 500/502/504 the note names the client-request-id
-# of the first join since the N-th; after the others there is no such note.
+# of the first join since the N-th, after the line of the answer it explains;
+# after the others there is no such note.
 maybe_note() {
 	local first
 	first=$("$PY" -c 'import json,sys
@@ -122,8 +123,10 @@ rs=[json.loads(l) for l in open(sys.argv[1])]
 rs=[r for r in rs if r.get("route")=="join"][int(sys.argv[2]):]
 print({k.lower(): v for k, v in (rs[0].get("headers") or {}).items()}.get("client-request-id") or "")' "$(emu_requests)" "$2")
 	case $1 in
-	500|502|504) [ -n "$first" ] &&
-	    grep -q "a device may have been created by that request.*client-request-id $first" "$ERR.full" ;;
+	500|502|504) [ -n "$first" ] && awk -v id="$first" '
+	    /; joining again without the nonce/ && !r { r = NR }
+	    /a device may have been created by that request/ && index($0, "client-request-id " id) { w = NR }
+	    END { exit !(r && w > r) }' "$ERR.full" ;;
 	*) ! grep -q "a device may have been created" "$ERR.full" ;;
 	esac
 }

@@ -104,6 +104,30 @@ t_check "Retry-After beyond --max-wait: one POST, nothing kept" \
     "$([ "$(req_count join)" -eq $((n + 1)) ] && no_identity; echo $?)"
 emu_fault clear >/dev/null
 
+# More digits than a number holds (libcurl reads it as none): longer than
+# any --max-wait, so given up at once as for 100000 s, not the backoff.
+fresh huge
+emu_fault --route join --status 429 --retry-after-digits 99999999999999999999999999 --count 1 >/dev/null
+n=$(req_count join)
+t_run -- --max-wait 5 join --token-file "$TOK" --key-store software
+t_expect "Retry-After too large to parse: gives up at once, exit 4" 4 \
+    "throttled: it asks to retry after at least 21600 s, more than the 5 s left of the 5 s drsjoin waits in all (--max-wait)"
+t_check "Retry-After too large to parse: one POST, nothing kept" \
+    "$([ "$(req_count join)" -eq $((n + 1)) ] && no_identity; echo $?)" "POSTs $(($(req_count join) - n))"
+emu_fault clear >/dev/null
+
+# The Retry-After plus its random extra is cut to what is left of
+# --max-wait: 2 s asked, 2 s left, exactly 2000 ms waited.
+fresh cut
+emu_fault --route join --status 429 --retry-after 2 --count 1 >/dev/null
+t_run -- -v --max-wait 2 join --token-file "$TOK" --key-store software
+w=$(waits join)
+t_check "a Retry-After wait is cut to what is left of --max-wait, then joins" \
+    "$([ "$RC" -eq 0 ] && [ "$w" = 2000 ] &&
+       grep -q 'join: waited 2 s in all over 2 attempts (this run: 2 s of at most 2 s' "$ERR"; echo $?)" \
+    "rc $RC, wait '$w'"
+emu_fault clear >/dev/null
+
 fresh attempts
 emu_fault --route join --status 429 --retry-after 1 --count 5 >/dev/null
 n=$(req_count join)
@@ -145,6 +169,55 @@ emu_fault --route token --status 503 --retry-after 1 --count 5 >/dev/null
 t_run -- --attempts 2 join --bprt-file "$BPRT" --tenant "$EMU_TENANT_DOMAIN" --key-store software
 t_expect "login 503 past --attempts: exit 4, throttled" 4 "throttled"
 t_check "login 503 past --attempts: nothing kept" "$(no_identity; echo $?)"
+emu_fault clear >/dev/null
+
+# A token that would expire during the wait is never sent (issue 23): a
+# ready access token with 15 s left and a 429 asking for 20 s fails at
+# once naming its expiry; one from a BPRT is redeemed again after the wait.
+fresh short-token
+SHORT=$(token_file --lifetime 15)
+emu_fault --route join --status 429 --retry-after 20 --count 1 >/dev/null
+n=$(req_count join)
+t_run -- join --token-file "$SHORT" --key-store software
+t_expect "a ready token expiring before the retry: exit 3 at once, naming its expiry" 3 \
+    "join: the access token expires at "
+t_check "... before the wait: one POST, no wait, nothing kept" \
+    "$(grep -Eq 'expires at [0-9T:-]+Z, before the join request can be sent again \(in (2[0-9]|30) s\)' "$ERR" &&
+       ! grep -q 'retrying in' "$ERR" && [ "$(req_count join)" -eq $((n + 1)) ] && no_identity; echo $?)" \
+    "POSTs $(($(req_count join) - n)): $(head -c 300 "$ERR")"
+emu_fault clear >/dev/null
+
+fresh short-bprt
+emu_ctl config --access-token-lifetime 15 >/dev/null
+emu_fault --route join --status 429 --retry-after 20 --count 1 >/dev/null
+n=$(req_count join)
+nt=$(req_count token)
+t_run -- join --bprt-file "$BPRT" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_expect "a token from a BPRT expiring in the wait: redeemed again, joined" 0 \
+    "join: the access token expires at "
+t_check "... the BPRT redeemed twice, two POSTs, the second accepted" \
+    "$(grep -q 'redeeming the bulk enrolment token again' "$ERR" && [ "$(req_count token)" -eq $((nt + 2)) ] &&
+       [ "$(req_count join)" -eq $((n + 2)) ] && [ -f "$STATE/device.json" ]; echo $?)" \
+    "token requests $(($(req_count token) - nt)), POSTs $(($(req_count join) - n))"
+emu_ctl config --access-token-lifetime 3600 >/dev/null
+emu_fault clear >/dev/null
+
+# The same for a user's refresh token.
+fresh short-refresh
+RT=$T_WORK/rt
+emu_ctl refresh-token >"$RT"
+chmod 600 "$RT"
+emu_ctl config --access-token-lifetime 15 >/dev/null
+emu_fault --route join --status 429 --retry-after 20 --count 1 >/dev/null
+n=$(req_count join)
+nt=$(req_count token)
+t_run -- join --refresh-token-file "$RT" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_check "a token from a refresh token expiring in the wait: redeemed again, joined" \
+    "$([ "$RC" -eq 0 ] && grep -q 'redeeming the refresh token again' "$ERR" &&
+       [ "$(req_count token)" -eq $((nt + 2)) ] && [ "$(req_count join)" -eq $((n + 2)) ] &&
+       [ -f "$STATE/device.json" ]; echo $?)" \
+    "exit $RC, token requests $(($(req_count token) - nt)), POSTs $(($(req_count join) - n))"
+emu_ctl config --access-token-lifetime 3600 >/dev/null
 emu_fault clear >/dev/null
 
 fresh usage

@@ -6,12 +6,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fixture.h"
 #include "log.h"
 #include "tap.h"
 
 static char out[8192];
+static int stop_after, stop_calls;
+
+/* For log_sleep_ms_unless: SIGTERM's number once called stop_after times. */
+static int
+stop_later(void)
+{
+	return ++stop_calls > stop_after ? 15 : 0;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static const char *
 esc(const char *in, size_t max)
@@ -116,5 +134,28 @@ main(void)
 	    strstr(err, "\\x9b") != NULL && strstr(err, "eyJ") == NULL && lines(err) == 3,
 	    err, "log_fail, log_note and log_debug escape and redact");
 	free(err);
+
+	/* A wait a stop request ends (http.c's retry wait; issue 23). */
+	{
+		double t0 = now_s();
+		int r;
+
+		stop_after = 0;
+		stop_calls = 0;
+		r = log_sleep_ms_unless(5000, stop_later, "retrying in");
+		CHECK(r == 15 && now_s() - t0 < 2.5,
+		    "log_sleep_ms_unless: a stop already asked ends the wait at once, saying why");
+		stop_after = 3;
+		stop_calls = 0;
+		t0 = now_s();
+		r = log_sleep_ms_unless(10000, stop_later, "retrying in");
+		CHECK(r == 15 && stop_calls == 4 && now_s() - t0 < 8,
+		    "log_sleep_ms_unless: asked later, within a slice of it");
+		stop_after = 1000000;
+		t0 = now_s();
+		r = log_sleep_ms_unless(300, stop_later, "retrying in");
+		CHECK(r == 0 && now_s() - t0 >= 0.29,
+		    "log_sleep_ms_unless: not asked, the whole wait");
+	}
 	return tap_done();
 }

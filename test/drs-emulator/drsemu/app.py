@@ -24,6 +24,7 @@ class Config:
     # name in the tenant gets that device's id (and a new certificate), as
     # the real service may: the case leave_delete_old/leave_undo_join guard.
     reuse_device: bool = False
+    access_token_lifetime: int = 3600   # seconds of the access tokens the token endpoint gives
 
     def as_json(self):
         return dict(self.__dict__)

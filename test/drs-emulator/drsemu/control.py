@@ -117,7 +117,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                      "prt_jwe_gcm", "reuse_device") \
                     and isinstance(v, bool):
                 setattr(cfg, k, v)
-            elif k in ("nonce_lifetime", "device_code_interval", "device_code_lifetime") \
+            elif k in ("nonce_lifetime", "device_code_interval", "device_code_lifetime",
+                       "access_token_lifetime") \
                     and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0:
                 setattr(cfg, k, type(getattr(cfg, k))(v))
             elif k == "device_code_message" and isinstance(v, str) and len(v) <= 1000:

@@ -52,6 +52,8 @@ def parse_args(argv):
     f.add_argument("--count", type=int, default=1)
     f.add_argument("--status", type=int, help="answer with this HTTP status (e.g. 500, 503, 429)")
     f.add_argument("--retry-after", type=int, metavar="S", help="Retry-After header (with --status)")
+    f.add_argument("--retry-after-digits", metavar="DIGITS",
+                   help="Retry-After header of these digits, as many as given (with --status)")
     f.add_argument("--delay", type=float, metavar="S", help="wait S seconds, then answer")
     f.add_argument("--drop", action="store_true", help="close the connection without answering")
     f.add_argument("--truncate", action="store_true", help="send half the body, then close")
@@ -92,6 +94,8 @@ def parse_args(argv):
     g.add_argument("--nonce-lifetime", type=float, metavar="S")
     g.add_argument("--device-code-interval", type=int, metavar="S")
     g.add_argument("--device-code-lifetime", type=int, metavar="S")
+    g.add_argument("--access-token-lifetime", type=int, metavar="S",
+                   help="seconds until exp of the access tokens the token endpoint gives")
     g.add_argument("--throttle", action="append", default=[], metavar="ROUTE=RATE:BURST",
                    help="a token bucket per tenant on ROUTE (repeatable)")
     g.add_argument("--no-throttle", action="append", default=[], metavar="ROUTE",
@@ -134,8 +138,8 @@ def main(argv=None):
     out = None
     if a.cmd == "fault":
         spec = {"route": a.route, "count": a.count}
-        for k in ("status", "retry_after", "delay", "aadsts", "oauth_error", "echo",
-                  "prt_answer"):
+        for k in ("status", "retry_after", "retry_after_digits", "delay", "aadsts",
+                  "oauth_error", "echo", "prt_answer"):
             if getattr(a, k) is not None:
                 spec[k] = getattr(a, k)
         for k in ("drop", "truncate", "non_json", "wrong_key_cert"):
@@ -159,7 +163,7 @@ def main(argv=None):
                                            "auth_service", "prt_jwe_gcm", "reuse_device",
                                            "nonce_lifetime",
                                            "device_code_interval", "device_code_lifetime",
-                                           "device_code_message")
+                                           "device_code_message", "access_token_lifetime")
                 if getattr(a, k) is not None}
         limits = {r: None for r in a.no_throttle}
         for spec in a.throttle:

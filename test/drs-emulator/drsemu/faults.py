@@ -45,6 +45,12 @@ def normalise(spec):
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
             raise FaultError("%s must be an integer in %d..%d, got %r" % (k, lo, hi, v))
         f[k] = v
+    # A Retry-After of more digits than a client reads as a number (issue 23).
+    rad = s.pop("retry_after_digits", None)
+    if rad is not None:
+        if not isinstance(rad, str) or not rad.isdigit() or not rad.isascii() or len(rad) > 60:
+            raise FaultError("retry_after_digits must be 1 to 60 digits, got %r" % (rad,))
+        f["retry_after_digits"] = rad
     oe = s.pop("oauth_error", None)
     if oe is not None:
         if not isinstance(oe, str) or not oe.replace("_", "").isalpha() or len(oe) > 64:
@@ -77,8 +83,10 @@ def normalise(spec):
     if len(main) > 1 and set(main) not in ({"status", "non_json"}, {"status", "echo"}):
         raise FaultError("choose one of %s (delay combines with any; non_json and echo with "
                          "status)" % ", ".join(main))
-    if "retry_after" in f and "status" not in f:
+    if ("retry_after" in f or "retry_after_digits" in f) and "status" not in f:
         raise FaultError("retry_after needs a status (429 or 503)")
+    if "retry_after" in f and "retry_after_digits" in f:
+        raise FaultError("choose one of retry_after and retry_after_digits")
     if f.get("wrong_key_cert") and route != "join":
         raise FaultError("wrong_key_cert applies to route join only")
     if "aadsts" in f and route not in ("token", "prt"):

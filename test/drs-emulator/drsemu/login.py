@@ -204,11 +204,12 @@ def token(emu, req, tenant, v1=False):
                          "parameter 'scope' is not valid: it names no resource.")
     _check_resource(res)
     now = int(time.time())
+    life = emu.config.access_token_lifetime
     access = tokens.sign(tokens.access_claims(user["tid"], user["upn"], aud=res, oid=user["oid"],
-                                              appid=client_id, now=now),
+                                              appid=client_id, now=now, lifetime=life),
                          emu.pki.token_key, tokens.kid_of(emu.pki.token_cert))
-    body = {"token_type": "Bearer", "scope": scope or res, "expires_in": 3599,
-            "ext_expires_in": 3599, "access_token": access,
+    body = {"token_type": "Bearer", "scope": scope or res, "expires_in": max(life - 1, 0),
+            "ext_expires_in": max(life - 1, 0), "access_token": access,
             "refresh_token": emu.state.new_refresh_token(dict(user, client_id=client_id,
                                                               scope=scope))}
     if scope and "openid" in scope.split():

@@ -332,6 +332,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     @staticmethod
     def _retry_after(fault):
+        if "retry_after_digits" in fault:
+            return {"Retry-After": fault["retry_after_digits"]}
         return {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
 
     def finish_record(self, record, req, start):

@@ -177,13 +177,28 @@ fuzz:
 	@$(MAKE) --no-print-directory MODE=fuzz fuzz-bins
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh build/fuzz/test $(FUZZ_NAMES)
 
+# Ends with its time split into the dependencies (third_party, cached after
+# the first run), the builds and the tests, wall and CPU (user+sys) seconds.
+# The dependencies build one flavour after another (each is parallel inside);
+# drsjoin's own builds take CHECK_JOBS compilers at once.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CHECK_CPU = times | awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($$i, a, /[ms]/); \
+	n += a[1] * 60 + a[2] }; printf "%.0f", n }'
 check: sysdeps
-	@$(MAKE) --no-print-directory deps-musl deps-asan
-	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe \
-	    build/check/test/bench_handshake
-	@$(MAKE) --no-print-directory MODE=asan unit fuzz-smoke build/asan/drsjoin
-	@$(MAKE) --no-print-directory check-cross-build
-	DRSJOIN_ASAN=build/asan/drsjoin test/run build/check/drsjoin build/check/test build/asan/test
+	@t0=$$(date +%s); \
+	$(MAKE) --no-print-directory deps-musl deps-asan check-cross-deps || exit 1; \
+	t1=$$(date +%s) c1=$$($(CHECK_CPU)); \
+	$(MAKE) --no-print-directory -j$(CHECK_JOBS) MODE=check bins build/check/test/tls_probe \
+	    build/check/test/bench_handshake || exit 1; \
+	$(MAKE) --no-print-directory -j$(CHECK_JOBS) MODE=asan unit fuzz-smoke build/asan/drsjoin || exit 1; \
+	$(MAKE) --no-print-directory -j$(CHECK_JOBS) check-cross-build || exit 1; \
+	t2=$$(date +%s) c2=$$($(CHECK_CPU)); \
+	echo "DRSJOIN_ASAN=build/asan/drsjoin test/run build/check/drsjoin build/check/test build/asan/test"; \
+	DRSJOIN_ASAN=build/asan/drsjoin test/run build/check/drsjoin build/check/test build/asan/test; \
+	rc=$$?; t3=$$(date +%s) c3=$$($(CHECK_CPU)); \
+	echo "make check: $$((t3 - t0)) s wall ($$c3 s CPU): dependencies $$((t1 - t0)) s ($$c1 s CPU)," \
+	    "builds $$((t2 - t1)) s ($$((c2 - c1)) s CPU), tests $$((t3 - t2)) s ($$((c3 - c2)) s CPU)"; \
+	exit $$rc
 
 demo: all
 	scripts/demo.sh ./drsjoin

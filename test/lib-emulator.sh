@@ -31,6 +31,7 @@
 #   trap emu_cleanup EXIT; emu_start; drsjoin --discovery-url "$EMU_URL" --cacert "$EMU_CA" ...
 
 EMU_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/drs-emulator" && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib-pyhelper.sh"
 EMU_PYTHON=/usr/bin/python3
 EMU_START_TIMEOUT=${EMU_START_TIMEOUT:-15}
 
@@ -151,11 +152,19 @@ emu_cleanup() {
     return 0
 }
 
+# mint-token and emuctl run in the test's Python helper (lib-pyhelper.sh),
+# or as programs when it cannot be reached.
 emu_token() {
+    local rc=0
+    pyh mint-token --state-dir "${EMU_DIR:?emu_start first}" "$@" || rc=$?
+    [ "$rc" -ne 125 ] && return "$rc"
     "$EMU_HOME/mint-token" --state-dir "${EMU_DIR:?emu_start first}" "$@"
 }
 
 emu_ctl() {
+    local rc=0
+    pyh emuctl --state-dir "${EMU_DIR:?emu_start first}" "$@" || rc=$?
+    [ "$rc" -ne 125 ] && return "$rc"
     "$EMU_HOME/emuctl" --state-dir "${EMU_DIR:?emu_start first}" "$@"
 }
 

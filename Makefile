@@ -7,11 +7,13 @@
 #   make demo     the main job: a one-shot join against the bundled DRS emulator
 #   make bench    timings, peak RSS and size, and the fleet summary
 #   make bench-fleet  N=200 joins at once against an emulator throttled to R=10/s
+#                 (FLEET_ONLY=join,join-queue,bprt-queue,free: some of its fleets)
 #   make size     the stripped size of ./drsjoin
 #   make install  PREFIX=/usr/local DESTDIR= (and SBINDIR, MANDIR, ...: below);
 #                 make uninstall reverses it
 #   make dist     build/dist/drsjoin-VERSION-x86_64-linux.tar.gz and SHA256SUMS
-#   make deb      build/dist/drsjoin_VERSION_amd64.deb; make deb-lint runs lintian
+#   make deb      build/dist/drsjoin_VERSION_amd64.deb and _arm64.deb (the aarch64
+#                 cross build too); make deb-lint runs lintian on both
 #   make fuzz     coverage-guided fuzzing (libFuzzer), FUZZ_SECONDS per target
 #   make ARCH=aarch64 / check-aarch64   the aarch64 build, tested under
 #                 qemu-user (third_party/cross.mk); dist, deb and bench include it
@@ -88,7 +90,7 @@ UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(B)/test/%)
 # document (fuzz_whole.c, on a fake HTTP layer). `make check` runs each in
 # the asan build over a fixed set of mutated inputs (driver.c); `make fuzz`
 # builds them with libFuzzer and runs each for FUZZ_SECONDS.
-FUZZ_LEAF := answer json jwt svcerr redact b64 bcrypt cert key tpmblob login config
+FUZZ_LEAF := answer json jwt svcerr redact b64 bcrypt cert key tpmblob login config jwe
 FUZZ_WHOLE := discovery nonce join doc redeem
 FUZZ_NAMES := $(FUZZ_LEAF) $(FUZZ_WHOLE)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/test/fuzz_%)
@@ -246,11 +248,12 @@ SYSCONFDIR ?= /etc
 INSTALL_BIN ?= drsjoin
 UNITS := $(notdir $(wildcard scripts/systemd/*.service))
 EXAMPLES := $(notdir $(wildcard scripts/examples/*))
+DOCS := $(notdir $(wildcard docs/*.md))
 
 install: $(if $(filter drsjoin,$(INSTALL_BIN)),all)
 	install -d -m 755 '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man8' \
 	    '$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(ZSHCOMPDIR)' '$(DESTDIR)$(UNITDIR)' \
-	    '$(DESTDIR)$(DOCDIR)/examples'
+	    '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)/docs'
 	install -d -m 700 '$(DESTDIR)$(SYSCONFDIR)/drsjoin'
 	install -m 755 '$(INSTALL_BIN)' '$(DESTDIR)$(BINDIR)/drsjoin'
 	install -m 644 drsjoin.8 '$(DESTDIR)$(MANDIR)/man8/drsjoin.8'
@@ -262,14 +265,16 @@ install: $(if $(filter drsjoin,$(INSTALL_BIN)),all)
 	done
 	install -m 644 README.md LICENSE '$(DESTDIR)$(DOCDIR)/'
 	install -m 644 $(addprefix scripts/examples/,$(EXAMPLES)) '$(DESTDIR)$(DOCDIR)/examples/'
+	install -m 644 $(addprefix docs/,$(DOCS)) '$(DESTDIR)$(DOCDIR)/docs/'
 
 uninstall:
 	rm -f '$(DESTDIR)$(BINDIR)/drsjoin' '$(DESTDIR)$(MANDIR)/man8/drsjoin.8' \
 	    '$(DESTDIR)$(BASHCOMPDIR)/drsjoin' '$(DESTDIR)$(ZSHCOMPDIR)/_drsjoin' \
 	    $(foreach u,$(UNITS),'$(DESTDIR)$(UNITDIR)/$(u)') \
 	    '$(DESTDIR)$(DOCDIR)/README.md' '$(DESTDIR)$(DOCDIR)/LICENSE' \
-	    $(foreach e,$(EXAMPLES),'$(DESTDIR)$(DOCDIR)/examples/$(e)')
-	-rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)' 2>/dev/null
+	    $(foreach e,$(EXAMPLES),'$(DESTDIR)$(DOCDIR)/examples/$(e)') \
+	    $(foreach d,$(DOCS),'$(DESTDIR)$(DOCDIR)/docs/$(d)')
+	-rmdir '$(DESTDIR)$(DOCDIR)/examples' '$(DESTDIR)$(DOCDIR)/docs' '$(DESTDIR)$(DOCDIR)' 2>/dev/null
 	rmdir '$(DESTDIR)$(SYSCONFDIR)/drsjoin' 2>/dev/null || true
 
 # Release artefacts, under DISTDIR (ignored by git): `make dist`, the
@@ -282,6 +287,12 @@ DIST_BIN ?= drsjoin
 dist: $(if $(filter drsjoin,$(DIST_BIN)),all)
 	scripts/dist.sh . '$(DIST_BIN)' '$(DISTDIR)'
 
+# make deb builds the arm64 package too (third_party/cross.mk: deb-arm64),
+# cross-compiling drsjoin and, the first time, its dependencies for aarch64:
+# said before anything starts, so that a long build is no surprise.
+ifneq ($(filter deb deb-lint,$(MAKECMDGOALS)),)
+$(info make deb: builds $(DISTDIR)/drsjoin_VERSION_amd64.deb and the aarch64 package $(DISTDIR)/drsjoin_VERSION_arm64.deb (cross-compiled: the aarch64 build, and its dependencies the first time, come first))
+endif
 deb: $(if $(filter drsjoin,$(DIST_BIN)),all)
 	rm -rf '$(DISTDIR)/deb-root'
 	$(MAKE) --no-print-directory install DESTDIR='$(abspath $(DISTDIR))/deb-root' PREFIX=/usr \

@@ -17,6 +17,7 @@
 #include "cloud.h"
 #include "config.h"
 #include "crypto.h"
+#include "doc.h"
 #include "http.h"
 #include "json.h"
 #include "keystore.h"
@@ -29,6 +30,7 @@
 #include "util.h"
 
 #define CMD_NETWORK	0x1	/* may talk to the service: set up HTTP */
+#define CMD_PHASE	0x2	/* writes a document for a next phase: doc_announce */
 
 struct command {
 	const char *name;
@@ -40,21 +42,21 @@ struct command {
 
 /* Kept alphabetical. */
 static const struct command commands[] = {
-	{ "csr", cmd_csr, 0, SANDBOX_STATE_READ | SANDBOX_STATE_MAKE | SANDBOX_TPM,
+	{ "csr", cmd_csr, CMD_PHASE, SANDBOX_STATE_READ | SANDBOX_STATE_MAKE | SANDBOX_TPM,
 	    "build the certificate request from the device key (and nonce)" },
-	{ "discover", cmd_discover, CMD_NETWORK, SANDBOX_NET,
+	{ "discover", cmd_discover, CMD_NETWORK | CMD_PHASE, SANDBOX_NET,
 	    "find the tenant's registration endpoints" },
 	{ "join", cmd_join, CMD_NETWORK,
 	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "join the device (runs every missing phase first)" },
-	{ "keygen", cmd_keygen, 0, SANDBOX_STATE_WRITE | SANDBOX_TPM,
+	{ "keygen", cmd_keygen, CMD_PHASE, SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "make the device and transport keys" },
 	{ "leave", cmd_leave, CMD_NETWORK,
 	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "delete this device from the tenant, then the local identity" },
-	{ "nonce", cmd_nonce, CMD_NETWORK, SANDBOX_NET,
+	{ "nonce", cmd_nonce, CMD_NETWORK | CMD_PHASE, SANDBOX_NET,
 	    "get a nonce from the tenant's nonce service" },
-	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
+	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_STATE_UPDATE | SANDBOX_TPM,
 	    "show the identity stored on this machine" },
 };
 
@@ -74,6 +76,25 @@ static const char exit_table[] =
     "  130  interrupted by Ctrl-C (join --device-code; join's request)\n"
     "  143  join interrupted by SIGTERM (after its request: kept or deleted again)\n";
 
+/*
+ * status as a user: root's config file (0600) cannot be read, and status
+ * needs nothing from it (the public record, pubrec.h): not an error.
+ */
+static int
+config_not_for_user(int argc, char **argv, const char *config_path)
+{
+	const char *p = config_path != NULL ? config_path : getenv("DRSJOIN_CONFIG");
+
+	if (p == NULL || *p == '\0')
+		p = DRSJOIN_CONFIG_FILE;
+	if (optind >= argc || strcmp(argv[optind], "status") != 0 || geteuid() == 0 ||
+	    access(p, R_OK) == 0 || errno != EACCES)
+		return 0;
+	log_debug(1, "config: %s cannot be read as uid %u (it is root's): status "
+	    "goes on without it", p, (unsigned)geteuid());
+	return 1;
+}
+
 static void
 usage(FILE *f)
 {
@@ -89,15 +110,16 @@ usage(FILE *f)
 	    "\n"
 	    "Global options:\n"
 	    "  -v, --verbose          more detail on stderr (repeat for more)\n"
-	    "  -q, --quiet            errors only (join and leave: no JSON either,\n"
-	    "                         unless --json)\n"
+	    "  -q, --quiet            errors and warnings only (join and leave: no\n"
+	    "                         JSON either, unless --json)\n"
 	    "  --cacert FILE          CA bundle for the service (or SSL_CERT_FILE)\n"
 	    "  --proxy URL            HTTPS proxy (default: the proxy environment variables)\n"
 	    "  --timeout SECONDS      time limit of each request (default 30)\n"
 	    "  --attempts N           tries per request, with retries (default 4)\n"
 	    "  --max-wait SECONDS     the most time spent waiting between tries, in\n"
 	    "                         all (default 120); a Retry-After is waited plus\n"
-	    "                         a random extra of up to half of it (at least 1 s)\n"
+	    "                         a random extra of up to 1 s, 2 s, then 4 s as\n"
+	    "                         the same request is refused again\n"
 	    "  --state-dir DIR        where the identity lives (default %s,\n"
 	    "                         or DRSJOIN_STATE_DIR)\n"
 	    "  --cloud NAME           public, usgov or china: the cloud's registration\n"
@@ -193,190 +215,203 @@ flush_stdout(void)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
-{
-	enum { O_CACERT = 256, O_PROXY, O_TIMEOUT, O_ATTEMPTS, O_MAX_WAIT, O_STATE_DIR,
-	    O_DISCOVERY_URL, O_TCTI, O_COMPACT, O_CLOUD, O_RESOLVE, O_NEW, O_CONFIG };
-	enum { RESOLVE_MAX = 16 };
-	static const struct option longopts[] = {
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "cacert", required_argument, NULL, O_CACERT },
-		{ "proxy", required_argument, NULL, O_PROXY },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "attempts", required_argument, NULL, O_ATTEMPTS },
-		{ "max-wait", required_argument, NULL, O_MAX_WAIT },
-		{ "state-dir", required_argument, NULL, O_STATE_DIR },
-		{ "discovery-url", required_argument, NULL, O_DISCOVERY_URL },
-		{ "tcti", required_argument, NULL, O_TCTI },
-		{ "compact", no_argument, NULL, O_COMPACT },
-		{ "cloud", required_argument, NULL, O_CLOUD },
-		{ "resolve", required_argument, NULL, O_RESOLVE },
-		{ "new", no_argument, NULL, O_NEW },
-		{ "config", required_argument, NULL, O_CONFIG },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *resolve[RESOLVE_MAX + 1] = { NULL };
-	const char *cloud = NULL, *config_path = NULL;
-	char *discovery_url = NULL;
-	int nresolve = 0;
-	const struct command *cmd = NULL;
-	char *state_dir = NULL;
-	int c, rc = -1, verbose = 0, quiet = 0, show_version = 0, net = 0;
-	long n, max_wait = 0;
-	size_t i;
+enum { O_CACERT = 256, O_PROXY, O_TIMEOUT, O_ATTEMPTS, O_MAX_WAIT, O_STATE_DIR,
+    O_DISCOVERY_URL, O_TCTI, O_COMPACT, O_CLOUD, O_RESOLVE, O_NEW, O_CONFIG };
+enum { RESOLVE_MAX = 16 };
 
-	/* Before anything opens a file or reads a secret. */
-	if (proc_harden() < 0)
-		return log_exit_code();
+static const struct option longopts[] = {
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "cacert", required_argument, NULL, O_CACERT },
+	{ "proxy", required_argument, NULL, O_PROXY },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "attempts", required_argument, NULL, O_ATTEMPTS },
+	{ "max-wait", required_argument, NULL, O_MAX_WAIT },
+	{ "state-dir", required_argument, NULL, O_STATE_DIR },
+	{ "discovery-url", required_argument, NULL, O_DISCOVERY_URL },
+	{ "tcti", required_argument, NULL, O_TCTI },
+	{ "compact", no_argument, NULL, O_COMPACT },
+	{ "cloud", required_argument, NULL, O_CLOUD },
+	{ "resolve", required_argument, NULL, O_RESOLVE },
+	{ "new", no_argument, NULL, O_NEW },
+	{ "config", required_argument, NULL, O_CONFIG },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* What the global options say beyond opts (cli.h). */
+struct globals {
+	const char *resolve[RESOLVE_MAX + 1];
+	const char *cloud, *config_path;
+	char *state_dir, *discovery_url;	/* owned copies */
+	int nresolve, verbose, quiet, show_version;
+	long max_wait;
+};
+
+/* The environment's settings, before the command line overrides them. */
+static void
+from_environment(struct globals *g)
+{
+	/* NULL when not set: the config file's comes before the default. */
 	opts.state_dir = getenv("DRSJOIN_STATE_DIR");
-	if (opts.state_dir == NULL || *opts.state_dir == '\0')
-		opts.state_dir = DRSJOIN_STATE_DIR;
+	if (opts.state_dir != NULL && *opts.state_dir == '\0')
+		opts.state_dir = NULL;
 	opts.discovery_url = getenv("DRSJOIN_DISCOVERY_URL");
 	if (opts.discovery_url != NULL && *opts.discovery_url == '\0')
 		opts.discovery_url = NULL;
-	cloud = getenv("DRSJOIN_CLOUD");
-	if (cloud != NULL && *cloud == '\0')
-		cloud = NULL;
+	g->cloud = getenv("DRSJOIN_CLOUD");
+	if (g->cloud != NULL && *g->cloud == '\0')
+		g->cloud = NULL;
+}
+
+/* One global option with its value (optarg). 0, or -1 reported. */
+static int
+global_option(struct globals *g, int c, char **argv)
+{
+	long n;
+
+	switch (c) {
+	case 'v': g->verbose++; break;
+	case 'q': g->quiet = 1; break;
+	case 'V': g->show_version = 1; break;
+	case O_CACERT: opts.cacert = optarg; break;
+	case O_PROXY: opts.proxy = optarg; break;
+	case O_TIMEOUT:
+		if (parse_long("--timeout", optarg, 1, 3600, &n) < 0)
+			return -1;
+		opts.timeout = n;
+		break;
+	case O_ATTEMPTS:
+		if (parse_long("--attempts", optarg, 1, 20, &n) < 0)
+			return -1;
+		opts.attempts = (int)n;
+		break;
+	case O_MAX_WAIT:
+		if (parse_long("--max-wait", optarg, 1, RETRY_MAX_WAIT_LIMIT_S, &n) < 0)
+			return -1;
+		g->max_wait = n;
+		break;
+	case O_STATE_DIR: opts.state_dir = optarg; break;
+	case O_DISCOVERY_URL: opts.discovery_url = optarg; break;
+	case O_TCTI: opts.tcti = optarg; break;
+	case O_NEW: opts.new_doc = 1; break;
+	case O_CONFIG: g->config_path = optarg; break;
+	case O_COMPACT: opts.compact = 1; break;
+	case O_CLOUD: g->cloud = optarg; break;
+	case O_RESOLVE:
+		if (g->nresolve == RESOLVE_MAX)
+			return cli_usage(NULL, "--resolve: at most %d entries",
+			    RESOLVE_MAX);
+		g->resolve[g->nresolve++] = optarg;
+		break;
+	default:
+		return cli_bad_option(NULL, c, argv);
+	}
+	return 0;
+}
+
+/* The global options, up to the command name. 1 after --help, 0, or -1 reported. */
+static int
+parse_globals(int argc, char **argv, struct globals *g)
+{
+	int c;
 
 	/* '+': global options stop at the command name. */
 	opterr = 0;
 	cli_global_options = longopts;
 	cli_global_short = "vqV";
 	while ((c = cli_getopt(argc, argv, "+:vqhV", longopts)) != -1) {
-		switch (c) {
-		case 'v':
-			verbose++;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
+		if (c == 'h') {
 			usage(stdout);
-			return flush_stdout() < 0 ? log_exit_code() : EXIT_OK;
-		case 'V':
-			show_version = 1;
-			break;
-		case O_CACERT:
-			opts.cacert = optarg;
-			break;
-		case O_PROXY:
-			opts.proxy = optarg;
-			break;
-		case O_TIMEOUT:
-			if (parse_long("--timeout", optarg, 1, 3600, &n) < 0)
-				return log_exit_code();
-			opts.timeout = n;
-			break;
-		case O_ATTEMPTS:
-			if (parse_long("--attempts", optarg, 1, 20, &n) < 0)
-				return log_exit_code();
-			opts.attempts = (int)n;
-			break;
-		case O_MAX_WAIT:
-			if (parse_long("--max-wait", optarg, 1, RETRY_MAX_WAIT_LIMIT_S,
-			    &n) < 0)
-				return log_exit_code();
-			max_wait = n;
-			break;
-		case O_STATE_DIR:
-			opts.state_dir = optarg;
-			break;
-		case O_DISCOVERY_URL:
-			opts.discovery_url = optarg;
-			break;
-		case O_TCTI:
-			opts.tcti = optarg;
-			break;
-		case O_NEW:
-			opts.new_doc = 1;
-			break;
-		case O_CONFIG:
-			config_path = optarg;
-			break;
-		case O_COMPACT:
-			opts.compact = 1;
-			break;
-		case O_CLOUD:
-			cloud = optarg;
-			break;
-		case O_RESOLVE:
-			if (nresolve == RESOLVE_MAX) {
-				cli_usage(NULL, "--resolve: at most %d entries",
-				    RESOLVE_MAX);
-				return log_exit_code();
-			}
-			resolve[nresolve++] = optarg;
-			break;
-		default:
-			cli_bad_option(NULL, c, argv);
-			return log_exit_code();
+			return flush_stdout() < 0 ? -1 : 1;
 		}
+		if (global_option(g, c, argv) < 0)
+			return -1;
 	}
-	if (quiet && verbose) {
-		cli_usage(NULL, "-q and -v contradict each other");
-		return log_exit_code();
-	}
-	log_level = quiet ? 0 : 1 + verbose;
-	/* The first -v line: what a support ticket needs to know first. */
-	log_debug(1, "drsjoin %s (%s; %s; tpm2-tss %s; cJSON %s)", DRSJOIN_VERSION,
-	    crypto_library_version(), http_library_version(), tpm_library_version(),
-	    json_library_version());
-	/* The file's settings where the command line and environment set none. */
+	if (g->quiet && g->verbose)
+		return cli_usage(NULL, "-q and -v contradict each other");
+	log_level = g->quiet ? 0 : 1 + g->verbose;
+	return 0;
+}
+
+/* The command of that name, or NULL. */
+static const struct command *
+lookup(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* The command of that name, or NULL (reported). */
+static const struct command *
+find_command(const char *name)
+{
+	const struct command *cmd = lookup(name);
+
+	if (cmd == NULL)
+		cli_usage(NULL, "unknown command '%s'", CLI_SHOWN(name));
+	return cmd;
+}
+
+/* The config file, the state dir, the cloud and its discovery URL. */
+static int
+settle_globals(int argc, char **argv, struct globals *g)
+{
 	/* "COMMAND --help" is fixed text: a broken file does not hide it. */
-	if (!show_version && !(optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
-	    strcmp(argv[optind + 1], "-h") == 0)) && config_load(config_path) < 0)
-		return log_exit_code();
-	config_apply_globals(&cloud);
-	if (state_dir_option(&state_dir) < 0)
-		return log_exit_code();
+	int help = optind + 1 < argc && (strcmp(argv[optind + 1], "--help") == 0 ||
+	    strcmp(argv[optind + 1], "-h") == 0);
+	const struct command *cmd;
+
+	/* First: a next phase waits for the document once it sees this byte. */
+	if (optind < argc && !g->show_version && !help &&
+	    (cmd = lookup(argv[optind])) != NULL && (cmd->flags & CMD_PHASE))
+		doc_announce();
+	/* The file's settings where the command line and environment set none. */
+	if (!g->show_version && !help &&
+	    !config_not_for_user(argc, argv, g->config_path) &&
+	    config_load(g->config_path) < 0)
+		return -1;
+	config_apply_globals(&g->cloud, &g->max_wait);
+	if (opts.state_dir == NULL)
+		opts.state_dir = DRSJOIN_STATE_DIR;
+	if (state_dir_option(&g->state_dir) < 0)
+		return -1;
 	opts.cloud = cloud_default();
-	if (cloud != NULL && (opts.cloud = cloud_find(cloud)) == NULL) {
-		cli_usage(NULL, "--cloud '%s': expected %s%s", CLI_SHOWN(cloud), cloud_names(),
-		    getenv("DRSJOIN_CLOUD") == cloud ? " (from DRSJOIN_CLOUD)" : "");
-		free(state_dir);
-		return log_exit_code();
-	}
+	if (g->cloud != NULL && (opts.cloud = cloud_find(g->cloud)) == NULL)
+		return cli_usage(NULL, "--cloud '%s': expected %s%s",
+		    CLI_SHOWN(g->cloud), cloud_names(),
+		    getenv("DRSJOIN_CLOUD") == g->cloud ? " (from DRSJOIN_CLOUD)" : "");
 	if (opts.discovery_url == NULL) {
 		/* The cloud's registration host; --discovery-url overrides it. */
-		if ((discovery_url = util_asprintf("https://%s",
-		    opts.cloud->drs_host)) == NULL) {
-			free(state_dir);
-			return log_exit_code();
-		}
-		opts.discovery_url = discovery_url;
+		if ((g->discovery_url = util_asprintf("https://%s",
+		    opts.cloud->drs_host)) == NULL)
+			return -1;
+		opts.discovery_url = g->discovery_url;
 	}
+	return 0;
+}
 
-	if (show_version) {
-		rc = version();
-		return rc == 0 && flush_stdout() == 0 ? EXIT_OK : log_exit_code();
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		cli_usage(NULL, "no command given");
-		return log_exit_code();
-	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[optind], commands[i].name) == 0)
-			cmd = &commands[i];
-	if (cmd == NULL) {
-		cli_usage(NULL, "unknown command '%s'", CLI_SHOWN(argv[optind]));
-		return log_exit_code();
-	}
+/* Shared setup chosen by the command's flags, the command, the teardown. */
+static int
+run_command(const struct command *cmd, int argc, char **argv, struct globals *g)
+{
+	int c, rc, net = 0;
 
 	if (cmd->flags & CMD_NETWORK) {
 		struct http_options ho = { opts.cacert, opts.proxy, opts.timeout,
-		    opts.attempts, max_wait, resolve };
+		    opts.attempts, g->max_wait, g->resolve };
 
 		if (http_global_init() < 0)
-			return log_exit_code();
+			return -1;
 		net = 1;
 		if (http_set_options(&ho) < 0 || discovery_url_check() < 0) {
 			http_global_cleanup();
-			return log_exit_code();
+			return -1;
 		}
 	}
 	/* The command enters the sandbox once it has read its options. */
@@ -391,7 +426,43 @@ main(int argc, char **argv)
 	keystore_cleanup();
 	if (net)
 		http_global_cleanup();
-	free(state_dir);
-	free(discovery_url);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct globals g = { .resolve = { NULL } };
+	const struct command *cmd;
+	int rc = -1;
+
+	util_clock_start();
+	/* Before anything opens a file or reads a secret. */
+	if (proc_harden() < 0)
+		return log_exit_code();
+	from_environment(&g);
+	if ((rc = parse_globals(argc, argv, &g)) != 0)
+		return rc > 0 ? EXIT_OK : log_exit_code();
+	rc = -1;
+	/* The first -v line: what a support ticket needs to know first. */
+	log_debug(1, "drsjoin %s (%s; %s; tpm2-tss %s; cJSON %s)", DRSJOIN_VERSION,
+	    crypto_library_version(), http_library_version(), tpm_library_version(),
+	    json_library_version());
+	if (settle_globals(argc, argv, &g) < 0)
+		goto out;
+	if (g.show_version) {
+		rc = version() == 0 ? flush_stdout() : -1;
+		goto out;
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		cli_usage(NULL, "no command given");
+		goto out;
+	}
+	if ((cmd = find_command(argv[optind])) != NULL)
+		rc = run_command(cmd, argc, argv, &g);
+out:
+	free(g.state_dir);
+	free(g.discovery_url);
 	return rc == 0 ? EXIT_OK : log_exit_code();
 }

@@ -13,8 +13,9 @@
 struct options opts = {
 	.state_dir = DRSJOIN_STATE_DIR,
 	.discovery_url = DRSJOIN_DISCOVERY_URL,
-	.timeout = 30,
-	.attempts = 4,
+	/* 0: not given (the config file's, else http.c's default). */
+	.timeout = 0,
+	.attempts = 0,
 };
 
 const struct option *cli_global_options;

@@ -20,8 +20,8 @@ struct options {
 	const char *discovery_url;	/* --discovery-url, DRSJOIN_DISCOVERY_URL, else the cloud's */
 	const struct cloud *cloud;	/* --cloud, DRSJOIN_CLOUD; never NULL once main ran */
 	const char *tcti;		/* --tcti, or NULL */
-	long timeout;			/* seconds per request */
-	int attempts;			/* per request, with retries */
+	long timeout;			/* seconds per request; 0: the default */
+	int attempts;			/* per request, with retries; 0: the default */
 	int compact;			/* --compact: JSON on one line */
 	int new_doc;			/* --new: start a new document, read no stdin */
 };

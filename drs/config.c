@@ -11,11 +11,11 @@
 #include "cli.h"
 #include "cloud.h"
 #include "config.h"
-#include "discovery.h"
+#include "http.h"
 #include "log.h"
 #include "proc.h"
+#include "retry.h"
 #include "state.h"
-#include "token.h"
 #include "tpm.h"
 #include "util.h"
 
@@ -25,23 +25,37 @@ static char *text;		/* the file's bytes; the values point into it */
 static char *abs_path;		/* the file's name, for messages */
 static int tcti_chosen;		/* --tcti or the environment chose the TPM */
 static char token_where[512];	/* "FILE:LINE: KEY" of the token file */
+static int seen_key;		/* a line with one of our keys was read */
+static const char *file_named_by = "--config";	/* for messages */
 
-enum kind { K_WORD, K_TENANT, K_CLOUD, K_STORE, K_FILE, K_TOKEN_FILE, K_TCTI };
+enum kind { K_PROXY, K_TENANT, K_CLOUD, K_STORE, K_FILE, K_TOKEN_FILE, K_TCTI,
+    K_URL, K_NUMBER, K_NAME, K_JOIN_TYPE };
 
+#define KEY(name, field, kind) { name, offsetof(struct config, field), kind, 0, 0 }
 static const struct key {
 	const char *name;
 	size_t off;
 	enum kind kind;
+	long min, max;		/* K_NUMBER */
 } keys[] = {
-	{ "tenant", offsetof(struct config, tenant), K_TENANT },
-	{ "cloud", offsetof(struct config, cloud), K_CLOUD },
-	{ "proxy", offsetof(struct config, proxy), K_WORD },
-	{ "cacert", offsetof(struct config, cacert), K_FILE },
-	{ "tcti", offsetof(struct config, tcti), K_TCTI },
-	{ "key-store", offsetof(struct config, key_store), K_STORE },
-	{ "token-file", offsetof(struct config, token_file), K_TOKEN_FILE },
-	{ "bprt-file", offsetof(struct config, bprt_file), K_TOKEN_FILE },
-	{ "refresh-token-file", offsetof(struct config, refresh_token_file), K_TOKEN_FILE },
+	KEY("tenant", tenant, K_TENANT),
+	KEY("cloud", cloud, K_CLOUD),
+	KEY("discovery-url", discovery_url, K_URL),
+	KEY("proxy", proxy, K_PROXY),
+	KEY("cacert", cacert, K_FILE),
+	KEY("state-dir", state_dir, K_FILE),
+	{ "timeout", offsetof(struct config, timeout), K_NUMBER, 1, 3600 },
+	{ "attempts", offsetof(struct config, attempts), K_NUMBER, 1,
+	    RETRY_MAX_ATTEMPTS },
+	{ "max-wait", offsetof(struct config, max_wait), K_NUMBER, 1,
+	    RETRY_MAX_WAIT_LIMIT_S },
+	KEY("tcti", tcti, K_TCTI),
+	KEY("key-store", key_store, K_STORE),
+	KEY("join-type", join_type, K_JOIN_TYPE),
+	KEY("display-name", display_name, K_NAME),
+	KEY("token-file", token_file, K_TOKEN_FILE),
+	KEY("bprt-file", bprt_file, K_TOKEN_FILE),
+	KEY("refresh-token-file", refresh_token_file, K_TOKEN_FILE),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -70,56 +84,143 @@ trim(char *s, size_t *n)
 	return s;
 }
 
+/* A whole number in [min, max], as the options take it. */
+static int
+number_ok(const char *v, long min, long max)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	return errno == 0 && end != v && *end == '\0' && n >= min && n <= max;
+}
+
+/*
+ * Checks a value by its kind: NULL, or what is wrong with it. The value is
+ * echoed only through CLI_SHOWN (check_value): a token pasted where a file
+ * name goes must not reach a log.
+ */
+static const char *
+value_wrong(const struct key *k, const char *v, char *why, size_t whysz)
+{
+	switch (k->kind) {
+	case K_TENANT:
+		return util_tenant_ok(v) ? NULL :
+		    "is neither a tenant id (GUID) nor a domain name";
+	case K_CLOUD:
+		snprintf(why, whysz, "is not one of %s", cloud_names());
+		return cloud_find(v) == NULL ? why : NULL;
+	case K_STORE:
+		return strcmp(v, "tpm") == 0 || strcmp(v, "software") == 0 ||
+		    strcmp(v, "auto") == 0 ? NULL : "is not tpm, software or auto";
+	case K_JOIN_TYPE:
+		return strcmp(v, "join") == 0 || strcmp(v, "register") == 0 ?
+		    NULL : "is not join or register";
+	case K_FILE:
+	case K_TOKEN_FILE:
+		/* No working directory to be relative to in a unit; no stdin. */
+		return v[0] == '/' ? NULL : "is not an absolute file name";
+	case K_TCTI:
+		/* Checked here, not at tpm_open: the error names the file. */
+		if (!tpm_spec_known(v))
+			return "is not a TCTI drsjoin has (device[:PATH], "
+			    "swtpm[:CONF], mssim[:CONF])";
+		if (strncmp(v, "device:", 7) == 0 && v[7] != '\0' && v[7] != '/')
+			return ": the device is not an absolute file name";
+		return NULL;
+	case K_URL:
+		if (answer_url_ok(v, why, whysz))
+			return NULL;
+		return "is not a usable https URL";
+	case K_PROXY:
+		return http_proxy_ok(v, why, whysz) ? NULL : "is not a proxy URL";
+	case K_NUMBER:
+		snprintf(why, whysz, "is not a whole number from %ld to %ld",
+		    k->min, k->max);
+		return number_ok(v, k->min, k->max) ? NULL : why;
+	case K_NAME:
+		return strlen(v) <= 256 ? NULL : "is longer than 256 bytes";
+	}
+	return NULL;
+}
+
 /* Checks one value of key k; 0, or -1 reported naming path:line. */
 static int
 check_value(const struct key *k, const char *v, int line)
 {
-	const char *p;
+	char why[160] = "", what[400];
+	const char *p, *wrong;
 
-	for (p = v; *p != '\0'; p++)
+	for (p = v; *p != '\0' && k->kind != K_NAME; p++)
 		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
 			return log_fail(EXIT_INPUT, "%s:%d: %s: the value holds a "
 			    "space or a byte that is not printable ASCII", abs_path,
 			    line, k->name);
-	switch (k->kind) {
-	case K_TENANT:
-		if (!discovery_tenant_ok(v))
-			return log_fail(EXIT_INPUT, "%s:%d: tenant: '%.100s' is "
-			    "neither a tenant id (GUID) nor a domain name",
-			    abs_path, line, v);
-		break;
-	case K_CLOUD:
-		if (cloud_find(v) == NULL)
-			return log_fail(EXIT_INPUT, "%s:%d: cloud: '%.100s' is not "
-			    "one of %s", abs_path, line, v, cloud_names());
-		break;
-	case K_STORE:
-		if (strcmp(v, "tpm") != 0 && strcmp(v, "software") != 0 &&
-		    strcmp(v, "auto") != 0)
-			return log_fail(EXIT_INPUT, "%s:%d: key-store: '%.100s' is "
-			    "not tpm, software or auto", abs_path, line, v);
-		break;
-	case K_FILE:
-	case K_TOKEN_FILE:
-		/* No working directory to be relative to in a unit; no stdin. */
-		if (v[0] != '/')
-			return log_fail(EXIT_INPUT, "%s:%d: %s: '%.100s' is not an "
-			    "absolute file name", abs_path, line, k->name, v);
-		break;
-	case K_TCTI:
-		/* Checked here, not at tpm_open: the error names the file. */
-		if (!tpm_spec_known(v))
-			return log_fail(EXIT_INPUT, "%s:%d: tcti: '%.100s' is not a "
-			    "TCTI drsjoin has (device[:PATH], swtpm[:CONF], "
-			    "mssim[:CONF])", abs_path, line, v);
-		if (strncmp(v, "device:", 7) == 0 && v[7] != '\0' && v[7] != '/')
-			return log_fail(EXIT_INPUT, "%s:%d: tcti: '%.100s': the "
-			    "device is not an absolute file name", abs_path, line, v);
-		break;
-	case K_WORD:
-		break;
+	if ((wrong = value_wrong(k, v, why, sizeof(why))) == NULL)
+		return 0;
+	/* A URL's own reason (in why) says more than the kind's. */
+	if ((k->kind == K_URL || k->kind == K_PROXY) && why[0] != '\0')
+		snprintf(what, sizeof(what), "%s (%s)", wrong, why);
+	else
+		snprintf(what, sizeof(what), "%s", wrong);
+	return log_fail(EXIT_INPUT, "%s:%d: %s: '%s'%s%s", abs_path, line, k->name,
+	    CLI_SHOWN(v), what[0] == ':' ? "" : " ", what);
+}
+
+/* "tenant, cloud, ...": the keys, for messages. */
+static const char *
+key_names(void)
+{
+	static char names[256];
+	size_t i, o = 0;
+
+	for (i = 0; i < NKEYS && o < sizeof(names); i++)
+		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+		    i ? ", " : "", keys[i].name);
+	return names;
+}
+
+/*
+ * A word shaped like our keys (lower case, digits, '-'): a misspelt key,
+ * shown; anything else (a shell line, "export X") is not echoed.
+ */
+static int
+key_like(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-'))
+			return 0;
+	return n > 0 && n <= 32;
+}
+
+/* The line starts with one of our keys (and a blank): "tenant x". */
+static int
+starts_with_key(const char *s, size_t n)
+{
+	size_t i, kn;
+
+	for (i = 0; i < NKEYS; i++) {
+		kn = strlen(keys[i].name);
+		if (n > kn && memcmp(s, keys[i].name, kn) == 0 && is_space(s[kn]))
+			return 1;
 	}
 	return 0;
+}
+
+/*
+ * The first line that means something is no "key = value" of ours: another
+ * file (DRSJOIN_CONFIG=~/.bashrc). Its lines may hold secrets: none shown.
+ */
+static int
+not_config(int line)
+{
+	return log_fail(EXIT_INPUT, "%s: not a drsjoin config file (line %d is no "
+	    "'key = value' with a key of %s; named by %s)", abs_path, line,
+	    key_names(), file_named_by);
 }
 
 /* One line (n bytes, no newline); 0, or -1 reported. */
@@ -139,7 +240,9 @@ parse_line(char *s, size_t n, int line, int *first_line)
 	s = trim(s, &n);
 	if (n == 0 || s[0] == '#')
 		return 0;
-	if ((eq = memchr(s, '=', n)) == NULL)
+	if ((eq = memchr(s, '=', n)) == NULL && !seen_key && !starts_with_key(s, n))
+		return not_config(line);
+	if (eq == NULL)
 		return log_fail(EXIT_INPUT, "%s:%d: expected 'key = value' or a "
 		    "'#' comment", abs_path, line);
 	kn = (size_t)(eq - s);
@@ -152,10 +255,15 @@ parse_line(char *s, size_t n, int line, int *first_line)
 	for (i = 0; i < NKEYS; i++)
 		if (strlen(keys[i].name) == kn && memcmp(keys[i].name, key, kn) == 0)
 			k = &keys[i];
+	if (k == NULL && !seen_key && !key_like(key, kn))
+		return not_config(line);
+	if (k == NULL && !key_like(key, kn))
+		return log_fail(EXIT_INPUT, "%s:%d: unknown key (not shown: not a "
+		    "word; keys: %s)", abs_path, line, key_names());
 	if (k == NULL)
-		return log_fail(EXIT_INPUT, "%s:%d: unknown key '%.*s' (keys: tenant, "
-		    "cloud, proxy, cacert, tcti, key-store, token-file, bprt-file, "
-		    "refresh-token-file)", abs_path, line, kn > 64 ? 64 : (int)kn, key);
+		return log_fail(EXIT_INPUT, "%s:%d: unknown key '%.*s' (keys: %s)",
+		    abs_path, line, (int)kn, key, key_names());
+	seen_key = 1;
 	if (*slot(k) != NULL)
 		return log_fail(EXIT_INPUT, "%s:%d: %s given again (first on line %d)",
 		    abs_path, line, k->name, first_line[k - keys]);
@@ -189,10 +297,14 @@ config_load(const char *path)
 
 	if (path != NULL && *path == '\0')
 		return cli_usage(NULL, "--config: empty (--config /dev/null reads none)");
-	if (path == NULL)
-		path = env != NULL && *env != '\0' ? env : NULL;
+	file_named_by = "--config";
+	if (path == NULL && env != NULL && *env != '\0') {
+		path = env;
+		file_named_by = "DRSJOIN_CONFIG";
+	}
 	if (path == NULL) {
 		path = DRSJOIN_CONFIG_FILE;
+		file_named_by = "the default";
 		named = 0;
 	}
 	if (strcmp(path, "/dev/null") == 0) {
@@ -206,7 +318,7 @@ config_load(const char *path)
 		if (!named)
 			return 0;
 		return log_fail(EXIT_INPUT, "%s: no such file (named by %s)", abs_path,
-		    env != NULL && strcmp(env, path) == 0 ? "DRSJOIN_CONFIG" : "--config");
+		    file_named_by);
 	}
 	if (fd < 0)
 		return -1;
@@ -228,6 +340,7 @@ config_parse(char *buf, size_t len, const char *path)
 
 	memset(&config, 0, sizeof(config));
 	token_where[0] = '\0';
+	seen_key = 0;
 	abs_path = (char *)path;
 	for (off = 0; off < len; off += n + 1) {
 		line++;
@@ -247,8 +360,15 @@ env_set(const char *name)
 	return v != NULL && *v != '\0';
 }
 
+/* A number config_parse checked; 0 when the file did not set it. */
+static long
+number(const char *v)
+{
+	return v != NULL ? strtol(v, NULL, 10) : 0;
+}
+
 void
-config_apply_globals(const char **cloud)
+config_apply_globals(const char **cloud, long *max_wait)
 {
 	tcti_chosen = opts.tcti != NULL || env_set("DRSJOIN_TCTI") ||
 	    env_set("TPM2TOOLS_TCTI");
@@ -262,6 +382,17 @@ config_apply_globals(const char **cloud)
 		opts.cacert = config.cacert;
 	if (!tcti_chosen && config.tcti != NULL)
 		opts.tcti = config.tcti;
+	/* main left these NULL or 0 when neither option nor variable set them. */
+	if (opts.state_dir == NULL)
+		opts.state_dir = config.state_dir;
+	if (opts.discovery_url == NULL)
+		opts.discovery_url = config.discovery_url;
+	if (opts.timeout == 0)
+		opts.timeout = number(config.timeout);
+	if (opts.attempts == 0)
+		opts.attempts = (int)number(config.attempts);
+	if (*max_wait == 0)
+		*max_wait = number(config.max_wait);
 }
 
 int

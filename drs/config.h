@@ -3,12 +3,15 @@
  * that units and scripts need no drop-ins.
  *
  * Lines "key = value"; '#' starts a comment line; blank lines are fine.
- * Keys are long options' names: tenant, cloud, proxy, cacert, tcti,
- * key-store, token-file, bprt-file, refresh-token-file. Precedence, per
- * setting: the command line, then the environment (DRSJOIN_CLOUD,
- * SSL_CERT_FILE, the proxy variables, DRSJOIN_TCTI or TPM2TOOLS_TCTI,
+ * Keys are long options' names: tenant, cloud, discovery-url, proxy,
+ * cacert, state-dir, timeout, attempts, max-wait, tcti, key-store,
+ * join-type, display-name, token-file, bprt-file, refresh-token-file.
+ * Precedence, per setting: the command line, then the environment
+ * (DRSJOIN_CLOUD, DRSJOIN_DISCOVERY_URL, SSL_CERT_FILE, the proxy
+ * variables, DRSJOIN_STATE_DIR, DRSJOIN_TCTI or TPM2TOOLS_TCTI,
  * DRSJOIN_TOKEN, DRSJOIN_BPRT, DRSJOIN_REFRESH_TOKEN), then the file, then
- * the built-in default. For status and leave a TCTI recorded at join comes
+ * the built-in default. join-type and display-name are defaults of a new
+ * join (join's own options win). For status and leave a TCTI recorded at join comes
  * between the environment and the file (keystore_use_recorded_tcti()); for
  * join a tenant the document names comes before the file's. main reads no
  * file for "COMMAND --help".
@@ -19,13 +22,18 @@
  * others, no symbolic link anywhere in the path), at most CONFIG_MAX
  * bytes, valid UTF-8 without control characters. An unknown key, a
  * repeated key, a line that is not "key = value" or a bad value is
- * EXIT_INPUT naming FILE:LINE. It is read in main before the sandbox.
+ * EXIT_INPUT naming FILE:LINE; a value is echoed only as redact_arg shows
+ * it. A file whose first meaningful line is no "key = value" of ours
+ * (DRSJOIN_CONFIG=~/.bashrc) is "not a drsjoin config file", no line of it
+ * shown. It is read in main before the sandbox.
  */
 #ifndef DRS_CONFIG_H
 #define DRS_CONFIG_H
 
 #define DRSJOIN_CONFIG_FILE	"/etc/drsjoin/drsjoin.conf"
 #define CONFIG_MAX		(64 * 1024)
+/* Longest token, BPRT or refresh token read (a file, a variable, a credential). */
+#define TOKEN_MAX		(64 * 1024)
 
 /* What the file said; NULL for a key it did not set. Strings live until exit. */
 struct config {
@@ -39,6 +47,13 @@ struct config {
 	const char *token_file;		/* at most one of these three */
 	const char *bprt_file;
 	const char *refresh_token_file;
+	const char *discovery_url;	/* an https URL */
+	const char *state_dir;		/* absolute */
+	const char *timeout;		/* whole numbers, checked as the options */
+	const char *attempts;
+	const char *max_wait;
+	const char *display_name;	/* 1 to 256 bytes, spaces allowed */
+	const char *join_type;		/* "join" or "register" */
 };
 
 extern struct config config;
@@ -60,9 +75,12 @@ int config_parse(char *buf, size_t len, const char *path);
 /*
  * Applies the global settings to opts (cli.h) where neither the command
  * line nor the environment set them: cloud (the name, for main to look
- * up: *cloud), proxy, cacert, tcti.
+ * up: *cloud), proxy, cacert, tcti, state-dir, discovery-url, timeout,
+ * attempts, and max-wait (main's *max_wait, 0 when not given). opts'
+ * state_dir and discovery_url are NULL, timeout and attempts 0, when
+ * neither set them; main supplies the defaults after this.
  */
-void config_apply_globals(const char **cloud);
+void config_apply_globals(const char **cloud, long *max_wait);
 
 /*
  * 1 when the TPM is drsjoin's default choice: neither --tcti nor

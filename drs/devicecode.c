@@ -158,25 +158,17 @@ wait_until(double t, double deadline, int tty, const char *user_code)
 	}
 }
 
-int
-devicecode_run(struct http_session *s, const struct login_endpoints *ep,
-    const char *client_id, char **token)
+/* Asks the service for a device code (*c filled). */
+static int
+request_code(struct http_session *s, const struct login_endpoints *ep,
+    const char *client_id, struct devicecode *c)
 {
 	struct http_response rs = { 0 };
-	struct devicecode c = { 0 };
-	struct sigaction sa, old_sa;
-	char *form = NULL, err[64], shown[LOG_LINE_MAX + 1];
-	const char *pairs[8];
-	double start, deadline, next;
-	int rc = -1, tty = isatty(2), handler = 0;
+	const char *pairs[] = { "client_id", client_id, "scope", LOGIN_DRS_SCOPE,
+	    NULL, NULL };
+	char *form;
+	int rc = -1;
 
-	*token = NULL;
-	pairs[0] = "client_id";
-	pairs[1] = client_id;
-	pairs[2] = "scope";
-	pairs[3] = LOGIN_DRS_SCOPE;
-	pairs[4] = NULL;
-	pairs[5] = NULL;
 	if ((form = login_form(pairs)) == NULL)
 		return -1;
 	log_debug(1, "login: asking %s for a device code", ep->devicecode_v2);
@@ -186,51 +178,81 @@ devicecode_run(struct http_session *s, const struct login_endpoints *ep,
 		login_fail(ep->devicecode_v2, "device code request", &rs);
 		goto out;
 	}
-	if (devicecode_parse(&rs, &c) < 0)
-		goto out;
+	rc = devicecode_parse(&rs, c);
+out:
 	http_response_free(&rs);
 	util_free_secret(form);
-	form = NULL;
-	start = now_mono();
-	deadline = start + (double)c.expires_in;
+	return rc;
+}
 
-	/* The person needs this even under -q; escaped as every line is. */
-	log_escape(shown, sizeof(shown), c.message, LOG_LINE_MAX);
-	fprintf(stderr, "drsjoin: %s\n", shown);
-	if (!tty)
-		log_note("login: waiting for the sign-in (the code expires in "
-		    "%ld s; polling every %ld s)", c.expires_in, c.interval);
+/*
+ * One poll's answer: 0 signed in (*token set), 1 poll again (c->interval
+ * may have grown), -1 reported.
+ */
+static int
+poll_answer(const struct login_endpoints *ep, const struct http_response *rs,
+    struct devicecode *c, int tty, char **token)
+{
+	char err[64];
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint;
-	sigemptyset(&sa.sa_mask);
-	interrupted = 0;
-	if (sigaction(SIGINT, &sa, &old_sa) == 0)
-		handler = 1;
+	if (rs->status >= 200 && rs->status <= 299) {
+		countdown_end(tty);
+		if (login_take_token(rs, "device code sign-in", token) < 0)
+			return -1;
+		log_note("login: signed in");
+		return 0;
+	}
+	login_error_code(rs, err, sizeof(err));
+	if (strcmp(err, "authorization_pending") == 0)
+		return 1;	/* nothing changed: no line in a pipe */
+	if (strcmp(err, "slow_down") == 0) {
+		if (c->interval + DEVICECODE_SLOW_DOWN_S <= DEVICECODE_INTERVAL_MAX_S)
+			c->interval += DEVICECODE_SLOW_DOWN_S;
+		if (!tty)
+			log_note("login: the service asks to poll more "
+			    "slowly: every %ld s", c->interval);
+		return 1;
+	}
+	countdown_end(tty);
+	if (strcmp(err, "authorization_declined") == 0)
+		return log_fail(EXIT_REFUSED, "login: the sign-in with code %s "
+		    "was declined", c->user_code);
+	/* RFC 8628 says expired_token; some Entra answers code_expired. */
+	if (strcmp(err, "expired_token") == 0 || strcmp(err, "code_expired") == 0)
+		return log_fail(EXIT_REFUSED, "login: the device code expired "
+		    "before anyone signed in; run drsjoin again for a new one");
+	login_fail(ep->token_v2, "device code sign-in", rs);
+	return -1;
+}
 
-	pairs[0] = "grant_type";
-	pairs[1] = GRANT;
-	pairs[2] = "client_id";
-	pairs[3] = client_id;
-	pairs[4] = "device_code";
-	pairs[5] = c.device_code;
-	pairs[6] = NULL;
-	pairs[7] = NULL;
+/* Polls the token endpoint until the sign-in, its refusal, expiry or Ctrl-C. */
+static int
+poll_token(struct http_session *s, const struct login_endpoints *ep,
+    const char *client_id, struct devicecode *c, double start, int tty,
+    char **token)
+{
+	struct http_response rs = { 0 };
+	const char *pairs[] = { "grant_type", GRANT, "client_id", client_id,
+	    "device_code", c->device_code, NULL, NULL };
+	double deadline = start + (double)c->expires_in, next;
+	char *form;
+	int rc = -1;
+
 	if ((form = login_form(pairs)) == NULL)
-		goto out;
+		return -1;
 	/* The first poll one interval after the code, each next one after the answer. */
-	next = start + (double)c.interval;
+	next = start + (double)c->interval;
 	for (;;) {
 		/* Never past the code's life: an interval may be longer than it. */
 		wait_until(next < deadline ? next : deadline, deadline, tty,
-		    c.user_code);
+		    c->user_code);
 		if (interrupted)
 			break;
 		if (now_mono() >= deadline) {
 			countdown_end(tty);
 			log_fail(EXIT_REFUSED, "login: the device code expired "
 			    "after %ld s before anyone signed in; run drsjoin "
-			    "again for a new one", c.expires_in);
+			    "again for a new one", c->expires_in);
 			goto out;
 		}
 		http_response_free(&rs);
@@ -241,50 +263,50 @@ devicecode_run(struct http_session *s, const struct login_endpoints *ep,
 		/* Ctrl-C during a poll gives up, even if that poll signed in. */
 		if (interrupted)
 			break;
-		if (rs.status >= 200 && rs.status <= 299) {
-			countdown_end(tty);
-			if (login_take_token(&rs, "device code sign-in", token) < 0)
-				goto out;
-			log_note("login: signed in");
-			rc = 0;
+		if ((rc = poll_answer(ep, &rs, c, tty, token)) <= 0)
 			goto out;
-		}
-		login_error_code(&rs, err, sizeof(err));
-		if (strcmp(err, "authorization_pending") == 0) {
-			/* Nothing changed: no line in a pipe. */
-		} else if (strcmp(err, "slow_down") == 0) {
-			if (c.interval + DEVICECODE_SLOW_DOWN_S <= DEVICECODE_INTERVAL_MAX_S)
-				c.interval += DEVICECODE_SLOW_DOWN_S;
-			if (!tty)
-				log_note("login: the service asks to poll more "
-				    "slowly: every %ld s", c.interval);
-		} else if (strcmp(err, "authorization_declined") == 0) {
-			countdown_end(tty);
-			log_fail(EXIT_REFUSED, "login: the sign-in with code %s "
-			    "was declined", c.user_code);
-			goto out;
-		} else if (strcmp(err, "expired_token") == 0 ||
-		    strcmp(err, "code_expired") == 0) {
-			/* RFC 8628 says expired_token; some Entra answers code_expired. */
-			countdown_end(tty);
-			log_fail(EXIT_REFUSED, "login: the device code expired "
-			    "before anyone signed in; run drsjoin again for a new one");
-			goto out;
-		} else {
-			countdown_end(tty);
-			login_fail(ep->token_v2, "device code sign-in", &rs);
-			goto out;
-		}
-		next = now_mono() + (double)c.interval;
+		rc = -1;
+		next = now_mono() + (double)c->interval;
 	}
 	countdown_end(tty);
 	log_fail(EXIT_INTERRUPTED, "login: interrupted while waiting for the "
-	    "sign-in with code %s", c.user_code);
+	    "sign-in with code %s", c->user_code);
+out:
+	http_response_free(&rs);
+	util_free_secret(form);
+	return rc;
+}
+
+int
+devicecode_run(struct http_session *s, const struct login_endpoints *ep,
+    const char *client_id, char **token)
+{
+	struct devicecode c = { 0 };
+	struct sigaction sa, old_sa;
+	char shown[LOG_LINE_MAX + 1];
+	double start;
+	int rc = -1, tty = isatty(2), handler = 0;
+
+	*token = NULL;
+	if (request_code(s, ep, client_id, &c) < 0)
+		goto out;
+	start = now_mono();
+	/* The person needs this even under -q; escaped as every line is. */
+	log_escape(shown, sizeof(shown), c.message, LOG_LINE_MAX);
+	fprintf(stderr, "drsjoin: %s\n", shown);
+	if (!tty)
+		log_note("login: waiting for the sign-in (the code expires in "
+		    "%ld s; polling every %ld s)", c.expires_in, c.interval);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	interrupted = 0;
+	if (sigaction(SIGINT, &sa, &old_sa) == 0)
+		handler = 1;
+	rc = poll_token(s, ep, client_id, &c, start, tty, token);
 out:
 	if (handler)
 		sigaction(SIGINT, &old_sa, NULL);
-	http_response_free(&rs);
-	util_free_secret(form);
 	devicecode_free(&c);
 	return rc;
 }

@@ -28,23 +28,6 @@ is_guid(const char *s)
 	return util_is_guid(s, strlen(s));
 }
 
-int
-discovery_tenant_ok(const char *t)
-{
-	size_t i, n = strlen(t);
-
-	if (is_guid(t))
-		return 1;
-	/* A domain: letters, digits, '-' and '.', no leading or double dot. */
-	if (n == 0 || n > 253 || t[0] == '.' || t[0] == '-' || strchr(t, '.') == NULL ||
-	    strstr(t, "..") != NULL || t[n - 1] == '.')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)t[i]) && t[i] != '-' && t[i] != '.')
-			return 0;
-	return 1;
-}
-
 static struct json *
 need_obj(const struct json *ans, const char *obj)
 {
@@ -186,7 +169,7 @@ discovery_run(struct http_session *s, struct json *doc, const char *tenant,
 	size_t n;
 	int rc = -1;
 
-	if (!discovery_tenant_ok(tenant))
+	if (!util_tenant_ok(tenant))
 		return log_fail(EXIT_INPUT, "discover: '%s' is neither a tenant id "
 		    "(GUID) nor a domain name", CLI_SHOWN(tenant));
 	if ((base = util_strdup(opts.discovery_url)) == NULL)
@@ -236,7 +219,7 @@ discovery_confirm(struct http_session *s, struct json *doc, const char *tenant,
 	/* The tenant asked for before (a domain keeps the target domain), else tid. */
 	if (tenant == NULL)
 		tenant = doc_get(doc, "tenant", "requested");
-	if (tenant == NULL || !discovery_tenant_ok(tenant))
+	if (tenant == NULL || !util_tenant_ok(tenant))
 		tenant = tid;
 	if (tenant == NULL)
 		return log_fail(EXIT_INTERNAL, "join: no tenant to discover");
@@ -327,7 +310,7 @@ cmd_discover(int argc, char **argv)
 	}
 	/* With --token-file -, stdin was the token: the document comes from --in only. */
 	if ((state_is_stdin(token_file) && in == NULL ?
-	    doc_new(&doc) : doc_read(in, &doc)) < 0 || (s = http_session_new()) == NULL)
+	    doc_new(&doc) : doc_read_start(in, &doc)) < 0 || (s = http_session_new()) == NULL)
 		goto out;
 	if (discovery_run(s, doc, tenant, claims.tid, token) < 0)
 		goto out;

@@ -27,7 +27,5 @@ int discovery_run(struct http_session *s, struct json *doc, const char *tenant,
  */
 int discovery_confirm(struct http_session *s, struct json *doc, const char *tenant,
     const char *tid, const char *bearer);
-/* 1 when tenant is a GUID or a plausible domain name, else 0. */
-int discovery_tenant_ok(const char *tenant);
 
 #endif

@@ -2,7 +2,7 @@
  * doc.h - the JSON document the phases pass along a pipe.
  *
  * Each phase reads the document, adds its own part, keeps every key it does
- * not know, and writes it to stdout. The schema is in README.md.
+ * not know, and writes it to stdout. The schema is in docs/state.md.
  */
 #ifndef DRS_DOC_H
 #define DRS_DOC_H
@@ -14,11 +14,25 @@
 /*
  * Reads the document from path (--in), else from stdin. A new empty
  * document comes only from --new, or a stdin that is a terminal or
- * /dev/null: an empty file or pipe is an error (EXIT_INPUT, "no document
- * on stdin: did the previous phase fail?"), so a pipeline whose earlier
- * phase failed stops. EXIT_INPUT errors name the source.
+ * /dev/null. A phase sends a newline as it starts (doc_announce): stdin
+ * holding only blanks is "no document on stdin: did the previous phase
+ * fail?", so a pipeline whose earlier phase failed stops; nothing at all is
+ * "it is empty" (EXIT_INPUT). A pipe silent for 2 s is said to be awaited
+ * (a note), and awaited on. EXIT_INPUT errors name the source.
  */
 int doc_read(const char *path, struct json **doc);
+/*
+ * doc_read for the commands that may start a pipeline (join, discover):
+ * stdin silent for 2 s (open, nobody writing: ssh, boot agents) is not
+ * read, said in a note, and the document a new one.
+ */
+int doc_read_start(const char *path, struct json **doc);
+/*
+ * A phase writing its document into a pipe or socket sends a newline at
+ * once, so that the next phase knows a document is coming. main calls it
+ * for csr, discover, keygen and nonce.
+ */
+void doc_announce(void);
 /* A new empty document. */
 int doc_new(struct json **doc);
 /* Writes the document to stdout, one JSON object and a newline. */

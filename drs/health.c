@@ -10,6 +10,7 @@
 #include "identity.h"
 #include "keystore.h"
 #include "log.h"
+#include "machine.h"
 #include "state.h"
 #include "util.h"
 
@@ -60,6 +61,22 @@ out:
 	return rc;
 }
 
+/* The record was joined on this machine (machine.h), or says nothing. */
+static int
+check_machine(struct health *h)
+{
+	char why[128];
+	int r;
+
+	if ((r = machine_differs(json_get_object(h->rec, "machine"), why,
+	    sizeof(why))) <= 0)
+		return r;
+	return log_fail(EXIT_IO, "%s/%s: device %s was joined on another machine "
+	    "(its %s): a cloned image or a copied state dir; this machine needs "
+	    "a device of its own", state_path(), IDENTITY_RECORD,
+	    json_get_string(h->rec, "device_id"), why);
+}
+
 /*
  * The keys: both load, the device key is the certificate's. *which is the
  * record field of the key a failure is about (a TPM's message names none).
@@ -104,7 +121,9 @@ health_check(struct health *h)
 		keys = json_get_object(h->rec, "keys");
 		store = json_get_string(keys, "store");
 		log_catch(why, sizeof(why));
-		if (keystore_use_recorded_tcti(h->rec) < 0 || check_cert(h, &c) < 0)
+		/* First: a copy's certificate and keys are whole, and not its own. */
+		if (check_machine(h) < 0 || keystore_use_recorded_tcti(h->rec) < 0 ||
+		    check_cert(h, &c) < 0)
 			;
 		else if (store == NULL || (strcmp(store, "software") != 0 &&
 		    strcmp(store, "tpm") != 0))

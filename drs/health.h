@@ -26,7 +26,8 @@ struct health {
 
 /*
  * With the state dir open: loads device.json and checks, the first failure
- * winning: the record (it loads, names a set of identity/ and a key store);
+ * winning: the record (it loads, names a set of identity/ and a key store,
+ * and was joined on this machine when it says which: machine.h);
  * the certificate (it reads and parses, is the record's thumbprint and
  * device id, and is valid now: an expired certificate is unusable); the
  * TPM opens (TPM keys); the device key loads (a TPM key under the SRK its

@@ -715,6 +715,12 @@ once_only(const struct http_request *rq)
 	}								\
 } while (0)
 
+int
+http_proxy_ok(const char *url, char *why, size_t whysz)
+{
+	return proxy_ok(url, why, whysz);
+}
+
 /* Whether the proxy libcurl uses is an https:// one (--proxy, else env_proxy()). */
 static int
 proxy_is_tls(void)
@@ -1271,10 +1277,10 @@ send_attempts(struct http_session *s, const struct http_request *rq,
     struct http_response *rs, int pass_401)
 {
 	struct curl_slist *headers = NULL;
-	int is_post, repeatable, resendable, attempt, ret = -1, code;
+	int is_post, repeatable, resendable, attempt, ret = -1, code, refused = 0;
 	char why[CURL_ERROR_SIZE + 600], delay[32], total[32], *shown = NULL;
 	long wait_ms, status, conns, left, req_waited = 0;
-	curl_off_t us, ra;
+	curl_off_t us, ra, t_us;
 	CURLcode rc;
 
 	memset(rs, 0, sizeof(*rs));
@@ -1358,6 +1364,11 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 		us = 0;
 		curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &conns);
 		curl_easy_getinfo(s->curl, CURLINFO_TOTAL_TIME_T, &us);
+		rs->total_ms = (double)us / 1e3;
+		if (curl_easy_getinfo(s->curl, CURLINFO_CONNECT_TIME_T, &t_us) == CURLE_OK)
+			rs->connect_ms = (double)t_us / 1e3;
+		if (curl_easy_getinfo(s->curl, CURLINFO_APPCONNECT_TIME_T, &t_us) == CURLE_OK)
+			rs->tls_ms = (double)t_us / 1e3;
 		rs->status = status;
 		if (take_answer(s, rs) < 0)
 			goto out;
@@ -1411,6 +1422,8 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 			goto out;
 		}
 		ra = 0;
+		/* Throttled again: the next wait spreads wider (retry.h). */
+		refused += retry_status_kind(status) == RETRY_AFTER;
 		if (retry_status_kind(status) == RETRY_AFTER && s->have_retry_after &&
 		    curl_easy_getinfo(s->curl, CURLINFO_RETRY_AFTER, &ra) ==
 		    CURLE_OK && ra > 0) {
@@ -1430,7 +1443,7 @@ send_attempts(struct http_session *s, const struct http_request *rq,
 				fail_answer_because(rq, rs, why);
 				goto out;
 			}
-			wait_ms = retry_after_ms((long)ra, jitter());
+			wait_ms = retry_after_ms((long)ra, refused, jitter());
 			if (wait_ms > left)
 				wait_ms = left;
 			log_debug(1, "%s: waiting %ld ms (Retry-After %ld s, plus "

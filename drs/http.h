@@ -18,8 +18,8 @@
  * - The retry policy of retry.h, with these bounds (see struct http_options):
  *   at most 4 attempts a request; at most 120 s of waiting in all, over the
  *   whole run (a Retry-After longer than what is left is an error at once);
- *   Retry-After waited plus a random extra of up to half (at least up to
- *   1 s); backoff 1, 2, 4, 8 s (jittered down to half). Connection
+ *   Retry-After waited plus a random extra of up to 1, 2, then 4 s as the
+ *   same request is refused again (retry_after_ms); backoff 1, 2, 4, 8 s (jittered down to half). Connection
  *   failures before the request went out (cannot resolve, cannot connect,
  *   connect timeout) are retried for every method. A 429/503 means the
  *   request was not processed, so it is retried for every method. Failures
@@ -142,6 +142,8 @@ struct http_response {
 	char *content_type;	/* or NULL */
 	char request_id[HTTP_REQUEST_ID_LEN + 1];	/* the client-request-id sent */
 	int attempts;		/* attempts made */
+	/* The last attempt's times from its start, ms: connected, TLS done, answered. */
+	double connect_ms, tls_ms, total_ms;
 };
 
 /*
@@ -156,6 +158,13 @@ void http_response_free(struct http_response *rs);
 
 /* Reports an error answer the way http_send does (the svcerr.h line, EXIT_REFUSED; 429/503: throttled, EXIT_NETWORK); -1. */
 int http_fail_answer(const struct http_request *rq, const struct http_response *rs);
+
+/*
+ * 1 when url is a proxy as --proxy takes it ([SCHEME://][USER:PASSWORD@]
+ * HOST[:PORT]), else 0 with why (never echoing url): the config file's
+ * proxy is checked with it, so that its error names FILE:LINE.
+ */
+int http_proxy_ok(const char *url, char *why, size_t whysz);
 
 /* A fresh random (v4) GUID, lower case, from getrandom(): 0 / -1 (reported). */
 int http_new_request_id(char out[HTTP_REQUEST_ID_LEN + 1]);

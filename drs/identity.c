@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "identity.h"
 #include "log.h"
+#include "machine.h"
 #include "state.h"
 #include "util.h"
 
@@ -403,6 +404,8 @@ identity_commit(const char *staging, const char *cert_pem, struct json *rec)
 		goto out;
 	/* Relative to the state dir: a moved state dir keeps a usable record. */
 	if (move_key_paths(rec, abs_staging, set) < 0 ||
+	    /* The machine joined on (machine.h): a copy elsewhere is told. */
+	    json_set(rec, "machine", machine_identity()) < 0 ||
 	    json_set_string(rec, "identity_dir", set) < 0 ||
 	    json_set_string(rec, "certificate", cert) < 0 ||
 	    (text = json_print(rec, JSON_SORT | JSON_INDENT)) == NULL)
@@ -478,6 +481,10 @@ finish_removal(const char *gone, const char *id)
 		goto out;
 	}
 	util_fault_point("remove-record-unlinked");
+	/* What users see goes with it (pubrec.h). */
+	if (identity_public_remove() < 0)
+		log_note("could not remove %s/%s: %s", state_path(), IDENTITY_PUBLIC,
+		    strerror(errno));
 	if (state_sync(".") < 0)
 		goto out;
 	util_fault_point("remove-record-synced");
@@ -691,6 +698,10 @@ identity_cleanup(void)
 		sweep("identity", keep_identity, have == 0 ? record_set(rec) : NULL);
 	/* device.json.tmp-* from a write that was killed. */
 	sweep(".", keep_state_entry, NULL);
+	/* A public record left by a removal killed before it went. */
+	if (have == 1 && identity_public_remove() < 0)
+		log_note("could not remove %s/%s: %s", state_path(), IDENTITY_PUBLIC,
+		    strerror(errno));
 	json_free(rec);
 	return 0;
 }
@@ -698,12 +709,20 @@ identity_cleanup(void)
 int
 identity_quarantine(void)
 {
+	return identity_quarantine_sets(NULL);
+}
+
+int
+identity_quarantine_sets(char **sets)
+{
 	char stamp[32], *rec_to = NULL, *ids_to = NULL;
 	struct stat st;
 	time_t now = time(NULL);
 	struct tm tm;
 	int rc = -1, ids;
 
+	if (sets != NULL)
+		*sets = NULL;
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
 		return log_fail(EXIT_INTERNAL, "quarantine: no clock");
@@ -722,14 +741,35 @@ identity_quarantine(void)
 	if (state_lstat(IDENTITY_RECORD, &st) == 0 &&
 	    state_rename(IDENTITY_RECORD, rec_to) < 0)
 		goto out;
+	/* It told users of the record moved aside. */
+	if (identity_public_remove() < 0)
+		log_note("could not remove %s/%s: %s", state_path(), IDENTITY_PUBLIC,
+		    strerror(errno));
 	if (state_sync(".") < 0)
 		goto out;
 	log_note("moved the unusable %s/%s aside as %s%s%s: nothing was deleted",
 	    state_path(), IDENTITY_RECORD, rec_to, ids ? ", its key sets as " : "",
 	    ids ? ids_to : "");
 	rc = 0;
+	if (sets != NULL && ids) {
+		*sets = ids_to;
+		ids_to = NULL;
+	}
 out:
 	free(rec_to);
 	free(ids_to);
 	return rc;
+}
+
+int
+identity_public_remove(void)
+{
+	struct stat st;
+
+	/* Looked for first: no system call that changes the state dir for nothing. */
+	if (state_lstat(IDENTITY_PUBLIC, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (state_unlink(IDENTITY_PUBLIC) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
 }

@@ -106,6 +106,8 @@ int identity_cleanup(void);
  * (log_note). For join --force and leave --local-only. 0 / -1 (EXIT_IO).
  */
 int identity_quarantine(void);
+/* As identity_quarantine; *sets gets "identity.corrupt-TIME" when identity/ moved (else NULL). */
+int identity_quarantine_sets(char **sets);
 /*
  * Removes the stored identity rec (as identity_load gave it), all or
  * nothing, following no link: its set identity/SET is renamed to
@@ -119,5 +121,10 @@ int identity_quarantine(void);
  * directory is refused, nothing removed. 0 / -1 (EXIT_IO).
  */
 int identity_remove(const struct json *rec);
+
+/* The public record (pubrec.h): status.json, for status as a user. */
+#define IDENTITY_PUBLIC "status.json"
+/* Removes the public record; 0 when gone or never there, -1 (errno). */
+int identity_public_remove(void);
 
 #endif

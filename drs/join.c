@@ -23,8 +23,10 @@
 #include "leave.h"
 #include "log.h"
 #include "login.h"
+#include "machine.h"
 #include "nonce.h"
 #include "osinfo.h"
+#include "pubrec.h"
 #include "request.h"
 #include "sandbox.h"
 #include "sigdefer.h"
@@ -47,6 +49,7 @@ struct join_args {
 	enum keystore_choice store;
 	enum nonce_mode nonce;
 	int join_type, join_type_given, force, keep_old_device;
+	int accept_copied;	/* --accept-copied-keys: keys made on another machine */
 	int json;	/* --json: JSON on stdout even under -q or at a terminal */
 };
 
@@ -570,7 +573,8 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 			return -1;
 		own_keys = 1;
 	} else if (doc_need(doc, "keys", "dir", "join", "keygen") == NULL ||
-	    keystore_check_doc(doc) < 0) {
+	    keystore_check_doc(doc) < 0 ||
+	    keystore_check_machine(json_get_object(doc, "keys"), a->accept_copied) < 0) {
 		return -1;
 	}
 	if ((s = http_session_new()) == NULL)
@@ -666,9 +670,10 @@ join_type_name(int t)
  */
 static int
 already_joined(const struct join_args *a, struct json *doc, struct json **rec,
-    struct health *h)
+    struct health *h, struct leave_old **old)
 {
 	const char *rt, *rd, *want, *stype, *id;
+	char *moved = NULL;
 	int have;
 
 	*rec = NULL;
@@ -677,7 +682,13 @@ already_joined(const struct join_args *a, struct json *doc, struct json **rec,
 	if (a->force) {
 		/* --force gets past a corrupt record, moving it aside, never deleting keys. */
 		if (identity_load_quiet(rec) == IDENTITY_CORRUPT &&
-		    identity_quarantine() < 0)
+		    identity_quarantine_sets(&moved) < 0)
+			return -1;
+		/* Its device is named, and deleted after the join when its key loads. */
+		have = moved != NULL ? leave_keep_quarantined(moved, !a->keep_old_device,
+		    old) : 0;
+		free(moved);
+		if (have < 0)
 			return -1;
 		json_free(*rec);
 		*rec = NULL;
@@ -739,6 +750,23 @@ token_for_stored(struct join_token *t, int chosen, const struct json *rec)
 	return rc;
 }
 
+/*
+ * An identity joined on another machine (machine.h): its device is that
+ * machine's, so join --force replaces it here and leaves the device alone.
+ */
+static int
+copied_identity(const struct json *rec)
+{
+	char why[128];
+
+	if (machine_differs(json_get_object(rec, "machine"), why, sizeof(why)) <= 0)
+		return 0;
+	log_note("join: device %s was joined on another machine (its %s): this "
+	    "copy is replaced, and the device is left to that machine",
+	    json_get_string(rec, "device_id"), why);
+	return 1;
+}
+
 static void
 usage(void)
 {
@@ -747,14 +775,15 @@ usage(void)
 	    "                     --device-code [--client-id ID]] [--tenant ID|DOMAIN]\n"
 	    "                    [--join-type join|register] [--display-name NAME]\n"
 	    "                    [--target-domain DOMAIN] [--force [--keep-old-device]]\n"
-	    "                    [--key-store tpm|software|auto]\n"
+	    "                    [--key-store tpm|software|auto] [--accept-copied-keys]\n"
 	    "                    [--nonce auto|require|off] [--no-nonce] [--in FILE]\n"
 	    "                    [--json]\n"
 	    "\n"
 	    "Joins this machine to the tenant: runs whichever phases the document\n"
-	    "(--in, or stdin when it is not a terminal) lacks - discover, nonce,\n"
-	    "keygen, csr - then the join, checks the certificate, and commits the\n"
-	    "identity to the state dir. When the state dir already holds a usable\n"
+	    "(--in, or stdin when it is not a terminal and not silent for 2 s)\n"
+	    "lacks - discover, nonce, keygen, csr - then the join, checks the\n"
+	    "certificate, and commits the identity to the state dir. When the\n"
+	    "state dir already holds a usable\n"
 	    "identity (as 'drsjoin status' checks it; for --tenant, or the\n"
 	    "document's tenant, if one is named), prints it and changes nothing,\n"
 	    "needing no token; a damaged or expired one is an error (exit 7), and\n"
@@ -762,7 +791,10 @@ usage(void)
 	    "refused. A --tenant that contradicts the token is refused. --force\n"
 	    "joins again, replaces the identity once the new join succeeded, then\n"
 	    "deletes the replaced device from its tenant (a failure there is a\n"
-	    "warning); --keep-old-device leaves it there.\n"
+	    "warning); --keep-old-device leaves it there. An identity joined on\n"
+	    "another machine (a cloned image, a copied state dir) is not usable\n"
+	    "here, and --force leaves its device to that machine. Keys that keygen\n"
+	    "made on another machine are refused unless --accept-copied-keys.\n"
 	    "\n"
 	    "Prints the document with the identity as its \"device\" section; at a\n"
 	    "terminal a short summary instead (device id, tenant, user, key store),\n"
@@ -792,7 +824,7 @@ int
 cmd_join(int argc, char **argv)
 {
 	enum { O_BPRT = 256, O_REFRESH, O_CLIENT_ID, O_DEVICE_CODE, O_TENANT,
-	    O_NONCE };
+	    O_NONCE, O_ACCEPT_COPIED };
 	static const struct option lo[] = {
 		{ "token-file", required_argument, NULL, 'T' },
 		{ "bprt-file", required_argument, NULL, O_BPRT },
@@ -806,6 +838,7 @@ cmd_join(int argc, char **argv)
 		{ "target-domain", required_argument, NULL, 'D' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "keep-old-device", no_argument, NULL, 'K' },
+		{ "accept-copied-keys", no_argument, NULL, O_ACCEPT_COPIED },
 		{ "key-store", required_argument, NULL, 'k' },
 		{ "no-nonce", no_argument, NULL, 'n' },
 		{ "in", required_argument, NULL, 'i' },
@@ -826,6 +859,10 @@ cmd_join(int argc, char **argv)
 	/* The config file's key-store (checked when read), unless given. */
 	if (config.key_store != NULL && keystore_parse("join", config.key_store, &a.store) < 0)
 		return -1;
+	/* Defaults of a new join (checked when read); the options win. */
+	if (config.join_type != NULL && strcmp(config.join_type, "register") == 0)
+		a.join_type = JOIN_TYPE_REGISTER;
+	a.display_name = config.display_name;
 	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		switch (c) {
 		case 'T': token_file = optarg; break;
@@ -839,7 +876,7 @@ cmd_join(int argc, char **argv)
 			break;
 		case O_DEVICE_CODE: device_code = 1; break;
 		case O_TENANT:
-			if (!discovery_tenant_ok(optarg))
+			if (!util_tenant_ok(optarg))
 				return cli_usage("join", "--tenant: '%s' is "
 				    "neither a tenant id (GUID) nor a domain name",
 				    CLI_SHOWN(optarg));
@@ -870,6 +907,7 @@ cmd_join(int argc, char **argv)
 		case 'D': a.target_domain = optarg; break;
 		case 'f': a.force = 1; break;
 		case 'K': a.keep_old_device = 1; break;
+		case O_ACCEPT_COPIED: a.accept_copied = 1; break;
 		case 'k':
 			if (keystore_parse("join", optarg, &a.store) < 0)
 				return -1;
@@ -917,7 +955,7 @@ cmd_join(int argc, char **argv)
 
 	/* With a secret on stdin, the document comes from --in only. */
 	if ((token_source_stdin(&t.src) && a.in == NULL ?
-	    doc_new(&doc) : doc_read(a.in, &doc)) < 0)
+	    doc_new(&doc) : doc_read_start(a.in, &doc)) < 0)
 		goto out;
 	/* The file's tenant is a default: --tenant and the document win. */
 	if (a.tenant == NULL && doc_get(doc, "tenant", "id") == NULL &&
@@ -925,7 +963,7 @@ cmd_join(int argc, char **argv)
 	    (a.tenant = config.tenant) != NULL)
 		a.tenant_what = "the config file's tenant";
 	/* The stored identity first: a re-run needs no token at all. */
-	if ((done = already_joined(&a, doc, &rec, &h)) < 0)
+	if ((done = already_joined(&a, doc, &rec, &h, &old)) < 0)
 		goto out;
 	if (done > 0) {
 		/* Another tenant asked for is the clearer error than damage. */
@@ -937,6 +975,8 @@ cmd_join(int argc, char **argv)
 		}
 		log_note("join: already joined as device %s; nothing to do (--force "
 		    "joins again)", json_get_string(rec, "device_id"));
+		/* A machine joined before status.json was written gets it now. */
+		pubrec_update(rec, NULL, 1, 0);
 		rc = print_identity(doc, rec, a.json);
 		goto out;
 	}
@@ -970,12 +1010,12 @@ cmd_join(int argc, char **argv)
 	 * The replaced device is deleted with its own certificate and key once
 	 * the new identity is committed, when their files are gone: keep them.
 	 */
-	if (rec != NULL && a.force && !a.keep_old_device) {
+	if (rec != NULL && a.force && !a.keep_old_device && !copied_identity(rec)) {
 		log_catch(why, sizeof(why));
 		c = leave_keep_old(rec, &old);
 		log_catch(NULL, 0);
 		if (c < 0)
-			log_note("warning: join: the replaced device %s will stay in the "
+			log_warn("join: the replaced device %s will stay in the "
 			    "tenant (%s)", json_get_string(rec, "device_id"), why);
 	}
 	/* A CA bundle that cannot be used is said before any key is made. */
@@ -991,7 +1031,9 @@ cmd_join(int argc, char **argv)
 		    old != NULL ? json_get_string(rec, "device_id") : "",
 		    old != NULL ? " stays in the tenant: delete it there" : "");
 	} else if (rc == 0) {
-		if (old != NULL)
+		pubrec_update(json_get_object(doc, "device"), NULL, 1, 1);
+		if (old != NULL && leave_old_endpoint(old, json_get_object(doc,
+		    "discovery")) == 0)
 			leave_delete_old(old, doc_get(doc, "device", "device_id"));
 		rc = join_print(doc, 0, a.json);
 	}

@@ -41,6 +41,8 @@ struct key {
 	int signer_failed;	/* the signer reported its own failure */
 	int signer_bad;		/* its signature did not verify */
 	size_t signer_len;	/* the length the signer returned */
+	keys_decrypt_fn decrypt;	/* signer only: RSA-OAEP (the TPM) */
+	void *decrypt_ctx;
 };
 
 static struct key *
@@ -335,40 +337,75 @@ alt_key_len(void *ctx)
 	return KEYS_MODULUS_LEN;
 }
 
+/* A signer or decrypter key's public half, checked. NULL (reported). */
+static struct key *
+public_key_new(const uint8_t *n, size_t n_len, const uint8_t *e,
+    size_t e_len)
+{
+	struct key *k = NULL;
+	mbedtls_rsa_context *rsa = NULL;
+	int ret;
+
+	if (crypto_init() != 0)
+		return NULL;
+	if ((k = key_new()) == NULL)
+		return NULL;
+	ret = mbedtls_pk_setup(&k->pub,
+	    mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
+	if (ret == 0) {
+		rsa = mbedtls_pk_rsa(k->pub);
+		ret = mbedtls_rsa_import_raw(rsa, n, n_len, NULL, 0, NULL, 0,
+		    NULL, 0, e, e_len);
+	}
+	if (ret == 0)
+		ret = mbedtls_rsa_complete(rsa);
+	if (ret == 0)
+		ret = mbedtls_rsa_check_pubkey(rsa);
+	if (ret != 0) {
+		keys_free(k);
+		crypto_fail(EXIT_INTERNAL, ret, "keys: the signer's public key");
+		return NULL;
+	}
+	if (!shape_ok(&k->pub)) {
+		keys_free(k);
+		log_fail(EXIT_INTERNAL, "keys: the signer's public key is not "
+		    "RSA-2048 with public exponent 65537");
+		return NULL;
+	}
+	return k;
+}
+
+int
+keys_from_public_and_decrypter(const uint8_t *n, size_t n_len,
+    const uint8_t *e, size_t e_len, keys_decrypt_fn decrypt, void *ctx,
+    struct key **out)
+{
+	struct key *k;
+
+	*out = NULL;
+	if (decrypt == NULL)
+		return log_fail(EXIT_INTERNAL, "keys: no decrypting function");
+	if ((k = public_key_new(n, n_len, e, e_len)) == NULL)
+		return -1;
+	k->decrypt = decrypt;
+	k->decrypt_ctx = ctx;
+	*out = k;
+	return 0;
+}
+
 int
 keys_from_public_and_signer(const uint8_t *n, size_t n_len,
     const uint8_t *e, size_t e_len, keys_sign_fn sign, keys_sign_fn sign_pss,
     void *ctx, struct key **out)
 {
 	struct key *k = NULL;
-	mbedtls_rsa_context *rsa;
 	int ret;
 
 	*out = NULL;
 	if (sign == NULL)
 		return log_fail(EXIT_INTERNAL, "keys: no signing function");
-	if (crypto_init() != 0)
+	if ((k = public_key_new(n, n_len, e, e_len)) == NULL)
 		return -1;
-	if ((k = key_new()) == NULL)
-		return -1;
-	ret = mbedtls_pk_setup(&k->pub,
-	    mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
-	if (ret != 0)
-		goto fail;
-	rsa = mbedtls_pk_rsa(k->pub);
-	ret = mbedtls_rsa_import_raw(rsa, n, n_len, NULL, 0, NULL, 0, NULL, 0,
-	    e, e_len);
-	if (ret == 0)
-		ret = mbedtls_rsa_complete(rsa);
-	if (ret == 0)
-		ret = mbedtls_rsa_check_pubkey(rsa);
-	if (ret != 0)
-		goto fail;
-	if (!shape_ok(&k->pub)) {
-		keys_free(k);
-		return log_fail(EXIT_INTERNAL, "keys: the signer's public key "
-		    "is not RSA-2048 with public exponent 65537");
-	}
 	k->sign = sign;
 	k->sign_pss = sign_pss;
 	k->sign_ctx = ctx;
@@ -383,6 +420,75 @@ keys_from_public_and_signer(const uint8_t *n, size_t n_len,
 fail:
 	keys_free(k);
 	return crypto_fail(EXIT_INTERNAL, ret, "keys: the signer's public key");
+}
+
+void
+keys_set_decrypter(struct key *k, keys_decrypt_fn decrypt, void *ctx)
+{
+	k->decrypt = decrypt;
+	k->decrypt_ctx = ctx;
+}
+
+/* A signer key's decryption: its decrypter, checked for the length. */
+static int
+signer_decrypt(const struct key *k, const uint8_t *in, size_t in_len,
+    uint8_t *out, size_t out_size, size_t *out_len, int code,
+    const char *what)
+{
+	int rc;
+
+	if (k->decrypt == NULL)
+		return log_fail(EXIT_INTERNAL, "%s: this key cannot decrypt",
+		    what);
+	rc = k->decrypt(k->decrypt_ctx, in, in_len, out, out_size, out_len);
+	if (rc == 1) {
+		*out_len = 0;
+		return log_fail(code, "%s: the wrapped key does not decrypt "
+		    "with the transport key (RSA-OAEP, in the TPM)", what);
+	}
+	if (rc != 0)
+		return -1;	/* reported by the decrypter */
+	if (*out_len > out_size)
+		return log_fail(EXIT_TPM, "%s: the key's decrypter returned "
+		    "%zu bytes, more than %zu", what, *out_len, out_size);
+	return 0;
+}
+
+int
+keys_decrypt_oaep_sha1(const struct key *k, const uint8_t *in,
+    size_t in_len, uint8_t *out, size_t out_size, size_t *out_len, int code,
+    const char *what)
+{
+	mbedtls_rsa_context *rsa;
+	int ret, padding, md;
+
+	*out_len = 0;
+	if (in_len != KEYS_MODULUS_LEN)
+		return log_fail(code, "%s: the wrapped key is %zu bytes, not "
+		    "%d", what, in_len, KEYS_MODULUS_LEN);
+	if (!k->software)
+		return signer_decrypt(k, in, in_len, out, out_size, out_len,
+		    code, what);
+	/* The padding is the context's state: set for this call only, so
+	 * that the key signs as before afterwards. */
+	rsa = mbedtls_pk_rsa(k->pk);
+	padding = mbedtls_rsa_get_padding_mode(rsa);
+	md = mbedtls_rsa_get_md_alg(rsa);
+	ret = mbedtls_rsa_set_padding(rsa, MBEDTLS_RSA_PKCS_V21,
+	    MBEDTLS_MD_SHA1);
+	if (ret == 0)
+		ret = mbedtls_rsa_rsaes_oaep_decrypt(rsa, crypto_rng, NULL,
+		    NULL, 0, out_len, in, out, out_size);
+	mbedtls_rsa_set_padding(rsa, padding, (mbedtls_md_type_t)md);
+	if (ret != 0) {
+		/* Bad padding, a number past the modulus, too long: all are
+		 * the ciphertext's fault (crypto_fail names a broken random
+		 * generator, the blinding's, instead). */
+		*out_len = 0;
+		return crypto_fail(code, ret, "%s: the wrapped key does not "
+		    "decrypt with the transport key (RSA-OAEP)", what);
+	}
+	return 0;
 }
 
 /*
@@ -542,6 +648,8 @@ keys_sign_sha256(const struct key *k, const uint8_t hash[32], uint8_t *sig,
 	if (sig_size < KEYS_SIG_LEN)
 		return log_fail(EXIT_INTERNAL, "%s: signature buffer too small",
 		    what);
+	if (!k->software && k->sign == NULL)
+		return log_fail(EXIT_INTERNAL, "%s: this key cannot sign", what);
 	mk->signer_failed = 0;
 	mk->signer_bad = 0;
 	mk->signer_len = KEYS_SIG_LEN;

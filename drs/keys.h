@@ -143,6 +143,34 @@ int keys_sign_pss(const struct key *k, const uint8_t hash[32], uint8_t *sig,
     size_t sig_size, size_t *sig_len, const char *what);
 
 /*
+ * RSAES-OAEP decryption with SHA-1, MGF1-SHA-1 and an empty label (the
+ * PRT's session key, wrapped to the transport key: protocol.md). in_len
+ * must be KEYS_MODULUS_LEN. A software key decrypts with mbedTLS; a signer
+ * key calls the decrypter set with keys_set_decrypter() (the TPM's
+ * TPM2_RSA_Decrypt, tpm_rsa_decrypt_oaep): it returns 0, 1 when the
+ * ciphertext does not decrypt under the key (not reported), or -1 after
+ * reporting its own failure. A ciphertext that does not decrypt is
+ * reported here with code (the caller knows whether it came from the
+ * service or from a stored file), naming what.
+ * out gets *out_len <= out_size bytes; the caller wipes them. 0 / -1.
+ */
+typedef int (*keys_decrypt_fn)(void *ctx, const uint8_t *in, size_t in_len,
+    uint8_t *out, size_t out_size, size_t *out_len);
+/* Gives a signer key its decrypter (ctx borrowed, as the signer's). */
+void keys_set_decrypter(struct key *k, keys_decrypt_fn decrypt, void *ctx);
+/*
+ * A key that only decrypts, through decrypt (a TPM transport key: its
+ * scheme allows nothing else): the public key n, e as for
+ * keys_from_public_and_signer; signing with it fails. 0 / -1 (reported).
+ */
+int keys_from_public_and_decrypter(const uint8_t *n, size_t n_len,
+    const uint8_t *e, size_t e_len, keys_decrypt_fn decrypt, void *ctx,
+    struct key **out);
+int keys_decrypt_oaep_sha1(const struct key *k, const uint8_t *in,
+    size_t in_len, uint8_t *out, size_t out_size, size_t *out_len, int code,
+    const char *what);
+
+/*
  * The key as an mbedtls_pk_context * (void * so that this header stays
  * free of mbedTLS), borrowed, for mbedtls_ssl_conf_own_cert() (TLS client
  * authentication, e.g. from curl's CURLOPT_SSL_CTX_FUNCTION). A software

@@ -1,6 +1,5 @@
 /* keystore.c - making, staging and loading the device and transport keys. */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "keys.h"
 #include "keystore.h"
 #include "log.h"
+#include "machine.h"
 #include "sandbox.h"
 #include "state.h"
 #include "tpm.h"
@@ -314,6 +314,26 @@ job_free(struct keystore_job *j)
 	free(j);
 }
 
+/*
+ * The machine the keys are made on, in their set (machine.h): a join
+ * elsewhere (a cloned image, a copied state dir) sees they are copies.
+ */
+static int
+write_machine(struct keystore_job *j)
+{
+	struct json *m = machine_identity();
+	char *text = m != NULL ? json_print(m, JSON_SORT) : NULL, *rel = NULL;
+	int rc = -1;
+
+	if (text != NULL && (rel = util_asprintf("%s/%s", j->tmp_dir,
+	    KEYSTORE_MACHINE)) != NULL)
+		rc = state_create(rel, text, strlen(text), 0600) < 0 ? -1 : 0;
+	json_free(m);
+	free(text);
+	free(rel);
+	return rc;
+}
+
 int
 keystore_start(enum keystore_choice choice, int ephemeral, struct keystore_job **out)
 {
@@ -362,7 +382,7 @@ keystore_finish(struct keystore_job *j, struct json *doc)
 		state_remove(j->tmp_dir);
 		goto out;
 	}
-	if (identity_staging_publish(j->tmp_dir, j->dir) < 0) {
+	if (write_machine(j) < 0 || identity_staging_publish(j->tmp_dir, j->dir) < 0) {
 		state_remove(j->tmp_dir);
 		goto out;
 	}
@@ -612,6 +632,52 @@ out:
 }
 
 int
+keystore_check_machine(const struct json *keys, int accept)
+{
+	struct json *m = NULL;
+	char *set = NULL, *rel = NULL, *buf = NULL, why[128];
+	const char *name;
+	size_t len = 0;
+	int rc = -1, r;
+
+	if ((set = keys_set(keys, 1)) == NULL ||
+	    (rel = util_asprintf("%s/%s", set, KEYSTORE_MACHINE)) == NULL)
+		goto out;
+	name = strrchr(set, '/') != NULL ? strrchr(set, '/') + 1 : set;
+	/* A set made before drsjoin recorded the machine: nothing to compare. */
+	if ((r = state_read(rel, 4096, &buf, &len)) != 0) {
+		rc = r == 1 ? 0 : -1;
+		goto out;
+	}
+	if ((m = json_parse_quiet(buf, len)) == NULL || !json_is_object(m)) {
+		log_fail(EXIT_IO, "%s/%s: not a machine record (damaged): run "
+		    "'drsjoin keygen' again", state_path(), rel);
+		goto out;
+	}
+	if ((r = machine_differs(m, why, sizeof(why))) <= 0) {
+		rc = r;
+		goto out;
+	}
+	if (accept) {
+		log_note("join: key set %s was made on another machine (%s): used "
+		    "as asked (--accept-copied-keys)", name, why);
+		rc = 0;
+		goto out;
+	}
+	log_fail(EXIT_INPUT, "join: key set %s was made on another machine (its %s): "
+	    "a cloned image or a copied state dir, and every copy would join "
+	    "with the same device key; run 'drsjoin keygen' on this machine (or "
+	    "join without the document's keys), or give --accept-copied-keys "
+	    "if the keys were copied on purpose", name, why);
+out:
+	json_free(m);
+	free(buf);
+	free(set);
+	free(rel);
+	return rc;
+}
+
+int
 keystore_load_device(const struct json *keys, struct keystore_key **out)
 {
 	return load(keys, 0, NULL, 0, out);
@@ -708,64 +774,4 @@ keystore_key_free(struct keystore_key *k)
 	keys_free(k->key);
 	tpm_key_free(k->tkey);
 	free(k);
-}
-
-static void
-usage(void)
-{
-	printf("usage: drsjoin keygen [--key-store tpm|software|auto] [--in FILE]\n"
-	    "\n"
-	    "Makes the device key and the transport key (RSA-2048, two separate\n"
-	    "keys) in a staging area of the state dir and adds the \"keys\" section\n"
-	    "to the document: where the keys are and the transport key's public\n"
-	    "BCRYPT blob, never private key material. auto (the default) uses the\n"
-	    "TPM when one answers, otherwise software keys, and says which.\n");
-}
-
-int
-cmd_keygen(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "key-store", required_argument, NULL, 'k' },
-		{ "in", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	enum keystore_choice choice = KEYSTORE_AUTO;
-	struct keystore_job *job = NULL;
-	struct json *doc = NULL;
-	const char *in = NULL;
-	int c, rc = -1;
-
-	/* The config file's key-store (checked when read), unless given. */
-	if (config.key_store != NULL && keystore_parse("keygen", config.key_store, &choice) < 0)
-		return -1;
-	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
-		switch (c) {
-		case 'k':
-			if (keystore_parse("keygen", optarg, &choice) < 0)
-				return -1;
-			break;
-		case 'i': in = optarg; break;
-		case 'h': usage(); return 0;
-		default:
-			return cli_bad_option("keygen", c, argv);
-		}
-	}
-	if (optind < argc)
-		return cli_usage("keygen", "unexpected argument '%s'",
-		    CLI_SHOWN(argv[optind]));
-	if (sandbox_read(in) < 0 || sandbox_enter() < 0)
-		return -1;
-	if (doc_read(in, &doc) < 0 || identity_open(opts.state_dir, 1) < 0 ||
-	    identity_cleanup() < 0)
-		goto out;
-	if (keystore_start(choice, 0, &job) < 0 ||
-	    keystore_finish(job, doc) < 0)
-		goto out;
-	if ((rc = doc_write(doc)) < 0)
-		keystore_discard(doc);
-out:
-	json_free(doc);
-	return rc;
 }

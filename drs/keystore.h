@@ -48,6 +48,15 @@ void keystore_discard(const struct json *doc);
  */
 int keystore_check_doc(struct json *doc);
 
+/*
+ * The machine a key set was made on (machine.h), in the set beside the
+ * keys: keygen writes it. keystore_check_machine (join): the set of a
+ * document's keys was made on this machine, or before drsjoin recorded
+ * it; else EXIT_INPUT naming --accept-copied-keys, or with accept a note.
+ */
+#define KEYSTORE_MACHINE "machine.json"
+int keystore_check_machine(const struct json *keys, int accept);
+
 /* A key loaded for use; for the TPM store it holds the TPM open. */
 struct keystore_key;
 /*

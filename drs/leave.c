@@ -8,11 +8,15 @@
  * where host is the join endpoint's, as recorded in device.json at join time
  * (the root-owned state dir, never a document).
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "answer.h"
 #include "cert.h"
@@ -25,6 +29,7 @@
 #include "keystore.h"
 #include "leave.h"
 #include "log.h"
+#include "machine.h"
 #include "sandbox.h"
 #include "sigdefer.h"
 #include "state.h"
@@ -37,6 +42,16 @@
 
 /* What a device deletion came to. */
 enum outcome { DELETED, NOT_FOUND };
+
+/*
+ * Where a leave's time went (util_clock_ms at each step's end; the
+ * request's own times from http.c), shown at -v so that a slower leave
+ * shows which step it came from (make bench prints it).
+ */
+static struct {
+	double config, keys, sent;
+	double connect, tls, total;	/* the DELETE's, from its start */
+} split;
 
 /* A device's identity, ready to authenticate a deletion. */
 struct leave_old {
@@ -180,8 +195,13 @@ delete_device(const struct leave_old *o, enum outcome *outcome,
 	rq.tls12_only = !keys_tls_v13(tls);
 	rq.pass_errors = 1;
 	rq.body_informational = 1;	/* a 2xx is the deletion, whatever its body */
+	split.keys = util_clock_ms();
 	if (http_send(s, &rq, &rs) < 0)
 		goto out;
+	split.sent = util_clock_ms();
+	split.connect = rs.connect_ms;
+	split.tls = rs.tls_ms;
+	split.total = rs.total_ms;
 	if (rs.status >= 200 && rs.status <= 299) {
 		*outcome = DELETED;
 	} else if (device_not_found(&rs)) {
@@ -244,6 +264,153 @@ fail:
 	free(rel);
 	leave_old_free(o);
 	return -1;
+}
+
+/*
+ * The certificates of the key sets moved aside in qdir: *n of them, the
+ * first one's set name and PEM kept (the device a corrupt record named,
+ * when it is the only one), every device id in ids (", "-separated).
+ */
+static int
+quarantined_certs(const char *qdir, char *set, size_t setn, char **pem,
+    size_t *pem_len, char *ids, size_t idsn, int *n)
+{
+	struct dirent *e;
+	struct cert *c;
+	char *rel, *buf;
+	size_t len, used = 0;
+	DIR *d;
+	int fd;
+
+	*n = 0;
+	ids[0] = '\0';
+	if ((fd = state_openat(qdir, O_RDONLY | O_DIRECTORY, 0)) < 0 ||
+	    (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	log_mute(1);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || (rel = util_asprintf("%s/%s/%s", qdir,
+		    e->d_name, IDENTITY_CERT)) == NULL)
+			continue;
+		buf = NULL;
+		len = 0;
+		c = NULL;
+		if (state_read(rel, CERT_FILE_MAX, &buf, &len) == 0 &&
+		    cert_parse_pem(buf, len, EXIT_IO, rel, &c) == 0) {
+			snprintf(ids + used, idsn - used, "%s%s", *n ? ", " : "",
+			    cert_device_id(c));
+			used = strlen(ids);
+			if ((*n)++ == 0) {
+				snprintf(set, setn, "%s", e->d_name);
+				*pem = buf;
+				*pem_len = len;
+				buf = NULL;
+			}
+		}
+		cert_free(c);
+		free(buf);
+		free(rel);
+	}
+	log_mute(0);
+	closedir(d);
+	return 0;
+}
+
+/* The quarantined device's record: what delete_device needs but the host. */
+static struct json *
+quarantined_record(const char *id, const char *dir, const char **store)
+{
+	struct json *rec = json_new_object(), *keys;
+	char *p = util_asprintf("%s/device-key.tpm", dir);
+	struct stat st;
+
+	*store = p != NULL && state_lstat(p, &st) == 0 ? "tpm" : "software";
+	free(p);
+	if (rec == NULL || json_set_string(rec, "device_id", id) < 0 ||
+	    (keys = json_object_at(rec, "keys")) == NULL ||
+	    json_set_string(keys, "store", *store) < 0) {
+		json_free(rec);
+		return NULL;
+	}
+	return rec;
+}
+
+int
+leave_keep_quarantined(const char *qdir, int keep_device, struct leave_old **out)
+{
+	struct keystore_key *k = NULL;
+	struct leave_old *o = NULL;
+	struct cert *c = NULL;
+	const char *store;
+	char set[256], ids[512], why[LOG_LINE_MAX] = "", *pem = NULL, *dir = NULL, *kf = NULL;
+	size_t pem_len = 0;
+	int n, rc = -1;
+
+	*out = NULL;
+	if (quarantined_certs(qdir, set, sizeof(set), &pem, &pem_len, ids,
+	    sizeof(ids), &n) < 0)
+		return -1;
+	if (n != 1) {
+		log_note("warning: join: %s: the unusable record's device is not known "
+		    "(%s): it may stay in the tenant; delete it there", qdir, n == 0 ?
+		    "no certificate could be read" : ids);
+		free(pem);
+		return 0;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL ||
+	    (dir = util_asprintf("%s/%s", qdir, set)) == NULL ||
+	    cert_parse_pem(pem, pem_len, EXIT_IO, dir, &c) < 0 ||
+	    (o->rec = quarantined_record(cert_device_id(c), dir, &store)) == NULL ||
+	    (kf = util_asprintf("%s/device-key.%s", dir, strcmp(store, "tpm") == 0 ?
+	    "tpm" : "pem")) == NULL)
+		goto out;
+	o->cert_pem = pem;
+	o->cert_len = pem_len;
+	pem = NULL;
+	rc = 0;
+	/* Deleted once the new identity stands, when its key loads and is the certificate's. */
+	log_catch(why, sizeof(why));
+	if (keep_device && (state_read(kf, 64 * 1024, &o->key_buf, &o->key_len) != 0 ||
+	    keystore_load_device_bytes(json_get_object(o->rec, "keys"), o->key_buf,
+	    o->key_len, &k) < 0 || !cert_public_matches(c, keystore_key(k))) &&
+	    why[0] == '\0')
+		snprintf(why, sizeof(why), "not the certificate's key");
+	log_catch(NULL, 0);
+	if (!keep_device)
+		log_note("join: the unusable record was device %s's (its certificate "
+		    "in %s/%s): it stays in the tenant (--keep-old-device)",
+		    cert_device_id(c), state_path(), dir);
+	else if (why[0] != '\0')
+		log_note("warning: join: the unusable record was device %s's (its "
+		    "certificate in %s/%s), whose key %s cannot be used (%s): it "
+		    "stays in the tenant; delete it there", cert_device_id(c),
+		    state_path(), dir, strrchr(kf, '/') + 1, why);
+	else {
+		log_note("join: the unusable record was device %s's (its certificate "
+		    "in %s/%s): deleted from the tenant once the new join succeeds",
+		    cert_device_id(c), state_path(), dir);
+		*out = o;
+		o = NULL;
+	}
+out:
+	keystore_key_free(k);
+	leave_old_free(o);
+	cert_free(c);
+	free(pem);
+	free(dir);
+	free(kf);
+	return rc;
+}
+
+int
+leave_old_endpoint(struct leave_old *o, const struct json *discovery)
+{
+	if (json_get_object(o->rec, "endpoints") != NULL || discovery == NULL)
+		return 0;
+	return json_set(o->rec, "endpoints", json_dup(discovery));
 }
 
 int
@@ -344,7 +511,7 @@ leave_delete_old(struct leave_old *o, const char *new_id)
 	rc = delete_device(o, &oc, NULL);
 	log_catch(NULL, 0);
 	if (rc < 0)
-		log_note("warning: join: the replaced device %s is still in the "
+		log_warn("join: the replaced device %s is still in the "
 		    "tenant (%s); delete it there", id, why);
 	else if (oc == NOT_FOUND)
 		log_note("join: the replaced device %s was no longer in the tenant", id);
@@ -384,6 +551,24 @@ print_result(const struct json *rec, const char *service, int json)
 	return rc;
 }
 
+/*
+ * An identity joined on another machine (machine.h) is a copy: deleting
+ * its device would take it from the machine it belongs to. -1 (reported).
+ */
+static int
+copied_elsewhere(const struct json *rec, const char *id)
+{
+	char why[128];
+	int r;
+
+	if ((r = machine_differs(json_get_object(rec, "machine"), why, sizeof(why))) <= 0)
+		return r;
+	return log_fail(EXIT_IO, "leave: device %s was joined on another machine "
+	    "(its %s): this is a copy (a cloned image or state dir), and deleting "
+	    "the device would take it from that machine; nothing was deleted: "
+	    "'drsjoin leave --local-only' removes the copy here", id, why);
+}
+
 static void
 usage(void)
 {
@@ -396,6 +581,8 @@ usage(void)
 	    "removed too. When the service refuses or cannot be reached, nothing\n"
 	    "local changes: run it again. --local-only removes the local identity\n"
 	    "without contacting the service (the device then stays in the tenant).\n"
+	    "An identity joined on another machine (a cloned image or state dir)\n"
+	    "is not deleted from the tenant: --local-only removes the copy.\n"
 	    "A refused deletion (401, 403: the device was deleted or disabled in\n"
 	    "the tenant) names --local-only.\n"
 	    "\n"
@@ -405,6 +592,19 @@ usage(void)
 	    "Exits 8 when this machine is not joined; --if-joined makes that a\n"
 	    "success (exit 0, {\"joined\": false, \"service\": \"not_contacted\"}), for\n"
 	    "an EXIT trap that must not hide why a job failed.\n");
+}
+
+/* The time split of a leave that went to the service (-v). */
+static void
+show_split(void)
+{
+	double now = util_clock_ms(), before = split.sent - split.total;
+
+	log_debug(1, "leave: time split: start-up and config %.2f ms, state dir and "
+	    "key load %.2f ms, handshake %.2f ms (TCP %.2f ms), DELETE %.2f ms, "
+	    "local removal %.2f ms; %.2f ms since main (request set-up %.2f ms)",
+	    split.config, split.keys - split.config, split.tls, split.connect,
+	    split.total - split.tls, now - split.sent, now, before - split.keys);
 }
 
 int
@@ -434,9 +634,11 @@ cmd_leave(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_usage("leave", "unexpected argument '%s'", argv[optind]);
+		return cli_usage("leave", "unexpected argument '%s'",
+		    CLI_SHOWN(argv[optind]));
 	if (sandbox_enter() < 0)
 		return -1;
+	split.config = util_clock_ms();
 	/* The cleanup also finishes a leave that was killed half-way. */
 	if (identity_open(opts.state_dir, 1) < 0 || identity_cleanup() < 0)
 		goto out;
@@ -476,6 +678,8 @@ cmd_leave(int argc, char **argv)
 		rc = print_result(rec, "not_contacted", json);
 		goto out;
 	}
+	if (copied_elsewhere(rec, id) < 0)
+		goto out;
 	/* The service no longer takes this device: only the local copy can go. */
 	if (leave_keep_old(rec, &o) < 0 || delete_device(o, &oc, "if the device "
 	    "was deleted or disabled in the tenant, 'drsjoin leave --local-only' "
@@ -490,6 +694,7 @@ cmd_leave(int argc, char **argv)
 		    id, tid != NULL ? tid : "(unknown)");
 	if (identity_remove(rec) < 0)
 		goto out;
+	show_split();
 	if (oc == DELETED)
 		log_note("left: device %s deleted from tenant %s", id,
 		    tid != NULL ? tid : "(unknown)");

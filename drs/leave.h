@@ -22,6 +22,19 @@ int leave_keep_old(const struct json *rec, struct leave_old **out);
  */
 void leave_delete_old(struct leave_old *o, const char *new_id);
 /*
+ * join --force over a corrupt record, moved aside with its sets to qdir
+ * ("identity.corrupt-TIME", relative to the state dir): the replaced
+ * device, as the one certificate there names it, is named in a note; with
+ * keep_device and a device key there that loads and is the certificate's,
+ * *out is set, to be deleted like the replaced device of a usable record
+ * (leave_old_endpoint first: the host is the new join's). Otherwise *out
+ * stays NULL and the note says the device stays in the tenant.
+ * 0 / -1 (out of memory).
+ */
+int leave_keep_quarantined(const char *qdir, int keep_device, struct leave_old **out);
+/* Sets the endpoints a kept identity lacks (its record was unusable). */
+int leave_old_endpoint(struct leave_old *o, const struct json *discovery);
+/*
  * The device a join has just created, held before its identity is
  * committed: rec (the record to be committed), the certificate, and the
  * device key's file read from the staging set keys (a document's "keys"

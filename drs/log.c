@@ -209,6 +209,16 @@ emit(const char *fmt, va_list ap)
 	emit_ts(0, LOG_LINE_MAX, fmt, ap);
 }
 
+static void __attribute__((format(printf, 1, 2)))
+emit_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(fmt, ap);
+	va_end(ap);
+}
+
 int
 log_fail(int code, const char *fmt, ...)
 {
@@ -253,6 +263,19 @@ log_note(const char *fmt, ...)
 	va_start(ap, fmt);
 	emit(fmt, ap);
 	va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+
+	/* -q hides notes only: a warning asks for action, as in a CI log. */
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	emit_line("warning: %s", line);
 }
 
 void

@@ -41,6 +41,12 @@ int log_fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* An informational line on stderr, unless -q. */
 void log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * "drsjoin: warning: <message>" on stderr, also under -q: something the
+ * user must act on (a file mode, a device left in the tenant). It records
+ * no exit code.
+ */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A line on stderr, with a UTC timestamp, when -v was given at least n times (n >= 1). */
 void log_debug(int n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -167,7 +167,7 @@ login_take_token(const struct http_response *rs, const char *what,
 	}
 	if ((*access_token = util_strdup(at)) == NULL)
 		goto out;
-	/* A rotated refresh token is not kept: see README, "Tokens". */
+	/* A rotated refresh token is not kept: see docs/tokens.md. */
 	log_mute(1);
 	if (answer_string("login", ans, NULL, "refresh_token", ANSWER_WORD,
 	    LOGIN_TOKEN_MAX, 0, &rt) == 0 && rt != NULL)
@@ -230,6 +230,27 @@ login_hint(long code, const char *error)
 		    "was revoked: get a new one";
 	if (error != NULL && strcmp(error, "interaction_required") == 0)
 		return "the user must sign in interactively: use --device-code";
+	return NULL;
+}
+
+/*
+ * AADSTS70000 to a BPRT or refresh token: the grant is not this client's.
+ * A BPRT is a refresh token of the bulk enrolment client, so the usual
+ * mix-up is the other kind of token given: not "expired or revoked".
+ */
+static const char *
+kind_hint(long code, const char *what)
+{
+	if (code != 70000)
+		return NULL;
+	if (strcmp(what, "bulk enrolment token") == 0)
+		return "the service does not take it as a bulk enrolment token "
+		    "(it was issued to another client): a user's refresh token "
+		    "goes with --refresh-token-file";
+	if (strcmp(what, "refresh token") == 0)
+		return "the service does not take it from this client (it was "
+		    "issued to another one): a bulk enrolment token goes with "
+		    "--bprt-file, another app's refresh token with its --client-id";
 	return NULL;
 }
 
@@ -308,7 +329,8 @@ login_error_line(char *out, size_t outsz, const char *host, const char *what,
 		    t[0] && c[0] ? ", " : "", c[0] ? "correlation id " : "", c);
 	else if (request_id != NULL && *request_id != '\0')
 		util_appendf(out, outsz, " (client-request-id %s)", request_id);
-	if ((hint = login_hint(code, err)) != NULL)
+	if ((hint = kind_hint(code, what)) != NULL ||
+	    (hint = login_hint(code, err)) != NULL)
 		util_appendf(out, outsz, "; %s", hint);
 	json_free(j);
 	return out;

@@ -3,7 +3,7 @@
  * for the Device Registration Service from a bulk enrolment token (BPRT) or
  * a user's refresh token, and the requests of the device code flow.
  *
- * Which endpoint and which parameters (README, "Tokens"):
+ * Which endpoint and which parameters (docs/tokens.md):
  * - the authority is the one the tenant's discovery answer names in
  *   AuthenticationService.OAuth2.TokenEndpoint (https://HOST/TENANT/oauth2/
  *   token), else https://<the cloud's login host>/<tenant id>;

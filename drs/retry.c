@@ -14,18 +14,20 @@ retry_status_kind(long status)
 }
 
 long
-retry_after_ms(long secs, unsigned long rnd)
+retry_after_ms(long secs, int refused, unsigned long rnd)
 {
-	long base, extra;
+	long window = RETRY_AFTER_JITTER_MIN_MS;
+	int i;
 
 	if (secs < 0)
 		secs = 0;
-	if (secs > LONG_MAX / 2000)
-		secs = LONG_MAX / 2000;
-	base = secs * 1000;
-	extra = secs * 500 > RETRY_AFTER_JITTER_MIN_MS ? secs * 500 :
-	    RETRY_AFTER_JITTER_MIN_MS;
-	return base + (long)(rnd % ((unsigned long)extra + 1));
+	if (secs > (LONG_MAX - RETRY_AFTER_JITTER_CAP_MS) / 1000)
+		secs = (LONG_MAX - RETRY_AFTER_JITTER_CAP_MS) / 1000;
+	for (i = 1; i < refused && window < RETRY_AFTER_JITTER_CAP_MS; i++)
+		window *= 2;
+	if (window > RETRY_AFTER_JITTER_CAP_MS)
+		window = RETRY_AFTER_JITTER_CAP_MS;
+	return secs * 1000 + (long)(rnd % ((unsigned long)window + 1));
 }
 
 long

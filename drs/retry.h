@@ -3,10 +3,15 @@
  *
  * The policy http.c follows (pure parts here, so they are unit-tested):
  * - 429 and 503 (throttled, or busy): retried. A Retry-After header (seconds
- *   or an HTTP-date; libcurl reads it: CURLINFO_RETRY_AFTER) is honoured as a
- *   minimum: the wait is Retry-After plus a random extra of up to half of it,
- *   and at least up to RETRY_AFTER_JITTER_MIN_MS (retry_after_ms), so that a
- *   fleet throttled together does not come back in one wave. A Retry-After
+ *   or an HTTP-date; libcurl reads it: CURLINFO_RETRY_AFTER) is the floor of
+ *   the wait: Retry-After plus a random extra drawn from a window that
+ *   doubles with each refusal of the same request, from
+ *   RETRY_AFTER_JITTER_MIN_MS up to RETRY_AFTER_JITTER_CAP_MS (1, 2, 4, 4...
+ *   seconds; retry_after_ms), so that a fleet throttled together does not
+ *   come back in one wave, and spreads out further while it keeps being
+ *   refused. The window does not grow with Retry-After itself: a service
+ *   that counts its queue already spreads the fleet by the value it sends
+ *   (a wait of half of it more only lets its slots go unused). A Retry-After
  *   of 0, a date already past, or one libcurl cannot read: the backoff below.
  * - Other 5xx except 501 and 505 (those will not change by asking again):
  *   retried with the backoff below.
@@ -34,6 +39,7 @@
 #define RETRY_BACKOFF_BASE_MS 1000L
 #define RETRY_BACKOFF_CAP_MS 8000L
 #define RETRY_AFTER_JITTER_MIN_MS 1000L
+#define RETRY_AFTER_JITTER_CAP_MS 4000L
 
 enum retry_kind {
 	RETRY_NEVER,	/* give up: the answer will not change */
@@ -45,11 +51,14 @@ enum retry_kind {
 enum retry_kind retry_status_kind(long status);
 
 /*
- * The wait in milliseconds for a Retry-After of secs seconds (secs >= 0):
- * secs * 1000 plus rnd drawn into [0, max(secs * 500, RETRY_AFTER_JITTER_MIN_MS)]
- * (any random 32-bit value). Saturates rather than overflows.
+ * The wait in milliseconds for a Retry-After of secs seconds (secs >= 0)
+ * after the refused-th refusal (429/503) of the same request (refused >= 1):
+ * secs * 1000 plus rnd (any random 32-bit value) drawn into [0, w], w =
+ * RETRY_AFTER_JITTER_MIN_MS * 2^(refused-1) capped at
+ * RETRY_AFTER_JITTER_CAP_MS ("full jitter" on top of the floor). Saturates
+ * rather than overflows.
  */
-long retry_after_ms(long secs, unsigned long rnd);
+long retry_after_ms(long secs, int refused, unsigned long rnd);
 
 /*
  * The wait in milliseconds before the next attempt after `failed` failed

@@ -15,6 +15,7 @@
 #include "cabundle.h"
 #include "cli.h"
 #include "log.h"
+#include "machine.h"
 #include "sandbox.h"
 #include "state.h"
 
@@ -274,24 +275,16 @@ not_offered(int err)
 	return err == ENOSYS || err == EOPNOTSUPP || err == EPERM;
 }
 
-int
-sandbox_enter(void)
+/* The paths this command may use, as rules (sb.rule). -1 reported. */
+static int
+declare_rules(void)
 {
-	struct ll_ruleset_attr ra = { 0 };
-	struct ll_path_beneath_attr pb;
-	uint64_t handled;
-	long abi;
-	int rs = -1, rc = -1;
-	size_t i;
-
-	if (sb.entered)
-		return log_fail(EXIT_INTERNAL, "sandbox: entered twice");
 	/*
 	 * The state dir must exist for a rule to name it: a command that
 	 * writes it would create it at its first write anyway.
 	 */
 	if ((sb.needs & SANDBOX_STATE_WRITE) && state_open(opts.state_dir, 1) < 0)
-		goto out;
+		return -1;
 	/*
 	 * csr too, if it can: in "keygen | csr" it gets here before keygen
 	 * made the dir, and then could never read the keys. Quietly: where it
@@ -302,38 +295,40 @@ sandbox_enter(void)
 		state_open(opts.state_dir, 1);
 		log_mute(0);
 	}
-	if (add_list(common_files, READ_RIGHTS) < 0)
-		goto out;
+	/* Which machine this is (machine.h): keygen, join, status, leave. */
+	if (add_list(common_files, READ_RIGHTS) < 0 ||
+	    add_path(machine_id_path(), READ_RIGHTS, 0) < 0 ||
+	    add_path(machine_dmi_path(), READ_RIGHTS, 0) < 0)
+		return -1;
 	if ((sb.needs & SANDBOX_NET) &&
 	    (add_list(net_files, READ_RIGHTS) < 0 ||
 	    /* Every place cabundle_find() may look, as it looks only later. */
 	    add_path(opts.cacert, READ_RIGHTS, 0) < 0 ||
 	    add_path(getenv("SSL_CERT_FILE"), READ_RIGHTS, 0) < 0 ||
 	    add_list(cabundle_system_paths, READ_RIGHTS) < 0))
-		goto out;
+		return -1;
 	if ((sb.needs & SANDBOX_TPM) && add_tpm() < 0)
-		goto out;
+		return -1;
 	if (add_sanitizer() < 0)
-		goto out;
+		return -1;
 	/* Not through a link: the state code refuses a linked state dir itself. */
 	if ((sb.needs & (SANDBOX_STATE_READ | SANDBOX_STATE_WRITE)) &&
-	    add_path(opts.state_dir, sb.needs & SANDBOX_STATE_WRITE ?
-	    STATE_RIGHTS : READ_RIGHTS, 1) < 0)
-		goto out;
+	    add_path(opts.state_dir, sb.needs & (SANDBOX_STATE_WRITE |
+	    SANDBOX_STATE_UPDATE) ? STATE_RIGHTS : READ_RIGHTS, 1) < 0)
+		return -1;
+	return 0;
+}
 
-	abi = TEST_NO_LANDLOCK() ? (errno = ENOSYS, -1) :
-	    syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
-	if (abi < 0) {
-		if (!not_offered(errno)) {
-			log_fail(EXIT_INTERNAL, "sandbox: Landlock: %s", strerror(errno));
-			goto out;
-		}
-		log_debug(1, "sandbox: this kernel offers no Landlock (%s): "
-		    "running unconfined", strerror(errno));
-		rc = 0;
-		goto out;
-	}
-	handled = fs_rights((int)abi);
+/* The ruleset of Landlock ABI abi with every rule of sb; -1 reported. */
+static int
+make_ruleset(long abi)
+{
+	struct ll_ruleset_attr ra = { 0 };
+	struct ll_path_beneath_attr pb;
+	uint64_t handled = fs_rights((int)abi);
+	int rs;
+	size_t i;
+
 	ra.handled_access_fs = handled;
 	/*
 	 * The network stays open: the service, a proxy (any port the user
@@ -343,11 +338,9 @@ sandbox_enter(void)
 	if (abi >= 6)
 		ra.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL;
 	rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra), 0);
-	if (rs < 0) {
-		log_fail(EXIT_INTERNAL, "sandbox: Landlock ABI %ld ruleset: %s", abi,
-		    strerror(errno));
-		goto out;
-	}
+	if (rs < 0)
+		return log_fail(EXIT_INTERNAL, "sandbox: Landlock ABI %ld ruleset: %s",
+		    abi, strerror(errno));
 	for (i = 0; i < sb.n; i++) {
 		pb.allowed_access = sb.rule[i].rights & handled;
 		pb.parent_fd = sb.rule[i].fd;
@@ -356,9 +349,32 @@ sandbox_enter(void)
 		    errno != EBADFD) {
 			log_fail(EXIT_INTERNAL, "sandbox: Landlock rule: %s",
 			    strerror(errno));
-			goto out;
+			close(rs);
+			return -1;
 		}
 	}
+	return rs;
+}
+
+/* Confines this thread (and those it starts) by the rules. -1 reported. */
+static int
+confine(void)
+{
+	long abi;
+	int rs, rc = -1;
+
+	abi = TEST_NO_LANDLOCK() ? (errno = ENOSYS, -1) :
+	    syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+	if (abi < 0) {
+		if (!not_offered(errno))
+			return log_fail(EXIT_INTERNAL, "sandbox: Landlock: %s",
+			    strerror(errno));
+		log_debug(1, "sandbox: this kernel offers no Landlock (%s): "
+		    "running unconfined", strerror(errno));
+		return 0;
+	}
+	if ((rs = make_ruleset(abi)) < 0)
+		return -1;
 	/* Required without CAP_SYS_ADMIN; drsjoin runs no other program. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_landlock_restrict_self, rs, 0) < 0) {
@@ -367,12 +383,22 @@ sandbox_enter(void)
 		goto out;
 	}
 	log_debug(1, "sandbox: Landlock ABI %ld: %zu paths readable, writes %s",
-	    abi, sb.n, sb.needs & SANDBOX_STATE_WRITE ? "under the state dir only" :
-	    "nowhere");
+	    abi, sb.n, sb.needs & (SANDBOX_STATE_WRITE | SANDBOX_STATE_UPDATE) ?
+	    "under the state dir only" : "nowhere");
 	rc = 0;
 out:
-	if (rs >= 0)
-		close(rs);
+	close(rs);
+	return rc;
+}
+
+int
+sandbox_enter(void)
+{
+	int rc;
+
+	if (sb.entered)
+		return log_fail(EXIT_INTERNAL, "sandbox: entered twice");
+	rc = declare_rules() < 0 ? -1 : confine();
 	close_rules();
 	if (rc == 0) {
 		sb.entered = 1;

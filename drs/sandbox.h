@@ -27,6 +27,7 @@
 #define SANDBOX_STATE_WRITE	0x4	/* write under the state dir (created) */
 #define SANDBOX_TPM		0x8	/* the TPM device nodes */
 #define SANDBOX_STATE_MAKE	0x10	/* a reader that makes the state dir if it can */
+#define SANDBOX_STATE_UPDATE	0x20	/* a reader that may write an existing one (status.json) */
 
 /*
  * What the command needs besides its own files (SANDBOX_* bits); the state

@@ -631,7 +631,7 @@ write_file(const char *rel, const void *buf, size_t len, mode_t mode, int replac
 	if (state_fsync_dir(dfd) < 0 && errno != EINVAL) {
 		char *abs = state_abs(rel);
 
-		log_note("%s: written, but the fsync of its directory failed (%s): it "
+		log_warn("%s: written, but the fsync of its directory failed (%s): it "
 		    "may not survive a power loss", abs ? abs : rel, strerror(errno));
 		free(abs);
 		rc = 1;

@@ -13,6 +13,7 @@
 #include "json.h"
 #include "keystore.h"
 #include "log.h"
+#include "pubrec.h"
 #include "sandbox.h"
 #include "state.h"
 #include "summary.h"
@@ -38,7 +39,9 @@ usage(void)
 	    "says why, and status exits 7, or 6 when the TPM cannot be opened).\n"
 	    "At a terminal a short summary, otherwise (or with --json) JSON, in\n"
 	    "every case. When this machine is not joined, prints {\"joined\": false}\n"
-	    "(or \"Joined: no\") and exits 8.\n");
+	    "(or \"Joined: no\") and exits 8. Root's status writes what it found to\n"
+	    "the public record status.json in the state dir; a user who is not root\n"
+	    "gets the public facts from it (no keys checked), with \"checked_at\".\n");
 }
 
 /* A record field for the terminal, escaped (summary.h). */
@@ -72,6 +75,16 @@ summary(const struct json *o)
 	printf("Tenant:        %s (%s)\n", field(o, "tenant_domain"), field(o, "tenant_id"));
 	printf("Device id:     %s\n", field(o, "device_id"));
 	printf("Display name:  %s\n", field(o, "display_name"));
+	if (json_get(o, "checked_at") != NULL) {
+		/* The public record (pubrec.h): no user, host or key paths. */
+		printf("Key store:     %s\n", field(o, "key_store"));
+		printf("Certificate:   %s\n", field(o, "thumbprint"));
+		printf("Valid:         %s to %s\n", field(o, "not_before"),
+		    field(o, "not_after"));
+		printf("Checked:       by root at %s\n", field(o, "checked_at"));
+		printf("State dir:     %s\n", field(o, "state_dir"));
+		return 0;
+	}
 	printf("User:          %s\n", field(o, "upn"));
 	if (json_get_string(o, "tpm") != NULL)
 		printf("Key store:     tpm (%s, %s)\n", field(o, "tpm"), field(o, "tcti"));
@@ -111,9 +124,9 @@ endpoint_host(const char *ep, char *out, size_t n)
 	return 0;
 }
 
-/* What the state dir says when it holds no identity: exit 8. */
+/* What the state dir says when it holds no identity (file: of which): exit 8. */
 static int
-not_joined(int json)
+not_joined(int json, const char *file)
 {
 	struct json *out = NULL;
 	int rc = 0;
@@ -127,8 +140,57 @@ not_joined(int json)
 	json_free(out);
 	if (rc < 0)
 		return -1;
+	if (strcmp(file, PUBREC_FILE) == 0)
+		return log_fail(EXIT_NOT_JOINED, "status: not joined (no %s/%s, the "
+		    "public record a join writes; a machine joined before drsjoin "
+		    "wrote it shows here once root has run 'drsjoin status')",
+		    opts.state_dir, file);
 	return log_fail(EXIT_NOT_JOINED, "status: not joined (no %s/%s)", opts.state_dir,
-	    IDENTITY_RECORD);
+	    file);
+}
+
+/*
+ * For a user who cannot read root's state dir: the public record, as root
+ * last found the identity (pubrec.h). 1 when the state dir is readable.
+ */
+static int
+public_status(int json, int *rc)
+{
+	struct json *out = NULL;
+	char why[LOG_LINE_MAX], reason[LOG_LINE_MAX];
+	int r, code;
+
+	log_catch(why, sizeof(why));
+	r = pubrec_load(opts.state_dir, &out);
+	code = log_caught_code();
+	log_catch(NULL, 0);
+	if (r == 1)
+		return 1;
+	if (r < 0) {
+		/* Still a document on stdout, as for a state dir root cannot use. */
+		log_escape(reason, sizeof(reason), why, sizeof(reason) - 1);
+		if ((out = json_new_object()) == NULL ||
+		    json_set_bool(out, "healthy", 0) < 0 ||
+		    json_set_string(out, "reason", reason) < 0 ||
+		    json_set_string(out, "state_dir", opts.state_dir) < 0 ||
+		    (!json && isatty(1) ? summary(out) : doc_write(out)) < 0)
+			*rc = -1;
+		else
+			*rc = log_fail(code ? code : EXIT_IO, "%s", why);
+	} else if (r == 2)
+		*rc = not_joined(json, PUBREC_FILE);
+	else if ((!json && isatty(1) ? summary(out) : doc_write(out)) < 0)
+		*rc = -1;
+	else if (json_get_bool(out, "healthy"))
+		*rc = 0;
+	else
+		*rc = log_fail(EXIT_IO, "status: the stored identity is not usable: %s "
+		    "(as root last found it, at %s; as root, 'drsjoin join --force' "
+		    "joins again and replaces it)", json_get_string(out, "reason"),
+		    json_get_string(out, "checked_at") ? json_get_string(out,
+		    "checked_at") : "an unknown time");
+	json_free(out);
+	return 0;
 }
 
 /* The TPM's name and SRK for TPM keys; best effort for an unusable identity. */
@@ -225,6 +287,8 @@ cmd_status(int argc, char **argv)
 		    CLI_SHOWN(argv[optind]));
 	if (sandbox_enter() < 0)
 		return -1;
+	if (public_status(json, &rc) == 0)
+		return rc;
 	log_catch(why, sizeof(why));
 	have = identity_open(opts.state_dir, 0);
 	code = log_caught_code();
@@ -242,9 +306,12 @@ cmd_status(int argc, char **argv)
 		goto out;
 	}
 	if (have == 1 || (have = health_check(&h)) == 1) {
-		rc = not_joined(json);
+		rc = not_joined(json, IDENTITY_RECORD);
 		goto out;
 	}
+	/* What users see (status.json): not when the TPM told nothing. */
+	if (have == 0 && h.code != EXIT_TPM)
+		pubrec_update(h.rec, h.code != 0 ? h.reason : NULL, 0, 0);
 	/* For people: the record's paths are relative to the state dir. */
 	if (have < 0 || (h.rec != NULL && identity_paths_absolute(h.rec) < 0) ||
 	    (out = status_doc(&h)) == NULL)

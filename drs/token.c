@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,57 @@ static const struct {
 	    "refresh token" },
 	[TOKEN_DEVICE_CODE] = { "--device-code", NULL, "device code sign-in" },
 };
+
+/* Drops n bytes at the start of s (len bytes) and blanks after them. */
+static size_t
+drop_front(char *s, size_t len, size_t n)
+{
+	while (n < len && strchr(" \t", s[n]) != NULL)
+		n++;
+	memmove(s, s + n, len - n + 1);
+	/* The tail left behind held token bytes too. */
+	util_wipe(s + len - n + 1, n);
+	return len - n;
+}
+
+/*
+ * A token as people paste it: in JSON quotes (copied from a token
+ * endpoint's answer, maybe with the comma after it) or after "Bearer "
+ * (from an Authorization header). Both are unambiguous: taken off, said in
+ * a note. A whole JSON object is named, not searched. Nothing of the token
+ * is shown. 0, or -1 (EXIT_INPUT) with buf wiped by the caller.
+ */
+static int
+unwrap_pasted(char *buf, size_t *len, const char *what, const char *where)
+{
+	size_t n = *len;
+	char *q;
+
+	if (n > 0 && buf[0] == '{')
+		return log_fail(EXIT_INPUT, "%s %s: a JSON object (a token "
+		    "endpoint's answer?), not a %s: give the token's value alone",
+		    what, where, what);
+	if (n >= 2 && buf[0] == '"') {
+		if (buf[n - 1] == ',')
+			n--;
+		q = memchr(buf + 1, '"', n - 1);
+		if (q == NULL || q != buf + n - 1 || memchr(buf, '\\', n) != NULL)
+			return log_fail(EXIT_INPUT, "%s %s: starts with a quote that "
+			    "does not close at its end: give the %s alone, without "
+			    "quotes", what, where, what);
+		buf[n - 1] = '\0';
+		if ((n = drop_front(buf, n - 1, 1)) == 0)
+			return log_fail(EXIT_INPUT, "%s %s: empty", what, where);
+		log_note("%s %s: in JSON quotes; read without them", what, where);
+	}
+	if (n > 7 && strncasecmp(buf, "bearer", 6) == 0 && strchr(" \t", buf[6]) != NULL) {
+		n = drop_front(buf, n, 6);
+		log_note("%s %s: starts with 'Bearer ' (an Authorization "
+		    "header's); read the token after it", what, where);
+	}
+	*len = n;
+	return 0;
+}
 
 int
 token_read_secret(const char *path, const char *env, const char *option,
@@ -61,7 +113,7 @@ token_read_secret(const char *path, const char *env, const char *option,
 		if (state_read_file(path, TOKEN_MAX, EXIT_INPUT, &buf, &len) < 0)
 			return -1;
 		if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
-			log_note("warning: %s file %s can be read by %s (mode %04o): "
+			log_warn("%s file %s can be read by %s (mode %04o): "
 			    "make it 0600", what, CLI_SHOWN(path), (st.st_mode & 007) ? "others" :
 			    "its group", (unsigned)(st.st_mode & 07777));
 	}
@@ -76,7 +128,17 @@ token_read_secret(const char *path, const char *env, const char *option,
 			    CLI_SHOWN(path));
 		return log_fail(EXIT_INPUT, "%s (%s): empty", what, env);
 	}
-	memmove(buf, buf + start, len - start + 1);
+	len = drop_front(buf, len, start);
+	if (unwrap_pasted(buf, &len, what, path == NULL ? env : strcmp(path, "-") == 0 ?
+	    "(stdin)" : CLI_SHOWN(path)) < 0) {
+		util_free_secret(buf);
+		return -1;
+	}
+	if (len == 0) {
+		util_free_secret(buf);
+		return log_fail(EXIT_INPUT, "%s %s: empty", what, path != NULL ?
+		    CLI_SHOWN(path) : env);
+	}
 	*out = buf;
 	return 0;
 }

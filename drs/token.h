@@ -32,9 +32,6 @@
 /* The authority of a sign-in whose tenant the access token will name. */
 #define TOKEN_ANY_TENANT "organizations"
 
-/* Longest token, BPRT or refresh token read. */
-#define TOKEN_MAX (64 * 1024)
-
 enum token_kind { TOKEN_ACCESS, TOKEN_BPRT, TOKEN_REFRESH, TOKEN_DEVICE_CODE };
 
 struct token_source {

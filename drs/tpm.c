@@ -201,58 +201,49 @@ same_device(TSS2_TCTI_CONTEXT *tcti, int checked)
 	    S_ISCHR(a.st_mode) && a.st_rdev == b.st_rdev;
 }
 
-/* Initialises one TCTI and ESYS on it. -1 with why set on failure. */
+static int open_one(struct tpm *t, const char *spec, char *why, size_t n);
+
+/* A bare "device": the usual devices, in order; why says why each failed. */
 static int
-open_one(struct tpm *t, const char *spec, char *why, size_t n)
+open_default_devices(struct tpm *t, char *why, size_t n)
 {
-	tcti_init_fn init;
-	const char *conf;
-	char proc[64];
+	size_t len;
+
+	if (open_one(t, default_devices[0], why, n) == 0)
+		return 0;
+	len = strlen(why);
+	if (len + 8 >= n)
+		return open_one(t, default_devices[1], why, n);
+	memcpy(why + len, "; and ", 7);
+	if (open_one(t, default_devices[1], why + len + 6, n - len - 6) == 0)
+		return 0;
+	/* "tpm: " again in the middle reads badly: drop it. */
+	if (strncmp(why + len + 6, "tpm: ", 5) == 0)
+		memmove(why + len + 6, why + len + 11, strlen(why + len + 11) + 1);
+	return -1;
+}
+
+/*
+ * t->tcti initialised with conf; for a device (dev_fd >= 0, reopened as
+ * proc), checked to be the device that was checked. -1 with why set.
+ */
+static int
+init_tcti(struct tpm *t, const char *spec, tcti_init_fn init, const char *conf,
+    int dev_fd, const char *proc, char *why, size_t n)
+{
 	size_t size = 0;
-	int dev_fd = -1;
+	int fd, err = 0;
 	TSS2_RC rc;
 
-	if (parse_spec(spec, &init, &conf, why, n) < 0)
-		return -1;
-	if (init == Tss2_Tcti_Device_Init && conf == NULL) {
-		/* A bare "device" means the usual devices, in order; say why
-		 * each one failed. */
-		size_t len;
-
-		if (open_one(t, default_devices[0], why, n) == 0)
-			return 0;
-		len = strlen(why);
-		if (len + 8 < n) {
-			memcpy(why + len, "; and ", 7);
-			if (open_one(t, default_devices[1], why + len + 6,
-			    n - len - 6) == 0)
-				return 0;
-			/* "tpm: " again in the middle reads badly: drop it. */
-			if (strncmp(why + len + 6, "tpm: ", 5) == 0)
-				memmove(why + len + 6, why + len + 11,
-				    strlen(why + len + 11) + 1);
-			return -1;
-		}
-		return open_one(t, default_devices[1], why, n);
-	}
-	if (init == Tss2_Tcti_Device_Init) {
-		if (open_device_checked(spec, conf, &dev_fd, proc, sizeof(proc),
-		    why, n) < 0)
-			return -1;
-		conf = proc;
-	}
 	if ((rc = init(NULL, &size, conf)) != TSS2_RC_SUCCESS) {
-		snprintf(why, n, "tpm: cannot open %s: %s", spec,
-		    Tss2_RC_Decode(rc));
-		goto fail_fd;
+		snprintf(why, n, "tpm: cannot open %s: %s", spec, Tss2_RC_Decode(rc));
+		return -1;
 	}
 	if ((t->tcti = calloc(1, size)) == NULL) {
 		snprintf(why, n, "tpm: cannot open %s: out of memory", spec);
-		goto fail_fd;
+		return -1;
 	}
 	if ((rc = init(t->tcti, &size, conf)) != TSS2_RC_SUCCESS) {
-		int fd, err = 0;
-
 		free(t->tcti);
 		t->tcti = NULL;
 		/* The TCTI loses errno; ask the (checked) device again. */
@@ -264,50 +255,78 @@ open_one(struct tpm *t, const char *spec, char *why, size_t n)
 		}
 		snprintf(why, n, "tpm: cannot open %s: %s", spec,
 		    err ? strerror(err) : Tss2_RC_Decode(rc));
-		goto fail_fd;
+		return -1;
 	}
-	if (dev_fd >= 0) {
-		if (!same_device(t->tcti, dev_fd)) {
-			snprintf(why, n, "tpm: cannot open %s: the device "
-			    "changed while it was opened", spec);
-			Tss2_Tcti_Finalize(t->tcti);
-			free(t->tcti);
-			t->tcti = NULL;
-			goto fail_fd;
-		}
-		close(dev_fd);
-		dev_fd = -1;
+	if (dev_fd >= 0 && !same_device(t->tcti, dev_fd)) {
+		snprintf(why, n, "tpm: cannot open %s: the device changed while "
+		    "it was opened", spec);
+		Tss2_Tcti_Finalize(t->tcti);
+		free(t->tcti);
+		t->tcti = NULL;
+		return -1;
 	}
+	return 0;
+}
+
+/* ESYS on t->tcti, started where a simulator needs it. -1 with why set. */
+static int
+start_esys(struct tpm *t, const char *spec, int simulator, char *why, size_t n)
+{
+	TSS2_RC rc;
+
 	if ((rc = Esys_Initialize(&t->esys, t->tcti, NULL)) != TSS2_RC_SUCCESS) {
-		snprintf(why, n, "tpm: cannot open %s: %s", spec,
-		    Tss2_RC_Decode(rc));
-		goto fail;
+		snprintf(why, n, "tpm: cannot open %s: %s", spec, Tss2_RC_Decode(rc));
+		return -1;
 	}
 	/* Simulators may start powered but not started; a kernel device has
 	 * been started by the firmware. "Already started" is success. */
-	if (init != Tss2_Tcti_Device_Init) {
+	if (simulator) {
 		rc = Esys_Startup(t->esys, TPM2_SU_CLEAR);
 		if (rc != TSS2_RC_SUCCESS && rc_base(rc) != TPM2_RC_INITIALIZE) {
 			snprintf(why, n, "tpm: %s: startup: %s", spec,
 			    Tss2_RC_Decode(rc));
-			goto fail;
+			return -1;
 		}
 	}
 	if ((t->spec = strdup(spec)) == NULL) {
 		snprintf(why, n, "tpm: cannot open %s: out of memory", spec);
-		goto fail;
+		return -1;
 	}
 	return 0;
-fail:
-	Esys_Finalize(&t->esys);
-	Tss2_Tcti_Finalize(t->tcti);
-	free(t->tcti);
-	t->tcti = NULL;
-	return -1;
-fail_fd:
+}
+
+/* Initialises one TCTI and ESYS on it. -1 with why set on failure. */
+static int
+open_one(struct tpm *t, const char *spec, char *why, size_t n)
+{
+	tcti_init_fn init;
+	const char *conf;
+	char proc[64];
+	int dev_fd = -1, r;
+
+	if (parse_spec(spec, &init, &conf, why, n) < 0)
+		return -1;
+	if (init == Tss2_Tcti_Device_Init && conf == NULL)
+		return open_default_devices(t, why, n);
+	if (init == Tss2_Tcti_Device_Init) {
+		if (open_device_checked(spec, conf, &dev_fd, proc, sizeof(proc),
+		    why, n) < 0)
+			return -1;
+		conf = proc;
+	}
+	r = init_tcti(t, spec, init, conf, dev_fd, proc, why, n);
 	if (dev_fd >= 0)
 		close(dev_fd);
-	return -1;
+	if (r < 0)
+		return -1;
+	if (start_esys(t, spec, init != Tss2_Tcti_Device_Init, why, n) < 0) {
+		Esys_Finalize(&t->esys);
+		Tss2_Tcti_Finalize(t->tcti);
+		free(t->tcti);
+		t->tcti = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* Opens and asks one cheap question, so that "usable" means it answers. */
@@ -1013,6 +1032,88 @@ tpm_sign_pss_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
     size_t sig_size, size_t *sig_len)
 {
 	return sign_digest(key, TPM2_ALG_RSAPSS, hash, sig, sig_size, sig_len);
+}
+
+/* 1 when the TPM says its self-test passed: it is in service. */
+static int
+in_service(struct tpm *t)
+{
+	TPM2B_MAX_BUFFER *data = NULL;
+	TPM2_RC result = TPM2_RC_FAILURE;
+	TSS2_RC rc;
+
+	rc = Esys_GetTestResult(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+	    ESYS_TR_NONE, &data, &result);
+	Esys_Free(data);
+	return rc == TSS2_RC_SUCCESS && result == TPM2_RC_SUCCESS;
+}
+
+/*
+ * The TPM refused the ciphertext itself: a value or size out of range (bad
+ * OAEP padding, a number past the modulus), as the specification has it.
+ * libtpms (swtpm) answers a bad padding with TPM_RC_FAILURE instead and
+ * stays in service: a TPM whose self-test still passes refused the
+ * ciphertext, not itself.
+ */
+static int
+ciphertext_refused(struct tpm *t, TSS2_RC rc)
+{
+	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+		return 0;
+	if (rc == TPM2_RC_FAILURE)
+		return in_service(t);
+	if (!(rc & TPM2_RC_FMT1))
+		return 0;
+	rc &= TPM2_RC_FMT1 | 0x3f;	/* the error, without its parameter */
+	return rc == TPM2_RC_VALUE || rc == TPM2_RC_SIZE;
+}
+
+int
+tpm_rsa_decrypt_oaep(void *key, const uint8_t *in, size_t in_len,
+    uint8_t *out, size_t out_size, size_t *out_len)
+{
+	const char *what = "decrypt with transport key";
+	struct tpm_key *k = key;
+	TPM2B_PUBLIC_KEY_RSA cipher;
+	TPM2B_PUBLIC_KEY_RSA *plain = NULL;
+	TPMT_RSA_DECRYPT scheme;
+	TPM2B_DATA label;
+	TSS2_RC rc;
+	int ret = -1;
+
+	*out_len = 0;
+	if (k == NULL || k->pub.sign)
+		return log_fail(EXIT_INTERNAL, "tpm: decrypt: not a "
+		    "decryption key");
+	if (in_len != RSA_BYTES)
+		return log_fail(EXIT_INTERNAL, "tpm: decrypt: %zu bytes, not "
+		    "%d", in_len, RSA_BYTES);
+	memset(&cipher, 0, sizeof(cipher));
+	memset(&scheme, 0, sizeof(scheme));
+	memset(&label, 0, sizeof(label));	/* the empty label */
+	cipher.size = RSA_BYTES;
+	memcpy(cipher.buffer, in, RSA_BYTES);
+	scheme.scheme = TPM2_ALG_OAEP;
+	scheme.details.oaep.hashAlg = TPM2_ALG_SHA1;
+	/* The session key comes back encrypted; the ciphertext is public. */
+	if (session_for(k->tpm, TPMA_SESSION_ENCRYPT, "decrypt") < 0)
+		return -1;
+	rc = Esys_RSA_Decrypt(k->tpm->esys, k->handle, k->tpm->session,
+	    ESYS_TR_NONE, ESYS_TR_NONE, &cipher, &scheme, &label, &plain);
+	if (rc != TSS2_RC_SUCCESS)
+		return ciphertext_refused(k->tpm, rc) ? 1 : fail_rc(what, rc);
+	if (plain->size > out_size) {
+		log_fail(EXIT_TPM, "tpm: %s: %u bytes from the TPM, more than "
+		    "%zu", what, (unsigned)plain->size, out_size);
+		goto out;
+	}
+	memcpy(out, plain->buffer, plain->size);
+	*out_len = plain->size;
+	ret = 0;
+out:
+	util_wipe(plain, sizeof(*plain));
+	Esys_Free(plain);
+	return ret;
 }
 
 /* ---- what the TPM is -------------------------------------------------- */

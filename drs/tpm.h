@@ -140,6 +140,20 @@ int tpm_sign_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
 int tpm_sign_pss_sha256(void *key, const uint8_t hash[32], uint8_t *sig,
     size_t sig_size, size_t *sig_len);
 
+/*
+ * RSAES-OAEP decryption (SHA-1, MGF1-SHA-1, empty label) inside the TPM
+ * with the transport key (TPM2_RSA_Decrypt; its scheme is fixed to that):
+ * the PRT's session key. The answer comes back encrypted on the wire (the
+ * salted session's response encryption). key is a struct tpm_key * (void *
+ * so that this is keys.h's keys_decrypt_fn as is); in_len must be 256.
+ * Returns 0 (*out_len bytes in out, which the caller wipes), 1 when the TPM
+ * finds the ciphertext does not decrypt under the key (not reported: the
+ * caller says whose ciphertext it was), -1 on any other failure (reported,
+ * EXIT_TPM).
+ */
+int tpm_rsa_decrypt_oaep(void *key, const uint8_t *in, size_t in_len,
+    uint8_t *out, size_t out_size, size_t *out_len);
+
 /* The SRK's public numbers; *persistent = 1 when 0x81000001 is used. */
 int tpm_srk_public(struct tpm *tpm, struct tpm_public *pub, int *persistent);
 

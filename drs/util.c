@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "util.h"
@@ -50,6 +51,23 @@ util_is_guid(const char *s, size_t len)
 			return 0;
 		}
 	}
+	return 1;
+}
+
+int
+util_tenant_ok(const char *t)
+{
+	size_t i, n = strlen(t);
+
+	if (util_is_guid(t, n))
+		return 1;
+	/* A domain: letters, digits, '-' and '.', no leading or double dot. */
+	if (n == 0 || n > 253 || t[0] == '.' || t[0] == '-' || strchr(t, '.') == NULL ||
+	    strstr(t, "..") != NULL || t[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)t[i]) && t[i] != '-' && t[i] != '.')
+			return 0;
 	return 1;
 }
 
@@ -135,3 +153,21 @@ util_fault_point(const char *name)
 		raise(SIGSTOP);
 }
 #endif
+
+static struct timespec clock_start;
+
+void
+util_clock_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &clock_start);
+}
+
+double
+util_clock_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - clock_start.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - clock_start.tv_nsec) / 1e6;
+}

@@ -12,6 +12,8 @@ void util_free_secret(char *s);
 void util_free_secret_buf(void *p, size_t n);
 /* 1 when s (len bytes) is a GUID: 8-4-4-4-12 hex digits. */
 int util_is_guid(const char *s, size_t len);
+/* 1 when tenant is a GUID or a plausible domain name, else 0. */
+int util_tenant_ok(const char *tenant);
 /* strdup that reports failure through log_fail. */
 char *util_strdup(const char *s);
 /* printf into a new string; NULL (reported) on failure. */
@@ -24,6 +26,12 @@ char *util_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int util_secret_append(char **buf, size_t *len, size_t *cap, const void *data,
     size_t n, size_t first_cap);
+/*
+ * Milliseconds on the monotonic clock since util_clock_start() (main's
+ * first line): where a command's time went, for -v.
+ */
+void util_clock_start(void);
+double util_clock_ms(void);
 /* Appends what printf would to out (size outsz, holding a string); cut to fit. */
 void util_appendf(char *out, size_t outsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

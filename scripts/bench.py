@@ -27,6 +27,7 @@ the difference between the two joins, which keygen's overlap makes noisy).
 import http.client
 import json
 import os
+import re
 import shutil
 import ssl
 import statistics
@@ -55,16 +56,21 @@ def run_bounded(argv, **kw):
         sys.exit(f"bench: {' '.join(argv)} did not end in {TIMEOUT} s")
 
 
-def run(args, state, stdin=None, env_extra=None, emu=(None, None)):
+last_err = b""
+
+
+def run(args, state, stdin=None, env_extra=None, emu=(None, None), flag="-q"):
     """Runs drsjoin once (against the emulator EMU, (URL, CA), by default the
-    joins' one); returns (seconds, stdout). Fails loudly."""
+    joins' one), quiet unless flag says otherwise; returns (seconds, stdout),
+    its stderr in last_err. Fails loudly."""
+    global last_err
     env = dict(os.environ, DRSJOIN_DISCOVERY_URL=emu[0] or url, DRSJOIN_STATE_DIR=state,
                SSL_CERT_FILE=emu[1] or ca)
     env.pop("DRSJOIN_TCTI", None)
     env.update(env_extra or {})
     start = time.perf_counter()
     # No document: /dev/null (an empty pipe means "the phase before failed").
-    p = subprocess.Popen([drsjoin, "-q"] + args,
+    p = subprocess.Popen([drsjoin, flag] + args,
                          stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
@@ -74,6 +80,7 @@ def run(args, state, stdin=None, env_extra=None, emu=(None, None)):
         p.communicate()
         sys.exit(f"bench: drsjoin {' '.join(args)} did not end in {TIMEOUT} s")
     elapsed = time.perf_counter() - start
+    last_err = err
     if p.returncode != 0:
         sys.exit(f"bench: drsjoin {' '.join(args)} failed ({p.returncode}): "
                  f"{err.decode(errors='replace').strip()}")
@@ -185,8 +192,25 @@ def leave_once(state, env_extra=None):
     return run(["leave"], state, env_extra=env_extra, emu=LEAVE_EMU)[0]
 
 
+SPLIT = ("start-up and config", "state dir and key load", "handshake", "TCP", "DELETE",
+         "local removal", "since main", "request set-up")
+splits = []
+
+
+def leave_split(state):
+    """leave at -v, whose last line but one gives its time split (ms):
+    kept with the process's start-up (exec to main) and exit added."""
+    t = run(["leave"], state, emu=LEAVE_EMU, flag="-v")[0]
+    line = [l for l in last_err.decode(errors="replace").splitlines() if "time split:" in l]
+    if len(line) != 1:
+        sys.exit("bench: leave -v printed no time split: %r" % last_err[-400:])
+    ms = [float(x) for x in re.findall(r"([0-9.]+) ms", line[0].split("time split:")[1])]
+    splits.append(dict(zip(SPLIT, ms), exec_exit=t * 1000 - ms[6]))
+    return t
+
+
 ops = {
-    "leave": leave_once,
+    "leave": leave_split,
     "mbedtls": handshake_and_delete_mbedtls,
     "openssl": handshake_and_delete_openssl,
 }
@@ -273,6 +297,21 @@ def paired(xs, ys):
     return statistics.median(x / y for x, y in zip(xs, ys))
 
 
+def split_median(k):
+    return statistics.median(x[k] for x in splits)
+
+
+print("  where leave's time goes (-v's time split, median of the %d runs):" % runs)
+print("    start-up and config    %5.2f ms  (exec to main and exit %.2f, main to the "
+      "sandbox and config %.2f)" % (split_median("exec_exit") + split_median(SPLIT[0]),
+                                    split_median("exec_exit"), split_median(SPLIT[0])))
+print("    state dir and key load %5.2f ms  (and the request's set-up %.2f)"
+      % (split_median(SPLIT[1]), split_median(SPLIT[7])))
+print("    handshake              %5.2f ms  (TCP connect %.2f)"
+      % (split_median(SPLIT[2]), split_median(SPLIT[3])))
+print("    DELETE                 %5.2f ms" % split_median(SPLIT[4]))
+print("    local removal          %5.2f ms  (two directory fsyncs among it)"
+      % split_median(SPLIT[5]))
 r_mbed = paired(times["leave"], times["mbedtls"])
 r_ossl = paired(times["leave"], times["openssl"])
 print(f"  leave / yardstick, median of the {runs} paired runs: mbedTLS {r_mbed:.2f} x, "

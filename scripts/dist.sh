@@ -29,13 +29,14 @@ name=drsjoin-$version-$arch-linux
 stage=$(mktemp -d "${TMPDIR:-/tmp}/drsjoin-dist.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 d=$stage/$name
-mkdir -p "$d/completion" "$d/systemd" "$d/examples" "$d/licenses" "$d/drs-emulator"
+mkdir -p "$d/completion" "$d/systemd" "$d/examples" "$d/docs" "$d/licenses" "$d/drs-emulator"
 
 $strip -o "$d/drsjoin" "$bin"
 cp "$top/drsjoin.8" "$top/README.md" "$top/LICENSE" "$d/"
 cp "$top/scripts/completion/drsjoin.bash" "$top/scripts/completion/_drsjoin" "$d/completion/"
 cp "$top"/scripts/systemd/*.service "$d/systemd/"
 cp "$top"/scripts/examples/* "$d/examples/"
+cp "$top"/docs/*.md "$d/docs/"
 # The emulator, for testing provisioning offline; its own test suite stays.
 (cd "$top/test/drs-emulator" && find . -name __pycache__ -prune -o -type f \
     ! -name test_emulator.py ! -name '*.pyc' -print) | while read -r f; do

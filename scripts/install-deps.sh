@@ -13,8 +13,10 @@ set -eu
 # binutils (nm, objdump, readelf: the hardening checks), iproute2 (ip: the
 # loopback of organizations.sh's network namespace).
 # Shipping: mandoc and man-db (man page lint), bash and zsh (completion
-# tests), systemd (systemd-analyze verify of the units), cloud-init (its
-# schema check of the examples), lintian (the .deb).
+# tests), systemd (systemd-analyze verify of the units), systemd-container
+# and debootstrap (test/integ/nspawn.sh boots the units under a real
+# systemd in a minimal Debian root), cloud-init (its schema check of the
+# examples), lintian (the .deb).
 # aarch64 (third_party/cross.mk): Debian's cross compiler and binutils, the
 # target's kernel headers (tpm2-tss), and qemu-user to run what is built.
 pkgs="build-essential gcc make musl-tools linux-libc-dev dpkg-dev patch
@@ -23,7 +25,7 @@ qemu-user-static
 autoconf automake libtool autoconf-archive libltdl-dev pkg-config
 python3 python3-cryptography openssl ca-certificates
 swtpm swtpm-tools file xz-utils bzip2 util-linux iproute2 procps time strace binutils
-mandoc man-db bash zsh systemd cloud-init lintian"
+mandoc man-db bash zsh systemd systemd-container debootstrap cloud-init lintian"
 # "install-deps.sh fuzz" (make fuzz) adds clang and libFuzzer's runtime.
 if [ "${1:-}" = fuzz ]; then
 	pkgs="$pkgs clang-14 libclang-rt-14-dev"

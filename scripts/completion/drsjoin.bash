@@ -65,7 +65,7 @@ _drsjoin() {
 	discover) opts="--tenant --token-file --in" ;;
 	join) opts="--token-file --bprt-file --refresh-token-file --device-code
 		--client-id --tenant --nonce --join-type --display-name --target-domain
-		--force --keep-old-device --key-store --no-nonce --in --json" ;;
+		--force --keep-old-device --accept-copied-keys --key-store --no-nonce --in --json" ;;
 	keygen) opts="--key-store --in" ;;
 	leave) opts="--local-only --if-joined --json" ;;
 	nonce) opts="--in" ;;

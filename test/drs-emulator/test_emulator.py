@@ -11,6 +11,7 @@ import base64
 from html import escape as html_escape
 import datetime
 import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -35,7 +36,10 @@ import warnings
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import padding as sympadding
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
@@ -2064,6 +2068,39 @@ def _():
        "after emuctl config")
 
 
+@case("throttle: --throttle-retry-after queue: each refusal is told the slot after those before")
+def _():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from drsemu.throttle import Throttle, ThrottleError
+    now = [100.0]
+    for mode, want in (("bucket", [1, 1, 1, 1, 1, 1]), ("queue", [1, 1, 1, 1, 2, 2])):
+        t = Throttle([("join", 4.0, 2)], clock=lambda: now[0], retry_after=mode)
+        got = [t.take("a", "join") for _ in range(8)]
+        eq(got[:2], [None, None], "%s: the burst passes" % mode)
+        eq([g[1] for g in got[2:]], want, "%s: Retry-After of refusals 1..6" % mode)
+        eq(t.take("b", "join"), None, "%s: another tenant has its own bucket" % mode)
+    # Queue: the slots go on from the last promised; once they are past,
+    # from the next token again. Refusals take no token.
+    now[0] += 1.5       # the 6 slots promised end at 101.5: the bucket is full
+    eq([t.take("a", "join") for _ in range(2)], [None, None], "queue: the burst after the wait")
+    eq(t.take("a", "join"), ("rate", 1), "queue: a new refusal, the queue drained")
+    t.set_limit("join", 1.0, 1)
+    eq(t.take("a", "join"), None, "queue: a new limit forgets the promised slots")
+    eq([t.take("a", "join")[1] for _ in range(3)], [1, 2, 3], "queue: at 1 a second")
+    try:
+        Throttle(retry_after="fifo")
+        check(False, "a bad mode accepted")
+    except ThrottleError:
+        pass
+    e = Emu("--throttle", "join=1:1", "--throttle-retry-after", "queue")
+    S.others.append(e)
+    eq(e.ctl("GET", "/status")[1]["throttle"]["retry_after"], "queue", "the switch, in /status")
+    eq(S.emu.ctl("GET", "/status")[1]["throttle"]["retry_after"], "bucket", "the default")
+    d = tempfile.mkdtemp(prefix="state.", dir=S.work)
+    p = run(EMULATOR, "--state-dir", d, "--throttle-retry-after", "fifo", check_rc=False)
+    check(p.returncode == 2, "a bad switch: rc %d" % p.returncode)
+
+
 @case("throttle: bad settings are refused whole (start-up 2, control 400, emuctl non-zero)")
 @with_throttle
 def _():
@@ -2348,6 +2385,463 @@ def _():
     check("emu_start: drs-emulator exited before it was ready" in err and "bad tenant" in err,
           "stderr %r" % err)
     eq(left, [], "left in TMPDIR")
+
+
+# ======================================================================================
+# MS-OAPXBC: the Primary Refresh Token (srv_challenge, RS256 PRT request, HS256 use)
+# ======================================================================================
+
+PW_CLIENT = "38aa3b87-a06d-4817-b275-7a316988d93b"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+OAEP_SHA1 = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+
+
+def prt_kdf(key, context):
+    """SP 800-108 counter mode with HMAC-SHA256 (protocol.md), by hand."""
+    return hmac.new(key, b"\0\0\0\1AzureAD-SecureConversation\0" + context + b"\0\0\1\0",
+                    hashlib.sha256).digest()
+
+
+def token_post(fields, tenant=None):
+    return S.emu.call("POST", "/%s/oauth2/token" % (tenant or S.emu.tid),
+                      body=urllib.parse.urlencode(fields).encode(),
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def srv_nonce(tenant="common"):
+    r = token_post({"grant_type": "srv_challenge"}, tenant)
+    eq(r.status, 200, "srv_challenge status (%r)" % r)
+    eq(sorted(r.json), ["Nonce"], "srv_challenge answer members")
+    return r.json["Nonce"]
+
+
+def jws(header, payload_bytes, sign):
+    s = b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + b64url(payload_bytes)
+    return s + "." + b64url(sign(s.encode()))
+
+
+def rs256(claims, key, cert, array=False):
+    x5c = b64(cert.public_bytes(serialization.Encoding.DER))
+    return jws({"alg": "RS256", "typ": "JWT", "x5c": [x5c] if array else x5c},
+               json.dumps(claims).encode(),
+               lambda s: key.sign(s, padding.PKCS1v15(), hashes.SHA256()))
+
+
+def hs256(session_key, claims, v2=False, payload=None, ctx=None):
+    ctx = ctx or os.urandom(24)
+    payload = payload if payload is not None else json.dumps(claims).encode()
+    header = {"alg": "HS256", "typ": "JWT", "ctx": b64(ctx)}
+    if v2:
+        header["kdf_ver"] = 2
+    key = prt_kdf(session_key, hashlib.sha256(ctx + payload).digest() if v2 else ctx)
+    return jws(header, payload, lambda s: hmac.new(key, s, hashlib.sha256).digest())
+
+
+def prt_post(request, tenant=None, **extra):
+    f = {"grant_type": JWT_BEARER, "request": request, "client_info": "1", "tgt": "true",
+         "windows_api_version": "2.0"}
+    f.update(extra)
+    return token_post({k: v for k, v in f.items() if v is not None}, tenant)
+
+
+def rt_claims(rt=None, nonce=None, **extra):
+    c = {"client_id": BROKER, "request_nonce": nonce or srv_nonce(), "scope": "openid aza",
+         "grant_type": "refresh_token",
+         "refresh_token": rt or S.emu.ctl("POST", "/refresh-token", {})[1]["refresh_token"]}
+    c.update(extra)
+    return c
+
+
+def unwrap(session_key_jwe, tk=None):
+    h, ek, iv, ct, tag = session_key_jwe.split(".")
+    eq(json.loads(b64url_decode(h)), {"enc": "A256GCM", "alg": "RSA-OAEP"}, "session_key_jwe header")
+    eq((len(b64url_decode(iv)), len(b64url_decode(tag))), (12, 16), "IV and tag lengths")
+    return (tk or S.tk).decrypt(b64url_decode(ek), OAEP_SHA1)
+
+
+def open_answer(text, session_key):
+    """The JWE answer decrypted as a client does (CBC, or GCM for a 12-byte IV)."""
+    h, ek, iv, ct, tag = text.split(".")
+    header = json.loads(b64url_decode(h))
+    eq((header["alg"], header["enc"], ek), ("dir", "A256GCM", ""), "answer header and key part")
+    key = prt_kdf(session_key, base64.b64decode(header["ctx"], validate=True))
+    iv, ct, tag = b64url_decode(iv), b64url_decode(ct), b64url_decode(tag)
+    if len(iv) == 12:
+        plain = AESGCM(key).decrypt(iv, ct + tag, h.encode())
+    else:
+        eq((len(iv), tag), (16, b""), "CBC: IV length and empty tag")
+        d = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+        u = sympadding.PKCS7(128).unpadder()
+        plain = u.update(d.update(ct) + d.finalize()) + u.finalize()
+    return json.loads(plain), len(iv)
+
+
+def new_prt(key=None, array=False, **extra):
+    """A joined device and a PRT for it: (device id, cert, PRT answer, session key)."""
+    key = key or S.dk
+    device_id, _, cert = joined_device(key, "prt")
+    r = prt_post(rs256(rt_claims(**extra), key, cert, array))
+    check(r.status == 200, "PRT request refused: %r" % r)
+    return device_id, cert, r.json, unwrap(r.json["session_key_jwe"])
+
+
+def use_prt(prt, session_key, v2=False, **extra):
+    c = {"grant_type": "refresh_token", "refresh_token": prt, "request_nonce": srv_nonce(),
+         "client_id": BROKER, "resource": "https://graph.microsoft.com",
+         "redirect_uri": "ms-appx-web://Microsoft.AAD.BrokerPlugin/" + BROKER,
+         "iss": "aad:brokerplugin", "aud": "login.microsoftonline.com",
+         "iat": int(time.time()), "exp": int(time.time()) + 300}
+    c.update(extra)
+    return prt_post(hs256(session_key, {k: v for k, v in c.items() if v is not None}, v2=v2))
+
+
+def jwt_claims(token):
+    return json.loads(b64url_decode(token.split(".")[1]))
+
+
+@case("PRT: srv_challenge answers {Nonce} at /common/ and /{tenant}/; a nonce past its lifetime is refused")
+def _():
+    check(srv_nonce("common") != srv_nonce(S.emu.tid), "two nonces are equal")
+    device_id, _, cert = joined_device(S.dk, "prt-nonce")
+    S.emu.ctl("POST", "/config", {"nonce_lifetime": 0.3})
+    try:
+        n = srv_nonce()
+        time.sleep(0.45)
+        expect_login(prt_post(rs256(rt_claims(nonce=n), S.dk, cert)), 400, "invalid_grant",
+                     50138, "request_nonce expired")
+        expect_login(prt_post(rs256(rt_claims(nonce=n[:-4] + ("zzzz" if n[-4:] != "zzzz" else "yyyy")), S.dk, cert)), 400,
+                     "invalid_grant", 50138, "not issued by this emulator")
+    finally:
+        S.emu.ctl("POST", "/config", {"nonce_lifetime": 300})
+
+
+@case("PRT: a refresh token and the device key get a PRT; session_key_jwe unwraps with the transport key")
+def _():
+    device_id, cert, a, sk = new_prt()
+    eq(len(sk), 32, "session key length")
+    eq((a["token_type"], a["refresh_token_expires_in"], a["expires_in"]),
+       ("pop", 1209599, "1209599"), "token_type, lifetimes (expires_in a string)")
+    check(isinstance(a["expires_on"], str) and isinstance(a["ext_expires_in"], str),
+          "expires_on and ext_expires_in are strings")
+    idt = a["id_token"].split(".")
+    eq(json.loads(b64url_decode(idt[0]))["alg"], "none", "id_token alg")
+    upn = "user@" + S.emu.domain
+    eq(jwt_claims(a["id_token"])["upn"], upn, "id_token upn")
+    eq(json.loads(b64url_decode(a["client_info"]))["utid"], S.emu.tid, "client_info utid")
+    # x5c as an array of one, tgt True, windows_api_version 2.2 (roadtx).
+    r = prt_post(rs256(rt_claims(), S.dk, cert, array=True), tgt="True",
+                 windows_api_version="2.2")
+    eq(r.status, 200, "x5c array, tgt True, 2.2 (%r)" % r)
+    check(unwrap(r.json["session_key_jwe"]) != sk, "a new PRT has a new session key")
+
+
+@case("PRT: the password grant (client 38aa3b87) for an emulator user; a wrong password is AADSTS50126")
+def _():
+    upn = "svc-ci@" + S.emu.domain
+    eq(S.emu.ctl("POST", "/user", {"upn": upn, "password": "correct horse"})[0], 200, "add user")
+    device_id, _, cert = joined_device(S.dk, "prt-pw")
+    c = {"client_id": PW_CLIENT, "request_nonce": srv_nonce(), "scope": "openid aza ugs",
+         "grant_type": "password", "username": upn, "password": "correct horse"}
+    r = prt_post(rs256(c, S.dk, cert))
+    check(r.status == 200, "password PRT: %r" % r)
+    eq(jwt_claims(r.json["id_token"])["upn"], upn, "id_token upn")
+    c.update(password="wrong", request_nonce=srv_nonce())
+    expect_login(prt_post(rs256(c, S.dk, cert)), 400, "invalid_grant", 50126)
+    c.update(password="correct horse", client_id=BROKER, request_nonce=srv_nonce())
+    expect_login(prt_post(rs256(c, S.dk, cert)), 400, "invalid_grant", 700016, PW_CLIENT)
+
+
+@case("PRT: refused requests (scope, client, signature, certificate, api version, tenant)")
+def _():
+    device_id, _, cert = joined_device(S.dk, "prt-bad")
+    expect_login(prt_post(rs256(rt_claims(scope="openid"), S.dk, cert)), 400, "invalid_scope",
+                 70011, "openid and aza")
+    other_rt = S.emu.ctl("POST", "/refresh-token", {"client_id": PW_CLIENT})[1]["refresh_token"]
+    expect_login(prt_post(rs256(rt_claims(rt=other_rt), S.dk, cert)), 400, "invalid_grant",
+                 70000, "issued to client " + PW_CLIENT)
+    expect_login(prt_post(rs256(rt_claims(), S.dk2, cert)), 400, "invalid_grant", 50155,
+                 "not signed by the key of its x5c certificate")
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device_id)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    forged = (x509.CertificateBuilder().subject_name(name).issuer_name(cert.issuer)
+              .public_key(S.dk.public_key()).serial_number(7).not_valid_before(now)
+              .not_valid_after(now + datetime.timedelta(days=1)).sign(S.dk, hashes.SHA256()))
+    expect_login(prt_post(rs256(rt_claims(), S.dk, forged)), 400, "invalid_grant", 50155,
+                 "not signed by this emulator's device CA")
+    expect_login(prt_post(rs256(rt_claims(), S.dk, cert), windows_api_version="1.0"), 400,
+                 "invalid_request", 900144, "windows_api_version")
+    expect_login(prt_post(rs256(rt_claims(), S.dk, cert), tenant=EXTRA_TID), 400,
+                 "invalid_grant", 50020)
+    bad_sig = rs256(rt_claims(), S.dk, cert)
+    expect_login(prt_post(bad_sig[:-4] + ("AAAA" if bad_sig[-4:] != "AAAA" else "BBBB")), 400,
+                 "invalid_grant", 50155)
+
+
+@case("PRT: HS256 with KDF v1 and v2 gets an access token with deviceid, as a CBC JWE (16-byte IV)")
+def _():
+    device_id, cert, a, sk = new_prt()
+    for v2 in (False, True):
+        r = use_prt(a["refresh_token"], sk, v2=v2)
+        check(r.status == 200, "v%d: %r" % (2 if v2 else 1, r))
+        body, ivlen = open_answer(r.data.decode(), sk)
+        eq(ivlen, 16, "IV length")
+        c = jwt_claims(body["access_token"])
+        eq((c["deviceid"], c["aud"], c["upn"]), (device_id, "https://graph.microsoft.com",
+                                                   "user@" + S.emu.domain), "access token claims")
+        check(isinstance(body["expires_in"], str), "expires_in is a string")
+    # v2 hashes the payload bytes as received: spacing no serialiser repeats.
+    c = {"grant_type": "refresh_token", "refresh_token": a["refresh_token"],
+         "request_nonce": srv_nonce(), "client_id": BROKER, "resource": "https://graph.microsoft.com"}
+    odd = ('{ "resource" :"https://graph.microsoft.com",  "client_id":"%s","grant_type":'
+           '"refresh_token","request_nonce":"%s","refresh_token":"%s" }'
+           % (BROKER, c["request_nonce"], c["refresh_token"])).encode()
+    r = prt_post(hs256(sk, c, v2=True, payload=odd))
+    eq(r.status, 200, "v2 over odd payload bytes (%r)" % r)
+    # Without a resource (roadlib's id-token-only request): no access token.
+    r = use_prt(a["refresh_token"], sk, resource=None, scope="openid")
+    check(r.status == 200, "no resource: %r" % r)
+    body, _ = open_answer(r.data.decode(), sk)
+    check("access_token" not in body and body["refresh_token"] and body["id_token"],
+          "no resource: %s" % sorted(body))
+    expect_login(use_prt(a["refresh_token"], os.urandom(32)), 400, "invalid_grant", 50013,
+                 "KDF v1")
+    expect_login(use_prt(a["refresh_token"], os.urandom(32), v2=True), 400, "invalid_grant",
+                 50013, "KDF v2")
+    expect_login(use_prt("0.AVPRT-not-one", sk), 400, "invalid_grant", 9002313)
+    for path in ("/%s/oauth2/token", "/%s/oauth2/v2.0/token"):
+        r = S.emu.call("POST", path % S.emu.tid, body=urllib.parse.urlencode({
+            "grant_type": "refresh_token", "refresh_token": a["refresh_token"],
+            "client_id": BROKER, "resource": "https://graph.microsoft.com",
+            "scope": "https://graph.microsoft.com/.default"}).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        expect_login(r, 400, "invalid_grant", 7000016)
+
+
+@case("PRT: the AES-GCM answer (12-byte IV, header as AAD) behind config prt_jwe_gcm")
+def _():
+    device_id, cert, a, sk = new_prt()
+    S.emu.ctl("POST", "/config", {"prt_jwe_gcm": True})
+    try:
+        r = use_prt(a["refresh_token"], sk)
+    finally:
+        S.emu.ctl("POST", "/config", {"prt_jwe_gcm": False})
+    check(r.status == 200, "%r" % r)
+    body, ivlen = open_answer(r.data.decode(), sk)
+    eq(ivlen, 12, "IV length")
+    eq(jwt_claims(body["access_token"])["deviceid"], device_id, "deviceid")
+
+
+@case("PRT: renewal (scope with aza) answers a new PRT and no session key; it works with the old one")
+def _():
+    device_id, cert, a, sk = new_prt()
+    r = use_prt(a["refresh_token"], sk, scope="openid aza ugs", client_id=PW_CLIENT,
+                resource=None, previous_refresh_token=a["refresh_token"])
+    check(r.status == 200, "%r" % r)
+    body, _ = open_answer(r.data.decode(), sk)
+    check("session_key_jwe" not in body, "renewal carries a session key")
+    check(body["refresh_token"] != a["refresh_token"], "renewal gave the same PRT")
+    eq(body["refresh_token_expires_in"], 1209599, "refresh_token_expires_in")
+    eq(use_prt(body["refresh_token"], sk).status, 200, "the renewed PRT with the old session key")
+
+
+@case("PRT: revoked, expired, disabled-device and deleted-device PRTs are refused")
+def _():
+    device_id, cert, a, sk = new_prt()
+    upn = "user@" + S.emu.domain
+    eq(S.emu.ctl("POST", "/device", {"device_id": device_id, "disabled": True})[0], 200, "disable")
+    expect_login(use_prt(a["refresh_token"], sk), 400, "invalid_grant", 135011, device_id)
+    expect_login(prt_post(rs256(rt_claims(), S.dk, cert)), 400, "invalid_grant", 135011)
+    S.emu.ctl("POST", "/device", {"device_id": device_id, "disabled": False})
+    eq(use_prt(a["refresh_token"], sk).status, 200, "enabled again")
+    aged = S.emu.ctl("POST", "/prt/age", {"upn": upn, "seconds": 1209600})
+    check(aged[0] == 200 and aged[1]["aged"] >= 1, "age: %r" % (aged,))
+    expect_login(use_prt(a["refresh_token"], sk), 400, "invalid_grant", 70000, "PRT expired")
+    device_id, cert, a, sk = new_prt()
+    check(S.emu.ctl("POST", "/prt/revoke", {"upn": upn})[1]["revoked"] >= 1, "revoke")
+    expect_login(use_prt(a["refresh_token"], sk), 400, "invalid_grant", 70000, "revoked")
+    device_id, cert, a, sk = new_prt()
+    pair = write_pair("prt-del-" + device_id, cert, S.dk)
+    eq(delete(device_id, cert=pair).status, 200, "leave")
+    expect_login(use_prt(a["refresh_token"], sk), 400, "invalid_grant", 700003, device_id)
+    expect_login(prt_post(rs256(rt_claims(), S.dk, cert)), 400, "invalid_grant", 700003)
+
+
+NATIVE = "https://login.microsoftonline.com/common/oauth2/nativeclient"
+
+
+def sso_cookie(prt, session_key, v2=False, **extra):
+    """x-ms-RefreshTokenCredential as roadtx makes it: no typ, ctx[, kdf_ver 2]."""
+    c = {"refresh_token": prt, "is_primary": "true", "request_nonce": srv_nonce()}
+    c.update(extra)
+    c = {k: v for k, v in c.items() if v is not None}
+    ctx, payload = os.urandom(24), json.dumps(c).encode()
+    header = {"alg": "HS256", "ctx": b64(ctx)}
+    if v2:
+        header["kdf_ver"] = 2
+    key = prt_kdf(session_key, hashlib.sha256(ctx + payload).digest() if v2 else ctx)
+    return jws(header, payload, lambda s: hmac.new(key, s, hashlib.sha256).digest())
+
+
+def authorize(cookie, tenant=None, **params):
+    q = {"client_id": BROKER, "response_type": "code", "redirect_uri": NATIVE,
+         "resource": "https://graph.microsoft.com", "sso_nonce": srv_nonce()}
+    q.update(params)
+    headers = {"Cookie": "x-ms-RefreshTokenCredential=" + cookie} if cookie else {}
+    return S.emu.get("/%s/oauth2/authorize?%s" % (tenant or S.emu.tid, urllib.parse.urlencode(
+        {k: v for k, v in q.items() if v is not None})), headers=headers)
+
+
+def redeem(code, **extra):
+    f = {"grant_type": "authorization_code", "code": code, "client_id": BROKER,
+         "redirect_uri": NATIVE, "resource": "https://graph.microsoft.com"}
+    f.update(extra)
+    return token_post(f)
+
+
+@case("PRT: the SSO cookie on /authorize (KDF v1 and v2) answers 302 with a code; the code grant gives a token with deviceid, once")
+def _():
+    device_id, cert, a, sk = new_prt()
+    for v2 in (False, True):
+        r = authorize(sso_cookie(a["refresh_token"], sk, v2=v2), state="st8")
+        eq(r.status, 302, "authorize status (%r)" % r)
+        loc = urllib.parse.urlsplit(r.headers["Location"])
+        eq(loc.scheme + "://" + loc.netloc + loc.path, NATIVE, "redirect")
+        q = urllib.parse.parse_qs(loc.query)
+        eq(q["state"], ["st8"], "state")
+        t = redeem(q["code"][0])
+        check(t.status == 200, "code grant: %r" % t)
+        eq(jwt_claims(t.json["access_token"])["deviceid"], device_id, "deviceid")
+    expect_login(redeem(q["code"][0]), 400, "invalid_grant", 54005)
+    r = authorize(sso_cookie(a["refresh_token"], sk))
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(r.headers["Location"]).query)["code"][0]
+    expect_login(redeem(code, redirect_uri="https://evil.example/"), 400, "invalid_grant", 70000)
+    # The cookie without request_nonce: its iat must be recent.
+    eq(authorize(sso_cookie(a["refresh_token"], sk, request_nonce=None,
+                            iat=str(int(time.time())))).status, 302, "iat cookie")
+    expect_login(authorize(sso_cookie(a["refresh_token"], sk, request_nonce=None,
+                                      iat=str(int(time.time()) - 3600))), 400, "invalid_grant",
+                 50138)
+    expect_login(authorize(sso_cookie(a["refresh_token"], os.urandom(32))), 400,
+                 "invalid_grant", 50013)
+    expect_login(authorize(None), 400, "interaction_required", 50058)
+    expect_login(authorize(sso_cookie(a["refresh_token"], sk), tenant=EXTRA_TID), 400,
+                 "invalid_grant", 50020)
+
+
+@case("PRT: the device-only token (grant_type device_token, roadlib's get_token_for_device): answered, then disabled, then deleted")
+def _():
+    device_id, _, cert = joined_device(S.dk, "prt-devtok")
+
+    def ask():
+        c = {"resource": "https://graph.microsoft.com", "client_id": BROKER,
+             "request_nonce": srv_nonce(), "grant_type": "device_token", "iss": "aad:brokerplugin",
+             "redirect_uri": "ms-appx-web://Microsoft.AAD.BrokerPlugin/" + BROKER}
+        return prt_post(rs256(c, S.dk, cert), tgt=None, client_info=None)
+    r = ask()
+    check(r.status == 200, "device token: %r" % r)
+    c = jwt_claims(r.json["access_token"])
+    eq((c["deviceid"], c["idtyp"], c["tid"]), (device_id, "device", S.emu.tid), "device claims")
+    S.emu.ctl("POST", "/device", {"device_id": device_id, "disabled": True})
+    expect_login(ask(), 400, "invalid_grant", 135011)
+    S.emu.ctl("POST", "/device", {"device_id": device_id, "disabled": False})
+    pair = write_pair("prt-devtok-" + device_id, cert, S.dk)
+    eq(delete(device_id, cert=pair).status, 200, "leave")
+    expect_login(ask(), 400, "invalid_grant", 700003)
+
+
+@case("PRT: faults of route prt: status with Retry-After, aadsts, and answers that lie (malformed, wrong_ctx, bad_padding, wrong_tenant)")
+def _():
+    device_id, cert, a, sk = new_prt()
+    S.emu.fault(route="prt", status=503, retry_after=7)
+    r = token_post({"grant_type": "srv_challenge"}, "common")
+    expect_login(r, 503, "temporarily_unavailable", 90033)
+    eq(r.headers["Retry-After"], "7", "Retry-After")
+
+    def hs_request():
+        return hs256(sk, {"grant_type": "refresh_token", "refresh_token": a["refresh_token"],
+                          "request_nonce": srv_nonce(), "client_id": BROKER,
+                          "resource": "https://graph.microsoft.com"})
+
+    def with_fault(request, **spec):
+        S.emu.fault(route="prt", **spec)
+        return prt_post(request)
+    expect_login(with_fault(hs_request(), aadsts=700082), 400, "invalid_grant", 700082)
+    r = with_fault(hs_request(), prt_answer="malformed")
+    eq((r.status, len(r.data.decode().split("."))), (200, 4), "malformed: 4 parts")
+    for lie in ("wrong_ctx", "bad_padding"):
+        r = with_fault(hs_request(), prt_answer=lie)
+        eq(r.status, 200, lie)
+        try:
+            open_answer(r.data.decode(), sk)
+            raise Failure("%s: the answer decrypted" % lie)
+        except ValueError:
+            pass
+    r = with_fault(hs_request(), prt_answer="wrong_tenant")
+    body, _ = open_answer(r.data.decode(), sk)
+    check(jwt_claims(body["access_token"])["tid"] not in (S.emu.tid, EXTRA_TID),
+          "wrong_tenant: access token tid %s" % jwt_claims(body["access_token"])["tid"])
+    req = rs256(rt_claims(), S.dk, cert)
+    r = with_fault(req, prt_answer="wrong_tenant")
+    check(r.status == 200 and jwt_claims(r.json["id_token"])["tid"] != S.emu.tid and
+          json.loads(b64url_decode(r.json["client_info"]))["utid"] != S.emu.tid,
+          "wrong_tenant PRT answer: %r" % r)
+    r = with_fault(rs256(rt_claims(), S.dk, cert), prt_answer="malformed")
+    eq(len(r.json["session_key_jwe"].split(".")), 4, "malformed session_key_jwe")
+    # A PRT request takes no second fault of route any (the server took one).
+    S.emu.fault(route="any", delay=0.01)
+    S.emu.fault(route="any", status=500)
+    eq(token_post({"grant_type": "srv_challenge"}).status, 200, "delayed only")
+    eq(token_post({"grant_type": "srv_challenge"}).status, 500, "then the second any fault")
+    # Faults of route prt are taken by PRT requests only; bad specs are refused.
+    S.emu.fault(route="prt", status=500)
+    eq(S.emu.get("/%s/discovery/v2.0/keys" % S.emu.tid).status, 200, "keys untouched")
+    expect_login(token_post({"grant_type": "srv_challenge"}), 500, "temporarily_unavailable",
+                 90033)
+    for spec in ({"route": "prt", "drop": True}, {"route": "token", "prt_answer": "malformed"},
+                 {"route": "prt", "prt_answer": "lie"}):
+        eq(S.emu.ctl("POST", "/faults", spec)[0], 400, "refused fault %r" % spec)
+    out = json.loads(run(EMUCTL, "--state-dir", S.emu.dir, "fault", "--route", "prt",
+                         "--prt-answer", "bad_padding").stdout)
+    eq(out["armed"]["prt_answer"], "bad_padding", "emuctl fault --prt-answer")
+    S.emu.clear()
+
+
+@case("PRT: emuctl user (password on stdin), device --disable/--enable/--delete, age-prt, revoke-prt, config --prt-jwe-gcm")
+def _():
+    ctl = [EMUCTL, "--state-dir", S.emu.dir]
+    upn = "emuctl-user@" + S.emu.domain
+    p = subprocess.run(ctl + ["user", "--upn", upn], input=b"s3cret\n", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    eq((p.returncode, json.loads(p.stdout)["user"]["upn"]), (0, upn), "user")
+    device_id, _, cert = joined_device(S.dk, "prt-emuctl")
+    c = {"client_id": PW_CLIENT, "request_nonce": srv_nonce(), "scope": "openid aza ugs",
+         "grant_type": "password", "username": upn, "password": "s3cret"}
+    r = prt_post(rs256(c, S.dk, cert))
+    check(r.status == 200, "password from stdin: %r" % r)
+    prt, sk = r.json["refresh_token"], unwrap(r.json["session_key_jwe"])
+    run(*ctl, "device", "--device-id", device_id, "--disable")
+    expect_login(use_prt(prt, sk), 400, "invalid_grant", 135011)
+    run(*ctl, "device", "--device-id", device_id, "--enable")
+    run(*ctl, "config", "--prt-jwe-gcm")
+    try:
+        r = use_prt(prt, sk)
+        eq((r.status, open_answer(r.data.decode(), sk)[1]), (200, 12), "GCM answer")
+    finally:
+        run(*ctl, "config", "--no-prt-jwe-gcm")
+    eq(json.loads(run(*ctl, "age-prt", "--upn", upn, "--seconds", "1209600").stdout)["aged"], 1,
+       "aged")
+    expect_login(use_prt(prt, sk), 400, "invalid_grant", 70000, "expired")
+    c.update(request_nonce=srv_nonce())
+    r = prt_post(rs256(c, S.dk, cert))
+    prt, sk = r.json["refresh_token"], unwrap(r.json["session_key_jwe"])
+    eq(json.loads(run(*ctl, "revoke-prt", "--upn", upn).stdout)["revoked"], 2, "revoked")
+    expect_login(use_prt(prt, sk), 400, "invalid_grant", 70000, "revoked")
+    c.update(request_nonce=srv_nonce())
+    r = prt_post(rs256(c, S.dk, cert))
+    prt, sk = r.json["refresh_token"], unwrap(r.json["session_key_jwe"])
+    run(*ctl, "device", "--device-id", device_id, "--delete")
+    check(device_id not in S.emu.devices(), "deleted")
+    expect_login(use_prt(prt, sk), 400, "invalid_grant", 700003)
 
 
 # ======================================================================================

@@ -109,3 +109,13 @@ http_cabundle_check(void)
 {
 	return 0;
 }
+
+/* config.c checks the file's proxy with it; no file is read here. */
+int
+http_proxy_ok(const char *url, char *why, size_t whysz)
+{
+	(void)url;
+	(void)why;
+	(void)whysz;
+	return 1;
+}

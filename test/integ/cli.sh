@@ -9,9 +9,9 @@ t_check "--help lists every subcommand, the global options and the exit codes" \
          grep -Eq "^  $c +[a-z]" "$OUT" || exit 1; done &&
        grep -q -- '--discovery-url URL' "$OUT" && grep -q -- '--state-dir DIR' "$OUT" &&
        grep -q '^  8  not joined' "$OUT" && [ ! -s "$ERR" ]; echo $?)"
-t_check "--help and README give the same exit-code table" \
+t_check "--help and docs/exit-codes.md give the same exit-code table" \
     "$(diff <(sed -n 's/^  \([0-9]\+\)  .*/\1/p' "$OUT") \
-            <(sed -n 's/^| \([0-9]\+\) | .*/\1/p' "$DRSJOIN_TOP/README.md") >/dev/null; echo $?)"
+            <(sed -n 's/^| \([0-9]\+\) | .*/\1/p' "$DRSJOIN_TOP/docs/exit-codes.md") >/dev/null; echo $?)"
 
 t_run -- --version
 t_check "--version names drsjoin and the four libraries, read at run time" \

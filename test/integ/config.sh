@@ -128,6 +128,65 @@ else
 	t_skip "no /etc/drsjoin/drsjoin.conf" "this machine has one"
 fi
 
+# --- issue 23, item 11: the keys a unit otherwise needs a drop-in for ---
+# t_run sets DRSJOIN_STATE_DIR and DRSJOIN_DISCOVERY_URL; empty is unset.
+NOENV=(--env DRSJOIN_STATE_DIR= --env DRSJOIN_DISCOVERY_URL=)
+CST=$T_WORK/st-conf
+conf "state-dir = $CST" "discovery-url = $EMU_URL" "display-name = Build agent 7" \
+    "join-type = register"
+n=$(req_count join)
+crun "${NOENV[@]}" -- join --token-file "$TOK" --key-store software
+t_check "state-dir, discovery-url, display-name, join-type: a join with the file's" \
+    "$([ "$RC" -eq 0 ] && [ "$(req_count join)" -eq $((n + 1)) ] &&
+       [ "$(jget "$CST/device.json" 'd["join_type"]')" = register ] &&
+       [ "$(jget "$CST/device.json" 'd["display_name"]')" = "Build agent 7" ] &&
+       [ ! -e "$STATE/device.json" ]; echo $?)" "rc $RC"
+crun "${NOENV[@]}" -- join --token-file "$TOK" --key-store software --force \
+    --join-type join --display-name cli-name
+t_check "join-type, display-name: join's options win over the file's" \
+    "$([ "$RC" -eq 0 ] && [ "$(jget "$CST/device.json" 'd["join_type"]')" = join ] &&
+       [ "$(jget "$CST/device.json" 'd["display_name"]')" = cli-name ]; echo $?)" "rc $RC"
+crun --env DRSJOIN_DISCOVERY_URL= -- status
+t_check "state-dir: DRSJOIN_STATE_DIR wins over the file (not joined there)" \
+    "$([ "$RC" -eq 8 ] && grep -qF "not joined (no $STATE/device.json)" "$ERR"; echo $?)" "rc $RC"
+crun "${NOENV[@]}" -- --state-dir "$T_WORK/st-cli" status
+t_check "state-dir: --state-dir wins over the file" \
+    "$([ "$RC" -eq 8 ] && grep -qF "not joined (no $T_WORK/st-cli/device.json)" "$ERR"; echo $?)" "rc $RC"
+crun "${NOENV[@]}" -- status
+t_expect "state-dir: status reads the file's" 0
+conf "discovery-url = https://127.0.0.1:9" "attempts = 1"
+crun -- --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "discovery-url: DRSJOIN_DISCOVERY_URL wins over the file" 0
+crun "${NOENV[@]}" -- --discovery-url "$EMU_URL" --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "discovery-url: --discovery-url wins over the file" 0
+crun "${NOENV[@]}" -- --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_check "discovery-url: the file's is used (nothing listens there: exit 4)" \
+    "$([ "$RC" -eq 4 ] && grep -q '127.0.0.1' "$ERR"; echo $?)" "rc $RC"
+conf "attempts = 1"
+emu_fault --route discover --status 503 --count 1
+n=$(req_count discover)
+crun -- --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_check "attempts: the file's (1): one request, no retry" \
+    "$([ "$RC" -ne 0 ] && [ "$(req_count discover)" -eq $((n + 1)) ]; echo $?)" "rc $RC"
+emu_fault --route discover --status 503 --count 1
+crun -- --attempts 2 --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "attempts: --attempts wins over the file" 0
+emu_fault clear
+conf "max-wait = 5"
+emu_fault --route discover --status 429 --retry-after 100 --count 1
+crun -- --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "max-wait: the file's (5 s) against a Retry-After of 100 s: gives up at once" 4 \
+    "more than the 5 s left of the 5 s drsjoin waits in all"
+emu_fault clear
+conf "timeout = 1" "attempts = 1"
+emu_fault --route discover --delay 4 --count 2
+crun -- --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_check "timeout: the file's (1 s) against an answer 4 s late: exit 4" \
+    "$([ "$RC" -eq 4 ]; echo $?)" "rc $RC"
+crun -- --timeout 30 --new discover --tenant "$EMU_TENANT_DOMAIN"
+t_expect "timeout: --timeout wins over the file" 0
+emu_fault clear
+
 # --- a broken file: COMMAND --help still works, the commands do not ---
 conf "colour = blue"
 for cmd in csr discover join keygen leave nonce status; do
@@ -183,6 +242,38 @@ printf 'tenant = x\x01y\n' >"$C"
 bad "a control character" "$C:1: the line holds a control character"
 printf 'tenant = a\0b\n' >"$C"
 bad "a NUL byte" "$C:1: the line holds a control character"
+for kv in "attempts = 0|attempts: '0' is not a whole number from 1 to 20" \
+    "max-wait = 1h|max-wait: '1h' is not a whole number from 1 to 3600" \
+    "timeout = 99999|timeout: '99999' is not a whole number from 1 to 3600" \
+    "join-type = hybrid|join-type: 'hybrid' is not join or register" \
+    "state-dir = var/lib/drsjoin|state-dir: 'var/lib/drsjoin' is not an absolute file name" \
+    "discovery-url = http://drs.example|discovery-url: 'http://drs.example' is not a usable https URL" \
+    "proxy = ftp://proxy.example|proxy: 'ftp://proxy.example' is not a proxy URL (the scheme is not" \
+    "display-name = $(head -c 257 /dev/zero | tr '\0' n)|display-name: 'nnnn...(257 characters, not shown)' is longer than 256 bytes"; do
+	conf "tenant = $EMU_TENANT_DOMAIN" "${kv%%|*}"
+	bad "${kv%%=*}: a bad value is exit 3 naming FILE:LINE" "$C:2: ${kv#*|}"
+done
+t_check "a bad proxy in the file is not called --proxy" "$(! grep -q -- '--proxy' "$ERR"; echo $?)"
+# Values are echoed as arguments are: a secret where a file name goes is not.
+HEX=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+conf "bprt-file = $HEX"
+bad "a BPRT where the bprt-file's name goes: exit 3" "$C:1: bprt-file: '"
+t_check "a BPRT where the bprt-file's name goes: not echoed" \
+    "$(! grep -qF "${HEX:8:40}" "$ERR" && grep -q '(64 characters, not shown)' "$ERR"; echo $?)"
+conf "cloud = eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl"
+bad "a token as the cloud: exit 3" "$C:1: cloud: '"
+t_check "a token as the cloud: not echoed" "$(! grep -qF 'eyJhdWQiOiJ4In0' "$ERR"; echo $?)"
+# Another file named by mistake: said so, no line of it shown.
+printf '%s\n' '# ~/.bashrc' '' 'export PYENV_ROOT="$HOME/.pyenv"' 'API_TOKEN=s3cr3t-value' >"$C"
+bad "DRSJOIN_CONFIG naming a shell file: not a drsjoin config file" \
+    "$C: not a drsjoin config file (line 3 is no 'key = value' with a key of tenant,"
+t_check "a shell file: no line of it shown, DRSJOIN_CONFIG named" \
+    "$(! grep -q 'PYENV\|export\|s3cr3t' "$ERR" && grep -q 'named by DRSJOIN_CONFIG' "$ERR"; echo $?)"
+printf '%s\n' 'API_TOKEN=s3cr3t-value' >"$C"
+bad "a file of NAME=value lines: not a drsjoin config file" "$C: not a drsjoin config file (line 1"
+t_check "NAME=value: neither name nor value shown" "$(! grep -q 'API_TOKEN\|s3cr3t' "$ERR"; echo $?)"
+printf 'tenant = %s\nexport X=1\n' "$EMU_TENANT_DOMAIN" >"$C"
+bad "a line that is not a key after good ones: exit 3, not echoed" "$C:2: unknown key (not shown"
 printf 'tenant = caf\xc3\xa9.example\n' >"$C"
 bad "a value that is not ASCII" "$C:1: tenant: the value holds a space or a byte that is not printable ASCII"
 { printf 'tenant = %s\n' "$EMU_TENANT_DOMAIN"; head -c 70000 /dev/zero | tr '\0' '#'; echo; } >"$C"

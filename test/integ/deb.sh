@@ -37,6 +37,17 @@ t_check "make deb: $deb and $deb64, both in SHA256SUMS" \
        grep -q " $deb\$" "$A/SHA256SUMS" && grep -q " $deb64\$" "$A/SHA256SUMS" &&
        [ "$(wc -l <"$A/SHA256SUMS")" -eq 2 ] && [ ! -e "$A/deb-root" ] && [ ! -e "$A/deb-root-arm64" ]; echo $?)" \
     "rc $RC: $(ls "$A" | tr '\n' ' ')"
+t_check "make deb says first that it builds the aarch64 package too" \
+    "$(head -n 1 "$OUT" | grep -q "^make deb: builds $A/drsjoin_VERSION_amd64.deb and the aarch64 package $A/drsjoin_VERSION_arm64.deb (cross-compiled"; echo $?)" \
+    "$(head -n 1 "$OUT")"
+# docs/building.md's install line, expanded where both packages are: this
+# machine's alone (a glob naming both is a conflict for apt).
+cmd=$(sed -n 's|^ *apt install \(\./build/dist/drsjoin_.*\.deb\)$|\1|p' "$top/docs/building.md")
+mkdir -p "$T_WORK/g/build" && ln -s "$A" "$T_WORK/g/build/dist"
+got=$(cd "$T_WORK/g" && eval "printf '%s\n' $cmd")
+t_check "docs/building.md's apt install line names this machine's package alone, of the two" \
+    "$([ "$(wc -l <<<"$cmd")" -eq 1 ] && [ "$got" = "./build/dist/drsjoin_${version}_$(dpkg --print-architecture).deb" ] &&
+       ! grep -q 'apt install [^ ]*drsjoin_\*\.deb' "$top/docs/building.md" "$top/README.md"; echo $?)" "'$cmd' gives '$got'"
 mk_deb "$T_WORK/b"
 t_check "make deb is reproducible (both)" \
     "$(cmp "$A/$deb" "$T_WORK/b/$deb" >&2 && cmp "$A/$deb64" "$T_WORK/b/$deb64" >&2; echo $?)"
@@ -71,7 +82,7 @@ if command -v lintian >/dev/null; then
 		    "$(grep '^[EW]:' "$OUT" | head -5 | tr '\n' ' ')"
 		ov=$(dpkg-deb --fsys-tarfile "$A/$d" | tar -xOf - ./usr/share/lintian/overrides/drsjoin | grep -v '^#')
 		extra=$(grep -vE '^drsjoin: ((embedded-library (curl|mbedtls)|shared-library-lacks-prerequisites) \[usr/sbin/drsjoin\]|non-standard-dir-perm 0700 != 0755 \[etc/drsjoin/\])$' <<<"$ov")
-		readme=$(tr '\n' ' ' <"$top/README.md" | sed -n 's/.*no error, no warning; \([0-9]*\) lintian overrides.*/\1/p')
+		readme=$(tr '\n' ' ' <"$top/docs/building.md" | sed -n 's/.*no error, no warning; \([0-9]*\) lintian overrides.*/\1/p')
 		t_check "lintian overrides ($d) are only the static binary's and /etc/drsjoin's 0700, as many as the README says ($readme)" \
 		    "$([ "$(wc -l <<<"$ov")" -eq 4 ] && [ "$readme" = "$(wc -l <<<"$ov")" ] && [ -z "$extra" ]; echo $?)" "$extra"
 	done

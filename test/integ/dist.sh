@@ -34,6 +34,7 @@ B=$T_WORK/src
 mkdir -p "$B/drs" "$B/scripts" "$B/test" "$B/third_party"
 cp "$top/drs/cli.h" "$B/drs/"; cp "$top/drsjoin.8" "$top/README.md" "$top/LICENSE" "$B/"
 cp -r "$top/scripts/completion" "$top/scripts/systemd" "$top/scripts/examples" "$B/scripts/"
+cp -r "$top/docs" "$B/"
 cp -r "$top/test/drs-emulator" "$B/test/"; cp "$top/third_party/versions" "$B/third_party/"
 find "$B" -exec touch -d '2001-02-03 04:05:06' {} +
 chmod -R g+w "$B"
@@ -58,7 +59,7 @@ t_check "members: owner 0/0, one date, sorted by name, rw-r--r-- or rwxr-xr-x" \
 t_check "gzip header: no file name, no time" \
     "$(od -An -tx1 -j3 -N5 "$A/$name.tar.gz" | tr -d ' \n' | grep -qx '0000000000'; echo $?)"
 miss=
-for f in drsjoin drsjoin.8 README.md LICENSE completion/drsjoin.bash completion/_drsjoin \
+for f in drsjoin drsjoin.8 README.md LICENSE docs/tokens.md docs/trust.md completion/drsjoin.bash completion/_drsjoin \
     systemd/drsjoin-join.service systemd/drsjoin-leave.service examples/cloud-init.yaml \
     examples/kickstart.ks licenses/mbedtls.txt licenses/curl.txt licenses/tpm2-tss.txt \
     licenses/cjson.txt licenses/musl.txt drs-emulator/drs-emulator drs-emulator/mint-token \

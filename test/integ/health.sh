@@ -11,6 +11,8 @@ TOK=$(token_file)
 HINT="('drsjoin join --force' joins again and replaces it; 'drsjoin leave --local-only' removes it)"
 
 snapshot() { (cd "$STATE" && find . -type f ! -name .lock | sort | xargs sha256sum); }
+# status writes one file, the public record (status.json): the rest stays.
+snapshot_private() { (cd "$STATE" && find . -type f ! -name .lock ! -name status.json | sort | xargs sha256sum); }
 rec() { recpath "$STATE/device.json" "$1"; }
 # edit_record PYTHON: runs PYTHON on device.json as d, writes it back.
 edit_record() {
@@ -36,9 +38,9 @@ fresh() {
 
 # damaged NAME CODE REASON [drsjoin global args...]: the re-run and status.
 damaged() {
-	local name=$1 code=$2 reason=$3 snap n
+	local name=$1 code=$2 reason=$3 snap n priv
 	shift 3
-	snap=$(snapshot); n=$(req_count)
+	snap=$(snapshot); n=$(req_count); priv=$(snapshot_private)
 	t_run "$@" -- join --token-file "$TOK"
 	if [ "$code" -eq 7 ]; then
 		t_expect "$name: join exits 7 with the reason and the way out" 7 \
@@ -56,7 +58,9 @@ damaged() {
 	    "$(jget "$OUT" 'd["joined"] is True and d["state_dir"]' | grep -q .; echo $?)"
 	t_run "$@" -- status
 	t_expect_unhealthy "$name: status in a pipe: the same JSON" "$code" "$reason"
-	t_check "$name: status changed nothing" "$([ "$(snapshot)" = "$snap" ]; echo $?)"
+	t_check "$name: status changed nothing but status.json, which now says unhealthy, with the reason" \
+	    "$([ "$(snapshot_private)" = "$priv" ] && { [ "$code" -eq 6 ] ||
+	       [ "$(jget "$STATE/status.json" 'd["healthy"] is False and d["reason"]' | head -c 40)" = "$(jget "$OUT" 'd["reason"]' | head -c 40)" ]; }; echo $?)"
 }
 
 # A healthy identity: "healthy": true and no reason, at exit 0.
@@ -159,6 +163,39 @@ t_run -- leave --local-only
 t_expect "the way out: leave --local-only removes a damaged identity" 0
 t_run -- status --json
 t_check "after leave --local-only: not joined" "$([ "$RC" -eq 8 ]; echo $?)"
+
+# join --force over a corrupt record (issue 23 item 11): the record is moved
+# aside with its sets; the device the certificate there names is named, and
+# deleted once the new join stands when its key loads; else it stays, named.
+has_device() { emu_ctl devices >"$T_WORK/devices.json" && grep -qi "\"$1\"" "$T_WORK/devices.json"; }
+corrupt() {	# NAME: a fresh identity whose device.json is cut short; OLD its device
+	fresh "$1" software
+	OLD=$(jget "$STATE/device.json" 'd["device_id"]')
+	head -c 100 "$STATE/device.json" >"$STATE/device.json.new" && mv "$STATE/device.json.new" "$STATE/device.json"
+}
+corrupt force-corrupt
+t_run -- join --token-file "$TOK" --force
+t_check "join --force over a corrupt record: names the old device from its certificate and deletes it" \
+    "$([ "$RC" -eq 0 ] && grep -q "^drsjoin: join: the unusable record was device $OLD's (its certificate in $STATE/identity.corrupt-[0-9TZ]*/[0-9a-f]*): deleted from the tenant once the new join succeeds" "$ERR" &&
+       grep -q "^drsjoin: join: deleted the replaced device $OLD from the tenant" "$ERR" && ! has_device "$OLD"; echo $?)" \
+    "exit $RC: $(cat "$ERR")"
+corrupt force-corrupt-key
+echo garbage >"$SET/device-key.pem"
+t_run -- join --token-file "$TOK" --force
+t_check "join --force over a corrupt record whose key does not load: the old device named, kept, the reason given" \
+    "$([ "$RC" -eq 0 ] && grep -q "^drsjoin: warning: join: the unusable record was device $OLD's (its certificate in $STATE/identity.corrupt-.*), whose key device-key.pem cannot be used (.*not a usable private key.*): it stays in the tenant; delete it there" "$ERR" &&
+       has_device "$OLD"; echo $?)" "exit $RC: $(cat "$ERR")"
+corrupt force-corrupt-keep
+t_run -- join --token-file "$TOK" --force --keep-old-device
+t_check "join --force --keep-old-device over a corrupt record: the old device named and kept" \
+    "$([ "$RC" -eq 0 ] && grep -q "^drsjoin: join: the unusable record was device $OLD's (.*): it stays in the tenant (--keep-old-device)" "$ERR" &&
+       has_device "$OLD"; echo $?)" "exit $RC: $(cat "$ERR")"
+corrupt force-corrupt-nocert
+rm "$SET/certificate.pem"
+t_run -- join --token-file "$TOK" --force
+t_check "join --force over a corrupt record without a readable certificate: says the old device is not known" \
+    "$([ "$RC" -eq 0 ] && grep -q "^drsjoin: warning: join: identity.corrupt-[0-9TZ]*: the unusable record's device is not known (no certificate could be read): it may stay in the tenant" "$ERR" &&
+       has_device "$OLD"; echo $?)" "exit $RC: $(cat "$ERR")"
 
 # At a terminal, status's summary says why.
 STATE=$T_WORK/state-dk-garbled SET=$(rec 'd["identity_dir"]')

@@ -17,6 +17,15 @@ cat >"$T_WORK/want" <<'TREE'
 -rw-r--r-- usr/local/share/bash-completion/completions/drsjoin
 -rw-r--r-- usr/local/share/doc/drsjoin/LICENSE
 -rw-r--r-- usr/local/share/doc/drsjoin/README.md
+-rw-r--r-- usr/local/share/doc/drsjoin/docs/building.md
+-rw-r--r-- usr/local/share/doc/drsjoin/docs/configuration.md
+-rw-r--r-- usr/local/share/doc/drsjoin/docs/emulator.md
+-rw-r--r-- usr/local/share/doc/drsjoin/docs/exit-codes.md
+-rw-r--r-- usr/local/share/doc/drsjoin/docs/fleet.md
+-rw-r--r-- usr/local/share/doc/drsjoin/docs/join.md
+-rw-r--r-- usr/local/share/doc/drsjoin/docs/state.md
+-rw-r--r-- usr/local/share/doc/drsjoin/docs/tokens.md
+-rw-r--r-- usr/local/share/doc/drsjoin/docs/trust.md
 -rw-r--r-- usr/local/share/doc/drsjoin/examples/cloud-init.yaml
 -rw-r--r-- usr/local/share/doc/drsjoin/examples/kickstart.ks
 -rw-r--r-- usr/local/share/man/man8/drsjoin.8
@@ -29,7 +38,7 @@ t_check "the installed binary is the one built, and runs" \
     "$(cmp -s "$DRSJOIN" "$D/usr/local/sbin/drsjoin" &&
        "$D/usr/local/sbin/drsjoin" --version | grep -q '^drsjoin [0-9]'; echo $?)"
 t_check "the installed units run the installed binary" \
-    "$(grep -qx 'ExecStart=/usr/local/sbin/drsjoin --compact join' \
+    "$(grep -qx 'ExecStart=/usr/local/sbin/drsjoin join' \
         "$D/usr/local/lib/systemd/system/drsjoin-join.service" &&
        ! grep -q /usr/sbin/ "$D"/usr/local/lib/systemd/system/*.service; echo $?)"
 t_check "the installed man page renders" \

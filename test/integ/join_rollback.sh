@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A join leaves no unnamed device in the tenant (issue 16): when the
-# identity cannot be stored (an 8 KiB tmpfs state dir: the certificate
+# identity cannot be stored (a 12 KiB tmpfs state dir: the certificate
 # does not fit), the device the service created is deleted again with the
 # certificate and key held in memory, software and TPM; when that deletion
 # fails too, the one error line names the device, the tenant and the
@@ -17,11 +17,12 @@ t_with_mounts
 emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
 TOK=$(token_file)
 
-# A state dir on an 8 KiB tmpfs: the two keys fit, the certificate does not.
+# A state dir on a 12 KiB tmpfs (a page a file): the two keys and the key
+# set's machine.json fit, the certificate does not.
 small_state() {
 	STATE=$T_WORK/$1
 	mkdir -p "$STATE"
-	if ! mount -t tmpfs -o size=8k,mode=0700 tmpfs "$STATE" 2>"$T_WORK/mount.err"; then
+	if ! mount -t tmpfs -o size=12k,mode=0700 tmpfs "$STATE" 2>"$T_WORK/mount.err"; then
 		return 1
 	fi
 	MOUNTS+=("$STATE")

@@ -62,6 +62,19 @@ done
 emu_stop
 emu_start --state-dir "$EMU_DIR" >/dev/null || { t_fail "emulator restarts" "emu_start failed"; exit 1; }
 
+# -v: one line says where the time went, every step named, in ms.
+join_sw
+t_run -- -v leave
+split=$(grep 'leave: time split: ' "$ERR")
+t_check "leave -v: one time split line (start-up and config, key load, handshake, DELETE, removal)" \
+    "$([ "$RC" -eq 0 ] && [ "$(printf '%s\n' "$split" | grep -c .)" -eq 1 ] &&
+       printf '%s\n' "$split" | grep -Eq 'start-up and config [0-9]+\.[0-9]{2} ms, state dir and key load [0-9]+\.[0-9]{2} ms, handshake [0-9]+\.[0-9]{2} ms \(TCP [0-9]+\.[0-9]{2} ms\), DELETE [0-9]+\.[0-9]{2} ms, local removal [0-9]+\.[0-9]{2} ms; [0-9]+\.[0-9]{2} ms since main' &&
+       all_gone; echo $?)" "rc $RC, line: $split"
+join_sw
+t_run -- -v leave --local-only
+t_check "leave --local-only -v: no time split (no request made)" \
+    "$([ "$RC" -eq 0 ] && ! grep -q 'time split' "$ERR" && all_gone; echo $?)"
+
 # A device already deleted (by an admin, or a leave whose answer was lost):
 # the identity is kept in a copy, the device deleted, the copy put back.
 join_sw
@@ -181,5 +194,29 @@ t_expect "a device key that is not the certificate's: refused" 7 \
     "leave: device $DEV: the stored certificate is not for the stored device key"
 t_check "key mismatch: no request" "$([ "$(req_count)" -eq "$n" ]; echo $?)"
 t_run -- leave --local-only
+
+# A record whose device_id names another device of the tenant (issue 23
+# item 13): its certificate is this device's, and no DELETE goes out for the
+# other one, by leave nor by the join --force that replaces the record (it
+# makes no health check of what it replaces).
+deletes_of() { $PY -c 'import json,sys
+print(sum(1 for l in open(sys.argv[1]) if json.loads(l).get("route")=="delete" and sys.argv[2].lower() in json.loads(l)["path"].lower()))' "$(emu_requests)" "$1"; }
+has_device() { emu_ctl devices >"$T_WORK/devices.json" && grep -qi "\"$1\"" "$T_WORK/devices.json"; }
+MINE=$STATE
+STATE=$T_WORK/other-device; join_sw; OTHER=$DEV
+STATE=$MINE; join_sw
+tamper "d['device_id'] = '$OTHER'"
+before=$(snapshot)
+t_run -- leave
+t_expect "a record naming another device: leave refused, exit 7, naming both" 7 \
+    "leave: the stored certificate is device $DEV's, the identity record is device $OTHER's"
+t_check "a record naming another device: no DELETE for it, it stays, nothing removed" \
+    "$([ "$(deletes_of "$OTHER")" -eq 0 ] && [ "$(deletes_of "$DEV")" -eq 0 ] &&
+       has_device "$OTHER" && [ "$(snapshot)" = "$before" ]; echo $?)"
+t_run -- join --token-file "$TOK" --key-store software --force
+t_check "join --force over a record naming another device: joined, no DELETE for it, a warning naming both" \
+    "$([ "$RC" -eq 0 ] && [ "$(deletes_of "$OTHER")" -eq 0 ] && has_device "$OTHER" &&
+       grep -q "^drsjoin: warning: join: the replaced device $OTHER is still in the tenant (leave: the stored certificate is device $DEV's, the identity record is device $OTHER's); delete it there" "$ERR"; echo $?)" \
+    "exit $RC: $(cat "$ERR")"
 
 t_done

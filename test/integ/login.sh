@@ -57,6 +57,15 @@ fresh bprt-stdin
 t_run --in "$BPRT_FILE" -- join --bprt-file - --tenant "$EMU_TENANT_DOMAIN" --key-store software
 t_expect "BPRT from stdin" 0
 
+# Issue 23, item 8: -q hides notes, never a warning (the README's CI style).
+fresh bprt-quiet
+cp "$BPRT_FILE" "$T_WORK/bprt-open"; chmod 644 "$T_WORK/bprt-open"
+t_run -- -q join --bprt-file "$T_WORK/bprt-open" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_check "-q: the warning about a BPRT file readable by others still shows, alone" \
+    "$([ "$RC" -eq 0 ] && [ "$(wc -l <"$ERR")" -eq 1 ] &&
+       grep -qx "drsjoin: warning: bulk enrolment token file $T_WORK/bprt-open can be read by others (mode 0644): make it 0600" "$ERR" &&
+       [ ! -s "$OUT" ]; echo $?)" "exit $RC, stderr: $(head -3 "$ERR")"
+
 fresh bprt-expired
 t_run -- join --bprt-file "$(secret_file bprt-old "$(emu_token --bprt --expired)")" \
     --tenant "$EMU_TENANT_DOMAIN" --key-store software
@@ -95,6 +104,28 @@ t_check "--client-id is the client sent" "$([ "$(last token 'd["body"]["client_i
 fresh rt-wrong-client
 t_run --env "DRSJOIN_REFRESH_TOKEN=$RT2" -- join --tenant "$EMU_TENANT_DOMAIN" --key-store software
 t_expect "refresh token of another client: refused" 5 "refused the refresh token: invalid_grant AADSTS70000"
+t_check "refresh token of another client: the --client-id hint, not 'expired'" \
+    "$(grep -q "another app's refresh token with its --client-id" "$ERR" &&
+       ! grep -q 'expired or was revoked' "$ERR"; echo $?)"
+
+# Issue 23, item 9: the one kind of token where the other goes.
+fresh bprt-as-rt
+t_run -- join --refresh-token-file "$BPRT_FILE" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_expect "a BPRT given as a refresh token: refused, with the --bprt-file hint" 5 \
+    "a bulk enrolment token goes with --bprt-file"
+t_check "a BPRT given as a refresh token: not 'expired or was revoked', nothing kept" \
+    "$(! grep -q 'expired or was revoked' "$ERR" && no_identity; echo $?)"
+fresh rt-as-bprt
+t_run -- join --bprt-file "$(secret_file rt-as-bprt "$(emu_ctl refresh-token)")" \
+    --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_expect "a refresh token given as a BPRT: refused, with the --refresh-token-file hint" 5 \
+    "a user's refresh token goes with --refresh-token-file"
+t_check "a refresh token given as a BPRT: not 'expired or was revoked', nothing kept" \
+    "$(! grep -q 'expired or was revoked' "$ERR" && no_identity; echo $?)"
+fresh bprt-quoted
+t_run -- join --bprt-file "$(secret_file bprt-quoted "\"$BPRT\"")" --tenant "$EMU_TENANT_DOMAIN" \
+    --key-store software
+t_expect "a BPRT in JSON quotes: read without them" 0 "bulk enrolment token $T_WORK/bprt-quoted: in JSON quotes"
 
 # --- every AADSTS hint -------------------------------------------------------
 hint() {	# CODE HINT-FRAGMENT

@@ -15,6 +15,15 @@ else
 fi
 out=$(LC_ALL=C.UTF-8 man --warnings -l "$MAN" 2>&1 >/dev/null)
 t_check "man --warnings (groff): nothing to say" "$([ -z "$out" ]; echo $?)" "$out"
+# As Debian's man shows it (groff 1.22 heads an mdoc page "BSD" unless told).
+LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$MAN" 2>/dev/null >"$T_WORK/man.txt"
+t_check "man: the header and footer name Linux, not BSD (.Os set)" \
+    "$(grep -qx '\.Os Linux' "$MAN" && head -n 1 "$T_WORK/man.txt" | grep -q "Linux System Manager's Manual" &&
+       ! grep -q 'BSD' <(head -n 1 "$T_WORK/man.txt"; tail -n 1 "$T_WORK/man.txt"); echo $?)" \
+    "$(head -n 1 "$T_WORK/man.txt") / $(tail -n 1 "$T_WORK/man.txt")"
+# A quote opened inside another one (groff shows it as 'a 'b'').
+t_check "man: no quote opened inside another" \
+    "$(! grep -q '‘[^’]*‘' "$T_WORK/man.txt"; echo $?)" "$(grep -m 3 '‘[^’]*‘' "$T_WORK/man.txt")"
 
 # Options in a --help text: -x and --long-name where an option can stand
 # (line start, after a space, '[', '(', '|' or ','), minus -h/--help.
@@ -47,6 +56,27 @@ man_cmds=$(man_section COMMANDS | sed -n 's/^\.Ss //p' | sort)
 t_check "commands: --help and the man page name the same ones" \
     "$([ -n "$cmds" ] && [ "$(echo "$cmds" | sort)" = "$man_cmds" ]; echo $?)" \
     "help: $(echo $cmds) man: $(echo $man_cmds)"
+
+# COMMANDS in the order a join runs them, then the ones after it.
+t_check "COMMANDS: in the order of the phases (discover, nonce, keygen, csr, join), then status, leave" \
+    "$([ "$(man_section COMMANDS | sed -n 's/^\.Ss //p' | tr '\n' ' ')" = "discover nonce keygen csr join status leave " ]; echo $?)" \
+    "$(man_section COMMANDS | sed -n 's/^\.Ss //p' | tr '\n' ' ')"
+
+# FILES: the token file, the config file and every shipped unit; SEE ALSO:
+# the units and cloud-init.
+files=$(man_section FILES | sed -n 's/^\.It Pa //p')
+miss=
+for f in /etc/drsjoin/token.jwt /etc/drsjoin/drsjoin.conf \
+    $(cd "$DRSJOIN_TOP/scripts/systemd" && printf '/lib/systemd/system/%s\n' *.service); do
+	grep -qxF -- "$f" <<<"$files" || miss="$miss $f"
+done
+t_check "FILES lists token.jwt, drsjoin.conf and every unit" "$([ -z "$miss" ]; echo $?)" "missing:$miss"
+see=$(man_section "SEE ALSO")
+miss=
+for f in $(cd "$DRSJOIN_TOP/scripts/systemd" && ls *.service) "Xr cloud-init 1"; do
+	grep -qF -- "$f" <<<"$see" || miss="$miss $f"
+done
+t_check "SEE ALSO names the units and cloud-init" "$([ -z "$miss" ]; echo $?)" "missing:$miss"
 
 for c in $cmds; do
 	t_run -- "$c" --help

@@ -107,6 +107,14 @@ for name in JWT JWE STD URLSAFE BPRT; do
 	t_run --env "SSL_CERT_FILE=$tok" -- discover --tenant x.example
 	t_check "$name as SSL_CERT_FILE: refused (exit 3), the token not echoed" \
 	    "$([ "$RC" -eq 3 ] && ! leaks "$tok"; echo $?)" "exit $RC"
+	# Issue 23, item 11: leave echoed its unexpected argument whole.
+	for cmd in csr discover join keygen leave nonce status; do
+		t_run -- "$cmd" "$tok"
+		t_check "$name as $cmd's argument: exit 2, the token not echoed" \
+		    "$([ "$RC" -eq 2 ] && ! leaks "$tok" &&
+		       grep -q "unexpected argument '.*characters, not shown" "$ERR"; echo $?)" \
+		    "exit $RC; $(head -2 "$ERR")"
+	done
 done
 # A proxy's password is redacted, the rest of its URL shown.
 t_run -- --attempts 1 --proxy "http://alice:$URLSAFE@127.0.0.1:9" discover --tenant x.example

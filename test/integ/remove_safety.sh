@@ -18,6 +18,7 @@ join_sw() {
 }
 
 sums() { (cd "$1" && find . -type f ! -name .lock -print0 | sort -z | xargs -0 sha256sum); }
+all_gone_here() { [ ! -e "$STATE/device.json" ] && [ -z "$(ls -A "$STATE/identity")" ]; }
 
 # 1. A key set that is a link to a directory outside the state dir.
 STATE=$T_WORK/link
@@ -51,6 +52,33 @@ t_run "${NOLL[@]}" -- leave --local-only
 t_check "a key file that is a link: removed as a link, its target kept" \
     "$([ "$RC" -eq 0 ] && [ -f "$T_WORK/precious" ] && [ ! -e "$STATE/device.json" ] &&
        [ -z "$(ls -A "$STATE/identity")" ]; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
+
+# A directory link planted inside a key set (issue 23 item 13): the removal
+# walk opens each entry with O_NOFOLLOW and removes the link itself; with
+# Landlock off nothing else stops it from emptying the link's target. One
+# link at the set's top (leave's sweep, join --force's removal of the old
+# set) and one a level down (the walk into a subdirectory).
+plant() {	# DIR-OUTSIDE: fills it, links it into the set twice
+	mkdir -p "$1/sub"; echo keep >"$1/precious"; echo keep >"$1/sub/precious"
+	mkdir "$SET/planted"; ln -s "$1" "$SET/planted/dirlink"; ln -s "$1" "$SET/dirlink"
+}
+STATE=$T_WORK/dirlink-leave
+join_sw
+plant "$T_WORK/dir-outside-1"
+before=$(sums "$T_WORK/dir-outside-1")
+t_run "${NOLL[@]}" -- leave --local-only
+t_check "directory links inside the set, Landlock off: leave --local-only removes the links, not their target" \
+    "$([ "$RC" -eq 0 ] && [ "$(sums "$T_WORK/dir-outside-1")" = "$before" ] && [ -n "$before" ] &&
+       all_gone_here; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
+STATE=$T_WORK/dirlink-force
+join_sw
+plant "$T_WORK/dir-outside-2"
+before=$(sums "$T_WORK/dir-outside-2")
+OLDSET=$SET
+t_run "${NOLL[@]}" -- join --token-file "$TOK" --key-store software --force --keep-old-device
+t_check "directory links inside the replaced set, Landlock off: join --force removes the set and the links, not their target" \
+    "$([ "$RC" -eq 0 ] && [ ! -e "$OLDSET" ] && [ ! -L "$OLDSET/dirlink" ] &&
+       [ "$(sums "$T_WORK/dir-outside-2")" = "$before" ]; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
 
 # 2. All or nothing: a device key that cannot be removed (a mount point:
 # EBUSY) leaves the whole identity, record first of all.

@@ -50,8 +50,8 @@ t_check "join runs confined, reads --in and --token-file, and joins" \
     "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes under the state dir only" "$ERR" &&
        [ -f "$STATE/device.json" ]; echo $?)"
 t_run -- -v status
-t_check "status runs confined, and reads the identity" \
-    "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes nowhere" "$ERR"; echo $?)"
+t_check "status runs confined, reads the identity, may write under the state dir only (status.json)" \
+    "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes under the state dir only" "$ERR"; echo $?)"
 
 # What join read inside the sandbox: /etc/os-release is a link into /usr/lib
 # on most systems, and its PRETTY_NAME must still reach the service.
@@ -62,6 +62,22 @@ if [ -n "$pretty" ]; then
 	    "$([ "$(jget "$R" 'd["body"]["OSVersion"]')" = "$pretty" ]; echo $?)"
 else
 	t_skip "os-release inside the sandbox" "this machine has no PRETTY_NAME"
+fi
+
+# The machine's identity (machine.h) read inside the sandbox: machine-id, and
+# the DMI product UUID where there is one; both hashed into device.json.
+if grep -qxE '[0-9a-f]{32}' /etc/machine-id 2>/dev/null; then
+	t_check "join read /etc/machine-id inside the sandbox (its hash in device.json)" \
+	    "$([ "$(jget "$STATE/device.json" 'len(d["machine"]["machine_id"])')" = 32 ]; echo $?)"
+else
+	t_skip "machine-id inside the sandbox" "this machine has no /etc/machine-id"
+fi
+if grep -qxiE '[0-9a-f-]{36}' /sys/class/dmi/id/product_uuid 2>/dev/null &&
+    ! grep -qxE '[0-]{36}|03000200-0400-0500-0006-000700080009' /sys/class/dmi/id/product_uuid; then
+	t_check "join read the DMI product UUID inside the sandbox (its hash in device.json)" \
+	    "$([ "$(jget "$STATE/device.json" 'len(d["machine"]["product_uuid"])')" = 32 ]; echo $?)"
+else
+	t_skip "DMI product UUID inside the sandbox" "no readable /sys/class/dmi/id/product_uuid here"
 fi
 
 # A write outside the state dir, as a bug would try it: refused by the kernel.
@@ -86,9 +102,10 @@ t_run --env DRSJOIN_TEST_SANDBOX_WRITE="$STATE/probe" -- keygen --key-store soft
 t_check "keygen: the same write inside the state dir is allowed (the probe works)" \
     "$(grep -q "create $STATE/probe: done" "$ERR" && [ -f "$STATE/probe" ]; echo $?)"
 rm -f "$STATE/probe"
-t_run --env DRSJOIN_TEST_SANDBOX_WRITE="$STATE/probe" -- status
-t_check "status: no write even inside the state dir" \
-    "$([ "$RC" -eq 0 ] && grep -q "create $STATE/probe: Permission denied" "$ERR" && [ ! -e "$STATE/probe" ]; echo $?)"
+# status writes the public record (status.json) in the state dir, and nowhere else.
+t_run --env DRSJOIN_TEST_SANDBOX_WRITE="$T_WORK/next-to-state" -- status
+t_check "status: no write beside the state dir" \
+    "$([ "$RC" -eq 0 ] && grep -q "create $T_WORK/next-to-state: Permission denied" "$ERR" && [ ! -e "$T_WORK/next-to-state" ]; echo $?)"
 t_run --env DRSJOIN_TEST_SANDBOX_WRITE="$T_WORK/unconfined" --env DRSJOIN_TEST_NO_LANDLOCK=1 \
     -- -v keygen --key-store software
 t_check "a kernel without Landlock: a -v note, the command works, unconfined" \

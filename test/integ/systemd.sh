@@ -33,11 +33,11 @@ else
 	rm "$T_WORK/units/broken.service"
 	# The README states the figure: it must be the one measured.
 	readme=$(sed -n 's/.*`systemd-analyze security` rates them \([0-9.]*\)[^0-9].*/\1/p' \
-	    "$DRSJOIN_TOP/README.md")
+	    "$DRSJOIN_TOP/docs/configuration.md")
 	for u in drsjoin-join drsjoin-leave; do
 		lvl=$(systemd-analyze security --offline=yes "$T_WORK/units/$u.service" 2>&1 |
 		    sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p')
-		t_check "$u: systemd-analyze security exposure at most 2.5, as the README says ($readme; got $lvl)" \
+		t_check "$u: systemd-analyze security exposure at most 2.5, as docs/configuration.md says ($readme; got $lvl)" \
 		    "$([ -n "$lvl" ] && awk -v l="$lvl" 'BEGIN { exit !(l <= 2.5) }' &&
 		       [ "$lvl" = "$readme" ]; echo $?)"
 	done
@@ -57,6 +57,9 @@ t_check "join unit: restarts on failure after RestartSec=, without a start limit
     "$(has "$JOIN" 'Restart=on-failure' && grep -qx 'RestartSec=[1-9][0-9]*\(s\|min\)' "$JOIN" &&
        has "$JOIN" 'RestartPreventExitStatus=2 3' && has "$JOIN" 'StartLimitIntervalSec=0' &&
        ! grep -q '^Restart\(Steps\|MaxDelaySec\)=' "$JOIN"; echo $?)"
+t_check "both units: stdout (the JSON) not in the journal, stderr (the one line) in it: stderr follows stdout unless said" \
+    "$(has "$JOIN" 'StandardOutput=null' && has "$LEAVE" 'StandardOutput=null' &&
+       has "$JOIN" 'StandardError=journal' && has "$LEAVE" 'StandardError=journal'; echo $?)"
 t_check "leave unit: not joined (exit 8) is success" \
     "$(has "$LEAVE" 'SuccessExitStatus=8' && ! grep -q '^Restart=' "$LEAVE"; echo $?)"
 # What systemd does with an exit code of the join, from the unit's lists.
@@ -170,14 +173,17 @@ t_check "sandbox without ReadWritePaths=: the join fails on the read-only state 
     "$([ "$RC" -eq 7 ] && grep -q 'Read-only file system' "$ERR" && [ -z "$(ls -A "$STATE")" ]; echo $?)" "rc $RC"
 sandboxed "$JOIN" ExecStart unit
 dev=$(jget "$STATE/device.json" 'd["device_id"]')
-t_check "drsjoin-join.service's ExecStart joins under the sandbox (software keys)" \
-    "$([ "$RC" -eq 0 ] && [ -n "$dev" ] && [ "$(wc -l <"$OUT")" -eq 1 ] &&
-       [ "$(jget "$OUT" 'd["device"]["device_id"]')" = "$dev" ]; echo $?)" "rc $RC"
+t_check "drsjoin-join.service's ExecStart joins under the sandbox (software keys); stderr, the journal's, ends with the one-line summary" \
+    "$([ "$RC" -eq 0 ] && [ -n "$dev" ] && [ "$(jget "$OUT" 'd["device"]["device_id"]')" = "$dev" ] &&
+       [ "$(tail -n 1 "$ERR")" = "drsjoin: joined: device $dev in tenant $EMU_TENANT_ID" ] &&
+       ! grep -qv '^drsjoin: [a-z]' "$ERR"; echo $?)" \
+    "rc $RC: $(head -c 300 "$ERR")"
 t_check "the identity the join made is the unit's ConditionPathExists=! (the next boot skips it)" \
     "$(grep -qx "ConditionPathExists=!/var/lib/drsjoin/device.json" "$JOIN" && [ -f "$STATE/device.json" ]; echo $?)"
-t_check "under UMask=0077 only the (public) certificate is readable by others; the state dir is 0700" \
-    "$([ -z "$(find "$STATE" -perm /077 ! -type l ! -name certificate.pem)" ] &&
-       [ "$(stat -c %a "$STATE")" = 700 ]; echo $?)" "$(find "$STATE" -perm /077 | head -3)"
+t_check "under UMask=0077 only the (public) certificate and status.json are readable by others; the state dir is 0711" \
+    "$([ -z "$(find "$STATE" -mindepth 1 -perm /077 ! -type l ! -name certificate.pem ! -name status.json)" ] &&
+       [ "$(stat -c %a "$STATE")" = 711 ] && [ "$(stat -c %a "$STATE/status.json")" = 644 ]; echo $?)" \
+    "$(find "$STATE" -perm /077 | head -3)"
 
 # The token sources under the unit: token.jwt's credential, or without it
 # (a blank credential) the config file's; both at once is refused.

@@ -59,4 +59,46 @@ t_expect "bad signature: refused by the service" 5 "join: server answered 401"
 t_check "refused join leaves no identity and no staged keys" \
     "$([ ! -e "$STATE/device.json" ] && [ -z "$(ls -A "$STATE/staging" 2>/dev/null)" ]; echo $?)"
 
+# --- Issue 23, item 9: tokens as people paste them. JSON quotes (with the
+# comma of the line they came from) and "Bearer " are unambiguous: taken
+# off with a note; a quoted JWT is never called a refresh token.
+JWT=$(cat "$(token_file)")
+pasted() {	# NAME CONTENT [--env]: a join with CONTENT as the token succeeds
+	local name=$1 f=$T_WORK/pasted.$RANDOM
+	printf '%s\n' "$2" >"$f"; chmod 600 "$f"
+	STATE=$T_WORK/state-pasted.$RANDOM
+	if [ "${3:-}" = --env ]; then
+		t_run --env "DRSJOIN_TOKEN=$2" -- join --key-store software
+	else
+		t_run -- join --token-file "$f" --key-store software
+	fi
+	t_check "$name: accepted, said in a note, the token not shown" \
+	    "$([ "$RC" -eq 0 ] && [ -e "$STATE/device.json" ] && grep -q "$4" "$ERR" &&
+	       ! grep -q 'refresh token' "$ERR" && ! grep -qF "${JWT:20:30}" "$ERR"; echo $?)" \
+	    "exit $RC; $(head -2 "$ERR")"
+}
+pasted "a JWT in JSON quotes" "\"$JWT\"" "" "in JSON quotes; read without them"
+pasted "a JWT in JSON quotes with the comma after it" "  \"$JWT\"," "" "in JSON quotes"
+pasted "a JWT after 'Bearer '" "Bearer $JWT" "" "starts with 'Bearer '"
+pasted "a JWT after 'bearer' and a tab" "$(printf 'bearer\t%s' "$JWT")" "" "starts with 'Bearer '"
+pasted "DRSJOIN_TOKEN in JSON quotes" "\"$JWT\"" --env "token DRSJOIN_TOKEN: in JSON quotes"
+pasted "'Bearer' inside the quotes" "\"Bearer $JWT\"" "" "starts with 'Bearer '"
+STATE=$T_WORK/state-pasted-bad
+printf '{"token_type": "Bearer", "access_token": "%s"}\n' "$JWT" >"$T_WORK/answer.json"
+chmod 600 "$T_WORK/answer.json"
+t_run -- join --token-file "$T_WORK/answer.json" --key-store software
+t_expect "a whole token answer (JSON object): named as such" 3 \
+    "token $T_WORK/answer.json: a JSON object (a token endpoint's answer?), not a token"
+t_check "a whole token answer: the token not shown" "$(! grep -qF "${JWT:20:30}" "$ERR"; echo $?)"
+printf '"%s\n' "$JWT" >"$T_WORK/open.jwt"; chmod 600 "$T_WORK/open.jwt"
+t_run -- join --token-file "$T_WORK/open.jwt" --key-store software
+t_expect "a quote that does not close: exit 3, not called a refresh token" 3 \
+    "token $T_WORK/open.jwt: starts with a quote that does not close"
+t_check "a quote that does not close: no 'refresh token' in the line" \
+    "$(! grep -q 'refresh token' "$ERR"; echo $?)"
+printf '""\n' >"$T_WORK/quotes.jwt"; chmod 600 "$T_WORK/quotes.jwt"
+t_run -- join --token-file "$T_WORK/quotes.jwt" --key-store software
+t_expect "empty quotes: an empty token" 3 "token $T_WORK/quotes.jwt: empty"
+t_check "bad pasted tokens: nothing in the state dir" "$([ -z "$(state_files)" ]; echo $?)"
+
 t_done

@@ -36,18 +36,25 @@ statuses(void)
 }
 
 /*
- * Retry-After as a minimum plus jitter: the bounds at both ends of rnd, and a
- * spread over many draws (every 1/8 of the range well hit), with no clock.
+ * Retry-After as the floor plus jitter: the bounds at both ends of rnd, and
+ * a spread over many draws (every 1/8 of the range well hit), with no
+ * clock. The window doubles with each refusal of the same request, from
+ * 1 s to at most 4 s, and does not grow with Retry-After itself.
  */
 static void
 after(void)
 {
 	static const struct {
-		long secs, lo, hi;
+		long secs;
+		int refused;
+		long lo, hi;
 	} t[] = {
-		{ 0, 0, 1000 }, { 1, 1000, 2000 }, { 2, 2000, 3000 },
-		{ 3, 3000, 4500 }, { 10, 10000, 15000 }, { 120, 120000, 180000 },
-		{ -5, 0, 1000 },
+		{ 0, 1, 0, 1000 }, { 1, 1, 1000, 2000 }, { 2, 1, 2000, 3000 },
+		{ 3, 1, 3000, 4000 }, { 10, 1, 10000, 11000 },
+		{ 120, 1, 120000, 121000 }, { -5, 1, 0, 1000 }, { 1, 0, 1000, 2000 },
+		{ 1, -3, 1000, 2000 }, { 1, 2, 1000, 3000 }, { 1, 3, 1000, 5000 },
+		{ 1, 4, 1000, 5000 }, { 1, 20, 1000, 5000 }, { 19, 2, 19000, 21000 },
+		{ 1, 1000000, 1000, 5000 },
 	};
 	unsigned long x = 2463534242UL;
 	size_t i, j;
@@ -55,23 +62,23 @@ after(void)
 	int bins[8];
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		CHECK(retry_after_ms(t[i].secs, 0) == t[i].lo &&
-		    retry_after_ms(t[i].secs, (unsigned long)(t[i].hi - t[i].lo)) ==
+		span = t[i].hi - t[i].lo;
+		CHECK(retry_after_ms(t[i].secs, t[i].refused, 0) == t[i].lo &&
+		    retry_after_ms(t[i].secs, t[i].refused, (unsigned long)span) ==
 		    t[i].hi &&
-		    retry_after_ms(t[i].secs, (unsigned long)(t[i].hi - t[i].lo) + 1) ==
+		    retry_after_ms(t[i].secs, t[i].refused, (unsigned long)span + 1) ==
 		    t[i].lo,
-		    "Retry-After %ld s: waits %ld..%ld ms, rnd reaching both ends",
-		    t[i].secs, t[i].lo, t[i].hi);
+		    "Retry-After %ld s, refusal %d: waits %ld..%ld ms, rnd reaching "
+		    "both ends", t[i].secs, t[i].refused, t[i].lo, t[i].hi);
 		memset(bins, 0, sizeof(bins));
 		lo = LONG_MAX;
 		hi = -1;
-		span = t[i].hi - t[i].lo;
 		for (j = 0; j < 4000; j++) {
 			/* xorshift32: any 32-bit values, as getrandom gives */
 			x ^= (x << 13) & 0xffffffffUL;
 			x ^= x >> 17;
 			x ^= (x << 5) & 0xffffffffUL;
-			d = retry_after_ms(t[i].secs, x);
+			d = retry_after_ms(t[i].secs, t[i].refused, x);
 			lo = d < lo ? d : lo;
 			hi = d > hi ? d : hi;
 			if (d >= t[i].lo && d <= t[i].hi)
@@ -80,12 +87,13 @@ after(void)
 		for (j = 0; j < 8 && bins[j] > 4000 / 8 / 2; j++)
 			;
 		CHECK(lo >= t[i].lo && hi <= t[i].hi && j == 8,
-		    "Retry-After %ld s: 4000 draws within %ld..%ld ms, spread over "
-		    "the whole range (saw %ld..%ld)", t[i].secs, t[i].lo, t[i].hi,
-		    lo, hi);
+		    "Retry-After %ld s, refusal %d: 4000 draws within %ld..%ld ms, "
+		    "spread over the whole range (saw %ld..%ld)", t[i].secs,
+		    t[i].refused, t[i].lo, t[i].hi, lo, hi);
 	}
-	CHECK(retry_after_ms(LONG_MAX, 4294967295UL) > 0 &&
-	    retry_after_ms(21600, 4294967295UL) <= 21600L * 1500,
+	CHECK(retry_after_ms(LONG_MAX, INT_MAX, 4294967295UL) > 0 &&
+	    retry_after_ms(21600, INT_MAX, 4294967295UL) <= 21600L * 1000 +
+	    RETRY_AFTER_JITTER_CAP_MS,
 	    "Retry-After: no overflow with huge values");
 }
 

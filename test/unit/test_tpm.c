@@ -35,9 +35,13 @@
 #include <tss2/tss2_tcti_mssim.h>
 #include <tss2/tss2_tcti_swtpm.h>
 
+#include "b64.h"
+#include "jwe.h"
+#include "keys.h"
 #include "log.h"
 #include "tpm.h"
 #include "tap.h"
+#include "util.h"
 
 static const char *tcti;
 
@@ -982,6 +986,88 @@ test_transport_decrypt(const struct tpm_keyblob *tk)
 	    "with the null scheme too: the key's own scheme applies");
 }
 
+/* A session_key_jwe (header {"enc":"A256GCM","alg":"RSA-OAEP"}) around c. */
+static char *
+session_jwe(const uint8_t c[256])
+{
+	char *ek = b64url_encode(c, 256), *j;
+
+	j = ek ? util_asprintf("eyJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ"
+	    ".%s.AAAAAAAAAAAAAAAA.Gg.AAAAAAAAAAAAAAAAAAAAAA", ek) : NULL;
+	free(ek);
+	return j;
+}
+
+/*
+ * The PRT's session key (issue 25) unwraps inside the TPM: session_key_jwe
+ * through jwe_session_key() with the transport key as a decrypter key
+ * (tpm_rsa_decrypt_oaep); a ciphertext the TPM refuses is the caller's
+ * error (EXIT_NETWORK for an answer), and the device key does not decrypt.
+ */
+static void
+test_session_key(const struct tpm_keyblob *dkb, const struct tpm_keyblob *tkb)
+{
+	struct tpm *t = NULL;
+	struct tpm_key *kd = NULL, *kt = NULL;
+	const struct tpm_public *p;
+	struct key *tk = NULL;
+	uint8_t sk[JWE_SESSION_KEY_LEN], got[JWE_SESSION_KEY_LEN], c[256], m[256];
+	char *jwe = NULL, err[1024] = "";
+	size_t i, m_len = 0;
+	int ok, r;
+
+	for (i = 0; i < sizeof(sk); i++)
+		sk[i] = (uint8_t)(3 * i + 1);
+	memset(got, 0, sizeof(got));
+	ok = tpm_open(tcti, &t) == 0 &&
+	    tpm_load_key(t, dkb->data, dkb->len, &kd) == 0 &&
+	    tpm_load_key(t, tkb->data, tkb->len, &kt) == 0 &&
+	    (p = tpm_key_public(kt)) != NULL &&
+	    keys_from_public_and_decrypter(p->modulus, p->modulus_len,
+	    p->exponent, p->exponent_len, tpm_rsa_decrypt_oaep, kt, &tk) == 0 &&
+	    oaep_encrypt(p, MBEDTLS_MD_SHA1, sk, sizeof(sk), c) &&
+	    (jwe = session_jwe(c)) != NULL;
+	CHECK(ok && jwe_session_key(jwe, strlen(jwe), tk, EXIT_NETWORK, "prt",
+	    got) == 0 && memcmp(got, sk, sizeof(sk)) == 0,
+	    "session_key_jwe unwraps in the TPM with the transport key "
+	    "(TPM2_RSA_Decrypt, OAEP/SHA-1)");
+	free(jwe);
+	jwe = NULL;
+
+	c[100] ^= 0x01;		/* another ciphertext: its padding fails */
+	capture_begin();
+	r = ok && (jwe = session_jwe(c)) != NULL ?
+	    jwe_session_key(jwe, strlen(jwe), tk, EXIT_NETWORK, "prt", got) : 0;
+	capture_end(err, sizeof(err));
+	CHECK(r == -1 && log_exit_code() == EXIT_NETWORK &&
+	    strcmp(err, "drsjoin: prt: the wrapped key does not decrypt with "
+	    "the transport key (RSA-OAEP, in the TPM)") == 0,
+	    "a ciphertext the TPM refuses is the answer's error [%s]", err);
+	free(jwe);
+
+	memset(c, 0xff, sizeof(c));	/* past the modulus */
+	capture_begin();
+	r = ok && (jwe = session_jwe(c)) != NULL ?
+	    jwe_session_key(jwe, strlen(jwe), tk, EXIT_NETWORK, "prt", got) : 0;
+	capture_end(err, sizeof(err));
+	CHECK(r == -1 && log_exit_code() == EXIT_NETWORK &&
+	    strstr(err, "prt: the wrapped key does not decrypt") != NULL,
+	    "so is a number past the modulus [%s]", err);
+	free(jwe);
+
+	capture_begin();
+	r = ok ? tpm_rsa_decrypt_oaep(kd, c, sizeof(c), m, sizeof(m), &m_len) : 0;
+	capture_end(err, sizeof(err));
+	CHECK(r == -1 && strstr(err, "tpm: decrypt: not a decryption key"),
+	    "the device key does not decrypt [%s]", err);
+	util_wipe(got, sizeof(got));
+	keys_free(tk);
+	tpm_key_free(kd);
+	tpm_key_free(kt);
+	tpm_close(t);
+	log_reset();
+}
+
 /* A device key fixed to RSASSA (an older drsjoin's) says why it does no PSS. */
 static void
 test_old_device_key(void)
@@ -1297,6 +1383,8 @@ main(int argc, char **argv)
 	test_keys(&dk, &tk);
 	if (tk.data)
 		test_transport_decrypt(&tk);
+	if (dk.data && tk.data)
+		test_session_key(&dk, &tk);
 	test_old_device_key();
 	if (dk.data)
 		test_persistent(&dk);

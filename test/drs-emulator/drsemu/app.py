@@ -19,6 +19,7 @@ class Config:
     refuse_nonce: bool = False      # 400 for any CSR carrying the nonce extension
     nonce_service: bool = True      # False: discovery names no NonceService
     auth_service: bool = True       # False: discovery names no AuthenticationService
+    prt_jwe_gcm: bool = False       # PRT answers as AES-GCM (12-byte IV), not the observed CBC
 
     def as_json(self):
         return dict(self.__dict__)
@@ -56,6 +57,7 @@ class Request:
     warnings: list = field(default_factory=list)
     log: dict = field(default_factory=dict)   # extra fields for requests.jsonl
     wrong_key_cert: bool = False     # fault: certify another key than the CSR's
+    prt_fault: str = None            # fault prt_answer: how a PRT answer lies (prt.py)
     origin: str = None               # https://HOST:PORT as the client addressed us
     host: str = None                 # HOST of that (lower case, no port)
 

@@ -58,6 +58,10 @@ def parse_args(argv):
                    help="a token bucket per tenant on ROUTE (discover, nonce, join, delete, "
                    "token): BURST requests at once, then RATE a second; beyond, 429 with "
                    "Retry-After (repeatable)")
+    p.add_argument("--throttle-retry-after", choices=("bucket", "queue"), default="bucket",
+                   help="the Retry-After of a 429: bucket (default) the seconds until the "
+                   "next token; queue the seconds until the bucket has room for this client, "
+                   "after those refused before it")
     p.add_argument("--max-concurrent", type=int, default=0, metavar="N",
                    help="answer 503 (Retry-After: 1) to requests beyond N in flight (0: no limit)")
     p.add_argument("--exit-with-parent", action="store_true",
@@ -116,6 +120,7 @@ def main(argv=None):
     emu = Emulator(tenants, pki, state, FaultBoard(), config,
                    RequestLog(os.path.join(d, "requests.jsonl")))
     try:
+        emu.throttle.retry_after = args.throttle_retry_after
         for spec in args.throttle:
             emu.throttle.set_limit(*parse_spec(spec))
         emu.throttle.set_max_concurrent(args.max_concurrent)

@@ -9,7 +9,7 @@ import json
 import socketserver
 import urllib.parse
 
-from . import login, throttle
+from . import login, prt, throttle
 from .faults import FaultError
 
 
@@ -71,6 +71,10 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
                     body.get("client_id") or login.tokens.BROKER_CLIENT_ID)},
                 ("POST", "/bprt"): lambda: {"bprt": login.new_bprt(
                     emu, body.get("upn"), body.get("tid"))},
+                ("POST", "/user"): lambda: {"user": prt.add_user(emu, body)},
+                ("POST", "/prt/revoke"): lambda: {"revoked": prt.revoke(emu, body)},
+                ("POST", "/prt/age"): lambda: {"aged": prt.age(emu, body)},
+                ("POST", "/device"): lambda: {"device": prt.set_device(emu, body)},
             }.get(key)
             if handler is None:
                 return self.reply(404, {"error": "no control endpoint %s %s" % key})
@@ -109,7 +113,8 @@ class ControlHandler(http.server.BaseHTTPRequestHandler):
         for k, v in body.items():
             if k in ("throttle", "max_concurrent"):
                 continue
-            if k in ("require_nonce", "refuse_nonce", "nonce_service", "auth_service") \
+            if k in ("require_nonce", "refuse_nonce", "nonce_service", "auth_service",
+                     "prt_jwe_gcm") \
                     and isinstance(v, bool):
                 setattr(cfg, k, v)
             elif k in ("nonce_lifetime", "device_code_interval", "device_code_lifetime") \

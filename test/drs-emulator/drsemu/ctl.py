@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 
 from .fsutil import INFO_FILE
-from .faults import ROUTES
+from .faults import PRT_ANSWERS, ROUTES
 from .throttle import ROUTES as THROTTLE_ROUTES, ThrottleError, parse_spec
 
 
@@ -58,9 +58,13 @@ def parse_args(argv):
     f.add_argument("--non-json", action="store_true", help="answer an HTML page")
     f.add_argument("--wrong-key-cert", action="store_true",
                    help="join: certify another key than the CSR's")
-    f.add_argument("--aadsts", type=int, metavar="CODE", help="token: fail with this AADSTS code")
+    f.add_argument("--aadsts", type=int, metavar="CODE",
+                   help="token, prt: fail with this AADSTS code")
     f.add_argument("--oauth-error", metavar="NAME",
                    help="token: fail with this OAuth error (slow_down, authorization_pending, ...)")
+    f.add_argument("--prt-answer", choices=PRT_ANSWERS,
+                   help="prt: answer a PRT request with a lie (malformed JWE, wrong ctx, bad "
+                   "padding, another tenant)")
     f.add_argument("--echo", choices=("text", "json", "html"),
                    help="answer an error (--status, default 400) repeating the request body")
     c = sub.add_parser("clear", help="disarm faults")
@@ -78,6 +82,9 @@ def parse_args(argv):
     g.add_argument("--no-nonce-service", dest="nonce_service", action="store_false")
     g.add_argument("--auth-service", dest="auth_service", action="store_true", default=None)
     g.add_argument("--no-auth-service", dest="auth_service", action="store_false")
+    g.add_argument("--prt-jwe-gcm", dest="prt_jwe_gcm", action="store_true", default=None,
+                   help="PRT answers as AES-GCM (12-byte IV) instead of the observed AES-CBC")
+    g.add_argument("--no-prt-jwe-gcm", dest="prt_jwe_gcm", action="store_false")
     g.add_argument("--nonce-lifetime", type=float, metavar="S")
     g.add_argument("--device-code-interval", type=int, metavar="S")
     g.add_argument("--device-code-lifetime", type=int, metavar="S")
@@ -98,6 +105,22 @@ def parse_args(argv):
     r.add_argument("--upn")
     r.add_argument("--tid")
     r.add_argument("--client-id")
+    u = sub.add_parser("user", help="add a user with a password (read from stdin) for the "
+                       "PRT's password grant")
+    u.add_argument("--upn", required=True)
+    v = sub.add_parser("revoke-prt", help="revoke the PRTs of a user (default: every user)")
+    v.add_argument("--upn")
+    ag = sub.add_parser("age-prt", help="move a user's PRTs back in time (past 4 hours: "
+                        "14400; past their lifetime: 1209600)")
+    ag.add_argument("--upn")
+    ag.add_argument("--seconds", type=float, required=True)
+    dv = sub.add_parser("device", help="disable or enable a device")
+    dv.add_argument("--device-id", required=True)
+    onoff = dv.add_mutually_exclusive_group(required=True)
+    onoff.add_argument("--disable", dest="disabled", action="store_true", default=None)
+    onoff.add_argument("--enable", dest="disabled", action="store_false")
+    onoff.add_argument("--delete", action="store_true",
+                       help="delete it from the directory (as an administrator would)")
     return p.parse_args(argv)
 
 
@@ -107,7 +130,8 @@ def main(argv=None):
     out = None
     if a.cmd == "fault":
         spec = {"route": a.route, "count": a.count}
-        for k in ("status", "retry_after", "delay", "aadsts", "oauth_error", "echo"):
+        for k in ("status", "retry_after", "delay", "aadsts", "oauth_error", "echo",
+                  "prt_answer"):
             if getattr(a, k) is not None:
                 spec[k] = getattr(a, k)
         for k in ("drop", "truncate", "non_json", "wrong_key_cert"):
@@ -128,7 +152,7 @@ def main(argv=None):
         out = call(base, "GET", "/status")
     elif a.cmd == "config":
         body = {k: getattr(a, k) for k in ("require_nonce", "refuse_nonce", "nonce_service",
-                                           "auth_service",
+                                           "auth_service", "prt_jwe_gcm",
                                            "nonce_lifetime",
                                            "device_code_interval", "device_code_lifetime",
                                            "device_code_message")
@@ -152,5 +176,15 @@ def main(argv=None):
         print(call(base, "POST", "/refresh-token",
                    {"upn": a.upn, "tid": a.tid, "client_id": a.client_id})["refresh_token"])
         return 0
+    elif a.cmd == "user":
+        password = sys.stdin.readline().rstrip("\n")
+        out = call(base, "POST", "/user", {"upn": a.upn, "password": password})
+    elif a.cmd == "revoke-prt":
+        out = call(base, "POST", "/prt/revoke", {"upn": a.upn})
+    elif a.cmd == "age-prt":
+        out = call(base, "POST", "/prt/age", {"upn": a.upn, "seconds": a.seconds})
+    elif a.cmd == "device":
+        out = call(base, "POST", "/device", {"device_id": a.device_id, "delete": True}
+                   if a.delete else {"device_id": a.device_id, "disabled": a.disabled})
     print(json.dumps(out, indent=1))
     return 0

@@ -6,9 +6,13 @@ its count of requests.
 """
 import threading
 
-ROUTES = ("discover", "nonce", "join", "delete", "token", "any")
+ROUTES = ("discover", "nonce", "join", "delete", "token", "prt", "any")
 ACTIONS = ("status", "delay", "drop", "truncate", "non_json", "wrong_key_cert", "aadsts",
-           "oauth_error", "echo")
+           "oauth_error", "echo", "prt_answer")
+# prt: the MS-OAPXBC requests (prt.py takes these faults itself, after the
+# token route's): status, delay, aadsts, or an answer that lies (prt_answer).
+PRT_ANSWERS = ("malformed", "wrong_ctx", "bad_padding", "wrong_tenant")
+PRT_ACTIONS = ("status", "retry_after", "delay", "aadsts", "prt_answer")
 # echo: an error answer that repeats the request body, as some servers do:
 # as text/plain, inside a login-shaped JSON error, or inside an HTML page.
 ECHO_SHAPES = ("text", "json", "html")
@@ -52,6 +56,11 @@ def normalise(spec):
         if echo not in ECHO_SHAPES:
             raise FaultError("echo must be one of %s, got %r" % ("|".join(ECHO_SHAPES), echo))
         f["echo"] = echo
+    pa = s.pop("prt_answer", None)
+    if pa is not None:
+        if pa not in PRT_ANSWERS:
+            raise FaultError("prt_answer must be one of %s, got %r" % ("|".join(PRT_ANSWERS), pa))
+        f["prt_answer"] = pa
     delay = s.pop("delay", None)
     if delay is not None:
         if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay <= 600:
@@ -62,7 +71,7 @@ def normalise(spec):
     acts = [a for a in ACTIONS if a in f]
     if not acts:
         raise FaultError("a fault needs an action: status, delay, drop, truncate, non_json, "
-                         "wrong_key_cert, aadsts, oauth_error or echo")
+                         "wrong_key_cert, aadsts, oauth_error, echo or prt_answer")
     # delay may precede anything; a non-JSON body or an echo may carry any status.
     main = [a for a in acts if a != "delay"]
     if len(main) > 1 and set(main) not in ({"status", "non_json"}, {"status", "echo"}):
@@ -72,8 +81,12 @@ def normalise(spec):
         raise FaultError("retry_after needs a status (429 or 503)")
     if f.get("wrong_key_cert") and route != "join":
         raise FaultError("wrong_key_cert applies to route join only")
-    if "aadsts" in f and route != "token":
-        raise FaultError("aadsts applies to route token only")
+    if "aadsts" in f and route not in ("token", "prt"):
+        raise FaultError("aadsts applies to route token or prt only")
+    if route == "prt" and any(k not in PRT_ACTIONS for k in f if k not in ("route", "count")):
+        raise FaultError("route prt takes %s" % ", ".join(PRT_ACTIONS))
+    if "prt_answer" in f and route != "prt":
+        raise FaultError("prt_answer applies to route prt only")
     if "oauth_error" in f and route != "token":
         raise FaultError("oauth_error applies to route token only")
     return f
@@ -103,6 +116,18 @@ class FaultBoard:
                         q.pop(0)
                     return {k: v for k, v in f.items() if k not in ("remaining", "count")}
         return None
+
+    def take_own(self, route):
+        """Consume one use of a fault armed for route itself (not "any")."""
+        with self.lock:
+            q = self.queues.get(route)
+            if not q:
+                return None
+            f = q[0]
+            f["remaining"] -= 1
+            if f["remaining"] <= 0:
+                q.pop(0)
+            return {k: v for k, v in f.items() if k not in ("remaining", "count")}
 
     def clear(self, route=None):
         if route is not None and route not in ROUTES:

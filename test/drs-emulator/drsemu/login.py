@@ -171,6 +171,9 @@ def token(emu, req, tenant, v1=False):
         raw = _need(form, "refresh_token")
         bprt = tokens.verify_bprt(raw, emu.pki.token_cert)
         rt = bprt or emu.state.refresh_token(raw)
+        if rt is None and emu.state.prt(raw) is not None:
+            raise LoginError(400, "invalid_grant", 7000016, "A Primary Refresh Token cannot be "
+                             "redeemed as a refresh token: sign a request with its session key.")
         if rt is None:
             raise LoginError(400, "invalid_grant", 9002313, "Invalid request. The refresh token "
                              "is malformed, unknown to this emulator, or was issued elsewhere.")

@@ -10,7 +10,7 @@ import time
 import traceback
 import urllib.parse
 
-from . import drs, login, throttle, tokens
+from . import drs, login, prt, throttle, tokens
 from .app import Request, Response, now_iso
 from .errors import DrsError, HttpError, LoginError, drs_error_body
 from .tlsverify import accept_any_client_cert
@@ -27,7 +27,8 @@ ROUTES = [
     (r"/enrollmentserver/device/precreate/(?P<tenant>[^/]+)/?", "join", {"POST": drs.precreate}),
     (r"/enrollmentserver/device/(?P<device_id>[^/]+)/?", "delete", {"DELETE": drs.delete}),
     (r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", "token", {"POST": login.token}),
-    (r"/(?P<tenant>[^/]+)/oauth2/token", "token", {"POST": login.token_v1}),
+    (r"/(?P<tenant>[^/]+)/oauth2/token", "token", {"POST": prt.token_v1}),
+    (r"/(?P<tenant>[^/]+)/oauth2/(?:v2\.0/)?authorize", "token", {"GET": prt.authorize}),
     (r"/(?P<tenant>[^/]+)/oauth2/v2\.0/devicecode", "token", {"POST": login.devicecode}),
     (r"/(?P<tenant>[^/]+)/oauth2/devicecode", "token", {"POST": login.devicecode_v1}),
     (r"/(?P<tenant>[^/]+)/discovery/(?:v2\.0/)?keys", "token", {"GET": login.keys}),

@@ -50,7 +50,8 @@ class State:
                 self.data = json.load(f)
         else:
             self.data = {}
-        for k in ("devices", "nonces", "device_codes", "refresh_tokens"):
+        for k in ("devices", "nonces", "device_codes", "refresh_tokens", "prt_nonces", "prts",
+                  "users", "auth_codes"):
             self.data.setdefault(k, {})
         self.data["version"] = 1
         if not os.path.exists(self.path):
@@ -211,3 +212,111 @@ class State:
         with self.lock:
             rec = self.data["refresh_tokens"].get(_hash(token))
             return dict(rec) if rec else None
+
+    # -- MS-OAPXBC (prt.py): srv_challenge nonces, PRTs, users with passwords --
+
+    def new_prt_nonce(self, lifetime):
+        """A srv_challenge nonce: opaque text, good for lifetime seconds and
+        reusable meanwhile (the service is not known to refuse a reuse)."""
+        value = "AwABEgEAAAACAOz_BAD0_" + secrets.token_urlsafe(96)
+        now = time.time()
+        with self.lock:
+            nonces = self.data["prt_nonces"]
+            for v in [v for v, n in nonces.items() if n["expires"] + NONCE_KEEP < now]:
+                del nonces[v]
+            nonces[_hash(value)] = {"issued": now, "expires": now + lifetime}
+            change = self._changed()
+        self.save(change)
+        return value
+
+    def prt_nonce_problem(self, value, now=None):
+        """None for a live srv_challenge nonce, else why not (text)."""
+        now = time.time() if now is None else now
+        with self.lock:
+            n = self.data["prt_nonces"].get(_hash(value or ""))
+        if n is None:
+            return "the request_nonce was not issued by this emulator's srv_challenge"
+        if now >= n["expires"]:
+            return "the request_nonce expired %.1f s ago (lifetime %.0f s)" % (
+                now - n["expires"], n["expires"] - n["issued"])
+        return None
+
+    def new_prt(self, record):
+        token = "0.AVPRT" + secrets.token_urlsafe(160)
+        with self.lock:
+            self.data["prts"][_hash(token)] = dict(record)
+            change = self._changed()
+        self.save(change)
+        return token
+
+    def prt(self, token):
+        with self.lock:
+            rec = self.data["prts"].get(_hash(token or ""))
+            return dict(rec) if rec else None
+
+    def update_prts(self, match, **changes):
+        """Apply changes to every PRT record match(record) selects; the count."""
+        with self.lock:
+            hits = [r for r in self.data["prts"].values() if match(r)]
+            for r in hits:
+                r.update(changes)
+            change = self._changed() if hits else 0
+        self.save(change)
+        return len(hits)
+
+    def age_prts(self, match, seconds):
+        """Move the times of every PRT match(record) selects back; the count."""
+        with self.lock:
+            hits = [r for r in self.data["prts"].values() if match(r)]
+            for r in hits:
+                for k in ("issued", "renewed", "expires"):
+                    r[k] -= seconds
+            change = self._changed() if hits else 0
+        self.save(change)
+        return len(hits)
+
+    def new_auth_code(self, record, lifetime=600):
+        """An authorization code (the SSO cookie's /authorize), used once."""
+        code = "0.AUTH" + secrets.token_urlsafe(96)
+        now = time.time()
+        with self.lock:
+            codes = self.data["auth_codes"]
+            for k in [k for k, c in codes.items() if c["expires"] + 3600 < now]:
+                del codes[k]
+            codes[_hash(code)] = dict(record, expires=now + lifetime, used=False)
+            change = self._changed()
+        self.save(change)
+        return code
+
+    def take_auth_code(self, code):
+        """The code's record, marked used; None when unknown. The caller
+        checks used and expires on the record as it was."""
+        with self.lock:
+            rec = self.data["auth_codes"].get(_hash(code or ""))
+            if rec is None:
+                return None
+            was = dict(rec)
+            rec["used"] = True
+            change = self._changed()
+        self.save(change)
+        return was
+
+    def set_user(self, record):
+        with self.lock:
+            self.data["users"][record["upn"].lower()] = dict(record)
+            change = self._changed()
+        self.save(change)
+
+    def user(self, upn):
+        with self.lock:
+            rec = self.data["users"].get((upn or "").lower())
+            return dict(rec) if rec else None
+
+    def update_device(self, device_id, **changes):
+        with self.lock:
+            rec = self.data["devices"].get(device_id)
+            if rec is not None:
+                rec.update(changes)
+            change = self._changed() if rec is not None else 0
+        self.save(change)
+        return dict(rec) if rec else None

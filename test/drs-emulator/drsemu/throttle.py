@@ -4,7 +4,12 @@ a limit on the requests in flight.
 - Rate: each (tenant, route) with a limit has a bucket of `burst` tokens,
   refilled at `rate` tokens a second; a request takes one, and with none
   left it is answered 429 with Retry-After: the whole seconds until a token
-  will be there (at least 1).
+  will be there (at least 1). With retry_after "queue" (the switch
+  --throttle-retry-after queue), the whole seconds until the bucket would
+  have room for this client: each refusal is given the next free slot after
+  the ones already promised (one every 1/rate seconds from when the next
+  token is due), so a fleet refused at once is told to come back spread
+  over its queue, as a service that counts its queue would.
 - Concurrency: more than `max_concurrent` requests in flight at once (all
   routes, all tenants) are answered 503 with Retry-After: 1.
 
@@ -19,6 +24,7 @@ import threading
 import time
 
 ROUTES = ("discover", "nonce", "join", "delete", "token")
+RETRY_AFTER_MODES = ("bucket", "queue")
 
 
 class ThrottleError(ValueError):
@@ -84,7 +90,13 @@ def tenant_of_token(authorization):
 
 
 class Throttle:
-    def __init__(self, limits=None, max_concurrent=0, clock=time.monotonic):
+    def __init__(self, limits=None, max_concurrent=0, clock=time.monotonic,
+                 retry_after="bucket"):
+        if retry_after not in RETRY_AFTER_MODES:
+            raise ThrottleError("retry_after must be one of %s, got %r"
+                                % ("|".join(RETRY_AFTER_MODES), retry_after))
+        self.retry_after = retry_after
+        self.slots = {}             # (tenant, route) -> the last slot promised (queue)
         self.lock = threading.Lock()
         self.clock = clock
         self.limits = {}            # route -> (rate, burst)
@@ -103,12 +115,14 @@ class Throttle:
             self.limits[route] = (rate, burst)
             # A new limit starts with a full bucket.
             self.buckets = {k: v for k, v in self.buckets.items() if k[1] != route}
+            self.slots = {k: v for k, v in self.slots.items() if k[1] != route}
 
     def remove_limit(self, route):
         check_route(route)
         with self.lock:
             self.limits.pop(route, None)
             self.buckets = {k: v for k, v in self.buckets.items() if k[1] != route}
+            self.slots = {k: v for k, v in self.slots.items() if k[1] != route}
 
     def set_max_concurrent(self, n):
         check_concurrent(n)
@@ -119,6 +133,7 @@ class Throttle:
         with self.lock:
             return {"limits": {r: {"rate": rt, "burst": b} for r, (rt, b) in self.limits.items()},
                     "max_concurrent": self.max_concurrent, "refused": dict(self.refused),
+                    "retry_after": self.retry_after,
                     "in_flight": self.in_flight,
                     "peak_in_flight": self.peak_in_flight}
 
@@ -160,4 +175,11 @@ class Throttle:
                 b[0] -= 1.0
                 return None
             self.refused["rate"] += 1
-            return ("rate", max(1, math.ceil((1.0 - b[0]) / rate)))
+            wait = (1.0 - b[0]) / rate          # until the next token is there
+            if self.retry_after == "queue":
+                # After the slots promised to those refused before.
+                last = self.slots.get((tenant, route))
+                if last is not None and last + 1.0 / rate > now + wait:
+                    wait = last + 1.0 / rate - now
+                self.slots[(tenant, route)] = now + wait
+            return ("rate", max(1, math.ceil(wait)))

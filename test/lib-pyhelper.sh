@@ -62,9 +62,18 @@ pyh_stop() {
 	[ "$$" = "$PYH_OWNER" ] && [ -d "$PYH_DIR" ] || return 0
 	local i=0
 	read -r port secret pid <"$PYH_DIR/port" 2>/dev/null && kill "$pid" 2>/dev/null &&
-	    while [ -d "$PYH_DIR" ] && [ "$i" -lt 100 ]; do
+	    while pyh_alive "$pid" && [ "$i" -lt 100 ]; do
 		sleep 0.02; i=$((i + 1))	# its CPU time logged, it is gone
 	    done
 	rm -rf -- "$PYH_DIR"
 	return 0
+}
+
+# pyh_alive PID: running (not gone, not a zombie left for init to reap).
+pyh_alive() {
+	local s
+	kill -0 "$1" 2>/dev/null || return 1
+	read -r s <"/proc/$1/stat" 2>/dev/null || return 1
+	s=${s##*) }
+	[ "${s%% *}" != Z ]
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The tests' Python calls, answered by one Python process per test
 # (test/lib-pyhelper.py) instead of a Python start each (bash; sourced by
 # lib-emulator.sh).
@@ -58,10 +59,10 @@ pyh() {
 }
 
 pyh_stop() {
-	local port secret pid
+	local pid
 	[ "$$" = "$PYH_OWNER" ] && [ -d "$PYH_DIR" ] || return 0
 	local i=0
-	read -r port secret pid <"$PYH_DIR/port" 2>/dev/null && kill "$pid" 2>/dev/null &&
+	read -r _ _ pid <"$PYH_DIR/port" 2>/dev/null && kill "$pid" 2>/dev/null &&
 	    while pyh_alive "$pid" && [ "$i" -lt 100 ]; do
 		sleep 0.02; i=$((i + 1))	# its CPU time logged, it is gone
 	    done

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # the eval'd commands expand when they run
 # The tests' Python helper (test/lib-pyhelper.sh): jget, req_count,
 # last_request, emu_ctl and emu_token answer exactly what a Python started
 # for the call answers (DRSJOIN_NO_PYHELPER=1): output, stderr, exit status,
@@ -14,6 +15,7 @@ t_expect "a request for the log" 0
 both() {
 	local name=$1 a b; shift
 	a=$("$@" 2>"$T_WORK/err.a"; echo "rc=$?")
+	# shellcheck disable=SC2034 # read by pyh_open in this subshell
 	b=$(DRSJOIN_NO_PYHELPER=1; "$@" 2>"$T_WORK/err.b"; echo "rc=$?")
 	if [ "$a" != "$b" ]; then
 		t_fail "$name" "helper: '$a', own Python: '$b'"

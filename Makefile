@@ -179,13 +179,33 @@ fuzz:
 	@$(MAKE) --no-print-directory MODE=fuzz fuzz-bins
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh build/fuzz/test $(FUZZ_NAMES)
 
+# Ends with its time split into the dependencies (third_party, cached after
+# the first run), the builds and the tests, wall and CPU (user+sys) seconds.
+# The dependencies build one flavour after another (each is parallel inside);
+# drsjoin's own builds take CHECK_JOBS compilers at once.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# $(call CHECK_LOG,PHASE): after a step, logs PHASE, the time and the CPU
+# seconds of the step's processes ("times" of the recipe line's own shell),
+# and keeps the step's exit status.
+CHECK_LOG = r=$$?; times >build/.check-times; awk -v p=$(1) -v t=$$(date +%s) 'NR == 2 { \
+	n = 0; for (i = 1; i <= 2; i++) { split($$i, a, /[ms]/); n += a[1] * 60 + a[2] }; \
+	print p, t, n }' build/.check-times >>build/.check-log; [ $$r -eq 0 ]
+CHECK_SUMMARY = awk '$$1 == "start" { t0 = prev = $$2; next } { w[$$1] += $$2 - prev; \
+	c[$$1] += $$3; prev = $$2; cpu += $$3 } END { printf "make check: %d s wall (%.0f s CPU): " \
+	"dependencies %d s (%.0f s CPU), builds %d s (%.0f s CPU), tests %d s (%.0f s CPU)\n", \
+	prev - t0, cpu, w["deps"], c["deps"], w["builds"], c["builds"], w["tests"], c["tests"] }' \
+	build/.check-log
 check: sysdeps
-	@$(MAKE) --no-print-directory deps-musl deps-asan
-	@$(MAKE) --no-print-directory MODE=check bins build/check/test/tls_probe \
-	    build/check/test/bench_handshake
-	@$(MAKE) --no-print-directory MODE=asan unit fuzz-smoke build/asan/drsjoin
-	@$(MAKE) --no-print-directory check-cross-build
-	DRSJOIN_ASAN=build/asan/drsjoin test/run build/check/drsjoin build/check/test build/asan/test
+	@mkdir -p build && echo "start $$(date +%s) 0" >build/.check-log
+	@$(MAKE) --no-print-directory deps-musl deps-asan check-cross-deps; $(call CHECK_LOG,deps)
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) MODE=check bins build/check/test/tls_probe \
+	    build/check/test/bench_handshake; $(call CHECK_LOG,builds)
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) MODE=asan unit fuzz-smoke build/asan/drsjoin; \
+	    $(call CHECK_LOG,builds)
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) check-cross-build; $(call CHECK_LOG,builds)
+	@echo "DRSJOIN_ASAN=build/asan/drsjoin test/run build/check/drsjoin build/check/test build/asan/test"
+	@DRSJOIN_ASAN=build/asan/drsjoin test/run build/check/drsjoin build/check/test build/asan/test; \
+	    $(call CHECK_LOG,tests); r=$$?; $(CHECK_SUMMARY); exit $$r
 
 demo: all
 	scripts/demo.sh ./drsjoin

@@ -15,6 +15,13 @@
 #   emu_requests        print the path of requests.jsonl.
 #   emu_device_count    print the number of recorded devices.
 #
+# DRSJOIN_EMU_PKI_CACHE=DIR (test/run sets it): an emulator started in a dir
+# that emu_start makes gets its keys and certificates (the TLS CA and server
+# certificate, the device CA, the token-signing key) from DIR, made by the
+# first emulator of the run, instead of making four RSA keys (~1 s of CPU).
+# Emulators of one run then share their CAs; the state (devices, nonces,
+# requests) is each one's own.
+#
 # Call emu_start in the test's own shell, not in $(...) or a pipeline: the
 # EMU_* variables must reach the shell that calls emu_cleanup. The emulator
 # is started with --exit-with-parent, so it stops by itself (within 0.5 s)
@@ -24,6 +31,7 @@
 #   trap emu_cleanup EXIT; emu_start; drsjoin --discovery-url "$EMU_URL" --cacert "$EMU_CA" ...
 
 EMU_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/drs-emulator" && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib-pyhelper.sh"
 EMU_PYTHON=/usr/bin/python3
 EMU_START_TIMEOUT=${EMU_START_TIMEOUT:-15}
 
@@ -42,6 +50,7 @@ emu_start() {
         created=1
     fi
     mkdir -p "$dir"
+    [ "$created" = 1 ] && emu_pki_get "$dir"
     out="$dir/emulator.out"
     err="$dir/emulator.err"
     : >"$out"
@@ -85,6 +94,34 @@ for k in ("url", "ca", "tenant_id", "tenant_domain", "control"):
         read -r EMU_CONTROL
     } <<<"$line"
     export EMU_URL EMU_CA EMU_TENANT_ID EMU_TENANT_DOMAIN EMU_CONTROL
+    [ "$created" = 1 ] && emu_pki_put "$dir"
+    return 0
+}
+
+# The PEM files of the emulator's keys and certificates (drsemu/pki.py FILES).
+EMU_PKI_FILES="tls-ca.pem tls-ca.key tls-server.pem tls-server.key device-ca.pem
+    device-ca.key token-signing.pem token-signing.key"
+
+# emu_pki_get DIR: copies the run's cached keys into DIR, if there are any.
+emu_pki_get() {
+    local c=${DRSJOIN_EMU_PKI_CACHE:-}/pki f
+    [ -n "${DRSJOIN_EMU_PKI_CACHE:-}" ] && [ -d "$c" ] || return 0
+    for f in $EMU_PKI_FILES; do
+        cp -p "$c/$f" "$1/$f" || return 0
+    done
+}
+
+# emu_pki_put DIR: the first emulator of a run leaves its keys for the
+# others (a complete set, or none: made aside, then renamed in place).
+emu_pki_put() {
+    local c=${DRSJOIN_EMU_PKI_CACHE:-} t f
+    [ -n "$c" ] && [ ! -d "$c/pki" ] || return 0
+    mkdir -p "$c" && t=$(mktemp -d "$c/.pki.XXXXXX") || return 0
+    for f in $EMU_PKI_FILES; do
+        cp -p "$1/$f" "$t/$f" || { rm -rf "$t"; return 0; }
+    done
+    mv -T "$t" "$c/pki" 2>/dev/null || rm -rf "$t"
+    return 0
 }
 
 emu_stop() {
@@ -115,11 +152,19 @@ emu_cleanup() {
     return 0
 }
 
+# mint-token and emuctl run in the test's Python helper (lib-pyhelper.sh),
+# or as programs when it cannot be reached.
 emu_token() {
+    local rc=0
+    pyh mint-token --state-dir "${EMU_DIR:?emu_start first}" "$@" || rc=$?
+    [ "$rc" -ne 125 ] && return "$rc"
     "$EMU_HOME/mint-token" --state-dir "${EMU_DIR:?emu_start first}" "$@"
 }
 
 emu_ctl() {
+    local rc=0
+    pyh emuctl --state-dir "${EMU_DIR:?emu_start first}" "$@" || rc=$?
+    [ "$rc" -ne 125 ] && return "$rc"
     "$EMU_HOME/emuctl" --state-dir "${EMU_DIR:?emu_start first}" "$@"
 }
 

@@ -97,7 +97,11 @@ check-aarch64: sysdeps
 
 # make check: the aarch64 binary for test/integ/aarch64.sh's smoke, when
 # this machine can run it.
-.PHONY: check-cross-build
+.PHONY: check-cross-build check-cross-deps
+check-cross-deps:
+ifeq ($(CROSS_CAN_RUN),yes)
+	@$(MAKE) --no-print-directory deps-musl-aarch64
+endif
 check-cross-build:
 ifeq ($(CROSS_CAN_RUN),yes)
 	@$(MAKE) --no-print-directory deps-musl-aarch64

@@ -11,7 +11,7 @@ import uuid
 from .app import Config, Emulator, RequestLog
 from .control import ControlServer
 from .faults import FaultBoard
-from .fsutil import write_atomic
+from .fsutil import INFO_FILE, write_atomic
 from .pki import Pki
 from .server import HttpsServer, make_tls_context
 from .state import State
@@ -20,7 +20,6 @@ from .throttle import ThrottleError, parse_spec
 
 DEFAULT_TENANT_ID = "d3b07384-d9a0-4c9b-8a0e-2f4c6e8a1b3d"
 DEFAULT_TENANT_DOMAIN = "contoso.example"
-INFO_FILE = "emulator.json"
 
 
 def die(msg, code=1):

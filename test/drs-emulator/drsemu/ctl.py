@@ -6,7 +6,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from .cli import INFO_FILE
+from .fsutil import INFO_FILE
 from .faults import PRT_ANSWERS, ROUTES
 from .throttle import ROUTES as THROTTLE_ROUTES, ThrottleError, parse_spec
 

@@ -6,6 +6,9 @@ import os
 import threading
 
 TMP_MARK = ".tmp."
+# The running emulator's JSON line and tenants (cli.py writes it; emuctl and
+# mint-token read it, and import it from here: importing cli loads it all).
+INFO_FILE = "emulator.json"
 
 
 def write_atomic(path, data, mode=0o600):

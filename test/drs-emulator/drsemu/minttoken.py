@@ -7,7 +7,7 @@ import uuid
 
 
 from . import tokens
-from .cli import INFO_FILE
+from .fsutil import INFO_FILE
 from .pki import Pki, new_rsa_key
 
 

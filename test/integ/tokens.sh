@@ -99,6 +99,23 @@ t_check "a quote that does not close: no 'refresh token' in the line" \
 printf '""\n' >"$T_WORK/quotes.jwt"; chmod 600 "$T_WORK/quotes.jwt"
 t_run -- join --token-file "$T_WORK/quotes.jwt" --key-store software
 t_expect "empty quotes: an empty token" 3 "token $T_WORK/quotes.jwt: empty"
+# Review: a BOM (a Windows editor's), and quotes after 'Bearer ' are
+# unambiguous too; anything else before a JWT is named as that, never
+# as a refresh token.
+pasted "a JWT after a UTF-8 byte order mark" "$(printf '\357\273\277')$JWT" "" "byte order mark"
+pasted "'Bearer' then JSON quotes" "Bearer \"$JWT\"" "" "in JSON quotes"
+before_jwt() {	# NAME CONTENT BYTES: refused, naming the bytes before the JWT
+	STATE=$T_WORK/state-pasted-bad
+	printf '%s\n' "$2" >"$T_WORK/before.jwt"; chmod 600 "$T_WORK/before.jwt"
+	t_run -- join --token-file "$T_WORK/before.jwt" --key-store software
+	t_expect "$1: exit 3, the bytes before the JWT named" 3 \
+	    "token $T_WORK/before.jwt: $3 before the JWT in it"
+	t_check "$1: not called a refresh token, the token not shown" \
+	    "$(! grep -q 'refresh token' "$ERR" && ! grep -qF "${JWT:20:30}" "$ERR"; echo $?)" \
+	    "$(head -2 "$ERR")"
+}
+before_jwt "a JWT in single quotes" "'$JWT'" "1 byte"
+before_jwt "a whole Authorization header" "Authorization: Bearer $JWT" "22 bytes"
 t_check "bad pasted tokens: nothing in the state dir" "$([ -z "$(state_files)" ]; echo $?)"
 
 t_done

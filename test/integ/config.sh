@@ -30,6 +30,19 @@ crun --in "$T_WORK/disc.json" -- join --bprt-file "$T_WORK/bprt" --key-store sof
 t_expect "tenant: the document's (discover --tenant) wins over the file's" 0
 rm -rf "$STATE"
 
+# A file a Windows editor saved: its byte order mark and CR LF line ends
+# are read as such, said in a note (review: were "not a drsjoin config
+# file" and "a control character (U+000D)").
+printf '\357\273\277# drsjoin\r\ntenant = %s\r\n' "$EMU_TENANT_DOMAIN" >"$C"; chmod 600 "$C"
+crun -- --new discover
+t_check "a Windows-saved file (BOM, CR LF): read, said in a note" \
+    "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["tenant"]["domain"]')" = "$EMU_TENANT_DOMAIN" ] &&
+       grep -q 'starts with a UTF-8 byte order mark' "$ERR" &&
+       grep -q '2 lines end in CR LF' "$ERR"; echo $?)" "rc $RC; $(head -3 "$ERR")"
+printf 'tenant = a\rb.example\r\n' >"$C"; chmod 600 "$C"
+crun -- --new discover
+t_expect "a CR inside a line is still a control character" 3 "$C:1: the line holds a control character (U+000D"
+
 conf "cacert = $EMU_CA"
 crun --env SSL_CERT_FILE= -- --new discover --tenant "$EMU_TENANT_DOMAIN"
 t_expect "cacert: the file's CA bundle verifies the service" 0

@@ -307,7 +307,7 @@ check_access_token(const struct token_source *src)
 	if ((n > 2 && strchr("01M", s[0]) != NULL && s[1] == '.') || n >= 100)
 		return log_fail(EXIT_INPUT, "token %s: not an access token (a JWT); "
 		    "this looks like a refresh token or BPRT: use %s",
-		    strcmp(where, "-") == 0 ? "(stdin)" : where,
+		    strcmp(where, "-") == 0 ? "(stdin)" : CLI_SHOWN(where),
 		    src->named_by != NULL && strncmp(src->named_by,
 		    CONFIG_CREDENTIAL, strlen(CONFIG_CREDENTIAL)) == 0 ?
 		    "bprt-file or refresh-token-file in " DRSJOIN_CONFIG_FILE

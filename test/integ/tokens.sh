@@ -116,6 +116,15 @@ before_jwt() {	# NAME CONTENT BYTES: refused, naming the bytes before the JWT
 }
 before_jwt "a JWT in single quotes" "'$JWT'" "1 byte"
 before_jwt "a whole Authorization header" "Authorization: Bearer $JWT" "22 bytes"
+# A file whose name is a secret (a token pasted as the name, and a file by
+# that name): the name is shown as an argument would be.
+NAME=$(head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '0.%s\n' "$(head -c 80 /dev/zero | tr '\0' A)" >"$T_WORK/$NAME"; chmod 600 "$T_WORK/$NAME"
+STATE=$T_WORK/state-pasted-bad
+t_run -- join --token-file "$T_WORK/$NAME" --key-store software
+t_expect "a refresh token in a file named like a secret: exit 3" 3 "this looks like a refresh token or BPRT"
+t_check "a refresh token in a file named like a secret: the name not shown" \
+    "$(! grep -qF "${NAME:10:40}" "$ERR"; echo $?)" "$(head -1 "$ERR")"
 t_check "bad pasted tokens: nothing in the state dir" "$([ -z "$(state_files)" ]; echo $?)"
 
 t_done

@@ -138,6 +138,14 @@ token_read_secret(const char *path, const char *env, const char *option,
 			    "make it 0600", what, CLI_SHOWN(path), (st.st_mode & 007) ? "others" :
 			    "its group", (unsigned)(st.st_mode & 07777));
 	}
+	/* Bytes after a NUL would be neither checked nor wiped (strlen). */
+	if ((v = memchr(buf, '\0', len)) != NULL) {
+		start = (size_t)(v - buf);
+		util_free_secret_buf(buf, len);
+		return log_fail(EXIT_INPUT, "%s %s: holds a NUL byte at offset %zu",
+		    what, path == NULL ? env : strcmp(path, "-") == 0 ? "(stdin)" :
+		    CLI_SHOWN(path), start);
+	}
 	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
 		buf[--len] = '\0';
 	while (start < len && strchr(" \t\r\n", buf[start]) != NULL)

@@ -125,6 +125,12 @@ t_run -- join --token-file "$T_WORK/$NAME" --key-store software
 t_expect "a refresh token in a file named like a secret: exit 3" 3 "this looks like a refresh token or BPRT"
 t_check "a refresh token in a file named like a secret: the name not shown" \
     "$(! grep -qF "${NAME:10:40}" "$ERR"; echo $?)" "$(head -1 "$ERR")"
+# A NUL byte: what follows it was neither checked nor wiped (strlen).
+printf '%s\0%s\n' "$JWT" "tail" >"$T_WORK/nul.jwt"; chmod 600 "$T_WORK/nul.jwt"
+STATE=$T_WORK/state-pasted-bad
+t_run -- join --token-file "$T_WORK/nul.jwt" --key-store software
+t_expect "a token file holding a NUL byte: exit 3, its offset named" 3 \
+    "token $T_WORK/nul.jwt: holds a NUL byte at offset ${#JWT}"
 t_check "bad pasted tokens: nothing in the state dir" "$([ -z "$(state_files)" ]; echo $?)"
 
 t_done

@@ -214,6 +214,17 @@ t_expect "leave --local-only with a broken file: exit 3 (no local-only exception
 crun -- join --display-name --help
 t_expect "--help as an option's value is not a request for help" 3 "$C:1: unknown key 'colour'"
 
+# Review: --display-name takes what the file's display-name takes, no
+# control or bidi character (the file refused them, the option did not).
+STATE=$T_WORK/st-dname
+for v in "$(printf 'a\033[31mb')|U+001B at offset 1" "$(printf 'a\342\200\256b')|U+202E at offset 1" \
+    "$(printf 'two\nlines')|U+000A at offset 3"; do
+	t_run -- join --token-file "$TOK" --key-store software --display-name "${v%%|*}"
+	t_expect "--display-name holding ${v#*|}: exit 2, named" 2 \
+	    "--display-name: holds a control character (${v#*|})"
+	t_check "--display-name holding ${v#*|}: nothing written" "$([ ! -e "$STATE" ]; echo $?)"
+done
+
 # --- hostile files: exit 3, one line naming the file (and line), nothing written ---
 bad() {	# NAME MESSAGE: runs keygen (it would write) with $C
 	rm -rf "$STATE"

@@ -54,6 +54,11 @@ unquote(char *buf, size_t *len, const char *what, const char *where)
 	if (buf[n - 1] == ',')
 		n--;
 	q = memchr(buf + 1, '"', n - 1);
+	/* "access_token": "eyJ...", as copied from an answer's line. */
+	if (q != NULL && q != buf + n - 1 &&
+	    memchr(q, ':', (size_t)(buf + n - q)) != NULL)
+		return log_fail(EXIT_INPUT, "%s %s: a JSON member (\"name\": value), "
+		    "not a %s: give the token's value alone", what, where, what);
 	if (q == NULL || q != buf + n - 1 || memchr(buf, '\\', n) != NULL)
 		return log_fail(EXIT_INPUT, "%s %s: starts with a quote that "
 		    "does not close at its end: give the %s alone, without "

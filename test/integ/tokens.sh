@@ -131,6 +131,14 @@ STATE=$T_WORK/state-pasted-bad
 t_run -- join --token-file "$T_WORK/nul.jwt" --key-store software
 t_expect "a token file holding a NUL byte: exit 3, its offset named" 3 \
     "token $T_WORK/nul.jwt: holds a NUL byte at offset ${#JWT}"
+# A member line copied from a token answer: named as such, not as a quote
+# that "does not close".
+printf '  "access_token": "%s",\n' "$JWT" >"$T_WORK/member.jwt"; chmod 600 "$T_WORK/member.jwt"
+STATE=$T_WORK/state-pasted-bad
+t_run -- join --token-file "$T_WORK/member.jwt" --key-store software
+t_expect "a JSON member line: exit 3, named as a JSON member" 3 \
+    "token $T_WORK/member.jwt: a JSON member (\"name\": value), not a token: give the token's value alone"
+t_check "a JSON member line: the token not shown" "$(! grep -qF "${JWT:20:30}" "$ERR"; echo $?)"
 t_check "bad pasted tokens: nothing in the state dir" "$([ -z "$(state_files)" ]; echo $?)"
 
 t_done

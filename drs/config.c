@@ -160,11 +160,15 @@ check_value(const struct key *k, const char *v, int line)
 			    line, k->name);
 	if ((wrong = value_wrong(k, v, why, sizeof(why))) == NULL)
 		return 0;
-	/* A URL's own reason (in why) says more than the kind's. */
-	if ((k->kind == K_URL || k->kind == K_PROXY) && why[0] != '\0')
-		snprintf(what, sizeof(what), "%s (%s)", wrong, why);
-	else
-		snprintf(what, sizeof(what), "%s", wrong);
+	/*
+	 * A URL's own reason (in why) says more than the kind's; the URL is
+	 * not shown, as --proxy's is not: its user information is a password.
+	 */
+	if (k->kind == K_URL || k->kind == K_PROXY)
+		return log_fail(EXIT_INPUT, "%s:%d: %s: %s%s%s%s", abs_path, line,
+		    k->name, strncmp(wrong, "is ", 3) == 0 ? wrong + 3 : wrong,
+		    why[0] != '\0' ? " (" : "", why, why[0] != '\0' ? ")" : "");
+	snprintf(what, sizeof(what), "%s", wrong);
 	return log_fail(EXIT_INPUT, "%s:%d: %s: '%s'%s%s", abs_path, line, k->name,
 	    CLI_SHOWN(v), what[0] == ':' ? "" : " ", what);
 }

@@ -271,13 +271,21 @@ for kv in "attempts = 0|attempts: '0' is not a whole number from 1 to 20" \
     "timeout = 99999|timeout: '99999' is not a whole number from 1 to 3600" \
     "join-type = hybrid|join-type: 'hybrid' is not join or register" \
     "state-dir = var/lib/drsjoin|state-dir: 'var/lib/drsjoin' is not an absolute file name" \
-    "discovery-url = http://drs.example|discovery-url: 'http://drs.example' is not a usable https URL" \
-    "proxy = ftp://proxy.example|proxy: 'ftp://proxy.example' is not a proxy URL (the scheme is not" \
+    "discovery-url = http://drs.example|discovery-url: not a usable https URL" \
+    "proxy = ftp://proxy.example|proxy: not a proxy URL (the scheme is not" \
     "display-name = $(head -c 257 /dev/zero | tr '\0' n)|display-name: 'nnnn...(257 characters, not shown)' is longer than 256 bytes"; do
 	conf "tenant = $EMU_TENANT_DOMAIN" "${kv%%|*}"
 	bad "${kv%%=*}: a bad value is exit 3 naming FILE:LINE" "$C:2: ${kv#*|}"
 done
 t_check "a bad proxy in the file is not called --proxy" "$(! grep -q -- '--proxy' "$ERR"; echo $?)"
+# A URL's user information is a password: never echoed (as --proxy's is not).
+for kv in "proxy = ftp://alice:Hunter2pass@proxy.example:3128|proxy: not a proxy URL (the scheme is not" \
+    "discovery-url = http://alice:Hunter2pass@drs.example|discovery-url: not a usable https URL (not https://)"; do
+	conf "${kv%%|*}"
+	bad "${kv%% =*} with a password: exit 3 naming FILE:LINE" "$C:1: ${kv#*|}"
+	t_check "${kv%% =*} with a password: the password not shown" "$(! grep -q 'Hunter2pass' "$ERR"; echo $?)" \
+	    "$(head -1 "$ERR")"
+done
 # Values are echoed as arguments are: a secret where a file name goes is not.
 HEX=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 conf "bprt-file = $HEX"

@@ -27,6 +27,7 @@ static int tcti_chosen;		/* --tcti or the environment chose the TPM */
 static char token_where[512];	/* "FILE:LINE: KEY" of the token file */
 static int seen_key;		/* a line with one of our keys was read */
 static const char *file_named_by = "--config";	/* for messages */
+static int crlf_lines;		/* lines that ended in CR LF */
 
 enum kind { K_PROXY, K_TENANT, K_CLOUD, K_STORE, K_FILE, K_TOKEN_FILE, K_TCTI,
     K_URL, K_NUMBER, K_NAME, K_JOIN_TYPE };
@@ -159,11 +160,15 @@ check_value(const struct key *k, const char *v, int line)
 			    line, k->name);
 	if ((wrong = value_wrong(k, v, why, sizeof(why))) == NULL)
 		return 0;
-	/* A URL's own reason (in why) says more than the kind's. */
-	if ((k->kind == K_URL || k->kind == K_PROXY) && why[0] != '\0')
-		snprintf(what, sizeof(what), "%s (%s)", wrong, why);
-	else
-		snprintf(what, sizeof(what), "%s", wrong);
+	/*
+	 * A URL's own reason (in why) says more than the kind's; the URL is
+	 * not shown, as --proxy's is not: its user information is a password.
+	 */
+	if (k->kind == K_URL || k->kind == K_PROXY)
+		return log_fail(EXIT_INPUT, "%s:%d: %s: %s%s%s%s", abs_path, line,
+		    k->name, strncmp(wrong, "is ", 3) == 0 ? wrong + 3 : wrong,
+		    why[0] != '\0' ? " (" : "", why, why[0] != '\0' ? ")" : "");
+	snprintf(what, sizeof(what), "%s", wrong);
 	return log_fail(EXIT_INPUT, "%s:%d: %s: '%s'%s%s", abs_path, line, k->name,
 	    CLI_SHOWN(v), what[0] == ':' ? "" : " ", what);
 }
@@ -231,6 +236,11 @@ parse_line(char *s, size_t n, int line, int *first_line)
 	size_t kn, vn, i;
 	const struct key *k = NULL;
 
+	/* A file saved by a Windows editor: its CR LF ends a line, said once. */
+	if (n > 0 && s[n - 1] == '\r') {
+		n--;
+		crlf_lines++;
+	}
 	/* Tabs are blanks; any other control byte or bad UTF-8 is refused. */
 	for (i = 0; i < n; i++)
 		if (s[i] == '\t')
@@ -341,7 +351,15 @@ config_parse(char *buf, size_t len, const char *path)
 	memset(&config, 0, sizeof(config));
 	token_where[0] = '\0';
 	seen_key = 0;
+	crlf_lines = 0;
 	abs_path = (char *)path;
+	/* A Windows editor's byte order mark: no key starts with it. */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		log_note("%s: starts with a UTF-8 byte order mark (a Windows "
+		    "editor's); read without it", abs_path);
+		buf += 3;
+		len -= 3;
+	}
 	for (off = 0; off < len; off += n + 1) {
 		line++;
 		nl = memchr(buf + off, '\n', len - off);
@@ -349,6 +367,10 @@ config_parse(char *buf, size_t len, const char *path)
 		if (parse_line(buf + off, n, line, first_line) < 0)
 			return -1;
 	}
+	if (crlf_lines > 0)
+		log_note("%s: %d line%s end%s in CR LF (a Windows editor's); read "
+		    "as line ends", abs_path, crlf_lines, crlf_lines == 1 ? "" :
+		    "s", crlf_lines == 1 ? "s" : "");
 	return 0;
 }
 

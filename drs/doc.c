@@ -49,15 +49,16 @@ doc_announce(void)
 {
 	struct stat st;
 
+	/* A space, not a newline: the document stays on one line (read -r). */
 	if (fstat(1, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) &&
-	    write(1, "\n", 1) < 0) {
+	    write(1, " ", 1) < 0) {
 		/* The document's own write reports a broken stdout. */
 	}
 }
 
 /*
  * stdin that is no file: waits for its first byte or its end. A phase
- * before this one sends a newline as it starts (doc_announce), so its
+ * before this one sends a space as it starts (doc_announce), so its
  * document is always awaited. 1: something to read; 0: nothing came in
  * DOC_WAIT_MS and give_up (said in a note); else a note says what is
  * awaited, and the wait goes on.
@@ -92,7 +93,7 @@ stdin_ready(int give_up)
 	}
 }
 
-/* stdin held only blanks (a phase's newline) or nothing at all: which. */
+/* stdin held only blanks (a phase's space) or nothing at all: which. */
 static void
 no_document(size_t len)
 {
@@ -101,7 +102,7 @@ no_document(size_t len)
 	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode))
 		log_fail(EXIT_INPUT, "no document on stdin: the file is empty or "
 		    "blank (--new starts a new document)");
-	/* A phase's newline and no document: the phase failed. */
+	/* A phase's space and no document: the phase failed. */
 	else if (len > 0)
 		log_fail(EXIT_INPUT, "no document on stdin: did the previous phase "
 		    "fail? (--new starts a new document)");

@@ -14,7 +14,7 @@
 /*
  * Reads the document from path (--in), else from stdin. A new empty
  * document comes only from --new, or a stdin that is a terminal or
- * /dev/null. A phase sends a newline as it starts (doc_announce): stdin
+ * /dev/null. A phase sends a space as it starts (doc_announce): stdin
  * holding only blanks is "no document on stdin: did the previous phase
  * fail?", so a pipeline whose earlier phase failed stops; nothing at all is
  * "it is empty" (EXIT_INPUT). A pipe silent for 2 s is said to be awaited
@@ -28,7 +28,7 @@ int doc_read(const char *path, struct json **doc);
  */
 int doc_read_start(const char *path, struct json **doc);
 /*
- * A phase writing its document into a pipe or socket sends a newline at
+ * A phase writing its document into a pipe or socket sends a space at
  * once, so that the next phase knows a document is coming. main calls it
  * for csr, discover, keygen and nonce.
  */

@@ -1254,6 +1254,10 @@ cmd_join(int argc, char **argv)
 		    CLI_SHOWN(argv[optind]));
 	if (a.display_name != NULL && (*a.display_name == '\0' || strlen(a.display_name) > 256))
 		return cli_usage("join", "--display-name must be 1 to 256 characters");
+	/* What the config file's display-name takes: no control or bidi character. */
+	if (a.display_name != NULL && !answer_text_ok(a.display_name,
+	    strlen(a.display_name), why, sizeof(why)))
+		return cli_usage("join", "--display-name: %s", why);
 	if (a.keep_old_device && !a.force)
 		return cli_usage("join", "--keep-old-device goes with --force");
 	/*

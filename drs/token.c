@@ -42,40 +42,66 @@ drop_front(char *s, size_t len, size_t n)
 	return len - n;
 }
 
+/* JSON quotes around buf (n bytes), maybe with the comma after them. */
+static int
+unquote(char *buf, size_t *len, const char *what, const char *where)
+{
+	size_t n = *len;
+	char *q;
+
+	if (n < 2 || buf[0] != '"')
+		return 0;
+	if (buf[n - 1] == ',')
+		n--;
+	q = memchr(buf + 1, '"', n - 1);
+	/* "access_token": "eyJ...", as copied from an answer's line. */
+	if (q != NULL && q != buf + n - 1 &&
+	    memchr(q, ':', (size_t)(buf + n - q)) != NULL)
+		return log_fail(EXIT_INPUT, "%s %s: a JSON member (\"name\": value), "
+		    "not a %s: give the token's value alone", what, where, what);
+	if (q == NULL || q != buf + n - 1 || memchr(buf, '\\', n) != NULL)
+		return log_fail(EXIT_INPUT, "%s %s: starts with a quote that "
+		    "does not close at its end: give the %s alone, without "
+		    "quotes", what, where, what);
+	buf[n - 1] = '\0';
+	if ((n = drop_front(buf, n - 1, 1)) == 0)
+		return log_fail(EXIT_INPUT, "%s %s: empty", what, where);
+	log_note("%s %s: in JSON quotes; read without them", what, where);
+	*len = n;
+	return 0;
+}
+
 /*
  * A token as people paste it: in JSON quotes (copied from a token
- * endpoint's answer, maybe with the comma after it) or after "Bearer "
- * (from an Authorization header). Both are unambiguous: taken off, said in
- * a note. A whole JSON object is named, not searched. Nothing of the token
+ * endpoint's answer, maybe with the comma after it), after "Bearer "
+ * (from an Authorization header), or both, or after the UTF-8 byte order
+ * mark a Windows editor writes. All are unambiguous: taken off, said in a
+ * note. A whole JSON object is named, not searched. Nothing of the token
  * is shown. 0, or -1 (EXIT_INPUT) with buf wiped by the caller.
  */
 static int
 unwrap_pasted(char *buf, size_t *len, const char *what, const char *where)
 {
 	size_t n = *len;
-	char *q;
 
+	if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		n = drop_front(buf, n, 3);
+		log_note("%s %s: starts with a UTF-8 byte order mark (an "
+		    "editor's); read without it", what, where);
+	}
 	if (n > 0 && buf[0] == '{')
 		return log_fail(EXIT_INPUT, "%s %s: a JSON object (a token "
 		    "endpoint's answer?), not a %s: give the token's value alone",
 		    what, where, what);
-	if (n >= 2 && buf[0] == '"') {
-		if (buf[n - 1] == ',')
-			n--;
-		q = memchr(buf + 1, '"', n - 1);
-		if (q == NULL || q != buf + n - 1 || memchr(buf, '\\', n) != NULL)
-			return log_fail(EXIT_INPUT, "%s %s: starts with a quote that "
-			    "does not close at its end: give the %s alone, without "
-			    "quotes", what, where, what);
-		buf[n - 1] = '\0';
-		if ((n = drop_front(buf, n - 1, 1)) == 0)
-			return log_fail(EXIT_INPUT, "%s %s: empty", what, where);
-		log_note("%s %s: in JSON quotes; read without them", what, where);
-	}
+	if (unquote(buf, &n, what, where) < 0)
+		return -1;
 	if (n > 7 && strncasecmp(buf, "bearer", 6) == 0 && strchr(" \t", buf[6]) != NULL) {
 		n = drop_front(buf, n, 6);
 		log_note("%s %s: starts with 'Bearer ' (an Authorization "
 		    "header's); read the token after it", what, where);
+		/* Bearer "eyJ...": the quotes came with the value. */
+		if (unquote(buf, &n, what, where) < 0)
+			return -1;
 	}
 	*len = n;
 	return 0;
@@ -116,6 +142,14 @@ token_read_secret(const char *path, const char *env, const char *option,
 			log_warn("%s file %s can be read by %s (mode %04o): "
 			    "make it 0600", what, CLI_SHOWN(path), (st.st_mode & 007) ? "others" :
 			    "its group", (unsigned)(st.st_mode & 07777));
+	}
+	/* Bytes after a NUL would be neither checked nor wiped (strlen). */
+	if ((v = memchr(buf, '\0', len)) != NULL) {
+		start = (size_t)(v - buf);
+		util_free_secret_buf(buf, len);
+		return log_fail(EXIT_INPUT, "%s %s: holds a NUL byte at offset %zu",
+		    what, path == NULL ? env : strcmp(path, "-") == 0 ? "(stdin)" :
+		    CLI_SHOWN(path), start);
 	}
 	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL)
 		buf[--len] = '\0';
@@ -250,6 +284,18 @@ check_refresh_token(const struct token_source *src)
 	return 0;
 }
 
+/* Where a JWT ("eyJ", then two dots) starts in s; 0 when nowhere after 0. */
+static size_t
+jwt_offset(const char *s)
+{
+	const char *j = strstr(s, "eyJ"), *dot;
+
+	if (j == NULL || (dot = strchr(j, '.')) == NULL ||
+	    strchr(dot + 1, '.') == NULL)
+		return 0;
+	return (size_t)(j - s);
+}
+
 /*
  * An access token is a JWT, whose header always starts "eyJ". Microsoft's
  * refresh tokens (and BPRTs, which are refresh tokens) start "0.", "1." or
@@ -260,14 +306,21 @@ check_access_token(const struct token_source *src)
 {
 	const char *s = src->secret, *where = src->file != NULL ?
 	    src->file : sources[src->kind].env;
-	size_t n = strlen(s);
+	size_t n = strlen(s), at;
 
-	if (strncmp(s, "eyJ", 3) == 0 || strpbrk(s, " \t") != NULL)
+	if (strncmp(s, "eyJ", 3) == 0)
+		return 0;
+	/* 'eyJ...', "Authorization: Bearer eyJ...": a JWT, not a refresh token. */
+	if ((at = jwt_offset(s)) > 0)
+		return log_fail(EXIT_INPUT, "token %s: %zu byte%s before the JWT "
+		    "in it: give the token alone", strcmp(where, "-") == 0 ?
+		    "(stdin)" : CLI_SHOWN(where), at, at == 1 ? "" : "s");
+	if (strpbrk(s, " \t") != NULL)
 		return 0;
 	if ((n > 2 && strchr("01M", s[0]) != NULL && s[1] == '.') || n >= 100)
 		return log_fail(EXIT_INPUT, "token %s: not an access token (a JWT); "
 		    "this looks like a refresh token or BPRT: use %s",
-		    strcmp(where, "-") == 0 ? "(stdin)" : where,
+		    strcmp(where, "-") == 0 ? "(stdin)" : CLI_SHOWN(where),
 		    src->named_by != NULL && strncmp(src->named_by,
 		    CONFIG_CREDENTIAL, strlen(CONFIG_CREDENTIAL)) == 0 ?
 		    "bprt-file or refresh-token-file in " DRSJOIN_CONFIG_FILE

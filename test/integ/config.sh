@@ -30,6 +30,19 @@ crun --in "$T_WORK/disc.json" -- join --bprt-file "$T_WORK/bprt" --key-store sof
 t_expect "tenant: the document's (discover --tenant) wins over the file's" 0
 rm -rf "$STATE"
 
+# A file a Windows editor saved: its byte order mark and CR LF line ends
+# are read as such, said in a note (review: were "not a drsjoin config
+# file" and "a control character (U+000D)").
+printf '\357\273\277# drsjoin\r\ntenant = %s\r\n' "$EMU_TENANT_DOMAIN" >"$C"; chmod 600 "$C"
+crun -- --new discover
+t_check "a Windows-saved file (BOM, CR LF): read, said in a note" \
+    "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["tenant"]["domain"]')" = "$EMU_TENANT_DOMAIN" ] &&
+       grep -q 'starts with a UTF-8 byte order mark' "$ERR" &&
+       grep -q '2 lines end in CR LF' "$ERR"; echo $?)" "rc $RC; $(head -3 "$ERR")"
+printf 'tenant = a\rb.example\r\n' >"$C"; chmod 600 "$C"
+crun -- --new discover
+t_expect "a CR inside a line is still a control character" 3 "$C:1: the line holds a control character (U+000D"
+
 conf "cacert = $EMU_CA"
 crun --env SSL_CERT_FILE= -- --new discover --tenant "$EMU_TENANT_DOMAIN"
 t_expect "cacert: the file's CA bundle verifies the service" 0
@@ -214,6 +227,17 @@ t_expect "leave --local-only with a broken file: exit 3 (no local-only exception
 crun -- join --display-name --help
 t_expect "--help as an option's value is not a request for help" 3 "$C:1: unknown key 'colour'"
 
+# Review: --display-name takes what the file's display-name takes, no
+# control or bidi character (the file refused them, the option did not).
+STATE=$T_WORK/st-dname
+for v in "$(printf 'a\033[31mb')|U+001B at offset 1" "$(printf 'a\342\200\256b')|U+202E at offset 1" \
+    "$(printf 'two\nlines')|U+000A at offset 3"; do
+	t_run -- join --token-file "$TOK" --key-store software --display-name "${v%%|*}"
+	t_expect "--display-name holding ${v#*|}: exit 2, named" 2 \
+	    "--display-name: holds a control character (${v#*|})"
+	t_check "--display-name holding ${v#*|}: nothing written" "$([ ! -e "$STATE" ]; echo $?)"
+done
+
 # --- hostile files: exit 3, one line naming the file (and line), nothing written ---
 bad() {	# NAME MESSAGE: runs keygen (it would write) with $C
 	rm -rf "$STATE"
@@ -260,13 +284,21 @@ for kv in "attempts = 0|attempts: '0' is not a whole number from 1 to 20" \
     "timeout = 99999|timeout: '99999' is not a whole number from 1 to 3600" \
     "join-type = hybrid|join-type: 'hybrid' is not join or register" \
     "state-dir = var/lib/drsjoin|state-dir: 'var/lib/drsjoin' is not an absolute file name" \
-    "discovery-url = http://drs.example|discovery-url: 'http://drs.example' is not a usable https URL" \
-    "proxy = ftp://proxy.example|proxy: 'ftp://proxy.example' is not a proxy URL (the scheme is not" \
+    "discovery-url = http://drs.example|discovery-url: not a usable https URL" \
+    "proxy = ftp://proxy.example|proxy: not a proxy URL (the scheme is not" \
     "display-name = $(head -c 257 /dev/zero | tr '\0' n)|display-name: 'nnnn...(257 characters, not shown)' is longer than 256 bytes"; do
 	conf "tenant = $EMU_TENANT_DOMAIN" "${kv%%|*}"
 	bad "${kv%%=*}: a bad value is exit 3 naming FILE:LINE" "$C:2: ${kv#*|}"
 done
 t_check "a bad proxy in the file is not called --proxy" "$(! grep -q -- '--proxy' "$ERR"; echo $?)"
+# A URL's user information is a password: never echoed (as --proxy's is not).
+for kv in "proxy = ftp://alice:Hunter2pass@proxy.example:3128|proxy: not a proxy URL (the scheme is not" \
+    "discovery-url = http://alice:Hunter2pass@drs.example|discovery-url: not a usable https URL (not https://)"; do
+	conf "${kv%%|*}"
+	bad "${kv%% =*} with a password: exit 3 naming FILE:LINE" "$C:1: ${kv#*|}"
+	t_check "${kv%% =*} with a password: the password not shown" "$(! grep -q 'Hunter2pass' "$ERR"; echo $?)" \
+	    "$(head -1 "$ERR")"
+done
 # Values are echoed as arguments are: a secret where a file name goes is not.
 HEX=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 conf "bprt-file = $HEX"

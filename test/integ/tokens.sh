@@ -99,6 +99,46 @@ t_check "a quote that does not close: no 'refresh token' in the line" \
 printf '""\n' >"$T_WORK/quotes.jwt"; chmod 600 "$T_WORK/quotes.jwt"
 t_run -- join --token-file "$T_WORK/quotes.jwt" --key-store software
 t_expect "empty quotes: an empty token" 3 "token $T_WORK/quotes.jwt: empty"
+# Review: a BOM (a Windows editor's), and quotes after 'Bearer ' are
+# unambiguous too; anything else before a JWT is named as that, never
+# as a refresh token.
+pasted "a JWT after a UTF-8 byte order mark" "$(printf '\357\273\277')$JWT" "" "byte order mark"
+pasted "'Bearer' then JSON quotes" "Bearer \"$JWT\"" "" "in JSON quotes"
+before_jwt() {	# NAME CONTENT BYTES: refused, naming the bytes before the JWT
+	STATE=$T_WORK/state-pasted-bad
+	printf '%s\n' "$2" >"$T_WORK/before.jwt"; chmod 600 "$T_WORK/before.jwt"
+	t_run -- join --token-file "$T_WORK/before.jwt" --key-store software
+	t_expect "$1: exit 3, the bytes before the JWT named" 3 \
+	    "token $T_WORK/before.jwt: $3 before the JWT in it"
+	t_check "$1: not called a refresh token, the token not shown" \
+	    "$(! grep -q 'refresh token' "$ERR" && ! grep -qF "${JWT:20:30}" "$ERR"; echo $?)" \
+	    "$(head -2 "$ERR")"
+}
+before_jwt "a JWT in single quotes" "'$JWT'" "1 byte"
+before_jwt "a whole Authorization header" "Authorization: Bearer $JWT" "22 bytes"
+# A file whose name is a secret (a token pasted as the name, and a file by
+# that name): the name is shown as an argument would be.
+NAME=$(head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '0.%s\n' "$(head -c 80 /dev/zero | tr '\0' A)" >"$T_WORK/$NAME"; chmod 600 "$T_WORK/$NAME"
+STATE=$T_WORK/state-pasted-bad
+t_run -- join --token-file "$T_WORK/$NAME" --key-store software
+t_expect "a refresh token in a file named like a secret: exit 3" 3 "this looks like a refresh token or BPRT"
+t_check "a refresh token in a file named like a secret: the name not shown" \
+    "$(! grep -qF "${NAME:10:40}" "$ERR"; echo $?)" "$(head -1 "$ERR")"
+# A NUL byte: what follows it was neither checked nor wiped (strlen).
+printf '%s\0%s\n' "$JWT" "tail" >"$T_WORK/nul.jwt"; chmod 600 "$T_WORK/nul.jwt"
+STATE=$T_WORK/state-pasted-bad
+t_run -- join --token-file "$T_WORK/nul.jwt" --key-store software
+t_expect "a token file holding a NUL byte: exit 3, its offset named" 3 \
+    "token $T_WORK/nul.jwt: holds a NUL byte at offset ${#JWT}"
+# A member line copied from a token answer: named as such, not as a quote
+# that "does not close".
+printf '  "access_token": "%s",\n' "$JWT" >"$T_WORK/member.jwt"; chmod 600 "$T_WORK/member.jwt"
+STATE=$T_WORK/state-pasted-bad
+t_run -- join --token-file "$T_WORK/member.jwt" --key-store software
+t_expect "a JSON member line: exit 3, named as a JSON member" 3 \
+    "token $T_WORK/member.jwt: a JSON member (\"name\": value), not a token: give the token's value alone"
+t_check "a JSON member line: the token not shown" "$(! grep -qF "${JWT:20:30}" "$ERR"; echo $?)"
 t_check "bad pasted tokens: nothing in the state dir" "$([ -z "$(state_files)" ]; echo $?)"
 
 t_done

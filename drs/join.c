@@ -1148,143 +1148,282 @@ usage(void)
 	    "(or --no-nonce) sends none.\n", LOGIN_BROKER_CLIENT_ID);
 }
 
-int
-cmd_join(int argc, char **argv)
+enum { O_BPRT = 256, O_REFRESH, O_CLIENT_ID, O_DEVICE_CODE, O_TENANT, O_NONCE,
+    O_ACCEPT_COPIED };
+static const struct option join_longopts[] = {
+	{ "token-file", required_argument, NULL, 'T' },
+	{ "bprt-file", required_argument, NULL, O_BPRT },
+	{ "refresh-token-file", required_argument, NULL, O_REFRESH },
+	{ "client-id", required_argument, NULL, O_CLIENT_ID },
+	{ "device-code", no_argument, NULL, O_DEVICE_CODE },
+	{ "tenant", required_argument, NULL, O_TENANT },
+	{ "nonce", required_argument, NULL, O_NONCE },
+	{ "join-type", required_argument, NULL, 'j' },
+	{ "display-name", required_argument, NULL, 'd' },
+	{ "target-domain", required_argument, NULL, 'D' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "keep-old-device", no_argument, NULL, 'K' },
+	{ "accept-copied-keys", no_argument, NULL, O_ACCEPT_COPIED },
+	{ "key-store", required_argument, NULL, 'k' },
+	{ "no-nonce", no_argument, NULL, 'n' },
+	{ "in", required_argument, NULL, 'i' },
+	{ "json", no_argument, NULL, 'J' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The token options, before the token source is chosen from them. */
+struct join_token_opts {
+	const char *token_file, *bprt_file, *refresh_file, *client_id;
+	int device_code;
+};
+
+/* One option with a value (optarg) that needs a check. 0, or -1 reported. */
+static int
+value_option(int c, struct join_args *a, struct join_token_opts *o)
 {
-	enum { O_BPRT = 256, O_REFRESH, O_CLIENT_ID, O_DEVICE_CODE, O_TENANT,
-	    O_NONCE, O_ACCEPT_COPIED };
-	static const struct option lo[] = {
-		{ "token-file", required_argument, NULL, 'T' },
-		{ "bprt-file", required_argument, NULL, O_BPRT },
-		{ "refresh-token-file", required_argument, NULL, O_REFRESH },
-		{ "client-id", required_argument, NULL, O_CLIENT_ID },
-		{ "device-code", no_argument, NULL, O_DEVICE_CODE },
-		{ "tenant", required_argument, NULL, O_TENANT },
-		{ "nonce", required_argument, NULL, O_NONCE },
-		{ "join-type", required_argument, NULL, 'j' },
-		{ "display-name", required_argument, NULL, 'd' },
-		{ "target-domain", required_argument, NULL, 'D' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "keep-old-device", no_argument, NULL, 'K' },
-		{ "accept-copied-keys", no_argument, NULL, O_ACCEPT_COPIED },
-		{ "key-store", required_argument, NULL, 'k' },
-		{ "no-nonce", no_argument, NULL, 'n' },
-		{ "in", required_argument, NULL, 'i' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct join_args a = { .store = KEYSTORE_AUTO, .join_type = JOIN_TYPE_JOIN };
-	struct join_token t = { 0 };
-	struct json *doc = NULL, *rec = NULL;
-	struct health h = { 0 };
-	const char *token_file = NULL, *bprt_file = NULL, *refresh_file = NULL;
-	const char *client_id = NULL, *tenant, *conf_token;
-	struct leave_old *old = NULL;
-	char why[1024], no_token[512];
-	int c, rc = -1, done, code = 0, device_code = 0;
+	static const char *const nonces[] = { "auto", "require", "off" };
+	size_t i;
+
+	switch (c) {
+	case O_CLIENT_ID:
+		if (!util_is_guid(optarg, strlen(optarg)))
+			return cli_usage("join", "--client-id: '%s' is not an "
+			    "application id (a GUID)", CLI_SHOWN(optarg));
+		o->client_id = optarg;
+		return 0;
+	case O_TENANT:
+		if (!util_tenant_ok(optarg))
+			return cli_usage("join", "--tenant: '%s' is neither a tenant "
+			    "id (GUID) nor a domain name", CLI_SHOWN(optarg));
+		a->tenant = optarg;
+		return 0;
+	case O_NONCE:
+		for (i = 0; i < 3; i++)
+			if (strcmp(optarg, nonces[i]) == 0) {
+				/* NONCE_AUTO, NONCE_REQUIRE, NONCE_OFF, in order. */
+				a->nonce = (enum nonce_mode)i;
+				return 0;
+			}
+		return cli_usage("join", "--nonce: '%s' is not auto, require or off",
+		    CLI_SHOWN(optarg));
+	case 'j':
+		if (strcmp(optarg, "join") != 0 && strcmp(optarg, "register") != 0)
+			return cli_usage("join", "--join-type: '%s' is not join or "
+			    "register", CLI_SHOWN(optarg));
+		a->join_type = strcmp(optarg, "join") == 0 ? JOIN_TYPE_JOIN :
+		    JOIN_TYPE_REGISTER;
+		a->join_type_given = 1;
+		return 0;
+	case 'k':
+		return keystore_parse("join", optarg, &a->store);
+	}
+	return log_fail(EXIT_INTERNAL, "join: option %d", c);
+}
+
+/* The command line, over the config file's defaults. 1 after --help, 0, -1 reported. */
+static int
+parse_options(int argc, char **argv, struct join_args *a, struct join_token_opts *o)
+{
+	int c;
 
 	/* The config file's key-store (checked when read), unless given. */
-	if (config.key_store != NULL && keystore_parse("join", config.key_store, &a.store) < 0)
+	if (config.key_store != NULL && keystore_parse("join", config.key_store, &a->store) < 0)
 		return -1;
 	/* Defaults of a new join (checked when read); the options win. */
 	if (config.join_type != NULL && strcmp(config.join_type, "register") == 0)
-		a.join_type = JOIN_TYPE_REGISTER;
-	a.display_name = config.display_name;
-	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
+		a->join_type = JOIN_TYPE_REGISTER;
+	a->display_name = config.display_name;
+	while ((c = cli_getopt(argc, argv, ":h", join_longopts)) != -1) {
 		switch (c) {
-		case 'T': token_file = optarg; break;
-		case O_BPRT: bprt_file = optarg; break;
-		case O_REFRESH: refresh_file = optarg; break;
-		case O_CLIENT_ID:
-			if (!util_is_guid(optarg, strlen(optarg)))
-				return cli_usage("join", "--client-id: '%s' is "
-				    "not an application id (a GUID)", CLI_SHOWN(optarg));
-			client_id = optarg;
-			break;
-		case O_DEVICE_CODE: device_code = 1; break;
-		case O_TENANT:
-			if (!util_tenant_ok(optarg))
-				return cli_usage("join", "--tenant: '%s' is "
-				    "neither a tenant id (GUID) nor a domain name",
-				    CLI_SHOWN(optarg));
-			a.tenant = optarg;
-			break;
-		case O_NONCE:
-			if (strcmp(optarg, "auto") == 0)
-				a.nonce = NONCE_AUTO;
-			else if (strcmp(optarg, "require") == 0)
-				a.nonce = NONCE_REQUIRE;
-			else if (strcmp(optarg, "off") == 0)
-				a.nonce = NONCE_OFF;
-			else
-				return cli_usage("join", "--nonce: '%s' is not "
-				    "auto, require or off", CLI_SHOWN(optarg));
-			break;
-		case 'j':
-			if (strcmp(optarg, "join") == 0)
-				a.join_type = JOIN_TYPE_JOIN;
-			else if (strcmp(optarg, "register") == 0)
-				a.join_type = JOIN_TYPE_REGISTER;
-			else
-				return cli_usage("join", "--join-type: '%s' is not join or register",
-				    CLI_SHOWN(optarg));
-			a.join_type_given = 1;
-			break;
-		case 'd': a.display_name = optarg; break;
-		case 'D': a.target_domain = optarg; break;
-		case 'f': a.force = 1; break;
-		case 'K': a.keep_old_device = 1; break;
-		case O_ACCEPT_COPIED: a.accept_copied = 1; break;
-		case 'k':
-			if (keystore_parse("join", optarg, &a.store) < 0)
+		case 'T': o->token_file = optarg; break;
+		case O_BPRT: o->bprt_file = optarg; break;
+		case O_REFRESH: o->refresh_file = optarg; break;
+		case O_DEVICE_CODE: o->device_code = 1; break;
+		case 'd': a->display_name = optarg; break;
+		case 'D': a->target_domain = optarg; break;
+		case 'f': a->force = 1; break;
+		case 'K': a->keep_old_device = 1; break;
+		case O_ACCEPT_COPIED: a->accept_copied = 1; break;
+		case 'n': a->nonce = NONCE_OFF; break;
+		case 'i': a->in = optarg; break;
+		case 'J': a->json = 1; break;
+		case 'h': usage(); return 1;
+		case O_CLIENT_ID: case O_TENANT: case O_NONCE: case 'j': case 'k':
+			if (value_option(c, a, o) < 0)
 				return -1;
 			break;
-		case 'n': a.nonce = NONCE_OFF; break;
-		case 'i': a.in = optarg; break;
-		case 'J': a.json = 1; break;
-		case 'h': usage(); return 0;
 		default:
 			return cli_bad_option("join", c, argv);
 		}
 	}
+	return 0;
+}
+
+/* What the options say together. -1 reported. */
+static int
+check_args(int argc, char **argv, const struct join_args *a)
+{
+	char why[512];
+
 	if (optind < argc)
 		return cli_usage("join", "unexpected argument '%s' (the token is never "
 		    "given on the command line: use --token-file)",
 		    CLI_SHOWN(argv[optind]));
-	if (a.display_name != NULL && (*a.display_name == '\0' || strlen(a.display_name) > 256))
+	if (a->display_name != NULL && (*a->display_name == '\0' ||
+	    strlen(a->display_name) > 256))
 		return cli_usage("join", "--display-name must be 1 to 256 characters");
 	/* What the config file's display-name takes: no control or bidi character. */
-	if (a.display_name != NULL && !answer_text_ok(a.display_name,
-	    strlen(a.display_name), why, sizeof(why)))
+	if (a->display_name != NULL && !answer_text_ok(a->display_name,
+	    strlen(a->display_name), why, sizeof(why)))
 		return cli_usage("join", "--display-name: %s", why);
-	if (a.keep_old_device && !a.force)
+	if (a->keep_old_device && !a->force)
 		return cli_usage("join", "--keep-old-device goes with --force");
-	/*
-	 * No token at all is an error only when a join is needed: a re-run on
-	 * a joined machine needs none (already_joined below).
-	 */
-	if (config_token_source(&token_file, &bprt_file, &refresh_file,
-	    device_code, &conf_token) < 0)
+	return 0;
+}
+
+/*
+ * The token source, not read yet. No token at all is an error only when a
+ * join is needed (a re-run on a joined machine needs none): then no_token
+ * holds the line and *code its exit code; else no_token is empty.
+ */
+static int
+choose_token(struct join_token_opts *o, struct join_token *t, char *no_token,
+    size_t n, int *code)
+{
+	const char *conf_token;
+	int c;
+
+	if (config_token_source(&o->token_file, &o->bprt_file, &o->refresh_file,
+	    o->device_code, &conf_token) < 0)
 		return -1;
-	log_catch(no_token, sizeof(no_token));
-	c = token_source_choose(&t.src, token_file, bprt_file, refresh_file,
-	    device_code, client_id);
-	t.src.named_by = conf_token;
-	code = log_caught_code();
+	log_catch(no_token, n);
+	c = token_source_choose(&t->src, o->token_file, o->bprt_file,
+	    o->refresh_file, o->device_code, o->client_id);
+	t->src.named_by = conf_token;
+	*code = log_caught_code();
 	log_catch(NULL, 0);
 	if (c < 0 && strncmp(no_token, "no token", 8) != 0)
-		return log_fail(code, "%s", no_token);
+		return log_fail(*code, "%s", no_token);
 	if (c < 0 && config_unit_without_token())
-		snprintf(no_token, sizeof(no_token), "no token: put an access "
-		    "token in /etc/drsjoin/token.jwt, or name bprt-file or "
-		    "refresh-token-file in " DRSJOIN_CONFIG_FILE " (the systemd "
-		    "credential drsjoin-token is blank)");
+		snprintf(no_token, n, "no token: put an access token in "
+		    "/etc/drsjoin/token.jwt, or name bprt-file or refresh-token-file "
+		    "in " DRSJOIN_CONFIG_FILE " (the systemd credential "
+		    "drsjoin-token is blank)");
 	if (c == 0)
 		no_token[0] = '\0';
+	return 0;
+}
+
+/* A re-run on a joined machine: the stored identity, checked and printed. */
+static int
+rerun(struct join_token *t, int have_token, struct json *doc, struct json *rec,
+    struct health *h, int json)
+{
+	/* Another tenant asked for is the clearer error than damage. */
+	if (token_for_stored(t, have_token, rec) < 0)
+		return -1;
+	if (h->code != 0)
+		return health_fail("join", h);
+	log_note("join: already joined as device %s; nothing to do (--force joins "
+	    "again)", json_get_string(rec, "device_id"));
+	/* A machine joined before status.json was written gets it now. */
+	pubrec_update(rec, NULL, 1, 0);
+	return print_identity(doc, rec, json);
+}
+
+/*
+ * The secret read, and a ready token checked, before any traffic and any
+ * change to the identity: here, and only here.
+ */
+static int
+read_token(struct join_token *t, const struct join_args *a, const struct json *doc)
+{
+	const char *tenant;
+
+	if (token_source_read(&t->src) < 0)
+		return -1;
+	if (t->src.kind == TOKEN_ACCESS) {
+		t->token = t->src.secret;
+		t->src.secret = NULL;
+		if (jwt_parse(t->token, &t->claims) < 0 ||
+		    jwt_check(&t->claims, time(NULL)) < 0 ||
+		    tenant_matches_token(a, t->claims.tid, NULL) < 0)
+			return -1;
+	}
+	tenant = t->src.kind == TOKEN_ACCESS ? t->claims.tid : a->tenant != NULL ?
+	    a->tenant : doc_get(doc, "tenant", "id");
+	/* A refresh token or the device code finds its tenant (run_join). */
+	if (tenant == NULL && t->src.kind == TOKEN_BPRT)
+		return cli_usage("join", "with a %s, give --tenant ID|DOMAIN",
+		    token_source_name(&t->src));
+	return 0;
+}
+
+/*
+ * The replaced device is deleted with its own certificate and key once the
+ * new identity is committed, when their files are gone: keep them.
+ */
+static void
+keep_replaced(const struct join_args *a, const struct json *rec, struct leave_old **old)
+{
+	char why[1024];
+	int c;
+
+	if (rec == NULL || !a->force || a->keep_old_device || copied_identity(rec))
+		return;
+	log_catch(why, sizeof(why));
+	c = leave_keep_old(rec, old);
+	log_catch(NULL, 0);
+	if (c < 0)
+		log_warn("join: the replaced device %s will stay in the tenant (%s)",
+		    json_get_string(rec, "device_id"), why);
+}
+
+/* After run_join: a signal held over it said, or the replaced device deleted. */
+static int
+join_finish(int rc, struct json *doc, const struct json *rec, struct leave_old *old,
+    int json)
+{
+	int sig;
+
+	if (rc == 0 && (sig = sigdefer_pending()) != 0)
+		/* Held over the request and the commit; now, what was done. */
+		return log_fail(sigdefer_exit_code(sig), "join: interrupted (%s) "
+		    "during the join: device %s was joined to tenant %s and is kept "
+		    "('drsjoin status' shows it)%s%s%s", sigdefer_name(sig),
+		    doc_get(doc, "device", "device_id"), doc_get(doc, "tenant", "id"),
+		    old != NULL ? "; the replaced device " : "",
+		    old != NULL ? json_get_string(rec, "device_id") : "",
+		    old != NULL ? " stays in the tenant: delete it there" : "");
+	if (rc != 0)
+		return rc;
+	pubrec_update(json_get_object(doc, "device"), NULL, 1, 1);
+	if (old != NULL && leave_old_endpoint(old, json_get_object(doc, "discovery")) == 0)
+		leave_delete_old(old, doc_get(doc, "device", "device_id"));
+	return join_print(doc, 0, json);
+}
+
+int
+cmd_join(int argc, char **argv)
+{
+	struct join_args a = { .store = KEYSTORE_AUTO, .join_type = JOIN_TYPE_JOIN };
+	struct join_token_opts o = { 0 };
+	struct join_token t = { 0 };
+	struct json *doc = NULL, *rec = NULL;
+	struct health h = { 0 };
+	struct leave_old *old = NULL;
+	char no_token[512];
+	int rc = -1, done, code = 0;
+
+	if ((rc = parse_options(argc, argv, &a, &o)) != 0)
+		return rc > 0 ? 0 : -1;
+	rc = -1;
+	if (check_args(argc, argv, &a) < 0 ||
+	    choose_token(&o, &t, no_token, sizeof(no_token), &code) < 0)
+		return -1;
 	if (sandbox_read(a.in) < 0 || sandbox_read(t.src.file) < 0 || sandbox_enter() < 0)
 		return -1;
-
 	/* With a secret on stdin, the document comes from --in only. */
 	if ((token_source_stdin(&t.src) && a.in == NULL ?
 	    doc_new(&doc) : doc_read_start(a.in, &doc)) < 0)
@@ -1298,77 +1437,20 @@ cmd_join(int argc, char **argv)
 	if ((done = already_joined(&a, doc, &rec, &h, &old)) < 0)
 		goto out;
 	if (done > 0) {
-		/* Another tenant asked for is the clearer error than damage. */
-		if (token_for_stored(&t, no_token[0] == '\0', rec) < 0)
-			goto out;
-		if (h.code != 0) {
-			rc = health_fail("join", &h);
-			goto out;
-		}
-		log_note("join: already joined as device %s; nothing to do (--force "
-		    "joins again)", json_get_string(rec, "device_id"));
-		/* A machine joined before status.json was written gets it now. */
-		pubrec_update(rec, NULL, 1, 0);
-		rc = print_identity(doc, rec, a.json);
+		rc = rerun(&t, no_token[0] == '\0', doc, rec, &h, a.json);
 		goto out;
 	}
 	if (no_token[0] != '\0') {
 		rc = log_fail(code, "%s", no_token);
 		goto out;
 	}
-	/*
-	 * The secret is read, and a ready token checked, before any traffic
-	 * and any change to the identity: here, and only here.
-	 */
-	if (token_source_read(&t.src) < 0)
+	if (read_token(&t, &a, doc) < 0)
 		goto out;
-	if (t.src.kind == TOKEN_ACCESS) {
-		t.token = t.src.secret;
-		t.src.secret = NULL;
-		if (jwt_parse(t.token, &t.claims) < 0 ||
-		    jwt_check(&t.claims, time(NULL)) < 0 ||
-		    tenant_matches_token(&a, t.claims.tid, NULL) < 0)
-			goto out;
-	}
-	tenant = t.src.kind == TOKEN_ACCESS ? t.claims.tid : a.tenant != NULL ?
-	    a.tenant : doc_get(doc, "tenant", "id");
-	/* A refresh token or the device code finds its tenant (run_join). */
-	if (tenant == NULL && t.src.kind == TOKEN_BPRT) {
-		rc = cli_usage("join", "with a %s, give --tenant ID|DOMAIN",
-		    token_source_name(&t.src));
-		goto out;
-	}
-	/*
-	 * The replaced device is deleted with its own certificate and key once
-	 * the new identity is committed, when their files are gone: keep them.
-	 */
-	if (rec != NULL && a.force && !a.keep_old_device && !copied_identity(rec)) {
-		log_catch(why, sizeof(why));
-		c = leave_keep_old(rec, &old);
-		log_catch(NULL, 0);
-		if (c < 0)
-			log_warn("join: the replaced device %s will stay in the "
-			    "tenant (%s)", json_get_string(rec, "device_id"), why);
-	}
+	keep_replaced(&a, rec, &old);
 	/* A CA bundle that cannot be used is said before any key is made. */
 	if (http_cabundle_check() < 0)
 		goto out;
-	if ((rc = run_join(doc, &t, &a)) == 0 && (c = sigdefer_pending()) != 0) {
-		/* Held over the request and the commit; now, what was done. */
-		rc = log_fail(sigdefer_exit_code(c), "join: interrupted (%s) during the "
-		    "join: device %s was joined to tenant %s and is kept ('drsjoin "
-		    "status' shows it)%s%s%s", sigdefer_name(c),
-		    doc_get(doc, "device", "device_id"), doc_get(doc, "tenant", "id"),
-		    old != NULL ? "; the replaced device " : "",
-		    old != NULL ? json_get_string(rec, "device_id") : "",
-		    old != NULL ? " stays in the tenant: delete it there" : "");
-	} else if (rc == 0) {
-		pubrec_update(json_get_object(doc, "device"), NULL, 1, 1);
-		if (old != NULL && leave_old_endpoint(old, json_get_object(doc,
-		    "discovery")) == 0)
-			leave_delete_old(old, doc_get(doc, "device", "device_id"));
-		rc = join_print(doc, 0, a.json);
-	}
+	rc = join_finish(run_join(doc, &t, &a), doc, rec, old, a.json);
 out:
 	leave_old_free(old);
 	health_free(&h);

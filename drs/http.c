@@ -942,15 +942,184 @@ setup(struct http_session *s, const struct http_request *rq,
 
 #undef SET
 
+/* What describe() needs to say why a transfer failed. */
+struct fail_text {
+	struct http_session *s;
+	CURLcode rc;
+	const char *proxy;		/* the proxy in the way, shown; or NULL */
+	long used_proxy;
+	char hp[300];			/* host:port of the URL */
+	char reason[CURL_ERROR_SIZE + 160];	/* libcurl's own words, sanitised */
+	char *out;
+	size_t outsz;
+	int *code;
+};
+
+/* libcurl's error text as one safe line (or its code's text). */
+static void
+curl_reason(struct fail_text *f)
+{
+	struct http_session *s = f->s;
+	const char *cs = curl_easy_strerror(f->rc);
+	size_t n;
+	char *r;
+
+	snprintf(f->reason, sizeof(f->reason), "%s", cs);
+	if (s->errbuf[0] == '\0')
+		return;
+	/* One line: mbedTLS's verify notes end in (and may hold) \n. */
+	n = strnlen(s->errbuf, sizeof(s->errbuf));
+	while (n > 0 && (s->errbuf[n - 1] == '\n' || s->errbuf[n - 1] == '\r' ||
+	    s->errbuf[n - 1] == ' '))
+		n--;
+	/*
+	 * libcurl quotes what it was given (a proxy URL): redacted, and not
+	 * shown at all when it holds the proxy as given (a password
+	 * redact_text cannot delimit).
+	 */
+	if (quotes_proxy(s->errbuf))
+		return;
+	if ((r = redact_text(s->errbuf, n, &n)) != NULL)
+		redact_sanitize(f->reason, sizeof(f->reason), r, n, 1);
+	free(r);
+}
+
+/* Name resolution, connecting, time limits. 0 when not one of those. */
+static int
+describe_connect(struct fail_text *f)
+{
+	const char *p = f->proxy;
+	char host[300];
+	long oserr = 0;
+
+	switch (f->rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+		host_only(f->hp, host, sizeof(host));
+		snprintf(f->out, f->outsz, "cannot resolve host %s: %s", host, f->reason);
+		return 1;
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		snprintf(f->out, f->outsz, "cannot resolve the proxy%s%s: %s",
+		    p != NULL ? " " : "", p != NULL ? p : "", f->reason);
+		return 1;
+	case CURLE_COULDNT_CONNECT:
+		curl_easy_getinfo(f->s->curl, CURLINFO_OS_ERRNO, &oserr);
+		snprintf(f->out, f->outsz, "cannot connect to %s%s%s: %s", f->hp,
+		    p != NULL ? " through the proxy " : "", p != NULL ? p : "",
+		    oserr != 0 ? strerror((int)oserr) : f->reason);
+		return 1;
+	case CURLE_OPERATION_TIMEDOUT:
+		/* reason says which limit: connecting, or the whole exchange. */
+		snprintf(f->out, f->outsz, "no answer from %s in time: %s (limits: "
+		    "%ld s to connect, %ld s a request)", f->hp, f->reason,
+		    cfg.timeout_s < HTTP_CONNECT_TIMEOUT_MAX_S ? cfg.timeout_s :
+		    HTTP_CONNECT_TIMEOUT_MAX_S, cfg.timeout_s);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* TLS: the peer's certificate, the handshake, our CA bundle and key. 0 when not TLS. */
+static int
+describe_tls(struct fail_text *f)
+{
+	const char *p = f->proxy, *ca = f->s->cabundle;
+	long status = 0;
+
+	switch (f->rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		/* Through a proxy that never answered the CONNECT: the proxy's
+		 * own certificate (an https:// proxy) is the one refused. */
+		curl_easy_getinfo(f->s->curl, CURLINFO_HTTP_CONNECTCODE, &status);
+		if (f->used_proxy && status == 0)
+			snprintf(f->out, f->outsz, "TLS: the certificate of the "
+			    "proxy%s%s cannot be verified with the CA bundle %s: %s",
+			    p != NULL ? " " : "", p != NULL ? p : "", ca, f->reason);
+		else
+			snprintf(f->out, f->outsz, "TLS: the certificate of %s cannot "
+			    "be verified with the CA bundle %s: %s", f->hp, ca,
+			    f->reason);
+		return 1;
+	case CURLE_SSL_CONNECT_ERROR:
+		snprintf(f->out, f->outsz, "TLS handshake with %s failed: %s", f->hp,
+		    f->reason);
+		return 1;
+	case CURLE_SSL_CACERT_BADFILE:
+		*f->code = EXIT_INPUT;
+		snprintf(f->out, f->outsz, "cannot use the CA bundle %s: %s", ca,
+		    f->reason);
+		return 1;
+	case CURLE_SSL_CERTPROBLEM:
+		*f->code = EXIT_INPUT;
+		snprintf(f->out, f->outsz, "cannot use the TLS client certificate or "
+		    "key: %s", f->reason);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The exchange itself: sending, the answer cut short or too large, memory. */
+static void
+describe_exchange(struct fail_text *f)
+{
+	const char *cs = curl_easy_strerror(f->rc);
+	long status = 0;
+
+	switch (f->rc) {
+	case CURLE_PARTIAL_FILE:
+		snprintf(f->out, f->outsz, "the answer from %s was cut short: %s",
+		    f->hp, f->reason);
+		break;
+	case CURLE_WRITE_ERROR:
+	case CURLE_FILESIZE_EXCEEDED:
+		if (f->rc == CURLE_FILESIZE_EXCEEDED || f->s->too_large) {
+			snprintf(f->out, f->outsz, "the answer from %s is larger "
+			    "than %ld bytes", f->hp, (long)HTTP_MAX_BODY);
+		} else {
+			*f->code = EXIT_INTERNAL;
+			snprintf(f->out, f->outsz, "out of memory reading the "
+			    "answer from %s", f->hp);
+		}
+		break;
+	case CURLE_OUT_OF_MEMORY:
+		*f->code = EXIT_INTERNAL;
+		snprintf(f->out, f->outsz, "out of memory");
+		break;
+	case CURLE_RECV_ERROR:
+		/* mbedTLS reads 0 at a close without close_notify. */
+		if (strstr(f->reason, "(-0x0000)") != NULL)
+			snprintf(f->reason, sizeof(f->reason), "the server closed "
+			    "the connection");
+		curl_easy_getinfo(f->s->curl, CURLINFO_RESPONSE_CODE, &status);
+		snprintf(f->out, f->outsz, status != 0 ? "the answer from %s was "
+		    "cut short: %s" : "connection to %s failed: %s", f->hp, f->reason);
+		break;
+	case CURLE_GOT_NOTHING:
+		snprintf(f->out, f->outsz, "%s closed the connection without an "
+		    "answer", f->hp);
+		break;
+	case CURLE_SEND_ERROR:
+		snprintf(f->out, f->outsz, "connection to %s failed: %s", f->hp,
+		    f->reason);
+		break;
+	default:
+		if (strcmp(f->reason, cs) != 0)
+			snprintf(f->out, f->outsz, "request to %s failed: %s (%s)",
+			    f->hp, cs, f->reason);
+		else
+			snprintf(f->out, f->outsz, "request to %s failed: %s", f->hp, cs);
+		break;
+	}
+}
+
 /* The reason a transfer failed, for messages; *code the exit code. */
 static void
 describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
     char *out, size_t outsz, int *code)
 {
-	const char *cs = curl_easy_strerror(rc);
-	char hp[300], host[300], reason[CURL_ERROR_SIZE + 160];
-	long oserr = 0, status = 0, used_proxy = 0;
-	const char *proxy = cfg.proxy_shown;
+	struct fail_text f = { .s = s, .rc = rc, .proxy = cfg.proxy_shown,
+	    .out = out, .outsz = outsz, .code = code };
 	size_t n;
 
 	/*
@@ -961,140 +1130,20 @@ describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
 	if (rc == CURLE_COULDNT_RESOLVE_HOST &&
 	    (cfg.proxy_shown != NULL || cfg.env_proxy_shown != NULL) &&
 	    strncmp(s->errbuf, "Could not resolve proxy", 23) == 0)
-		rc = CURLE_COULDNT_RESOLVE_PROXY;
+		f.rc = CURLE_COULDNT_RESOLVE_PROXY;
 	/* The environment's proxy, when libcurl took it for this URL. */
-	curl_easy_getinfo(s->curl, CURLINFO_USED_PROXY, &used_proxy);
-	if (proxy == NULL && (used_proxy || rc == CURLE_COULDNT_RESOLVE_PROXY))
-		proxy = cfg.env_proxy_shown;
-	host_port(rq->url, hp, sizeof(hp));
-	if (s->errbuf[0] == '\0') {
-		snprintf(reason, sizeof(reason), "%s", cs);
-	} else {
-		/* One line: mbedTLS's verify notes end in (and may hold) \n. */
-		char *r;
-
-		n = strnlen(s->errbuf, sizeof(s->errbuf));
-		while (n > 0 && (s->errbuf[n - 1] == '\n' ||
-		    s->errbuf[n - 1] == '\r' || s->errbuf[n - 1] == ' '))
-			n--;
-		/*
-		 * libcurl quotes what it was given (a proxy URL): redacted, and
-		 * not shown at all when it holds the proxy as given (a password
-		 * redact_text cannot delimit).
-		 */
-		if (quotes_proxy(s->errbuf)) {
-			snprintf(reason, sizeof(reason), "%s", cs);
-			r = NULL;
-		} else if ((r = redact_text(s->errbuf, n, &n)) != NULL)
-			redact_sanitize(reason, sizeof(reason), r, n, 1);
-		else
-			snprintf(reason, sizeof(reason), "%s", cs);
-		free(r);
-	}
+	curl_easy_getinfo(s->curl, CURLINFO_USED_PROXY, &f.used_proxy);
+	if (f.proxy == NULL && (f.used_proxy || f.rc == CURLE_COULDNT_RESOLVE_PROXY))
+		f.proxy = cfg.env_proxy_shown;
+	host_port(rq->url, f.hp, sizeof(f.hp));
+	curl_reason(&f);
 	*code = EXIT_NETWORK;
-	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-		host_only(hp, host, sizeof(host));
-		snprintf(out, outsz, "cannot resolve host %s: %s", host, reason);
-		break;
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		snprintf(out, outsz, "cannot resolve the proxy%s%s: %s",
-		    proxy != NULL ? " " : "",
-		    proxy != NULL ? proxy : "", reason);
-		break;
-	case CURLE_COULDNT_CONNECT:
-		curl_easy_getinfo(s->curl, CURLINFO_OS_ERRNO, &oserr);
-		snprintf(out, outsz, "cannot connect to %s%s%s: %s", hp,
-		    proxy != NULL ? " through the proxy " : "",
-		    proxy != NULL ? proxy : "",
-		    oserr != 0 ? strerror((int)oserr) : reason);
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		/* reason says which limit: connecting, or the whole exchange. */
-		snprintf(out, outsz, "no answer from %s in time: %s (limits: "
-		    "%ld s to connect, %ld s a request)", hp, reason,
-		    cfg.timeout_s < HTTP_CONNECT_TIMEOUT_MAX_S ? cfg.timeout_s :
-		    HTTP_CONNECT_TIMEOUT_MAX_S, cfg.timeout_s);
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION:
-		/* Through a proxy that never answered the CONNECT: the proxy's
-		 * own certificate (an https:// proxy) is the one refused. */
-		curl_easy_getinfo(s->curl, CURLINFO_HTTP_CONNECTCODE, &status);
-		if (used_proxy && status == 0)
-			snprintf(out, outsz, "TLS: the certificate of the proxy%s%s "
-			    "cannot be verified with the CA bundle %s: %s",
-			    proxy != NULL ? " " : "",
-			    proxy != NULL ? proxy : "",
-			    s->cabundle, reason);
-		else
-			snprintf(out, outsz, "TLS: the certificate of %s cannot be "
-			    "verified with the CA bundle %s: %s", hp, s->cabundle,
-			    reason);
-		break;
-	case CURLE_SSL_CONNECT_ERROR:
-		snprintf(out, outsz, "TLS handshake with %s failed: %s", hp, reason);
-		break;
-	case CURLE_SSL_CACERT_BADFILE:
-		*code = EXIT_INPUT;
-		snprintf(out, outsz, "cannot use the CA bundle %s: %s",
-		    s->cabundle, reason);
-		break;
-	case CURLE_SSL_CERTPROBLEM:
-		*code = EXIT_INPUT;
-		snprintf(out, outsz, "cannot use the TLS client certificate or "
-		    "key: %s", reason);
-		break;
-	case CURLE_PARTIAL_FILE:
-		snprintf(out, outsz, "the answer from %s was cut short: %s", hp,
-		    reason);
-		break;
-	case CURLE_WRITE_ERROR:
-	case CURLE_FILESIZE_EXCEEDED:
-		if (rc == CURLE_FILESIZE_EXCEEDED || s->too_large) {
-			snprintf(out, outsz, "the answer from %s is larger than "
-			    "%ld bytes", hp, (long)HTTP_MAX_BODY);
-		} else {
-			*code = EXIT_INTERNAL;
-			snprintf(out, outsz, "out of memory reading the answer "
-			    "from %s", hp);
-		}
-		break;
-	case CURLE_OUT_OF_MEMORY:
-		*code = EXIT_INTERNAL;
-		snprintf(out, outsz, "out of memory");
-		break;
-	case CURLE_RECV_ERROR:
-		/* mbedTLS reads 0 at a close without close_notify. */
-		if (strstr(reason, "(-0x0000)") != NULL)
-			snprintf(reason, sizeof(reason), "the server closed the "
-			    "connection");
-		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-		if (status != 0)
-			snprintf(out, outsz, "the answer from %s was cut short: %s",
-			    hp, reason);
-		else
-			snprintf(out, outsz, "connection to %s failed: %s", hp,
-			    reason);
-		break;
-	case CURLE_GOT_NOTHING:
-		snprintf(out, outsz, "%s closed the connection without an answer",
-		    hp);
-		break;
-	case CURLE_SEND_ERROR:
-		snprintf(out, outsz, "connection to %s failed: %s", hp, reason);
-		break;
-	default:
-		if (strcmp(reason, cs) != 0)
-			snprintf(out, outsz, "request to %s failed: %s (%s)", hp,
-			    cs, reason);
-		else
-			snprintf(out, outsz, "request to %s failed: %s", hp, cs);
-		break;
-	}
+	if (!describe_connect(&f) && !describe_tls(&f))
+		describe_exchange(&f);
 	/* Whatever failed, a proxy in the way is named. */
 	n = strlen(out);
-	if (proxy != NULL && strstr(out, "proxy") == NULL && n + 1 < outsz)
-		snprintf(out + n, outsz - n, " (through the proxy %s)", proxy);
+	if (f.proxy != NULL && strstr(out, "proxy") == NULL && n + 1 < outsz)
+		snprintf(out + n, outsz - n, " (through the proxy %s)", f.proxy);
 }
 
 /*

@@ -879,6 +879,40 @@ join_token_retry(void *arg, long wait_ms, const char **bearer)
 	return 1;
 }
 
+/*
+ * The request is always made again from the set's device key (PKCS#1 v1.5
+ * is deterministic: the same key and nonce give the same bytes). One in the
+ * document for the same nonce must be exactly that one: a document's
+ * request is never sent as read. One made for another nonce is stale, and
+ * replaced.
+ */
+static int
+join_csr(struct json *doc, const struct join_args *a)
+{
+	struct json *csr = json_get_object(doc, "csr");
+	int want_nonce = a->nonce != NONCE_OFF && doc_get(doc, "nonce", "value") != NULL;
+	char *old_csr = NULL;
+	int rc = -1;
+
+	if (csr != NULL && doc_get(doc, "csr", "data") != NULL &&
+	    json_get_bool(csr, "nonce") == want_nonce &&
+	    (old_csr = util_strdup(doc_get(doc, "csr", "data"))) == NULL)
+		return -1;
+	if (request_csr(doc, !want_nonce) < 0)
+		goto out;
+	if (old_csr != NULL && strcmp(old_csr, doc_get(doc, "csr", "data")) != 0) {
+		log_fail(EXIT_INPUT, "join: the document's csr.data is not the "
+		    "certificate request of key set %s for this nonce (changed, or "
+		    "made with other keys): drop the csr section, or run 'drsjoin "
+		    "csr' again", set_name(doc_get(doc, "keys", "dir")));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(old_csr);
+	return rc;
+}
+
 /* The phases the document lacks, key generation overlapping the network. */
 static int
 run_join(struct json *doc, struct join_token *t, const struct join_args *a)
@@ -886,9 +920,8 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 	struct http_session *s = NULL;
 	struct keystore_job *job = NULL;
 	const char *tid, *tenant, *domain;
-	char why[SVCERR_LINE_MAX], *old_csr = NULL;
-	int rc = -1, own_keys = 0, want_nonce, ready = t->src.kind == TOKEN_ACCESS;
-	struct json *csr;
+	char why[SVCERR_LINE_MAX];
+	int rc = -1, own_keys = 0, ready = t->src.kind == TOKEN_ACCESS;
 
 	tid = doc_get(doc, "tenant", "id");
 	if (ready && tid != NULL && strcasecmp(tid, t->claims.tid) != 0)
@@ -941,28 +974,8 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 			goto out;
 		rc = -1;
 	}
-	/*
-	 * The request is always made again from the set's device key (PKCS#1
-	 * v1.5 is deterministic: the same key and nonce give the same bytes).
-	 * One in the document for the same nonce must be exactly that one:
-	 * a document's request is never sent as read. One made for another
-	 * nonce is stale, and replaced.
-	 */
-	csr = json_get_object(doc, "csr");
-	want_nonce = a->nonce != NONCE_OFF && doc_get(doc, "nonce", "value") != NULL;
-	if (csr != NULL && doc_get(doc, "csr", "data") != NULL &&
-	    json_get_bool(csr, "nonce") == want_nonce &&
-	    (old_csr = util_strdup(doc_get(doc, "csr", "data"))) == NULL)
+	if (join_csr(doc, a) < 0)
 		goto out;
-	if (request_csr(doc, !want_nonce) < 0)
-		goto out;
-	if (old_csr != NULL && strcmp(old_csr, doc_get(doc, "csr", "data")) != 0) {
-		log_fail(EXIT_INPUT, "join: the document's csr.data is not the "
-		    "certificate request of key set %s for this nonce (changed, or "
-		    "made with other keys): drop the csr section, or run 'drsjoin "
-		    "csr' again", set_name(doc_get(doc, "keys", "dir")));
-		goto out;
-	}
 	rc = post_join(s, doc, t, a, why, sizeof(why));
 	if (rc == 1) {
 		/* Once, at once: the service would not take our nonce (noted). */
@@ -977,7 +990,6 @@ out:
 	if (rc < 0 && own_keys)
 		keystore_discard(doc);
 	http_session_free(s);
-	free(old_csr);
 	return rc;
 }
 

@@ -106,6 +106,75 @@ format_excerpt(char *out, size_t outsz, const char *body, size_t len,
 	append_crid_only(out, outsz, request_id);
 }
 
+/* The members of an error answer, whichever shape it has (borrowed from it). */
+struct err_fields {
+	const char *type, *msg, *trace, *corr, *sub;
+	char num[32];		/* a numeric "code" as text */
+};
+
+/* DRS, then the newer DRS shape, then login, then Graph-like. */
+static void
+find_fields(const struct json *j, struct err_fields *f)
+{
+	struct json *e, *inner;
+	double d;
+
+	f->type = get(j, "ErrorType");
+	f->msg = get(j, "Message");
+	f->trace = get(j, "TraceId");
+	if (f->type == NULL && (f->type = get(j, "code")) == NULL &&
+	    json_get_number(j, "code", &d) == 0) {
+		snprintf(f->num, sizeof(f->num), "%.0f", d);
+		f->type = f->num;
+	}
+	if (f->type != NULL && get(j, "ErrorType") == NULL)
+		f->sub = get(j, "subcode");
+	if (f->trace == NULL)
+		f->trace = get(j, "requestId");
+	if (f->type == NULL)
+		f->type = get(j, "error");
+	if (f->msg == NULL)
+		f->msg = get(j, "error_description");
+	if (f->trace == NULL)
+		f->trace = get(j, "trace_id");
+	f->corr = get(j, "correlation_id");
+	if ((e = json_get_ci(j, "error")) == NULL || !json_is_object(e))
+		return;
+	if (f->type == NULL)
+		f->type = get(e, "code");
+	if (f->msg == NULL)
+		f->msg = get(e, "message");
+	inner = json_get_ci(e, "innerError");
+	if (f->trace == NULL)
+		f->trace = get(inner, "request-id");
+	if (f->corr == NULL)
+		f->corr = get(inner, "client-request-id");
+}
+
+/* " (trace id T, correlation id C, client-request-id R)", the ones there are. */
+static void
+append_ids(char *out, size_t outsz, const char *trace, char *corr, const char *crid)
+{
+	const char *sep = "";
+
+	if (corr[0] != '\0' && crid[0] != '\0' && same_ci(corr, crid))
+		corr[0] = '\0';
+	if (trace[0] == '\0' && corr[0] == '\0' && crid[0] == '\0')
+		return;
+	util_appendf(out, outsz, " (");
+	if (trace[0] != '\0') {
+		util_appendf(out, outsz, "trace id %s", trace);
+		sep = ", ";
+	}
+	if (corr[0] != '\0') {
+		util_appendf(out, outsz, "%scorrelation id %s", sep, corr);
+		sep = ", ";
+	}
+	if (crid[0] != '\0')
+		util_appendf(out, outsz, "%sclient-request-id %s", sep, crid);
+	util_appendf(out, outsz, ")");
+}
+
 char *
 svcerr_format(char *out, size_t outsz, const char *phase, long status,
     const char *body, size_t len, const char *content_type,
@@ -114,10 +183,8 @@ svcerr_format(char *out, size_t outsz, const char *phase, long status,
 	char type[2 * SVCERR_FIELD_MAX + 2], sub[SVCERR_FIELD_MAX + 1];
 	char msg[SVCERR_MESSAGE_MAX + 1], trace[SVCERR_FIELD_MAX + 1];
 	char corr[SVCERR_FIELD_MAX + 1], crid[SVCERR_FIELD_MAX + 1];
-	char num[32];
-	const char *t = NULL, *m = NULL, *tr = NULL, *co = NULL, *s = NULL;
-	struct json *j = NULL, *e, *inner;
-	double d;
+	struct err_fields f = { 0 };
+	struct json *j = NULL;
 
 	if (outsz == 0)
 		return out;
@@ -129,78 +196,29 @@ svcerr_format(char *out, size_t outsz, const char *phase, long status,
 		return out;
 	}
 	j = json_parse_quiet(body, len);
-	if (j != NULL && json_is_object(j)) {
-		/* DRS, then the newer DRS shape, then login, then Graph-like. */
-		t = get(j, "ErrorType");
-		m = get(j, "Message");
-		tr = get(j, "TraceId");
-		if (t == NULL && (t = get(j, "code")) == NULL &&
-		    json_get_number(j, "code", &d) == 0) {
-			snprintf(num, sizeof(num), "%.0f", d);
-			t = num;
-		}
-		if (t != NULL && get(j, "ErrorType") == NULL)
-			s = get(j, "subcode");
-		if (tr == NULL)
-			tr = get(j, "requestId");
-		if (t == NULL)
-			t = get(j, "error");
-		if (m == NULL)
-			m = get(j, "error_description");
-		if (tr == NULL)
-			tr = get(j, "trace_id");
-		co = get(j, "correlation_id");
-		if ((e = json_get_ci(j, "error")) != NULL && json_is_object(e)) {
-			if (t == NULL)
-				t = get(e, "code");
-			if (m == NULL)
-				m = get(e, "message");
-			inner = json_get_ci(e, "innerError");
-			if (tr == NULL)
-				tr = get(inner, "request-id");
-			if (co == NULL)
-				co = get(inner, "client-request-id");
-		}
-	}
-	if (t == NULL && m == NULL) {
+	if (j != NULL && json_is_object(j))
+		find_fields(j, &f);
+	if (f.type == NULL && f.msg == NULL) {
 		format_excerpt(out, outsz, body, len, content_type,
 		    j != NULL, request_id);
 		json_free(j);
 		return out;
 	}
-	field(type, sizeof(type) / 2, t);
-	field(sub, sizeof(sub), s);
+	field(type, sizeof(type) / 2, f.type);
+	field(sub, sizeof(sub), f.sub);
 	if (type[0] != '\0' && sub[0] != '\0') {
 		strcat(type, "/");
 		strcat(type, sub);
 	}
-	field(msg, sizeof(msg), m);
-	field(trace, sizeof(trace), tr);
-	field(corr, sizeof(corr), co);
+	field(msg, sizeof(msg), f.msg);
+	field(trace, sizeof(trace), f.trace);
+	field(corr, sizeof(corr), f.corr);
 	field(crid, sizeof(crid), request_id);
 	json_free(j);
-
 	if (type[0] != '\0')
 		util_appendf(out, outsz, " %s", type);
 	if (msg[0] != '\0')
 		util_appendf(out, outsz, ": %s", msg);
-	if (corr[0] != '\0' && crid[0] != '\0' && same_ci(corr, crid))
-		corr[0] = '\0';
-	if (trace[0] != '\0' || corr[0] != '\0' || crid[0] != '\0') {
-		const char *sep = "";
-
-		util_appendf(out, outsz, " (");
-		if (trace[0] != '\0') {
-			util_appendf(out, outsz, "trace id %s", trace);
-			sep = ", ";
-		}
-		if (corr[0] != '\0') {
-			util_appendf(out, outsz, "%scorrelation id %s", sep, corr);
-			sep = ", ";
-		}
-		if (crid[0] != '\0')
-			util_appendf(out, outsz, "%sclient-request-id %s", sep, crid);
-		util_appendf(out, outsz, ")");
-	}
+	append_ids(out, outsz, trace, corr, crid);
 	return out;
 }

@@ -70,5 +70,25 @@ for v in sorted(graph):
         visit(v)
 result("no include cycle between modules", sccs,
        "; ".join(" <-> ".join(c) for c in sccs))
+
+# Functions a reader need not scroll through (style.md): none over 100
+# lines, from the line naming it to its closing brace at column 0.
+long_ = []
+for f in sorted(files):
+    lines = open(os.path.join(top, f), encoding="utf-8").read().split("\n")
+    i = 0
+    while i < len(lines):
+        if lines[i] == "{" and i > 0:
+            j = i - 1
+            while j > 0 and "(" not in lines[j]:
+                j -= 1
+            k = i + 1
+            while k < len(lines) and lines[k] != "}":
+                k += 1
+            if k - j + 1 > 100:
+                long_.append("%s:%d %s (%d lines)" % (f, j + 1, lines[j].split("(")[0], k - j + 1))
+            i = k
+        i += 1
+result("no function over 100 lines", long_, ", ".join(long_))
 sys.exit(1 if failed else 0)
 PY

@@ -22,6 +22,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "proc.h"
+#include "prt.h"
 #include "retry.h"
 #include "sandbox.h"
 #include "state.h"
@@ -54,6 +55,9 @@ static const struct command commands[] = {
 	    "delete this device from the tenant, then the local identity" },
 	{ "nonce", cmd_nonce, CMD_NETWORK, SANDBOX_NET,
 	    "get a nonce from the tenant's nonce service" },
+	{ "prt", cmd_prt, CMD_NETWORK,
+	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
+	    "get, renew or remove a user's Primary Refresh Token" },
 	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
 	    "show the identity stored on this machine" },
 };

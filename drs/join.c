@@ -22,6 +22,7 @@
 #include "keystore.h"
 #include "leave.h"
 #include "log.h"
+#include "prtstore.h"
 #include "login.h"
 #include "nonce.h"
 #include "osinfo.h"
@@ -385,6 +386,8 @@ post_join(struct http_session *s, struct json *doc, const char *token,
 		leave_undo_join(rec, held, why, log_caught_code());
 		goto out;
 	}
+	/* PRTs stored before belong to the identity just replaced. */
+	prtstore_forget("join");
 	/* Interrupted, cmd_join's one line says it instead. */
 	if (sigdefer_pending() == 0)
 		log_note("joined: device %s in tenant %s", cert_device_id(c),

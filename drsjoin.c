@@ -12,10 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accesstoken.h"
 #include "answer.h"
 #include "cli.h"
 #include "cloud.h"
 #include "config.h"
+#include "cookie.h"
 #include "crypto.h"
 #include "http.h"
 #include "json.h"
@@ -41,6 +43,8 @@ struct command {
 
 /* Kept alphabetical. */
 static const struct command commands[] = {
+	{ "cookie", cmd_cookie, CMD_NETWORK, SANDBOX_NET | SANDBOX_STATE_READ | SANDBOX_TPM,
+	    "print the browser SSO cookie of a stored PRT" },
 	{ "csr", cmd_csr, 0, SANDBOX_STATE_READ | SANDBOX_STATE_MAKE | SANDBOX_TPM,
 	    "build the certificate request from the device key (and nonce)" },
 	{ "discover", cmd_discover, CMD_NETWORK, SANDBOX_NET,
@@ -60,6 +64,9 @@ static const struct command commands[] = {
 	    "get, renew or remove a user's Primary Refresh Token" },
 	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
 	    "show the identity stored on this machine" },
+	{ "token", cmd_token, CMD_NETWORK,
+	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
+	    "get an access token with a stored PRT" },
 };
 
 static const char exit_table[] =

@@ -104,23 +104,22 @@ parse(int argc, char **argv, struct prt_args *a)
 	return 0;
 }
 
-/* The identity record (locked state dir); 1 when not joined (reported). */
-static int
-load_identity(struct json **rec)
+int
+prt_load_identity(const char *cmd, int lock, struct json **rec)
 {
 	int rc;
 
 	*rec = NULL;
 	if ((rc = identity_open(opts.state_dir, 0)) == 1)
 		goto not_joined;
-	if (rc < 0 || state_lock() < 0 || (rc = identity_load(rec)) < 0)
+	if (rc < 0 || (lock && state_lock() < 0) || (rc = identity_load(rec)) < 0)
 		return -1;
 	if (rc == 1)
 		goto not_joined;
 	return keystore_use_recorded_tcti(*rec);
 not_joined:
-	return log_fail(EXIT_NOT_JOINED, "prt: not joined (no %s/%s): join first",
-	    opts.state_dir, IDENTITY_RECORD);
+	return log_fail(EXIT_NOT_JOINED, "%s: not joined (no %s/%s): join first",
+	    cmd, opts.state_dir, IDENTITY_RECORD);
 }
 
 /* Prints the summary of r (no secret). */
@@ -218,7 +217,7 @@ cmd_prt(int argc, char **argv)
 	if ((rc = parse(argc, argv, &a)) != 0)
 		return rc > 0 ? 0 : -1;
 	rc = -1;
-	if (sandbox_enter() < 0 || load_identity(&rec) < 0)
+	if (sandbox_enter() < 0 || prt_load_identity("prt", 1, &rec) < 0)
 		goto out;
 	if (a.action == PRT_REMOVE) {
 		rc = do_remove(&a);

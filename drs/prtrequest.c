@@ -91,6 +91,26 @@ aadsts_of(const struct http_response *rs)
 	return code;
 }
 
+/*
+ * login.h's line for a PRT request: without its "login: " and, when there
+ * is a hint of the PRT's own, without the login hint (about refresh
+ * tokens and BPRTs), which would mislead; then with this one.
+ */
+static const char *
+own_line(char *line, const char *hint)
+{
+	char *p = line, *c;
+
+	if (strncmp(p, "login: ", 7) == 0)
+		p += 7;
+	if (hint == NULL)
+		return p;
+	if ((c = strstr(p, "correlation id")) != NULL && (c = strchr(c, ')')) != NULL)
+		c[1] = '\0';
+	util_appendf(p, LOGIN_LINE_MAX - (size_t)(p - line), "; %s", hint);
+	return p;
+}
+
 /* Reports an error answer (login.h's line) with a hint; -1. */
 static int
 fail_answer(const char *url, const char *what, const struct http_response *rs)
@@ -103,16 +123,14 @@ fail_answer(const char *url, const char *what, const struct http_response *rs)
 	login_error_line(line, sizeof(line), host, what, rs->status, rs->body,
 	    rs->body_len, rs->content_type, rs->request_id);
 	if (retry_status_kind(rs->status) == RETRY_AFTER)
-		return log_fail(EXIT_NETWORK, "%s; throttled (past --attempts or "
-		    "--max-wait)", line);
+		return log_fail(EXIT_NETWORK, "prt: %s; throttled (past --attempts "
+		    "or --max-wait)", own_line(line, NULL));
 	if (code == 700003 || code == 135011)
 		hint = "this device was deleted or disabled in the tenant "
 		    "('drsjoin status --check')";
 	else if (code == 70000 || code == 9002313)
 		hint = "the PRT expired or was revoked: " SIGN_IN_AGAIN;
-	if (hint != NULL && strstr(line, hint) == NULL)
-		return log_fail(EXIT_REFUSED, "%s; %s", line, hint);
-	return log_fail(EXIT_REFUSED, "%s", line);
+	return log_fail(EXIT_REFUSED, "prt: %s", own_line(line, hint));
 }
 
 /* POSTs form; 0 with a 200 answer in *rs, else -1 (reported). */
@@ -635,6 +653,39 @@ prtreq_renew(struct http_session *s, const char *url, const struct json *rec,
 	rc = 0;
 out:
 	json_free(plain);
+	json_free(claims);
+	return rc;
+}
+
+int
+prtreq_cookie(struct http_session *s, const char *url, const struct json *rec,
+    const struct json *prt, char **value, char **nonce)
+{
+	struct json *claims = json_new_object();
+	uint8_t key[KDF_KEY_LEN];
+	char *payload = NULL;
+	int rc = -1, have_key = 0;
+
+	*value = *nonce = NULL;
+	if (claims == NULL || get_nonce(s, url, nonce) < 0 ||
+	    json_set_string(claims, "refresh_token", json_get_string(prt, "prt")) < 0 ||
+	    json_set_string(claims, "request_nonce", *nonce) < 0 ||
+	    json_set_string(claims, "is_primary", "true") < 0 ||
+	    (payload = json_print(claims, 0)) == NULL ||
+	    prtstore_session_key(json_get_object(rec, "keys"), prt, key) < 0)
+		goto out;
+	have_key = 1;
+	if (jws_hs256(key, payload, strlen(payload), JWS_KDF_V2, value) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (have_key)
+		util_wipe(key, sizeof(key));
+	if (rc < 0) {
+		util_free_secret(*nonce);
+		*nonce = NULL;
+	}
+	util_free_secret(payload);
 	json_free(claims);
 	return rc;
 }

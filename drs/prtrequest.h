@@ -79,6 +79,14 @@ int prtreq_use(struct http_session *s, const char *url, const struct json *rec,
 int prtreq_renew(struct http_session *s, const char *url, const struct json *rec,
     struct json *prt);
 /*
+ * The browser SSO cookie x-ms-RefreshTokenCredential of prt: an HS256 JWT
+ * (no typ, kdf_ver 2) of refresh_token, request_nonce (a fresh
+ * srv_challenge nonce, in *nonce) and is_primary. Both util_free_secret.
+ * 0 / -1.
+ */
+int prtreq_cookie(struct http_session *s, const char *url, const struct json *rec,
+    const struct json *prt, char **value, char **nonce);
+/*
  * The seconds a member says (a JSON number or a string of digits, as the
  * service sends both), 1..PRTREQ_LIFETIME_MAX. 0 / -1 (EXIT_NETWORK).
  */

@@ -62,7 +62,7 @@ static const struct command commands[] = {
 	{ "prt", cmd_prt, CMD_NETWORK,
 	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
 	    "get, renew or remove a user's Primary Refresh Token" },
-	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_TPM,
+	{ "status", cmd_status, CMD_NETWORK, SANDBOX_NET | SANDBOX_STATE_READ | SANDBOX_TPM,
 	    "show the identity stored on this machine" },
 	{ "token", cmd_token, CMD_NETWORK,
 	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,

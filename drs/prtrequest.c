@@ -133,10 +133,13 @@ fail_answer(const char *url, const char *what, const struct http_response *rs)
 	return log_fail(EXIT_REFUSED, "prt: %s", own_line(line, hint));
 }
 
-/* POSTs form; 0 with a 200 answer in *rs, else -1 (reported). */
+/*
+ * POSTs form; 0 with a 200 answer in *rs (with pass, any 4xx answer too),
+ * else -1 (reported).
+ */
 static int
-post(struct http_session *s, const char *url, const char *what,
-    const char *form, struct http_response *rs)
+post_pass(struct http_session *s, const char *url, const char *what,
+    const char *form, int pass, struct http_response *rs)
 {
 	struct http_request rq = { 0 };
 
@@ -152,9 +155,17 @@ post(struct http_session *s, const char *url, const char *what,
 	rq.pass_errors = 1;
 	if (http_send(s, &rq, rs) < 0)
 		return -1;
-	if (rs->status != 200)
+	if (rs->status != 200 && !(pass && rs->status >= 400 && rs->status < 500 &&
+	    rs->status != 429))
 		return fail_answer(url, what, rs);
 	return 0;
+}
+
+static int
+post(struct http_session *s, const char *url, const char *what,
+    const char *form, struct http_response *rs)
+{
+	return post_pass(s, url, what, form, 0, rs);
 }
 
 /* A fresh srv_challenge nonce (*nonce: util_free_secret). */
@@ -450,7 +461,7 @@ bearer_form(const char *jwt, int tgt)
 /* RS256-signs claims with the device key and POSTs them; 200 in *rs. */
 static int
 post_signed(struct http_session *s, const char *url, const struct json *rec,
-    const char *what, const struct json *claims, int tgt,
+    const char *what, const struct json *claims, int tgt, int pass,
     struct http_response *rs)
 {
 	struct keystore_key *dk = NULL;
@@ -467,7 +478,7 @@ post_signed(struct http_session *s, const char *url, const struct json *rec,
 	if (jws_rs256_x5c(keystore_key(dk), der, der_len, payload,
 	    strlen(payload), 0, &jwt) < 0 || (form = bearer_form(jwt, tgt)) == NULL)
 		goto out;
-	rc = post(s, url, what, form, rs);
+	rc = post_pass(s, url, what, form, pass, rs);
 out:
 	util_free_secret(form);
 	util_free_secret(jwt);
@@ -517,7 +528,7 @@ prtreq_get(struct http_session *s, const char *url, const struct json *rec,
 	    (!pw && json_set_string(claims, "refresh_token", secret) < 0))
 		goto out;
 	if (post_signed(s, url, rec, pw ? "password sign-in" : "refresh token",
-	    claims, 1, &rs) < 0 ||
+	    claims, 1, 0, &rs) < 0 ||
 	    prtreq_parse_answer(rs.body, rs.body_len, json_get_string(rec, "tenant_id"),
 	    json_get_string(rec, "device_id"), time(NULL), out) < 0 ||
 	    check_unwraps(rec, *out) < 0)
@@ -687,5 +698,45 @@ out:
 	}
 	util_free_secret(payload);
 	json_free(claims);
+	return rc;
+}
+
+int
+prtreq_device_check(struct http_session *s, const char *url,
+    const struct json *rec, const char **state)
+{
+	struct http_response rs = { 0 };
+	struct json *claims = json_new_object(), *ans = NULL;
+	char *nonce = NULL;
+	long code;
+	int rc = -1;
+
+	*state = NULL;
+	if (claims == NULL || get_nonce(s, url, &nonce) < 0 ||
+	    json_set_string(claims, "client_id", LOGIN_BROKER_CLIENT_ID) < 0 ||
+	    json_set_string(claims, "request_nonce", nonce) < 0 ||
+	    json_set_string(claims, "grant_type", "device_token") < 0 ||
+	    json_set_string(claims, "resource", LOGIN_DRS_APP_ID) < 0 ||
+	    post_signed(s, url, rec, "device check", claims, 0, 1, &rs) < 0)
+		goto out;
+	if (rs.status == 200) {
+		/* Answered: the device authenticates (the token is not kept). */
+		if ((ans = answer_parse("status: the device check", &rs)) == NULL)
+			goto out;
+		*state = "ok";
+	} else if ((code = aadsts_of(&rs)) == 700003) {
+		*state = "deleted";
+	} else if (code == 135011) {
+		*state = "disabled";
+	} else {
+		fail_answer(url, "device check", &rs);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_free(ans);
+	json_free(claims);
+	util_free_secret(nonce);
+	http_response_free(&rs);
 	return rc;
 }

@@ -79,6 +79,13 @@ int prtreq_use(struct http_session *s, const char *url, const struct json *rec,
 int prtreq_renew(struct http_session *s, const char *url, const struct json *rec,
     struct json *prt);
 /*
+ * status --check: the device-only request (grant_type device_token, signed
+ * by the device key, as roadlib's get_token_for_device). 0 with *state
+ * "ok", "disabled" or "deleted"; -1 for any other failure (reported).
+ */
+int prtreq_device_check(struct http_session *s, const char *url,
+    const struct json *rec, const char **state);
+/*
  * The browser SSO cookie x-ms-RefreshTokenCredential of prt: an HS256 JWT
  * (no typ, kdf_ver 2) of refresh_token, request_nonce (a fresh
  * srv_challenge nonce, in *nonce) and is_primary. Both util_free_secret.

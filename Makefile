@@ -89,7 +89,7 @@ UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(B)/test/%)
 # document (fuzz_whole.c, on a fake HTTP layer). `make check` runs each in
 # the asan build over a fixed set of mutated inputs (driver.c); `make fuzz`
 # builds them with libFuzzer and runs each for FUZZ_SECONDS.
-FUZZ_LEAF := answer json jwt svcerr redact b64 bcrypt cert key tpmblob login config jwe
+FUZZ_LEAF := answer json jwt svcerr redact b64 bcrypt cert key tpmblob login config jwe prtanswer
 FUZZ_WHOLE := discovery nonce join doc redeem
 FUZZ_NAMES := $(FUZZ_LEAF) $(FUZZ_WHOLE)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/test/fuzz_%)

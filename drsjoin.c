@@ -80,7 +80,7 @@ static const char exit_table[] =
     "  5  refused: the service answered with an error\n"
     "  6  TPM: no usable TPM, or the TPM failed\n"
     "  7  local I/O: the state directory, key files, or writing the output\n"
-    "  8  not joined (status, leave)\n"
+    "  8  not joined (status, leave, prt, token, cookie)\n"
     "  129  join interrupted by SIGHUP (after its request: kept or deleted again)\n"
     "  130  interrupted by Ctrl-C (join --device-code; join's request)\n"
     "  143  join interrupted by SIGTERM (after its request: kept or deleted again)\n";

@@ -46,7 +46,7 @@ usage(void)
 	    "                             --renew and --remove, when several are stored\n"
 	    "\n"
 	    "Requests go only to the login host of the cloud the device joined, or to\n"
-	    "the service --discovery-url names. 'leave' and 'join --force' remove\n"
+	    "the service --discovery-url names. 'leave' and a forced 'join' remove\n"
 	    "every stored PRT. Exit 5 when the service refuses (a revoked or expired\n"
 	    "PRT, a deleted or disabled device), 4 for an unusable answer (nothing is\n"
 	    "stored then), 8 when not joined.\n");

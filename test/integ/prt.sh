@@ -179,6 +179,27 @@ t_check "prt --remove --user: removed" "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd
 t_run -- prt --remove --user pw@contoso.example
 t_check "prt --remove again: removed false, exit 0" "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["removed"]')" = False ]; echo $?)"
 
+# --- no copy of a secret left in memory at exit (as login.sh: a guard, not a proof) ---
+scan() {	# NAME TEXT ARGS...: drsjoin ARGS, no copy of TEXT left at exit
+	local name=$1 text=$2
+	shift 2
+	t_run --env "DRSJOIN_TEST_SCAN_AT_EXIT=$text" -- "$@"
+	if grep -qx 'drsjoin: test: no scan under ASan' "$ERR"; then
+		t_skip "$name" "the ASan build does not scan (drs/proc.c)"
+		return
+	fi
+	t_check "$name" "$([ "$RC" -eq 0 ] &&
+	    grep -qx 'drsjoin: test: 0 copies of the scanned text in memory' "$ERR"; echo $?)" \
+	    "exit $RC, $(grep 'drsjoin: test:' "$ERR")"
+}
+PRT=$(rec 'd["prt"]')
+scan "token: no copy of the PRT in memory at exit" "$PRT" token --fresh --resource "$GRAPH"
+scan "prt --renew: no copy of the old PRT in memory at exit" "$PRT" prt --renew
+scan "cookie: no copy of the PRT in memory at exit" "$(rec 'd["prt"]')" cookie
+scan "prt with a password: no copy of it in memory at exit" S3cret-pw \
+    prt --username pw@contoso.example --password-file "$PW"
+t_run -- prt --remove --user pw@contoso.example
+
 # --- hostile answers: nothing stored ---------------------------------------------
 for f in malformed wrong_tenant; do
 	before=$(prt_sums)

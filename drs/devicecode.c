@@ -185,6 +185,26 @@ out:
 	return rc;
 }
 
+/* drsjoin prt: the sign-in's refresh token is wanted, not its access token. */
+static int take_refresh;
+
+/* The refresh_token of a 2xx answer (EXIT_NETWORK when there is none). */
+static int
+take_refresh_token(const struct http_response *rs, char **token)
+{
+	struct json *ans;
+	const char *rt;
+	int rc = -1;
+
+	if ((ans = answer_parse("login", rs)) == NULL)
+		return -1;
+	if (answer_string("login", ans, NULL, "refresh_token", ANSWER_WORD,
+	    LOGIN_TOKEN_MAX, 1, &rt) == 0 && (*token = util_strdup(rt)) != NULL)
+		rc = 0;
+	json_free(ans);
+	return rc;
+}
+
 /*
  * One poll's answer: 0 signed in (*token set), 1 poll again (c->interval
  * may have grown), -1 reported.
@@ -197,7 +217,8 @@ poll_answer(const struct login_endpoints *ep, const struct http_response *rs,
 
 	if (rs->status >= 200 && rs->status <= 299) {
 		countdown_end(tty);
-		if (login_take_token(rs, "device code sign-in", token) < 0)
+		if ((take_refresh ? take_refresh_token(rs, token) :
+		    login_take_token(rs, "device code sign-in", token)) < 0)
 			return -1;
 		log_note("login: signed in");
 		return 0;
@@ -308,5 +329,17 @@ out:
 	if (handler)
 		sigaction(SIGINT, &old_sa, NULL);
 	devicecode_free(&c);
+	return rc;
+}
+
+int
+devicecode_run_refresh(struct http_session *s, const struct login_endpoints *ep,
+    const char *client_id, char **refresh_token)
+{
+	int rc;
+
+	take_refresh = 1;
+	rc = devicecode_run(s, ep, client_id, refresh_token);
+	take_refresh = 0;
 	return rc;
 }

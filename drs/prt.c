@@ -8,12 +8,15 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
+#include "devicecode.h"
 #include "doc.h"
 #include "http.h"
 #include "identity.h"
 #include "json.h"
 #include "keystore.h"
 #include "log.h"
+#include "login.h"
 #include "prt.h"
 #include "prtrequest.h"
 #include "prtstore.h"
@@ -25,8 +28,9 @@
 static void
 usage(void)
 {
-	printf("usage: drsjoin prt [--refresh-token-file FILE | --username USER\n"
-	    "                   --password-file FILE | --renew | --remove] [--user USER]\n"
+	printf("usage: drsjoin prt [--refresh-token-file FILE | --device-code |\n"
+	    "                   --username USER --password-file FILE | --renew |\n"
+	    "                   --remove] [--user USER]\n"
 	    "\n"
 	    "Gets a user's Primary Refresh Token (PRT) with this device's identity:\n"
 	    "the request is signed by the device key, and the PRT's session key comes\n"
@@ -37,7 +41,11 @@ usage(void)
 	    "\n"
 	    "  --refresh-token-file FILE  a refresh token of the broker client\n"
 	    "                             29d9ed98-a469-4536-ade2-f981bc1d605e (- for\n"
-	    "                             stdin; default DRSJOIN_REFRESH_TOKEN)\n"
+	    "                             stdin; default DRSJOIN_REFRESH_TOKEN, or the\n"
+	    "                             config file's refresh-token-file)\n"
+	    "  --device-code              a person signs in on another screen (the\n"
+	    "                             code on stderr); the PRT is then requested\n"
+	    "                             with the sign-in's refresh token\n"
 	    "  --username USER            with --password-file: the password grant\n"
 	    "  --password-file FILE       (test accounts only; refused under MFA)\n"
 	    "  --renew                    renew the stored PRT (the session key stays)\n"
@@ -60,7 +68,27 @@ struct prt_args {
 	const char *username;
 	const char *password_file;
 	const char *user;
+	int device_code;
 };
+
+/*
+ * Nothing given: DRSJOIN_REFRESH_TOKEN, else the config file's
+ * refresh-token-file or the systemd credential drsjoin-refresh-token (a
+ * ready token or a BPRT named there is join's, not a user's).
+ */
+static int
+config_file_source(struct prt_args *a)
+{
+	const char *tf = NULL, *bf = NULL, *rf = NULL, *by = NULL;
+
+	if (config_token_source(&tf, &bf, &rf, 0, &by) < 0)
+		return -1;
+	if (rf != NULL) {
+		log_debug(1, "prt: the refresh token of %s", by ? by : "the config file");
+		a->refresh_file = rf;
+	}
+	return 0;
+}
 
 static int
 parse(int argc, char **argv, struct prt_args *a)
@@ -73,6 +101,7 @@ parse(int argc, char **argv, struct prt_args *a)
 		{ "renew", no_argument, NULL, 'R' },
 		{ "remove", no_argument, NULL, 'X' },
 		{ "user", required_argument, NULL, 'U' },
+		{ "device-code", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, actions = 0;
@@ -86,6 +115,7 @@ parse(int argc, char **argv, struct prt_args *a)
 		case 'R': a->action = PRT_RENEW; actions++; break;
 		case 'X': a->action = PRT_REMOVE; actions++; break;
 		case 'U': a->user = optarg; break;
+		case 'D': a->device_code = 1; actions++; break;
 		default: return cli_bad_option("prt", c, argv);
 		}
 	}
@@ -93,11 +123,13 @@ parse(int argc, char **argv, struct prt_args *a)
 		return cli_usage("prt", "unexpected argument '%s'", CLI_SHOWN(argv[optind]));
 	if (actions > 1)
 		return cli_usage("prt", "give one of --refresh-token-file, "
-		    "--password-file, --renew and --remove");
+		    "--device-code, --password-file, --renew and --remove");
 	if ((a->username != NULL) != (a->password_file != NULL))
 		return cli_usage("prt", "--username and --password-file go together");
 	if (a->user != NULL && a->action == PRT_GET)
 		return cli_usage("prt", "--user names a stored PRT: for --renew or --remove");
+	if (actions == 0 && config_file_source(a) < 0)
+		return -1;
 	if ((a->refresh_file != NULL && sandbox_read(a->refresh_file) < 0) ||
 	    (a->password_file != NULL && sandbox_read(a->password_file) < 0))
 		return -1;
@@ -181,6 +213,20 @@ out:
 	return rc;
 }
 
+/* --device-code: a refresh token of the broker client, at the same login host. */
+static int
+sign_in(struct http_session *s, const char *url, char **rt)
+{
+	struct login_endpoints ep;
+	int rc;
+
+	if (login_endpoints(url, NULL, NULL, &ep) < 0)
+		return -1;
+	rc = devicecode_run_refresh(s, &ep, LOGIN_BROKER_CLIENT_ID, rt);
+	login_endpoints_free(&ep);
+	return rc;
+}
+
 static int
 do_get(struct http_session *s, const char *url, const struct json *rec,
     const struct prt_args *a)
@@ -189,11 +235,15 @@ do_get(struct http_session *s, const char *url, const struct json *rec,
 	char *secret = NULL;
 	int rc = -1, pw = a->password_file != NULL;
 
-	if ((pw ? token_read_secret(a->password_file, NULL, "--password-file",
+	if (a->device_code) {
+		if (sign_in(s, url, &secret) < 0)
+			return -1;
+	} else if ((pw ? token_read_secret(a->password_file, NULL, "--password-file",
 	    "password", &secret) : token_read_secret(a->refresh_file,
 	    "DRSJOIN_REFRESH_TOKEN", "--refresh-token-file", "refresh token",
-	    &secret)) < 0)
+	    &secret)) < 0) {
 		return -1;
+	}
 	if (prtreq_get(s, url, rec, pw ? PRTREQ_PASSWORD : PRTREQ_REFRESH_TOKEN,
 	    secret, a->username, &r) < 0 || prtstore_save(r) < 0 ||
 	    print_summary(r) < 0)

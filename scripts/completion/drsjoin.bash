@@ -71,7 +71,7 @@ _drsjoin() {
 	keygen) opts="--key-store --in" ;;
 	leave) opts="--local-only --if-joined --json" ;;
 	nonce) opts="--in" ;;
-	prt) opts="--refresh-token-file --username --password-file --renew --remove --user" ;;
+	prt) opts="--refresh-token-file --device-code --username --password-file --renew --remove --user" ;;
 	status) opts="--json --check" ;;
 	token) opts="--resource --scope --client-id --user --raw --fresh" ;;
 	*) return ;;

@@ -90,6 +90,27 @@ t_run -- prt --refresh-token-file "$(secret_file rt-bad not-a-refresh-token)"
 t_expect "prt with an unknown refresh token: refused" 5 "refused the refresh token: invalid_grant"
 t_check "refused: the stored PRT unchanged" "$([ "$(rec 'd["prt"]')" = "$PRT" ]; echo $?)"
 
+# --- prt --device-code: a person signs in elsewhere, then the PRT request ------------
+emu_ctl config --device-code-interval 1 >/dev/null
+env DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
+    "$DRSJOIN" prt --device-code </dev/null >"$OUT" 2>"$ERR" &
+BG=$!
+for _ in $(seq 100); do
+	emu_ctl approve --upn "dc@$EMU_TENANT_DOMAIN" >/dev/null 2>&1 && break
+	sleep 0.2
+done
+RC=0; wait "$BG" || RC=$?
+t_check "prt --device-code: the code on stderr, approved, the PRT of that user stored" \
+    "$([ "$RC" -eq 0 ] && grep -q 'To sign in' "$ERR" && [ "$(jget "$OUT" 'd["user"]')" = "dc@$EMU_TENANT_DOMAIN" ] &&
+       [ -f "$STATE/prt/$(jget "$OUT" 'd["oid"]').json" ] && ! grep -q 'eyJ' "$ERR"; echo $?)" "exit $RC: $(cat "$ERR")"
+t_run -- prt --remove --user "dc@$EMU_TENANT_DOMAIN"
+t_check "prt --remove of the device-code user" "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["removed"]')" = True ]; echo $?)"
+CONF=$T_WORK/prt.conf
+printf 'refresh-token-file = %s\n' "$RT_FILE" >"$CONF"
+chmod 600 "$CONF"
+t_run --env DRSJOIN_CONFIG="$CONF" -- prt
+t_expect "prt with the config file's refresh-token-file" 0
+
 # --- token ----------------------------------------------------------------------
 n=$(req_count)
 t_run -- -vvv token --resource "$GRAPH"

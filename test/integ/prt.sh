@@ -155,6 +155,16 @@ t_check "prt --renew: a new PRT, the same session key" \
        [ "$(jget "$OUT" 'd["user"]')" = user@contoso.example ]; echo $?)"
 PRT=$(rec 'd["prt"]')
 
+# Killed just before the record is replaced: the old record whole, no temporary.
+sum=$(prt_sums)
+t_run --env DRSJOIN_TEST_KILL_AT=prt-save -- prt --renew
+t_check "prt --renew killed before its write: the old record whole, no temporary left" \
+    "$([ "$RC" -eq 137 ] && [ "$(prt_sums)" = "$sum" ] && [ "$(ls -A "$STATE/prt" | wc -l)" = 1 ]; echo $?)" \
+    "exit $RC, $(ls -A "$STATE/prt")"
+t_run -- prt --renew
+t_expect "prt --renew after the kill" 0
+PRT=$(rec 'd["prt"]')
+
 # --- cookie ---------------------------------------------------------------------
 t_run -- cookie
 t_expect "cookie" 0

@@ -270,18 +270,21 @@ prtstore_remove(const char *oid)
 int
 prtstore_remove_all(void)
 {
+	static const char *const dirs[] = { PRTSTORE_DIR, TOKEN_CACHE_DIR };
 	struct stat st;
-	int rc = 0;
+	size_t i;
+	int rc = 0, removed = 0;
 
-	if (state_lstat(PRTSTORE_DIR, &st) == 0 &&
-	    state_remove(PRTSTORE_DIR) < 0)
-		rc = log_fail(EXIT_IO, "%s/%s: cannot be removed", state_path(),
-		    PRTSTORE_DIR);
-	if (state_lstat(TOKEN_CACHE_DIR, &st) == 0 &&
-	    state_remove(TOKEN_CACHE_DIR) < 0)
-		rc = log_fail(EXIT_IO, "%s/%s: cannot be removed", state_path(),
-		    TOKEN_CACHE_DIR);
-	if (rc == 0 && state_sync(".") < 0)
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (state_lstat(dirs[i], &st) != 0)
+			continue;
+		removed = 1;
+		if (state_remove(dirs[i]) < 0)
+			rc = log_fail(EXIT_IO, "%s/%s: cannot be removed",
+			    state_path(), dirs[i]);
+	}
+	/* Nothing stored (most joins): no system call that changes the dir. */
+	if (rc == 0 && removed && state_sync(".") < 0)
 		return -1;
 	return rc;
 }

@@ -314,4 +314,15 @@ t_run -- token --resource "$GRAPH"
 t_run -- leave
 t_check "leave: the stored PRTs and tokens go" \
     "$([ "$RC" -eq 0 ] && [ ! -e "$STATE/prt" ] && [ ! -e "$STATE/tokens" ]; echo $?)"
+
+# --- a device deleted by an administrator ------------------------------------------
+t_run -- join --token-file "$(token_file)" --key-store software
+t_run -- prt --refresh-token-file "$RT_FILE"
+emu_ctl device --device-id "$(jget "$STATE/device.json" 'd["device_id"]')" --delete >/dev/null
+t_run -- token --resource "$GRAPH"
+t_expect "deleted device: token refused with the hint" 5 "this device was deleted or disabled in the tenant"
+t_run -- status --check
+t_check "deleted device: status --check exits 5, device_auth deleted" \
+    "$([ "$RC" -eq 5 ] && [ "$(errors)" -eq 1 ] && grep -q "was deleted in tenant" "$ERR" &&
+       [ "$(jget "$OUT" 'd["device_auth"]')" = deleted ]; echo $?)"
 t_done

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "cli.h"
 #include "json.h"
 #include "log.h"
 #include "prtrequest.h"
@@ -80,6 +81,63 @@ refused(const char *name, char *a, const char *msg)
 	free(a);
 }
 
+/* The token endpoint prtreq_url gives a record joined through durl. */
+static char *
+url_for(const char *durl, const char *named)
+{
+	char *text = util_asprintf("{\"tenant_id\":\"%s\",\"endpoints\":{\"url\":\"%s\"}}",
+	    TENANT, durl);
+	struct json *rec = json_parse(text, strlen(text), EXIT_INTERNAL, "test");
+	char *u, why[LOG_LINE_MAX];
+
+	opts.discovery_url = named;
+	log_reset();
+	log_catch(why, sizeof(why));
+	u = prtreq_url(rec);
+	log_catch(NULL, 0);
+	json_free(rec);
+	free(text);
+	return u;
+}
+
+/* The trust rule: the joined cloud's login host, or the service named now. */
+static void
+trust(void)
+{
+	char *u;
+
+	u = url_for("https://enterpriseregistration.windows.net", NULL);
+	CHECK(u != NULL && strcmp(u, "https://login.microsoftonline.com/" TENANT "/oauth2/token") == 0,
+	    "joined through the public cloud: its login host");
+	free(u);
+	u = url_for("https://EnterpriseRegistration.microsoftonline.us", "https://evil.example");
+	CHECK(u != NULL && strcmp(u, "https://login.microsoftonline.us/" TENANT "/oauth2/token") == 0,
+	    "joined through usgov: its login host, whatever --discovery-url says now");
+	free(u);
+	u = url_for("https://enterpriseregistration.partner.microsoftonline.cn/", NULL);
+	CHECK(u != NULL && strcmp(u, "https://login.partner.microsoftonline.cn/" TENANT "/oauth2/token") == 0,
+	    "joined through china: its login host");
+	free(u);
+	u = url_for("https://127.0.0.1:8443", "https://127.0.0.1:8443");
+	CHECK(u != NULL && strcmp(u, "https://127.0.0.1:8443/" TENANT "/oauth2/token") == 0,
+	    "joined through another service named now: that origin");
+	free(u);
+	u = url_for("https://127.0.0.1:8443", "https://127.0.0.1:9443");
+	CHECK(u == NULL && log_caught_code() == EXIT_USAGE,
+	    "joined through another service, a different one named now: refused");
+	free(u);
+	u = url_for("https://127.0.0.1:8443", NULL);
+	CHECK(u == NULL && log_caught_code() == EXIT_USAGE,
+	    "joined through another service, none named now: refused");
+	free(u);
+	u = url_for("http://127.0.0.1:8443", "http://127.0.0.1:8443");
+	CHECK(u == NULL && log_caught_code() == EXIT_IO, "a record's plain http URL: refused");
+	free(u);
+	u = url_for("https://enterpriseregistration.windows.net.evil.example", NULL);
+	CHECK(u == NULL, "a cloud's host as a prefix of another: refused");
+	free(u);
+}
+
 int
 main(void)
 {
@@ -134,5 +192,6 @@ main(void)
 	refused("a PRT with a space", a, "refresh_token");
 	a = util_asprintf("<html>captive portal</html>");
 	refused("not JSON", a, "not valid JSON");
+	trust();
 	return tap_done();
 }

@@ -251,6 +251,7 @@ int
 prtstore_remove(const char *oid)
 {
 	char *rel = rel_of(oid);
+	struct stat st;
 	int rc;
 
 	if (rel == NULL)
@@ -264,7 +265,15 @@ prtstore_remove(const char *oid)
 	free(rel);
 	if (rc < 0)
 		return 1;
-	return state_sync(PRTSTORE_DIR) < 0 ? -1 : 0;
+	if (state_sync(PRTSTORE_DIR) < 0)
+		return -1;
+	/* The access tokens got with it go too. */
+	if ((rel = util_asprintf(TOKEN_CACHE_DIR "/%s", oid)) == NULL)
+		return -1;
+	if (state_lstat(rel, &st) == 0 && state_remove(rel) < 0)
+		rc = log_fail(EXIT_IO, "%s/%s: cannot be removed", state_path(), rel);
+	free(rel);
+	return rc < 0 ? -1 : 0;
 }
 
 int
@@ -351,9 +360,14 @@ prtstore_list(struct json **arr)
 	struct json *a, *r = NULL, *s;
 	int n, i, rc;
 
-	if ((a = *arr = json_new_array()) == NULL ||
-	    (n = list_names(names, PRTSTORE_USERS_MAX)) < 0)
+	if ((a = *arr = json_new_array()) == NULL)
 		return -1;
+	/* Unreadable (status as another user): said in the list, not fatal. */
+	log_catch(why, sizeof(why));
+	n = list_names(names, PRTSTORE_USERS_MAX);
+	log_catch(NULL, 0);
+	if (n < 0)
+		return append_bad(a, PRTSTORE_DIR, why);
 	for (i = 0; i < n; i++) {
 		log_catch(why, sizeof(why));
 		rc = load_file(names[i], &r);

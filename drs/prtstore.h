@@ -56,7 +56,10 @@ int prtstore_save(const struct json *r);
  * 0 with *r, 1 when there is none (not reported), -1 (reported).
  */
 int prtstore_load(const char *user, struct json **r);
-/* Removes prt/OID.json: 0, 1 when there was none, -1 (EXIT_IO). */
+/*
+ * Removes prt/OID.json and the access tokens cached with it (tokens/OID):
+ * 0, 1 when there was none, -1 (EXIT_IO).
+ */
 int prtstore_remove(const char *oid);
 /*
  * Removes every stored PRT (leave, join --force), and the access tokens

@@ -198,6 +198,7 @@ t_expect "prt with a wrong password: refused" 5 "AADSTS50126"
 t_check "wrong password: nothing stored for that user" "$([ "$(ls "$STATE/prt" | wc -l)" = 1 ]; echo $?)"
 t_run -- prt --username pw@contoso.example --password-file "$PW"
 t_expect "prt with a password" 0
+PWOID=$(jget "$OUT" 'd["oid"]')
 t_check "password: the request used client 38aa3b87 (RS256 claims not logged: the summary names the user)" \
     "$([ "$(jget "$OUT" 'd["user"]')" = pw@contoso.example ] && [ "$(ls "$STATE/prt" | wc -l)" = 2 ]; echo $?)"
 t_run -- token --resource "$GRAPH"
@@ -205,8 +206,8 @@ t_expect "two users stored, no --user: usage" 2 "2 users have a PRT here"
 t_run -- token --resource "$GRAPH" --user PW@contoso.example
 t_check "token --user UPN (any case)" "$([ "$RC" -eq 0 ] && [ -n "$(jget "$OUT" 'd["access_token"]')" ]; echo $?)"
 t_run -- prt --remove --user pw@contoso.example
-t_check "prt --remove --user: removed" "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["removed"]')" = True ] &&
-    [ "$(ls "$STATE/prt" | wc -l)" = 1 ]; echo $?)"
+t_check "prt --remove --user: removed, with its cached tokens" "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["removed"]')" = True ] &&
+    [ "$(ls "$STATE/prt" | wc -l)" = 1 ] && [ ! -e "$STATE/tokens/$PWOID" ] && [ -n "$(ls "$STATE/tokens")" ]; echo $?)"
 t_run -- prt --remove --user pw@contoso.example
 t_check "prt --remove again: removed false, exit 0" "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["removed"]')" = False ]; echo $?)"
 

@@ -193,7 +193,7 @@ prt_load_stored(const char *user, struct json **r)
 
 	if (have == 1)
 		return log_fail(EXIT_INPUT, "prt: no PRT stored%s%s: sign in with "
-		    "'drsjoin prt' first", user ? " for " : "", user ? user : "");
+		    "'drsjoin prt' first", user ? " for " : "", user ? CLI_SHOWN(user) : "");
 	return have;
 }
 

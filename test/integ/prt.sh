@@ -138,6 +138,12 @@ t_check "token --scope with another client" \
     "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["scope"]')" = "$GRAPH/.default" ] &&
        [ "$(jget "$(last_request token)" 'd["body"]["grant_type"]')" = urn:ietf:params:oauth:grant-type:jwt-bearer ]; echo $?)"
 
+# The AES-GCM variant of the encrypted answer (12-byte IV, the header as AAD).
+emu_ctl config --prt-jwe-gcm >/dev/null
+t_run -- token --raw --fresh --resource "$GRAPH"
+emu_ctl config --no-prt-jwe-gcm >/dev/null
+t_check "token: an AES-GCM answer is decrypted too" "$([ "$RC" -eq 0 ] && [ -s "$OUT" ]; echo $?)" "$(cat "$ERR")"
+
 # A PRT last renewed over 4 hours ago is renewed before the token request.
 set_time renewed -15000
 t_run -- -v token --fresh --resource "$GRAPH"

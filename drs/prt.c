@@ -148,6 +148,9 @@ prt_load_identity(const char *cmd, int lock, struct json **rec)
 		return -1;
 	if (rc == 1)
 		goto not_joined;
+	/* Locked: what a killed run left half-written can go. */
+	if (lock)
+		prtstore_cleanup();
 	return keystore_use_recorded_tcti(*rec);
 not_joined:
 	return log_fail(EXIT_NOT_JOINED, "%s: not joined (no %s/%s): join first",

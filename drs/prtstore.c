@@ -194,6 +194,49 @@ list_names(char names[][42], int max)
 
 #define PRTSTORE_USERS_MAX 64
 
+/*
+ * Removes the temporaries state_replace left in dir (a run killed while it
+ * wrote), and with deep those of its subdirectories (tokens/OID/). Called
+ * under the state dir's lock: no other writer is running.
+ */
+static void
+sweep(const char *dir, int deep)
+{
+	struct dirent *de;
+	struct stat st;
+	char *rel;
+	DIR *d;
+	int fd;
+
+	if ((fd = state_openat(dir, O_RDONLY | O_DIRECTORY, 0)) < 0)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!state_name_ok(de->d_name) ||
+		    (rel = util_asprintf("%s/%s", dir, de->d_name)) == NULL)
+			continue;
+		if (strstr(de->d_name, ".tmp-") != NULL) {
+			if (state_unlink(rel) == 0)
+				log_debug(1, "prt: removed %s/%s, left by a run that "
+				    "was killed", state_path(), rel);
+		} else if (deep && state_lstat(rel, &st) == 0 && S_ISDIR(st.st_mode)) {
+			sweep(rel, 0);
+		}
+		free(rel);
+	}
+	closedir(d);
+}
+
+void
+prtstore_cleanup(void)
+{
+	sweep(PRTSTORE_DIR, 0);
+	sweep(TOKEN_CACHE_DIR, 1);
+}
+
 /* The one record stored (user NULL); 1 when none, -1 for several. */
 static int
 load_only(struct json **r)

@@ -57,6 +57,11 @@ int prtstore_save(const struct json *r);
  */
 int prtstore_load(const char *user, struct json **r);
 /*
+ * Removes the temporaries a killed run left in prt/ and tokens/ (the
+ * caller holds the state dir's lock). Best effort, silent but at -v.
+ */
+void prtstore_cleanup(void);
+/*
  * Removes prt/OID.json and the access tokens cached with it (tokens/OID):
  * 0, 1 when there was none, -1 (EXIT_IO).
  */

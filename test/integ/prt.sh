@@ -311,6 +311,13 @@ printf '{"schema": 1}' >"$(prt_file)"
 t_run -- token --fresh --resource "$GRAPH"
 t_expect "damaged PRT record: refused naming the file" 7 "$(prt_file):"
 cp "$T_WORK/good.json" "$(prt_file)"
+$PY -c 'import json,sys; r=json.load(open(sys.argv[1])); r["device_id"]="00000000-0000-4000-8000-0000000000d1"; json.dump(r, open(sys.argv[1],"w"))' "$(prt_file)"
+n=$(req_count)
+t_run -- token --fresh --resource "$GRAPH"
+t_expect "a PRT record of another device: refused before any request" 7 \
+    "was issued to device 00000000-0000-4000-8000-0000000000d1, not this one"
+t_check "another device's PRT: no request" "$([ "$(req_count)" -eq "$n" ]; echo $?)"
+cp "$T_WORK/good.json" "$(prt_file)"
 
 # --- leave and join --force remove every PRT ------------------------------------
 t_run -- join --force --token-file "$(token_file)" --key-store software

@@ -13,10 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accesstoken.h"
 #include "answer.h"
 #include "cli.h"
 #include "cloud.h"
 #include "config.h"
+#include "cookie.h"
 #include "crypto.h"
 #include "doc.h"
 #include "http.h"
@@ -24,6 +26,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "proc.h"
+#include "prt.h"
 #include "retry.h"
 #include "sandbox.h"
 #include "state.h"
@@ -43,6 +46,8 @@ struct command {
 
 /* Kept alphabetical. */
 static const struct command commands[] = {
+	{ "cookie", cmd_cookie, CMD_NETWORK, SANDBOX_NET | SANDBOX_STATE_READ | SANDBOX_TPM,
+	    "print the browser SSO cookie of a stored PRT" },
 	{ "csr", cmd_csr, CMD_PHASE, SANDBOX_STATE_READ | SANDBOX_STATE_MAKE | SANDBOX_TPM,
 	    "build the certificate request from the device key (and nonce)" },
 	{ "discover", cmd_discover, CMD_NETWORK | CMD_PHASE, SANDBOX_NET,
@@ -57,8 +62,15 @@ static const struct command commands[] = {
 	    "delete this device from the tenant, then the local identity" },
 	{ "nonce", cmd_nonce, CMD_NETWORK | CMD_PHASE, SANDBOX_NET,
 	    "get a nonce from the tenant's nonce service" },
-	{ "status", cmd_status, 0, SANDBOX_STATE_READ | SANDBOX_STATE_UPDATE | SANDBOX_TPM,
+	{ "prt", cmd_prt, CMD_NETWORK,
+	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
+	    "get, renew or remove a user's Primary Refresh Token" },
+	{ "status", cmd_status, CMD_NETWORK,
+	    SANDBOX_NET | SANDBOX_STATE_READ | SANDBOX_STATE_UPDATE | SANDBOX_TPM,
 	    "show the identity stored on this machine" },
+	{ "token", cmd_token, CMD_NETWORK,
+	    SANDBOX_NET | SANDBOX_STATE_WRITE | SANDBOX_TPM,
+	    "get an access token with a stored PRT" },
 };
 
 static const char exit_table[] =
@@ -72,7 +84,7 @@ static const char exit_table[] =
     "  5  refused: the service answered with an error\n"
     "  6  TPM: no usable TPM, or the TPM failed\n"
     "  7  local I/O: the state directory, key files, or writing the output\n"
-    "  8  not joined (status, leave)\n"
+    "  8  not joined (status, leave, prt, token, cookie)\n"
     "  129  join interrupted by SIGHUP (after its request: kept or deleted again)\n"
     "  130  interrupted by Ctrl-C (join --device-code; join's request)\n"
     "  131  join interrupted by SIGQUIT (after its request: kept or deleted again)\n"

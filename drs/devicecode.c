@@ -310,3 +310,19 @@ out:
 	devicecode_free(&c);
 	return rc;
 }
+
+int
+devicecode_run_refresh(struct http_session *s, const struct login_endpoints *ep,
+    const char *client_id, char **refresh_token)
+{
+	char *access = NULL;
+	int rc;
+
+	*refresh_token = NULL;
+	rc = devicecode_run(s, ep, client_id, &access, refresh_token);
+	util_free_secret(access);
+	if (rc == 0 && *refresh_token == NULL)
+		rc = log_fail(EXIT_NETWORK, "login: the device code sign-in "
+		    "answered no refresh token");
+	return rc;
+}

@@ -43,4 +43,12 @@ void devicecode_free(struct devicecode *c);
 int devicecode_run(struct http_session *s, const struct login_endpoints *ep,
     const char *client_id, char **token, char **refresh);
 
+/*
+ * The same flow for drsjoin prt: 0 with the sign-in's refresh token (for
+ * client_id, scope LOGIN_DRS_SCOPE with offline_access) in *refresh_token
+ * (util_free_secret), the access token dropped; or -1.
+ */
+int devicecode_run_refresh(struct http_session *s, const struct login_endpoints *ep,
+    const char *client_id, char **refresh_token);
+
 #endif

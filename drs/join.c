@@ -22,6 +22,7 @@
 #include "keystore.h"
 #include "leave.h"
 #include "log.h"
+#include "prtstore.h"
 #include "login.h"
 #include "machine.h"
 #include "nonce.h"
@@ -667,6 +668,8 @@ join_done(struct join_txn *t)
 {
 	struct json *doc = t->doc;
 
+	/* PRTs stored before belong to the identity just replaced. */
+	prtstore_forget("join");
 	/* Interrupted, cmd_join's one line says it instead. */
 	if (sigdefer_pending() == 0)
 		log_note("joined: device %s in tenant %s", cert_device_id(t->c), t->tenant);

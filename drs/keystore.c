@@ -727,6 +727,17 @@ keystore_tpm_ready(const struct json *keys)
 }
 
 int
+keystore_load_transport(const struct json *keys, struct keystore_key **out)
+{
+	if (load(keys, 1, NULL, 0, out) < 0)
+		return -1;
+	/* A TPM transport key decrypts inside the TPM (TPM2_RSA_Decrypt). */
+	if ((*out)->tkey != NULL)
+		keys_set_decrypter((*out)->key, tpm_rsa_decrypt_oaep, (*out)->tkey);
+	return 0;
+}
+
+int
 keystore_check_transport(const struct json *keys)
 {
 	struct keystore_key *t = NULL;

@@ -80,6 +80,11 @@ int keystore_load_device_bytes(const struct json *keys, const char *buf,
  * (EXIT_TPM); the transport key loads (a TPM key under the SRK its blob
  * names) and, when the section has a transport_blob, is that key (EXIT_IO).
  */
+/*
+ * The transport key of a record's keys, to unwrap the PRT's session key
+ * (keys_decrypt_oaep_sha1): a TPM key decrypts inside the TPM.
+ */
+int keystore_load_transport(const struct json *keys, struct keystore_key **out);
 int keystore_tpm_ready(const struct json *keys);
 int keystore_check_transport(const struct json *keys);
 /* The key to sign or compare with. Borrowed. */

@@ -30,6 +30,7 @@
 #include "leave.h"
 #include "log.h"
 #include "machine.h"
+#include "prtstore.h"
 #include "sandbox.h"
 #include "sigdefer.h"
 #include "state.h"
@@ -670,6 +671,7 @@ cmd_leave(int argc, char **argv)
 	if (local_only && identity_load_quiet(&rec) == IDENTITY_CORRUPT) {
 		if (identity_quarantine() < 0)
 			goto out;
+		prtstore_forget("leave");
 		log_note("leave: the identity record was corrupt and is moved aside; "
 		    "its device may still exist in the tenant");
 		rc = print_result(NULL, "not_contacted", json);
@@ -699,6 +701,7 @@ cmd_leave(int argc, char **argv)
 		    tid != NULL ? tid : "(unknown)");
 		if (identity_remove(rec) < 0)
 			goto out;
+		prtstore_forget("leave");
 		rc = print_result(rec, "not_contacted", json);
 		goto out;
 	}
@@ -718,6 +721,8 @@ cmd_leave(int argc, char **argv)
 		    id, tid != NULL ? tid : "(unknown)");
 	if (identity_remove(rec) < 0)
 		goto out;
+	/* A user's PRT is bound to this device: it goes with it. */
+	prtstore_forget("leave");
 	show_split();
 	if (oc == DELETED)
 		log_note("left: device %s deleted from tenant %s", id,

@@ -101,6 +101,12 @@ redact_is_secret_key(const char *key, size_t klen, int form)
 	    eq_ci(key, klen, "device_code") ||
 	    eq_ci(key, klen, "Authorization") ||
 	    eq_ci(key, klen, "PreAuthorizedJoinChallenge") ||
+	    /* The PRT protocol: the PRT, its wrapped session key, the SSO
+	     * cookie, and the signed JWT a form's "request" carries. */
+	    eq_ci(key, klen, "prt") ||
+	    contains_ci(key, klen, "session_key") ||
+	    contains_ci(key, klen, "credential") ||
+	    (form && eq_ci(key, klen, "request")) ||
 	    (form && eq_ci(key, klen, "code"));
 }
 

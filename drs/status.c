@@ -12,8 +12,11 @@
 #include "identity.h"
 #include "json.h"
 #include "keystore.h"
+#include "http.h"
 #include "log.h"
 #include "pubrec.h"
+#include "prtrequest.h"
+#include "prtstore.h"
 #include "sandbox.h"
 #include "state.h"
 #include "summary.h"
@@ -28,7 +31,7 @@ static const char *const copied[] = {
 static void
 usage(void)
 {
-	printf("usage: drsjoin status [--json]\n"
+	printf("usage: drsjoin status [--json] [--check]\n"
 	    "\n"
 	    "Shows the identity stored in the state dir: device id, tenant, UPN,\n"
 	    "join type, thumbprint, expiry and days left, the join endpoint's host,\n"
@@ -41,7 +44,12 @@ usage(void)
 	    "every case. When this machine is not joined, prints {\"joined\": false}\n"
 	    "(or \"Joined: no\") and exits 8. Root's status writes what it found to\n"
 	    "the public record status.json in the state dir; a user who is not root\n"
-	    "gets the public facts from it (no keys checked), with \"checked_at\".\n");
+	    "gets the public facts from it (no keys checked), with \"checked_at\".\n"
+	    "\n"
+	    "Each user's stored PRT ('drsjoin prt') is listed under \"prts\": user,\n"
+	    "obtained, renewed, expires. --check also asks the service whether this\n"
+	    "device still authenticates (a request signed by the device key):\n"
+	    "\"device_auth\" is ok, disabled or deleted (then status exits 5).\n");
 }
 
 /* A record field for the terminal, escaped (summary.h). */
@@ -49,6 +57,22 @@ static const char *
 field(const struct json *o, const char *key)
 {
 	return summary_field(o, key);
+}
+
+/* The stored PRTs, one line each. */
+static void
+prt_lines(const struct json *prts)
+{
+	const struct json *p;
+
+	for (p = json_first(prts); p != NULL; p = json_next(p)) {
+		if (json_get_string(p, "error") != NULL)
+			printf("PRT:           %s: %s\n", field(p, "file"), field(p, "error"));
+		else
+			printf("PRT:           %s (obtained %s, renewed %s, expires %s)\n",
+			    field(p, "user"), field(p, "obtained"), field(p, "renewed"),
+			    field(p, "expires"));
+	}
 }
 
 /* For people at a terminal, as dsregcmd /status: one fact a line. */
@@ -103,6 +127,9 @@ summary(const struct json *o)
 	printf("Device key:    %s\n", field(o, "device_key"));
 	printf("Transport key: %s\n", field(o, "transport_key"));
 	printf("State dir:     %s\n", field(o, "state_dir"));
+	if (json_get_string(o, "device_auth") != NULL)
+		printf("Device auth:   %s\n", field(o, "device_auth"));
+	prt_lines(json_get(o, "prts"));
 	return 0;
 }
 
@@ -212,12 +239,38 @@ tpm_fields(struct json *out, const struct json *keys, int healthy)
 	return rc;
 }
 
+/*
+ * status --check: does the service still take this device? *state "ok",
+ * "disabled" or "deleted" (then EXIT_REFUSED, -1); -1 when it cannot say.
+ */
+static int
+device_check(const struct json *rec, const char **state)
+{
+	struct http_session *s = NULL;
+	char *url = NULL;
+	int rc = -1;
+
+	*state = NULL;
+	if ((url = prtreq_url(rec)) == NULL || (s = http_session_new()) == NULL ||
+	    prtreq_device_check(s, url, rec, state) < 0)
+		goto out;
+	rc = 0;
+	if (strcmp(*state, "ok") != 0)
+		rc = log_fail(EXIT_REFUSED, "status: the service says device %s was "
+		    "%s in tenant %s", json_get_string(rec, "device_id"), *state,
+		    json_get_string(rec, "tenant_id"));
+out:
+	http_session_free(s);
+	free(url);
+	return rc;
+}
+
 /* The status document of a stored identity, usable or not (h->code). */
 static struct json *
 status_doc(const struct health *h)
 {
 	const struct json *rec = h->rec, *keys = json_get_object(h->rec, "keys");
-	struct json *out;
+	struct json *out, *prts = NULL;
 	const char *v;
 	char host[300];
 	size_t i;
@@ -252,6 +305,8 @@ status_doc(const struct health *h)
 	if ((v = json_get_string(keys, "transport_key")) != NULL &&
 	    json_set_string(out, "transport_key", v) < 0)
 		goto fail;
+	if (prtstore_list(&prts) < 0 || json_set(out, "prts", prts) < 0)
+		goto fail;
 	return out;
 fail:
 	json_free(out);
@@ -264,12 +319,14 @@ cmd_status(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "check", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct health h = { 0 };
 	struct json *out = NULL;
 	char why[LOG_LINE_MAX];
-	int c, rc = -1, have, json = 0, code;
+	const char *auth = NULL;
+	int c, rc = -1, have, json = 0, code, check = 0, checked = 0;
 
 	while ((c = cli_getopt(argc, argv, ":h", lo)) != -1) {
 		if (c == 'h') {
@@ -278,6 +335,10 @@ cmd_status(int argc, char **argv)
 		}
 		if (c == 'j') {
 			json = 1;
+			continue;
+		}
+		if (c == 'c') {
+			check = 1;
 			continue;
 		}
 		return cli_bad_option("status", c, argv);
@@ -309,16 +370,22 @@ cmd_status(int argc, char **argv)
 		rc = not_joined(json, IDENTITY_RECORD);
 		goto out;
 	}
+	if (have < 0)
+		goto out;
 	/* What users see (status.json): not when the TPM told nothing. */
-	if (have == 0 && h.code != EXIT_TPM)
+	if (h.code != EXIT_TPM)
 		pubrec_update(h.rec, h.code != 0 ? h.reason : NULL, 0, 0);
+	/* Only a usable identity can ask; the document is printed either way. */
+	if (check && h.code == 0)
+		checked = device_check(h.rec, &auth) < 0 ? -1 : 1;
 	/* For people: the record's paths are relative to the state dir. */
-	if (have < 0 || (h.rec != NULL && identity_paths_absolute(h.rec) < 0) ||
-	    (out = status_doc(&h)) == NULL)
+	if ((h.rec != NULL && identity_paths_absolute(h.rec) < 0) ||
+	    (out = status_doc(&h)) == NULL ||
+	    (auth != NULL && json_set_string(out, "device_auth", auth) < 0))
 		goto out;
 	if ((!json && isatty(1) ? summary(out) : doc_write(out)) < 0)
 		goto out;
-	rc = h.code != 0 ? health_fail("status", &h) : 0;
+	rc = h.code != 0 ? health_fail("status", &h) : checked < 0 ? -1 : 0;
 out:
 	json_free(out);
 	health_free(&h);

@@ -10,7 +10,7 @@ _drsjoin() {
 	local globals="-v --verbose -q --quiet --cacert --proxy --timeout --attempts
 		--max-wait --state-dir --cloud --discovery-url --resolve --tcti --config --compact
 		--new -h --help -V --version"
-	local commands="csr discover join keygen leave nonce status"
+	local commands="cookie csr discover join keygen leave nonce prt status token"
 	local cmd="" opts="" i
 
 	# The command is the first word that is neither an option nor a value.
@@ -25,7 +25,7 @@ _drsjoin() {
 
 	COMPREPLY=()
 	case $prev in
-	--cacert | --token-file | --bprt-file | --refresh-token-file | --in | --config)
+	--cacert | --token-file | --bprt-file | --refresh-token-file | --password-file | --in | --config)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
@@ -49,7 +49,8 @@ _drsjoin() {
 		COMPREPLY=($(compgen -W "device:/dev/tpmrm0 device:/dev/tpm0 swtpm: mssim:" -- "$cur"))
 		return ;;
 	--proxy | --timeout | --attempts | --max-wait | --discovery-url | --tenant | \
-	    --display-name | --target-domain | --resolve | --client-id)
+	    --display-name | --target-domain | --resolve | --client-id | --username | --user | \
+	    --resource | --scope)
 		return ;;	# free text: nothing to offer
 	esac
 
@@ -61,6 +62,7 @@ _drsjoin() {
 			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
 		fi
 		return ;;
+	cookie) opts="--user" ;;
 	csr) opts="--no-nonce --in" ;;
 	discover) opts="--tenant --token-file --in" ;;
 	join) opts="--token-file --bprt-file --refresh-token-file --device-code
@@ -69,7 +71,9 @@ _drsjoin() {
 	keygen) opts="--key-store --in" ;;
 	leave) opts="--local-only --if-joined --json" ;;
 	nonce) opts="--in" ;;
-	status) opts="--json" ;;
+	prt) opts="--refresh-token-file --device-code --username --password-file --renew --remove --user" ;;
+	status) opts="--json --check" ;;
+	token) opts="--resource --scope --client-id --user --raw --fresh" ;;
 	*) return ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts -h --help" -- "$cur"))

@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "log.h"
 #include "login.h"
+#include "prtrequest.h"
 #include "redact.h"
 #include "svcerr.h"
 #include "tpm.h"
@@ -110,6 +111,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (plain[n] != '\0')
 				abort();
 			util_free_secret_buf(plain, n + 1);
+		}
+	}
+#elif defined(FUZZ_PRTANSWER)
+	{
+		/*
+		 * The PRT answer (drsjoin prt): every member checked, the
+		 * session_key_jwe parsed strictly, the unsigned id_token and
+		 * client_info decoded, their tenant compared with the device's
+		 * (the seeds' tenant, test/fuzz/corpus/prtanswer).
+		 */
+		struct json *r = NULL;
+
+		if (prtreq_parse_answer(s, size,
+		    "d3b07384-d9a0-4c9b-8a0e-2f4c6e8a1b3d",
+		    "3b4a723c-e704-4c69-8869-85b0960c7ddd", 1796630000, &r) == 0) {
+			if (json_get_string(r, "oid") == NULL ||
+			    json_get_string(r, "prt") == NULL)
+				abort();
+			json_free(r);
 		}
 	}
 #elif defined(FUZZ_SVCERR)

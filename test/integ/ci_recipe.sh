@@ -124,4 +124,56 @@ sys.exit(not (len(docs) == 2 and docs[-1]["joined"] is True))' "$OUT"; echo $?)"
 	fi
 done
 
+# The README's PRT recipe (after <!-- prt-recipe -->), as printed: join, the
+# service account's PRT from DRSJOIN_REFRESH_TOKEN, an API call with
+# "token --raw" (curl is a stand-in that keeps the header it was given),
+# leave at the end, which forgets the PRT; a refused refresh token fails the
+# job with prt's code (5), the device left all the same.
+pjob=$T_WORK/prt-job.sh
+awk '/<!-- prt-recipe -->/ { on = 1; next } on && /^```sh/ { inb = 1; next }
+     inb && /^```/ { exit } inb { print }' "$DRSJOIN_TOP/README.md" >"$pjob"
+t_check "the README has the PRT recipe: join, prt, token --raw, leave in the trap" \
+    "$(grep -q "^trap 'drsjoin -q leave --if-joined' EXIT" "$pjob" && grep -q 'drsjoin -q prt' "$pjob" &&
+       grep -q 'drsjoin token --raw' "$pjob"; echo $?)"
+cat >"$T_WORK/bin/curl" <<'CURL'
+#!/bin/sh
+while [ $# -gt 0 ]; do
+	[ "$1" = -H ] && printf '%s\n' "$2" >"$CURL_SEEN"
+	shift
+done
+echo '{"ok": true}'
+CURL
+chmod +x "$T_WORK/bin/curl"
+RT=$(emu_ctl refresh-token)
+for r in "dash 0" "bash -e 5"; do
+	want=${r##* } sh=${r% *}
+	rt=$RT
+	[ "$want" -eq 5 ] && rt=not-a-refresh-token
+	before=$(emu_device_count)
+	rm -f "$T_WORK/curl-seen"
+	rc=0
+	# shellcheck disable=SC2086 # the shell and its option are two words
+	(cd "$T_WORK/job" && env PATH="$T_WORK/bin:$PATH" DRSJOIN_TOKEN="$TOK" SVC_REFRESH_TOKEN="$rt" \
+	    CURL_SEEN="$T_WORK/curl-seen" \
+	    DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
+	    $sh "$pjob" >"$OUT" 2>"$ERR") || rc=$?
+	if [ "$want" -eq 0 ]; then
+		t_check "PRT recipe under $sh: the API call got a bearer token carrying the device id, exit 0" \
+		    "$([ "$rc" -eq 0 ] && [ ! -s "$ERR" ] && grep -q '"ok": true' "$OUT" &&
+		       $PY -c 'import base64,json,sys
+h = open(sys.argv[1]).read().strip()
+assert h.startswith("Authorization: Bearer ")
+p = h.split()[2].split(".")[1]
+sys.exit(not json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))).get("deviceid"))' "$T_WORK/curl-seen"; echo $?)" \
+		    "script exit $rc; $(head -c 300 "$ERR")"
+	else
+		t_check "PRT recipe under $sh, the refresh token refused: exit 5, no API call" \
+		    "$([ "$rc" -eq 5 ] && [ ! -e "$T_WORK/curl-seen" ] && grep -q '^drsjoin: prt: .*refused' "$ERR"; echo $?)" \
+		    "script exit $rc; $(head -c 300 "$ERR")"
+	fi
+	t_check "PRT recipe under $sh: the device left, no PRT or token kept" \
+	    "$([ "$(emu_device_count)" -eq "$before" ] && [ ! -e "$STATE/device.json" ] &&
+	       [ ! -e "$STATE/prt" ] && [ ! -e "$STATE/tokens" ]; echo $?)"
+done
+
 t_done

@@ -404,6 +404,48 @@ class LeaveScenario(Scenario):
         return None
 
 
+class PrtScenario(Scenario):
+    """prt --renew replaces prt/OID.json (state_replace): whole means the
+    identity untouched and the record either the old one, byte for byte, or
+    a new one for the same user and session key with another PRT (0600)."""
+    record = False
+
+    def judge(self):
+        now = files(STATE)
+        lost = [p for p, h in self.old.items() if not p.startswith("prt/") and now.get(p) != h]
+        if lost:
+            return "prt changed other files: %s" % lost
+        # A temporary of a killed run is not the record (the next run removes it).
+        old = [p for p in self.old if p.startswith("prt/")]
+        new = [p for p in now if p.startswith("prt/") and ".tmp-" not in p]
+        if len(old) != 1 or new != old:
+            return "prt/ holds %s, not %s" % (new, old)
+        if now[new[0]] == self.old[old[0]]:
+            return "old"
+        path = os.path.join(STATE, new[0])
+        if os.stat(path).st_mode & 0o077:
+            return "%s is readable by others" % new[0]
+        try:
+            a, b = json.loads(self.read(self.snap, old[0])), json.loads(self.read(STATE, new[0]))
+        except ValueError as e:
+            return "%s is not whole JSON: %s" % (new[0], e)
+        if a["oid"] != b.get("oid") or a["session_key_jwe"] != b.get("session_key_jwe") or \
+                a["prt"] == b.get("prt"):
+            return "%s is not the renewed record of the same user and session key" % new[0]
+        return "new"
+
+    def after(self, label, state):
+        rc, out, err = run(["status"])
+        if rc != 0 or len(json.loads(out).get("prts", [])) != 1:
+            return "status exits %d: %s" % (rc, err.strip())
+        rc, out, err = run(self.next_args)
+        if rc != 0:
+            return "the next run exits %d: %s" % (rc, err.strip())
+        if leftovers():
+            return "the next run left %s" % leftovers()
+        return None
+
+
 def plan(sc):
     sc.restore()
     prefix = os.path.join(W, "trace-" + sc.name.replace(" ", "-"))
@@ -570,6 +612,7 @@ if __name__ == "__main__":
     for s in cfg:
         if only and only not in s["name"]:
             continue
-        kind = {"keygen": KeygenScenario, "leave": LeaveScenario}.get(s.get("kind"), Scenario)
+        kind = {"keygen": KeygenScenario, "leave": LeaveScenario,
+                "prt": PrtScenario}.get(s.get("kind"), Scenario)
         scenario(kind(s["name"], s["snap"], s["args"], s.get("next")))
     sys.exit(1 if failed else 0)

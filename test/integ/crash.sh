@@ -39,6 +39,13 @@ cp -a "$STATE" "$T_WORK/snap-first"
 rm -rf "$STATE"
 # An empty state dir: keygen.
 mkdir -m 700 "$T_WORK/snap-keygen"
+# A joined state dir with a user's PRT: prt --renew replaces its record.
+t_run -- join --token-file "$TOK" --key-store software
+emu_ctl refresh-token >"$T_WORK/rt" && chmod 600 "$T_WORK/rt"
+t_run -- prt --refresh-token-file "$T_WORK/rt"
+t_expect "a stored PRT" 0
+cp -a "$STATE" "$T_WORK/snap-prt"
+rm -rf "$STATE"
 
 # leave (once the binary has it): the record goes first, then the set.
 have_leave=0
@@ -55,6 +62,8 @@ json.dump(([] if have_leave != "1" else leave) + [
     {"name": "first join", "snap": w + "/snap-first",
      "args": ["join", "--no-nonce", "--in", w + "/first.json", "--token-file", tok],
      "next": ["join", "--token-file", tok, "--key-store", "software"]},
+    {"name": "prt --renew", "snap": w + "/snap-prt", "kind": "prt",
+     "args": ["prt", "--renew"], "next": ["prt", "--renew"]},
     {"name": "keygen", "snap": w + "/snap-keygen", "kind": "keygen",
      "args": ["keygen", "--key-store", "software"],
      "next": ["keygen", "--key-store", "software"]},

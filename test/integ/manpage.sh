@@ -58,8 +58,8 @@ t_check "commands: --help and the man page name the same ones" \
     "help: $(echo $cmds) man: $(echo $man_cmds)"
 
 # COMMANDS in the order a join runs them, then the ones after it.
-t_check "COMMANDS: in the order of the phases (discover, nonce, keygen, csr, join), then status, leave" \
-    "$([ "$(man_section COMMANDS | sed -n 's/^\.Ss //p' | tr '\n' ' ')" = "discover nonce keygen csr join status leave " ]; echo $?)" \
+t_check "COMMANDS: in the order of the phases (discover, nonce, keygen, csr, join), then status, leave, then prt, token, cookie" \
+    "$([ "$(man_section COMMANDS | sed -n 's/^\.Ss //p' | tr '\n' ' ')" = "discover nonce keygen csr join status leave prt token cookie " ]; echo $?)" \
     "$(man_section COMMANDS | sed -n 's/^\.Ss //p' | tr '\n' ' ')"
 
 # FILES: the token file, the config file and every shipped unit; SEE ALSO:

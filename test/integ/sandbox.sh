@@ -151,6 +151,25 @@ t_expect "leave: a record's key path outside the state dir is refused, never ope
 t_check "leave: nothing sent with the outside key" "$([ "$(req_count delete)" -eq "$n" ]; echo $?)"
 t_run -- leave --local-only
 t_run -- join --token-file "$TOK" --key-store software
+# After the join (issue 25): each command confined, the credential file read inside.
+RTF=$T_WORK/sandbox-rt
+emu_ctl refresh-token >"$RTF"
+chmod 600 "$RTF"
+t_run -- -v prt --refresh-token-file "$RTF"
+t_check "prt runs confined, reads --refresh-token-file, stores the PRT" \
+    "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes under the state dir only" "$ERR" &&
+       [ -n "$(ls "$STATE/prt")" ]; echo $?)"
+t_run -- -v token --resource https://graph.microsoft.com
+t_check "token runs confined, writing its cache under the state dir" \
+    "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes under the state dir only" "$ERR" &&
+       [ -d "$STATE/tokens" ]; echo $?)"
+t_run -- -v cookie
+t_check "cookie runs confined, writing nothing" \
+    "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes nowhere" "$ERR"; echo $?)"
+t_run -- -v status --check
+t_check "status --check runs confined, writing nothing, and asks the service" \
+    "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes nowhere" "$ERR" &&
+       [ "$(jget "$OUT" 'd["device_auth"]')" = ok ]; echo $?)"
 t_run -- -v leave
 t_check "leave runs confined, writing under the state dir only, and leaves" \
     "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes under the state dir only" "$ERR" &&

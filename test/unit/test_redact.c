@@ -47,7 +47,8 @@ keys(void)
 		"request_nonce", "client_secret", "password", "assertion",
 		"client_assertion", "Value", "value", "device_code",
 		"PreAuthorizedJoinChallenge", "preauthorizedjoinchallenge",
-		"Authorization", "authorization",
+		"Authorization", "authorization", "prt", "session_key_jwe",
+		"x-ms-RefreshTokenCredential", "credential",
 	};
 	static const char *const open[] = {
 		"token_type", "expires_in", "code", "message", "Message",
@@ -75,6 +76,10 @@ keys(void)
 	    redact_is_secret_key("Code", 4, 1) &&
 	    !redact_is_secret_key("code", 4, 0),
 	    "\"code\" is secret in a query or form, not in JSON");
+	CHECK(redact_is_secret_key("request", 7, 1) &&
+	    !redact_is_secret_key("request", 7, 0) &&
+	    !redact_is_secret_key("request_id", 10, 1),
+	    "\"request\" (the PRT protocol's signed JWT) is secret in a form, not in JSON");
 	CHECK(redact_is_secret_key("tokenX", 5, 0) &&
 	    !redact_is_secret_key("tokenX", 6, 0),
 	    "the key length is respected (\"token\" of \"tokenX\")");

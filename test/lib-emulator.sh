@@ -163,6 +163,11 @@ emu_token() {
 
 emu_ctl() {
     local rc=0
+    # One that reads stdin (emuctl user: the password) runs itself: the helper has none.
+    if [ -p /dev/stdin ] || [ -f /dev/stdin ]; then
+        "$EMU_HOME/emuctl" --state-dir "${EMU_DIR:?emu_start first}" "$@"
+        return
+    fi
     pyh emuctl --state-dir "${EMU_DIR:?emu_start first}" "$@" || rc=$?
     [ "$rc" -ne 125 ] && return "$rc"
     "$EMU_HOME/emuctl" --state-dir "${EMU_DIR:?emu_start first}" "$@"

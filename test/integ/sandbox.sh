@@ -167,8 +167,8 @@ t_run -- -v cookie
 t_check "cookie runs confined, writing nothing" \
     "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes nowhere" "$ERR"; echo $?)"
 t_run -- -v status --check
-t_check "status --check runs confined, writing nothing, and asks the service" \
-    "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes nowhere" "$ERR" &&
+t_check "status --check runs confined, writing under the state dir only (status.json), and asks the service" \
+    "$([ "$RC" -eq 0 ] && grep -q "sandbox: Landlock ABI $abi: .* writes under the state dir only" "$ERR" &&
        [ "$(jget "$OUT" 'd["device_auth"]')" = ok ]; echo $?)"
 t_run -- -v leave
 t_check "leave runs confined, writing under the state dir only, and leaves" \

@@ -164,6 +164,7 @@ pubrec_update(const struct json *rec, const char *reason, int locked, int loud)
 	char why[LOG_LINE_MAX] = "";
 	int lock = -1;
 
+	util_fault_point("pubrec-update");
 	log_catch(why, sizeof(why));
 	pub = rec != NULL ? public_doc(rec, reason) : damaged_doc(reason);
 	if (pub == NULL || unchanged(pub))

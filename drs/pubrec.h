@@ -24,8 +24,11 @@
  * says the same; rec NULL (device.json cannot be used): status.json's own
  * facts, unhealthy for reason. Best effort: a failure is a note (loud: a warning line;
  * else at -v only). locked: the caller holds the state dir's lock; else it
- * is tried, and when another drsjoin holds it, or device.json changed
- * since rec was read, nothing is written.
+ * is tried before status.json is read, and when another drsjoin holds it,
+ * or device.json changed since rec was read (rec NULL: became usable),
+ * nothing is written. The state dir is opened to users (0711) also when
+ * status.json already says the same (an admin's chmod 0700 undone, as the
+ * line a user gets for it says).
  */
 void pubrec_update(const struct json *rec, const char *reason, int locked, int loud);
 /*

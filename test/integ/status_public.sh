@@ -4,7 +4,8 @@
 # the line users get promises, also when status.json says the same; a
 # root's status that found the record damaged never writes that over the
 # record a join --force committed meanwhile (its lock is taken before it
-# reads what it writes); a link planted at status.json is never followed.
+# reads what it writes); a link planted at status.json is never followed;
+# a leave killed past its commit point leaves no status.json to root's status.
 . "$(dirname "$0")/../lib-integ.sh"
 
 emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
@@ -53,5 +54,17 @@ t_check "join --force over the damaged record while status waits" \
 t_check "status.json still says the new device is healthy (status wrote nothing stale)" \
     "$([ "$(jget "$STATE/status.json" 'd["device_id"], d["healthy"]')" = "('$NEW', True)" ]; echo $?)" \
     "$(tr -d "\n" <"$STATE/status.json")"
+
+# A leave killed past its commit point (the record gone, status.json not
+# yet): root's status, not joined, takes what users read with it.
+for at in remove-set-marked remove-record-unlinked; do
+	t_run --env DRSJOIN_TEST_KILL_AT=$at -- leave --local-only
+	lrc=$RC
+	t_run -- status --json
+	t_check "leave killed at $at, then root's status: not joined (exit 8), status.json gone" \
+	    "$([ "$lrc" -eq 137 ] && [ "$RC" -eq 8 ] && [ ! -e "$STATE/status.json" ]; echo $?)" \
+	    "leave exit $lrc, status exit $RC, status.json $(test -e "$STATE/status.json" && echo kept): $(cat "$ERR")"
+	t_run -- join --token-file "$TOK" --key-store software
+done
 
 t_done

@@ -220,6 +220,22 @@ out:
 	json_free(pub);
 }
 
+void
+pubrec_forget(void)
+{
+	struct json *rec = NULL;
+	int lock = try_lock();
+
+	/* Not joined under the lock too: never a record a join just wrote. */
+	if (lock >= 0 && identity_load_quiet(&rec) == 1 &&
+	    identity_public_remove() < 0)
+		log_debug(1, "%s/%s: not removed: %s", state_path(), PUBREC_FILE,
+		    strerror(errno));
+	json_free(rec);
+	if (lock >= 0)
+		close(lock);
+}
+
 /* Seconds since the epoch of "YYYY-MM-DDTHH:MM:SSZ"; -1 if it is not one. */
 static time_t
 parse_time(const char *s)

@@ -32,6 +32,12 @@
  */
 void pubrec_update(const struct json *rec, const char *reason, int locked, int loud);
 /*
+ * With the state dir open and no identity stored: removes a status.json
+ * left by a removal killed past its commit point (root's status, which
+ * runs no cleanup), under the lock when no other drsjoin holds it.
+ */
+void pubrec_forget(void);
+/*
  * status for a user who is not root and cannot open the state dir: 1 when
  * it can be opened after all, or does not exist (status goes the usual
  * way); 0 with *doc the status document made from status.json (healthy

@@ -31,6 +31,25 @@ t_check "a link at status.json: replaced by a file, its target untouched" \
        [ "$(cat "$T_WORK/target")" = "not drsjoin's" ] &&
        [ "$(jget "$STATE/status.json" 'd["healthy"]')" = True ]; echo $?)" "exit $RC: $(cat "$ERR")"
 
+# A FIFO planted at status.json: root's status neither blocks on it nor
+# fails (it writes a file in its place); a status.json closed to users
+# (0600: a restore, an admin's chmod) is made readable again, unchanged.
+rm "$STATE/status.json"
+mkfifo -m 0644 "$STATE/status.json"
+RC=0
+timeout 20 env DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
+    "$DRSJOIN" status --json </dev/null >"$OUT" 2>"$ERR" || RC=$?
+t_check "a FIFO at status.json: root's status does not block, exits 0, a file in its place" \
+    "$([ "$RC" -eq 0 ] && [ -f "$STATE/status.json" ] && [ ! -p "$STATE/status.json" ]; echo $?)" \
+    "exit $RC (124: blocked): $(cat "$ERR")"
+# (a FIFO left, the next steps would block on it)
+[ -p "$STATE/status.json" ] && rm "$STATE/status.json" && t_run -- status --json
+chmod 0600 "$STATE/status.json"
+t_run -- status --json
+t_check "status.json 0600, unchanged: root's status makes it 0644 again" \
+    "$([ "$RC" -eq 0 ] && [ "$(stat -c %a "$STATE/status.json")" = 644 ]; echo $?)" \
+    "exit $RC, mode $(stat -c %a "$STATE/status.json"): $(cat "$ERR")"
+
 # Root's status finds device.json damaged, then (stopped before it writes)
 # a join --force replaces it: the new record's status.json stays healthy.
 echo garbage >"$STATE/device.json"

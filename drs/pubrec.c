@@ -84,9 +84,12 @@ unchanged(const struct json *pub)
 	struct json *old = NULL;
 	char *buf = NULL, *a = NULL, *b = NULL;
 	size_t len = 0;
+	struct stat st;
 	int same = 0;
 
-	if (state_read(PUBREC_FILE, PUBREC_MAX, &buf, &len) == 0 &&
+	/* A status.json users cannot read (a restore, a chmod) is written again. */
+	if (state_lstat(PUBREC_FILE, &st) == 0 && (st.st_mode & 07777) == 0644 &&
+	    state_read(PUBREC_FILE, PUBREC_MAX, &buf, &len) == 0 &&
 	    (old = json_parse_quiet(buf, len)) != NULL) {
 		json_remove(old, "checked_at");
 		a = json_print(old, JSON_SORT);

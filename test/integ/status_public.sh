@@ -86,4 +86,14 @@ for at in remove-set-marked remove-record-unlinked; do
 	t_run -- join --token-file "$TOK" --key-store software
 done
 
+# A FIFO planted at device.json: refused as not a regular file, never waited on.
+t_run -- leave --local-only
+mkfifo -m 0600 "$STATE/device.json"
+RC=0
+timeout 20 env DRSJOIN_STATE_DIR="$STATE" "$DRSJOIN" status --json </dev/null >"$OUT" 2>"$ERR" || RC=$?
+t_check "a FIFO at device.json: root's status does not block, exit 7 naming it" \
+    "$([ "$RC" -eq 7 ] && grep -q "device.json: not a regular file" "$ERR"; echo $?)" \
+    "exit $RC (124: blocked): $(cat "$ERR")"
+rm -f "$STATE/device.json"
+
 t_done

@@ -218,7 +218,8 @@ load(struct json **rec, int quiet, int *removing_out, char *whybuf, size_t whyn)
 		*removing_out = 0;
 	if ((abs = state_abs(IDENTITY_RECORD)) == NULL)
 		return -1;
-	if ((fd = state_openat(IDENTITY_RECORD, O_RDONLY, 0)) < 0) {
+	/* O_NONBLOCK: a FIFO is refused below as not a regular file, never waited on. */
+	if ((fd = state_openat(IDENTITY_RECORD, O_RDONLY | O_NONBLOCK, 0)) < 0) {
 		if (errno == ENOENT)
 			rc = 1;
 		else if (errno == ELOOP)

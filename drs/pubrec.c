@@ -84,9 +84,12 @@ unchanged(const struct json *pub)
 	struct json *old = NULL;
 	char *buf = NULL, *a = NULL, *b = NULL;
 	size_t len = 0;
+	struct stat st;
 	int same = 0;
 
-	if (state_read(PUBREC_FILE, PUBREC_MAX, &buf, &len) == 0 &&
+	/* A status.json users cannot read (a restore, a chmod) is written again. */
+	if (state_lstat(PUBREC_FILE, &st) == 0 && (st.st_mode & 07777) == 0644 &&
+	    state_read(PUBREC_FILE, PUBREC_MAX, &buf, &len) == 0 &&
 	    (old = json_parse_quiet(buf, len)) != NULL) {
 		json_remove(old, "checked_at");
 		a = json_print(old, JSON_SORT);
@@ -132,13 +135,41 @@ same_record(const struct json *rec)
 	return same;
 }
 
+/*
+ * Under the lock: device.json is still what status found (rec), or still
+ * unusable (rec NULL) and not a record a join committed since.
+ */
+static int
+still_current(const struct json *rec)
+{
+	struct json *now = NULL;
+	int r;
+
+	if (rec != NULL)
+		return same_record(rec);
+	r = identity_load_quiet(&now);
+	json_free(now);
+	return r != 0 && r != 1;
+}
+
+/* The state dir traversable by others: status.json is opened by its name only. */
+static void
+open_to_users(void)
+{
+	struct stat st;
+
+	if (fstat(state_dirfd(), &st) == 0 && (st.st_mode & 011) != 011 &&
+	    fchmod(state_dirfd(), (st.st_mode & 07777) | 011) < 0)
+		log_debug(1, "status.json: cannot open %s to others: %s",
+		    state_path(), strerror(errno));
+}
+
 /* Writes pub with the time of the check; the state dir traversable by others. */
 static int
 write_pub(struct json *pub)
 {
 	char now[32], *text = NULL;
 	struct tm tm;
-	struct stat st;
 	time_t t = time(NULL);
 	int rc = -1;
 
@@ -147,11 +178,7 @@ write_pub(struct json *pub)
 	if (json_set_string(pub, "checked_at", now) < 0 ||
 	    (text = json_print(pub, JSON_SORT | JSON_INDENT)) == NULL)
 		return -1;
-	/* Traversable, not readable: status.json is opened by its name only. */
-	if (fstat(state_dirfd(), &st) == 0 && (st.st_mode & 011) != 011 &&
-	    fchmod(state_dirfd(), (st.st_mode & 07777) | 011) < 0)
-		log_debug(1, "status.json: cannot open %s to others: %s",
-		    state_path(), strerror(errno));
+	open_to_users();
 	rc = state_replace(PUBREC_FILE, text, strlen(text), 0644);
 	free(text);
 	return rc;
@@ -164,17 +191,24 @@ pubrec_update(const struct json *rec, const char *reason, int locked, int loud)
 	char why[LOG_LINE_MAX] = "";
 	int lock = -1;
 
+	util_fault_point("pubrec-update");
 	log_catch(why, sizeof(why));
-	pub = rec != NULL ? public_doc(rec, reason) : damaged_doc(reason);
-	if (pub == NULL || unchanged(pub))
-		goto out;
-	/* status: never in the way of a join or leave, nor behind one. */
-	if (!locked && ((lock = try_lock()) < 0 || (rec != NULL && !same_record(rec)))) {
+	/*
+	 * status: never in the way of a join or leave, nor behind one; what it
+	 * writes is read under the lock, so never a join's record gone stale.
+	 */
+	if (!locked && ((lock = try_lock()) < 0 || !still_current(rec))) {
 		log_debug(1, "%s/%s: not updated: another drsjoin is changing the "
 		    "identity", state_path(), PUBREC_FILE);
 		goto out;
 	}
-	if (write_pub(pub) < 0 && why[0] == '\0')
+	pub = rec != NULL ? public_doc(rec, reason) : damaged_doc(reason);
+	if (pub == NULL)
+		goto out;
+	/* The same facts: still open the dir, as the users' line promises. */
+	if (unchanged(pub))
+		open_to_users();
+	else if (write_pub(pub) < 0 && why[0] == '\0')
 		snprintf(why, sizeof(why), "%s", strerror(errno));
 out:
 	log_catch(NULL, 0);
@@ -187,6 +221,22 @@ out:
 	if (lock >= 0)
 		close(lock);
 	json_free(pub);
+}
+
+void
+pubrec_forget(void)
+{
+	struct json *rec = NULL;
+	int lock = try_lock();
+
+	/* Not joined under the lock too: never a record a join just wrote. */
+	if (lock >= 0 && identity_load_quiet(&rec) == 1 &&
+	    identity_public_remove() < 0)
+		log_debug(1, "%s/%s: not removed: %s", state_path(), PUBREC_FILE,
+		    strerror(errno));
+	json_free(rec);
+	if (lock >= 0)
+		close(lock);
 }
 
 /* Seconds since the epoch of "YYYY-MM-DDTHH:MM:SSZ"; -1 if it is not one. */

@@ -24,10 +24,19 @@
  * says the same; rec NULL (device.json cannot be used): status.json's own
  * facts, unhealthy for reason. Best effort: a failure is a note (loud: a warning line;
  * else at -v only). locked: the caller holds the state dir's lock; else it
- * is tried, and when another drsjoin holds it, or device.json changed
- * since rec was read, nothing is written.
+ * is tried before status.json is read, and when another drsjoin holds it,
+ * or device.json changed since rec was read (rec NULL: became usable),
+ * nothing is written. The state dir is opened to users (0711) also when
+ * status.json already says the same (an admin's chmod 0700 undone, as the
+ * line a user gets for it says).
  */
 void pubrec_update(const struct json *rec, const char *reason, int locked, int loud);
+/*
+ * With the state dir open and no identity stored: removes a status.json
+ * left by a removal killed past its commit point (root's status, which
+ * runs no cleanup), under the lock when no other drsjoin holds it.
+ */
+void pubrec_forget(void);
 /*
  * status for a user who is not root and cannot open the state dir: 1 when
  * it can be opened after all, or does not exist (status goes the usual

@@ -664,7 +664,8 @@ state_read(const char *rel, size_t max, char **buf, size_t *len)
 	char *abs;
 	int fd, rc;
 
-	if ((fd = state_openat(rel, O_RDONLY, 0)) < 0) {
+	/* O_NONBLOCK: a FIFO planted here is refused below, never waited on. */
+	if ((fd = state_openat(rel, O_RDONLY | O_NONBLOCK, 0)) < 0) {
 		if (errno == ENOENT)
 			return 1;
 		return fail(rel, "", errno);

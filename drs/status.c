@@ -366,7 +366,13 @@ cmd_status(int argc, char **argv)
 		rc = log_fail(code ? code : EXIT_IO, "%s", why);
 		goto out;
 	}
-	if (have == 1 || (have = health_check(&h)) == 1) {
+	if (have == 1) {
+		rc = not_joined(json, IDENTITY_RECORD);
+		goto out;
+	}
+	if ((have = health_check(&h)) == 1) {
+		/* Users must not be told of a device that is gone. */
+		pubrec_forget();
 		rc = not_joined(json, IDENTITY_RECORD);
 		goto out;
 	}

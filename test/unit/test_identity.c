@@ -21,6 +21,7 @@
 #include "identity.h"
 #include "json.h"
 #include "log.h"
+#include "machine.h"
 #include "state.h"
 #include "tap.h"
 #include "util.h"
@@ -177,6 +178,8 @@ test_record_size(void)
 	json_set_string(r, "device_id", "big");
 	json_set_string(r, "identity_dir", dir);
 	json_set_string(r, "certificate", cert);
+	/* commit adds the machine it joined on (machine.h) */
+	json_set(r, "machine", machine_identity());
 	json_set_string(r, "pad", "");
 	p = json_print(r, JSON_SORT | JSON_INDENT);
 	base = p != NULL ? strlen(p) : 0;

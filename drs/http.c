@@ -1,4 +1,4 @@
-/* http.c - HTTPS requests to the service; the only user of curl_* (see http.h). */
+/* http.c - HTTPS to the service: the session, its options and one transfer's set-up (see http.h, http_impl.h). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>		/* malloc_usable_size */
@@ -16,12 +16,12 @@
 #include "cert.h"
 #include "cli.h"		/* DRSJOIN_VERSION */
 #include "http.h"
+#include "http_impl.h"
 #include "log.h"
 #include "redact.h"
 #include "retry.h"
 #include "sandbox.h"
 #include "sigdefer.h"
-#include "svcerr.h"
 #include "util.h"
 
 #if LIBCURL_VERSION_NUM != 0x080e01
@@ -29,42 +29,13 @@
 #endif
 
 
-static struct {
-	char *cacert;
-	char *proxy;
-	char *proxy_shown;	/* for messages: without user information */
-	char *env_proxy_shown;	/* the environment's, as libcurl picks it, and which variable */
-	long timeout_s;
-	int attempts;
-	long max_wait_s;
-	struct curl_slist *resolve;	/* --resolve, as CURLOPT_RESOLVE wants it */
-} cfg = {
+struct http_cfg http_cfg = {
 	.timeout_s = HTTP_DEFAULT_TIMEOUT_S,
 	.attempts = RETRY_DEFAULT_ATTEMPTS,
 	.max_wait_s = RETRY_DEFAULT_MAX_WAIT_S,
 };
 
-/* Waited between attempts so far, over every request of the run (--max-wait). */
-static long waited_ms;
-
-struct http_session {
-	CURL *curl;
-	char *cabundle;			/* found before the first request */
-	struct cert_ca *ca;		/* its certificates, read then */
-	char errbuf[CURL_ERROR_SIZE];
-	const char *phase;		/* of the request under way, for -v */
-	const struct http_request *rq;	/* under way, for the TLS hook */
-	int hook_failed;		/* the TLS hook reported its failure */
-	int stopped;			/* the signal that aborted the transfer (sigdefer.h) */
-	int request_out;		/* its bytes may go out (CURLOPT_PREREQFUNCTION) */
-	/* The answer being received. */
-	char *body;
-	size_t body_len, body_cap;
-	int too_large;
-	char retry_after[64];
-	int have_retry_after;
-	time_t date;			/* its Date header (join: the service's clock) */
-};
+long http_waited_ms;
 
 /*
  * libcurl's memory, wiped when it is given back. POSTFIELDS sends from our
@@ -138,13 +109,13 @@ void
 http_global_cleanup(void)
 {
 	curl_global_cleanup();
-	free(cfg.cacert);
-	util_free_secret(cfg.proxy);
-	free(cfg.proxy_shown);
-	free(cfg.env_proxy_shown);
-	curl_slist_free_all(cfg.resolve);
-	cfg.cacert = cfg.proxy = cfg.proxy_shown = cfg.env_proxy_shown = NULL;
-	cfg.resolve = NULL;
+	free(http_cfg.cacert);
+	util_free_secret(http_cfg.proxy);
+	free(http_cfg.proxy_shown);
+	free(http_cfg.env_proxy_shown);
+	curl_slist_free_all(http_cfg.resolve);
+	http_cfg.cacert = http_cfg.proxy = http_cfg.proxy_shown = http_cfg.env_proxy_shown = NULL;
+	http_cfg.resolve = NULL;
 }
 
 const char *
@@ -321,10 +292,10 @@ env_proxy(const char **var)
 }
 
 /* Whether libcurl's error text quotes the proxy (given or the environment's). */
-static int
-quotes_proxy(const char *err)
+int
+http_quotes_proxy(const char *err)
 {
-	const char *var, *p = cfg.proxy != NULL ? cfg.proxy : env_proxy(&var);
+	const char *var, *p = http_cfg.proxy != NULL ? http_cfg.proxy : env_proxy(&var);
 
 	return p != NULL && *p != '\0' && strstr(err, p) != NULL;
 }
@@ -375,44 +346,44 @@ http_set_options(const struct http_options *o)
 		curl_slist_free_all(resolve);
 		return -1;
 	}
-	curl_slist_free_all(cfg.resolve);
-	cfg.resolve = resolve;
-	free(cfg.cacert);
-	util_free_secret(cfg.proxy);
-	free(cfg.proxy_shown);
-	cfg.cacert = cacert;
-	cfg.proxy = proxy;
-	cfg.proxy_shown = NULL;
+	curl_slist_free_all(http_cfg.resolve);
+	http_cfg.resolve = resolve;
+	free(http_cfg.cacert);
+	util_free_secret(http_cfg.proxy);
+	free(http_cfg.proxy_shown);
+	http_cfg.cacert = cacert;
+	http_cfg.proxy = proxy;
+	http_cfg.proxy_shown = NULL;
 	if (proxy != NULL && *proxy != '\0' &&
-	    (cfg.proxy_shown = proxy_shown(proxy)) == NULL)
+	    (http_cfg.proxy_shown = proxy_shown(proxy)) == NULL)
 		return -1;
-	free(cfg.env_proxy_shown);
-	cfg.env_proxy_shown = NULL;
+	free(http_cfg.env_proxy_shown);
+	http_cfg.env_proxy_shown = NULL;
 	if (proxy != NULL) {
-		log_debug(1, "proxy: %s", cfg.proxy_shown != NULL ?
-		    cfg.proxy_shown : "none (--proxy '')");
+		log_debug(1, "proxy: %s", http_cfg.proxy_shown != NULL ?
+		    http_cfg.proxy_shown : "none (--proxy '')");
 	} else if ((ev = env_proxy(&var)) != NULL) {
 		/* Named in errors when libcurl used it (no_proxy may skip it). */
 		if ((shown = proxy_shown(ev)) == NULL)
 			return -1;
-		cfg.env_proxy_shown = util_asprintf("%s (from %s)", shown, var);
+		http_cfg.env_proxy_shown = util_asprintf("%s (from %s)", shown, var);
 		free(shown);
-		if (cfg.env_proxy_shown == NULL)
+		if (http_cfg.env_proxy_shown == NULL)
 			return -1;
-		log_debug(1, "proxy: %s%s", cfg.env_proxy_shown,
+		log_debug(1, "proxy: %s%s", http_cfg.env_proxy_shown,
 		    getenv("no_proxy") != NULL || getenv("NO_PROXY") != NULL ?
 		    "; not for the hosts no_proxy names" : "");
 	}
-	cfg.timeout_s = o->timeout_s ? o->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
-	cfg.attempts = o->attempts ? o->attempts : RETRY_DEFAULT_ATTEMPTS;
-	cfg.max_wait_s = o->max_wait_s ? o->max_wait_s : RETRY_DEFAULT_MAX_WAIT_S;
+	http_cfg.timeout_s = o->timeout_s ? o->timeout_s : HTTP_DEFAULT_TIMEOUT_S;
+	http_cfg.attempts = o->attempts ? o->attempts : RETRY_DEFAULT_ATTEMPTS;
+	http_cfg.max_wait_s = o->max_wait_s ? o->max_wait_s : RETRY_DEFAULT_MAX_WAIT_S;
 	return 0;
 }
 
 int
 http_cabundle_check(void)
 {
-	return cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, NULL) ==
+	return cabundle_find(http_cfg.cacert, getenv("SSL_CERT_FILE"), NULL, NULL) ==
 	    NULL ? -1 : 0;
 }
 
@@ -438,8 +409,8 @@ http_session_new(void)
 	return s;
 }
 
-static void
-body_reset(struct http_session *s)
+void
+http_body_reset(struct http_session *s)
 {
 	util_free_secret_buf(s->body, s->body_cap);
 	s->body = NULL;
@@ -453,7 +424,7 @@ http_session_free(struct http_session *s)
 	if (s == NULL)
 		return;
 	curl_easy_cleanup(s->curl);	/* its connections use s->ca */
-	body_reset(s);
+	http_body_reset(s);
 	free(s->cabundle);
 	cert_ca_free(s->ca);
 	free(s);
@@ -497,8 +468,8 @@ http_new_request_id(char out[HTTP_REQUEST_ID_LEN + 1])
 }
 
 /* Jitter only: a failing getrandom falls back to the clock. */
-static unsigned long
-jitter(void)
+unsigned long
+http_jitter(void)
 {
 	unsigned int r;
 	struct timespec ts;
@@ -510,8 +481,8 @@ jitter(void)
 }
 
 /* "host:port" of an https URL, for messages. */
-static void
-host_port(const char *url, char *out, size_t outsz)
+void
+http_host_port(const char *url, char *out, size_t outsz)
 {
 	const char *h = strstr(url, "://"), *end, *at, *p;
 	size_t n;
@@ -536,8 +507,8 @@ host_port(const char *url, char *out, size_t outsz)
 }
 
 /* The host alone (for "cannot resolve"). */
-static void
-host_only(const char *hostport, char *out, size_t outsz)
+void
+http_host_only(const char *hostport, char *out, size_t outsz)
 {
 	const char *colon = strrchr(hostport, ':');
 	size_t n = colon != NULL ? (size_t)(colon - hostport) : strlen(hostport);
@@ -643,8 +614,8 @@ on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
 }
 
 /* Wipes each header line (one holds the bearer token), then frees the list. */
-static void
-free_headers(struct curl_slist *l)
+void
+http_free_headers(struct curl_slist *l)
 {
 	struct curl_slist *p;
 
@@ -673,8 +644,8 @@ has_crlf(const char *s)
 }
 
 /* The request's header list, or NULL (reported). */
-static struct curl_slist *
-build_headers(const struct http_request *rq, const char *bearer,
+struct curl_slist *
+http_build_headers(const struct http_request *rq, const char *bearer,
     const char *request_id)
 {
 	struct curl_slist *l = NULL;
@@ -710,7 +681,7 @@ build_headers(const struct http_request *rq, const char *bearer,
 			goto fail;
 	return l;
 fail:
-	free_headers(l);
+	http_free_headers(l);
 	return NULL;
 }
 
@@ -739,7 +710,7 @@ http_proxy_ok(const char *url, char *why, size_t whysz)
 static int
 proxy_is_tls(void)
 {
-	const char *var, *p = cfg.proxy != NULL ? cfg.proxy : env_proxy(&var);
+	const char *var, *p = http_cfg.proxy != NULL ? http_cfg.proxy : env_proxy(&var);
 
 	return p != NULL && strncasecmp(p, "https://", 8) == 0;
 }
@@ -790,8 +761,8 @@ origin_handshake(struct http_session *s, CURL *c, void *tls_config)
 	    ti == NULL || ti->backend != CURLSSLBACKEND_MBEDTLS ||
 	    (name = cert_tls_server_name(ti->internals, tls_config)) == NULL)
 		return 0;
-	host_port(s->rq->url, hp, sizeof(hp));
-	host_only(hp, host, sizeof(host));
+	http_host_port(s->rq->url, hp, sizeof(hp));
+	http_host_only(hp, host, sizeof(host));
 	return same_host(name, host);
 }
 
@@ -865,15 +836,15 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
  * Sets up one attempt. The handle is reset first (live connections, the
  * DNS and TLS session caches stay), so every option is set here.
  */
-static int
-setup(struct http_session *s, const struct http_request *rq,
+int
+http_setup(struct http_session *s, const struct http_request *rq,
     struct curl_slist *headers)
 {
 	CURL *c = s->curl;
 	CURLcode rc;
-	long timeout_ms = cfg.timeout_s * 1000L;
-	long connect_ms = (cfg.timeout_s < HTTP_CONNECT_TIMEOUT_MAX_S ?
-	    cfg.timeout_s : HTTP_CONNECT_TIMEOUT_MAX_S) * 1000L;
+	long timeout_ms = http_cfg.timeout_s * 1000L;
+	long connect_ms = (http_cfg.timeout_s < HTTP_CONNECT_TIMEOUT_MAX_S ?
+	    http_cfg.timeout_s : HTTP_CONNECT_TIMEOUT_MAX_S) * 1000L;
 
 	curl_easy_reset(c);
 	s->errbuf[0] = '\0';
@@ -893,10 +864,10 @@ setup(struct http_session *s, const struct http_request *rq,
 	SET(CURLOPT_SSL_CTX_DATA, s);
 	SET(CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
-	if (cfg.proxy != NULL)
-		SET(CURLOPT_PROXY, cfg.proxy);
-	if (cfg.resolve != NULL)
-		SET(CURLOPT_RESOLVE, cfg.resolve);
+	if (http_cfg.proxy != NULL)
+		SET(CURLOPT_PROXY, http_cfg.proxy);
+	if (http_cfg.resolve != NULL)
+		SET(CURLOPT_RESOLVE, http_cfg.resolve);
 	if (once_only(rq)) {
 		/* See http.h: libcurl resends on a dead reused connection. */
 		SET(CURLOPT_FRESH_CONNECT, 1L);
@@ -942,319 +913,12 @@ setup(struct http_session *s, const struct http_request *rq,
 
 #undef SET
 
-/* What describe() needs to say why a transfer failed. */
-struct fail_text {
-	struct http_session *s;
-	CURLcode rc;
-	const char *proxy;		/* the proxy in the way, shown; or NULL */
-	long used_proxy;
-	char hp[300];			/* host:port of the URL */
-	char reason[CURL_ERROR_SIZE + 160];	/* libcurl's own words, sanitised */
-	char *out;
-	size_t outsz;
-	int *code;
-};
 
-/* libcurl's error text as one safe line (or its code's text). */
-static void
-curl_reason(struct fail_text *f)
-{
-	struct http_session *s = f->s;
-	const char *cs = curl_easy_strerror(f->rc);
-	size_t n;
-	char *r;
 
-	snprintf(f->reason, sizeof(f->reason), "%s", cs);
-	if (s->errbuf[0] == '\0')
-		return;
-	/* One line: mbedTLS's verify notes end in (and may hold) \n. */
-	n = strnlen(s->errbuf, sizeof(s->errbuf));
-	while (n > 0 && (s->errbuf[n - 1] == '\n' || s->errbuf[n - 1] == '\r' ||
-	    s->errbuf[n - 1] == ' '))
-		n--;
-	/*
-	 * libcurl quotes what it was given (a proxy URL): redacted, and not
-	 * shown at all when it holds the proxy as given (a password
-	 * redact_text cannot delimit).
-	 */
-	if (quotes_proxy(s->errbuf))
-		return;
-	if ((r = redact_text(s->errbuf, n, &n)) != NULL)
-		redact_sanitize(f->reason, sizeof(f->reason), r, n, 1);
-	free(r);
-}
-
-/* Name resolution, connecting, time limits. 0 when not one of those. */
-static int
-describe_connect(struct fail_text *f)
-{
-	const char *p = f->proxy;
-	char host[300];
-	long oserr = 0;
-
-	switch (f->rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-		host_only(f->hp, host, sizeof(host));
-		snprintf(f->out, f->outsz, "cannot resolve host %s: %s", host, f->reason);
-		return 1;
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		snprintf(f->out, f->outsz, "cannot resolve the proxy%s%s: %s",
-		    p != NULL ? " " : "", p != NULL ? p : "", f->reason);
-		return 1;
-	case CURLE_COULDNT_CONNECT:
-		curl_easy_getinfo(f->s->curl, CURLINFO_OS_ERRNO, &oserr);
-		snprintf(f->out, f->outsz, "cannot connect to %s%s%s: %s", f->hp,
-		    p != NULL ? " through the proxy " : "", p != NULL ? p : "",
-		    oserr != 0 ? strerror((int)oserr) : f->reason);
-		return 1;
-	case CURLE_OPERATION_TIMEDOUT:
-		/* reason says which limit: connecting, or the whole exchange. */
-		snprintf(f->out, f->outsz, "no answer from %s in time: %s (limits: "
-		    "%ld s to connect, %ld s a request)", f->hp, f->reason,
-		    cfg.timeout_s < HTTP_CONNECT_TIMEOUT_MAX_S ? cfg.timeout_s :
-		    HTTP_CONNECT_TIMEOUT_MAX_S, cfg.timeout_s);
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* TLS: the peer's certificate, the handshake, our CA bundle and key. 0 when not TLS. */
-static int
-describe_tls(struct fail_text *f)
-{
-	const char *p = f->proxy, *ca = f->s->cabundle;
-	long status = 0;
-
-	switch (f->rc) {
-	case CURLE_PEER_FAILED_VERIFICATION:
-		/* Through a proxy that never answered the CONNECT: the proxy's
-		 * own certificate (an https:// proxy) is the one refused. */
-		curl_easy_getinfo(f->s->curl, CURLINFO_HTTP_CONNECTCODE, &status);
-		if (f->used_proxy && status == 0)
-			snprintf(f->out, f->outsz, "TLS: the certificate of the "
-			    "proxy%s%s cannot be verified with the CA bundle %s: %s",
-			    p != NULL ? " " : "", p != NULL ? p : "", ca, f->reason);
-		else
-			snprintf(f->out, f->outsz, "TLS: the certificate of %s cannot "
-			    "be verified with the CA bundle %s: %s", f->hp, ca,
-			    f->reason);
-		return 1;
-	case CURLE_SSL_CONNECT_ERROR:
-		snprintf(f->out, f->outsz, "TLS handshake with %s failed: %s", f->hp,
-		    f->reason);
-		return 1;
-	case CURLE_SSL_CACERT_BADFILE:
-		*f->code = EXIT_INPUT;
-		snprintf(f->out, f->outsz, "cannot use the CA bundle %s: %s", ca,
-		    f->reason);
-		return 1;
-	case CURLE_SSL_CERTPROBLEM:
-		*f->code = EXIT_INPUT;
-		snprintf(f->out, f->outsz, "cannot use the TLS client certificate or "
-		    "key: %s", f->reason);
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* The exchange itself: sending, the answer cut short or too large, memory. */
-static void
-describe_exchange(struct fail_text *f)
-{
-	const char *cs = curl_easy_strerror(f->rc);
-	long status = 0;
-
-	switch (f->rc) {
-	case CURLE_PARTIAL_FILE:
-		snprintf(f->out, f->outsz, "the answer from %s was cut short: %s",
-		    f->hp, f->reason);
-		break;
-	case CURLE_WRITE_ERROR:
-	case CURLE_FILESIZE_EXCEEDED:
-		if (f->rc == CURLE_FILESIZE_EXCEEDED || f->s->too_large) {
-			snprintf(f->out, f->outsz, "the answer from %s is larger "
-			    "than %ld bytes", f->hp, (long)HTTP_MAX_BODY);
-		} else {
-			*f->code = EXIT_INTERNAL;
-			snprintf(f->out, f->outsz, "out of memory reading the "
-			    "answer from %s", f->hp);
-		}
-		break;
-	case CURLE_OUT_OF_MEMORY:
-		*f->code = EXIT_INTERNAL;
-		snprintf(f->out, f->outsz, "out of memory");
-		break;
-	case CURLE_RECV_ERROR:
-		/* mbedTLS reads 0 at a close without close_notify. */
-		if (strstr(f->reason, "(-0x0000)") != NULL)
-			snprintf(f->reason, sizeof(f->reason), "the server closed "
-			    "the connection");
-		curl_easy_getinfo(f->s->curl, CURLINFO_RESPONSE_CODE, &status);
-		snprintf(f->out, f->outsz, status != 0 ? "the answer from %s was "
-		    "cut short: %s" : "connection to %s failed: %s", f->hp, f->reason);
-		break;
-	case CURLE_GOT_NOTHING:
-		snprintf(f->out, f->outsz, "%s closed the connection without an "
-		    "answer", f->hp);
-		break;
-	case CURLE_SEND_ERROR:
-		snprintf(f->out, f->outsz, "connection to %s failed: %s", f->hp,
-		    f->reason);
-		break;
-	default:
-		if (strcmp(f->reason, cs) != 0)
-			snprintf(f->out, f->outsz, "request to %s failed: %s (%s)",
-			    f->hp, cs, f->reason);
-		else
-			snprintf(f->out, f->outsz, "request to %s failed: %s", f->hp, cs);
-		break;
-	}
-}
-
-/* The reason a transfer failed, for messages; *code the exit code. */
-static void
-describe(struct http_session *s, const struct http_request *rq, CURLcode rc,
-    char *out, size_t outsz, int *code)
-{
-	struct fail_text f = { .s = s, .rc = rc, .proxy = cfg.proxy_shown,
-	    .out = out, .outsz = outsz, .code = code };
-	size_t n;
-
-	/*
-	 * libcurl's threaded resolver at times reports a proxy it could not
-	 * resolve as CURLE_COULDNT_RESOLVE_HOST (its text still says "proxy"):
-	 * the host we would name is not the one that failed.
-	 */
-	if (rc == CURLE_COULDNT_RESOLVE_HOST &&
-	    (cfg.proxy_shown != NULL || cfg.env_proxy_shown != NULL) &&
-	    strncmp(s->errbuf, "Could not resolve proxy", 23) == 0)
-		f.rc = CURLE_COULDNT_RESOLVE_PROXY;
-	/* The environment's proxy, when libcurl took it for this URL. */
-	curl_easy_getinfo(s->curl, CURLINFO_USED_PROXY, &f.used_proxy);
-	if (f.proxy == NULL && (f.used_proxy || f.rc == CURLE_COULDNT_RESOLVE_PROXY))
-		f.proxy = cfg.env_proxy_shown;
-	host_port(rq->url, f.hp, sizeof(f.hp));
-	curl_reason(&f);
-	*code = EXIT_NETWORK;
-	if (!describe_connect(&f) && !describe_tls(&f))
-		describe_exchange(&f);
-	/* Whatever failed, a proxy in the way is named. */
-	n = strlen(out);
-	if (f.proxy != NULL && strstr(out, "proxy") == NULL && n + 1 < outsz)
-		snprintf(out + n, outsz - n, " (through the proxy %s)", f.proxy);
-}
-
-/*
- * Whether a failed transfer may be tried again: failures before the request
- * went out always; failures after it only for a request safe to resend.
- */
-static int
-retryable(struct http_session *s, CURLcode rc, int resendable)
-{
-	long sent = 0;
-
-	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-		return 1;
-	case CURLE_OPERATION_TIMEDOUT:
-		curl_easy_getinfo(s->curl, CURLINFO_REQUEST_SIZE, &sent);
-		return sent == 0 || resendable;
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_GOT_NOTHING:
-		return resendable;
-	default:
-		return 0;
-	}
-}
-
-/* Whether a failed transfer may have reached the server whole. */
-static int
-maybe_sent(struct http_session *s, CURLcode rc)
-{
-	long sent = 0;
-
-	switch (rc) {
-	case CURLE_OPERATION_TIMEDOUT:
-		curl_easy_getinfo(s->curl, CURLINFO_REQUEST_SIZE, &sent);
-		return sent != 0;
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_GOT_NOTHING:
-	case CURLE_WRITE_ERROR:
-	case CURLE_FILESIZE_EXCEEDED:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-static void
-format_delay(char *out, size_t outsz, long ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(out, outsz, "%ld s", ms / 1000);
-	else
-		snprintf(out, outsz, "%ld.%ld s", ms / 1000, (ms % 1000) / 100);
-}
-
-/* A 5xx that may come after the work was done (not 501, 503, 505). */
-static int
-maybe_done_status(long status)
-{
-	return status >= 500 && status <= 599 && status != 501 &&
-	    status != 503 && status != 505;
-}
-
-/*
- * Given up on a 429/503: the service throttles (or is too busy). That is
- * EXIT_NETWORK, worth a restart later, and the line says "throttled".
- */
-static int
-throttled(long status)
-{
-	return retry_status_kind(status) == RETRY_AFTER;
-}
-
-int
-http_fail_answer(const struct http_request *rq, const struct http_response *rs)
-{
-	char line[SVCERR_LINE_MAX];
-
-	svcerr_format(line, sizeof(line), rq->phase, rs->status, rs->body,
-	    rs->body_len, rs->content_type, rs->request_id);
-	if (throttled(rs->status))
-		return log_fail(EXIT_NETWORK, "%s; throttled", line);
-	if (rq->if_maybe_done != NULL && maybe_done_status(rs->status))
-		return log_fail(EXIT_REFUSED, "%s; %s", line, rq->if_maybe_done);
-	return log_fail(EXIT_REFUSED, "%s", line);
-}
-
-/* Fails with the answer's line and a reason for not retrying further. */
-static int
-fail_answer_because(const struct http_request *rq,
-    const struct http_response *rs, const char *why)
-{
-	char line[SVCERR_LINE_MAX];
-
-	svcerr_format(line, sizeof(line), rq->phase, rs->status, rs->body,
-	    rs->body_len, rs->content_type, rs->request_id);
-	if (throttled(rs->status))
-		return log_fail(EXIT_NETWORK, "%s; throttled: %s", line, why);
-	if (rq->if_maybe_done != NULL && maybe_done_status(rs->status))
-		return log_fail(EXIT_REFUSED, "%s; %s; %s", line, why,
-		    rq->if_maybe_done);
-	return log_fail(EXIT_REFUSED, "%s; %s", line, why);
-}
 
 /* Hands the received answer over to rs. */
-static int
-take_answer(struct http_session *s, struct http_response *rs)
+int
+http_take_answer(struct http_session *s, struct http_response *rs)
 {
 	char *ct = NULL;
 
@@ -1275,24 +939,10 @@ take_answer(struct http_session *s, struct http_response *rs)
 	return 0;
 }
 
-/* "it redirects to URL, ..." for a 3xx answer with a Location; -1 without. */
-static int
-redirect_note(struct http_session *s, char *out, size_t outsz)
-{
-	char *loc = NULL, *shown;
-
-	if (curl_easy_getinfo(s->curl, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK ||
-	    loc == NULL || (shown = redact_url(loc, strlen(loc))) == NULL)
-		return -1;
-	snprintf(out, outsz, "it redirects to %.300s, which drsjoin does not "
-	    "follow", shown);
-	free(shown);
-	return 0;
-}
 
 /* Finds and reads the CA bundle, once a session. 0 / -1 (reported). */
-static int
-load_cabundle(struct http_session *s, const char *phase)
+int
+http_load_cabundle(struct http_session *s, const char *phase)
 {
 	enum cabundle_source from = CABUNDLE_SYSTEM;
 	const char *path;
@@ -1309,7 +959,7 @@ load_cabundle(struct http_session *s, const char *phase)
 		return 0;
 	free(s->cabundle);
 	s->cabundle = NULL;
-	path = cabundle_find(cfg.cacert, getenv("SSL_CERT_FILE"), NULL, &from);
+	path = cabundle_find(http_cfg.cacert, getenv("SSL_CERT_FILE"), NULL, &from);
 	/*
 	 * s->cabundle names it in messages: as an argument is echoed, and
 	 * from the environment said so (nobody typed that name here).
@@ -1331,8 +981,8 @@ load_cabundle(struct http_session *s, const char *phase)
 }
 
 /* Checks what is sent as it is; -1 (reported) when unusable. */
-static int
-check_request(const struct http_request *rq)
+int
+http_check_request(const struct http_request *rq)
 {
 	size_t i;
 	char *shown;
@@ -1367,434 +1017,3 @@ check_request(const struct http_request *rq)
 	return 0;
 }
 
-/* libcurl's cap on a Retry-After it reads (6 hours). */
-#define RETRY_AFTER_CAP_S 21600
-
-/*
- * A Retry-After of seconds with more digits than libcurl reads (it then
- * says 0, as for none): longer than any wait, not absent.
- */
-static int
-too_many_seconds(const char *v)
-{
-	size_t n = strspn(v, "0123456789");
-
-	return n > 0 && v[n] == '\0' && strspn(v, "0") < n;
-}
-
-/* What is left of --max-wait, in milliseconds. */
-static long
-wait_left_ms(void)
-{
-	long left = cfg.max_wait_s * 1000L - waited_ms;
-
-	return left > 0 ? left : 0;
-}
-
-/* The request whose retry_hook runs (its requests are part of its wait). */
-static const struct http_request *waiting_rq;
-
-/*
- * Stopped by a signal that is not held (sigdefer.h): -1, reported. A
- * request made by a retry_hook is said as the waiting one's stop.
- */
-static int
-fail_stopped(const struct http_request *rq, int sig, const char *when)
-{
-	const struct http_request *w = waiting_rq != NULL ? waiting_rq : rq;
-
-	if (w != rq)
-		return log_fail(sigdefer_exit_code(sig), "%s: interrupted (%s) "
-		    "while waiting to send the request again (%s: %s)%s%s",
-		    w->phase, sigdefer_name(sig), rq->phase, when,
-		    w->if_stopped != NULL ? ": " : "",
-		    w->if_stopped != NULL ? w->if_stopped : "");
-	return log_fail(sigdefer_exit_code(sig), "%s: interrupted (%s) %s%s%s",
-	    rq->phase, sigdefer_name(sig), when, rq->if_stopped != NULL ? ": " : "",
-	    rq->if_stopped != NULL ? rq->if_stopped : "");
-}
-
-/*
- * Around a wait (wait_ms 0: after it): the caller's retry_hook, which may
- * give a new bearer token; then the headers carry it. 0, or -1 (reported).
- */
-static int
-call_retry_hook(struct http_session *s, const struct http_request *rq,
-    long wait_ms, const char **bearer, const char *request_id,
-    struct curl_slist **headers)
-{
-	const struct http_request *outer = waiting_rq;
-	struct curl_slist *h;
-	int r;
-
-	if (rq->retry_hook == NULL)
-		return 0;
-	if (rq->hold_signals)
-		sigdefer_release();	/* not carried out: nothing in flight */
-	if (waiting_rq == NULL)
-		waiting_rq = rq;
-	r = rq->retry_hook(rq->retry_hook_arg, wait_ms, bearer);
-	/* Its requests (on this session, say) ended theirs: ours again. */
-	waiting_rq = outer;
-	s->phase = rq->phase;
-	s->rq = rq;
-	if (r <= 0)
-		return r;
-	if ((h = build_headers(rq, *bearer, request_id)) == NULL)
-		return -1;
-	free_headers(*headers);
-	*headers = h;
-	return 0;
-}
-
-/*
- * Waits before the next attempt, counted against --max-wait: 0, or -1 when
- * a signal stopped it (reported). The attempt before was not carried out
- * (or may be sent again): nothing is in flight, nothing held.
- */
-static int
-retry_pause(const struct http_request *rq, long ms, long *req_waited)
-{
-	int sig;
-
-	if (rq->hold_signals) {
-		sigdefer_release();
-		if (rq->if_stopped != NULL)
-			sigdefer_idle_line("%s: interrupted twice while waiting to "
-			    "send the request again: %s", rq->phase, rq->if_stopped);
-	}
-	sig = log_sleep_ms_unless(ms, sigdefer_stop_now, "%s: retrying in",
-	    rq->phase);
-	waited_ms += ms;
-	*req_waited += ms;
-	if (sig != 0)
-		return fail_stopped(rq, sig, "while waiting to send the request "
-		    "again");
-	return 0;
-}
-
-/* One request over its attempts (send_attempts): what each step needs. */
-struct try {
-	struct http_session *s;
-	const struct http_request *rq;
-	struct http_response *rs;
-	struct curl_slist *headers;
-	const char *bearer;		/* the token sent: a retry_hook may renew it */
-	char *shown;			/* the URL, redacted */
-	int pass_401, repeatable, resendable, attempt, refused;
-	long req_waited;		/* ms this request waited */
-	char why[CURL_ERROR_SIZE + 600];
-};
-
-/* Waits wait_ms before the next attempt, because of reason. -1 reported. */
-static int
-retry_wait(struct try *t, long wait_ms, const char *reason)
-{
-	char delay[32];
-
-	if (call_retry_hook(t->s, t->rq, wait_ms, &t->bearer, t->rs->request_id,
-	    &t->headers) < 0)
-		return -1;
-	format_delay(delay, sizeof(delay), wait_ms);
-	log_note("%s: %s, retrying in %s (attempt %d of %d)", t->rq->phase,
-	    reason, delay, t->attempt + 1, cfg.attempts);
-	return retry_pause(t->rq, wait_ms, &t->req_waited) < 0 ||
-	    call_retry_hook(t->s, t->rq, 0, &t->bearer, t->rs->request_id,
-	    &t->headers) < 0 ? -1 : 0;
-}
-
-/* One transfer: its status in *status, curl's result in *rc. -1 reported. */
-static int
-attempt_once(struct try *t, CURLcode *rc, long *status)
-{
-	struct http_session *s = t->s;
-	const struct http_request *rq = t->rq;
-	int sig;
-
-	t->rs->attempts = t->attempt;
-	body_reset(s);
-	s->have_retry_after = 0;
-	s->date = 0;
-	s->hook_failed = 0;
-	s->stopped = s->request_out = 0;
-	if ((sig = sigdefer_stop_now()) != 0)
-		return fail_stopped(rq, sig, "before the request went out");
-	if (setup(s, rq, t->headers) < 0)
-		return -1;
-	log_debug(1, "%s: %s %s (attempt %d of %d)", rq->phase, rq->method,
-	    t->shown != NULL ? t->shown : "", t->attempt, cfg.attempts);
-	if (log_level >= 3 && rq->body != NULL && t->attempt == 1) {
-		char *b = redact_body(rq->content_type, rq->body, rq->body_len);
-
-		if (b != NULL)
-			log_debug(2, "%s: > body: %s", rq->phase, b);
-		free(b);
-	}
-	*rc = curl_easy_perform(s->curl);
-	*status = 0;
-	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, status);
-	return 0;
-}
-
-/* A transfer that failed: 0 done after all, 1 sent again, -1 reported. */
-static int
-transfer_failed(struct try *t, CURLcode rc, long status)
-{
-	const struct http_request *rq = t->rq;
-	long wait_ms, left;
-	int code;
-
-	if (t->s->hook_failed)
-		return -1;	/* reported by the hook */
-	if (rc == CURLE_ABORTED_BY_CALLBACK && t->s->stopped != 0)
-		return fail_stopped(rq, t->s->stopped, t->s->request_out ?
-		    "during the request" : "before the request went out");
-	describe(t->s, rq, rc, t->why, sizeof(t->why), &code);
-	/* The status line said done: sending again would not be the same request. */
-	if (rq->body_informational && status >= 200 && status <= 299) {
-		log_note("%s: answered %ld, but %s; the answer's body is not "
-		    "needed", rq->phase, status, t->why);
-		body_reset(t->s);
-		t->rs->status = status;
-		return 0;
-	}
-	if (t->attempt < cfg.attempts && retryable(t->s, rc, t->resendable) &&
-	    (left = wait_left_ms()) > 0) {
-		wait_ms = retry_backoff_ms(t->attempt, RETRY_BACKOFF_BASE_MS,
-		    RETRY_BACKOFF_CAP_MS, jitter());
-		if (wait_ms > left)
-			wait_ms = left;
-		log_debug(1, "%s: waiting %ld ms (backoff, jittered)", rq->phase,
-		    wait_ms);
-		return retry_wait(t, wait_ms, t->why) < 0 ? -1 : 1;
-	}
-	if (rq->if_maybe_done != NULL && maybe_sent(t->s, rc))
-		return log_fail(code, "%s: %s; %s (client-request-id %s)", rq->phase,
-		    t->why, rq->if_maybe_done, t->rs->request_id);
-	if (t->attempt > 1)
-		return log_fail(code, "%s: %s; gave up after %d attempts", rq->phase,
-		    t->why, t->attempt);
-	return log_fail(code, "%s: %s", rq->phase, t->why);
-}
-
-/* The answer read whole, its times noted. -1 reported. */
-static int
-take_whole_answer(struct try *t, long status)
-{
-	struct http_session *s = t->s;
-	struct http_response *rs = t->rs;
-	curl_off_t us = 0, t_us;
-	long conns = 0;
-
-	curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &conns);
-	curl_easy_getinfo(s->curl, CURLINFO_TOTAL_TIME_T, &us);
-	rs->total_ms = (double)us / 1e3;
-	if (curl_easy_getinfo(s->curl, CURLINFO_CONNECT_TIME_T, &t_us) == CURLE_OK)
-		rs->connect_ms = (double)t_us / 1e3;
-	if (curl_easy_getinfo(s->curl, CURLINFO_APPCONNECT_TIME_T, &t_us) == CURLE_OK)
-		rs->tls_ms = (double)t_us / 1e3;
-	rs->status = status;
-	if (take_answer(s, rs) < 0)
-		return -1;
-	log_debug(1, "%s: answer %ld, %zu bytes%s%s, %ld ms, %s", t->rq->phase,
-	    status, rs->body_len, rs->content_type != NULL ? ", " : "",
-	    rs->content_type != NULL ? rs->content_type : "",
-	    (long)(us / 1000), conns == 0 ? "connection reused" : "new connection");
-	if (log_level >= 3 && rs->body_len > 0) {
-		char *b = redact_body(rs->content_type, rs->body, rs->body_len);
-
-		if (b != NULL)
-			log_debug(2, "%s: < body: %s", t->rq->phase, b);
-		free(b);
-	}
-	return 0;
-}
-
-/* Given up on an answer: 0 when the caller takes errors, else -1 reported. */
-static int
-give_up(struct try *t, const char *why)
-{
-	if (t->rq->pass_errors)
-		return 0;
-	fail_answer_because(t->rq, t->rs, why);
-	return -1;
-}
-
-/*
- * The wait before sending again after a throttled or failing answer, in
- * *wait_ms: Retry-After as the floor (retry.h), else the backoff. 0 in
- * *wait_ms with a return of 0 or -1 when drsjoin gives up (given_up).
- */
-static int
-next_wait(struct try *t, long status, long left, long *wait_ms)
-{
-	struct http_session *s = t->s;
-	int after = retry_status_kind(status) == RETRY_AFTER;
-	char delay[32], total[32];
-	curl_off_t ra = 0;
-
-	*wait_ms = 0;
-	/* Throttled again: the next wait spreads wider (retry.h). */
-	t->refused += after;
-	if (after && s->have_retry_after && curl_easy_getinfo(s->curl,
-	    CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra == 0 &&
-	    too_many_seconds(s->retry_after))
-		ra = RETRY_AFTER_CAP_S;
-	if (after && s->have_retry_after && ra > 0) {
-		/* libcurl read it: seconds, or an HTTP-date still ahead. */
-		if (ra > left / 1000) {
-			format_delay(delay, sizeof(delay), left);
-			/* libcurl caps what it reads at 6 hours. */
-			snprintf(t->why, sizeof(t->why), "it asks to retry after "
-			    "%s%ld s, more than the %s left of the %ld s drsjoin "
-			    "waits in all (--max-wait)", ra >= RETRY_AFTER_CAP_S ?
-			    "at least " : "", (long)ra, delay, cfg.max_wait_s);
-			return give_up(t, t->why);
-		}
-		*wait_ms = retry_after_ms((long)ra, t->refused, jitter());
-		if (*wait_ms > left)
-			*wait_ms = left;
-		log_debug(1, "%s: waiting %ld ms (Retry-After %ld s, plus %ld ms of "
-		    "jitter)", t->rq->phase, *wait_ms, (long)ra,
-		    *wait_ms - (long)ra * 1000);
-		return 0;
-	}
-	if (s->have_retry_after)
-		log_debug(1, "%s: the Retry-After \"%s\" asks for no wait (0, a date "
-		    "past, or unreadable): backing off", t->rq->phase, s->retry_after);
-	if (left == 0) {
-		format_delay(total, sizeof(total), waited_ms);
-		snprintf(t->why, sizeof(t->why), "gave up after %d attempts, having "
-		    "waited %s in all (--max-wait)", t->attempt, total);
-		return give_up(t, t->why);
-	}
-	*wait_ms = retry_backoff_ms(t->attempt, RETRY_BACKOFF_BASE_MS,
-	    RETRY_BACKOFF_CAP_MS, jitter());
-	if (*wait_ms > left)
-		*wait_ms = left;
-	log_debug(1, "%s: waiting %ld ms (backoff, jittered)", t->rq->phase, *wait_ms);
-	return 0;
-}
-
-/* An answer read: 0 done, 1 sent again after a wait, -1 reported. */
-static int
-answered(struct try *t, long status)
-{
-	const struct http_request *rq = t->rq;
-	char total[32], reason[64];
-	long wait_ms;
-	int r;
-
-	if (status >= 200 && status <= 299)
-		return 0;
-	switch (retry_status_kind(status)) {
-	case RETRY_AFTER:
-		break;
-	case RETRY_BACKOFF:
-		if (t->repeatable)
-			break;
-		/* FALLTHROUGH */
-	case RETRY_NEVER:
-	default:
-		if (rq->pass_errors || (t->pass_401 && status == 401) ||
-		    (rq->pass_if != NULL && rq->pass_if(status)))
-			return 0;
-		if (status >= 300 && status <= 399 &&
-		    redirect_note(t->s, t->why, sizeof(t->why)) == 0)
-			fail_answer_because(rq, t->rs, t->why);
-		else
-			http_fail_answer(rq, t->rs);
-		return -1;
-	}
-	if (t->attempt == cfg.attempts) {
-		format_delay(total, sizeof(total), waited_ms);
-		snprintf(t->why, sizeof(t->why), "gave up after %d attempts "
-		    "(--attempts), having waited %s in all", t->attempt, total);
-		return give_up(t, t->why);
-	}
-	if ((r = next_wait(t, status, wait_left_ms(), &wait_ms)) < 0 || wait_ms == 0)
-		return r;
-	snprintf(reason, sizeof(reason), "server answered %ld", status);
-	return retry_wait(t, wait_ms, reason) < 0 ? -1 : 1;
-}
-
-/* http_send, where pass_401 returns a 401 answer (0) instead of reporting it. */
-static int
-send_attempts(struct http_session *s, const struct http_request *rq,
-    struct http_response *rs, int pass_401)
-{
-	struct try t = { .s = s, .rq = rq, .rs = rs, .bearer = rq->bearer,
-	    .pass_401 = pass_401 };
-	char delay[32], total[32];
-	int is_post, ret = -1;
-	long status = 0;
-	CURLcode rc = CURLE_OK;
-
-	memset(rs, 0, sizeof(*rs));
-	if (check_request(rq) < 0)
-		return -1;
-	if (rq->request_id != NULL)
-		snprintf(rs->request_id, sizeof(rs->request_id), "%s", rq->request_id);
-	else if (http_new_request_id(rs->request_id) < 0)
-		return -1;
-	if (load_cabundle(s, rq->phase) < 0 ||
-	    (t.headers = build_headers(rq, t.bearer, rs->request_id)) == NULL)
-		return -1;
-	if (rq->hold_signals && rq->if_stopped != NULL)
-		sigdefer_idle_line("%s: interrupted twice before the request went "
-		    "out: %s", rq->phase, rq->if_stopped);
-	is_post = strcmp(rq->method, "POST") == 0;
-	t.repeatable = !is_post || rq->repeatable;
-	t.resendable = !is_post || rq->resend_unanswered;
-	s->phase = rq->phase;
-	s->rq = rq;
-	t.shown = redact_url(rq->url, strlen(rq->url));
-	for (t.attempt = 1; t.attempt <= cfg.attempts; t.attempt++) {
-		if (attempt_once(&t, &rc, &status) < 0)
-			break;
-		if (rc != CURLE_OK)
-			ret = transfer_failed(&t, rc, status);
-		else
-			ret = take_whole_answer(&t, status) < 0 ? -1 :
-			    answered(&t, status);
-		if (ret != 1)
-			break;
-		ret = -1;
-	}
-	if (t.req_waited > 0) {
-		format_delay(delay, sizeof(delay), t.req_waited);
-		format_delay(total, sizeof(total), waited_ms);
-		log_debug(1, "%s: waited %s in all over %d attempts (this run: %s "
-		    "of at most %ld s, --max-wait)", rq->phase, delay, rs->attempts,
-		    total, cfg.max_wait_s);
-	}
-	/* Drop the handle's pointers to this request's buffers. */
-	curl_easy_reset(s->curl);
-	body_reset(s);
-	free_headers(t.headers);
-	free(t.shown);
-	s->phase = NULL;
-	s->rq = NULL;
-	return ret;
-}
-
-int
-http_send(struct http_session *s, const struct http_request *rq,
-    struct http_response *rs)
-{
-	struct http_request r;
-	int rc;
-
-	if (rq->bearer_on_401 == NULL || rq->bearer != NULL)
-		return send_attempts(s, rq, rs, 0);
-	/* First without the token; a 401 from that URL brings it, once. */
-	r = *rq;
-	r.bearer_on_401 = NULL;
-	if ((rc = send_attempts(s, &r, rs, 1)) < 0 || rs->status != 401)
-		return rc;
-	log_debug(1, "%s: answered 401 without a token; once more with it",
-	    rq->phase);
-	http_response_free(rs);
-	r.bearer = rq->bearer_on_401;
-	return send_attempts(s, &r, rs, 0);
-}

@@ -129,9 +129,16 @@ int
 login_post(struct http_session *s, const char *url, const char *form,
     int pass_errors, struct http_response *rs)
 {
+	return login_post_as(s, "login", url, form, pass_errors, rs);
+}
+
+int
+login_post_as(struct http_session *s, const char *phase, const char *url,
+    const char *form, int pass_errors, struct http_response *rs)
+{
 	struct http_request rq = { 0 };
 
-	rq.phase = "login";
+	rq.phase = phase;
 	rq.method = "POST";
 	rq.url = url;
 	rq.body = form;

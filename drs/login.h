@@ -80,6 +80,9 @@ char *login_form(const char *const *pairs);
  */
 int login_post(struct http_session *s, const char *url, const char *form,
     int pass_errors, struct http_response *rs);
+/* The same, its messages and -v lines under phase (e.g. "prt"). */
+int login_post_as(struct http_session *s, const char *phase, const char *url,
+    const char *form, int pass_errors, struct http_response *rs);
 /* The access_token of a 200 answer; EXIT_NETWORK when there is none. */
 int login_take_token(const struct http_response *rs, const char *what,
     char **access_token);

@@ -141,19 +141,8 @@ static int
 post_pass(struct http_session *s, const char *url, const char *what,
     const char *form, int pass, struct http_response *rs)
 {
-	struct http_request rq = { 0 };
-
-	rq.phase = "prt";
-	rq.method = "POST";
-	rq.url = url;
-	rq.body = form;
-	rq.body_len = strlen(form);
-	rq.content_type = "application/x-www-form-urlencoded";
 	/* Nothing is created twice: a PRT request sent again is harmless. */
-	rq.repeatable = 1;
-	rq.resend_unanswered = 1;
-	rq.pass_errors = 1;
-	if (http_send(s, &rq, rs) < 0)
+	if (login_post_as(s, "prt", url, form, 1, rs) < 0)
 		return -1;
 	if (rs->status != 200 && !(pass && rs->status >= 400 && rs->status < 500 &&
 	    rs->status != 429))

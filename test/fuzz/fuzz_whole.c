@@ -6,7 +6,7 @@
  *   DISCOVERY  discovery_run(): the discovery answer, for a tenant GUID
  *              with the token's tenant expected, and for a domain
  *   NONCE      nonce_run(): the nonce answer
- *   JOIN       join.c's post_join(): the join answer, checked against the
+ *   JOIN       join_post.c's join_post(): the join answer, checked against the
  *              device key (test/unit/data/key.pem) up to the commit
  *   DOC        doc_read(): a document file, then what the phases look up
  *   REDEEM     login_redeem_bprt() and login_redeem_refresh(): the token
@@ -39,8 +39,8 @@
 #include "util.h"
 
 #if defined(FUZZ_JOIN)
-/* post_join() and its helpers are static: the target includes the module. */
-#include "../../drs/join.c"
+#include "join_impl.h"
+#include "svcerr.h"
 #endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -211,7 +211,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		join_setup();
 		doc = doc_of(doc_text);
-		post_join(s, doc, &t, &a, refusal, sizeof(refusal));
+		join_post(s, doc, &t, &a, refusal, sizeof(refusal));
 		json_free(doc);
 		http_session_free(s);
 	}

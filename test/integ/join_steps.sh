@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every failure after a 2xx join answer commits, rolls back or names the
 # device (issue 23, item 1). Each step after the answer (join_steps[] in
-# drs/join.c, listed from there) is made to fail in turn
+# drs/join_post.c, listed from there) is made to fail in turn
 # (DRSJOIN_TEST_FAIL_AT), fresh and with --force over a stored identity;
 # after each the emulator's devices are what the state dir holds or what
 # the one error line names. Then the reproductions: a certificate for
@@ -78,9 +78,9 @@ os.execv(sys.argv[1], sys.argv[1:])' "$DRSJOIN" "$@" >"$OUT" 2>"$ERR" &
 }
 
 # 1. Each step after the answer fails in turn.
-steps=$(sed -n '/^} join_steps\[\] = {/,/^};/p' "$DRSJOIN_TOP/drs/join.c" |
+steps=$(sed -n '/^} join_steps\[\] = {/,/^};/p' "$DRSJOIN_TOP/drs/join_post.c" |
     sed -n 's/^[[:space:]]*{ "\([a-z-]*\)", step_[a-z_]* },$/\1/p')
-t_check "the steps after the answer are listed from drs/join.c" \
+t_check "the steps after the answer are listed from drs/join_post.c" \
     "$([ "$(echo "$steps" | wc -l)" -ge 6 ] && echo "$steps" | grep -qx join-answer &&
        echo "$steps" | grep -qx join-commit; echo $?)" "found: $(echo $steps)"
 STATE=$T_WORK/good

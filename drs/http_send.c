@@ -142,9 +142,13 @@ struct try {
 	char why[CURL_ERROR_SIZE + 600];
 };
 
-/* Waits wait_ms before the next attempt, because of reason. -1 reported. */
+/*
+ * Waits wait_ms before the next attempt, because of reason. A failed
+ * transfer's backoff is said at -v after the note (backoff_line), as it
+ * always was. -1 reported.
+ */
 static int
-retry_wait(struct try *t, long wait_ms, const char *reason)
+retry_wait(struct try *t, long wait_ms, const char *reason, int backoff_line)
 {
 	char delay[32];
 
@@ -154,6 +158,9 @@ retry_wait(struct try *t, long wait_ms, const char *reason)
 	format_delay(delay, sizeof(delay), wait_ms);
 	log_note("%s: %s, retrying in %s (attempt %d of %d)", t->rq->phase,
 	    reason, delay, t->attempt + 1, http_cfg.attempts);
+	if (backoff_line)
+		log_debug(1, "%s: waiting %ld ms (backoff, jittered)", t->rq->phase,
+		    wait_ms);
 	return retry_pause(t->rq, wait_ms, &t->req_waited) < 0 ||
 	    call_retry_hook(t->s, t->rq, 0, &t->bearer, t->rs->request_id,
 	    &t->headers) < 0 ? -1 : 0;
@@ -220,9 +227,7 @@ transfer_failed(struct try *t, CURLcode rc, long status)
 		    RETRY_BACKOFF_CAP_MS, http_jitter());
 		if (wait_ms > left)
 			wait_ms = left;
-		log_debug(1, "%s: waiting %ld ms (backoff, jittered)", rq->phase,
-		    wait_ms);
-		return retry_wait(t, wait_ms, t->why) < 0 ? -1 : 1;
+		return retry_wait(t, wait_ms, t->why, 1) < 0 ? -1 : 1;
 	}
 	if (rq->if_maybe_done != NULL && http_maybe_sent(t->s, rc))
 		return log_fail(code, "%s: %s; %s (client-request-id %s)", rq->phase,
@@ -371,7 +376,7 @@ answered(struct try *t, long status)
 	if ((r = next_wait(t, status, wait_left_ms(), &wait_ms)) < 0 || wait_ms == 0)
 		return r;
 	snprintf(reason, sizeof(reason), "server answered %ld", status);
-	return retry_wait(t, wait_ms, reason) < 0 ? -1 : 1;
+	return retry_wait(t, wait_ms, reason, 0) < 0 ? -1 : 1;
 }
 
 /* http_send, where pass_401 returns a 401 answer (0) instead of reporting it. */

@@ -113,6 +113,16 @@ emu_fault --route discover --drop --count 1 >/dev/null
 t_run -- join --token-file "$TOK" --key-store software
 t_expect "a dropped connection is retried" 0
 
+# Its -v lines in the order they always came: the note, then the wait drawn.
+fresh dropv
+emu_fault --route discover --drop --count 1 >/dev/null
+t_run -- -v join --token-file "$TOK" --key-store software
+t_expect "a dropped connection is retried (-v)" 0
+t_check "a dropped connection (-v): 'retrying in' before its 'waiting N ms'" \
+    "$(awk '/discover: .*retrying in/ && !n { n = NR }
+        /discover: waiting [0-9]+ ms \(backoff, jittered\)/ && !w { w = NR }
+        END { exit !(n && w && n < w) }' "$ERR"; echo $?)"
+
 fresh wrongkey
 n=$(emu_device_count)
 emu_fault --route join --wrong-key-cert --count 1 >/dev/null

@@ -215,6 +215,12 @@ emu_fault --route join --delay 2
 join_bg join-post join --token-file "$TOK" --key-store software
 if wait_stopped "$PID"; then
 	kill -CONT "$PID"
+	# Once the POST is out (the emulator took its delay fault): before its
+	# first byte a signal is not held, and stops the join (stop.sh).
+	for i in $(seq 200); do
+		emu_ctl faults | grep -q '"route": "join"' || break
+		sleep 0.05
+	done
 	wait_polling "$PID" || true
 	kill -TERM "$PID"
 	# A second POST would stop at join-post again: that is the failure.

@@ -10,6 +10,8 @@
 #   jget FILE PYEXPR             evaluates PYEXPR on the JSON in FILE as d
 #   req_count [ROUTE]            requests the emulator logged (for ROUTE)
 #   state_files                  the files of the state dir, sorted
+#   wait_stopped PID / wait_polling PID / wait_fault_taken ROUTE
+#        bounded waits for a process at a known step (see below)
 set -u
 
 . "$DRSJOIN_TOP/test/lib-emulator.sh"
@@ -175,4 +177,34 @@ t_expect_unhealthy() {
 	else
 		t_ok "$name"
 	fi
+}
+
+# Waits for a process at a known step (bounded; 0 when it got there):
+#   wait_stopped PID        stopped (DRSJOIN_TEST_STOP_AT), up to 20 s
+#   wait_polling PID        in poll/ppoll: libcurl waiting for an answer, up to 10 s
+#   wait_fault_taken ROUTE  the emulator took the fault armed on ROUTE, up to 10 s
+wait_stopped() {
+	local i
+	for i in $(seq 400); do
+		[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+wait_polling() {
+	local i s
+	for i in $(seq 200); do
+		s=$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)
+		case $s in 7|271) return 0 ;; esac
+		sleep 0.05
+	done
+	return 1
+}
+wait_fault_taken() {
+	local i
+	for i in $(seq 200); do
+		emu_ctl faults | grep -q "\"route\": \"$1\"" || return 0
+		sleep 0.05
+	done
+	return 1
 }

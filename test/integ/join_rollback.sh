@@ -46,37 +46,11 @@ unnamed_devices() {
 	done
 }
 
-# Waits (bounded) until process $1 is stopped (DRSJOIN_TEST_STOP_AT).
-wait_stopped() {
-	local i
-	for i in $(seq 200); do
-		[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-# Waits (bounded) until process $1 sits in poll/ppoll: libcurl waiting for
-# the answer the emulator delays.
-wait_polling() {
-	local i s
-	for i in $(seq 200); do
-		s=$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)
-		case $s in 7|271) return 0 ;; esac
-		sleep 0.05
-	done
-	return 1
-}
-
 # Waits (bounded) until the join request of process $1 went out: the
 # emulator took its armed delay fault, then libcurl polls for the answer.
 # (Before its first byte a signal is not held: stop.sh.)
 wait_sent() {
-	local i
-	for i in $(seq 200); do
-		emu_ctl faults | grep -q '"route": "join"' || break
-		sleep 0.05
-	done
+	wait_fault_taken join || true
 	wait_polling "$1" || true
 }
 

@@ -41,27 +41,6 @@ unnamed_devices() {
 	done
 }
 
-# Waits (bounded) until process $1 is stopped (DRSJOIN_TEST_STOP_AT).
-wait_stopped() {
-	local i
-	for i in $(seq 400); do
-		[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-# Waits (bounded) until process $1 sits in poll/ppoll (libcurl waiting).
-wait_polling() {
-	local i s
-	for i in $(seq 200); do
-		s=$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)
-		case $s in 7|271) return 0 ;; esac
-		sleep 0.05
-	done
-	return 1
-}
-
 # join in the background, stopped at the fault points $1; sets PID. SIGINT
 # and SIGQUIT get their default back (a background job starts with them
 # ignored, and drsjoin keeps an ignored signal ignored).
@@ -217,10 +196,7 @@ if wait_stopped "$PID"; then
 	kill -CONT "$PID"
 	# Once the POST is out (the emulator took its delay fault): before its
 	# first byte a signal is not held, and stops the join (stop.sh).
-	for i in $(seq 200); do
-		emu_ctl faults | grep -q '"route": "join"' || break
-		sleep 0.05
-	done
+	wait_fault_taken join || true
 	wait_polling "$PID" || true
 	kill -TERM "$PID"
 	# A second POST would stop at join-post again: that is the failure.

@@ -40,16 +40,6 @@ wait_retrying() {
 	return 1
 }
 
-# Waits (bounded) until process $1 is stopped (DRSJOIN_TEST_STOP_AT).
-wait_stopped() {
-	local i
-	for i in $(seq 200); do
-		[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # 1. The reproduction: 429 with Retry-After: 30, SIGTERM in the wait.
 for sig in TERM INT HUP; do
 	case $sig in TERM) code=143 ;; INT) code=130 ;; HUP) code=129 ;; esac

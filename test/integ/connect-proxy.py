@@ -8,11 +8,16 @@ https:// proxy: each client connection is TLS first, and LOG gets a line
 "TLS-OK <version>" or "TLS-FAIL <why>" for it. With CLIENT_CA too, it asks
 every client for a certificate (optional; one offered must chain to
 CLIENT_CA) and logs "CLIENT-CERT <subject>" or "NO-CLIENT-CERT".
+With CONNECT_PROXY_STALL=FILE in the environment, a CONNECT that comes
+while FILE exists is logged "STALL <target>" and never answered (a proxy
+that holds the connection being made).
 """
+import os
 import socket
 import ssl
 import sys
 import threading
+import time
 
 log = open(sys.argv[1], "a", buffering=1)
 tls = None
@@ -66,6 +71,12 @@ def handle(c):
         head += chunk
     line = head.split(b"\r\n", 1)[0].decode("latin-1")
     method, target = line.split(" ")[:2]
+    stall = os.environ.get("CONNECT_PROXY_STALL")
+    if stall and os.path.exists(stall):
+        log.write("STALL %s\n" % target)
+        time.sleep(120)
+        c.close()
+        return
     host, _, port = target.rpartition(":")
     if method != "CONNECT" or host != "127.0.0.1":
         c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")

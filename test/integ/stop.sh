@@ -117,48 +117,7 @@ fi
 # that holds it unanswered): the transfer is aborted at once, not after the
 # 15 s connect timeout.
 STALL=$T_WORK/stall
-cat >"$T_WORK/stall-proxy.py" <<'PY'
-import os, socket, sys, threading, time
-log = open(sys.argv[1], "a", buffering=1)
-def pipe(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            b.sendall(d)
-    except OSError:
-        pass
-    for x in (a, b):
-        try:
-            x.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-def handle(c):
-    head = b""
-    while b"\r\n\r\n" not in head:
-        d = c.recv(4096)
-        if not d:
-            return
-        head += d
-    target = head.split(b" ")[1].decode()
-    if os.path.exists(sys.argv[2]):
-        log.write("STALL %s\n" % target)
-        time.sleep(120)
-        return
-    log.write("CONNECT %s\n" % target)
-    u = socket.create_connection(("127.0.0.1", int(target.rpartition(":")[2])))
-    c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
-    pipe(c, u)
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(16)
-print(srv.getsockname()[1], flush=True)
-while True:
-    threading.Thread(target=handle, args=(srv.accept()[0],), daemon=True).start()
-PY
-coproc SPROXY { exec "$PY" "$T_WORK/stall-proxy.py" "$T_WORK/proxy.log" "$STALL"; }
+coproc SPROXY { CONNECT_PROXY_STALL=$STALL exec "$PY" "$DRSJOIN_TOP/test/integ/connect-proxy.py" "$T_WORK/proxy.log"; }
 read -r sport <&"${SPROXY[0]}"
 fresh connecting
 n=$(req_count join)

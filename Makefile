@@ -5,10 +5,10 @@
 #                 TLS, integration, TPM, integration under ASan+UBSan); ends
 #                 with "N passed, N failed, N skipped"
 #   make demo     the main job: a one-shot join against the bundled DRS emulator
-#   make bench    timings, peak RSS and size, and the fleet summary
+#   make bench    timings, peak RSS and size, prt and token, and the fleet summary
 #   make bench-fleet  N=200 joins at once against an emulator throttled to R=10/s
 #                 (FLEET_ONLY=join,join-queue,bprt-queue,free: some of its fleets)
-#   make bench-prt    drsjoin prt and token beside their mbedTLS yardstick
+#   make bench-prt    drsjoin prt and token beside their mbedTLS yardstick alone
 #   make size     the stripped size of ./drsjoin
 #   make install  PREFIX=/usr/local DESTDIR= (and SBINDIR, MANDIR, ...: below);
 #                 make uninstall reverses it
@@ -153,6 +153,11 @@ $(B)/test/bench_handshake: test/bench/handshake.c $(DEPS)/.complete
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS_MODE)
 
+# make bench's timer of a whole drsjoin process (scripts/benchlib.py).
+$(B)/test/bench_run: test/bench/run.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
 # make bench's yardstick for prt and token: their requests on one mbedTLS
 # connection, with drsjoin's own crypto layer (libdrs) and nothing else.
 $(B)/test/bench_prt: test/bench/prt.c $(B)/libdrs.a
@@ -206,7 +211,7 @@ check: sysdeps
 	@mkdir -p build && echo "start $$(date +%s) 0" >build/.check-log
 	@$(MAKE) --no-print-directory deps-musl deps-asan check-cross-deps; $(call CHECK_LOG,deps)
 	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) MODE=check bins build/check/test/tls_probe \
-	    build/check/test/bench_handshake; $(call CHECK_LOG,builds)
+	    build/check/test/bench_handshake build/check/test/bench_run; $(call CHECK_LOG,builds)
 	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) MODE=asan unit fuzz-smoke build/asan/drsjoin; \
 	    $(call CHECK_LOG,builds)
 	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) check-cross-build; $(call CHECK_LOG,builds)
@@ -217,14 +222,16 @@ check: sysdeps
 demo: all
 	scripts/demo.sh ./drsjoin
 
+BENCH_TOOLS = build/release/test/bench_handshake build/release/test/bench_prt \
+    build/release/test/bench_run
+
 bench: all
-	@$(MAKE) --no-print-directory MODE=release build/release/test/bench_handshake
+	@$(MAKE) --no-print-directory MODE=release $(BENCH_TOOLS)
 	scripts/bench.sh ./drsjoin
 
-# prt and token beside their mbedTLS yardstick (not in bench yet: its
-# target is not met; scripts/bench_prt.sh).
+# prt and token beside their mbedTLS yardstick alone (make bench runs it too).
 bench-prt: all
-	@$(MAKE) --no-print-directory MODE=release build/release/test/bench_prt
+	@$(MAKE) --no-print-directory MODE=release $(BENCH_TOOLS)
 	scripts/bench_prt.sh ./drsjoin
 
 # FLEET_N joins at once, the emulator throttling join to FLEET_RATE/s (burst FLEET_BURST).

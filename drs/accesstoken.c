@@ -5,8 +5,9 @@
  * join's token sources.
  *
  * Access tokens are cached per user, client and resource (or scope) in
- * STATE/tokens/OID/HASH.json (0600, state_replace), HASH the SHA-256 of
- * "client\nresource" in hex, until 5 minutes before they expire.
+ * STATE/tokens/OID/HASH.json (0600), HASH the SHA-256 of "client\nresource"
+ * in hex, until 5 minutes before they expire. Written by state_replace_cache
+ * (no fsync): an entry lost or torn by a power loss is only a miss.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -177,7 +178,7 @@ cache_put(const struct json *prt, const char *rel, const struct json *o)
 		return -1;
 	if (state_mkdir(CACHE_DIR) == 0 && state_mkdir(dir) == 0 &&
 	    (text = json_print(o, JSON_SORT)) != NULL) {
-		rc = state_replace(rel, text, strlen(text), 0600) < 0 ? -1 : 0;
+		rc = state_replace_cache(rel, text, strlen(text), 0600) < 0 ? -1 : 0;
 		util_free_secret(text);
 	}
 	free(dir);

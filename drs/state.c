@@ -572,9 +572,13 @@ rename_noreplace(int dfd, const char *from, const char *to)
 	return 0;
 }
 
+#define WRITE_REPLACE	1	/* over an existing rel */
+#define WRITE_NOSYNC	2	/* a cache: atomic, not made durable */
+
 static int
-write_file(const char *rel, const void *buf, size_t len, mode_t mode, int replace)
+write_file(const char *rel, const void *buf, size_t len, mode_t mode, int how)
 {
+	int replace = how & WRITE_REPLACE;
 	char tmp[NAME_MAX + 1];
 	const char *leaf;
 	unsigned int r;
@@ -595,7 +599,8 @@ write_file(const char *rel, const void *buf, size_t len, mode_t mode, int replac
 		goto out;
 	}
 	made = 1;
-	if (fchmod(fd, mode) < 0 || write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || write_all(fd, buf, len) < 0 ||
+	    (!(how & WRITE_NOSYNC) && fsync(fd) < 0)) {
 		fail(rel, "cannot write", errno);
 		goto out;
 	}
@@ -628,7 +633,7 @@ write_file(const char *rel, const void *buf, size_t len, mode_t mode, int replac
 	made = 0;
 	rc = 0;
 	/* The new file stands: a failed fsync now is reported, not undone. */
-	if (state_fsync_dir(dfd) < 0 && errno != EINVAL) {
+	if (!(how & WRITE_NOSYNC) && state_fsync_dir(dfd) < 0 && errno != EINVAL) {
 		char *abs = state_abs(rel);
 
 		log_warn("%s: written, but the fsync of its directory failed (%s): it "
@@ -648,7 +653,13 @@ out:
 int
 state_replace(const char *rel, const void *buf, size_t len, mode_t mode)
 {
-	return write_file(rel, buf, len, mode, 1);
+	return write_file(rel, buf, len, mode, WRITE_REPLACE);
+}
+
+int
+state_replace_cache(const char *rel, const void *buf, size_t len, mode_t mode)
+{
+	return write_file(rel, buf, len, mode, WRITE_REPLACE | WRITE_NOSYNC);
 }
 
 int

@@ -82,6 +82,13 @@ int state_read(const char *rel, size_t max, char **buf, size_t *len);
  * note: the new file stands); -1 (EXIT_IO) when rel is unchanged.
  */
 int state_replace(const char *rel, const void *buf, size_t len, mode_t mode);
+/*
+ * The same without the two fsyncs, for a cache whose loss is only a miss:
+ * still all or nothing while the machine runs, but after a power loss rel
+ * may be old, empty or torn, so its reader must take any content as
+ * hostile. 0 / -1 (EXIT_IO).
+ */
+int state_replace_cache(const char *rel, const void *buf, size_t len, mode_t mode);
 /* Same, but fails (EXIT_IO) when rel exists: for keys, never overwritten
  * (renameat2 RENAME_NOREPLACE: no temporary is left behind). */
 int state_create(const char *rel, const void *buf, size_t len, mode_t mode);

@@ -3,7 +3,8 @@
 # TPM keys on swtpm when it can start), each phase alone, peak RSS and the
 # stripped size; leave, against a second, fresh emulator, beside one
 # handshake and DELETE made with OpenSSL (Python's ssl) and with mbedTLS
-# alone (test/bench/handshake.c; OpenSSL's for scale); the fleet summary of
+# alone (test/bench/handshake.c; OpenSSL's for scale); prt and token beside
+# their mbedTLS yardstick (scripts/bench_prt.sh); the fleet summary of
 # scripts/bench_fleet.py (make bench-fleet); the aarch64 build
 # (BENCH_AARCH64, by default build/release-aarch64/drsjoin): its stripped
 # size only. Targets are checked and reported; the exit status says whether
@@ -14,7 +15,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 drsjoin=$(cd "$(dirname "${1:-$top/drsjoin}")" && pwd)/$(basename "${1:-drsjoin}")
 runs=${2:-${BENCH_RUNS:-20}}
 handshake=$top/build/release/test/bench_handshake	# leave's baseline
-[ -x "$handshake" ] || { echo "bench: $handshake is missing (make bench builds it)" >&2; exit 1; }
+export BENCH_RUN=$top/build/release/test/bench_run	# times each drsjoin run (benchlib.py)
+for f in "$handshake" "$BENCH_RUN" "$top/build/release/test/bench_prt"; do
+	[ -x "$f" ] || { echo "bench: $f is missing (make bench builds it)" >&2; exit 1; }
+done
 . "$top/test/lib-emulator.sh"
 . "$top/test/lib-swtpm.sh"
 
@@ -68,8 +72,17 @@ BENCH_AARCH64_SIZE=$aarch64_size BENCH_TCTI=$tcti /usr/bin/python3 "$top/scripts
     "$EMU_URL" "$EMU_CA" "$EMU_TENANT_DOMAIN" "$(stat -c %s "$work/drsjoin.stripped")" \
     "$handshake" "$leave_url" "$leave_ca" "$work/leave-token.jwt" \
     "$work/emulator-leave/requests.jsonl" "$sysbundle" || rc=$?
-# The fleet: N joins at once against a throttled emulator (make bench-fleet).
+# prt and token beside their yardstick (make bench-prt alone), with their own emulator.
 echo
-/usr/bin/python3 "$top/scripts/bench_fleet.py" "$drsjoin" "${FLEET_N:-200}" "${FLEET_RATE:-10}" \
-    "${FLEET_BURST:-10}" || rc=1
+"$top/scripts/bench_prt.sh" "$drsjoin" "$runs" || rc=1
+# The fleet: N joins at once against a throttled emulator (make bench-fleet);
+# BENCH_FLEET=0 leaves it out (its two minutes, while working on the rest).
+if [ "${BENCH_FLEET:-1}" != 0 ]; then
+	echo
+	/usr/bin/python3 "$top/scripts/bench_fleet.py" "$drsjoin" "${FLEET_N:-200}" "${FLEET_RATE:-10}" \
+	    "${FLEET_BURST:-10}" || rc=1
+else
+	echo "bench: BENCH_FLEET=0: the fleet is not measured; make bench did not check all its targets" >&2
+	rc=1
+fi
 exit "$rc"

@@ -11,7 +11,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 drsjoin=$(cd "$(dirname "${1:-$top/drsjoin}")" && pwd)/$(basename "${1:-drsjoin}")
 runs=${2:-${BENCH_RUNS:-20}}
 yard=$top/build/release/test/bench_prt
-[ -x "$yard" ] || { echo "bench: $yard is missing (make bench-prt builds it)" >&2; exit 1; }
+export BENCH_RUN=$top/build/release/test/bench_run	# times each drsjoin run (benchlib.py)
+for f in "$yard" "$BENCH_RUN"; do
+	[ -x "$f" ] || { echo "bench: $f is missing (make bench-prt builds it)" >&2; exit 1; }
+done
 . "$top/test/lib-emulator.sh"
 
 work=$(mktemp -d)

@@ -133,6 +133,21 @@ t_check "token --raw: the cached token alone, no request" \
 t_run -- token --raw --fresh --resource "$GRAPH"
 t_check "token --fresh: a new request, a new token" \
     "$([ "$RC" -eq 0 ] && [ "$(cat "$OUT")" != "$AT" ] && [ "$(req_count)" -eq $((n + 2)) ]; echo $?)"
+# The cache is written without fsync (a lost entry is a miss): what a power
+# loss can leave - empty, torn, another entry's bytes - is a miss too.
+rm -rf "$STATE/tokens"
+t_run -- token --raw --resource "$GRAPH"
+cached=$(find "$STATE/tokens" -type f)
+good=$(cat "$cached")
+for torn in "" "${good:0:40}" '{"access_token":"x","expires_on":"soon"}' 'null'; do
+	printf '%s' "$torn" >"$cached"
+	n=$(req_count)
+	t_run -- token --raw --resource "$GRAPH"
+	t_check "token: a torn cache entry (${#torn} bytes) is a miss: a new token, cached again" \
+	    "$([ "$RC" -eq 0 ] && [ -n "$(cat "$OUT")" ] && [ "$(cat "$OUT")" != x ] &&
+	       [ "$(req_count)" -eq $((n + 2)) ] && [ "$(jget "$cached" 'd["access_token"]')" = "$(cat "$OUT")" ] &&
+	       [ ! -s "$ERR" ]; echo $?)"
+done
 t_run -- token --scope "$GRAPH/.default" --client-id 04b07795-8ddb-461a-bbee-02f9e1bf7b46
 t_check "token --scope with another client" \
     "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["scope"]')" = "$GRAPH/.default" ] &&

@@ -8,7 +8,7 @@
 #   make bench    timings, peak RSS and size, prt and token, and the fleet summary
 #   make bench-fleet  N=200 joins at once against an emulator throttled to R=10/s
 #                 (FLEET_ONLY=join,join-queue,bprt-queue,free: some of its fleets)
-#   make bench-prt    drsjoin prt and token beside their mbedTLS yardstick alone
+#   make bench-prt    drsjoin prt and token beside their yardstick (that part of bench)
 #   make size     the stripped size of ./drsjoin
 #   make install  PREFIX=/usr/local DESTDIR= (and SBINDIR, MANDIR, ...: below);
 #                 make uninstall reverses it
@@ -231,7 +231,8 @@ bench: all
 
 # prt and token beside their mbedTLS yardstick alone (make bench runs it too).
 bench-prt: all
-	@$(MAKE) --no-print-directory MODE=release $(BENCH_TOOLS)
+	@$(MAKE) --no-print-directory MODE=release build/release/test/bench_prt \
+	    build/release/test/bench_run
 	scripts/bench_prt.sh ./drsjoin
 
 # FLEET_N joins at once, the emulator throttling join to FLEET_RATE/s (burst FLEET_BURST).

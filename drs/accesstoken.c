@@ -138,12 +138,35 @@ cache_rel(const struct json *prt, const struct token_args *a)
 	return util_asprintf(CACHE_DIR "/%s/%s.json", json_get_string(prt, "oid"), name);
 }
 
-/* A cached answer still good for 5 minutes: 0 with *out, 1 none, -1. */
+/* What token prints: access_token, expires_on, token_type, resource or scope. */
+static struct json *
+token_out(const char *at, double expires_on, const char *tt, const struct token_args *a)
+{
+	struct json *o;
+
+	if ((o = json_new_object()) == NULL ||
+	    json_set_string(o, "access_token", at) < 0 ||
+	    json_set_number(o, "expires_on", expires_on) < 0 ||
+	    json_set_string(o, "token_type", tt ? tt : "Bearer") < 0 ||
+	    json_set_string(o, a->resource ? "resource" : "scope",
+	    a->resource ? a->resource : a->scope) < 0) {
+		json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * A cached answer for this request still good for 5 minutes: 0 with *out,
+ * 1 none, -1. The entry is written without fsync (cache_put), so a power
+ * loss may leave anything in it: it must name this client and resource or
+ * scope, and only its known fields are taken.
+ */
 static int
-cache_get(const char *rel, struct json **out)
+cache_get(const char *rel, const struct token_args *a, struct json **out)
 {
 	struct json *j;
-	const char *at;
+	const char *at = NULL, *tt = NULL, *cid, *what;
 	char *buf = NULL;
 	size_t len = 0;
 	double exp = 0;
@@ -157,39 +180,49 @@ cache_get(const char *rel, struct json **out)
 	util_free_secret_buf(buf, len);
 	log_mute(1);
 	rc = answer_string("token", j, NULL, "access_token", ANSWER_WORD,
-	    LOGIN_TOKEN_MAX, 1, &at);
+	    LOGIN_TOKEN_MAX, 1, &at) < 0 || answer_string("token", j, NULL,
+	    "token_type", ANSWER_WORD, ANSWER_WORD_MAX, 0, &tt) < 0 ? -1 : 0;
 	log_mute(0);
+	cid = json_get_string(j, "client_id");
+	what = json_get_string(j, a->resource ? "resource" : "scope");
 	if (j == NULL || rc < 0 || json_get_number(j, "expires_on", &exp) < 0 ||
-	    exp - CACHE_MARGIN <= (double)time(NULL)) {
+	    exp - CACHE_MARGIN <= (double)time(NULL) || cid == NULL ||
+	    strcmp(cid, a->client_id) != 0 || what == NULL ||
+	    strcmp(what, a->resource ? a->resource : a->scope) != 0 ||
+	    (*out = token_out(at, exp, tt, a)) == NULL) {
 		json_free(j);
 		return 1;
 	}
-	*out = j;
+	json_free(j);
 	return 0;
 }
 
+/* The answer o, with the client it was for, as the entry cache_get reads. */
 static int
-cache_put(const struct json *prt, const char *rel, const struct json *o)
+cache_put(const struct json *prt, const char *rel, const struct json *o,
+    const struct token_args *a)
 {
-	char *dir, *text;
+	struct json *e;
+	char *dir, *text = NULL;
 	int rc = -1;
 
 	if ((dir = util_asprintf(CACHE_DIR "/%s", json_get_string(prt, "oid"))) == NULL)
 		return -1;
-	if (state_mkdir(CACHE_DIR) == 0 && state_mkdir(dir) == 0 &&
-	    (text = json_print(o, JSON_SORT)) != NULL) {
+	if ((e = json_dup(o)) != NULL && json_set_string(e, "client_id", a->client_id) == 0 &&
+	    state_mkdir(CACHE_DIR) == 0 && state_mkdir(dir) == 0 &&
+	    (text = json_print(e, JSON_SORT)) != NULL) {
 		rc = state_replace_cache(rel, text, strlen(text), 0600) < 0 ? -1 : 0;
 		util_free_secret(text);
 	}
+	json_free(e);
 	free(dir);
 	return rc;
 }
 
-/* The output of a decrypted answer: access_token, expires_on, token_type, ... */
+/* The output of a decrypted answer (token_out). */
 static struct json *
 answer_out(const struct json *plain, const struct token_args *a)
 {
-	struct json *o = NULL;
 	const char *at, *tt;
 	long life;
 
@@ -199,16 +232,7 @@ answer_out(const struct json *plain, const struct token_args *a)
 	    ANSWER_WORD_MAX, 0, &tt) < 0 ||
 	    prtreq_seconds(plain, "expires_in", 1, &life) < 0)
 		return NULL;
-	if ((o = json_new_object()) == NULL ||
-	    json_set_string(o, "access_token", at) < 0 ||
-	    json_set_number(o, "expires_on", (double)(time(NULL) + life)) < 0 ||
-	    json_set_string(o, "token_type", tt ? tt : "Bearer") < 0 ||
-	    json_set_string(o, a->resource ? "resource" : "scope",
-	    a->resource ? a->resource : a->scope) < 0) {
-		json_free(o);
-		return NULL;
-	}
-	return o;
+	return token_out(at, (double)(time(NULL) + life), tt, a);
 }
 
 /* A new access token with the PRT (renewed first when it is old). */
@@ -279,13 +303,13 @@ cmd_token(int argc, char **argv)
 	if (sandbox_enter() < 0 || prt_load_identity("token", 1, &rec) < 0 ||
 	    load_prt(a.user, &prt) < 0 || (rel = cache_rel(prt, &a)) == NULL)
 		goto out;
-	if (!a.fresh && cache_get(rel, &o) == 0) {
+	if (!a.fresh && cache_get(rel, &a, &o) == 0) {
 		log_debug(1, "token: the cached token is good for 5 minutes more");
 		rc = print_token(o, a.raw);
 		goto out;
 	}
 	if ((url = prtreq_url(rec)) == NULL || (s = http_session_new()) == NULL ||
-	    (o = fetch(s, url, rec, prt, &a)) == NULL || cache_put(prt, rel, o) < 0)
+	    (o = fetch(s, url, rec, prt, &a)) == NULL || cache_put(prt, rel, o, &a) < 0)
 		goto out;
 	rc = print_token(o, a.raw);
 out:

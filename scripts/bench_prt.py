@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 
-from benchlib import peak_rss_kib, timed
+from benchlib import Timeout, peak_rss_kib, timed
 
 (drsjoin, yard, work, runs, url, ca, tenant, state, rt_file) = sys.argv[1:10]
 runs = int(runs)
@@ -23,17 +23,25 @@ env = dict(os.environ, DRSJOIN_DISCOVERY_URL=url, DRSJOIN_STATE_DIR=state, SSL_C
 
 def drsjoin_run(args):
     """Seconds of one drsjoin run (benchlib.timed)."""
-    dt, rc, _, err = timed([drsjoin] + args, env=env, timeout=60)
+    try:
+        dt, rc, _, err = timed([drsjoin] + args, env=env, timeout=60)
+    except Timeout as e:
+        sys.exit(f"bench: {e}")
     if rc != 0:
-        sys.exit(f"bench: drsjoin {' '.join(args)}: exit {rc}: {err.decode()[:300]}")
+        sys.exit(f"bench: drsjoin {' '.join(args)}: exit {rc}: "
+                 f"{err.decode(errors='replace')[:300]}")
     return dt
 
 
 def rss_of(args):
     """Peak RSS of one run (KiB), by GNU time."""
-    kib, rc, err = peak_rss_kib([drsjoin] + args, env=env, timeout=60)
+    try:
+        kib, rc, err = peak_rss_kib([drsjoin] + args, env=env, timeout=60)
+    except Timeout as e:
+        sys.exit(f"bench: {e}")
     if rc != 0:
-        sys.exit(f"bench: drsjoin {' '.join(args)} (peak RSS run): exit {rc}: {err.decode()[:300]}")
+        sys.exit(f"bench: drsjoin {' '.join(args)} (peak RSS run): exit {rc}: "
+                 f"{err.decode(errors='replace')[:300]}")
     return kib
 
 

@@ -28,7 +28,10 @@ def timed(argv, env=None, stdin=None, timeout=120):
     if not BENCH_RUN or not os.access(BENCH_RUN, os.X_OK):
         raise SystemExit(f"bench: BENCH_RUN ({BENCH_RUN or 'unset'}) is not the bench_run "
                          "program (make bench builds it)")
-    with tempfile.TemporaryDirectory(prefix="bench-run.") as d:
+    # On tmpfs where there is one: the run's files are no journal work for
+    # the fsyncs of the drsjoin being timed.
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="bench-run.", dir=shm) as d:
         fin = os.devnull
         if stdin is not None:
             fin = os.path.join(d, "in")
@@ -45,6 +48,11 @@ def timed(argv, env=None, stdin=None, timeout=120):
             os.killpg(p.pid, signal.SIGKILL)
             p.communicate()
             raise Timeout(f"{' '.join(argv)} did not end in {timeout} s")
+        except BaseException:
+            # Ctrl-C: its own session keeps the signal from it; nothing is left running.
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            raise
         if p.returncode != 0:
             raise SystemExit(f"bench: bench_run: {why.decode(errors='replace').strip()}")
         seconds, rc = line.split()
@@ -59,6 +67,10 @@ def peak_rss_kib(argv, env=None, timeout=120):
     """Peak RSS (KiB) of one run, by GNU time: a small C parent, so the
     figure is the command's own (a Python parent's fork would count the
     parent's pages before exec). Returns (kib, returncode, stderr)."""
-    _, rc, _, err = timed(["/usr/bin/time", "-f", "%M"] + argv, env=env, timeout=timeout)
-    lines = err.decode(errors="replace").strip().splitlines()
+    with tempfile.TemporaryDirectory(prefix="bench-rss.") as d:
+        f = os.path.join(d, "rss")
+        _, rc, _, err = timed(["/usr/bin/time", "-o", f, "-f", "%M"] + list(argv), env=env,
+                              timeout=timeout)
+        with open(f, encoding="utf-8") as fh:
+            lines = fh.read().split()
     return int(lines[-1]) if rc == 0 and lines else -1, rc, err

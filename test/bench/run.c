@@ -63,7 +63,10 @@ main(int argc, char **argv)
 		}
 	}
 	elapsed = now() - start;
-	printf("%.6f %d\n", elapsed, WIFEXITED(status) ? WEXITSTATUS(status) :
-	    128 + WTERMSIG(status));
+	if (printf("%.6f %d\n", elapsed, WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status)) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "bench_run: writing stdout: %s\n", strerror(errno));
+		return 1;
+	}
 	return 0;
 }

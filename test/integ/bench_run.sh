@@ -21,6 +21,16 @@ t_check "bench_run: exit 0, the program's exit code and at least its 0.3 s" \
 t_check "bench_run: stdin from IN, stdout to OUT, stderr to ERR" \
     "$([ "$(cat "$W/out")" = in-text ] && [ "$(cat "$W/err")" = to-err ]; echo $?)"
 
+# Spawn to reaping, inside what the caller sees: above 0, never above the
+# wall time around bench_run itself.
+t0=$(date +%s%N)
+out=$("$BR" /dev/null "$W/out" "$W/err" /bin/true); rc=$?
+t1=$(date +%s%N)
+t_check "bench_run: a short run's figure is above 0 and within the caller's wall time" \
+    "$([ "$rc" -eq 0 ] && [ "${out#* }" = 0 ] &&
+       awk -v s="${out% *}" -v w="$(( t1 - t0 ))" 'BEGIN { exit !(s > 0 && s * 1e9 <= w) }'; echo $?)" \
+    "rc $rc: $out, wall $(( t1 - t0 )) ns"
+
 out=$("$BR" /dev/null "$W/out" "$W/err" /bin/sh -c 'kill -TERM $$'); rc=$?
 t_check "bench_run: a program killed by SIGTERM reads 143" \
     "$([ "$rc" -eq 0 ] && [ "${out#* }" = 143 ]; echo $?)" "rc $rc: $out"

@@ -134,13 +134,16 @@ t_run -- token --raw --fresh --resource "$GRAPH"
 t_check "token --fresh: a new request, a new token" \
     "$([ "$RC" -eq 0 ] && [ "$(cat "$OUT")" != "$AT" ] && [ "$(req_count)" -eq $((n + 2)) ]; echo $?)"
 # The cache is written without fsync (a lost entry is a miss): what a power
-# loss can leave - empty, torn, another entry's bytes - is a miss too.
+# loss can leave - empty, torn, zeros, another entry's bytes - is a miss too.
 rm -rf "$STATE/tokens"
 t_run -- token --raw --resource "$GRAPH"
 cached=$(find "$STATE/tokens" -type f)
 good=$(cat "$cached")
-for torn in "" "${good:0:40}" '{"access_token":"x","expires_on":"soon"}' 'null'; do
-	printf '%s' "$torn" >"$cached"
+other_resource=$($PY -c 'import json,sys; d=json.loads(sys.argv[1]); d["resource"]="https://vault.azure.net"; print(json.dumps(d))' "$good")
+other_client=$($PY -c 'import json,sys; d=json.loads(sys.argv[1]); d["client_id"]="04b07795-8ddb-461a-bbee-02f9e1bf7b46"; print(json.dumps(d))' "$good")
+for torn in "" "${good:0:40}" '{"access_token":"x","expires_on":"soon"}' 'null' zeros \
+    "$other_resource" "$other_client"; do
+	if [ "$torn" = zeros ]; then head -c 1362 /dev/zero >"$cached"; else printf '%s' "$torn" >"$cached"; fi
 	n=$(req_count)
 	t_run -- token --raw --resource "$GRAPH"
 	t_check "token: a torn cache entry (${#torn} bytes) is a miss: a new token, cached again" \

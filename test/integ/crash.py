@@ -556,6 +556,45 @@ def inject(sc, steps):
             ok("%s: the %s state, whole; status and the next run agree" % (label, j))
 
 
+class TokenScenario(Scenario):
+    """token --fresh replaces tokens/OID/HASH.json (state_replace_cache, no
+    fsync): whole means nothing else changed and the entry either the old
+    one, byte for byte, or a new one for the same client and resource with
+    another access token (0600); a killed run's temporary is swept by the
+    next."""
+    record = False
+
+    def judge(self):
+        now = files(STATE)
+        lost = [p for p, h in self.old.items() if not p.startswith("tokens/") and now.get(p) != h]
+        if lost:
+            return "token changed other files: %s" % lost
+        old = [p for p in self.old if p.startswith("tokens/")]
+        new = [p for p in now if p.startswith("tokens/") and ".tmp-" not in p]
+        if len(old) != 1 or new != old:
+            return "tokens/ holds %s, not %s" % (new, old)
+        if now[new[0]] == self.old[old[0]]:
+            return "old"
+        if os.stat(os.path.join(STATE, new[0])).st_mode & 0o077:
+            return "%s is readable by others" % new[0]
+        try:
+            a, b = json.loads(self.read(self.snap, old[0])), json.loads(self.read(STATE, new[0]))
+        except ValueError as e:
+            return "%s is not whole JSON: %s" % (new[0], e)
+        if b.get("client_id") != a["client_id"] or b.get("resource") != a["resource"] or \
+                not b.get("access_token") or b["access_token"] == a["access_token"]:
+            return "%s is not a new entry for the same client and resource" % new[0]
+        return "new"
+
+    def after(self, label, state):
+        rc, out, err = run(self.next_args)
+        if rc != 0:
+            return "the next run exits %d: %s" % (rc, err.strip())
+        if leftovers():
+            return "the next run left %s" % leftovers()
+        return None
+
+
 def check_leave_order(name, steps):
     """All or nothing: the set is renamed to identity/.remove-SET and that
     fsync'd before any of its files goes; every file of the set goes before
@@ -613,6 +652,6 @@ if __name__ == "__main__":
         if only and only not in s["name"]:
             continue
         kind = {"keygen": KeygenScenario, "leave": LeaveScenario,
-                "prt": PrtScenario}.get(s.get("kind"), Scenario)
+                "prt": PrtScenario, "token": TokenScenario}.get(s.get("kind"), Scenario)
         scenario(kind(s["name"], s["snap"], s["args"], s.get("next")))
     sys.exit(1 if failed else 0)

@@ -45,6 +45,11 @@ emu_ctl refresh-token >"$T_WORK/rt" && chmod 600 "$T_WORK/rt"
 t_run -- prt --refresh-token-file "$T_WORK/rt"
 t_expect "a stored PRT" 0
 cp -a "$STATE" "$T_WORK/snap-prt"
+# The same with an access token cached: token --fresh replaces its entry
+# (state_replace_cache: no fsync, but all or nothing while the machine runs).
+t_run -- token --raw --resource https://graph.microsoft.com
+t_expect "a cached access token" 0
+cp -a "$STATE" "$T_WORK/snap-token"
 rm -rf "$STATE"
 
 # leave (once the binary has it): the record goes first, then the set.
@@ -64,6 +69,9 @@ json.dump(([] if have_leave != "1" else leave) + [
      "next": ["join", "--token-file", tok, "--key-store", "software"]},
     {"name": "prt --renew", "snap": w + "/snap-prt", "kind": "prt",
      "args": ["prt", "--renew"], "next": ["prt", "--renew"]},
+    {"name": "token --fresh", "snap": w + "/snap-token", "kind": "token",
+     "args": ["token", "--fresh", "--resource", "https://graph.microsoft.com"],
+     "next": ["token", "--resource", "https://graph.microsoft.com"]},
     {"name": "keygen", "snap": w + "/snap-keygen", "kind": "keygen",
      "args": ["keygen", "--key-store", "software"],
      "next": ["keygen", "--key-store", "software"]},

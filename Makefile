@@ -7,7 +7,7 @@
 #   make demo     the main job: a one-shot join against the bundled DRS emulator
 #   make bench    timings, peak RSS and size, prt and token, and the fleet summary
 #   make bench-fleet  N=200 joins at once against an emulator throttled to R=10/s
-#                 (FLEET_ONLY=join,join-queue,bprt-queue,free: some of its fleets)
+#                 (FLEET_ONLY=join,join-splay,join-queue,bprt-queue,free: some of its fleets)
 #   make bench-prt    drsjoin prt and token beside their yardstick (that part of bench)
 #   make size     the stripped size of ./drsjoin
 #   make install  PREFIX=/usr/local DESTDIR= (and SBINDIR, MANDIR, ...: below);

@@ -54,6 +54,7 @@ static const struct key {
 	KEY("key-store", key_store, K_STORE),
 	KEY("join-type", join_type, K_JOIN_TYPE),
 	KEY("display-name", display_name, K_NAME),
+	{ "splay", offsetof(struct config, splay), K_NUMBER, 0, RETRY_SPLAY_MAX_S },
 	KEY("token-file", token_file, K_TOKEN_FILE),
 	KEY("bprt-file", bprt_file, K_TOKEN_FILE),
 	KEY("refresh-token-file", refresh_token_file, K_TOKEN_FILE),

@@ -5,13 +5,13 @@
  * Lines "key = value"; '#' starts a comment line; blank lines are fine.
  * Keys are long options' names: tenant, cloud, discovery-url, proxy,
  * cacert, state-dir, timeout, attempts, max-wait, tcti, key-store,
- * join-type, display-name, token-file, bprt-file, refresh-token-file.
+ * join-type, display-name, splay, token-file, bprt-file, refresh-token-file.
  * Precedence, per setting: the command line, then the environment
  * (DRSJOIN_CLOUD, DRSJOIN_DISCOVERY_URL, SSL_CERT_FILE, the proxy
  * variables, DRSJOIN_STATE_DIR, DRSJOIN_TCTI or TPM2TOOLS_TCTI,
  * DRSJOIN_TOKEN, DRSJOIN_BPRT, DRSJOIN_REFRESH_TOKEN), then the file, then
- * the built-in default. join-type and display-name are defaults of a new
- * join (join's own options win). For status and leave a TCTI recorded at join comes
+ * the built-in default. join-type, display-name and splay are defaults of
+ * a new join (join's own options win). For status and leave a TCTI recorded at join comes
  * between the environment and the file (keystore_use_recorded_tcti()); for
  * join a tenant the document names comes before the file's. main reads no
  * file for "COMMAND --help".
@@ -54,6 +54,7 @@ struct config {
 	const char *max_wait;
 	const char *display_name;	/* 1 to 256 bytes, spaces allowed */
 	const char *join_type;		/* "join" or "register" */
+	const char *splay;		/* seconds, 0 to RETRY_SPLAY_MAX_S */
 };
 
 extern struct config config;

@@ -1,5 +1,7 @@
 /* join.c - "drsjoin join": whatever phases the document lacks, then the join. */
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "cert.h"
 #include "cli.h"
 #include "config.h"
+#include "crypto.h"
 #include "discovery.h"
 #include "doc.h"
 #include "health.h"
@@ -30,6 +33,7 @@
 #include "osinfo.h"
 #include "pubrec.h"
 #include "request.h"
+#include "retry.h"
 #include "sandbox.h"
 #include "sigdefer.h"
 #include "state.h"
@@ -291,6 +295,36 @@ out:
 }
 
 /* The phases the document lacks, key generation overlapping the network. */
+/*
+ * --splay: machines of a fleet started together spread their first request
+ * over s seconds (docs/fleet.md), each waiting a random part of it. A
+ * signal ends the wait at once: nothing was sent. 0, or -1 reported.
+ */
+static int
+join_splay(long s)
+{
+	uint32_t r;
+	long ms;
+	int sig;
+
+	if (s <= 0)
+		return 0;
+	if (crypto_random(&r, sizeof(r)) < 0)
+		return -1;
+	ms = (long)(r % ((uint32_t)s * 1000 + 1));
+	log_note("join: waiting %.1f s before the first request (--splay %ld)",
+	    ms / 1000.0, s);
+	if (sigdefer_begin() < 0)
+		return log_fail(EXIT_INTERNAL, "join: cannot catch signals");
+	sig = log_sleep_ms_unless(ms, sigdefer_stop_now, "join: --splay");
+	sigdefer_end();
+	if (sig != 0)
+		return log_fail(sigdefer_exit_code(sig), "join: interrupted (%s) "
+		    "during --splay: no request was sent, no device was created",
+		    sigdefer_name(sig));
+	return 0;
+}
+
 static int
 run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 {
@@ -317,6 +351,9 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 	    keystore_check_machine(json_get_object(doc, "keys"), a->accept_copied) < 0) {
 		return -1;
 	}
+	/* The keys are made meanwhile (keystore_start). */
+	if (join_splay(a->splay) < 0)
+		goto out;
 	if ((s = http_session_new()) == NULL)
 		goto out;
 	/*
@@ -494,7 +531,7 @@ usage(void)
 	    "                    [--target-domain DOMAIN] [--force [--keep-old-device]]\n"
 	    "                    [--key-store tpm|software|auto] [--accept-copied-keys]\n"
 	    "                    [--nonce auto|require|off] [--no-nonce] [--in FILE]\n"
-	    "                    [--json]\n"
+	    "                    [--splay SECONDS] [--json]\n"
 	    "\n"
 	    "Joins this machine to the tenant: runs whichever phases the document\n"
 	    "(--in, or stdin when it is not a terminal and not silent for 2 s)\n"
@@ -534,11 +571,18 @@ usage(void)
 	    "--nonce auto (the default) uses a nonce when the service gives one, and\n"
 	    "joins without it when the nonce service is missing or fails or the\n"
 	    "service refuses the CSR carrying it; require makes those errors; off\n"
-	    "(or --no-nonce) sends none.\n", LOGIN_BROKER_CLIENT_ID);
+	    "(or --no-nonce) sends none.\n"
+	    "\n"
+	    "--splay SECONDS (0 to %d; the config file's splay): machines of a fleet\n"
+	    "started together spread their first request over SECONDS, each waiting a\n"
+	    "random part of it (while its keys are made) before contacting the\n"
+	    "service: about the fleet's size divided by the joins a second its tenant\n"
+	    "takes. A re-run that finds the machine joined does not wait.\n",
+	    LOGIN_BROKER_CLIENT_ID, RETRY_SPLAY_MAX_S);
 }
 
 enum { O_BPRT = 256, O_REFRESH, O_CLIENT_ID, O_DEVICE_CODE, O_TENANT, O_NONCE,
-    O_ACCEPT_COPIED };
+    O_ACCEPT_COPIED, O_SPLAY };
 static const struct option join_longopts[] = {
 	{ "token-file", required_argument, NULL, 'T' },
 	{ "bprt-file", required_argument, NULL, O_BPRT },
@@ -553,6 +597,7 @@ static const struct option join_longopts[] = {
 	{ "force", no_argument, NULL, 'f' },
 	{ "keep-old-device", no_argument, NULL, 'K' },
 	{ "accept-copied-keys", no_argument, NULL, O_ACCEPT_COPIED },
+	{ "splay", required_argument, NULL, O_SPLAY },
 	{ "key-store", required_argument, NULL, 'k' },
 	{ "no-nonce", no_argument, NULL, 'n' },
 	{ "in", required_argument, NULL, 'i' },
@@ -606,6 +651,17 @@ value_option(int c, struct join_args *a, struct join_token_opts *o)
 		return 0;
 	case 'k':
 		return keystore_parse("join", optarg, &a->store);
+	case O_SPLAY: {
+		char *end;
+
+		errno = 0;
+		a->splay = strtol(optarg, &end, 10);
+		if (errno != 0 || end == optarg || *end != '\0' || a->splay < 0 ||
+		    a->splay > RETRY_SPLAY_MAX_S)
+			return cli_usage("join", "--splay: '%s' is not a whole number of "
+			    "seconds from 0 to %d", CLI_SHOWN(optarg), RETRY_SPLAY_MAX_S);
+		return 0;
+	}
 	}
 	return log_fail(EXIT_INTERNAL, "join: option %d", c);
 }
@@ -623,6 +679,8 @@ parse_options(int argc, char **argv, struct join_args *a, struct join_token_opts
 	if (config.join_type != NULL && strcmp(config.join_type, "register") == 0)
 		a->join_type = JOIN_TYPE_REGISTER;
 	a->display_name = config.display_name;
+	if (config.splay != NULL)
+		a->splay = strtol(config.splay, NULL, 10);
 	while ((c = cli_getopt(argc, argv, ":h", join_longopts)) != -1) {
 		switch (c) {
 		case 'T': o->token_file = optarg; break;
@@ -639,6 +697,7 @@ parse_options(int argc, char **argv, struct join_args *a, struct join_token_opts
 		case 'J': a->json = 1; break;
 		case 'h': usage(); return 1;
 		case O_CLIENT_ID: case O_TENANT: case O_NONCE: case 'j': case 'k':
+		case O_SPLAY:
 			if (value_option(c, a, o) < 0)
 				return -1;
 			break;

@@ -31,6 +31,7 @@ struct join_args {
 	int join_type, join_type_given, force, keep_old_device;
 	int accept_copied;	/* --accept-copied-keys: keys made on another machine */
 	int json;	/* --json: JSON on stdout even under -q or at a terminal */
+	long splay;	/* --splay: seconds the first request is spread over */
 };
 
 /* The join's access token: read before any traffic, or obtained after discovery. */

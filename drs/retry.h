@@ -36,6 +36,8 @@
 #define RETRY_MAX_ATTEMPTS 20
 #define RETRY_DEFAULT_MAX_WAIT_S 120
 #define RETRY_MAX_WAIT_LIMIT_S 3600
+/* join --splay: the longest spread of a fleet's first requests, in seconds. */
+#define RETRY_SPLAY_MAX_S 3600
 #define RETRY_BACKOFF_BASE_MS 1000L
 #define RETRY_BACKOFF_CAP_MS 8000L
 #define RETRY_AFTER_JITTER_MIN_MS 1000L

@@ -94,9 +94,11 @@ t_expect() {
 	fi
 }
 
-# Error lines on stderr: retry notes ("..., retrying in N s (attempt ...)") are not errors.
+# Error lines on stderr: retry notes ("..., retrying in N s (attempt ...)")
+# and join --splay's wait are not errors.
 errors() {
-	grep '^drsjoin: ' "$ERR" | grep -vc ', retrying in [0-9.]* s (attempt '
+	grep '^drsjoin: ' "$ERR" | grep -v ', retrying in [0-9.]* s (attempt ' |
+	    grep -vc '^drsjoin: join: waiting [0-9.]* s before the first request (--splay [0-9]*)$'
 }
 
 # jget, req_count and last_request are answered by the test's Python helper

@@ -50,7 +50,7 @@ _drsjoin() {
 		return ;;
 	--proxy | --timeout | --attempts | --max-wait | --discovery-url | --tenant | \
 	    --display-name | --target-domain | --resolve | --client-id | --username | --user | \
-	    --resource | --scope)
+	    --resource | --scope | --splay)
 		return ;;	# free text: nothing to offer
 	esac
 
@@ -67,7 +67,7 @@ _drsjoin() {
 	discover) opts="--tenant --token-file --in" ;;
 	join) opts="--token-file --bprt-file --refresh-token-file --device-code
 		--client-id --tenant --nonce --join-type --display-name --target-domain
-		--force --keep-old-device --accept-copied-keys --key-store --no-nonce --in --json" ;;
+		--force --keep-old-device --accept-copied-keys --key-store --no-nonce --in --splay --json" ;;
 	keygen) opts="--key-store --in" ;;
 	leave) opts="--local-only --if-joined --json" ;;
 	nonce) opts="--in" ;;

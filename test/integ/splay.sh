@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# join --splay SECONDS (and the config file's splay): a fleet's machines
+# spread their first request, each waiting a random part of SECONDS before
+# any request. Bounds are checked before anything is done; the wait is said
+# and kept; a re-run that finds the machine joined does not wait; a signal
+# in the wait stops it at once with nothing sent and nothing kept.
+. "$(dirname "$0")/../lib-integ.sh"
+
+emu_start >/dev/null || { t_fail "emulator starts" "emu_start failed"; exit 1; }
+TOK=$(token_file)
+fresh() { STATE=$T_WORK/state-$1; }
+nothing_kept() { [ ! -e "$STATE/device.json" ] && [ -z "$(ls -A "$STATE/staging" 2>/dev/null)" ]; }
+
+# 1. Bad values: a usage error naming --splay, before any request or file.
+for v in -1 3601 x 1.5 "" 99999999999999999999; do
+	fresh "bad"
+	n=$(req_count)
+	t_run -- join --splay "$v" --token-file "$TOK" --key-store software
+	t_expect "--splay '$v': exit 2" 2 "--splay: '$v' is not a whole number of seconds from 0 to 3600"
+	t_check "--splay '$v': no request, no state dir" \
+	    "$([ "$(req_count)" -eq "$n" ] && [ ! -e "$STATE" ]; echo $?)"
+done
+CONF=$T_WORK/bad.conf
+printf 'splay = 3601\n' >"$CONF"; chmod 600 "$CONF"
+fresh "badconf"
+t_run --env DRSJOIN_CONFIG="$CONF" -- join --token-file "$TOK" --key-store software
+t_check "config splay = 3601: refused naming FILE:LINE, nothing done" \
+    "$([ "$RC" -ne 0 ] && grep -q "$CONF:1" "$ERR" && grep -q 'splay' "$ERR" && [ ! -e "$STATE" ]; echo $?)" \
+    "exit $RC: $(head -c 300 "$ERR")"
+
+# 2. The wait: said (how long, which option), and kept before the first request.
+fresh "wait"
+t0=$(date +%s%N)
+t_run -- join --splay 2 --token-file "$TOK" --key-store software
+t1=$(date +%s%N)
+t_expect "join --splay 2" 0
+said=$(sed -n 's/^drsjoin: join: waiting \([0-9.]*\) s before the first request (--splay 2)$/\1/p' "$ERR")
+t_check "join --splay 2: says the wait drawn (0 to 2 s) once, and waits it" \
+    "$([ -n "$said" ] && [ "$(grep -c 'before the first request' "$ERR")" -eq 1 ] &&
+       awk -v s="$said" -v w="$(( t1 - t0 ))" 'BEGIN { exit !(s >= 0 && s <= 2 && w / 1e9 >= s - 0.05) }'; echo $?)" \
+    "said '$said', took $(( (t1 - t0) / 1000000 )) ms: $(head -c 300 "$ERR")"
+# Random per run: eight draws of 0..2 s are not all the same.
+draws=
+for i in 1 2 3 4 5 6 7 8; do
+	fresh "draw-$i"
+	t_run -- join --splay 1 --token-file "$TOK" --key-store software
+	draws="$draws $(sed -n 's/^drsjoin: join: waiting \([0-9.]*\) s .*/\1/p' "$ERR")"
+done
+t_check "--splay 1: each run draws its own wait" \
+    "$([ "$(echo $draws | tr ' ' '\n' | sort -u | wc -l)" -gt 1 ]; echo $?)" "draws:$draws"
+
+# 3. Already joined: no wait, no request.
+STATE=$T_WORK/state-wait
+n=$(req_count)
+t0=$(date +%s)
+t_run -- join --splay 3600 --token-file "$TOK"
+t_check "re-run with --splay 3600 on a joined machine: exit 0 at once, no wait said, no request" \
+    "$([ "$RC" -eq 0 ] && [ $(( $(date +%s) - t0 )) -lt 10 ] && ! grep -q 'before the first request' "$ERR" &&
+       [ "$(req_count)" -eq "$n" ]; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
+
+# 4. The config file's splay, and the option over it.
+CONF=$T_WORK/good.conf
+printf 'splay = 1\n' >"$CONF"; chmod 600 "$CONF"
+fresh "conf"
+t_run --env DRSJOIN_CONFIG="$CONF" -- join --token-file "$TOK" --key-store software
+t_check "config splay = 1: the join waits, saying --splay 1" \
+    "$([ "$RC" -eq 0 ] && grep -q 'before the first request (--splay 1)$' "$ERR"; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
+fresh "conf0"
+t_run --env DRSJOIN_CONFIG="$CONF" -- join --splay 0 --token-file "$TOK" --key-store software
+t_check "--splay 0 over the config's: no wait" \
+    "$([ "$RC" -eq 0 ] && ! grep -q 'before the first request' "$ERR"; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
+
+# 5. A signal in the wait: at once, nothing sent, nothing kept.
+for sig in TERM INT; do
+	case $sig in TERM) code=143 ;; INT) code=130 ;; esac
+	fresh "sig-$sig"
+	n=$(req_count)
+	d=$(emu_device_count)
+	: >"$ERR"
+	env DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
+	    $PY -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$DRSJOIN" join --splay 3600 --token-file "$TOK" --key-store software \
+	    </dev/null >"$OUT" 2>"$ERR" &
+	PID=$!
+	for i in $(seq 400); do
+		grep -q 'before the first request' "$ERR" 2>/dev/null && break
+		sleep 0.05
+	done
+	t0=$(date +%s)
+	kill -"$sig" "$PID"
+	RC=0; wait "$PID" || RC=$?
+	took=$(( $(date +%s) - t0 ))
+	t_expect "SIG$sig in the --splay wait: exit $code" "$code" \
+	    "join: interrupted (SIG$sig) during --splay: no request was sent, no device was created"
+	t_check "SIG$sig in the --splay wait: at once, no request, no device, no keys kept" \
+	    "$([ "$took" -lt 10 ] && [ "$(req_count)" -eq "$n" ] && [ "$(emu_device_count)" -eq "$d" ] &&
+	       nothing_kept; echo $?)" "took $took s, requests $(( $(req_count) - n )), devices $(emu_device_count) (was $d)"
+done
+
+t_done

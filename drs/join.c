@@ -297,18 +297,29 @@ out:
 /* The phases the document lacks, key generation overlapping the network. */
 /*
  * --splay: machines of a fleet started together spread their first request
- * over s seconds (docs/fleet.md), each waiting a random part of it. A
- * signal ends the wait at once: nothing was sent. 0, or -1 reported.
+ * over s seconds (docs/fleet.md), each waiting a random part of it. A ready
+ * access token must outlive the longest wait (refused before it, whatever
+ * the draw); a BPRT or refresh token is redeemed after it. A signal ends
+ * the wait at once: nothing was sent. 0, or -1 reported.
  */
 static int
-join_splay(long s)
+join_splay(long s, const struct join_token *t)
 {
+	char at[32];
 	uint32_t r;
 	long ms;
 	int sig;
 
 	if (s <= 0)
 		return 0;
+	if (t->src.kind == TOKEN_ACCESS && t->claims.exp != 0 &&
+	    t->claims.exp <= (long long)time(NULL) + s + JOIN_TOKEN_MARGIN_S) {
+		join_time_text((time_t)t->claims.exp, at, sizeof(at));
+		return log_fail(EXIT_INPUT, "join: the access token expires at %s, "
+		    "before a --splay of %ld s could end: give one with more time "
+		    "left, a BPRT or refresh token (redeemed after the wait), or a "
+		    "shorter --splay", at, s);
+	}
 	if (crypto_random(&r, sizeof(r)) < 0)
 		return -1;
 	ms = (long)(r % ((uint32_t)s * 1000 + 1));
@@ -352,7 +363,7 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 		return -1;
 	}
 	/* The keys are made meanwhile (keystore_start). */
-	if (join_splay(a->splay) < 0)
+	if (join_splay(a->splay, t) < 0)
 		goto out;
 	if ((s = http_session_new()) == NULL)
 		goto out;

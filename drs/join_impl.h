@@ -34,6 +34,9 @@ struct join_args {
 	long splay;	/* --splay: seconds the first request is spread over */
 };
 
+/* Seconds of life a token needs to be sent: one request's, on a slow link. */
+#define JOIN_TOKEN_MARGIN_S 10
+
 /* The join's access token: read before any traffic, or obtained after discovery. */
 struct join_token {
 	struct token_source src;

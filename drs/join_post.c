@@ -25,9 +25,6 @@
 #include "token.h"
 #include "util.h"
 
-/* Seconds of life a token needs to be sent: one request's, on a slow link. */
-#define JOIN_TOKEN_MARGIN_S 10
-
 /* What the join request's retry_hook needs (http.h): a token outliving the waits. */
 struct join_wait {
 	struct http_session *s;

@@ -28,6 +28,16 @@ t_check "config splay = 3601: refused naming FILE:LINE, nothing done" \
     "$([ "$RC" -ne 0 ] && grep -q "$CONF:1" "$ERR" && grep -q 'splay' "$ERR" && [ ! -e "$STATE" ]; echo $?)" \
     "exit $RC: $(head -c 300 "$ERR")"
 
+# A ready token that the longest wait would outlive: refused before any wait.
+SHORT=$(token_file --lifetime 120)
+fresh "short"
+n=$(req_count)
+t_run -- join --splay 600 --token-file "$SHORT" --key-store software
+t_expect "--splay 600 with a token for 120 s: exit 3 before any wait" 3 \
+    "before a --splay of 600 s could end: give one with more time left"
+t_check "--splay 600 with a short token: no wait said, no request, nothing kept" \
+    "$(! grep -q 'before the first request' "$ERR" && [ "$(req_count)" -eq "$n" ] && nothing_kept; echo $?)"
+
 # 2. The wait: said (how long, which option), and kept before the first request.
 fresh "wait"
 t0=$(date +%s%N)
@@ -80,7 +90,7 @@ for sig in TERM INT; do
 	env DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
 	    $PY -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
-os.execv(sys.argv[1], sys.argv[1:])' "$DRSJOIN" join --splay 3600 --token-file "$TOK" --key-store software \
+os.execv(sys.argv[1], sys.argv[1:])' "$DRSJOIN" join --splay 600 --token-file "$TOK" --key-store software \
 	    </dev/null >"$OUT" 2>"$ERR" &
 	PID=$!
 	for i in $(seq 400); do

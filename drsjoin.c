@@ -177,21 +177,6 @@ version(void)
 	return 0;
 }
 
-static int
-parse_long(const char *opt, const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return cli_usage(NULL, "%s: '%s' is not a whole number from %ld to %ld",
-		    opt, CLI_SHOWN(s), min, max);
-	*out = v;
-	return 0;
-}
-
 /*
  * The state dir absolute and in one spelling (no "." or trailing slashes),
  * so that the record names it from anywhere. An empty one is a usage error.
@@ -292,17 +277,17 @@ global_option(struct globals *g, int c, char **argv)
 	case O_CACERT: opts.cacert = optarg; break;
 	case O_PROXY: opts.proxy = optarg; break;
 	case O_TIMEOUT:
-		if (parse_long("--timeout", optarg, 1, 3600, &n) < 0)
+		if (cli_number(NULL, "--timeout", optarg, 1, 3600, &n) < 0)
 			return -1;
 		opts.timeout = n;
 		break;
 	case O_ATTEMPTS:
-		if (parse_long("--attempts", optarg, 1, 20, &n) < 0)
+		if (cli_number(NULL, "--attempts", optarg, 1, 20, &n) < 0)
 			return -1;
 		opts.attempts = (int)n;
 		break;
 	case O_MAX_WAIT:
-		if (parse_long("--max-wait", optarg, 1, RETRY_MAX_WAIT_LIMIT_S, &n) < 0)
+		if (cli_number(NULL, "--max-wait", optarg, 1, RETRY_MAX_WAIT_LIMIT_S, &n) < 0)
 			return -1;
 		g->max_wait = n;
 		break;

@@ -1,7 +1,9 @@
 /* cli.c - the global options every subcommand reads, and usage errors. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -143,4 +145,22 @@ cli_bad_option(const char *cmd, int c, char **argv)
 		return cli_usage(cmd, "unknown option '-%c'", optopt);
 	return cli_usage(cmd, "unknown option '%s'",
 	    cli_shown(argv[optind - 1], shown, sizeof(shown)));
+}
+
+int
+cli_number(const char *cmd, const char *opt, const char *s, long min, long max,
+    long *out)
+{
+	const char *d = s[0] == '-' ? s + 1 : s;
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	/* strtol's leading blanks and '+' are no number here, as in the config file. */
+	if (*d < '0' || *d > '9' || errno != 0 || *end != '\0' || v < min || v > max)
+		return cli_usage(cmd, "%s: '%s' is not a whole number from %ld to %ld",
+		    opt, CLI_SHOWN(s), min, max);
+	*out = v;
+	return 0;
 }

@@ -40,6 +40,13 @@ int cmd_status(int argc, char **argv);
 /* Reports a usage error for cmd (EXIT_USAGE) and returns -1. */
 int cli_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * The value s of option opt (as "--timeout") as a whole number from min to
+ * max: digits, a '-' before them at most; else the usage error (exit 2)
+ * naming opt and the range, for command cmd (NULL: a global option).
+ */
+int cli_number(const char *cmd, const char *opt, const char *s, long min, long max,
+    long *out);
 
 /*
  * getopt_long, without its abbreviations: before the first option of argv

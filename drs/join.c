@@ -297,10 +297,11 @@ out:
 /* The phases the document lacks, key generation overlapping the network. */
 /*
  * --splay: machines of a fleet started together spread their first request
- * over s seconds (docs/fleet.md), each waiting a random part of it. A ready
- * access token must outlive the longest wait (refused before it, whatever
- * the draw); a BPRT or refresh token is redeemed after it. A signal ends
- * the wait at once: nothing was sent. 0, or -1 reported.
+ * over s seconds (docs/fleet.md), each waiting a random part of it, before
+ * anything else of the join is done (keys included, so that a stop is at
+ * once). A ready access token must outlive the longest wait (refused
+ * before it, whatever the draw); a BPRT or refresh token is redeemed after
+ * it. A signal ends the wait: nothing was sent. 0, or -1 reported.
  */
 static int
 join_splay(long s, const struct join_token *t)
@@ -308,8 +309,9 @@ join_splay(long s, const struct join_token *t)
 	char at[32];
 	uint32_t r;
 	long ms;
-	int sig;
+	int sig, late;
 
+	_Static_assert(RETRY_SPLAY_MAX_S < UINT32_MAX / 1000, "the draw's range fits");
 	if (s <= 0)
 		return 0;
 	if (t->src.kind == TOKEN_ACCESS && t->claims.exp != 0 &&
@@ -320,15 +322,20 @@ join_splay(long s, const struct join_token *t)
 		    "left, a BPRT or refresh token (redeemed after the wait), or a "
 		    "shorter --splay", at, s);
 	}
-	if (crypto_random(&r, sizeof(r)) < 0)
+	/* Caught from before the note on: a stop seen there is said, never lost. */
+	if (sigdefer_begin() < 0)
 		return -1;
+	if (crypto_random(&r, sizeof(r)) < 0) {
+		sigdefer_end();
+		return -1;
+	}
 	ms = (long)(r % ((uint32_t)s * 1000 + 1));
 	log_note("join: waiting %.1f s before the first request (--splay %ld)",
 	    ms / 1000.0, s);
-	if (sigdefer_begin() < 0)
-		return log_fail(EXIT_INTERNAL, "join: cannot catch signals");
 	sig = log_sleep_ms_unless(ms, sigdefer_stop_now, "join: --splay");
-	sigdefer_end();
+	/* One that came after the last look is not forgotten either. */
+	if ((late = sigdefer_end()) != 0 && sig == 0)
+		sig = late;
 	if (sig != 0)
 		return log_fail(sigdefer_exit_code(sig), "join: interrupted (%s) "
 		    "during --splay: no request was sent, no device was created",
@@ -353,6 +360,12 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 	/* --tenant as a domain is discovered, and then checked against the token. */
 	domain = a->tenant != NULL && !util_is_guid(a->tenant, strlen(a->tenant)) ?
 	    a->tenant : NULL;
+	/* Not with a person at the keyboard (--splay itself is refused there). */
+	if (t->src.kind == TOKEN_DEVICE_CODE && a->splay > 0)
+		log_note("join: the config file's splay is not waited for: a person "
+		    "signs in (--device-code)");
+	else if (join_splay(a->splay, t) < 0)
+		return -1;
 	if (json_get_object(doc, "keys") == NULL) {
 		if (keystore_start(a->store, 1, &job) < 0)
 			return -1;
@@ -362,9 +375,6 @@ run_join(struct json *doc, struct join_token *t, const struct join_args *a)
 	    keystore_check_machine(json_get_object(doc, "keys"), a->accept_copied) < 0) {
 		return -1;
 	}
-	/* The keys are made meanwhile (keystore_start). */
-	if (join_splay(a->splay, t) < 0)
-		goto out;
 	if ((s = http_session_new()) == NULL)
 		goto out;
 	/*
@@ -585,10 +595,10 @@ usage(void)
 	    "(or --no-nonce) sends none.\n"
 	    "\n"
 	    "--splay SECONDS (0 to %d; the config file's splay): machines of a fleet\n"
-	    "started together spread their first request over SECONDS, each waiting a\n"
-	    "random part of it (while its keys are made) before contacting the\n"
-	    "service: about the fleet's size divided by the joins a second its tenant\n"
-	    "takes. A re-run that finds the machine joined does not wait.\n",
+	    "started together spread their joins over SECONDS, each waiting a random\n"
+	    "part of it before its keys and requests: about the fleet's size divided\n"
+	    "by the joins a second its tenant takes. A re-run that finds the machine\n"
+	    "joined does not wait; not with --device-code.\n",
 	    LOGIN_BROKER_CLIENT_ID, RETRY_SPLAY_MAX_S);
 }
 
@@ -662,17 +672,10 @@ value_option(int c, struct join_args *a, struct join_token_opts *o)
 		return 0;
 	case 'k':
 		return keystore_parse("join", optarg, &a->store);
-	case O_SPLAY: {
-		char *end;
-
-		errno = 0;
-		a->splay = strtol(optarg, &end, 10);
-		if (errno != 0 || end == optarg || *end != '\0' || a->splay < 0 ||
-		    a->splay > RETRY_SPLAY_MAX_S)
-			return cli_usage("join", "--splay: '%s' is not a whole number of "
-			    "seconds from 0 to %d", CLI_SHOWN(optarg), RETRY_SPLAY_MAX_S);
-		return 0;
-	}
+	case O_SPLAY:
+		a->splay_given = 1;
+		return cli_number("join", "--splay", optarg, 0, RETRY_SPLAY_MAX_S,
+		    &a->splay);
 	}
 	return log_fail(EXIT_INTERNAL, "join: option %d", c);
 }
@@ -716,6 +719,9 @@ parse_options(int argc, char **argv, struct join_args *a, struct join_token_opts
 			return cli_bad_option("join", c, argv);
 		}
 	}
+	if (o->device_code && a->splay_given && a->splay > 0)
+		return cli_usage("join", "--splay spreads a fleet's unattended joins: "
+		    "not with --device-code, where a person signs in");
 	return 0;
 }
 

@@ -32,6 +32,7 @@ struct join_args {
 	int accept_copied;	/* --accept-copied-keys: keys made on another machine */
 	int json;	/* --json: JSON on stdout even under -q or at a terminal */
 	long splay;	/* --splay: seconds the first request is spread over */
+	int splay_given;	/* on the command line, not from the config file */
 };
 
 /* Seconds of life a token needs to be sent: one request's, on a slow link. */

@@ -221,7 +221,7 @@ def throttled_run(drsjoin, work, name, variant, n, rate, burst, states, docs):
 # token: 1 s at any queue length) says nothing of how many wait, so no
 # client schedule can both keep the bucket busy (the time) and come back
 # about once (the requests): the jitter growing with each refusal brings
-# 6.9 requests a device down to about 4 there (target 5, within 1.3 x); with
+# 6.9 requests a device down to about 4.7 there (target 5, within 1.3 x); with
 # the queue's Retry-After the fleet comes back about once: <= 2, 1.1 x. With
 # the bucket's, a fleet whose operator knows its size spreads its first
 # requests over N/R (join --splay, "splay": true) and also knocks about once.

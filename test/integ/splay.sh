@@ -12,11 +12,11 @@ fresh() { STATE=$T_WORK/state-$1; }
 nothing_kept() { [ ! -e "$STATE/device.json" ] && [ -z "$(ls -A "$STATE/staging" 2>/dev/null)" ]; }
 
 # 1. Bad values: a usage error naming --splay, before any request or file.
-for v in -1 3601 x 1.5 "" 99999999999999999999; do
+for v in -1 3601 x 1.5 "" 99999999999999999999 " 5" +5; do
 	fresh "bad"
 	n=$(req_count)
 	t_run -- join --splay "$v" --token-file "$TOK" --key-store software
-	t_expect "--splay '$v': exit 2" 2 "--splay: '$v' is not a whole number of seconds from 0 to 3600"
+	t_expect "--splay '$v': exit 2" 2 "--splay: '$v' is not a whole number from 0 to 3600"
 	t_check "--splay '$v': no request, no state dir" \
 	    "$([ "$(req_count)" -eq "$n" ] && [ ! -e "$STATE" ]; echo $?)"
 done
@@ -24,19 +24,29 @@ CONF=$T_WORK/bad.conf
 printf 'splay = 3601\n' >"$CONF"; chmod 600 "$CONF"
 fresh "badconf"
 t_run --env DRSJOIN_CONFIG="$CONF" -- join --token-file "$TOK" --key-store software
-t_check "config splay = 3601: refused naming FILE:LINE, nothing done" \
-    "$([ "$RC" -ne 0 ] && grep -q "$CONF:1" "$ERR" && grep -q 'splay' "$ERR" && [ ! -e "$STATE" ]; echo $?)" \
-    "exit $RC: $(head -c 300 "$ERR")"
+t_expect "config splay = 3601: exit 3 naming FILE:LINE" 3 "$CONF:1"
+t_check "config splay = 3601: the key named, nothing done" \
+    "$(grep -q 'splay' "$ERR" && [ ! -e "$STATE" ]; echo $?)" "$(head -c 300 "$ERR")"
+# With the device code a person signs in: --splay is refused, the file's is not waited for.
+fresh "dc"
+t_run -- join --splay 5 --device-code --tenant "$EMU_TENANT_ID"
+t_expect "--splay with --device-code: exit 2" 2 "--splay spreads a fleet's unattended joins: not with --device-code"
 
-# A ready token that the longest wait would outlive: refused before any wait.
-SHORT=$(token_file --lifetime 120)
+# A ready token that the longest wait would outlive: refused before any
+# wait or key (the bound: the splay plus 10 s to send).
+SHORT=$(token_file --lifetime 65)
 fresh "short"
 n=$(req_count)
-t_run -- join --splay 600 --token-file "$SHORT" --key-store software
-t_expect "--splay 600 with a token for 120 s: exit 3 before any wait" 3 \
-    "before a --splay of 600 s could end: give one with more time left"
-t_check "--splay 600 with a short token: no wait said, no request, nothing kept" \
-    "$(! grep -q 'before the first request' "$ERR" && [ "$(req_count)" -eq "$n" ] && nothing_kept; echo $?)"
+t_run -- join --splay 60 --token-file "$SHORT" --key-store software
+t_expect "--splay 60 with a token for 65 s: exit 3 before any wait" 3 \
+    "before a --splay of 60 s could end: give one with more time left"
+t_check "--splay 60 with a short token: no wait said, no key made, no request, nothing kept" \
+    "$(! grep -q 'before the first request' "$ERR" && ! grep -q 'keygen' "$ERR" &&
+       [ "$(req_count)" -eq "$n" ] && nothing_kept && [ ! -e "$STATE/staging" ]; echo $?)" "$(head -c 300 "$ERR")"
+ENOUGH=$(token_file --lifetime 100)
+fresh "enough"
+t_run -- join --splay 1 --token-file "$ENOUGH" --key-store software
+t_expect "--splay 1 with a token for 100 s: joins" 0
 
 # 2. The wait: said (how long, which option), and kept before the first request.
 fresh "wait"
@@ -49,7 +59,7 @@ t_check "join --splay 2: says the wait drawn (0 to 2 s) once, and waits it" \
     "$([ -n "$said" ] && [ "$(grep -c 'before the first request' "$ERR")" -eq 1 ] &&
        awk -v s="$said" -v w="$(( t1 - t0 ))" 'BEGIN { exit !(s >= 0 && s <= 2 && w / 1e9 >= s - 0.05) }'; echo $?)" \
     "said '$said', took $(( (t1 - t0) / 1000000 )) ms: $(head -c 300 "$ERR")"
-# Random per run: eight draws of 0..2 s are not all the same.
+# Random per run: eight draws of 0..1 s are not all the same.
 draws=
 for i in 1 2 3 4 5 6 7 8; do
 	fresh "draw-$i"
@@ -80,23 +90,34 @@ t_run --env DRSJOIN_CONFIG="$CONF" -- join --splay 0 --token-file "$TOK" --key-s
 t_check "--splay 0 over the config's: no wait" \
     "$([ "$RC" -eq 0 ] && ! grep -q 'before the first request' "$ERR"; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
 
-# 5. A signal in the wait: at once, nothing sent, nothing kept.
-for sig in TERM INT; do
-	case $sig in TERM) code=143 ;; INT) code=130 ;; esac
+# 5. A signal in the wait: at once, nothing sent, nothing kept - also when
+# key generation would be slow (DRSJOIN_TEST_KEYGEN_WAIT_FD holds it until
+# its descriptor closes: the wait comes before the keys, so it never starts).
+# A background job starts with SIGINT and SIGQUIT ignored: given back first.
+exec 7< <(sleep 30)
+for sig in TERM INT HUP QUIT; do
+	case $sig in TERM) code=143 ;; INT) code=130 ;; HUP) code=129 ;; QUIT) code=131 ;; esac
 	fresh "sig-$sig"
 	n=$(req_count)
 	d=$(emu_device_count)
 	: >"$ERR"
 	env DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
-	    $PY -c 'import os, signal, sys
+	    DRSJOIN_TEST_KEYGEN_WAIT_FD=7 $PY -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
-os.execv(sys.argv[1], sys.argv[1:])' "$DRSJOIN" join --splay 600 --token-file "$TOK" --key-store software \
+signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$DRSJOIN" join --splay 60 --token-file "$TOK" --key-store software \
 	    </dev/null >"$OUT" 2>"$ERR" &
 	PID=$!
+	said=0
 	for i in $(seq 400); do
-		grep -q 'before the first request' "$ERR" 2>/dev/null && break
+		grep -q 'before the first request' "$ERR" 2>/dev/null && { said=1; break; }
 		sleep 0.05
 	done
+	if [ "$said" -ne 1 ]; then
+		kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
+		t_fail "SIG$sig in the --splay wait" "the wait was never said: $(head -c 300 "$ERR")"
+		continue
+	fi
 	t0=$(date +%s)
 	kill -"$sig" "$PID"
 	RC=0; wait "$PID" || RC=$?
@@ -108,4 +129,5 @@ os.execv(sys.argv[1], sys.argv[1:])' "$DRSJOIN" join --splay 600 --token-file "$
 	       nothing_kept; echo $?)" "took $took s, requests $(( $(req_count) - n )), devices $(emu_device_count) (was $d)"
 done
 
+exec 7<&-
 t_done

@@ -78,6 +78,17 @@ t_check "re-run with --splay 3600 on a joined machine: exit 0 at once, no wait s
     "$([ "$RC" -eq 0 ] && [ $(( $(date +%s) - t0 )) -lt 10 ] && ! grep -q 'before the first request' "$ERR" &&
        [ "$(req_count)" -eq "$n" ]; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
 
+# --force joins again: it waits. A BPRT is redeemed after the wait.
+t_run -- join --force --splay 1 --token-file "$TOK"
+t_check "--force --splay 1 on a joined machine: waits, joins again" \
+    "$([ "$RC" -eq 0 ] && grep -q 'before the first request (--splay 1)$' "$ERR"; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
+emu_token --bprt >"$T_WORK/bprt"; chmod 600 "$T_WORK/bprt"
+fresh "bprt"
+t_run -- join --splay 1 --bprt-file "$T_WORK/bprt" --tenant "$EMU_TENANT_DOMAIN" --key-store software
+t_check "--splay 1 with a BPRT: waits, redeems it, joins" \
+    "$([ "$RC" -eq 0 ] && grep -q 'before the first request (--splay 1)$' "$ERR" && [ -f "$STATE/device.json" ]; echo $?)" \
+    "exit $RC: $(head -c 300 "$ERR")"
+
 # 4. The config file's splay, and the option over it.
 CONF=$T_WORK/good.conf
 printf 'splay = 1\n' >"$CONF"; chmod 600 "$CONF"

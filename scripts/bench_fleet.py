@@ -224,14 +224,18 @@ def throttled_run(drsjoin, work, name, variant, n, rate, burst, states, docs):
 # 6.9 requests a device down to about 4.7 there (target 5, within 1.3 x); with
 # the queue's Retry-After the fleet comes back about once: <= 2, 1.1 x. With
 # the bucket's, a fleet whose operator knows its size spreads its first
-# requests over N/R (join --splay, "splay": true) and also knocks about once.
+# requests over N/R (join --splay, "splay": true) and also knocks about once
+# (target 2); its time is 1.2 x, not 1.1: machines drawing at random keep the
+# bucket about full, and a request refused near the end comes back a whole
+# Retry-After second later (scripts/fleet_model.py's kind of model: about
+# one run in five past 1.1 x; measured 1.00 to 1.12 x).
 VARIANTS = [
     ("join", {"route": "join", "retry_after": "bucket", "bprt": False,
               "what": "join, Retry-After from the bucket (the next token)",
               "time": 1.3, "per_device": 5.0}),
     ("join-splay", {"route": "join", "retry_after": "bucket", "bprt": False, "splay": True,
                     "what": "join --splay N/R, Retry-After from the bucket",
-                    "time": 1.1, "per_device": 2.0}),
+                    "time": 1.2, "per_device": 2.0}),
     ("join-queue", {"route": "join", "retry_after": "queue", "bprt": False,
                     "what": "join, Retry-After from the queue",
                     "time": 1.1, "per_device": 2.0}),

@@ -21,28 +21,28 @@ runs = int(runs)
 env = dict(os.environ, DRSJOIN_DISCOVERY_URL=url, DRSJOIN_STATE_DIR=state, SSL_CERT_FILE=ca)
 
 
-def drsjoin_run(args):
-    """Seconds of one drsjoin run (benchlib.timed)."""
+def checked(how, args, what=""):
+    """how (benchlib.timed or peak_rss_kib) of drsjoin args, which must exit
+    0: the figure (seconds or KiB)."""
     try:
-        dt, rc, _, err = timed([drsjoin] + args, env=env, timeout=60)
+        got = how([drsjoin] + args, env=env, timeout=60)
     except Timeout as e:
         sys.exit(f"bench: {e}")
+    rc, err = got[1], got[-1]
     if rc != 0:
-        sys.exit(f"bench: drsjoin {' '.join(args)}: exit {rc}: "
+        sys.exit(f"bench: drsjoin {' '.join(args)}{what}: exit {rc}: "
                  f"{err.decode(errors='replace')[:300]}")
-    return dt
+    return got[0]
+
+
+def drsjoin_run(args):
+    """Seconds of one drsjoin run."""
+    return checked(timed, args)
 
 
 def rss_of(args):
     """Peak RSS of one run (KiB), by GNU time."""
-    try:
-        kib, rc, err = peak_rss_kib([drsjoin] + args, env=env, timeout=60)
-    except Timeout as e:
-        sys.exit(f"bench: {e}")
-    if rc != 0:
-        sys.exit(f"bench: drsjoin {' '.join(args)} (peak RSS run): exit {rc}: "
-                 f"{err.decode(errors='replace')[:300]}")
-    return kib
+    return checked(peak_rss_kib, args, " (peak RSS run)")
 
 
 def yard_run(mode, secret):

@@ -404,45 +404,62 @@ class LeaveScenario(Scenario):
         return None
 
 
-class PrtScenario(Scenario):
-    """prt --renew replaces prt/OID.json (state_replace): whole means the
-    identity untouched and the record either the old one, byte for byte, or
-    a new one for the same user and session key with another PRT (0600)."""
+class OneFileScenario(Scenario):
+    """A command that replaces the one file under its directory (DIR, as
+    "prt/"): whole means nothing else changed and that file either the old
+    one, byte for byte, or a whole new one (0600) that same_entity() takes
+    for the same thing renewed; a killed run's temporary is swept by the
+    next (STATUS: status must list one of them too)."""
     record = False
+    DIR = None
+    STATUS = None
+
+    def same_entity(self, a, b):
+        raise NotImplementedError
 
     def judge(self):
         now = files(STATE)
-        lost = [p for p, h in self.old.items() if not p.startswith("prt/") and now.get(p) != h]
+        lost = [p for p, h in self.old.items() if not p.startswith(self.DIR) and now.get(p) != h]
         if lost:
-            return "prt changed other files: %s" % lost
-        # A temporary of a killed run is not the record (the next run removes it).
-        old = [p for p in self.old if p.startswith("prt/")]
-        new = [p for p in now if p.startswith("prt/") and ".tmp-" not in p]
+            return "%s changed other files: %s" % (self.name, lost)
+        # A temporary of a killed run is not the file (the next run removes it).
+        old = [p for p in self.old if p.startswith(self.DIR)]
+        new = [p for p in now if p.startswith(self.DIR) and ".tmp-" not in p]
         if len(old) != 1 or new != old:
-            return "prt/ holds %s, not %s" % (new, old)
+            return "%s holds %s, not %s" % (self.DIR, new, old)
         if now[new[0]] == self.old[old[0]]:
             return "old"
-        path = os.path.join(STATE, new[0])
-        if os.stat(path).st_mode & 0o077:
+        if os.stat(os.path.join(STATE, new[0])).st_mode & 0o077:
             return "%s is readable by others" % new[0]
         try:
             a, b = json.loads(self.read(self.snap, old[0])), json.loads(self.read(STATE, new[0]))
         except ValueError as e:
             return "%s is not whole JSON: %s" % (new[0], e)
-        if a["oid"] != b.get("oid") or a["session_key_jwe"] != b.get("session_key_jwe") or \
-                a["prt"] == b.get("prt"):
-            return "%s is not the renewed record of the same user and session key" % new[0]
-        return "new"
+        why = self.same_entity(a, b)
+        return "%s %s" % (new[0], why) if why else "new"
 
     def after(self, label, state):
-        rc, out, err = run(["status"])
-        if rc != 0 or len(json.loads(out).get("prts", [])) != 1:
-            return "status exits %d: %s" % (rc, err.strip())
+        if self.STATUS:
+            rc, out, err = run(["status"])
+            if rc != 0 or len(json.loads(out).get(self.STATUS, [])) != 1:
+                return "status exits %d: %s" % (rc, err.strip())
         rc, out, err = run(self.next_args)
         if rc != 0:
             return "the next run exits %d: %s" % (rc, err.strip())
         if leftovers():
             return "the next run left %s" % leftovers()
+        return None
+
+
+class PrtScenario(OneFileScenario):
+    """prt --renew replaces prt/OID.json (state_replace): the new record is
+    for the same user and session key with another PRT."""
+    DIR, STATUS = "prt/", "prts"
+
+    def same_entity(self, a, b):
+        if a["oid"] != b.get("oid") or a["session_key_jwe"] != b.get("session_key_jwe") or \
+                a["prt"] == b.get("prt"):
+            return "is not the renewed record of the same user and session key"
         return None
 
 
@@ -556,42 +573,16 @@ def inject(sc, steps):
             ok("%s: the %s state, whole; status and the next run agree" % (label, j))
 
 
-class TokenScenario(Scenario):
+class TokenScenario(OneFileScenario):
     """token --fresh replaces tokens/OID/HASH.json (state_replace_cache, no
-    fsync): whole means nothing else changed and the entry either the old
-    one, byte for byte, or a new one for the same client and resource with
-    another access token (0600); a killed run's temporary is swept by the
-    next."""
-    record = False
+    fsync, but all or nothing while the machine runs): the new entry is for
+    the same client and resource with another access token."""
+    DIR = "tokens/"
 
-    def judge(self):
-        now = files(STATE)
-        lost = [p for p, h in self.old.items() if not p.startswith("tokens/") and now.get(p) != h]
-        if lost:
-            return "token changed other files: %s" % lost
-        old = [p for p in self.old if p.startswith("tokens/")]
-        new = [p for p in now if p.startswith("tokens/") and ".tmp-" not in p]
-        if len(old) != 1 or new != old:
-            return "tokens/ holds %s, not %s" % (new, old)
-        if now[new[0]] == self.old[old[0]]:
-            return "old"
-        if os.stat(os.path.join(STATE, new[0])).st_mode & 0o077:
-            return "%s is readable by others" % new[0]
-        try:
-            a, b = json.loads(self.read(self.snap, old[0])), json.loads(self.read(STATE, new[0]))
-        except ValueError as e:
-            return "%s is not whole JSON: %s" % (new[0], e)
+    def same_entity(self, a, b):
         if b.get("client_id") != a["client_id"] or b.get("resource") != a["resource"] or \
                 not b.get("access_token") or b["access_token"] == a["access_token"]:
-            return "%s is not a new entry for the same client and resource" % new[0]
-        return "new"
-
-    def after(self, label, state):
-        rc, out, err = run(self.next_args)
-        if rc != 0:
-            return "the next run exits %d: %s" % (rc, err.strip())
-        if leftovers():
-            return "the next run left %s" % leftovers()
+            return "is not a new entry for the same client and resource"
         return None
 
 

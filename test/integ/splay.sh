@@ -141,4 +141,30 @@ os.execv(sys.argv[1], sys.argv[1:])' "$DRSJOIN" join --splay 60 --token-file "$T
 done
 
 exec 7<&-
+
+# An ignored SIGHUP (nohup) stays ignored: the wait goes on and the join ends.
+fresh "nohup"
+: >"$ERR"
+env DRSJOIN_DISCOVERY_URL="$EMU_URL" DRSJOIN_STATE_DIR="$STATE" SSL_CERT_FILE="$EMU_CA" \
+    $PY -c 'import os, signal, sys
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+os.execv(sys.argv[1], sys.argv[1:])' "$DRSJOIN" join --splay 2 --token-file "$TOK" --key-store software \
+    </dev/null >"$OUT" 2>"$ERR" &
+PID=$!
+for i in $(seq 400); do
+	grep -q 'before the first request' "$ERR" 2>/dev/null && break
+	sleep 0.05
+done
+kill -HUP "$PID" 2>/dev/null
+RC=0; wait "$PID" || RC=$?
+t_check "nohup'd: SIGHUP in the --splay wait is ignored, the join ends" \
+    "$([ "$RC" -eq 0 ] && [ -f "$STATE/device.json" ] && ! grep -q interrupted "$ERR"; echo $?)" \
+    "exit $RC: $(head -c 300 "$ERR")"
+
+# A registration waits the same.
+fresh "register"
+t_run -- join --join-type register --splay 1 --token-file "$TOK" --key-store software
+t_check "--join-type register --splay 1: waits, registers" \
+    "$([ "$RC" -eq 0 ] && grep -q 'before the first request (--splay 1)$' "$ERR" &&
+       [ "$(jget "$STATE/device.json" 'd["join_type"]')" = register ]; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
 t_done

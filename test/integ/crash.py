@@ -268,6 +268,19 @@ class Scenario:
         shutil.rmtree(STATE, ignore_errors=True)
         shutil.copytree(self.snap, STATE, symlinks=True)
 
+    def next_clean(self, what="run", check=None):
+        """The next run (next_args) exits 0, check() (if any) finds nothing
+        wrong after it, and it leaves nothing behind: None, or what failed."""
+        rc, out, err = run(self.next_args)
+        if rc != 0:
+            return "the next %s exits %d: %s" % (what, rc, err.strip())
+        why = check() if check else None
+        if why:
+            return why
+        if leftovers():
+            return "the next %s left %s" % (what, leftovers())
+        return None
+
     def judge(self):
         """'old', 'new' or why the state dir is neither."""
         rec = self.read(STATE, "device.json")
@@ -320,14 +333,9 @@ class Scenario:
                 return "status exits %d: %s" % (rc, err.strip())
         if self.next_args is None:
             return None
-        rc, out, err = run(self.next_args)
-        if rc != 0:
-            return "the next run exits %d: %s" % (rc, err.strip())
-        if rec is not None and self.read(STATE, "device.json") != rec:
-            return "the next run changed the record"
-        if leftovers():
-            return "the next run left %s" % leftovers()
-        return None
+        return self.next_clean(check=lambda: "the next run changed the record" if
+                               rec is not None and self.read(STATE, "device.json") != rec
+                               else None)
 
 
 class KeygenScenario(Scenario):
@@ -363,12 +371,7 @@ class KeygenScenario(Scenario):
         rc, out, err = run(["status"])
         if rc != 8:
             return "status exits %d: %s" % (rc, err.strip())
-        rc, out, err = run(self.next_args)
-        if rc != 0:
-            return "the next keygen exits %d: %s" % (rc, err.strip())
-        if leftovers():
-            return "the next keygen left %s" % leftovers()
-        return None
+        return self.next_clean("keygen")
 
 
 class LeaveScenario(Scenario):
@@ -396,12 +399,7 @@ class LeaveScenario(Scenario):
         want = 8 if state == "new" else 0
         if rc != want:
             return "status exits %d, not %d: %s" % (rc, want, err.strip())
-        rc, out, err = run(self.next_args)
-        if rc != 0:
-            return "the next run exits %d: %s" % (rc, err.strip())
-        if leftovers():
-            return "the next run left %s" % leftovers()
-        return None
+        return self.next_clean()
 
 
 class OneFileScenario(Scenario):
@@ -443,12 +441,7 @@ class OneFileScenario(Scenario):
             rc, out, err = run(["status"])
             if rc != 0 or len(json.loads(out).get(self.STATUS, [])) != 1:
                 return "status exits %d: %s" % (rc, err.strip())
-        rc, out, err = run(self.next_args)
-        if rc != 0:
-            return "the next run exits %d: %s" % (rc, err.strip())
-        if leftovers():
-            return "the next run left %s" % leftovers()
-        return None
+        return self.next_clean()
 
 
 class PrtScenario(OneFileScenario):

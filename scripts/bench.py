@@ -37,7 +37,7 @@ import subprocess
 import sys
 import time
 
-from benchlib import Timeout, timed
+from benchlib import Timeout, peak_rss_kib, timed
 
 # Measured against the emulator: this machine's /etc/drsjoin/drsjoin.conf stays out.
 os.environ["DRSJOIN_CONFIG"] = "/dev/null"
@@ -90,12 +90,14 @@ def rss_of(args, state, stdin=None, env_extra=None):
     env = dict(os.environ, DRSJOIN_DISCOVERY_URL=url, DRSJOIN_STATE_DIR=state,
                SSL_CERT_FILE=ca)
     env.update(env_extra or {})
-    p = run_bounded(["/usr/bin/time", "-f", "%M", drsjoin, "-q"] + args,
-                       input=stdin, capture_output=True, env=env,
-                       **({} if stdin is not None else {"stdin": subprocess.DEVNULL}))
-    if p.returncode != 0:
-        sys.exit(f"bench: rss run failed: {p.stderr.decode(errors='replace')}")
-    return int(p.stderr.decode().strip().splitlines()[-1])
+    try:
+        kib, rc, err = peak_rss_kib([drsjoin, "-q"] + args, env=env, stdin=stdin,
+                                    timeout=TIMEOUT)
+    except Timeout as e:
+        sys.exit(f"bench: {e}")
+    if rc != 0:
+        sys.exit(f"bench: rss run failed: {err.decode(errors='replace')}")
+    return kib
 
 
 def handshake_and_delete_mbedtls(state):

@@ -63,14 +63,14 @@ def timed(argv, env=None, stdin=None, timeout=120):
     return float(seconds), int(rc), out, err
 
 
-def peak_rss_kib(argv, env=None, timeout=120):
+def peak_rss_kib(argv, env=None, timeout=120, stdin=None):
     """Peak RSS (KiB) of one run, by GNU time: a small C parent, so the
     figure is the command's own (a Python parent's fork would count the
     parent's pages before exec). Returns (kib, returncode, stderr)."""
     with tempfile.TemporaryDirectory(prefix="bench-rss.") as d:
         f = os.path.join(d, "rss")
         _, rc, _, err = timed(["/usr/bin/time", "-o", f, "-f", "%M"] + list(argv), env=env,
-                              timeout=timeout)
+                              stdin=stdin, timeout=timeout)
         with open(f, encoding="utf-8") as fh:
             lines = fh.read().split()
     return int(lines[-1]) if rc == 0 and lines else -1, rc, err

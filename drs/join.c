@@ -314,8 +314,7 @@ join_splay(long s, const struct join_token *t)
 	_Static_assert(RETRY_SPLAY_MAX_S < UINT32_MAX / 1000, "the draw's range fits");
 	if (s <= 0)
 		return 0;
-	if (t->src.kind == TOKEN_ACCESS && t->claims.exp != 0 &&
-	    t->claims.exp <= (long long)time(NULL) + s + JOIN_TOKEN_MARGIN_S) {
+	if (t->src.kind == TOKEN_ACCESS && join_token_expires_within(t, s)) {
 		join_time_text((time_t)t->claims.exp, at, sizeof(at));
 		return log_fail(EXIT_INPUT, "join: the access token expires at %s, "
 		    "before a --splay of %ld s could end: give one with more time "

@@ -45,6 +45,12 @@ struct join_token {
 	struct jwt_claims claims;
 };
 
+/*
+ * 1 when t's token would expire before wait_s seconds and one request more
+ * (JOIN_TOKEN_MARGIN_S) have passed (a token without an expiry never does).
+ */
+int join_token_expires_within(const struct join_token *t, long wait_s);
+
 /* The access token of a BPRT, a refresh token or the device code, checked. */
 int join_token_obtain(struct http_session *s, struct json *doc, struct join_token *t);
 

@@ -32,6 +32,13 @@ struct join_wait {
 	struct join_token *t;
 };
 
+int
+join_token_expires_within(const struct join_token *t, long wait_s)
+{
+	return t->claims.exp != 0 &&
+	    t->claims.exp <= (long long)time(NULL) + wait_s + JOIN_TOKEN_MARGIN_S;
+}
+
 /*
  * The join request's retry_hook: a token that would expire before the
  * request is sent again is not sent. Before a wait, a ready access token
@@ -43,11 +50,9 @@ join_token_retry(void *arg, long wait_ms, const char **bearer)
 {
 	struct join_wait *w = arg;
 	struct join_token *t = w->t;
-	time_t now = time(NULL);
-	long long need = (long long)now + (wait_ms + 999) / 1000 + JOIN_TOKEN_MARGIN_S;
 	char at[32];
 
-	if (t->claims.exp == 0 || t->claims.exp > need)
+	if (!join_token_expires_within(t, (wait_ms + 999) / 1000))
 		return 0;
 	join_time_text((time_t)t->claims.exp, at, sizeof(at));
 	if (t->src.kind == TOKEN_ACCESS) {

@@ -167,14 +167,21 @@ cache_get(const char *rel, const struct token_args *a, struct json **out)
 {
 	struct json *j;
 	const char *at = NULL, *tt = NULL, *cid, *what;
-	char *buf = NULL;
+	char *buf = NULL, why[512];
 	size_t len = 0;
 	double exp = 0;
 	int rc;
 
 	*out = NULL;
-	if ((rc = state_read(rel, CACHE_MAX, &buf, &len)) != 0)
-		return rc < 0 ? -1 : 1;
+	/* Not a file to read (a link, too large, unreadable): a miss, said. */
+	log_catch(why, sizeof(why));
+	rc = state_read(rel, CACHE_MAX, &buf, &len);
+	log_catch(NULL, 0);
+	if (rc < 0)
+		log_note("token: the cached entry is not used (%s): a new token "
+		    "replaces it", why);
+	if (rc != 0)
+		return 1;
 	/* A damaged entry is only a miss: a new token replaces it. */
 	j = json_parse_quiet(buf, len);
 	util_free_secret_buf(buf, len);

@@ -151,6 +151,24 @@ for torn in "" "${good:0:40}" '{"access_token":"x","expires_on":"soon"}' 'null' 
 	       [ "$(req_count)" -eq $((n + 2)) ] && [ "$(jget "$cached" 'd["access_token"]')" = "$(cat "$OUT")" ] &&
 	       [ ! -s "$ERR" ]; echo $?)"
 done
+# An entry too large to be one, or a link planted in its place: not read,
+# not followed, said in a note; the new token replaces it with a file.
+printf '%s' "$good" >"$T_WORK/elsewhere"
+head -c 200000 /dev/zero | tr '\0' a >"$cached"
+n=$(req_count)
+t_run -- token --raw --resource "$GRAPH"
+t_check "token: a 200 KB cache entry is a miss with a note, exit 0, replaced" \
+    "$([ "$RC" -eq 0 ] && [ "$(req_count)" -eq $((n + 2)) ] && [ "$(wc -l <"$ERR")" -eq 1 ] &&
+       grep -q '^drsjoin: token: the cached entry is not used (.*larger than 131072 bytes): a new token replaces it$' "$ERR" &&
+       [ "$(jget "$cached" 'd["access_token"]')" = "$(cat "$OUT")" ]; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
+rm -f "$cached"; ln -s "$T_WORK/elsewhere" "$cached"
+n=$(req_count)
+t_run -- token --raw --resource "$GRAPH"
+t_check "token: a link planted as the cache entry is not followed: a miss with a note, the link replaced, its target untouched" \
+    "$([ "$RC" -eq 0 ] && [ "$(req_count)" -eq $((n + 2)) ] && [ "$(wc -l <"$ERR")" -eq 1 ] &&
+       grep -q '^drsjoin: token: the cached entry is not used (.*a symbolic link, refused): a new token replaces it$' "$ERR" &&
+       [ ! -L "$cached" ] && [ -f "$cached" ] && [ "$(cat "$T_WORK/elsewhere")" = "$good" ] &&
+       [ "$(cat "$OUT")" != "$(jget "$T_WORK/elsewhere" 'd["access_token"]')" ]; echo $?)" "exit $RC: $(head -c 300 "$ERR")"
 t_run -- token --scope "$GRAPH/.default" --client-id 04b07795-8ddb-461a-bbee-02f9e1bf7b46
 t_check "token --scope with another client" \
     "$([ "$RC" -eq 0 ] && [ "$(jget "$OUT" 'd["scope"]')" = "$GRAPH/.default" ] &&

@@ -20,6 +20,10 @@ for v in -1 3601 x 1.5 "" 99999999999999999999 " 5" +5; do
 	t_check "--splay '$v': no request, no state dir" \
 	    "$([ "$(req_count)" -eq "$n" ] && [ ! -e "$STATE" ]; echo $?)"
 done
+# Not UTF-8: shown escaped, one line.
+fresh "bad"
+t_run -- join --splay "$(printf '\377')" --token-file "$TOK" --key-store software
+t_expect "--splay '\\xff': exit 2, shown escaped" 2 "--splay: '\\xff' is not a whole number from 0 to 3600"
 CONF=$T_WORK/bad.conf
 printf 'splay = 3601\n' >"$CONF"; chmod 600 "$CONF"
 fresh "badconf"
